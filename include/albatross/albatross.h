@@ -1,0 +1,13 @@
+/* libalbatross — deploy and supervise MirageOS/Solo5 unikernels, speaking
+ * Albatross's wire protocol. The umbrella header: include this one.
+ * SPDX-License-Identifier: ISC */
+#ifndef ALBATROSS_H
+#define ALBATROSS_H
+
+#include "albatross/common.h"
+#include "albatross/log.h"
+#include "albatross/name.h"
+#include "albatross/wire.h"
+#include "albatross/state.h"
+
+#endif
