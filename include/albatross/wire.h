@@ -410,10 +410,6 @@ ALB_EXPORT int alb_certext_encode(const struct alb_certext *c,
 /** Name of a command kind as albatross prints it ("unikernel create"). */
 ALB_EXPORT const char *alb_cmd_kind_name(enum alb_cmd_kind k);
 
-/** True when status `code` restarts under fail behaviour f (spec §6.7):
- * never on 1, 60..64; with no listed codes, on every other code. */
-ALB_EXPORT bool alb_fail_should_restart(const struct alb_fail *f, int code);
-
 #ifdef __cplusplus
 }
 #endif
