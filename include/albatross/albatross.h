@@ -9,5 +9,6 @@
 #include "albatross/name.h"
 #include "albatross/wire.h"
 #include "albatross/state.h"
+#include "albatross/frame.h"
 
 #endif

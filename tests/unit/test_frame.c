@@ -1,0 +1,408 @@
+/* Unit tests: framing (spec §2.1).
+ * SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "albatross/frame.h"
+
+static void put_len(uint8_t *p, uint32_t len)
+{
+	p[0] = (uint8_t)(len >> 24);
+	p[1] = (uint8_t)(len >> 16);
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+}
+
+static struct alb_frame_reader *new_reader(size_t max)
+{
+	struct alb_frame_reader *r = NULL;
+	assert_int_equal(alb_frame_reader_new(max, &r, NULL), 0);
+	assert_non_null(r);
+	return r;
+}
+
+static void test_header(void **state)
+{
+	(void)state;
+	uint8_t h[4];
+	struct alb_error err;
+	assert_int_equal(alb_frame_header(h, 0, NULL), 0);
+	assert_memory_equal(h, "\0\0\0\0", 4);
+	assert_int_equal(alb_frame_header(h, 0x01020304, NULL), 0);
+	assert_memory_equal(h, "\x01\x02\x03\x04", 4);
+	assert_int_equal(alb_frame_header(h, ALB_FRAME_MAX_LIMIT, NULL), 0);
+	assert_memory_equal(h, "\x7f\xff\xff\xff", 4);
+	assert_int_equal(alb_frame_header(h, (size_t)ALB_FRAME_MAX_LIMIT + 1, &err),
+			 ALB_ETOOBIG);
+	assert_int_equal(err.code, ALB_ETOOBIG);
+}
+
+static void test_new_max(void **state)
+{
+	(void)state;
+	struct alb_frame_reader *r = NULL;
+	struct alb_error err;
+	assert_int_equal(alb_frame_reader_new(0, &r, NULL), 0);
+	assert_int_equal(alb_frame_reader_max(r), ALB_FRAME_MAX_DEFAULT);
+	assert_int_equal(alb_frame_reader_set_max(r, ALB_FRAME_MAX_LIMIT, NULL), 0);
+	assert_int_equal(alb_frame_reader_max(r), ALB_FRAME_MAX_LIMIT);
+	assert_int_equal(alb_frame_reader_set_max(r, (size_t)ALB_FRAME_MAX_LIMIT + 1,
+						  &err),
+			 ALB_EINVAL);
+	assert_int_equal(alb_frame_reader_max(r), ALB_FRAME_MAX_LIMIT);
+	alb_frame_reader_free(r);
+	r = NULL;
+	assert_int_equal(alb_frame_reader_new((size_t)ALB_FRAME_MAX_LIMIT + 1, &r,
+					      &err),
+			 ALB_EINVAL);
+	assert_null(r);
+	alb_frame_reader_free(NULL);
+}
+
+/* Builds three frames of distinct lengths and contents back to back. */
+static size_t build_stream(uint8_t *buf, const size_t *lens, size_t n)
+{
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		put_len(buf + off, (uint32_t)lens[i]);
+		off += 4;
+		for (size_t j = 0; j < lens[i]; j++)
+			buf[off + j] = (uint8_t)(i * 31 + j);
+		off += lens[i];
+	}
+	return off;
+}
+
+static void check_frame(struct alb_frame_reader *r, size_t i, size_t len)
+{
+	struct alb_bytes b;
+	assert_int_equal(alb_frame_reader_frame(r, &b), 0);
+	assert_int_equal(b.len, len);
+	for (size_t j = 0; j < len; j++)
+		assert_int_equal(b.ptr[j], (uint8_t)(i * 31 + j));
+}
+
+/* Feeds the stream split into two pieces at every byte boundary, then one
+ * byte at a time, and checks every frame comes out whole. */
+static void test_split_everywhere(void **state)
+{
+	(void)state;
+	const size_t lens[] = { 5, 1, 17 };
+	uint8_t buf[64];
+	size_t total = build_stream(buf, lens, 3);
+
+	for (size_t cut = 0; cut <= total; cut++) {
+		struct alb_frame_reader *r = new_reader(0);
+		size_t seen = 0, off = 0;
+		const size_t ends[] = { cut, total };
+		for (size_t part = 0; part < 2; part++) {
+			while (off < ends[part]) {
+				size_t used;
+				int rc = alb_frame_reader_feed(r, buf + off,
+							       ends[part] - off,
+							       &used, NULL);
+				off += used;
+				if (rc == ALB_EAGAIN) {
+					assert_int_equal(off, ends[part]);
+					break;
+				}
+				assert_int_equal(rc, 0);
+				check_frame(r, seen, lens[seen]);
+				seen++;
+			}
+		}
+		assert_int_equal(seen, 3);
+		assert_true(alb_frame_reader_idle(r));
+		alb_frame_reader_free(r);
+	}
+
+	struct alb_frame_reader *r = new_reader(0);
+	size_t seen = 0;
+	for (size_t off = 0; off < total; off++) {
+		size_t used;
+		int rc = alb_frame_reader_feed(r, buf + off, 1, &used, NULL);
+		assert_int_equal(used, 1);
+		if (rc == 0) {
+			check_frame(r, seen, lens[seen]);
+			seen++;
+		} else {
+			assert_int_equal(rc, ALB_EAGAIN);
+			assert_false(alb_frame_reader_idle(r));
+		}
+	}
+	assert_int_equal(seen, 3);
+	alb_frame_reader_free(r);
+}
+
+/* Many frames in one buffer, taken out without copying. */
+static void test_many_frames_take(void **state)
+{
+	(void)state;
+	enum { N = 200 };
+	size_t lens[N];
+	for (size_t i = 0; i < N; i++)
+		lens[i] = i % 7 + 1;
+	uint8_t *buf = malloc(N * 12);
+	assert_non_null(buf);
+	size_t total = build_stream(buf, lens, N);
+	struct alb_frame_reader *r = new_reader(0);
+	size_t off = 0;
+	for (size_t i = 0; i < N; i++) {
+		size_t used;
+		assert_int_equal(alb_frame_reader_feed(r, buf + off, total - off,
+						       &used, NULL),
+				 0);
+		off += used;
+		struct alb_buf out = { 0 };
+		assert_int_equal(alb_frame_reader_take(r, &out), 0);
+		assert_int_equal(out.len, lens[i]);
+		assert_int_equal(out.data[0], (uint8_t)(i * 31));
+		assert_int_equal(alb_frame_reader_take(r, &out), ALB_EAGAIN);
+		alb_buf_free(&out);
+	}
+	assert_int_equal(off, total);
+	assert_int_equal(alb_frame_reader_feed(r, buf, 0, NULL, NULL), ALB_EAGAIN);
+	alb_frame_reader_free(r);
+	free(buf);
+}
+
+/* A length <= 0 ends a stream, and the reader carries on afterwards. */
+static void test_end_of_stream(void **state)
+{
+	(void)state;
+	const uint32_t eofs[] = { 0, 0xffffffffu, 0x80000000u, 0xfffffffeu };
+	for (size_t i = 0; i < 4; i++) {
+		struct alb_frame_reader *r = new_reader(0);
+		uint8_t b[4 + 4 + 1];
+		put_len(b, eofs[i]);
+		put_len(b + 4, 1);
+		b[8] = 0x42;
+		size_t used;
+		struct alb_error err;
+		assert_int_equal(alb_frame_reader_feed(r, b, sizeof(b), &used, &err),
+				 ALB_EEOF);
+		assert_int_equal(err.code, ALB_EEOF);
+		assert_int_equal(used, 4);
+		assert_true(alb_frame_reader_idle(r));
+		assert_int_equal(alb_frame_reader_feed(r, b + 4, 5, &used, NULL), 0);
+		struct alb_bytes f;
+		assert_int_equal(alb_frame_reader_frame(r, &f), 0);
+		assert_int_equal(f.len, 1);
+		assert_int_equal(f.ptr[0], 0x42);
+		alb_frame_reader_free(r);
+	}
+}
+
+/* The maximum is accepted; one past it is refused before allocation and
+ * leaves the reader unusable. */
+static void test_max(void **state)
+{
+	(void)state;
+	const size_t max = 100;
+	uint8_t b[4 + 101];
+	memset(b, 0xab, sizeof(b));
+	struct alb_frame_reader *r = new_reader(max);
+	put_len(b, max);
+	size_t used;
+	assert_int_equal(alb_frame_reader_feed(r, b, 4 + max, &used, NULL), 0);
+	assert_int_equal(used, 4 + max);
+	put_len(b, max + 1);
+	struct alb_error err;
+	assert_int_equal(alb_frame_reader_feed(r, b, sizeof(b), &used, &err),
+			 ALB_ETOOBIG);
+	assert_int_equal(used, 4);
+	assert_int_equal(err.code, ALB_ETOOBIG);
+	assert_non_null(strstr(err.msg, "101"));
+	assert_int_equal(alb_frame_reader_feed(r, b + 4, 1, &used, NULL),
+			 ALB_ETOOBIG);
+	assert_int_equal(used, 0);
+	uint8_t *p;
+	size_t room;
+	assert_int_equal(alb_frame_reader_space(r, &p, &room, NULL), ALB_ETOOBIG);
+	alb_frame_reader_free(r);
+
+	/* The default maximum: at the limit the header is accepted (and only
+	 * the header is fed, so nothing of 64 MiB needs to exist here). */
+	r = new_reader(0);
+	put_len(b, ALB_FRAME_MAX_DEFAULT);
+	assert_int_equal(alb_frame_reader_feed(r, b, 4, &used, NULL), ALB_EAGAIN);
+	alb_frame_reader_free(r);
+	r = new_reader(0);
+	put_len(b, ALB_FRAME_MAX_DEFAULT + 1);
+	assert_int_equal(alb_frame_reader_feed(r, b, 4, &used, NULL), ALB_ETOOBIG);
+	alb_frame_reader_free(r);
+}
+
+/* The zero-copy path: space() gives the header, then the payload's final
+ * buffer, which take() hands over unchanged. */
+static void test_space_advance(void **state)
+{
+	(void)state;
+	struct alb_frame_reader *r = new_reader(0);
+	uint8_t *p;
+	size_t room;
+	assert_int_equal(alb_frame_reader_space(r, &p, &room, NULL), 0);
+	assert_int_equal(room, 4);
+	put_len(p, 3000);
+	assert_int_equal(alb_frame_reader_advance(r, 2, NULL), ALB_EAGAIN);
+	assert_int_equal(alb_frame_reader_space(r, &p, &room, NULL), 0);
+	assert_int_equal(room, 2);
+	assert_int_equal(alb_frame_reader_advance(r, 3, NULL), ALB_EINVAL);
+	assert_int_equal(alb_frame_reader_advance(r, 2, NULL), ALB_EAGAIN);
+	assert_int_equal(alb_frame_reader_space(r, &p, &room, NULL), 0);
+	assert_int_equal(room, 3000);
+	uint8_t *payload = p;
+	memset(p, 7, 1000);
+	assert_int_equal(alb_frame_reader_advance(r, 1000, NULL), ALB_EAGAIN);
+	assert_int_equal(alb_frame_reader_space(r, &p, &room, NULL), 0);
+	assert_ptr_equal(p, payload + 1000);
+	assert_int_equal(room, 2000);
+	memset(p, 7, 2000);
+	assert_int_equal(alb_frame_reader_advance(r, 2001, NULL), ALB_EINVAL);
+	assert_int_equal(alb_frame_reader_advance(r, 2000, NULL), 0);
+	assert_int_equal(alb_frame_reader_advance(r, 1, NULL), ALB_EINVAL);
+	struct alb_buf out = { 0 };
+	assert_int_equal(alb_frame_reader_take(r, &out), 0);
+	assert_ptr_equal(out.data, payload);
+	assert_int_equal(out.len, 3000);
+	assert_int_equal(out.data[2999], 7);
+	alb_buf_free(&out);
+	alb_frame_reader_free(r);
+}
+
+/* A frame not taken is dropped when the next one starts. */
+static void test_untaken_dropped(void **state)
+{
+	(void)state;
+	uint8_t b[4 + 2 + 4 + 3];
+	put_len(b, 2);
+	b[4] = 1;
+	b[5] = 2;
+	put_len(b + 6, 3);
+	memset(b + 10, 9, 3);
+	struct alb_frame_reader *r = new_reader(0);
+	size_t used;
+	assert_int_equal(alb_frame_reader_feed(r, b, sizeof(b), &used, NULL), 0);
+	assert_int_equal(used, 6);
+	assert_int_equal(alb_frame_reader_feed(r, b + 6, 7, &used, NULL), 0);
+	struct alb_bytes f;
+	assert_int_equal(alb_frame_reader_frame(r, &f), 0);
+	assert_int_equal(f.len, 3);
+	assert_int_equal(f.ptr[2], 9);
+	alb_frame_reader_free(r);
+}
+
+static void test_fd_round_trip(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	const uint8_t msg[] = "hello frame";
+	assert_int_equal(alb_frame_write_fd(sv[0], msg, sizeof(msg), NULL), 0);
+	assert_int_equal(alb_frame_write_fd(sv[0], NULL, 0, NULL), 0);
+	struct alb_buf out = { 0 };
+	assert_int_equal(alb_frame_read_fd(sv[1], 0, &out, NULL), 0);
+	assert_int_equal(out.len, sizeof(msg));
+	assert_memory_equal(out.data, msg, sizeof(msg));
+	alb_buf_free(&out);
+	struct alb_error err;
+	assert_int_equal(alb_frame_read_fd(sv[1], 0, &out, &err), ALB_EEOF);
+	assert_null(out.data);
+
+	/* Oversized: refused on the header alone. */
+	assert_int_equal(alb_frame_write_fd(sv[0], msg, 5, NULL), 0);
+	assert_int_equal(alb_frame_read_fd(sv[1], 4, &out, &err), ALB_ETOOBIG);
+	uint8_t rest[5];
+	assert_int_equal(read(sv[1], rest, 5), 5);
+
+	/* Closed in the middle of a frame, then at a frame boundary. */
+	uint8_t partial[4 + 2];
+	put_len(partial, 10);
+	assert_int_equal(write(sv[0], partial, sizeof(partial)), (ssize_t)sizeof(partial));
+	close(sv[0]);
+	assert_int_equal(alb_frame_read_fd(sv[1], 0, &out, &err), ALB_EPROTO);
+	assert_int_equal(alb_frame_read_fd(sv[1], 0, &out, &err), ALB_EEOF);
+	assert_string_equal(err.msg, "connection closed");
+	close(sv[1]);
+
+	assert_int_equal(alb_frame_read_fd(-1, 0, &out, &err), ALB_ESYS);
+	assert_int_equal(err.sys_errno, EBADF);
+	assert_int_equal(alb_frame_write_fd(-1, msg, 1, &err), ALB_ESYS);
+	assert_int_equal(alb_frame_read_fd(0, (size_t)ALB_FRAME_MAX_LIMIT + 1, &out,
+					   &err),
+			 ALB_EINVAL);
+}
+
+struct writer_arg {
+	int fd;
+	const uint8_t *data;
+	size_t len;
+	int rc;
+};
+
+static void *writer_thread(void *p)
+{
+	struct writer_arg *a = p;
+	a->rc = alb_frame_write_fd(a->fd, a->data, a->len, NULL);
+	return NULL;
+}
+
+/* A frame much larger than the socket buffer forces partial writes and
+ * short reads on both sides. */
+static void test_fd_large(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	int small = 4096;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	const size_t len = 3u * 1024 * 1024 + 17;
+	uint8_t *data = malloc(len);
+	assert_non_null(data);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (uint8_t)(i * 7 + (i >> 12));
+	struct writer_arg a = { sv[0], data, len, -1 };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, writer_thread, &a), 0);
+	struct alb_buf out = { 0 };
+	assert_int_equal(alb_frame_read_fd(sv[1], 0, &out, NULL), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(out.len, len);
+	assert_memory_equal(out.data, data, len);
+	alb_buf_free(&out);
+	free(data);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header),
+		cmocka_unit_test(test_new_max),
+		cmocka_unit_test(test_split_everywhere),
+		cmocka_unit_test(test_many_frames_take),
+		cmocka_unit_test(test_end_of_stream),
+		cmocka_unit_test(test_max),
+		cmocka_unit_test(test_space_advance),
+		cmocka_unit_test(test_untaken_dropped),
+		cmocka_unit_test(test_fd_round_trip),
+		cmocka_unit_test(test_fd_large),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
