@@ -10,5 +10,6 @@
 #include "albatross/wire.h"
 #include "albatross/state.h"
 #include "albatross/frame.h"
+#include "albatross/client.h"
 
 #endif
