@@ -9,8 +9,10 @@
 #include "albatross/name.h"
 #include "albatross/wire.h"
 #include "albatross/state.h"
+#include "albatross/print.h"
 #include "albatross/image.h"
 #include "albatross/frame.h"
+#include "albatross/stream.h"
 #include "albatross/client.h"
 
 #endif

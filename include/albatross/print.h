@@ -1,0 +1,72 @@
+/* libalbatross — print any wire message, certificate extension or state
+ * file as readable text or as JSON (the engine of `alb-info decode`).
+ * SPDX-License-Identifier: ISC
+ *
+ * Both forms show every field of the value, under the same snake_case keys.
+ *
+ * Text: indented, one field per line; list elements start with "- ".
+ * Strings are quoted; valid printable UTF-8 passes through, while '"', '\',
+ * control characters (C0, DEL, C1) and bytes that are not valid UTF-8 are
+ * escaped (\n \r \t, otherwise \xNN per byte), so that no raw control byte
+ * ever reaches a terminal. An optional field that is absent prints as
+ * "(absent)"; an empty list as "[]".
+ *
+ * JSON: one object followed by a newline, pretty-printed. Integers are
+ * JSON numbers, exact (every int64 is written in full). An absent optional
+ * field is null. Byte strings (images, block data, digests) are objects
+ * {"length": N, "sha256": "<hex>"} with "hex" holding all the bytes when
+ * N <= ALB_PRINT_HEX_MAX. Strings are escaped per RFC 8259: valid UTF-8
+ * passes through, control characters (C0, DEL, C1) and U+2028/U+2029 become
+ * \u00XX / \u20XX, and every byte that does not belong to a valid UTF-8
+ * sequence is replaced by U+FFFD (the original bytes are therefore not
+ * recoverable from the JSON; the text form keeps them as \xNN).
+ *
+ * Times are RFC 3339 UTC ("2024-02-29T12:34:56Z", with ".mmm" milliseconds,
+ * truncated, when the sub-second part is non-zero); a time whose year lies
+ * outside 0000..9999 or whose nsec is not below 10^9 prints as
+ * "@<sec>s+<nsec>ns". MACs print as "aa:bb:cc:dd:ee:ff". */
+#ifndef ALBATROSS_PRINT_H
+#define ALBATROSS_PRINT_H
+
+#include <stdio.h>
+
+#include "albatross/common.h"
+#include "albatross/state.h"
+#include "albatross/wire.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Print flag: write JSON instead of text. */
+#define ALB_PRINT_JSON 0x1u
+
+/** Byte strings up to this many bytes are shown in full (hex); longer ones
+ * as length, SHA-256 and their first ALB_PRINT_HEAD_LEN bytes (text only). */
+#define ALB_PRINT_HEX_MAX 64
+/** Number of leading bytes shown in hex for a byte string longer than
+ * ALB_PRINT_HEX_MAX (text form). */
+#define ALB_PRINT_HEAD_LEN 16
+
+/** Writes message m to out as text (flags 0) or JSON (ALB_PRINT_JSON).
+ * Returns 0; ALB_EINVAL for NULL arguments, unknown flags or a value that
+ * cannot be a message (a kind out of range, a list of n > 0 elements
+ * without storage); ALB_ENOMEM when hashing fails; ALB_ESYS when writing to
+ * out fails. On error, what was already written stays written. */
+ALB_EXPORT int alb_msg_print(FILE *out, const struct alb_msg *m,
+			     unsigned flags, struct alb_error *err);
+
+/** Writes certificate extension c (version and command) to out; flags,
+ * returns and errors as alb_msg_print(). */
+ALB_EXPORT int alb_certext_print(FILE *out, const struct alb_certext *c,
+				 unsigned flags, struct alb_error *err);
+
+/** Writes state s (format, then unikernels, then policies) to out; flags,
+ * returns and errors as alb_msg_print(). */
+ALB_EXPORT int alb_state_print(FILE *out, const struct alb_state *s,
+			       unsigned flags, struct alb_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
