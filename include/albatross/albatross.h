@@ -12,7 +12,6 @@
 #include "albatross/print.h"
 #include "albatross/image.h"
 #include "albatross/frame.h"
-#include "albatross/stream.h"
 #include "albatross/client.h"
 
 #endif
