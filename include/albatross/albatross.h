@@ -12,6 +12,7 @@
 #include "albatross/print.h"
 #include "albatross/image.h"
 #include "albatross/frame.h"
+#include "albatross/stream.h"
 #include "albatross/client.h"
 
 #endif
