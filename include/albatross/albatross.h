@@ -14,5 +14,6 @@
 #include "albatross/frame.h"
 #include "albatross/stream.h"
 #include "albatross/client.h"
+#include "albatross/tender.h"
 
 #endif
