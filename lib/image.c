@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "albatross/image.h"
+#include "albatross/stream.h"
 #include "internal.h"
 
 /* A message built piece by piece; what does not fit is cut, as
@@ -155,4 +156,42 @@ int alb_image_digest(const uint8_t *data, size_t len,
 	    n != ALB_SHA256_LEN)
 		return alb_fail(err, ALB_ENOMEM, "SHA-256 computation failed");
 	return 0;
+}
+
+int alb_image_load(struct alb_bytes image, bool compressed,
+                   struct alb_image *out, struct alb_error *err)
+{
+	if (out == NULL || (image.ptr == NULL && image.len != 0))
+		return alb_fail(err, ALB_EINVAL, "alb_image_load: NULL argument");
+	memset(out, 0, sizeof(*out));
+	if (image.len > ALB_IMAGE_MAX)
+		return alb_fail(err, ALB_ETOOBIG,
+		                "image of %zu bytes exceeds the limit of %u bytes",
+		                image.len, ALB_IMAGE_MAX);
+	if (compressed) {
+		struct alb_error zerr = {.code = 0};
+		int rc = alb_zlib_inflate(image.ptr, image.len, ALB_IMAGE_MAX,
+		                          &out->owned_, &zerr);
+		if (rc != 0)
+			return alb_fail(err, rc, "failed to uncompress: %s", zerr.msg);
+		out->data.ptr = out->owned_.data;
+		out->data.len = out->owned_.len;
+	} else {
+		out->data = image;
+	}
+	/* vmmd's order: digest, then the ABI note, then the manifest. */
+	int rc = alb_image_digest(out->data.ptr, out->data.len, out->digest, err);
+	if (rc == 0)
+		rc = alb_solo5_parse(out->data.ptr, out->data.len, &out->solo5, err);
+	if (rc != 0)
+		alb_image_free(out);
+	return rc;
+}
+
+void alb_image_free(struct alb_image *img)
+{
+	if (img == NULL)
+		return;
+	alb_buf_free(&img->owned_);
+	memset(img, 0, sizeof(*img));
 }

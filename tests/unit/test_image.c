@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "albatross/image.h"
+#include "albatross/stream.h"
 
 /* ---- a small ELF writer ---------------------------------------------- */
 
@@ -878,6 +879,113 @@ static void test_digest(void **state)
 	assert_int_equal(alb_image_digest(out, 1, NULL, NULL), ALB_EINVAL);
 }
 
+/* ---- loading ---------------------------------------------------------- */
+
+static void test_load_plain(void **state)
+{
+	(void)state;
+	static struct img im;
+	build_solo5(&im, 64, ALB_SOLO5_SPT, 2, two_devs, 2);
+	struct alb_image img;
+	struct alb_error err;
+	struct alb_bytes bytes = {im.b, im.len};
+	assert_int_equal(alb_image_load(bytes, false, &img, &err), 0);
+	/* An uncompressed image is borrowed, not copied. */
+	assert_ptr_equal(img.data.ptr, im.b);
+	assert_int_equal(img.data.len, im.len);
+	uint8_t want[ALB_SHA256_LEN];
+	assert_int_equal(alb_image_digest(im.b, im.len, want, NULL), 0);
+	assert_memory_equal(img.digest, want, sizeof(want));
+	assert_int_equal(img.solo5.target, ALB_SOLO5_SPT);
+	assert_int_equal(img.solo5.n_devices, 2);
+	alb_image_free(&img);
+	alb_image_free(&img);
+	alb_image_free(NULL);
+
+	/* A failure leaves the result empty, with the parser's message. */
+	im.b[0] = 0;
+	bytes.ptr = im.b;
+	assert_int_equal(alb_image_load(bytes, false, &img, &err), ALB_EPARSE);
+	assert_string_equal(err.msg, "error during ELF parsing: not an ELF file");
+	assert_null(img.data.ptr);
+	assert_int_equal(img.data.len, 0);
+	alb_image_free(&img);
+	assert_int_equal(alb_image_load(bytes, false, NULL, &err), ALB_EINVAL);
+	bytes.ptr = NULL;
+	assert_int_equal(alb_image_load(bytes, false, &img, &err), ALB_EINVAL);
+}
+
+static void test_load_compressed(void **state)
+{
+	(void)state;
+	static struct img im;
+	build_solo5(&im, 32, ALB_SOLO5_VIRTIO, 1, two_devs + 1, 1);
+	for (int level = 0; level <= 9; level += 9) {
+		struct alb_buf z = {0};
+		assert_int_equal(alb_zlib_deflate(im.b, im.len, level, &z, NULL), 0);
+		struct alb_image img;
+		struct alb_bytes bytes = {z.data, z.len};
+		assert_int_equal(alb_image_load(bytes, true, &img, NULL), 0);
+		assert_int_equal(img.data.len, im.len);
+		assert_memory_equal(img.data.ptr, im.b, im.len);
+		uint8_t want[ALB_SHA256_LEN];
+		assert_int_equal(alb_image_digest(im.b, im.len, want, NULL), 0);
+		assert_memory_equal(img.digest, want, sizeof(want));
+		assert_int_equal(img.solo5.target, ALB_SOLO5_VIRTIO);
+		assert_string_equal(img.solo5.devices[0].name, "service");
+		alb_image_free(&img);
+
+		/* A stream cut short is not an image. */
+		struct alb_error err;
+		bytes.len = z.len - 1;
+		assert_int_equal(alb_image_load(bytes, true, &img, &err), ALB_EPARSE);
+		assert_int_equal(strncmp(err.msg, "failed to uncompress: ", 22), 0);
+		assert_null(img.data.ptr);
+		alb_buf_free(&z);
+	}
+	/* Bytes that are no zlib stream at all. */
+	struct alb_image img;
+	struct alb_error err;
+	struct alb_bytes raw = {im.b, im.len};
+	assert_int_equal(alb_image_load(raw, true, &img, &err), ALB_EPARSE);
+	assert_int_equal(strncmp(err.msg, "failed to uncompress: ", 22), 0);
+}
+
+/* ALB_IMAGE_MAX bytes load, one more do not: raw, and after inflating. */
+static void test_load_limit(void **state)
+{
+	(void)state;
+	static struct img im;
+	build_solo5(&im, 64, ALB_SOLO5_HVT, 2, NULL, 0);
+	uint8_t *big = calloc((size_t)ALB_IMAGE_MAX + 1, 1);
+	assert_non_null(big);
+	memcpy(big, im.b, im.len);
+	struct alb_image img;
+	struct alb_error err;
+	struct alb_bytes bytes = {big, ALB_IMAGE_MAX};
+	assert_int_equal(alb_image_load(bytes, false, &img, &err), 0);
+	alb_image_free(&img);
+	bytes.len = (size_t)ALB_IMAGE_MAX + 1;
+	assert_int_equal(alb_image_load(bytes, false, &img, &err), ALB_ETOOBIG);
+
+	struct alb_buf z = {0};
+	assert_int_equal(alb_zlib_deflate(big, ALB_IMAGE_MAX, 1, &z, NULL), 0);
+	bytes = (struct alb_bytes){z.data, z.len};
+	assert_int_equal(alb_image_load(bytes, true, &img, &err), 0);
+	assert_int_equal(img.data.len, ALB_IMAGE_MAX);
+	alb_image_free(&img);
+	alb_buf_free(&z);
+
+	assert_int_equal(alb_zlib_deflate(big, (size_t)ALB_IMAGE_MAX + 1, 1, &z, NULL),
+	                 0);
+	free(big);
+	bytes = (struct alb_bytes){z.data, z.len};
+	assert_int_equal(alb_image_load(bytes, true, &img, &err), ALB_ETOOBIG);
+	assert_int_equal(strncmp(err.msg, "failed to uncompress: ", 22), 0);
+	assert_null(img.data.ptr);
+	alb_buf_free(&z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -900,6 +1008,9 @@ int main(void)
 		cmocka_unit_test(test_match_escaping),
 		cmocka_unit_test(test_match_long_message),
 		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_load_plain),
+		cmocka_unit_test(test_load_compressed),
+		cmocka_unit_test(test_load_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
