@@ -9,6 +9,7 @@
 #include "albatross/name.h"
 #include "albatross/wire.h"
 #include "albatross/state.h"
+#include "albatross/net.h"
 #include "albatross/print.h"
 #include "albatross/image.h"
 #include "albatross/frame.h"

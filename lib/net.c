@@ -1,0 +1,559 @@
+/* libalbatross — taps, bridges and interface counters through /dev/net/tun
+ * and rtnetlink (spec §6.3 step 3, §6.5, §4.7, §8.3).
+ * SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/if_tun.h>
+
+#include "internal.h"
+#include "netlink.h"
+
+#define TUN_DEVICE "/dev/net/tun"
+
+/* Room for an error context naming two interfaces. */
+#define WHAT_SIZE 96
+
+bool alb_ifname_valid(const char *s, size_t len)
+{
+	if (s == NULL || len == 0 || len >= ALB_IFNAME_SIZE)
+		return false;
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		/* the kernel's isspace() also counts Latin-1 NBSP (0xa0) */
+		if (c == 0 || c == '/' || c == ':' || c == ' ' ||
+		    (c >= '\t' && c <= '\r') || c == 0xa0)
+			return false;
+	}
+	return true;
+}
+
+static bool cname_valid(const char *s)
+{
+	return s != NULL && alb_ifname_valid(s, strnlen(s, ALB_IFNAME_SIZE));
+}
+
+bool alb_tap_name_index(const char *name, unsigned *index)
+{
+	const size_t plen = sizeof(ALB_TAP_PREFIX) - 1;
+	if (name == NULL || strncmp(name, ALB_TAP_PREFIX, plen) != 0)
+		return false;
+	const char *d = name + plen;
+	if (d[0] == '\0' || (d[0] == '0' && d[1] != '\0'))
+		return false;
+	unsigned long v = 0;
+	for (; *d != '\0'; d++) {
+		if (*d < '0' || *d > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*d - '0');
+		if (v > ALB_TAP_INDEX_MAX)
+			return false;
+	}
+	if (index != NULL)
+		*index = (unsigned)v;
+	return true;
+}
+
+static int no_such_interface(struct alb_error *err, const char *name)
+{
+	return alb_fail(err, ALB_ENOENT, "interface %s does not exist",
+			name != NULL ? name : "(null)");
+}
+
+/* ---- link queries ------------------------------------------------------ */
+
+enum link_kind { KIND_OTHER, KIND_BRIDGE, KIND_TAP };
+
+/* What one RTM_GETLINK learnt, copied out of the receive buffer (which the
+ * closing ACK overwrites). */
+struct link_snap {
+	bool found;
+	int ifindex;
+	enum link_kind kind;
+	struct alb_ifdata data;
+};
+
+static enum link_kind link_kind(const struct alb_link *l)
+{
+	if (l->kind == NULL)
+		return KIND_OTHER;
+	if (strcmp(l->kind, "bridge") == 0)
+		return KIND_BRIDGE;
+	/* a tun device in L3 mode is no tap; old kernels do not say */
+	if (strcmp(l->kind, "tun") == 0 &&
+	    (l->tun_type == 0 || l->tun_type == IFF_TAP))
+		return KIND_TAP;
+	return KIND_OTHER;
+}
+
+static int64_t clamp64(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* Spec §8.3: the fields albatross-stats fills on Linux; the rest are 0. */
+static void ifdata_from_link(const struct alb_link *l, struct alb_ifdata *d)
+{
+	struct alb_str keep = d->bridge;
+	memset(d, 0, sizeof(*d));
+	d->bridge = keep;
+	d->flags = (int32_t)(l->flags & INT32_MAX);
+	d->mtu = (int32_t)(l->mtu > INT32_MAX ? INT32_MAX : l->mtu);
+	const struct rtnl_link_stats64 *s = &l->stats;
+	d->input_packets = clamp64(s->rx_packets);
+	d->input_errors = clamp64(s->rx_errors);
+	d->output_packets = clamp64(s->tx_packets);
+	d->output_errors = clamp64(s->tx_errors);
+	d->collisions = clamp64(s->collisions);
+	d->input_bytes = clamp64(s->rx_bytes);
+	d->output_bytes = clamp64(s->tx_bytes);
+	d->input_mcast = clamp64(s->multicast);
+	d->input_dropped = clamp64(s->rx_dropped);
+	d->output_dropped = clamp64(s->tx_dropped);
+}
+
+static int parse_or_fail(const struct nlmsghdr *h, struct alb_link *l,
+			 struct alb_error *err)
+{
+	if (alb_link_parse(h, l) != 0)
+		return alb_fail(err, ALB_EPROTO, "malformed netlink link message");
+	return 0;
+}
+
+static int snap_cb(void *ctx, const struct nlmsghdr *h, struct alb_error *err)
+{
+	struct link_snap *snap = ctx;
+	struct alb_link l;
+	int rc = parse_or_fail(h, &l, err);
+	if (rc != 0)
+		return rc;
+	snap->found = true;
+	snap->ifindex = l.ifindex;
+	snap->kind = link_kind(&l);
+	ifdata_from_link(&l, &snap->data);
+	return 0;
+}
+
+/* One RTM_GETLINK by name (ifindex 0) or by index; without statistics
+ * unless asked. A missing interface is ALB_ENOENT with Albatross's text. */
+static int get_link(struct alb_net *net, const char *name, int ifindex,
+		    bool stats, struct link_snap *snap, struct alb_error *err)
+{
+	char label[ALB_IFNAME_SIZE + 16];
+	if (name != NULL)
+		snprintf(label, sizeof(label), "%s", name);
+	else
+		snprintf(label, sizeof(label), "#%d", ifindex);
+	char what[WHAT_SIZE];
+	snprintf(what, sizeof(what), "cannot read interface %s", label);
+
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct alb_nl_req r;
+	alb_nl_req_init(&r, RTM_GETLINK, 0, &ifi, sizeof(ifi));
+	if (name != NULL)
+		alb_nla_put_str(&r, IFLA_IFNAME, name);
+	if (!stats)
+		alb_nla_put_u32(&r, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	memset(snap, 0, sizeof(*snap));
+	int rc = alb_nl_talk(net, &r, snap_cb, snap, what, err);
+	if (rc == ALB_ESYS && errno == ENODEV)
+		return no_such_interface(err, label);
+	if (rc == 0 && !snap->found)
+		return alb_fail(err, ALB_EPROTO, "%s: no answer", what);
+	return rc;
+}
+
+/* Starts a dump of all links (optionally only those of one kind). */
+static void dump_req(struct alb_nl_req *r, bool stats, const char *kind)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	alb_nl_req_init(r, RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof(ifi));
+	if (!stats)
+		alb_nla_put_u32(r, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	if (kind != NULL) {
+		/* a kernel-side filter (Linux >= 4.20); callers filter too */
+		size_t nest = alb_nla_nest_begin(r, IFLA_LINKINFO);
+		alb_nla_put_str(r, IFLA_INFO_KIND, kind);
+		alb_nla_nest_end(r, nest);
+	}
+}
+
+static int del_link(struct alb_net *net, const char *name, int ifindex,
+		    const char *what, struct alb_error *err)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct alb_nl_req r;
+	alb_nl_req_init(&r, RTM_DELLINK, 0, &ifi, sizeof(ifi));
+	if (name != NULL)
+		alb_nla_put_str(&r, IFLA_IFNAME, name);
+	return alb_nl_talk(net, &r, NULL, NULL, what, err);
+}
+
+/* ---- taps -------------------------------------------------------------- */
+
+/* Which vmmtapN names are taken, and where the bridge is. */
+struct tap_scan {
+	const char *bridge;
+	int bridge_index;
+	uint8_t used[ALB_TAP_INDEX_MAX / 8 + 1];
+};
+
+static void mark_used(struct tap_scan *s, unsigned n)
+{
+	s->used[n / 8] = (uint8_t)(s->used[n / 8] | (1u << (n % 8)));
+}
+
+static bool is_used(const struct tap_scan *s, unsigned n)
+{
+	return (s->used[n / 8] >> (n % 8)) & 1u;
+}
+
+static int scan_cb(void *ctx, const struct nlmsghdr *h, struct alb_error *err)
+{
+	struct tap_scan *s = ctx;
+	struct alb_link l;
+	int rc = parse_or_fail(h, &l, err);
+	if (rc != 0)
+		return rc;
+	unsigned n;
+	if (alb_tap_name_index(l.name, &n))
+		mark_used(s, n);
+	if (strcmp(l.name, s->bridge) == 0)
+		s->bridge_index = l.ifindex;
+	return 0;
+}
+
+/* Makes the persistent tap name. ALB_EEXIST (no message) when an interface
+ * of that name appeared since the scan: IFF_TUN_EXCL keeps TUNSETIFF from
+ * attaching to someone else's tap. */
+static int tun_make(const char *name, struct alb_error *err)
+{
+	int fd = open(TUN_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return alb_fail_sys(err, "cannot open " TUN_DEVICE);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL;
+	int rc = 0;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		rc = errno == EBUSY ? ALB_EEXIST
+				    : alb_fail_sys(err, "cannot create tap %s", name);
+	/* without persistence the tap vanishes with fd: nothing to undo */
+	else if (ioctl(fd, TUNSETPERSIST, 1) < 0)
+		rc = alb_fail_sys(err, "cannot make tap %s persistent", name);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+static int tap_up_attach(struct alb_net *net, const char *tap, int bridge_index,
+			 const char *bridge, struct alb_error *err)
+{
+	char what[WHAT_SIZE];
+	snprintf(what, sizeof(what), "cannot attach tap %s to %s", tap, bridge);
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP,
+				.ifi_change = IFF_UP};
+	struct alb_nl_req r;
+	alb_nl_req_init(&r, RTM_SETLINK, 0, &ifi, sizeof(ifi));
+	alb_nla_put_str(&r, IFLA_IFNAME, tap);
+	alb_nla_put_u32(&r, IFLA_MASTER, (uint32_t)bridge_index);
+	return alb_nl_talk(net, &r, NULL, NULL, what, err);
+}
+
+static int tap_create(struct alb_net *net, const char *bridge,
+		      char tap[ALB_IFNAME_SIZE], struct tap_scan *s,
+		      struct alb_error *err)
+{
+	struct alb_nl_req r;
+	dump_req(&r, false, NULL);
+	int rc = alb_nl_talk(net, &r, scan_cb, s, "cannot list interfaces", err);
+	if (rc != 0)
+		return rc;
+	if (s->bridge_index <= 0)
+		return no_such_interface(err, bridge);
+
+	char name[ALB_IFNAME_SIZE];
+	unsigned n = 0;
+	for (;; n++) {
+		while (n <= ALB_TAP_INDEX_MAX && is_used(s, n))
+			n++;
+		if (n > ALB_TAP_INDEX_MAX)
+			return alb_fail(err, ALB_ETOOBIG,
+					"no free tap name up to " ALB_TAP_PREFIX
+					"%u", ALB_TAP_INDEX_MAX);
+		snprintf(name, sizeof(name), ALB_TAP_PREFIX "%u", n);
+		rc = tun_make(name, err);
+		if (rc != ALB_EEXIST)
+			break;
+	}
+	if (rc != 0)
+		return rc;
+
+	rc = tap_up_attach(net, name, s->bridge_index, bridge, err);
+	if (rc != 0) {
+		int saved = errno;
+		struct alb_error undo;
+		char what[WHAT_SIZE];
+		snprintf(what, sizeof(what), "cannot delete tap %s", name);
+		if (del_link(net, name, 0, what, &undo) != 0 && err != NULL) {
+			size_t used = strlen(err->msg);
+			snprintf(err->msg + used, sizeof(err->msg) - used,
+				 ", and also %s while cleaning resources",
+				 undo.msg);
+		}
+		errno = saved;
+		return rc;
+	}
+	memcpy(tap, name, sizeof(name));
+	return 0;
+}
+
+int alb_tap_create(struct alb_net *net, const char *bridge,
+		   char tap[ALB_IFNAME_SIZE], struct alb_error *err)
+{
+	if (tap == NULL)
+		return alb_fail(err, ALB_EINVAL, "alb_tap_create: tap is NULL");
+	if (!cname_valid(bridge))
+		return no_such_interface(err, bridge);
+	struct alb_net *owned;
+	int rc = alb_net_acquire(&net, &owned, err);
+	if (rc != 0)
+		return rc;
+	/* the bitmap is 8 KiB: keep it off the (possibly small) thread stack */
+	struct tap_scan *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		rc = alb_fail(err, ALB_ENOMEM, "out of memory");
+	} else {
+		s->bridge = bridge;
+		rc = tap_create(net, bridge, tap, s, err);
+		free(s);
+	}
+	alb_net_free(owned);
+	return rc;
+}
+
+int alb_tap_destroy(struct alb_net *net, const char *tap,
+		    struct alb_error *err)
+{
+	if (!cname_valid(tap))
+		return no_such_interface(err, tap);
+	struct alb_net *owned;
+	int rc = alb_net_acquire(&net, &owned, err);
+	if (rc != 0)
+		return rc;
+	struct link_snap snap;
+	rc = get_link(net, tap, 0, false, &snap, err);
+	if (rc == 0 && snap.kind != KIND_TAP)
+		rc = alb_fail(err, ALB_EINVAL, "interface %s is not a tap", tap);
+	if (rc == 0) {
+		char what[WHAT_SIZE];
+		snprintf(what, sizeof(what), "cannot destroy tap %s", tap);
+		/* by index: exactly the device just checked */
+		rc = del_link(net, NULL, snap.ifindex, what, err);
+	}
+	alb_net_free(owned);
+	return rc;
+}
+
+/* ---- bridges ----------------------------------------------------------- */
+
+int alb_bridge_check(struct alb_net *net, const char *bridge,
+		     struct alb_error *err)
+{
+	if (!cname_valid(bridge))
+		return no_such_interface(err, bridge);
+	struct alb_net *owned;
+	int rc = alb_net_acquire(&net, &owned, err);
+	if (rc != 0)
+		return rc;
+	struct link_snap snap;
+	rc = get_link(net, bridge, 0, false, &snap, err);
+	alb_net_free(owned);
+	return rc;
+}
+
+struct bridge_list {
+	struct alb_ifname *names;
+	size_t n, cap;
+};
+
+static int list_cb(void *ctx, const struct nlmsghdr *h, struct alb_error *err)
+{
+	struct bridge_list *bl = ctx;
+	struct alb_link l;
+	int rc = parse_or_fail(h, &l, err);
+	if (rc != 0 || link_kind(&l) != KIND_BRIDGE)
+		return rc;
+	/* grows with the host's bridges, which the kernel bounds */
+	if (bl->n == bl->cap) {
+		size_t cap = bl->cap == 0 ? 8 : bl->cap * 2;
+		struct alb_ifname *p = realloc(bl->names, cap * sizeof(*p));
+		if (p == NULL)
+			return alb_fail(err, ALB_ENOMEM, "out of memory");
+		bl->names = p;
+		bl->cap = cap;
+	}
+	snprintf(bl->names[bl->n].name, ALB_IFNAME_SIZE, "%s", l.name);
+	bl->n++;
+	return 0;
+}
+
+int alb_bridge_list(struct alb_net *net, struct alb_ifname **names, size_t *n,
+		    struct alb_error *err)
+{
+	if (names == NULL || n == NULL)
+		return alb_fail(err, ALB_EINVAL, "alb_bridge_list: NULL output");
+	*names = NULL;
+	*n = 0;
+	struct alb_net *owned;
+	int rc = alb_net_acquire(&net, &owned, err);
+	if (rc != 0)
+		return rc;
+	struct bridge_list bl = {0};
+	struct alb_nl_req r;
+	dump_req(&r, false, "bridge");
+	rc = alb_nl_talk(net, &r, list_cb, &bl, "cannot list bridges", err);
+	alb_net_free(owned);
+	if (rc != 0) {
+		free(bl.names);
+		return rc;
+	}
+	*names = bl.names;
+	*n = bl.n;
+	return 0;
+}
+
+int alb_bridge_create(struct alb_net *net, const char *name,
+		      struct alb_error *err)
+{
+	if (!cname_valid(name))
+		return alb_fail(err, ALB_EINVAL, "invalid interface name %s",
+				name != NULL ? name : "(null)");
+	struct alb_net *owned;
+	int rc = alb_net_acquire(&net, &owned, err);
+	if (rc != 0)
+		return rc;
+	char what[WHAT_SIZE];
+	snprintf(what, sizeof(what), "cannot create bridge %s", name);
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP,
+				.ifi_change = IFF_UP};
+	struct alb_nl_req r;
+	alb_nl_req_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi,
+			sizeof(ifi));
+	alb_nla_put_str(&r, IFLA_IFNAME, name);
+	size_t nest = alb_nla_nest_begin(&r, IFLA_LINKINFO);
+	alb_nla_put_str(&r, IFLA_INFO_KIND, "bridge");
+	alb_nla_nest_end(&r, nest);
+	rc = alb_nl_talk(net, &r, NULL, NULL, what, err);
+	if (rc == ALB_ESYS && errno == EEXIST)
+		rc = alb_fail(err, ALB_EEXIST, "interface %s already exists", name);
+	alb_net_free(owned);
+	return rc;
+}
+
+int alb_bridge_delete(struct alb_net *net, const char *name,
+		      struct alb_error *err)
+{
+	if (!cname_valid(name))
+		return no_such_interface(err, name);
+	struct alb_net *owned;
+	int rc = alb_net_acquire(&net, &owned, err);
+	if (rc != 0)
+		return rc;
+	struct link_snap snap;
+	rc = get_link(net, name, 0, false, &snap, err);
+	if (rc == 0 && snap.kind != KIND_BRIDGE)
+		rc = alb_fail(err, ALB_EINVAL, "interface %s is not a bridge",
+			      name);
+	if (rc == 0) {
+		char what[WHAT_SIZE];
+		snprintf(what, sizeof(what), "cannot delete bridge %s", name);
+		rc = del_link(net, NULL, snap.ifindex, what, err);
+	}
+	alb_net_free(owned);
+	return rc;
+}
+
+/* ---- counters ---------------------------------------------------------- */
+
+static int ifdata_get(struct alb_net *net, const char *ifname, int ifindex,
+		      struct alb_ifdata *out, struct alb_error *err)
+{
+	struct alb_net *owned;
+	int rc = alb_net_acquire(&net, &owned, err);
+	if (rc != 0)
+		return rc;
+	struct link_snap snap;
+	rc = get_link(net, ifname, ifindex, true, &snap, err);
+	if (rc == 0) {
+		struct alb_str keep = out->bridge;
+		*out = snap.data;
+		out->bridge = keep;
+	}
+	alb_net_free(owned);
+	return rc;
+}
+
+int alb_ifdata_get(struct alb_net *net, const char *ifname,
+		   struct alb_ifdata *out, struct alb_error *err)
+{
+	if (out == NULL)
+		return alb_fail(err, ALB_EINVAL, "alb_ifdata_get: out is NULL");
+	if (!cname_valid(ifname))
+		return no_such_interface(err, ifname);
+	return ifdata_get(net, ifname, 0, out, err);
+}
+
+int alb_ifdata_get_index(struct alb_net *net, int ifindex,
+			 struct alb_ifdata *out, struct alb_error *err)
+{
+	if (out == NULL || ifindex <= 0)
+		return alb_fail(err, ALB_EINVAL,
+				"alb_ifdata_get_index: bad arguments");
+	return ifdata_get(net, NULL, ifindex, out, err);
+}
+
+struct dump_ctx {
+	alb_ifdata_cb cb;
+	void *ctx;
+};
+
+static int dump_cb(void *ctx, const struct nlmsghdr *h, struct alb_error *err)
+{
+	struct dump_ctx *d = ctx;
+	struct alb_link l;
+	int rc = parse_or_fail(h, &l, err);
+	if (rc != 0)
+		return rc;
+	struct alb_ifdata data = {.bridge = {NULL, 0}};
+	ifdata_from_link(&l, &data);
+	return d->cb(d->ctx, l.ifindex, l.name, &data);
+}
+
+int alb_ifdata_dump(struct alb_net *net, alb_ifdata_cb cb, void *ctx,
+		    struct alb_error *err)
+{
+	if (cb == NULL)
+		return alb_fail(err, ALB_EINVAL, "alb_ifdata_dump: cb is NULL");
+	struct alb_net *owned;
+	int rc = alb_net_acquire(&net, &owned, err);
+	if (rc != 0)
+		return rc;
+	struct dump_ctx d = {cb, ctx};
+	struct alb_nl_req r;
+	dump_req(&r, true, NULL);
+	rc = alb_nl_talk(net, &r, dump_cb, &d, "cannot read interface counters",
+			 err);
+	alb_net_free(owned);
+	return rc;
+}
