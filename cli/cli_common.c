@@ -1,0 +1,1173 @@
+/* alb-deploy and alb-info — the shared command-line surface, option
+ * parsing, command execution and output helpers (see cli_common.h).
+ * SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_common.h"
+
+/* ---- errors ---------------------------------------------------------------- */
+
+int cli_fail(struct alb_error *err, int code, const char *fmt, ...)
+{
+	if (err != NULL) {
+		va_list ap;
+		va_start(ap, fmt);
+		err->code = code;
+		err->sys_errno = 0;
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* ---- memory owned by the arguments ------------------------------------- */
+
+static void *own(struct cli_args *a, void *p)
+{
+	if (p == NULL)
+		return NULL;
+	if (a->n_owned_ == a->cap_owned_) {
+		size_t cap = a->cap_owned_ == 0 ? 16 : 2 * a->cap_owned_;
+		void **v = realloc(a->owned_, cap * sizeof(*v));
+		if (v == NULL) {
+			free(p);
+			return NULL;
+		}
+		a->owned_ = v;
+		a->cap_owned_ = cap;
+	}
+	a->owned_[a->n_owned_++] = p;
+	return p;
+}
+
+static char *own_strndup(struct cli_args *a, const char *s, size_t len)
+{
+	return own(a, strndup(s, len));
+}
+
+void cli_args_free(struct cli_args *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->n_owned_; i++)
+		free(a->owned_[i]);
+	free(a->owned_);
+	a->owned_ = NULL;
+	a->n_owned_ = a->cap_owned_ = 0;
+}
+
+/* Every repeatable option gets storage for CLI_LIST_MAX values at its
+ * first use: a few KiB, and no reallocation while parsing. */
+static int list_add(struct cli_args *a, const char *opt, void *list_ptr,
+		    size_t *n, size_t elsize, struct alb_error *err)
+{
+	void **list = list_ptr;
+	if (*list == NULL) {
+		*list = own(a, calloc(CLI_LIST_MAX, elsize));
+		if (*list == NULL)
+			return cli_fail(err, ALB_ENOMEM, "out of memory");
+	}
+	if (*n >= CLI_LIST_MAX)
+		return cli_fail(err, ALB_ETOOBIG,
+				"option '--%s': more than %d values", opt,
+				CLI_LIST_MAX);
+	(*n)++;
+	return 0;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+int cli_parse_int(const char *s, int64_t *out, struct alb_error *err)
+{
+	const char *p = s;
+	bool neg = false;
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	int base = 10;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	/* strtoull alone would accept spaces and a second sign. */
+	bool digits = *p != '\0';
+	for (const char *q = p; *q != '\0'; q++)
+		if (base == 10 ? (*q < '0' || *q > '9') : !strchr("0123456789abcdefABCDEF", *q))
+			digits = false;
+	errno = 0;
+	unsigned long long v = digits ? strtoull(p, NULL, base) : 0;
+	uint64_t lim = neg ? (uint64_t)CLI_INT_MAX + 1 : (uint64_t)CLI_INT_MAX;
+	if (!digits || errno == ERANGE || v > lim)
+		return cli_fail(err, ALB_EPARSE,
+				"invalid value '%s', expected an integer", s);
+	*out = neg ? (int64_t)(0 - (uint64_t)v) : (int64_t)v;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int cli_parse_mac(const char *s, uint8_t mac[ALB_MAC_LEN],
+		  struct alb_error *err)
+{
+	/* Six pairs of hex digits, separated by ':' throughout or '-'
+	 * throughout. */
+	uint8_t v[ALB_MAC_LEN];
+	bool ok = strlen(s) == 3 * ALB_MAC_LEN - 1 && (s[2] == ':' || s[2] == '-');
+	for (size_t i = 0; ok && i < ALB_MAC_LEN; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+		if (hi < 0 || lo < 0 || (i + 1 < ALB_MAC_LEN && s[3 * i + 2] != s[2]))
+			ok = false;
+		else
+			v[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (!ok)
+		return cli_fail(err, ALB_EPARSE,
+				"Macaddr: invalid MAC address '%s' (expected six hex pairs, e.g. 00:80:41:aa:bb:cc)",
+				s);
+	memcpy(mac, v, ALB_MAC_LEN);
+	return 0;
+}
+
+static size_t count_char(const char *s, char c)
+{
+	size_t n = 0;
+	for (; *s != '\0'; s++)
+		n += *s == c;
+	return n;
+}
+
+/* "name" or "name:device" (albatross-client's colon_separated). */
+static int parse_colon(struct cli_args *a, const char *s, size_t len,
+		       struct alb_str *first, struct alb_str *second,
+		       struct alb_error *err)
+{
+	const char *colon = memchr(s, ':', len);
+	if (colon != NULL && memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)))
+		return cli_fail(err, ALB_EPARSE,
+				"format is 'name' or 'name:device-name'");
+	size_t l1 = colon == NULL ? len : (size_t)(colon - s);
+	first->ptr = own_strndup(a, s, l1);
+	first->len = l1;
+	second->ptr = NULL;
+	second->len = 0;
+	if (first->ptr == NULL)
+		return cli_fail(err, ALB_ENOMEM, "out of memory");
+	if (colon != NULL) {
+		size_t l2 = len - l1 - 1;
+		second->ptr = own_strndup(a, colon + 1, l2);
+		second->len = l2;
+		if (second->ptr == NULL)
+			return cli_fail(err, ALB_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int cli_parse_block(struct cli_args *a, const char *s,
+		    struct alb_block_dev *out, struct alb_error *err)
+{
+	struct alb_block_dev b;
+	memset(&b, 0, sizeof(b));
+	size_t n_at = count_char(s, '@');
+	if (n_at > 1)
+		return cli_fail(err, ALB_EPARSE,
+				"format is 'name[@sector-size]' or 'name:device-name[@sector-size]'");
+	size_t len = strlen(s);
+	if (n_at == 1) {
+		const char *at = strchr(s, '@');
+		int64_t sector;
+		if (cli_parse_int(at + 1, &sector, NULL) < 0)
+			return cli_fail(err, ALB_EPARSE,
+					"sector size must be an integer");
+		if (sector < CLI_SECTOR_MIN || (sector & (sector - 1)) != 0)
+			return cli_fail(err, ALB_EPARSE,
+					"sector size must be a power of two greater than or equal 512");
+		b.has_sector_size = true;
+		b.sector_size = sector;
+		len = (size_t)(at - s);
+	}
+	int rc = parse_colon(a, s, len, &b.name, &b.device, err);
+	if (rc == 0)
+		*out = b;
+	return rc;
+}
+
+int cli_parse_net(struct cli_args *a, const char *s, struct alb_net_dev *out,
+		  struct alb_error *err)
+{
+	struct alb_net_dev d;
+	memset(&d, 0, sizeof(d));
+	size_t n_at = count_char(s, '@');
+	if (n_at > 1)
+		return cli_fail(err, ALB_EPARSE, "format is [name:]bridge[@mac]");
+	size_t len = strlen(s);
+	if (n_at == 1) {
+		const char *at = strchr(s, '@');
+		int rc = cli_parse_mac(at + 1, d.mac, err);
+		if (rc < 0)
+			return rc;
+		d.has_mac = true;
+		len = (size_t)(at - s);
+	}
+	int rc = parse_colon(a, s, len, &d.netif, &d.bridge, err);
+	if (rc == 0)
+		*out = d;
+	return rc;
+}
+
+/* Re-fills err with "<prefix>: <its message>". */
+static int prefix_fail(struct alb_error *err, int code, const char *prefix)
+{
+	if (err == NULL)
+		return code;
+	char msg[ALB_ERROR_MSG_MAX];
+	memcpy(msg, err->msg, sizeof(msg));
+	msg[sizeof(msg) - 1] = '\0';
+	return cli_fail(err, code, "%s: %s", prefix, msg);
+}
+
+int cli_name(const char *what, const char *s, char *out, struct alb_error *err)
+{
+	int rc = alb_name_parse(s, strlen(s), out, err);
+	return rc < 0 ? prefix_fail(err, rc, what) : 0;
+}
+
+int cli_path(const char *what, const char *s, char *out, struct alb_error *err)
+{
+	int rc = alb_path_parse(s, strlen(s), out, err);
+	return rc < 0 ? prefix_fail(err, rc, what) : 0;
+}
+
+/* ---- create/restart and policy values ---------------------------------- */
+
+static int cmp_i64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* Sorts and removes duplicates; returns the new count. */
+static size_t int_set(int64_t *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_i64);
+	size_t k = 1;
+	for (size_t i = 1; i < n; i++)
+		if (v[i] != v[k - 1])
+			v[k++] = v[i];
+	return k;
+}
+
+static bool str_eq(const struct alb_str *x, const struct alb_str *y)
+{
+	return x->len == y->len && memcmp(x->ptr, y->ptr, x->len) == 0;
+}
+
+int cli_vm_config(struct cli_args *a, bool restart,
+		  struct alb_unikernel_config *cfg, struct alb_error *err)
+{
+	struct cli_vm *vm = &a->vm;
+	for (size_t i = 0; i < vm->n_nets; i++)
+		for (size_t j = i + 1; j < vm->n_nets; j++)
+			if (str_eq(&vm->nets[i].netif, &vm->nets[j].netif))
+				return cli_fail(err, ALB_EINVAL,
+						"Bridge names must be a set");
+	for (size_t i = 0; i < vm->n_blocks; i++)
+		for (size_t j = i + 1; j < vm->n_blocks; j++)
+			if (str_eq(&vm->blocks[i].name, &vm->blocks[j].name))
+				return cli_fail(err, ALB_EINVAL,
+						"Block devices must be a set");
+	vm->n_cpuids = int_set(vm->cpuids, vm->n_cpuids);
+	if (vm->n_cpuids == 0)
+		return cli_fail(err, ALB_EINVAL, restart ? "CPUids cannot be empty"
+							 : "CPUids may not be empty");
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->typ = vm->typ;
+	cfg->has_startup = vm->has_startup;
+	cfg->startup = vm->startup;
+	cfg->add_name = !vm->no_add_name;
+	cfg->fail.restart = vm->restart_on_fail;
+	if (vm->restart_on_fail) {
+		vm->n_exit_codes = int_set(vm->exit_codes, vm->n_exit_codes);
+		cfg->fail.n_exit_codes = vm->n_exit_codes;
+		cfg->fail.exit_codes = vm->exit_codes;
+	}
+	cfg->n_cpuids = vm->n_cpuids;
+	cfg->cpuids = vm->cpuids;
+	cfg->memory = vm->has_mem ? vm->mem : 32;
+	cfg->n_blocks = vm->n_blocks;
+	cfg->blocks = vm->blocks;
+	cfg->n_bridges = vm->n_nets;
+	cfg->bridges = vm->nets;
+	cfg->has_argv = vm->n_argv > 0;
+	cfg->n_argv = vm->n_argv;
+	cfg->argv = vm->argv;
+	cfg->numcpus = vm->numcpus;
+	if (vm->linux_boot != NULL) {
+		cfg->linux_boot_partition.ptr = vm->linux_boot;
+		cfg->linux_boot_partition.len = strlen(vm->linux_boot);
+	}
+	return 0;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+int cli_policy(struct cli_args *a, int64_t unikernels, struct alb_policy *p,
+	       struct alb_error *err)
+{
+	memset(p, 0, sizeof(*p));
+	size_t n_cpus = a->vm.n_cpuids;
+	a->vm.n_cpuids = int_set(a->vm.cpuids, n_cpus);
+	if (a->vm.n_cpuids != n_cpus)
+		cli_warn(a, "CPUids is not a set");
+	size_t n_br = a->n_bridges, k = 0;
+	if (n_br > 0) {
+		qsort(a->bridges, n_br, sizeof(*a->bridges), cmp_str);
+		k = 1;
+		for (size_t i = 1; i < n_br; i++)
+			if (strcmp(a->bridges[i], a->bridges[k - 1]) != 0)
+				a->bridges[k++] = a->bridges[i];
+		if (k != n_br)
+			cli_warn(a, "Bridges is not a set");
+		a->n_bridges = k;
+		p->bridges = own(a, calloc(k, sizeof(*p->bridges)));
+		if (p->bridges == NULL)
+			return cli_fail(err, ALB_ENOMEM, "out of memory");
+		for (size_t i = 0; i < k; i++) {
+			p->bridges[i].ptr = a->bridges[i];
+			p->bridges[i].len = strlen(a->bridges[i]);
+		}
+	}
+	p->n_bridges = k;
+	p->unikernels = unikernels;
+	p->n_cpuids = a->vm.n_cpuids;
+	p->cpuids = a->vm.cpuids;
+	p->memory = a->vm.has_mem ? a->vm.mem : 512;
+	p->has_block = a->has_policy_block;
+	p->block = a->policy_block;
+	return 0;
+}
+
+/* ---- the command line --------------------------------------------------- */
+
+static const struct cli_opt *find_opt(const struct cli_opt *t, int id)
+{
+	for (; t != NULL && t->name != NULL; t++)
+		if ((int)t->id == id || (t->short_name != 0 && t->short_name == id))
+			return t;
+	return NULL;
+}
+
+static size_t count_opts(const struct cli_opt *t)
+{
+	size_t n = 0;
+	for (; t != NULL && t->name != NULL; t++)
+		n++;
+	return n;
+}
+
+static void print_opts(FILE *out, const struct cli_opt *t)
+{
+	for (; t != NULL && t->name != NULL; t++) {
+		char left[64];
+		int n = snprintf(left, sizeof(left), "%c%c%c --%s%s%s",
+				 t->short_name ? '-' : ' ',
+				 t->short_name ? t->short_name : ' ',
+				 t->short_name ? ',' : ' ', t->name,
+				 t->arg ? " " : "", t->arg ? t->arg : "");
+		if (n < 0)
+			continue;
+		fprintf(out, "  %-30s %s\n", left, t->help);
+	}
+}
+
+static void print_cmd_help(const struct cli_prog *p, const struct cli_cmd *c,
+			   FILE *out)
+{
+	fprintf(out, "Usage: %s %s [OPTIONS]%s%s\n\n%s\n", p->name, c->name,
+		c->usage[0] ? " " : "", c->usage, c->doc);
+	if (c->alias != NULL)
+		fprintf(out, "(also available as '%s %s')\n", p->name, c->alias);
+	if (count_opts(c->opts) > 0) {
+		fprintf(out, "\nOptions:\n");
+		print_opts(out, c->opts);
+	}
+	fprintf(out, "\nCommon options:\n");
+	print_opts(out, p->common);
+	fprintf(out,
+		"\nExit status: 0 success, 117 the daemon refused the command, "
+		"121 communication failure (also --socket -), 122 connect "
+		"failure, 124 command-line error, 125 internal error.\n");
+}
+
+static void print_prog_help(const struct cli_prog *p, FILE *out)
+{
+	fprintf(out, "Usage: %s COMMAND [OPTIONS] [ARGUMENTS]\n\n%s\n\nCommands:\n",
+		p->name, p->doc);
+	for (size_t i = 0; i < p->n_cmds; i++)
+		fprintf(out, "  %-16s %s\n", p->cmds[i].name, p->cmds[i].doc);
+	fprintf(out, "\nRun '%s COMMAND --help' for the options of a command.\n",
+		p->name);
+}
+
+static const struct cli_cmd *find_cmd(const struct cli_prog *p, const char *s)
+{
+	for (size_t i = 0; i < p->n_cmds; i++)
+		if (strcmp(p->cmds[i].name, s) == 0 ||
+		    (p->cmds[i].alias != NULL && strcmp(p->cmds[i].alias, s) == 0))
+			return &p->cmds[i];
+	return NULL;
+}
+
+static int opt_int(const struct cli_opt *o, const char *arg, int64_t min,
+		   int64_t max, int64_t *out, struct alb_error *err)
+{
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "option '--%s'", o->name);
+	int rc = cli_parse_int(arg, out, err);
+	if (rc < 0)
+		return prefix_fail(err, rc, prefix);
+	if (*out < min || *out > max)
+		return cli_fail(err, ALB_EPARSE,
+				"option '--%s': %s is not between %" PRId64
+				" and %" PRId64,
+				o->name, arg, min, max);
+	return 0;
+}
+
+static int set_opt(struct cli_args *a, const struct cli_opt *o,
+		   const char *arg, struct alb_error *err)
+{
+	struct cli_vm *vm = &a->vm;
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "option '--%s'", o->name);
+	int64_t v = 0;
+	int rc = 0;
+	switch (o->id) {
+	case OPT_HELP: break; /* handled by the caller */
+	case OPT_SOCKET: a->socket = arg; break;
+	case OPT_TMPDIR:
+	case OPT_DBDIR: {
+		struct stat st;
+		if (stat(arg, &st) < 0 || !S_ISDIR(st.st_mode))
+			return cli_fail(err, ALB_EPARSE,
+					"option '--%s': no '%s' directory", o->name,
+					arg);
+		*(o->id == OPT_TMPDIR ? &a->tmpdir : &a->dbdir) = arg;
+		break;
+	}
+	case OPT_TIMEOUT:
+		rc = opt_int(o, arg, 0, CLI_TIMEOUT_MAX, &v, err);
+		a->timeout_ms = (int)v * 1000;
+		break;
+	case OPT_JSON: a->json = true; break;
+	case OPT_VERBOSE: a->verbosity++; break;
+	case OPT_QUIET: a->verbosity--; break;
+	case OPT_TYP:
+		if (strcmp(arg, "solo5") == 0)
+			vm->typ = ALB_TYP_SOLO5;
+		else if (strcmp(arg, "bhyve") == 0)
+			vm->typ = ALB_TYP_BHYVE;
+		else
+			rc = cli_fail(err, ALB_EPARSE,
+				      "option '--typ': invalid value '%s', expected either 'solo5' or 'bhyve'",
+				      arg);
+		break;
+	case OPT_FORCE: vm->force = true; break;
+	case OPT_STARTUP:
+		rc = opt_int(o, arg, CLI_INT_MIN, CLI_INT_MAX, &vm->startup, err);
+		vm->has_startup = true;
+		break;
+	case OPT_NO_ADD_NAME: vm->no_add_name = true; break;
+	case OPT_CPU:
+		rc = opt_int(o, arg, CLI_INT_MIN, CLI_INT_MAX, &v, err);
+		if (rc == 0)
+			rc = list_add(a, o->name, &vm->cpuids, &vm->n_cpuids,
+				      sizeof(*vm->cpuids), err);
+		if (rc == 0)
+			vm->cpuids[vm->n_cpuids - 1] = v;
+		break;
+	case OPT_MEM:
+		rc = opt_int(o, arg, CLI_INT_MIN, CLI_INT_MAX, &vm->mem, err);
+		vm->has_mem = true;
+		break;
+	case OPT_ARG:
+		rc = list_add(a, o->name, &vm->argv, &vm->n_argv,
+			      sizeof(*vm->argv), err);
+		if (rc == 0) {
+			vm->argv[vm->n_argv - 1].ptr = arg;
+			vm->argv[vm->n_argv - 1].len = strlen(arg);
+		}
+		break;
+	case OPT_BLOCK_DEV: {
+		struct alb_block_dev b;
+		rc = cli_parse_block(a, arg, &b, err);
+		if (rc < 0)
+			return prefix_fail(err, rc, prefix);
+		rc = list_add(a, o->name, &vm->blocks, &vm->n_blocks,
+			      sizeof(*vm->blocks), err);
+		if (rc == 0)
+			vm->blocks[vm->n_blocks - 1] = b;
+		break;
+	}
+	case OPT_NET: {
+		struct alb_net_dev d;
+		rc = cli_parse_net(a, arg, &d, err);
+		if (rc < 0)
+			return prefix_fail(err, rc, prefix);
+		rc = list_add(a, o->name, &vm->nets, &vm->n_nets,
+			      sizeof(*vm->nets), err);
+		if (rc == 0)
+			vm->nets[vm->n_nets - 1] = d;
+		break;
+	}
+	case OPT_LEVEL:
+		rc = opt_int(o, arg, 0, CLI_LEVEL_MAX, &v, err);
+		a->has_level = true;
+		a->level = (int)v;
+		break;
+	case OPT_RESTART: vm->restart_on_fail = true; break;
+	case OPT_EXIT_CODE:
+		rc = opt_int(o, arg, CLI_INT_MIN, CLI_INT_MAX, &v, err);
+		if (rc == 0)
+			rc = list_add(a, o->name, &vm->exit_codes,
+				      &vm->n_exit_codes, sizeof(*vm->exit_codes),
+				      err);
+		if (rc == 0)
+			vm->exit_codes[vm->n_exit_codes - 1] = v;
+		break;
+	case OPT_CPUS:
+		rc = opt_int(o, arg, CLI_INT_MIN, CLI_INT_MAX, &vm->numcpus, err);
+		break;
+	case OPT_LINUX_BOOT: vm->linux_boot = arg; break;
+	case OPT_REPLACE_ARGS: vm->replace_arguments = true; break;
+	case OPT_POLICY_BLOCK:
+		rc = opt_int(o, arg, CLI_INT_MIN, CLI_INT_MAX, &a->policy_block,
+			     err);
+		a->has_policy_block = true;
+		break;
+	case OPT_BRIDGE:
+		rc = list_add(a, o->name, &a->bridges, &a->n_bridges,
+			      sizeof(*a->bridges), err);
+		if (rc == 0)
+			a->bridges[a->n_bridges - 1] = arg;
+		break;
+	case OPT_NAME: a->name_opt = arg; break;
+	case OPT_PATH: a->path_opt = arg; break;
+	case OPT_OUTPUT: a->output = arg; break;
+	case OPT_DATA: a->data = arg; break;
+	case OPT_FILE: a->file = arg; break;
+	}
+	return rc;
+}
+
+static bool repeatable(enum cli_opt_id id)
+{
+	switch (id) {
+	case OPT_CPU:
+	case OPT_ARG:
+	case OPT_BLOCK_DEV:
+	case OPT_NET:
+	case OPT_EXIT_CODE:
+	case OPT_BRIDGE:
+	case OPT_VERBOSE:
+	case OPT_QUIET:
+	case OPT_HELP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* getopt_long tables for the common options plus the command's. */
+static int build_getopt(const struct cli_prog *p, const struct cli_cmd *c,
+			struct option **lo_out, char **so_out)
+{
+	size_t n = count_opts(p->common) + count_opts(c->opts);
+	struct option *lo = calloc(n + 1, sizeof(*lo));
+	/* ":" first: a missing value is reported as ':' rather than '?'. */
+	char *so = calloc(2 * n + 2, 1);
+	if (lo == NULL || so == NULL) {
+		free(lo);
+		free(so);
+		return ALB_ENOMEM;
+	}
+	size_t k = 0, s = 0;
+	so[s++] = ':';
+	const struct cli_opt *tables[2] = {p->common, c->opts};
+	for (size_t t = 0; t < 2; t++)
+		for (const struct cli_opt *o = tables[t]; o && o->name; o++) {
+			lo[k].name = o->name;
+			lo[k].has_arg = o->arg ? required_argument : no_argument;
+			lo[k].val = (int)o->id;
+			k++;
+			if (o->short_name) {
+				so[s++] = (char)o->short_name;
+				if (o->arg)
+					so[s++] = ':';
+			}
+		}
+	*lo_out = lo;
+	*so_out = so;
+	return 0;
+}
+
+/* Defaults that depend on whether an option was given at all. */
+static void finish_defaults(struct cli_args *a, struct alb_error *err, int *rc)
+{
+	const struct cli_opt *cpu = find_opt(a->cmd->opts, OPT_CPU);
+	if (*rc == 0 && cpu != NULL && a->vm.n_cpuids == 0) {
+		*rc = list_add(a, cpu->name, &a->vm.cpuids, &a->vm.n_cpuids,
+			       sizeof(*a->vm.cpuids), err);
+		if (*rc == 0)
+			a->vm.cpuids[0] = 0;
+	}
+}
+
+int cli_parse(const struct cli_prog *p, int argc, char **argv,
+	      struct cli_args *a, FILE *out, struct alb_error *err)
+{
+	memset(a, 0, sizeof(*a));
+	a->prog = p;
+	a->tmpdir = ALB_TMPDIR_DEFAULT;
+	a->dbdir = CLI_DBDIR_DEFAULT;
+	a->timeout_ms = CLI_TIMEOUT_DEFAULT * 1000;
+	a->vm.numcpus = 1;
+	if (argc < 2)
+		return cli_fail(err, ALB_EPARSE,
+				"no command given; try '%s --help'", p->name);
+	const char *sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
+	    strcmp(sub, "help") == 0) {
+		const struct cli_cmd *c = argc > 2 ? find_cmd(p, argv[2]) : NULL;
+		if (argc > 2 && c == NULL)
+			return cli_fail(err, ALB_EPARSE, "unknown command '%s'",
+					argv[2]);
+		if (c != NULL)
+			print_cmd_help(p, c, out);
+		else
+			print_prog_help(p, out);
+		return 1;
+	}
+	if (strcmp(sub, "--version") == 0) {
+		fprintf(out, "%s version %s protocol version %d\n", p->name,
+			alb_version(), ALB_WIRE_VERSION);
+		return 1;
+	}
+	a->cmd = find_cmd(p, sub);
+	if (a->cmd == NULL)
+		return cli_fail(err, ALB_EPARSE,
+				"unknown command '%s'; try '%s --help'", sub, p->name);
+
+	struct option *lo;
+	char *so;
+	if (build_getopt(p, a->cmd, &lo, &so) < 0)
+		return cli_fail(err, ALB_ENOMEM, "out of memory");
+	bool seen[OPT_FILE - OPT_HELP + 1] = {false};
+	bool help = false;
+	int rc = 0, c;
+	int sargc = argc - 1;
+	char **sargv = argv + 1;
+	optind = 0; /* glibc: start over, as each call parses a new vector */
+	opterr = 0;
+	while (rc == 0 && (c = getopt_long(sargc, sargv, so, lo, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			const struct cli_opt *o = find_opt(a->cmd->opts, optopt);
+			if (o == NULL)
+				o = find_opt(p->common, optopt);
+			if (c == ':' && o != NULL)
+				rc = cli_fail(err, ALB_EPARSE,
+					      "option '--%s' needs an argument",
+					      o->name);
+			else if (optopt != 0 && optopt < 256)
+				rc = cli_fail(err, ALB_EPARSE,
+					      "unknown option '-%c'", optopt);
+			else
+				rc = cli_fail(err, ALB_EPARSE,
+					      "unknown option '%s'",
+					      sargv[optind - 1]);
+			break;
+		}
+		const struct cli_opt *o = find_opt(a->cmd->opts, c);
+		if (o == NULL)
+			o = find_opt(p->common, c);
+		if (o == NULL) {
+			rc = cli_fail(err, ALB_EPARSE, "unknown option");
+			break;
+		}
+		if (!repeatable(o->id) && seen[o->id - OPT_HELP]) {
+			rc = cli_fail(err, ALB_EPARSE,
+				      "option '--%s' cannot be repeated", o->name);
+			break;
+		}
+		seen[o->id - OPT_HELP] = true;
+		if (o->id == OPT_HELP)
+			help = true;
+		rc = set_opt(a, o, optarg, err);
+	}
+	free(lo);
+	free(so);
+	if (rc < 0)
+		return rc;
+	if (help) {
+		print_cmd_help(p, a->cmd, out);
+		return 1;
+	}
+	size_t n_pos = (size_t)(sargc - optind);
+	if (n_pos < a->cmd->n_pos)
+		return cli_fail(err, ALB_EPARSE,
+				"%s: missing argument(s), usage: %s %s %s",
+				a->cmd->name, p->name, a->cmd->name, a->cmd->usage);
+	if (n_pos > a->cmd->n_pos)
+		return cli_fail(err, ALB_EPARSE,
+				"%s: too many arguments, don't know what to do with '%s'",
+				a->cmd->name, sargv[optind + (int)a->cmd->n_pos]);
+	a->n_pos = n_pos;
+	for (size_t i = 0; i < n_pos; i++)
+		a->pos[i] = sargv[optind + (int)i];
+	finish_defaults(a, err, &rc);
+	return rc;
+}
+
+int cli_main(const struct cli_prog *p, int argc, char **argv)
+{
+	struct cli_args a;
+	struct alb_error err = {0};
+	int rc = cli_parse(p, argc, argv, &a, stdout, &err);
+	if (rc == 1) {
+		cli_args_free(&a);
+		return CLI_EXIT_OK;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", p->name, err.msg);
+		cli_args_free(&a);
+		return CLI_EXIT_CLI;
+	}
+	alb_log_set_level(a.verbosity > 1   ? ALB_LOG_DEBUG
+			  : a.verbosity > 0 ? ALB_LOG_INFO
+			  : a.verbosity < 0 ? ALB_LOG_ERROR
+					    : ALB_LOG_WARN);
+	rc = a.cmd->run(&a);
+	cli_args_free(&a);
+	return rc;
+}
+
+/* ---- output --------------------------------------------------------------- */
+
+static void vreport(const struct cli_args *a, const char *kind,
+		    const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", a->prog->name, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_error(const struct cli_args *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(a, "", fmt, ap);
+	va_end(ap);
+}
+
+void cli_warn(const struct cli_args *a, const char *fmt, ...)
+{
+	if (a->verbosity < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(a, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF), 0 if there is none, and its code
+ * point. */
+static size_t utf8_seq(const unsigned char *p, size_t len, uint32_t *cp)
+{
+	unsigned char c = p[0];
+	size_t n;
+	uint32_t v, min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		n = 2, v = c & 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3, v = c & 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (p[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+void cli_escape(FILE *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < len) {
+		uint32_t cp;
+		size_t n = utf8_seq(p + i, len - i, &cp);
+		/* C0, DEL and C1 controls are what a terminal acts on. */
+		if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+			size_t m = n == 0 ? 1 : n;
+			for (size_t k = 0; k < m; k++)
+				fprintf(out, "\\x%02x", p[i + k]);
+			i += m;
+		} else if (cp == '\\') {
+			fputs("\\\\", out);
+			i++;
+		} else {
+			fwrite(p + i, 1, n, out);
+			i += n;
+		}
+	}
+}
+
+void cli_hexdump(FILE *out, const uint8_t *p, size_t len)
+{
+	fputs("out:\n", out);
+	for (size_t off = 0; off < len; off += 16) {
+		fprintf(out, "%08zx ", off);
+		for (size_t i = 0; i < 16; i++) {
+			if (i == 8)
+				fputc(' ', out);
+			if (off + i < len)
+				fprintf(out, " %02x", p[off + i]);
+			else
+				fputs("   ", out);
+		}
+		fputs("  |", out);
+		for (size_t i = 0; i < 16 && off + i < len; i++) {
+			uint8_t b = p[off + i];
+			fputc(b >= 0x20 && b < 0x7f ? b : '.', out);
+		}
+		fputs("|\n", out);
+	}
+}
+
+void cli_format_size(uint64_t n, char *buf, size_t size)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	if (n < 1024) {
+		snprintf(buf, size, "%" PRIu64 " B", n);
+		return;
+	}
+	double v = (double)n / 1024.0;
+	size_t u = 0;
+	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+void cli_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	const struct cli_args *a = ctx;
+	static int last = -1;
+	/* Small messages go out in an instant: no line for them. */
+	if (a->verbosity < 0 || (total != 0 && total < CLI_PROGRESS_MIN) ||
+	    !isatty(STDERR_FILENO))
+		return;
+	char d[32], t[32];
+	cli_format_size(done, d, sizeof(d));
+	if (total == 0) {
+		fprintf(stderr, "\ruploading: %s", d);
+		return;
+	}
+	int pct = done >= total ? 100 : (int)(done * 100 / total);
+	/* One line per percent is plenty for a terminal. */
+	if (pct == last)
+		return;
+	last = pct;
+	cli_format_size(total, t, sizeof(t));
+	fprintf(stderr, "\ruploading: %s of %s (%d%%)%s", d, t, pct,
+		pct == 100 ? "\n" : "");
+}
+
+struct cli_table {
+	size_t n_cols;
+	size_t n_rows; /* the header included */
+	size_t cap_rows;
+	char **cells;  /* n_rows * n_cols */
+};
+
+struct cli_table *cli_table_new(size_t n_cols, const char *const *headers)
+{
+	struct cli_table *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	t->n_cols = n_cols;
+	if (cli_table_add(t, headers) < 0) {
+		cli_table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int cli_table_add(struct cli_table *t, const char *const *cells)
+{
+	if (t->n_rows == t->cap_rows) {
+		size_t cap = t->cap_rows == 0 ? 8 : 2 * t->cap_rows;
+		char **v = realloc(t->cells, cap * t->n_cols * sizeof(*v));
+		if (v == NULL)
+			return ALB_ENOMEM;
+		t->cells = v;
+		t->cap_rows = cap;
+	}
+	char **row = t->cells + t->n_rows * t->n_cols;
+	for (size_t i = 0; i < t->n_cols; i++) {
+		row[i] = strdup(cells[i] != NULL ? cells[i] : "-");
+		if (row[i] == NULL) {
+			while (i-- > 0)
+				free(row[i]);
+			return ALB_ENOMEM;
+		}
+	}
+	t->n_rows++;
+	return 0;
+}
+
+/* Display width of a cell as cli_escape() writes it: one column per code
+ * point, four per escaped byte. */
+static size_t cell_width(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), i = 0, w = 0;
+	while (i < len) {
+		uint32_t cp;
+		size_t n = utf8_seq(p + i, len - i, &cp);
+		if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+			size_t m = n == 0 ? 1 : n;
+			w += 4 * m;
+			i += m;
+		} else {
+			w += cp == '\\' ? 2 : 1;
+			i += n;
+		}
+	}
+	return w;
+}
+
+void cli_table_print(const struct cli_table *t, FILE *out)
+{
+	size_t *width = calloc(t->n_cols, sizeof(*width));
+	if (width == NULL)
+		return;
+	for (size_t r = 0; r < t->n_rows; r++)
+		for (size_t c = 0; c < t->n_cols; c++) {
+			size_t w = cell_width(t->cells[r * t->n_cols + c]);
+			if (w > width[c])
+				width[c] = w;
+		}
+	for (size_t r = 0; r < t->n_rows; r++) {
+		for (size_t c = 0; c < t->n_cols; c++) {
+			const char *s = t->cells[r * t->n_cols + c];
+			cli_escape(out, s, strlen(s));
+			if (c + 1 < t->n_cols)
+				fprintf(out, "%*s", (int)(width[c] - cell_width(s) + 2),
+					"");
+		}
+		fputc('\n', out);
+	}
+	free(width);
+}
+
+void cli_table_free(struct cli_table *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t);
+}
+
+/* ---- running a command ------------------------------------------------ */
+
+static void print_name(FILE *out, const char *name)
+{
+	cli_escape(out, name, strlen(name));
+}
+
+/* "<name>: success: <text>" for string replies, like albatross-client. */
+static int default_reply(struct cli_args *a, const struct alb_msg *m)
+{
+	(void)a;
+	const struct alb_reply *r = &m->u.success;
+	print_name(stdout, m->header.name);
+	if (r->kind == ALB_REPLY_STRING) {
+		fputs(": success: ", stdout);
+		cli_escape(stdout, r->u.string.ptr, r->u.string.len);
+		fputc('\n', stdout);
+	} else if (r->kind == ALB_REPLY_EMPTY) {
+		fputs(": success\n", stdout);
+	} else {
+		fputs(": success:\n", stdout);
+		struct alb_error err = {0};
+		if (alb_msg_print(stdout, m, 0, &err) < 0)
+			return CLI_EXIT_INTERNAL;
+	}
+	return CLI_EXIT_OK;
+}
+
+static int report_failure(struct cli_args *a, const char *name,
+			  const char *text, size_t len)
+{
+	fprintf(stderr, "%s: ", a->prog->name);
+	print_name(stderr, name);
+	fputs(": command failed: ", stderr);
+	cli_escape(stderr, text, len);
+	fputc('\n', stderr);
+	return CLI_EXIT_REMOTE;
+}
+
+/* Exit status for a failed client call. */
+static int comm_failure(struct cli_args *a, int rc, const struct alb_error *err)
+{
+	cli_error(a, "%s", err->msg[0] ? err->msg : alb_strerror(rc));
+	return rc == ALB_ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_COMM;
+}
+
+static int handle_reply(struct cli_args *a, const struct cli_request *r,
+			const struct alb_msg *m)
+{
+	switch (m->kind) {
+	case ALB_PAYLOAD_FAILURE:
+		return report_failure(a, m->header.name, m->u.failure.ptr,
+				      m->u.failure.len);
+	case ALB_PAYLOAD_SUCCESS:
+		return r->on_reply != NULL ? r->on_reply(a, m) : default_reply(a, m);
+	default:
+		cli_error(a, "unexpected %s message from the daemon",
+			  m->kind == ALB_PAYLOAD_DATA ? "data" : "command");
+		return CLI_EXIT_COMM;
+	}
+}
+
+struct read_ctx {
+	struct cli_args *a;
+	const struct cli_request *r;
+};
+
+static int on_stream_msg(void *ctx, const struct alb_msg *m)
+{
+	struct read_ctx *rc = ctx;
+	/* Data messages of a read stream go to the caller as they are. */
+	if (m->kind == ALB_PAYLOAD_DATA && rc->r->on_reply != NULL)
+		return rc->r->on_reply(rc->a, m);
+	return handle_reply(rc->a, rc->r, m);
+}
+
+static int run_connected(struct cli_args *a, const struct cli_request *r,
+			 struct alb_client *c)
+{
+	struct alb_error err = {0};
+	enum alb_reply_mode mode = alb_command_reply_mode(r->cmd->kind);
+	int rc = alb_client_send(c, r->name, r->cmd, cli_progress, a, &err);
+	if (rc == 0 && r->upload_fd >= 0)
+		rc = alb_client_send_stream(c, r->upload_fd, a->level,
+					    r->upload_size, cli_progress, a, &err);
+	if (rc < 0)
+		return comm_failure(a, rc, &err);
+	if (mode == ALB_REPLY_MODE_READ) {
+		struct read_ctx ctx = {a, r};
+		rc = alb_client_read_stream(c, on_stream_msg, &ctx, &err);
+		return rc < 0 ? comm_failure(a, rc, &err) : rc;
+	}
+	struct alb_msg *m;
+	rc = alb_client_recv(c, &m, &err);
+	if (rc == ALB_EEOF) {
+		/* albatross-client exits 0 here; a missing reply is a failure. */
+		cli_error(a, "the daemon closed the connection without a reply");
+		return CLI_EXIT_COMM;
+	}
+	if (rc < 0)
+		return comm_failure(a, rc, &err);
+	int status = handle_reply(a, r, m);
+	bool dump = status == CLI_EXIT_OK && mode == ALB_REPLY_MODE_DUMP &&
+		    m->kind == ALB_PAYLOAD_SUCCESS &&
+		    m->u.success.kind == ALB_REPLY_BLOCK_DEVICE_IMAGE;
+	bool compressed = dump && m->u.success.u.block_compressed;
+	char name[ALB_NAME_BUF];
+	snprintf(name, sizeof(name), "%s", m->header.name);
+	alb_msg_free(m);
+	if (!dump) {
+		if (status == CLI_EXIT_OK && mode == ALB_REPLY_MODE_DUMP) {
+			cli_error(a, "unexpected reply to a block dump");
+			return CLI_EXIT_COMM;
+		}
+		return status;
+	}
+	rc = alb_client_recv_dump(c, compressed, r->dump_fd, NULL, &err);
+	if (rc == ALB_EPERM)
+		return report_failure(a, name, err.msg, strlen(err.msg));
+	return rc < 0 ? comm_failure(a, rc, &err) : CLI_EXIT_OK;
+}
+
+int cli_execute(struct cli_args *a, const struct cli_request *r)
+{
+	struct alb_error err = {0};
+	if (a->socket != NULL && strcmp(a->socket, "-") == 0) {
+		struct alb_buf b = {0};
+		int rc = alb_client_encode_command(r->name, r->cmd, 0, &b, &err);
+		if (rc < 0) {
+			cli_error(a, "%s", err.msg);
+			return CLI_EXIT_INTERNAL;
+		}
+		cli_hexdump(stdout, b.data, b.len);
+		alb_buf_free(&b);
+		return CLI_EXIT_COMM;
+	}
+	char path[ALB_SOCKET_PATH_BUF];
+	const char *sock = a->socket;
+	if (sock == NULL) {
+		int rc = alb_endpoint_socket_path(
+		    a->tmpdir, alb_command_endpoint(r->cmd->kind), path, &err);
+		if (rc < 0) {
+			cli_error(a, "%s", err.msg);
+			return CLI_EXIT_CLI;
+		}
+		sock = path;
+	}
+	struct alb_client *c;
+	int rc = alb_client_connect(sock, a->timeout_ms, &c, &err);
+	if (rc < 0) {
+		cli_error(a, "%s", err.msg);
+		return rc == ALB_ESYS ? CLI_EXIT_CONNECT : CLI_EXIT_CLI;
+	}
+	int status = run_connected(a, r, c);
+	alb_client_close(c);
+	return status;
+}

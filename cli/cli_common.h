@@ -1,0 +1,321 @@
+/* alb-deploy and alb-info — what both programs share: the command-line
+ * surface of albatross-client (spec §10.1–10.2), the parsing of create,
+ * restart and policy options into wire values, running a command against a
+ * daemon, and output helpers (escaping, aligned tables, progress).
+ * SPDX-License-Identifier: ISC */
+#ifndef ALB_CLI_COMMON_H
+#define ALB_CLI_COMMON_H
+
+#include <stdio.h>
+
+#include "albatross/albatross.h"
+
+/* Exit statuses of albatross-client (spec §10.1). */
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_CHAIN = 116,       /* local validation of our own chain */
+	CLI_EXIT_REMOTE = 117,      /* the daemon answered with a Failure */
+	CLI_EXIT_HTTP = 118,
+	CLI_EXIT_LOCAL_AUTH = 119,
+	CLI_EXIT_REMOTE_AUTH = 120,
+	CLI_EXIT_COMM = 121,        /* read/write failure; also --socket - */
+	CLI_EXIT_CONNECT = 122,
+	CLI_EXIT_CLI = 124,         /* command-line or local input error */
+	CLI_EXIT_INTERNAL = 125
+};
+
+/* Most values a repeatable option (--cpu, --arg, --block, --net,
+ * --exit-code, --bridge) takes in one invocation. Albatross has no bound;
+ * this one keeps a typo'd script from building a huge message. */
+#define CLI_LIST_MAX 256
+
+/* Most positional arguments of any subcommand. */
+#define CLI_POS_MAX 2
+
+/* Largest integer an option takes: OCaml's int, which is what the daemon
+ * decodes (63 bits). */
+#define CLI_INT_MAX ((int64_t)0x3fffffffffffffff)
+#define CLI_INT_MIN (-CLI_INT_MAX - 1)
+
+/* Smallest upload, in bytes, for which a progress line is shown. */
+#define CLI_PROGRESS_MIN (1024 * 1024)
+
+/* Smallest sector size of a block device, and the one the daemon reports
+ * when none was configured. */
+#define CLI_SECTOR_MIN 512
+
+/* Largest compression level (zlib). */
+#define CLI_LEVEL_MAX 9
+
+/* Default database directory (Linux; spec §0). */
+#define CLI_DBDIR_DEFAULT "/var/lib/albatross"
+
+/* Default timeout of daemon connections in seconds: none, like
+ * albatross-client (destroy and restart wait for the unikernel to exit). */
+#define CLI_TIMEOUT_DEFAULT 0
+
+/* Longest --timeout, in seconds (fits the millisecond int of client.h). */
+#define CLI_TIMEOUT_MAX 86400
+
+/* Option identifiers; values start past any character so that short
+ * options can share the space. */
+enum cli_opt_id {
+	OPT_HELP = 256,
+	OPT_SOCKET,
+	OPT_TMPDIR,
+	OPT_DBDIR,
+	OPT_TIMEOUT,
+	OPT_JSON,
+	OPT_VERBOSE,
+	OPT_QUIET,
+	/* create / restart */
+	OPT_TYP,
+	OPT_FORCE,
+	OPT_STARTUP,
+	OPT_NO_ADD_NAME,
+	OPT_CPU,
+	OPT_MEM,
+	OPT_ARG,
+	OPT_BLOCK_DEV,
+	OPT_NET,
+	OPT_LEVEL,
+	OPT_RESTART,
+	OPT_EXIT_CODE,
+	OPT_CPUS,
+	OPT_LINUX_BOOT,
+	OPT_REPLACE_ARGS,
+	/* policies */
+	OPT_POLICY_BLOCK,
+	OPT_BRIDGE,
+	/* names and files */
+	OPT_NAME,
+	OPT_PATH,
+	OPT_OUTPUT,
+	OPT_DATA,
+	OPT_FILE
+};
+
+/* One option of a subcommand. */
+struct cli_opt {
+	const char *name;  /* long name without "--"; NULL ends a table */
+	int short_name;    /* single-letter alias, 0 for none */
+	enum cli_opt_id id;
+	const char *arg;   /* placeholder of its value, NULL for a flag */
+	const char *help;
+};
+
+struct cli_args;
+
+/* One subcommand. */
+struct cli_cmd {
+	const char *name;
+	const char *alias;         /* another name for it, or NULL */
+	const char *usage;         /* positional part, e.g. "NAME IMAGE" */
+	size_t n_pos;              /* exact number of positional arguments */
+	const char *doc;           /* one sentence */
+	const struct cli_opt *opts; /* its own options (NULL-name terminated) */
+	int (*run)(struct cli_args *a);
+};
+
+/* A program: its name, its subcommands and the options every subcommand
+ * takes. */
+struct cli_prog {
+	const char *name;
+	const char *doc;
+	const struct cli_cmd *cmds;
+	size_t n_cmds;
+	const struct cli_opt *common; /* NULL-name terminated */
+};
+
+/* Options of create and restart (spec §10.2), as given. */
+struct cli_vm {
+	enum alb_typ typ;
+	bool force;
+	bool has_startup;
+	int64_t startup;
+	bool no_add_name;
+	size_t n_cpuids; /* as given; none means {0} */
+	int64_t *cpuids;
+	bool has_mem;
+	int64_t mem;
+	size_t n_argv;
+	struct alb_str *argv;
+	size_t n_blocks;
+	struct alb_block_dev *blocks;
+	size_t n_nets;
+	struct alb_net_dev *nets;
+	bool restart_on_fail;
+	size_t n_exit_codes;
+	int64_t *exit_codes;
+	int64_t numcpus;
+	const char *linux_boot;
+	bool replace_arguments;
+};
+
+/* Everything a command line said. Strings point into argv or into memory
+ * owned here (freed by cli_args_free()). */
+struct cli_args {
+	const struct cli_prog *prog;
+	const struct cli_cmd *cmd;
+	size_t n_pos;
+	const char *pos[CLI_POS_MAX];
+	/* common */
+	const char *socket;  /* NULL: the daemon's socket under tmpdir */
+	const char *tmpdir;
+	const char *dbdir;
+	int timeout_ms;
+	bool json;
+	int verbosity; /* 0 default, >0 -v, <0 -q */
+	/* create, restart, policies */
+	struct cli_vm vm;
+	bool has_level;
+	int level;
+	bool has_policy_block;
+	int64_t policy_block;
+	size_t n_bridges;
+	const char **bridges;
+	/* names and files */
+	const char *name_opt; /* -n/--name, --name */
+	const char *path_opt; /* -p/--path */
+	const char *output;   /* -o/--output */
+	const char *data;     /* --data */
+	const char *file;     /* --file */
+	/* private: allocations to free */
+	size_t n_owned_;
+	size_t cap_owned_;
+	void **owned_;
+};
+
+/* Fills err (if not NULL) with code and a message and returns code (the
+ * library's alb_fail() is private to it). */
+int cli_fail(struct alb_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Parses argv (argv[0] is the program, argv[1] the subcommand) into *a
+ * (zeroed first; free with cli_args_free() whatever the result). Returns:
+ * 0 and a->cmd set; 1 when help was asked for and printed to out; or
+ * ALB_EPARSE/ALB_ETOOBIG/ALB_ENOMEM with the message (the form
+ * "option '--mem': invalid value 'x', expected an integer") in err. */
+int cli_parse(const struct cli_prog *p, int argc, char **argv,
+	      struct cli_args *a, FILE *out, struct alb_error *err);
+
+/* Frees what a cli_args owns; NULL is a no-op. */
+void cli_args_free(struct cli_args *a);
+
+/* The whole program: parses the command line, sets the log level (-v/-q)
+ * and runs the subcommand. Returns the exit status (124 for a command-line
+ * error, printed as one line on stderr). */
+int cli_main(const struct cli_prog *p, int argc, char **argv);
+
+/* Parses a decimal (or 0x-prefixed hexadecimal) integer in
+ * [CLI_INT_MIN, CLI_INT_MAX]: "invalid value 'x', expected an integer". */
+int cli_parse_int(const char *s, int64_t *out, struct alb_error *err);
+
+/* Parses a MAC address "aa:bb:cc:dd:ee:ff" (or with '-') into mac. */
+int cli_parse_mac(const char *s, uint8_t mac[ALB_MAC_LEN],
+		  struct alb_error *err);
+
+/* Parses --block NAME[:DEVICE][@SECTOR-SIZE] as albatross-client does:
+ * "sector size must be an integer", "sector size must be a power of two
+ * greater than or equal 512", "format is 'name[@sector-size]' or
+ * 'name:device-name[@sector-size]'", "format is 'name' or 'name:device-name'".
+ * The strings of *out are owned by a. */
+int cli_parse_block(struct cli_args *a, const char *s,
+		    struct alb_block_dev *out, struct alb_error *err);
+
+/* Parses --net [NETIF:]BRIDGE[@MAC]: "format is [name:]bridge[@mac]", the
+ * MAC's error, "format is 'name' or 'name:device-name'". A single word is
+ * the netif, bridge absent (= same name). */
+int cli_parse_net(struct cli_args *a, const char *s, struct alb_net_dev *out,
+		  struct alb_error *err);
+
+/* Builds a unikernel configuration from the create/restart options, without
+ * the image: the bridge and block name uniqueness checks ("Bridge names
+ * must be a set", "Block devices must be a set"), cpuids as a set (default
+ * {0}; empty: "CPUids may not be empty", for restart "CPUids cannot be
+ * empty"), exit codes as a set, argv absent when no --arg, memory default
+ * 32 MB. The lists of *cfg are owned by a. */
+int cli_vm_config(struct cli_args *a, bool restart,
+		  struct alb_unikernel_config *cfg, struct alb_error *err);
+
+/* Builds the policy of add-policy (memory default 512 MB, cpuids default
+ * {0}, block absent unless given, bridges), sorted and without duplicates;
+ * warns on duplicates like albatross-client. unikernels comes from the
+ * positional argument. The lists of *p are owned by a. */
+int cli_policy(struct cli_args *a, int64_t unikernels, struct alb_policy *p,
+	       struct alb_error *err);
+
+/* Parses a positional or option name (alb_name_parse()), prefixing the
+ * message with what it was ("UNIKERNEL-NAME argument: invalid name"). */
+int cli_name(const char *what, const char *s, char *out,
+	     struct alb_error *err);
+
+/* Parses a path (alb_path_parse()) into its canonical name. */
+int cli_path(const char *what, const char *s, char *out,
+	     struct alb_error *err);
+
+/* ---- running a command ----------------------------------------------- */
+
+/* What to do with the replies of a command. */
+struct cli_request {
+	const char *name;             /* canonical name */
+	const struct alb_command *cmd;
+	int upload_fd;                /* Block_set: the data, or -1 */
+	uint64_t upload_size;         /* its size if known, for progress */
+	int dump_fd;                  /* Block_dump: where the data goes, or -1 */
+	/* Called with the success reply (single mode) or each message (read
+	 * mode); NULL prints "<name>: success: <text>" for string replies. */
+	int (*on_reply)(struct cli_args *a, const struct alb_msg *m);
+};
+
+/* Runs a request: with --socket - prints the encoded command as a hexdump
+ * on stdout and returns CLI_EXIT_COMM; otherwise connects (the socket of
+ * the command's daemon under --tmpdir, or --socket), sends, uploads,
+ * receives, and reports. Returns an exit status; failures are one line on
+ * stderr (a Failure reply: "<name>: command failed: <text>", 117). */
+int cli_execute(struct cli_args *a, const struct cli_request *r);
+
+/* Writes the hexdump that --socket - shows ("out:" then lines of
+ * "OOOOOOOO  xx xx ... |ascii|"). */
+void cli_hexdump(FILE *out, const uint8_t *p, size_t len);
+
+/* ---- output ------------------------------------------------------------ */
+
+/* Writes one line to stderr: "<prog>: <message>". */
+void cli_error(const struct cli_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Writes "<prog>: warning: <message>" to stderr unless -q was given. */
+void cli_warn(const struct cli_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Writes s[0..len) to out with every byte a terminal could act on, and
+ * every byte that is not part of valid UTF-8, escaped as \xNN (also '\\'
+ * as "\\\\"), so that remote strings cannot drive the terminal (spec
+ * §12.6 item 4). */
+void cli_escape(FILE *out, const char *s, size_t len);
+
+/* An aligned text table. */
+struct cli_table;
+
+/* A table with n_cols columns named by headers (copied). NULL on ENOMEM. */
+struct cli_table *cli_table_new(size_t n_cols, const char *const *headers);
+
+/* Adds a row of n_cols cells (copied; NULL is shown as "-"). */
+int cli_table_add(struct cli_table *t, const char *const *cells);
+
+/* Prints the header and the rows, columns separated by two spaces and
+ * padded to the widest cell (the last one not padded); cells escaped. */
+void cli_table_print(const struct cli_table *t, FILE *out);
+
+/* Frees a table; NULL is a no-op. */
+void cli_table_free(struct cli_table *t);
+
+/* Progress of an upload on stderr when it is a terminal (and not -q):
+ * "uploading: 12.3 MiB of 40.0 MiB (30%)". ctx is the struct cli_args. */
+void cli_progress(void *ctx, uint64_t done, uint64_t total);
+
+/* Formats a size in bytes for people ("512 B", "4.0 KiB", "12.3 MiB"). */
+void cli_format_size(uint64_t n, char *buf, size_t size);
+
+#endif
