@@ -3,9 +3,9 @@
  * points.
  * SPDX-License-Identifier: ISC */
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <string.h>
 
+#include "albatross/image.h"
 #include "internal.h"
 #include "print_internal.h"
 
@@ -101,17 +101,15 @@ void alb_print_hex(FILE *out, const uint8_t *p, size_t n)
 
 int alb_print_sha256(struct alb_emit *e, const struct alb_bytes *b)
 {
-	static const uint8_t empty[1];
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	uint8_t md[ALB_SHA256_LEN];
+	int rc = alb_image_digest(b->ptr, b->len, md, NULL);
 
-	if (EVP_Digest(b->len > 0 ? b->ptr : empty, b->len, md, &mdlen,
-		       EVP_sha256(), NULL) != 1) {
+	if (rc != 0) {
 		if (e->err == 0)
-			e->err = ALB_ENOMEM;
-		return ALB_ENOMEM;
+			e->err = rc;
+		return rc;
 	}
-	alb_print_hex(e->out, md, mdlen);
+	alb_print_hex(e->out, md, sizeof(md));
 	return 0;
 }
 

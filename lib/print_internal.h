@@ -74,8 +74,9 @@ void alb_print_format_mac(const uint8_t *mac, char *buf);
 /* Writes n bytes as lowercase hex to out. */
 void alb_print_hex(FILE *out, const uint8_t *p, size_t n);
 
-/* Writes the lowercase hex SHA-256 of b to out; returns 0 or ALB_ENOMEM
- * when the digest cannot be computed (recorded in e->err as well). */
+/* Writes the lowercase hex SHA-256 of b (alb_image_digest()) to e->out;
+ * returns 0 or ALB_ENOMEM when the digest cannot be computed (recorded in
+ * e->err as well). */
 int alb_print_sha256(struct alb_emit *e, const struct alb_bytes *b);
 
 #endif
