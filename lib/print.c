@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "albatross/image.h"
+#include "albatross/net.h"
 #include "internal.h"
 #include "print_internal.h"
 
@@ -81,13 +82,6 @@ void alb_print_format_time(const struct alb_time *t, char *buf)
 		n += snprintf(buf + n, (size_t)(ALB_PRINT_TIME_BUF - n), ".%03u",
 			      (unsigned)(t->nsec / 1000000u));
 	snprintf(buf + n, (size_t)(ALB_PRINT_TIME_BUF - n), "Z");
-}
-
-void alb_print_format_mac(const uint8_t *mac, char *buf)
-{
-	for (size_t i = 0; i < ALB_MAC_LEN; i++)
-		snprintf(buf + 3 * i, 4, i + 1 < ALB_MAC_LEN ? "%02x:" : "%02x",
-			 mac[i]);
 }
 
 void alb_print_hex(FILE *out, const uint8_t *p, size_t n)
@@ -262,8 +256,8 @@ static void put_time(struct alb_emit *e, const char *key,
 
 static void put_mac(struct alb_emit *e, const char *key, const uint8_t *mac)
 {
-	char buf[ALB_PRINT_MAC_BUF];
-	alb_print_format_mac(mac, buf);
+	char buf[ALB_MAC_STR_SIZE];
+	alb_mac_print(mac, buf);
 	e->ops->word(e, key, buf);
 }
 

@@ -11,8 +11,6 @@
 /* Size of a buffer for alb_print_format_time() (the "@<sec>s+<nsec>ns" form
  * of the extreme int64 and uint32 values is the longest). */
 #define ALB_PRINT_TIME_BUF 48
-/* Size of a buffer for alb_print_format_mac(). */
-#define ALB_PRINT_MAC_BUF (3 * ALB_MAC_LEN)
 
 struct alb_emit;
 
@@ -67,9 +65,6 @@ bool alb_print_is_control(uint32_t cp);
 
 /* Writes t as RFC 3339 (see print.h) to buf (ALB_PRINT_TIME_BUF bytes). */
 void alb_print_format_time(const struct alb_time *t, char *buf);
-
-/* Writes mac as "aa:bb:cc:dd:ee:ff" to buf (ALB_PRINT_MAC_BUF bytes). */
-void alb_print_format_mac(const uint8_t *mac, char *buf);
 
 /* Writes n bytes as lowercase hex to out. */
 void alb_print_hex(FILE *out, const uint8_t *p, size_t n);
