@@ -53,6 +53,18 @@ ALB_EXPORT int alb_state_write_file(const char *dbdir, const struct alb_state *s
 ALB_EXPORT int alb_state_read_file(const char *dbdir, struct alb_state **out,
 				   struct alb_error *err);
 
+/** Largest state file read or written, in bytes: 4 GiB. Images are stored
+ * inside the state file as received (spec §6.10), so it must hold every
+ * running unikernel's image (e.g. 32 images of 128 MiB); the daemon holds
+ * all of it in memory anyway. A larger file is refused with ALB_ETOOBIG
+ * before anything is allocated, and a larger state is never written. */
+#define ALB_STATE_FILE_MAX ((uint64_t)4 << 30)
+
+/** Copies <dbdir>/state to <dbdir>/state.started (Albatross's startup
+ * copy, made at daemon start) atomically and durably, without running
+ * `cp`. ALB_ENOENT when there is no state file. */
+ALB_EXPORT int alb_state_copy_started(const char *dbdir, struct alb_error *err);
+
 #ifdef __cplusplus
 }
 #endif

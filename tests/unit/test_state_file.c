@@ -1,0 +1,380 @@
+/* Unit tests: atomic persistence of the state file (spec §6.10, §12.4).
+ * SPDX-License-Identifier: ISC */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "state_file.h"
+
+#define N_STEPS (ALB_STATE_STEP_DIR_SYNCED + 1)
+
+static char dir[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	const char *t = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/alb-state-file-XXXXXX", t ? t : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	alb_state_file_set_hook(NULL, NULL);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char p[512];
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (unlink(p) != 0)
+			assert_int_equal(rmdir(p), 0);
+	}
+	closedir(d);
+	assert_int_equal(rmdir(dir), 0);
+	return 0;
+}
+
+static void path_of(char *p, size_t len, const char *name)
+{
+	snprintf(p, len, "%s/%s", dir, name);
+}
+
+/* The content of dir/name as a NUL-terminated string ("" for an empty
+ * file), or NULL when it does not exist. Caller frees. */
+static char *slurp(const char *name)
+{
+	struct alb_buf b = { 0 };
+	int rc = alb_state_file_read_bytes(dir, name, &b, NULL);
+	if (rc == ALB_ENOENT)
+		return NULL;
+	assert_int_equal(rc, 0);
+	char *s = malloc(b.len + 1);
+	assert_non_null(s);
+	if (b.len > 0)
+		memcpy(s, b.data, b.len);
+	s[b.len] = '\0';
+	alb_buf_free(&b);
+	return s;
+}
+
+static void expect_content(const char *name, const char *want)
+{
+	char *got = slurp(name);
+	if (want == NULL) {
+		assert_null(got);
+		return;
+	}
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void write_str(const char *s)
+{
+	assert_int_equal(alb_state_file_write_bytes(dir, (const uint8_t *)s,
+						    strlen(s), NULL),
+			 0);
+}
+
+static bool exists(const char *name)
+{
+	char p[512];
+	path_of(p, sizeof(p), name);
+	return access(p, F_OK) == 0;
+}
+
+static void expect_no_temporaries(void)
+{
+	assert_false(exists(ALB_STATE_NAME ".tmp"));
+	assert_false(exists(ALB_STATE_BAK_NAME ".tmp"));
+	assert_false(exists(ALB_STATE_STARTED_NAME ".tmp"));
+}
+
+static void test_write_read_backup(void **state)
+{
+	(void)state;
+	expect_content(ALB_STATE_NAME, NULL);
+	mode_t old = umask(077);
+	write_str("one");
+	umask(old);
+	expect_content(ALB_STATE_NAME, "one");
+	expect_content(ALB_STATE_BAK_NAME, NULL);
+	char p[512];
+	struct stat st;
+	path_of(p, sizeof(p), ALB_STATE_NAME);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+
+	write_str("two");
+	expect_content(ALB_STATE_NAME, "two");
+	expect_content(ALB_STATE_BAK_NAME, "one");
+	write_str("");
+	expect_content(ALB_STATE_NAME, "");
+	expect_content(ALB_STATE_BAK_NAME, "two");
+	write_str("four");
+	expect_content(ALB_STATE_BAK_NAME, "");
+	expect_no_temporaries();
+}
+
+static void test_read_errors(void **state)
+{
+	(void)state;
+	struct alb_buf b = { 0 };
+	struct alb_error err;
+	assert_int_equal(alb_state_file_read_bytes(dir, ALB_STATE_NAME, &b, &err),
+			 ALB_ENOENT);
+	char missing[512];
+	path_of(missing, sizeof(missing), "nope");
+	assert_int_equal(alb_state_file_read_bytes(missing, ALB_STATE_NAME, &b, &err),
+			 ALB_ENOENT);
+	assert_int_equal(alb_state_file_write_bytes(missing, (const uint8_t *)"x", 1,
+						    &err),
+			 ALB_ENOENT);
+	char p[512];
+	path_of(p, sizeof(p), ALB_STATE_NAME);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(alb_state_file_read_bytes(dir, ALB_STATE_NAME, &b, &err),
+			 ALB_EPARSE);
+	assert_int_equal(rmdir(p), 0);
+	assert_null(b.data);
+}
+
+/* The size limit: at ALB_STATE_FILE_MAX accepted, one past refused; a
+ * sparse file one past the limit is refused before any allocation. */
+static void test_size_limit(void **state)
+{
+	(void)state;
+	struct alb_error err;
+	assert_int_equal(alb_state_file_check_size(ALB_STATE_FILE_MAX, NULL), 0);
+	assert_int_equal(alb_state_file_check_size(ALB_STATE_FILE_MAX + 1, &err),
+			 ALB_ETOOBIG);
+	assert_int_equal(err.code, ALB_ETOOBIG);
+	char p[512];
+	path_of(p, sizeof(p), ALB_STATE_NAME);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	if (ftruncate(fd, (off_t)(ALB_STATE_FILE_MAX + 1)) != 0) {
+		close(fd);
+		skip();
+	}
+	close(fd);
+	struct alb_buf b = { 0 };
+	assert_int_equal(alb_state_file_read_bytes(dir, ALB_STATE_NAME, &b, &err),
+			 ALB_ETOOBIG);
+	assert_null(b.data);
+}
+
+static void test_copy_started(void **state)
+{
+	(void)state;
+	struct alb_error err;
+	assert_int_equal(alb_state_copy_started(dir, &err), ALB_ENOENT);
+	expect_content(ALB_STATE_STARTED_NAME, NULL);
+	write_str("boot 1");
+	assert_int_equal(alb_state_copy_started(dir, NULL), 0);
+	expect_content(ALB_STATE_STARTED_NAME, "boot 1");
+	/* A real copy, not a link: a later state leaves it unchanged. */
+	write_str("boot 2");
+	expect_content(ALB_STATE_STARTED_NAME, "boot 1");
+	/* Larger than the copy buffer. */
+	size_t len = 200000;
+	char *big = malloc(len + 1);
+	assert_non_null(big);
+	for (size_t i = 0; i < len; i++)
+		big[i] = (char)('a' + i % 26);
+	big[len] = '\0';
+	write_str(big);
+	assert_int_equal(alb_state_copy_started(dir, NULL), 0);
+	expect_content(ALB_STATE_STARTED_NAME, big);
+	free(big);
+	char p[512];
+	struct stat st;
+	path_of(p, sizeof(p), ALB_STATE_STARTED_NAME);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	expect_content(ALB_STATE_BAK_NAME, "boot 2");
+	expect_no_temporaries();
+}
+
+/* Leftovers of a crash (stale temporary files) do not stop the next
+ * write, which removes them. */
+static void test_stale_temporaries(void **state)
+{
+	(void)state;
+	write_str("old");
+	const char *stale[] = { ALB_STATE_NAME ".tmp", ALB_STATE_BAK_NAME ".tmp" };
+	for (size_t i = 0; i < 2; i++) {
+		char p[512];
+		path_of(p, sizeof(p), stale[i]);
+		FILE *f = fopen(p, "w");
+		assert_non_null(f);
+		fputs("garbage", f);
+		fclose(f);
+	}
+	write_str("new");
+	expect_content(ALB_STATE_NAME, "new");
+	expect_content(ALB_STATE_BAK_NAME, "old");
+	expect_no_temporaries();
+}
+
+static int fail_at_hook(enum alb_state_step s, void *ctx)
+{
+	return (int)s == *(const int *)ctx ? -1 : 0;
+}
+
+/* A failure at each step: before the rename the old state and backup are
+ * untouched (apart from the backup catching up with the old state) and no
+ * temporary file remains; from the rename on the new state is in place. */
+static void test_failure_each_step(void **state)
+{
+	(void)state;
+	for (int k = 0; k < N_STEPS; k++) {
+		write_str("older");
+		write_str("old");
+		alb_state_file_set_hook(fail_at_hook, &k);
+		struct alb_error err;
+		assert_int_equal(alb_state_file_write_bytes(dir, (const uint8_t *)"new",
+							    3, &err),
+				 ALB_ESYS);
+		alb_state_file_set_hook(NULL, NULL);
+		char *bak = slurp(ALB_STATE_BAK_NAME);
+		assert_non_null(bak);
+		if (k < ALB_STATE_STEP_RENAMED) {
+			expect_content(ALB_STATE_NAME, "old");
+			assert_true(strcmp(bak, "older") == 0 || strcmp(bak, "old") == 0);
+		} else {
+			expect_content(ALB_STATE_NAME, "new");
+			assert_string_equal(bak, "old");
+		}
+		free(bak);
+		expect_no_temporaries();
+	}
+}
+
+static int crash_hook(enum alb_state_step s, void *ctx)
+{
+	if ((int)s == *(const int *)ctx)
+		_exit(0);
+	return 0;
+}
+
+/* Runs fn in a child process that dies without any cleanup when it reaches
+ * step k; returns true when the child got there. */
+static bool crash_at(int k, void (*fn)(void))
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alb_state_file_set_hook(crash_hook, &k);
+		fn();
+		_exit(3);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status) == 0;
+}
+
+static void child_write_new(void)
+{
+	if (alb_state_file_write_bytes(dir, (const uint8_t *)"new", 3, NULL) != 0)
+		_exit(2);
+}
+
+static void child_copy_started(void)
+{
+	if (alb_state_copy_started(dir, NULL) != 0)
+		_exit(2);
+}
+
+/* A crash at every step of a write leaves state and state.bak each holding
+ * a complete old or new content, never nothing, and the next write works. */
+static void test_crash_each_step(void **state)
+{
+	(void)state;
+	for (int k = 0; k < N_STEPS; k++) {
+		write_str("older");
+		write_str("old");
+		assert_true(crash_at(k, child_write_new));
+		char *cur = slurp(ALB_STATE_NAME);
+		char *bak = slurp(ALB_STATE_BAK_NAME);
+		assert_non_null(cur);
+		assert_non_null(bak);
+		if (k < ALB_STATE_STEP_RENAMED)
+			assert_string_equal(cur, "old");
+		else
+			assert_string_equal(cur, "new");
+		if (k < ALB_STATE_STEP_BAK_REPLACED)
+			assert_string_equal(bak, "older");
+		else
+			assert_string_equal(bak, "old");
+		free(cur);
+		free(bak);
+		write_str("newer");
+		expect_content(ALB_STATE_NAME, "newer");
+		expect_no_temporaries();
+	}
+	/* The very first write: before the rename there is no state yet (as
+	 * before the write), after it the new one. */
+	for (int k = 0; k < N_STEPS; k++) {
+		char p[512];
+		path_of(p, sizeof(p), ALB_STATE_NAME);
+		unlink(p);
+		path_of(p, sizeof(p), ALB_STATE_BAK_NAME);
+		unlink(p);
+		bool reached = crash_at(k, child_write_new);
+		/* No current file: the backup steps are skipped. */
+		assert_true(reached || k == ALB_STATE_STEP_BAK_LINKED ||
+			    k == ALB_STATE_STEP_BAK_REPLACED);
+		expect_content(ALB_STATE_NAME,
+			       k < ALB_STATE_STEP_RENAMED && reached ? NULL : "new");
+		expect_content(ALB_STATE_BAK_NAME, NULL);
+		write_str("newer");
+		expect_no_temporaries();
+	}
+	/* state.started: the old copy or the new one, never a partial file. */
+	for (int k = 0; k < N_STEPS; k++) {
+		write_str("first");
+		assert_int_equal(alb_state_copy_started(dir, NULL), 0);
+		write_str("second");
+		bool reached = crash_at(k, child_copy_started);
+		assert_true(reached || k == ALB_STATE_STEP_BAK_LINKED ||
+			    k == ALB_STATE_STEP_BAK_REPLACED);
+		expect_content(ALB_STATE_STARTED_NAME,
+			       k < ALB_STATE_STEP_RENAMED && reached ? "first" : "second");
+		expect_content(ALB_STATE_NAME, "second");
+		assert_int_equal(alb_state_copy_started(dir, NULL), 0);
+		expect_no_temporaries();
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_write_read_backup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_started, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_temporaries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_each_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_each_step, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
