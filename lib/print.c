@@ -419,7 +419,7 @@ static void walk_command(struct alb_emit *e, const struct alb_command *c)
 	}
 	switch (c->kind) {
 	case ALB_CMD_CONSOLE_ADD:
-		e->ops->integer(e, "rings", c->u.console_add);
+		e->ops->integer(e, "max_rings", c->u.console_add);
 		break;
 	case ALB_CMD_CONSOLE_SUBSCRIBE:
 		if (c->u.subscribe.since)

@@ -268,35 +268,69 @@ static void test_every_command(void **state)
 	for (int k = ALB_CMD_CONSOLE_ADD; k <= ALB_CMD_OLD_BLOCK_DUMP; k++) {
 		struct alb_msg m = cmd_msg((enum alb_cmd_kind)k);
 		struct alb_command *c = &m.u.command;
+		/* A line that only this kind's field can produce. */
+		const char *field = NULL;
 		switch (c->kind) {
-		case ALB_CMD_CONSOLE_ADD: c->u.console_add = 1000; break;
-		case ALB_CMD_CONSOLE_SUBSCRIBE: c->u.subscribe.count = 20; break;
+		case ALB_CMD_CONSOLE_ADD:
+			c->u.console_add = 1000;
+			field = "  max_rings: 1000\n";
+			break;
+		case ALB_CMD_CONSOLE_SUBSCRIBE:
+			c->u.subscribe.count = 20;
+			field = "  count: 20\n";
+			break;
 		case ALB_CMD_STATS_ADD:
 			c->u.stats_add.pid = 42;
 			c->u.stats_add.n_taps = 1;
 			c->u.stats_add.taps = taps;
+			field = "  vmmdev: \"\"\n  pid: 42\n  taps (1):\n"
+				"    - netif: \"service\"\n      tap: \"tap0\"\n";
 			break;
 		case ALB_CMD_UNIKERNEL_CREATE:
 		case ALB_CMD_UNIKERNEL_FORCE_CREATE:
 			c->u.create = full_config();
+			field = "  config:\n    typ: solo5\n";
 			break;
-		case ALB_CMD_UNIKERNEL_GET: c->u.level = 9; break;
+		case ALB_CMD_UNIKERNEL_GET:
+			c->u.level = 9;
+			field = "  compression_level: 9\n";
+			break;
 		case ALB_CMD_UNIKERNEL_RESTART:
 			c->u.restart.has_args = true;
 			c->u.restart.args = full_config();
+			field = "  arguments:\n    startup: 10\n";
 			break;
-		case ALB_CMD_POLICY_ADD: c->u.policy = full_policy(); break;
-		case ALB_CMD_BLOCK_ADD: c->u.block_size = 100; break;
-		case ALB_CMD_BLOCK_SET: c->u.block_compressed = true; break;
+		case ALB_CMD_POLICY_ADD:
+			c->u.policy = full_policy();
+			field = "  policy:\n    unikernels: 10\n";
+			break;
+		case ALB_CMD_BLOCK_ADD:
+			c->u.block_size = 100;
+			field = "  size_mb: 100\n";
+			break;
+		case ALB_CMD_BLOCK_SET:
+			c->u.block_compressed = true;
+			field = "  compressed: true\n";
+			break;
+		case ALB_CMD_BLOCK_DUMP:
+		case ALB_CMD_OLD_BLOCK_DUMP:
+			c->u.level = 4;
+			field = "  compression_level: 4\n";
+			break;
 		case ALB_CMD_OLD_BLOCK_ADD:
 			c->u.old_block_add.size = 10;
 			c->u.old_block_add.has_data = true;
 			c->u.old_block_add.data = (struct alb_bytes){ blk, 3 };
+			field = "  size_mb: 10\n  compressed: false\n"
+				"  data: 3 bytes, sha256 ";
 			break;
 		case ALB_CMD_OLD_BLOCK_SET:
 			c->u.old_block_set.data = (struct alb_bytes){ blk, 3 };
+			field = "  compressed: false\n  data: 3 bytes, sha256 ";
 			break;
-		default: break;
+		default:
+			/* The others carry nothing but their kind. */
+			break;
 		}
 		char *t = msg_text(&m);
 		assert_no_control(t);
@@ -310,6 +344,10 @@ static void test_every_command(void **state)
 		char want[64];
 		snprintf(want, sizeof(want), "kind: %.*s\n", (int)klen, kind);
 		assert_has(t, want);
+		if (field != NULL)
+			assert_has(t, field);
+		else /* nothing follows the kind */
+			assert_string_equal(strstr(t, want), want);
 		free(canon);
 		free(j);
 		free(t);
