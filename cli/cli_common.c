@@ -2,6 +2,7 @@
  * parsing, command execution and output helpers (see cli_common.h).
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -110,39 +111,6 @@ int cli_parse_int(const char *s, int64_t *out, struct alb_error *err)
 	return 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int cli_parse_mac(const char *s, uint8_t mac[ALB_MAC_LEN],
-		  struct alb_error *err)
-{
-	/* Six pairs of hex digits, separated by ':' throughout or '-'
-	 * throughout. */
-	uint8_t v[ALB_MAC_LEN];
-	bool ok = strlen(s) == 3 * ALB_MAC_LEN - 1 && (s[2] == ':' || s[2] == '-');
-	for (size_t i = 0; ok && i < ALB_MAC_LEN; i++) {
-		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
-		if (hi < 0 || lo < 0 || (i + 1 < ALB_MAC_LEN && s[3 * i + 2] != s[2]))
-			ok = false;
-		else
-			v[i] = (uint8_t)(hi << 4 | lo);
-	}
-	if (!ok)
-		return cli_fail(err, ALB_EPARSE,
-				"Macaddr: invalid MAC address '%s' (expected six hex pairs, e.g. 00:80:41:aa:bb:cc)",
-				s);
-	memcpy(mac, v, ALB_MAC_LEN);
-	return 0;
-}
-
 static size_t count_char(const char *s, char c)
 {
 	size_t n = 0;
@@ -217,7 +185,7 @@ int cli_parse_net(struct cli_args *a, const char *s, struct alb_net_dev *out,
 	size_t len = strlen(s);
 	if (n_at == 1) {
 		const char *at = strchr(s, '@');
-		int rc = cli_parse_mac(at + 1, d.mac, err);
+		int rc = alb_mac_parse(at + 1, strlen(at + 1), d.mac, err);
 		if (rc < 0)
 			return rc;
 		d.has_mac = true;
@@ -250,6 +218,65 @@ int cli_path(const char *what, const char *s, char *out, struct alb_error *err)
 {
 	int rc = alb_path_parse(s, strlen(s), out, err);
 	return rc < 0 ? prefix_fail(err, rc, what) : 0;
+}
+
+int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len,
+		  struct alb_error *err)
+{
+	*data = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return cli_fail(err, ALB_ESYS, "cannot read '%s': %s", path,
+				strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return cli_fail(err, ALB_EINVAL, "cannot read '%s': not a regular file",
+				path);
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return cli_fail(err, ALB_ETOOBIG, "'%s' is larger than %zu bytes",
+				path, max);
+	}
+	/* One byte more than the size tells a file that grew meanwhile. */
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	uint8_t *buf = malloc(cap);
+	if (buf == NULL) {
+		close(fd);
+		return cli_fail(err, ALB_ENOMEM, "out of memory");
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return cli_fail(err, ALB_ESYS, "cannot read '%s': %s", path,
+					strerror(e));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n == cap) {
+			free(buf);
+			close(fd);
+			return cli_fail(err, ALB_EINVAL,
+					"cannot read '%s': it changed while being read",
+					path);
+		}
+	}
+	close(fd);
+	*data = buf;
+	*len = n;
+	return 0;
 }
 
 /* ---- create/restart and policy values ---------------------------------- */

@@ -211,10 +211,6 @@ int cli_main(const struct cli_prog *p, int argc, char **argv);
  * [CLI_INT_MIN, CLI_INT_MAX]: "invalid value 'x', expected an integer". */
 int cli_parse_int(const char *s, int64_t *out, struct alb_error *err);
 
-/* Parses a MAC address "aa:bb:cc:dd:ee:ff" (or with '-') into mac. */
-int cli_parse_mac(const char *s, uint8_t mac[ALB_MAC_LEN],
-		  struct alb_error *err);
-
 /* Parses --block NAME[:DEVICE][@SECTOR-SIZE] as albatross-client does:
  * "sector size must be an integer", "sector size must be a power of two
  * greater than or equal 512", "format is 'name[@sector-size]' or
@@ -224,8 +220,9 @@ int cli_parse_block(struct cli_args *a, const char *s,
 		    struct alb_block_dev *out, struct alb_error *err);
 
 /* Parses --net [NETIF:]BRIDGE[@MAC]: "format is [name:]bridge[@mac]", the
- * MAC's error, "format is 'name' or 'name:device-name'". A single word is
- * the netif, bridge absent (= same name). */
+ * error of alb_mac_parse() ("invalid MAC address <s>"), "format is 'name'
+ * or 'name:device-name'". A single word is the netif, bridge absent (= the
+ * same name). */
 int cli_parse_net(struct cli_args *a, const char *s, struct alb_net_dev *out,
 		  struct alb_error *err);
 
@@ -253,6 +250,12 @@ int cli_name(const char *what, const char *s, char *out,
 /* Parses a path (alb_path_parse()) into its canonical name. */
 int cli_path(const char *what, const char *s, char *out,
 	     struct alb_error *err);
+
+/* Reads a whole regular file of at most max bytes into *data (free() it)
+ * and *len: "cannot read '<path>': <reason>", "'<path>' is larger than N
+ * bytes" (ALB_ETOOBIG). */
+int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len,
+		  struct alb_error *err);
 
 /* ---- running a command ----------------------------------------------- */
 
