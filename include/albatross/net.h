@@ -80,7 +80,7 @@ ALB_EXPORT int alb_bridge_check(struct alb_net *net, const char *bridge,
 				struct alb_error *err);
 
 /** Lists the host's bridges (interfaces of kind "bridge"; spec §4.7) in
- * interface index order into a malloc'd array *names of *n names, which the
+ * the kernel's order (interface index order) into a malloc'd array *names of *n names, which the
  * caller frees with free() (NULL when there is none). Returns 0 or an
  * ALB_E* code. */
 ALB_EXPORT int alb_bridge_list(struct alb_net *net,
