@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "albatross/name.h"
+#include "albatross/net.h"
 #include "albatross/tender.h"
 #include "internal.h"
 
@@ -123,12 +124,6 @@ static int block_file_name(const char *name, const struct alb_block_dev *d,
 	return 0;
 }
 
-static void format_mac(const uint8_t mac[ALB_MAC_LEN], char out[18])
-{
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
-		 mac[2], mac[3], mac[4], mac[5]);
-}
-
 static int check_cmd(const struct alb_tender_cmd *c, struct alb_error *err)
 {
 	if (c == NULL || c->tender == NULL || c->name == NULL ||
@@ -196,8 +191,8 @@ static void solo5_argv(struct builder *b, const struct alb_tender_cmd *c)
 		add(b, "--net:%.*s=%s", (int)k->bridges[i].netif.len,
 		    k->bridges[i].netif.ptr, c->nets[i].tap);
 	for (size_t i = 0; i < k->n_bridges; i++) {
-		char mac[18];
-		format_mac(c->nets[i].mac, mac);
+		char mac[ALB_MAC_STR_SIZE];
+		alb_mac_print(c->nets[i].mac, mac);
 		add(b, "--net-mac:%.*s=%s", (int)k->bridges[i].netif.len,
 		    k->bridges[i].netif.ptr, mac);
 	}
@@ -307,8 +302,8 @@ static void qemu_argv(struct builder *b, const struct alb_tender_cmd *c)
 					 c->nets[i].tap);
 			return;
 		}
-		char mac[18];
-		format_mac(c->nets[i].mac, mac);
+		char mac[ALB_MAC_STR_SIZE];
+		alb_mac_print(c->nets[i].mac, mac);
 		add(b, "-netdev");
 		add(b, "tap,id=n%zu,ifname=%s,script=no,downscript=no", i,
 		    c->nets[i].tap);

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "albatross/net.h"
 #include "albatross/tender.h"
 #include "tender_internal.h"
 
@@ -180,11 +181,12 @@ static void test_argv_nets(void **state)
 	};
 	c.n_bridges = 2;
 	c.bridges = nets;
-	/* the first MAC is the one derived for (default, foo:bar), spec §5.5 */
-	struct alb_tender_net taps[2] = {
-		{.tap = "vmmtap0", .mac = {0x00, 0x80, 0x41, 0x9a, 0x6f, 0x39}},
-		{.tap = "vmmtap1", .mac = {0x02, 0, 0, 0, 0, 0x01}},
-	};
+	/* the first has no MAC: the one derived for (default, foo:bar), spec
+	 * §5.5; the second its configured one */
+	struct alb_tender_net taps[2] = {{.tap = "vmmtap0"}, {.tap = "vmmtap1"}};
+	assert_int_equal(alb_mac_derive(nets[0].netif, "foo:bar", taps[0].mac,
+					NULL), 0);
+	memcpy(taps[1].mac, nets[1].mac, ALB_MAC_LEN);
 	struct alb_tender_cmd cmd = base_cmd(&c, "foo:bar");
 	cmd.nets = taps;
 	struct alb_argv a = {0};
