@@ -16,5 +16,6 @@
 #include "albatross/stream.h"
 #include "albatross/client.h"
 #include "albatross/tender.h"
+#include "albatross/policy.h"
 
 #endif
