@@ -81,7 +81,9 @@ struct alb_solo5_info {
  * ALB_EUNSUPPORTED for a target other than hvt, spt or virtio
  * ("unsupported solo5 target muen"); ALB_ETOOBIG when e_phnum exceeds
  * ALB_ELF_MAX_PHNUM; ALB_EINVAL for NULL arguments. *out is written only on
- * success. Nothing is allocated. */
+ * success. Nothing is allocated. A target number Solo5 does not define is
+ * ALB_EPARSE ("unknown abi target: 7"); the texts of the note-content errors
+ * are those of solo5-elftool, which Albatross sends to its clients. */
 ALB_EXPORT int alb_solo5_parse(const uint8_t *elf, size_t len,
                                struct alb_solo5_info *out,
                                struct alb_error *err);
