@@ -97,42 +97,44 @@ static void reset_socket(struct alb_net *net)
 
 /* ---- requests ------------------------------------------------------- */
 
-static size_t req_len(const struct alb_nl_req *r)
+/* Bytes of the body written so far. */
+static size_t body_len(const struct alb_nl_req *r)
 {
-	return r->u.hdr.nlmsg_len;
+	return r->hdr.nlmsg_len - NLMSG_HDRLEN;
 }
 
 void alb_nl_req_init(struct alb_nl_req *r, uint16_t type, uint16_t flags,
 		     const void *fam, size_t fam_len)
 {
 	memset(r, 0, sizeof(*r));
-	if (NLMSG_SPACE(fam_len) > sizeof(r->u.bytes)) {
+	r->hdr.nlmsg_len = NLMSG_HDRLEN;
+	r->hdr.nlmsg_type = type;
+	r->hdr.nlmsg_flags = (uint16_t)(flags | NLM_F_REQUEST);
+	if (NLMSG_ALIGN(fam_len) > sizeof(r->body)) {
 		r->overflow = true;
 		return;
 	}
-	r->u.hdr.nlmsg_len = (uint32_t)NLMSG_SPACE(fam_len);
-	r->u.hdr.nlmsg_type = type;
-	r->u.hdr.nlmsg_flags = (uint16_t)(flags | NLM_F_REQUEST);
 	if (fam_len > 0)
-		memcpy(r->u.bytes + NLMSG_HDRLEN, fam, fam_len);
+		memcpy(r->body, fam, fam_len);
+	r->hdr.nlmsg_len = (uint32_t)NLMSG_SPACE(fam_len);
 }
 
 void alb_nla_put(struct alb_nl_req *r, uint16_t type, const void *data,
 		 size_t len)
 {
-	size_t off = req_len(r);
-	if (r->overflow || len > sizeof(r->u.bytes) ||
-	    RTA_SPACE(len) > sizeof(r->u.bytes) - off) {
+	size_t off = body_len(r);
+	size_t room = sizeof(r->body) - off;
+	if (r->overflow || len > room || RTA_SPACE(len) > room) {
 		r->overflow = true;
 		return;
 	}
 	struct rtattr a = {.rta_len = (unsigned short)RTA_LENGTH(len),
 			   .rta_type = type};
-	memcpy(r->u.bytes + off, &a, sizeof(a));
+	memcpy(r->body + off, &a, sizeof(a));
 	if (len > 0)
-		memcpy(r->u.bytes + off + RTA_LENGTH(0), data, len);
+		memcpy(r->body + off + RTA_LENGTH(0), data, len);
 	/* padding is already zero: the request was zeroed at init */
-	r->u.hdr.nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
+	r->hdr.nlmsg_len = (uint32_t)(NLMSG_HDRLEN + off + RTA_SPACE(len));
 }
 
 void alb_nla_put_u32(struct alb_nl_req *r, uint16_t type, uint32_t v)
@@ -147,7 +149,7 @@ void alb_nla_put_str(struct alb_nl_req *r, uint16_t type, const char *s)
 
 size_t alb_nla_nest_begin(struct alb_nl_req *r, uint16_t type)
 {
-	size_t off = req_len(r);
+	size_t off = body_len(r);
 	alb_nla_put(r, (uint16_t)(type | NLA_F_NESTED), NULL, 0);
 	return off;
 }
@@ -156,8 +158,8 @@ void alb_nla_nest_end(struct alb_nl_req *r, size_t off)
 {
 	if (r->overflow)
 		return;
-	unsigned short len = (unsigned short)(req_len(r) - off);
-	memcpy(r->u.bytes + off + offsetof(struct rtattr, rta_len), &len,
+	unsigned short len = (unsigned short)(body_len(r) - off);
+	memcpy(r->body + off + offsetof(struct rtattr, rta_len), &len,
 	       sizeof(len));
 }
 
@@ -395,22 +397,25 @@ int alb_nl_talk(struct alb_net *net, struct alb_nl_req *r, alb_nl_cb cb,
 	if (r->overflow)
 		return alb_fail(err, ALB_EINVAL, "%s: netlink request too large",
 				what);
-	if ((r->u.hdr.nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
-		r->u.hdr.nlmsg_flags |= NLM_F_ACK;
-	r->u.hdr.nlmsg_seq = ++net->seq;
+	if ((r->hdr.nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
+		r->hdr.nlmsg_flags |= NLM_F_ACK;
+	r->hdr.nlmsg_seq = ++net->seq;
 
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct iovec out[2] = {{.iov_base = &r->hdr, .iov_len = NLMSG_HDRLEN},
+			       {.iov_base = r->body, .iov_len = body_len(r)}};
+	struct msghdr sm = {.msg_name = &kernel, .msg_namelen = sizeof(kernel),
+			    .msg_iov = out, .msg_iovlen = 2};
 	ssize_t n;
 	do {
-		n = sendto(net->fd, r->u.bytes, req_len(r), 0,
-			   (struct sockaddr *)&kernel, sizeof(kernel));
+		n = sendmsg(net->fd, &sm, 0);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return alb_fail_sys(err, "%s: netlink send", what);
-	if ((size_t)n != req_len(r))
+	if ((size_t)n != r->hdr.nlmsg_len)
 		return alb_fail(err, ALB_ESYS, "%s: short netlink send", what);
 
-	struct alb_nl_exchange x = {.seq = r->u.hdr.nlmsg_seq, .cb = cb,
+	struct alb_nl_exchange x = {.seq = r->hdr.nlmsg_seq, .cb = cb,
 				    .ctx = ctx, .what = what};
 	while (!x.done) {
 		struct sockaddr_nl from;

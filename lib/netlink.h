@@ -26,10 +26,8 @@ struct alb_net {
 /** A request being built. Building never fails loudly: an attribute that
  * does not fit sets overflow, and alb_nl_talk() refuses the request. */
 struct alb_nl_req {
-	union {
-		struct nlmsghdr hdr;
-		uint8_t bytes[ALB_NL_REQ_SIZE];
-	} u;
+	struct nlmsghdr hdr; /* nlmsg_len counts the header and the body */
+	uint8_t body[ALB_NL_REQ_SIZE - NLMSG_HDRLEN];
 	bool overflow;
 };
 

@@ -167,20 +167,20 @@ static void test_req_builder(void **state)
 	struct alb_nl_req r;
 	alb_nl_req_init(&r, RTM_GETLINK, 0, &ifi, sizeof(ifi));
 	assert_false(r.overflow);
-	assert_int_equal(r.u.hdr.nlmsg_len, NLMSG_SPACE(sizeof(ifi)));
-	assert_int_equal(r.u.hdr.nlmsg_flags, NLM_F_REQUEST);
+	assert_int_equal(r.hdr.nlmsg_len, NLMSG_SPACE(sizeof(ifi)));
+	assert_int_equal(r.hdr.nlmsg_flags, NLM_F_REQUEST);
 	alb_nla_put_str(&r, IFLA_IFNAME, "br0");
 	size_t nest = alb_nla_nest_begin(&r, IFLA_LINKINFO);
 	alb_nla_put_str(&r, IFLA_INFO_KIND, "bridge");
 	alb_nla_nest_end(&r, nest);
 	assert_false(r.overflow);
 	/* 32 + "br0\0" (8) + nest header 4 + "bridge\0" (12) */
-	assert_int_equal(r.u.hdr.nlmsg_len, 32 + 8 + 4 + 12);
+	assert_int_equal(r.hdr.nlmsg_len, 32 + 8 + 4 + 12);
 
 	/* parse it back */
-	const uint8_t *attrs = r.u.bytes + NLMSG_SPACE(sizeof(ifi));
+	const uint8_t *attrs = r.body + NLMSG_ALIGN(sizeof(ifi));
 	struct alb_nla tb[IFLA_LINKINFO + 1];
-	assert_int_equal(alb_nla_parse(attrs, r.u.hdr.nlmsg_len - 32, tb,
+	assert_int_equal(alb_nla_parse(attrs, r.hdr.nlmsg_len - 32, tb,
 				       IFLA_LINKINFO + 1), 0);
 	assert_string_equal(alb_nla_str(&tb[IFLA_IFNAME]), "br0");
 	assert_int_equal(tb[IFLA_LINKINFO].len, 12);
@@ -201,21 +201,26 @@ static void test_req_limit(void **state)
 	alb_nl_req_init(&r, RTM_GETLINK, 0, NULL, 0);
 	alb_nla_put(&r, 1, big, fits);
 	assert_false(r.overflow);
-	assert_int_equal(r.u.hdr.nlmsg_len, ALB_NL_REQ_SIZE);
+	assert_int_equal(r.hdr.nlmsg_len, ALB_NL_REQ_SIZE);
 
 	alb_nl_req_init(&r, RTM_GETLINK, 0, NULL, 0);
 	alb_nla_put(&r, 1, big, fits + 1);
 	assert_true(r.overflow);
-	assert_int_equal(r.u.hdr.nlmsg_len, NLMSG_HDRLEN);
+	assert_int_equal(r.hdr.nlmsg_len, NLMSG_HDRLEN);
 	/* once overflowed, nothing more is written and the request is refused */
 	alb_nla_put_u32(&r, 2, 5);
-	assert_int_equal(r.u.hdr.nlmsg_len, NLMSG_HDRLEN);
+	assert_int_equal(r.hdr.nlmsg_len, NLMSG_HDRLEN);
 	struct alb_error err;
 	assert_int_equal(alb_nl_talk(NULL, &r, NULL, NULL, "test", &err),
 			 ALB_EINVAL);
 	assert_string_equal(err.msg, "test: netlink request too large");
 
-	alb_nl_req_init(&r, RTM_GETLINK, 0, big, ALB_NL_REQ_SIZE);
+	/* a family header alone: at the limit and one past */
+	alb_nl_req_init(&r, RTM_GETLINK, 0, big, ALB_NL_REQ_SIZE - NLMSG_HDRLEN);
+	assert_false(r.overflow);
+	assert_int_equal(r.hdr.nlmsg_len, ALB_NL_REQ_SIZE);
+	alb_nl_req_init(&r, RTM_GETLINK, 0, big,
+			ALB_NL_REQ_SIZE - NLMSG_HDRLEN + 1);
 	assert_true(r.overflow);
 }
 
