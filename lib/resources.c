@@ -68,22 +68,33 @@ void alb_resources_free(struct alb_resources *r)
 	free(r);
 }
 
+/* A name the table can take: present and not longer than ALB_NAME_MAX
+ * (the trie checks its structure). */
+static int need_name(const char *name, struct alb_error *err)
+{
+	if (name == NULL)
+		return alb_fail(err, ALB_EINVAL, "missing name");
+	if (strnlen(name, ALB_NAME_BUF) > ALB_NAME_MAX)
+		return alb_fail(err, ALB_ETOOBIG, "name longer than %d bytes",
+				ALB_NAME_MAX);
+	return 0;
+}
+
 static int need_path(const char *path, struct alb_error *err)
 {
-	if (path == NULL || strnlen(path, ALB_NAME_BUF) > ALB_NAME_MAX ||
-	    !alb_name_is_path(path))
-		return alb_fail(err, ALB_EINVAL, "not a path name: %s",
-				path != NULL ? path : "(null)");
-	return 0;
+	int rc = need_name(path, err);
+	if (rc == 0 && !alb_name_is_path(path))
+		rc = alb_fail(err, ALB_EINVAL, "not a path name: %s", path);
+	return rc;
 }
 
 static int need_label(const char *name, struct alb_error *err)
 {
-	if (name == NULL || strnlen(name, ALB_NAME_BUF) > ALB_NAME_MAX ||
-	    alb_name_is_path(name))
-		return alb_fail(err, ALB_EINVAL, "not a name with a label: %s",
-				name != NULL ? name : "(null)");
-	return 0;
+	int rc = need_name(name, err);
+	if (rc == 0 && alb_name_is_path(name))
+		rc = alb_fail(err, ALB_EINVAL, "not a name with a label: %s",
+			      name);
+	return rc;
 }
 
 int alb_resources_set_zvol_path(struct alb_resources *r, const char *path,
@@ -501,8 +512,9 @@ int alb_resources_block_list(const struct alb_resources *r, const char *name,
 {
 	*out = NULL;
 	*n = 0;
-	if (name == NULL || strnlen(name, ALB_NAME_BUF) > ALB_NAME_MAX)
-		return alb_fail(err, ALB_EINVAL, "invalid name");
+	int rc = need_name(name, err);
+	if (rc != 0)
+		return rc;
 	struct list_ctx c = { 0 };
 	bool single = !alb_name_is_path(name);
 	void *one = NULL;
@@ -989,7 +1001,7 @@ bool alb_resources_unikernel_exists(const struct alb_resources *r,
 int64_t alb_resources_unikernel_limit(const struct alb_resources *r,
 				      const char *name)
 {
-	if (name == NULL || strnlen(name, ALB_NAME_BUF) > ALB_NAME_MAX)
+	if (need_name(name, NULL) != 0)
 		return 0;
 	char path[ALB_NAME_BUF];
 	alb_name_path(name, path);
