@@ -62,8 +62,8 @@ int alb_nla_u32(const struct alb_nla *a, uint32_t *v);
 /** The string of a present attribute whose payload holds a NUL, else NULL. */
 const char *alb_nla_str(const struct alb_nla *a);
 
-/** Takes the next message off the datagram *p[0..*len): returns it and
- * advances, or returns NULL at the end. Sets *bad when what is left is not
+/** Takes the next message off the datagram *p[0..*len) (which starts
+ * 4-byte aligned): returns it and advances, or returns NULL at the end. Sets *bad when what is left is not
  * a whole message (a header longer than the rest or shorter than itself). */
 const struct nlmsghdr *alb_nl_next(const uint8_t **p, size_t *len, bool *bad);
 
