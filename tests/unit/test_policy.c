@@ -499,6 +499,18 @@ static void test_is_smaller_limits(void **state)
 	OK(alb_policy_is_smaller(&sup.p, &sub.p, &E));
 	sup.p.has_block = false;
 	OK(alb_policy_is_smaller(&sup.p, &sub.p, &E));
+
+	/* a list longer than a message is cut, never overrun */
+	int64_t many[400];
+	for (int64_t i = 0; i < 400; i++)
+		many[i] = 399 - i;
+	sub.p.cpuids = many;
+	sub.p.n_cpuids = 400;
+	memset(&E, 0, sizeof(E));
+	assert_int_equal(alb_policy_is_smaller(&sup.p, &sub.p, &E), ALB_EPERM);
+	assert_int_equal(strlen(E.msg), ALB_ERROR_MSG_MAX - 1);
+	assert_memory_equal(E.msg, "policy above does not allow CPUids 1, 3, 4, 5",
+			    45);
 }
 
 /* ---- copies, equality, the client's check ------------------------------------ */
@@ -727,6 +739,9 @@ static void test_block_limits(void **state)
 	      "exceeded by the request (41 MB)",
 	      alb_resources_block_add(r, "a:d3", 41, &E));
 	OK(alb_resources_block_check(r, "a:d3", 40, &E));
+	FAILS(ALB_EEXIST,
+	      "block device with name [unikernel: a:b:d2] already exists",
+	      alb_resources_block_check(r, "a:b:d2", 1, &E));
 
 	/* attached or not, a device counts */
 	struct cfg f;
