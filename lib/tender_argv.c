@@ -134,6 +134,12 @@ static int check_cmd(const struct alb_tender_cmd *c, struct alb_error *err)
 	    c->kind != ALB_TENDER_QEMU)
 		return alb_fail(err, ALB_EINVAL, "unknown tender kind %d",
 				(int)c->kind);
+	/* the name lands in file names: only a canonical one will do */
+	char canon[ALB_NAME_BUF];
+	if (alb_name_parse(c->name, strlen(c->name), canon, NULL) != 0 ||
+	    strcmp(canon, c->name) != 0)
+		return alb_fail(err, ALB_EINVAL, "invalid unikernel name %s",
+				c->name);
 	const struct alb_unikernel_config *k = c->config;
 	if (k->memory < 1)
 		return alb_fail(err, ALB_EINVAL, "memory must be at least 1 MB");

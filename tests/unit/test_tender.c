@@ -311,6 +311,15 @@ static void test_argv_rejects(void **state)
 	assert_string_equal(err.msg, "argument contains a NUL byte");
 	c.n_argv = 0;
 
+	/* names end up in file names: canonical ones only */
+	const char *names[] = {"hello", ":Hello", "../x", ":a/b", ""};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		cmd.name = names[i];
+		assert_int_equal(alb_tender_argv(&cmd, &a, &err), ALB_EINVAL);
+	}
+	assert_string_equal(err.msg, "invalid unikernel name ");
+	cmd.name = ":hello";
+
 	c.memory = 0;
 	assert_int_equal(alb_tender_argv(&cmd, &a, NULL), ALB_EINVAL);
 	c.memory = 32;
