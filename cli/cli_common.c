@@ -488,6 +488,8 @@ static int set_opt(struct cli_args *a, const struct cli_opt *o,
 	snprintf(prefix, sizeof(prefix), "option '--%s'", o->name);
 	int64_t v = 0;
 	int rc = 0;
+	if (o->id >= OPT_STARTUP && o->id <= OPT_LINUX_BOOT && o->id != OPT_LEVEL)
+		vm->given = true;
 	switch (o->id) {
 	case OPT_HELP: break; /* handled by the caller */
 	case OPT_SOCKET: a->socket = arg; break;

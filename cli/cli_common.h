@@ -150,6 +150,7 @@ struct cli_vm {
 	int64_t numcpus;
 	const char *linux_boot;
 	bool replace_arguments;
+	bool given; /* any of the configuration options above was given */
 };
 
 /* Everything a command line said. Strings point into argv or into memory
