@@ -1,0 +1,252 @@
+/* libalbatross — the state file codec (spec §1.9): every format [0]..[6]
+ * decodes, [6] is written, entries in Albatross's trie order.
+ * SPDX-License-Identifier: ISC */
+#include <stdlib.h>
+#include <string.h>
+
+#include "albatross/name.h"
+#include "internal.h"
+#include "wire_internal.h"
+
+/* The reserved choice Albatross raises on. */
+#define STATE_FORMAT_NYI 7
+
+/* Unikernel config grammar of each state format [0]..[6]. */
+static const enum alb_cfg_form format_config[] = {
+	ALB_CFG_V1, ALB_CFG_V0, ALB_CFG_V2, ALB_CFG_V3,
+	ALB_CFG_V3, ALB_CFG_V4, ALB_CFG_CURRENT,
+};
+
+static int cmp_unikernel(const void *a, const void *b)
+{
+	return alb_name_cmp(((const struct alb_state_unikernel *)a)->name,
+			    ((const struct alb_state_unikernel *)b)->name);
+}
+
+static int cmp_policy(const void *a, const void *b)
+{
+	return alb_name_cmp(((const struct alb_named_policy *)a)->name,
+			    ((const struct alb_named_policy *)b)->name);
+}
+
+/* Puts entries in trie order; two names on the same trie node (the same
+ * labels) are a duplicate, which Albatross asserts against. */
+static int trie_order(struct alb_dec *d, void *v, size_t n, size_t size,
+		      int (*cmp)(const void *, const void *))
+{
+	if (n < 2)
+		return 0;
+	qsort(v, n, size, cmp);
+	for (size_t i = 1; i < n; i++) {
+		const char *prev = (const char *)v + (i - 1) * size;
+		const char *cur = (const char *)v + i * size;
+		/* both entry structs start with their name */
+		if (cmp(prev, cur) == 0)
+			return alb_fail(d->err, ALB_EPARSE,
+					"state file: duplicate name %s",
+					*(const char *const *)cur);
+	}
+	return 0;
+}
+
+static int dec_unikernels(struct alb_dec *d, struct alb_der *c, enum alb_cfg_form f,
+			  struct alb_state *st)
+{
+	struct alb_der body;
+	int rc = alb_dec_list(d, c, ALB_DER_SEQUENCE, &body, &st->n_unikernels,
+			      "unikernels");
+	if (rc < 0)
+		return rc;
+	struct alb_state_unikernel *v = alb_dec_array(d, st->n_unikernels, sizeof(*v));
+	if (v == NULL)
+		return alb_dec_nomem(d);
+	st->unikernels = v;
+	for (size_t i = 0; i < st->n_unikernels && rc == 0; i++) {
+		struct alb_der s;
+		rc = alb_der_get(&body, ALB_DER_SEQUENCE, &s, NULL, d->err);
+		if (rc == 0)
+			rc = alb_dec_name(d, &s, &v[i].name, "name");
+		if (rc == 0)
+			rc = alb_dec_config(d, &s, f, &v[i].config, "value");
+		if (rc == 0)
+			rc = alb_der_end(&s, d->err);
+	}
+	if (rc == 0)
+		rc = trie_order(d, v, st->n_unikernels, sizeof(*v), cmp_unikernel);
+	return rc;
+}
+
+static int dec_policies(struct alb_dec *d, struct alb_der *c, struct alb_state *st)
+{
+	struct alb_der body;
+	int rc = alb_dec_list(d, c, ALB_DER_SEQUENCE, &body, &st->n_policies,
+			      "policies");
+	if (rc < 0)
+		return rc;
+	struct alb_named_policy *v = alb_dec_array(d, st->n_policies, sizeof(*v));
+	if (v == NULL)
+		return alb_dec_nomem(d);
+	st->policies = v;
+	for (size_t i = 0; i < st->n_policies && rc == 0; i++) {
+		struct alb_der s;
+		rc = alb_der_get(&body, ALB_DER_SEQUENCE, &s, NULL, d->err);
+		if (rc == 0)
+			rc = alb_dec_name(d, &s, &v[i].name, "name");
+		if (rc == 0)
+			rc = alb_dec_policy(d, &s, &v[i].policy, "value");
+		if (rc == 0)
+			rc = alb_der_end(&s, d->err);
+	}
+	if (rc == 0)
+		rc = trie_order(d, v, st->n_policies, sizeof(*v), cmp_policy);
+	return rc;
+}
+
+static int dec_state(struct alb_dec *d, struct alb_der *top, struct alb_state *st)
+{
+	unsigned n = 0;
+	struct alb_der in, s;
+	int rc = alb_der_get_choice(top, 0xffu, &n, &in, "state", d->err);
+	if (rc < 0)
+		return rc;
+	st->format = (int)n;
+	if (n == STATE_FORMAT_NYI) {
+		rc = alb_der_get_null(&in, NULL, d->err);
+		return rc < 0 ? rc
+			      : alb_fail(d->err, ALB_EPARSE,
+					 "state file format [7] is not implemented");
+	}
+	if (n <= 3)
+		return dec_unikernels(d, &in, format_config[n], st);
+	rc = alb_der_get(&in, ALB_DER_SEQUENCE, &s, NULL, d->err);
+	if (rc == 0)
+		rc = dec_unikernels(d, &s, format_config[n], st);
+	if (rc == 0)
+		rc = dec_policies(d, &s, st);
+	if (rc == 0)
+		rc = alb_der_end(&s, d->err);
+	return rc;
+}
+
+int alb_state_decode(const uint8_t *buf, size_t len, unsigned flags,
+		     struct alb_state **out, struct alb_error *err)
+{
+	if (out == NULL || (buf == NULL && len > 0))
+		return alb_fail(err, ALB_EINVAL, "alb_state_decode: no buffer or output");
+	*out = NULL;
+	struct alb_dec d;
+	struct alb_state *st = alb_dec_start(sizeof(*st), len, &d, flags, err);
+	if (st == NULL)
+		return ALB_ENOMEM;
+	st->arena_ = d.arena;
+	struct alb_der top;
+	alb_der_init(&top, buf, len);
+	int rc = dec_state(&d, &top, st);
+	if (rc == 0 && top.len > 0)
+		rc = alb_fail(err, ALB_EPARSE, "trailing bytes");
+	if (rc < 0) {
+		alb_arena_destroy(d.arena);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}
+
+void alb_state_free(struct alb_state *s)
+{
+	if (s != NULL)
+		alb_arena_destroy(s->arena_);
+}
+
+/* ---- encoding --------------------------------------------------------- */
+
+static int cmp_unikernel_ptr(const void *a, const void *b)
+{
+	return cmp_unikernel(*(const void *const *)a, *(const void *const *)b);
+}
+
+static int cmp_policy_ptr(const void *a, const void *b)
+{
+	return cmp_policy(*(const void *const *)a, *(const void *const *)b);
+}
+
+/* Pointers to the n entries of v (size bytes each) in trie order, for
+ * writing without touching the caller's arrays; NULL when out of memory
+ * or when two entries share a name. */
+static const void **sorted_entries(struct alb_derw *w, const void *v, size_t n,
+				   size_t size, int (*cmp)(const void *, const void *))
+{
+	const void **p = malloc((n > 0 ? n : 1) * sizeof(*p));
+	if (p == NULL) {
+		alb_derw_fail(w, ALB_ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		p[i] = (const char *)v + i * size;
+	if (n > 1)
+		qsort(p, n, sizeof(*p), cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (cmp(&p[i - 1], &p[i]) == 0) {
+			alb_derw_fail(w, ALB_EINVAL, "state: duplicate name");
+			free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+static void enc_unikernels(struct alb_derw *w, const struct alb_state *s)
+{
+	const void **p = sorted_entries(w, s->unikernels, s->n_unikernels,
+					sizeof(*s->unikernels), cmp_unikernel_ptr);
+	if (p == NULL)
+		return;
+	size_t m = alb_derw_len(w);
+	for (size_t i = s->n_unikernels; i-- > 0;) {
+		const struct alb_state_unikernel *u = p[i];
+		size_t e = alb_derw_len(w);
+		alb_enc_config(w, &u->config, false);
+		alb_enc_name(w, u->name);
+		alb_derw_close(w, ALB_DER_SEQUENCE, e);
+	}
+	alb_derw_close(w, ALB_DER_SEQUENCE, m);
+	free(p);
+}
+
+static void enc_policies(struct alb_derw *w, const struct alb_state *s)
+{
+	const void **p = sorted_entries(w, s->policies, s->n_policies,
+					sizeof(*s->policies), cmp_policy_ptr);
+	if (p == NULL)
+		return;
+	size_t m = alb_derw_len(w);
+	for (size_t i = s->n_policies; i-- > 0;) {
+		const struct alb_named_policy *np = p[i];
+		size_t e = alb_derw_len(w);
+		alb_enc_policy(w, &np->policy);
+		alb_enc_name(w, np->name);
+		alb_derw_close(w, ALB_DER_SEQUENCE, e);
+	}
+	alb_derw_close(w, ALB_DER_SEQUENCE, m);
+	free(p);
+}
+
+int alb_state_encode(const struct alb_state *s, struct alb_buf *out,
+		     struct alb_error *err)
+{
+	if (s == NULL || out == NULL)
+		return alb_fail(err, ALB_EINVAL, "alb_state_encode: no state or output");
+	if (out->data != NULL || out->base_ != NULL)
+		return alb_fail(err, ALB_EINVAL, "alb_state_encode: output buffer not empty");
+	size_t bulk = 0;
+	for (size_t i = 0; i < s->n_unikernels; i++)
+		bulk += s->unikernels[i].config.image.len;
+	struct alb_derw w;
+	alb_derw_init(&w, alb_enc_hint(bulk));
+	size_t m = alb_derw_len(&w);
+	enc_policies(&w, s);
+	enc_unikernels(&w, s);
+	alb_derw_close(&w, ALB_DER_SEQUENCE, m);
+	alb_derw_close(&w, ALB_DER_EXPLICIT(ALB_STATE_FORMAT_CURRENT), m);
+	return alb_derw_finish(&w, false, out, err);
+}
