@@ -15,24 +15,23 @@ struct hdr {
 
 enum form { FORM_PRIM, FORM_CONS, FORM_ANY };
 
-/* Room for the hex dumps embedded in error texts. */
-#define HEX_DUMP_MAX 384
+/* Room for a dump of ALB_DER_DUMP_MAX bytes, its spaces and "...". */
+#define HEX_DUMP_MAX (3 * ALB_DER_DUMP_MAX + 8)
 
-/* asn1-combinators prints octets as hex, a space after every 8 bytes. */
+/* asn1-combinators prints octets as hex, a space after every 8 bytes;
+ * beyond ALB_DER_DUMP_MAX bytes the dump ends with "...". */
 static void hex_dump(const uint8_t *p, size_t n, char *out, size_t outsz)
 {
 	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (o + 4 >= outsz) {
-			/* too long for an error text: say so rather than cut silently */
-			if (outsz >= 4)
-				memcpy(out + outsz - 4, "...", 4);
-			return;
-		}
+	for (size_t i = 0; i < n && i < ALB_DER_DUMP_MAX && o + 3 < outsz; i++) {
 		if (i > 0 && i % 8 == 0)
 			out[o++] = ' ';
 		snprintf(out + o, outsz - o, "%02x", p[i]);
 		o += 2;
+	}
+	if (n > ALB_DER_DUMP_MAX && o + 4 <= outsz) {
+		memcpy(out + o, "...", 3);
+		o += 3;
 	}
 	out[o] = '\0';
 }

@@ -49,6 +49,8 @@
 /** Most fraction digits accepted in a GeneralizedTime (the lenient
  * 4-digit vector; only the first 3 count). */
 #define ALB_DER_TIME_FRAC_MAX 4
+/** Most bytes dumped in hex into an error text (more end in "..."). */
+#define ALB_DER_DUMP_MAX 128
 /** Years a GeneralizedTime can carry (4 digits, Ptime's range). */
 #define ALB_DER_YEAR_MAX 9999
 

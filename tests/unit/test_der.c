@@ -65,9 +65,10 @@ static void test_length_forms(void **state)
 	{
 		struct alb_error err;
 		assert_int_equal(alb_der_get_any(&c, &tag, &body, &err), ALB_EPARSE);
-		/* the whole enclosing contents are dumped, 8 bytes a group */
+		/* the enclosing contents are dumped, 8 bytes a group, the
+		 * first ALB_DER_DUMP_MAX of them */
 		assert_memory_equal(err.msg, "Header: at 04817eaaaaaaaaaa aaaa", 32);
-		const char *tail = ": redundant form";
+		const char *tail = "aaaa...: redundant form";
 		assert_string_equal(err.msg + strlen(err.msg) - strlen(tail), tail);
 	}
 	/* 128: the shortest long form */
@@ -244,6 +245,32 @@ static void test_integers(void **state)
 		assert_int_equal(alb_der_get_int32(&c, &i32, "x", NULL), 0);
 		assert_int_equal(i32, INT32_MAX);
 	}
+}
+
+static void test_dump_limit(void **state)
+{
+	(void)state;
+	/* an over-long INTEGER is dumped whole at ALB_DER_DUMP_MAX bytes... */
+	uint8_t b[4 + ALB_DER_DUMP_MAX + 1];
+	memset(b, 0x11, sizeof(b));
+	b[0] = 0x02;
+	b[1] = 0x81;
+	b[2] = ALB_DER_DUMP_MAX;
+	struct alb_der c;
+	struct alb_error err;
+	int64_t v;
+	alb_der_init(&c, b, 3 + ALB_DER_DUMP_MAX);
+	assert_int_equal(alb_der_get_int(&c, &v, "x", &err), ALB_EPARSE);
+	size_t want = strlen("INTEGER: int overflow: ") + 2 * ALB_DER_DUMP_MAX +
+		      ALB_DER_DUMP_MAX / 8 - 1;
+	assert_int_equal(strlen(err.msg), want);
+	assert_int_equal(err.msg[want - 1], '1');
+	/* ...and cut with "..." one byte past it */
+	b[2] = ALB_DER_DUMP_MAX + 1;
+	alb_der_init(&c, b, 3 + ALB_DER_DUMP_MAX + 1);
+	assert_int_equal(alb_der_get_int(&c, &v, "x", &err), ALB_EPARSE);
+	assert_int_equal(strlen(err.msg), want + 3);
+	assert_string_equal(err.msg + want, "...");
 }
 
 static void test_int64(void **state)
@@ -698,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_length_limits),
 		cmocka_unit_test(test_truncation_everywhere),
 		cmocka_unit_test(test_integers),
+		cmocka_unit_test(test_dump_limit),
 		cmocka_unit_test(test_int64),
 		cmocka_unit_test(test_bool_null),
 		cmocka_unit_test(test_time_read),
