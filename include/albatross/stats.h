@@ -1,0 +1,182 @@
+/* libalbatross — statistics of running unikernels (spec §8): sampling a
+ * process through /proc, the Influx line protocol and the Prometheus text
+ * exposition format, and the core of alb-statsd (albatross-stats) driven
+ * by a libuv loop that the caller owns.
+ * SPDX-License-Identifier: ISC
+ *
+ * The figures are the ones albatross-stats reports on Linux (spec §8.3):
+ * a struct alb_rusage and a struct alb_kinfo_mem of wire.h per process,
+ * and one struct alb_ifdata per tap (net.h reads those). */
+#ifndef ALBATROSS_STATS_H
+#define ALBATROSS_STATS_H
+
+#include <uv.h>
+
+#include "albatross/common.h"
+#include "albatross/wire.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- sampling a process (spec §8.3) ---------------------------------- */
+
+/** Largest /proc/PID/stat, statm or status file read, in bytes; a longer
+ * one fails with ALB_ETOOBIG (real ones are below 2 KiB). */
+#define ALB_STATS_PROC_FILE_MAX 8192
+
+/** Fewest fields /proc/PID/stat must have (proc(5) numbering). */
+#define ALB_STATS_STAT_FIELDS_MIN 52
+/** Fewest fields /proc/PID/statm must have. */
+#define ALB_STATS_STATM_FIELDS_MIN 7
+
+/** A process watched through /proc (opaque): its /proc/PID directory and
+ * the files read at each sample stay open, so that a sample costs three
+ * pread() calls and a process that died (or whose PID was reused) fails
+ * instead of being mistaken for another. */
+struct alb_stats_proc;
+
+/** Opens /proc/PID and its stat, statm and status files. The start time of
+ * the process is taken now, as the ctime of /proc/PID (Albatross's
+ * choice). Returns 0 and *out (free with alb_stats_proc_free()),
+ * ALB_EINVAL for a pid outside 1..INT32_MAX, ALB_ENOENT when there is no
+ * such process, ALB_ESYS or ALB_ENOMEM. */
+ALB_EXPORT int alb_stats_proc_open(int64_t pid, struct alb_stats_proc **out,
+				   struct alb_error *err);
+
+/** Frees a handle and closes its files; NULL is a no-op. */
+ALB_EXPORT void alb_stats_proc_free(struct alb_stats_proc *p);
+
+/** Samples the process exactly as albatross-stats does on Linux (spec
+ * §8.3): rusage (utime, stime, maxrss in pages, minflt, majflt, nswap,
+ * nvcsw, nivcsw; every other field 0) and kinfo-mem (vsize in bytes, rss,
+ * tsize, dsize = ssize in pages, runtime in microseconds, cow 0, start).
+ * Either output may be NULL. Returns 0; ALB_ENOENT when the process has
+ * exited; ALB_EPARSE for a file that does not parse ("unable to parse
+ * /proc/<pid>/stat", ...); ALB_ETOOBIG; ALB_ESYS. Outputs are written only
+ * on success. */
+ALB_EXPORT int alb_stats_proc_sample(struct alb_stats_proc *p,
+				     struct alb_rusage *ru,
+				     struct alb_kinfo_mem *mem,
+				     struct alb_error *err);
+
+/** The process id of a handle. */
+ALB_EXPORT int64_t alb_stats_proc_pid(const struct alb_stats_proc *p);
+
+/* ---- export formats -------------------------------------------------- */
+
+/** Appends to out (empty or holding earlier output; free it with
+ * alb_buf_free()) the Influx line protocol batch that albatross-influx
+ * writes for one Stats_data (spec §8.5): the resource_usage line, the
+ * kinfo_mem line when present (uptime = now - start), the vmm line when
+ * present, one interface line per ifdata, each ended by '\n'. vm is the
+ * tag value (albatross-influx uses the label of the name, or the whole
+ * name with --no-drop-path). Integers print as Albatross prints them
+ * (int64 and int32 as unsigned decimal, with the `maxflt` field name
+ * carrying majflt). Tag values are written as given when they hold no
+ * ',', '=', ' ' or control byte (always so for names and usual interface
+ * names): those three are backslash-escaped as the line protocol asks, and
+ * control bytes become '?', so that a value can never break a line. Returns 0, ALB_EINVAL for NULL
+ * arguments or ALB_ENOMEM (out then holds what it held before). */
+ALB_EXPORT int alb_stats_influx(const char *vm, const struct alb_stats *s,
+				struct alb_timeval now, struct alb_buf *out,
+				struct alb_error *err);
+
+/** One unikernel's figures for alb_stats_prometheus(). */
+struct alb_stats_entry {
+	const char *name; /* canonical name, the `vm` label */
+	const struct alb_stats *stats;
+};
+
+/** Content type of alb_stats_prometheus()'s output. */
+#define ALB_STATS_PROMETHEUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/** Appends to out (as alb_stats_influx()) the figures of n unikernels in
+ * the Prometheus text exposition format 0.0.4: for each metric a # HELP
+ * and a # TYPE line, then one sample per unikernel (label vm, the full
+ * name) or per interface (labels vm and bridge, the unikernel-side device
+ * name). Names are albatross_<figure>, with _total for counters and the
+ * unit in the name (_seconds, _bytes, _pages, _microseconds); label values
+ * are escaped as the format asks. Returns 0, ALB_EINVAL or ALB_ENOMEM. */
+ALB_EXPORT int alb_stats_prometheus(const struct alb_stats_entry *v, size_t n,
+				    struct alb_timeval now,
+				    struct alb_buf *out,
+				    struct alb_error *err);
+
+/* ---- the daemon core (alb-statsd) ------------------------------------ */
+
+/** Default sampling interval, in seconds (spec §8.1). */
+#define ALB_STATS_INTERVAL_DEFAULT 10
+/** Longest sampling interval accepted, in seconds (one day). */
+#define ALB_STATS_INTERVAL_MAX 86400
+/** Seconds between attempts to reach albd (spec §8.2). */
+#define ALB_STATS_RECONNECT_S 1
+/** Default port of --influx (albatross-influx's). */
+#define ALB_STATS_INFLUX_PORT_DEFAULT 8094
+
+/** Largest command frame the daemon accepts, in bytes. */
+#define ALB_STATSD_FRAME_MAX 65536
+/** Most taps in one Stats_add (Albatross has no limit). */
+#define ALB_STATSD_TAPS_MAX 64
+/** Most unikernels monitored at once. */
+#define ALB_STATSD_UNIKERNELS_MAX 65536
+/** Most connections on the stats socket at once; more are closed. */
+#define ALB_STATSD_CONN_MAX 1024
+/** Most subscriptions one connection may hold. */
+#define ALB_STATSD_SUBS_PER_CONN_MAX 64
+/** Most bytes queued for one peer (subscriber, Influx server); a peer that
+ * lets more pile up is dropped rather than letting memory grow. */
+#define ALB_STATSD_QUEUE_MAX (4u * 1024u * 1024u)
+
+/** Largest HTTP request (request line and headers) of the Prometheus
+ * endpoint; a longer one is answered 431 and closed. */
+#define ALB_STATS_HTTP_REQUEST_MAX 8192
+/** Most HTTP connections open at once; more are closed at accept. */
+#define ALB_STATS_HTTP_CONN_MAX 64
+/** Milliseconds an HTTP client has to send its request. */
+#define ALB_STATS_HTTP_TIMEOUT_MS 10000
+
+/** How the daemon is set up. Zero it, then set what differs from the
+ * defaults. Strings are copied by alb_statsd_new(). */
+struct alb_statsd_config {
+	const char *tmpdir;   /* NULL: ALB_TMPDIR_DEFAULT; util/ is created */
+	unsigned interval_s;  /* 0: ALB_STATS_INTERVAL_DEFAULT */
+	bool use_listen_fd;   /* serve listen_fd (systemd) instead of binding */
+	int listen_fd;        /*   <tmpdir>/util/stat.sock */
+	bool no_vmmd;         /* do not connect to albd (tests, debugging) */
+	const char *influx;   /* "HOST[:PORT]", numeric address; NULL: none */
+	bool influx_full_names; /* tag vm = the whole name (--no-drop-path) */
+	const char *prometheus; /* "ADDR:PORT" to serve GET /metrics; NULL */
+};
+
+/** A running statistics daemon (opaque). */
+struct alb_statsd;
+
+/** Sets up the daemon on loop: listens on <tmpdir>/util/stat.sock (a
+ * stale socket file is replaced; ALB_EBUSY when another daemon answers
+ * there), connects to <tmpdir>/util/vmmd.sock in the background (retrying
+ * every ALB_STATS_RECONNECT_S), serves the Prometheus endpoint if asked,
+ * and samples every interval. Nothing happens until the caller runs the
+ * loop. Returns 0 and *out (stop it with alb_statsd_free()), ALB_EINVAL
+ * for a bad configuration (with the reason), ALB_ESYS, ALB_ENOMEM. */
+ALB_EXPORT int alb_statsd_new(uv_loop_t *loop,
+			      const struct alb_statsd_config *cfg,
+			      struct alb_statsd **out, struct alb_error *err);
+
+/** Samples now, as if the interval had elapsed (the interval timer is not
+ * reset). */
+ALB_EXPORT void alb_statsd_tick(struct alb_statsd *d);
+
+/** Number of unikernels monitored. */
+ALB_EXPORT size_t alb_statsd_count(const struct alb_statsd *d);
+
+/** Stops the daemon: closes every socket and timer. The memory is
+ * released by the loop once the last handle has closed, so the caller must
+ * run the loop afterwards (uv_run() returns when nothing is left). NULL is
+ * a no-op. */
+ALB_EXPORT void alb_statsd_free(struct alb_statsd *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

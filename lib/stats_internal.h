@@ -1,0 +1,122 @@
+/* libalbatross — private parts of the stats module: the /proc parsers, a
+ * text builder, the subscriber registry, and the daemon's TCP sides.
+ * SPDX-License-Identifier: ISC */
+#ifndef ALB_STATS_INTERNAL_H
+#define ALB_STATS_INTERNAL_H
+
+#include <sys/socket.h>
+
+#include "albatross/stats.h"
+
+/* ---- /proc parsers (stats_proc.c) ----------------------------------- */
+
+/* The figures of /proc/PID/stat that albatross-stats uses (spec §8.3). */
+struct alb_proc_stat {
+	int64_t minflt, majflt, utime, stime, vsize, rss, nswap;
+};
+
+/* Parses the contents of /proc/PID/stat (one line, the newline optional):
+ * comm is the text between the first '(' and the last ')', the rest is
+ * split on single spaces, and at least ALB_STATS_STAT_FIELDS_MIN fields are
+ * needed. ALB_EPARSE "unable to parse /proc/<pid>/stat" (pid as given, for
+ * the message), ALB_ETOOBIG past ALB_STATS_PROC_FILE_MAX bytes. */
+int alb_proc_parse_stat(const char *buf, size_t len, int64_t pid,
+			struct alb_proc_stat *out, struct alb_error *err);
+
+/* Parses /proc/PID/statm (at least ALB_STATS_STATM_FIELDS_MIN fields):
+ * text = 4th field, data = 6th field, in pages. */
+int alb_proc_parse_statm(const char *buf, size_t len, int64_t pid,
+			 int64_t *text, int64_t *data, struct alb_error *err);
+
+/* Parses /proc/PID/status for voluntary_ctxt_switches and
+ * nonvoluntary_ctxt_switches (both required). */
+int alb_proc_parse_status(const char *buf, size_t len, int64_t pid,
+			  int64_t *nvcsw, int64_t *nivcsw,
+			  struct alb_error *err);
+
+/* Combines parsed figures into the wire structures (spec §8.3): ticks are
+ * converted with clk_tck (> 0), start is the ctime of /proc/PID. */
+void alb_proc_to_stats(const struct alb_proc_stat *st, int64_t text,
+		       int64_t data, int64_t nvcsw, int64_t nivcsw,
+		       long clk_tck, struct alb_timeval start,
+		       struct alb_rusage *ru, struct alb_kinfo_mem *mem);
+
+/* ---- text output (stats_export.c) ------------------------------------ */
+
+/* Appends to an alb_buf; every function returns false once an allocation
+ * failed (and stays false: later appends do nothing). */
+struct alb_text {
+	struct alb_buf *b;
+	bool failed;
+};
+
+bool alb_text_put(struct alb_text *t, const char *s, size_t len);
+bool alb_text_str(struct alb_text *t, const char *s);
+bool alb_text_u64(struct alb_text *t, uint64_t v);
+bool alb_text_i64(struct alb_text *t, int64_t v);
+/* printf-style, for the rare floating point figure. */
+bool alb_text_fmt(struct alb_text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- subscribers (stats.c) ------------------------------------------- */
+
+/* Subscriptions by name; several subscribers may share a name (Albatross
+ * keeps one). A subscriber is an opaque owner pointer with the version of
+ * its Stats_subscribe and the name it subscribed to. */
+struct alb_stats_subs;
+
+struct alb_stats_subs *alb_stats_subs_new(void);
+void alb_stats_subs_free(struct alb_stats_subs *r);
+
+/* Registers owner at name (canonical). ALB_ENOMEM, ALB_EINVAL. */
+int alb_stats_subs_add(struct alb_stats_subs *r, const char *name,
+		       int64_t version, void *owner, struct alb_error *err);
+
+/* Forgets every subscription of owner; returns how many there were. */
+size_t alb_stats_subs_remove_owner(struct alb_stats_subs *r, void *owner);
+
+/* Number of subscriptions. */
+size_t alb_stats_subs_count(const struct alb_stats_subs *r);
+
+/* Called for each subscriber that covers a unikernel: its owner, version,
+ * and the unikernel's name relative to the subscription's path (what the
+ * header of its Data carries). Return 0 to go on. */
+typedef int (*alb_stats_subs_fn)(void *ctx, void *owner, int64_t version,
+				 const char *relative_name);
+
+/* Visits the subscribers of unikernel name (spec §8.2): those registered
+ * at the root, at each path prefix of name, and at name itself (a name
+ * `foo` shares the node of the path `foo:`), deepest first. Returns 0 or
+ * the first non-zero return of fn. */
+int alb_stats_subs_collect(const struct alb_stats_subs *r, const char *name,
+			   alb_stats_subs_fn fn, void *ctx);
+
+/* True when some subscriber covers name. */
+bool alb_stats_subs_any(const struct alb_stats_subs *r, const char *name);
+
+/* ---- HTTP request parsing (stats_http.c) ----------------------------- */
+
+enum alb_http_verdict {
+	ALB_HTTP_INCOMPLETE,   /* no end of headers yet */
+	ALB_HTTP_METRICS,      /* GET (or HEAD) /metrics: 200 */
+	ALB_HTTP_NOT_FOUND,    /* another path: 404 */
+	ALB_HTTP_BAD_METHOD,   /* another method: 405 */
+	ALB_HTTP_BAD_REQUEST,  /* malformed: 400 */
+	ALB_HTTP_TOO_LARGE     /* past ALB_STATS_HTTP_REQUEST_MAX: 431 */
+};
+
+/* Looks at the bytes of a request received so far (at most
+ * ALB_STATS_HTTP_REQUEST_MAX + 1 of them are kept) and says what to answer.
+ * *head is set for a HEAD request. */
+enum alb_http_verdict alb_http_parse(const char *buf, size_t len, bool *head);
+
+/* ---- address parsing (stats_influx.c) -------------------------------- */
+
+/* Parses "HOST[:PORT]" (IPv4 "1.2.3.4:8094", IPv6 "[::1]:8094", bare IPv6
+ * "::1" without port) with a numeric host only (no name resolution, so
+ * that nothing leaves the machine by surprise). default_port 0 makes the
+ * port required. ALB_EINVAL with the reason. */
+int alb_stats_parse_addr(const char *s, int default_port,
+			 struct sockaddr_storage *out, struct alb_error *err);
+
+#endif
