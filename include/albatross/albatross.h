@@ -17,5 +17,6 @@
 #include "albatross/client.h"
 #include "albatross/tender.h"
 #include "albatross/policy.h"
+#include "albatross/console.h"
 
 #endif

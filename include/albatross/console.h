@@ -1,0 +1,151 @@
+/* libalbatross — console output of unikernels (spec §7): a ring of the
+ * last lines with their timestamps, the splitter that turns bytes read
+ * from a console FIFO into lines as albatross-console does, and the core
+ * of alb-consoled (albatross-console's twin) driven by a libuv loop that
+ * the caller owns.
+ * SPDX-License-Identifier: ISC
+ *
+ * Where it differs from albatross-console (spec §7, §12.2, §12.5):
+ * - every stored line is at most ALB_CONSOLE_LINE_MAX bytes: a complete
+ *   line that is longer (Albatross passes up to ~1 KiB when the newline
+ *   arrives in time) keeps its first ALB_CONSOLE_LINE_MAX bytes followed by
+ *   ALB_CONSOLE_TRUNCATED, as a line without newline already does;
+ * - history queries are bounded: a count is clamped to
+ *   [0, ALB_CONSOLE_RING_LINES] (a negative count loops forever upstream);
+ * - a unikernel keeps exactly max_subscribers subscribers (upstream keeps
+ *   one more); when another subscribes, the oldest is dropped, as upstream;
+ * - a subscriber that does not read is dropped once ALB_CONSOLE_PENDING_MAX
+ *   bytes wait for it (upstream stops reading the console instead);
+ * - rings of stopped unikernels are evicted, oldest stop first, once they
+ *   hold more than ALB_CONSOLE_INACTIVE_MAX bytes together (upstream keeps
+ *   every ring of a root-level unikernel forever). */
+#ifndef ALBATROSS_CONSOLE_H
+#define ALBATROSS_CONSOLE_H
+
+#include "albatross/common.h"
+#include "albatross/wire.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Lines a ring keeps; the oldest is overwritten by the next one. */
+#define ALB_CONSOLE_RING_LINES 1024
+
+/** Longest line kept, in bytes (without a truncation marker). */
+#define ALB_CONSOLE_LINE_MAX 512
+
+/** Appended to a line that was cut at ALB_CONSOLE_LINE_MAX bytes. */
+#define ALB_CONSOLE_TRUNCATED " [truncated]"
+/** Length of ALB_CONSOLE_TRUNCATED. */
+#define ALB_CONSOLE_TRUNCATED_LEN 12
+
+/** Longest line a ring stores: a cut line with its marker. */
+#define ALB_CONSOLE_STORED_MAX (ALB_CONSOLE_LINE_MAX + ALB_CONSOLE_TRUNCATED_LEN)
+
+/** Bytes Albatross reads from a FIFO at once; the splitter's rules
+ * (spec §7.4) apply to pieces of this size. */
+#define ALB_CONSOLE_READ_MAX 512
+
+/* ---- the ring ---------------------------------------------------------- */
+
+/** The last ALB_CONSOLE_RING_LINES lines of a console with their times
+ * (opaque). The text of all lines lives in one buffer that grows with what
+ * is stored, up to alb_console_ring_bytes_max(); nothing is allocated per
+ * line. */
+struct alb_console_ring;
+
+/** Makes an empty ring. Returns 0 and *out (free with
+ * alb_console_ring_free()) or ALB_ENOMEM. */
+ALB_EXPORT int alb_console_ring_new(struct alb_console_ring **out,
+				    struct alb_error *err);
+
+/** Frees a ring; NULL is a no-op. */
+ALB_EXPORT void alb_console_ring_free(struct alb_console_ring *r);
+
+/** Appends line[0..len) read at time t, overwriting the oldest line when
+ * the ring is full. Returns 0; ALB_EINVAL for an empty line (empty lines
+ * are never stored); ALB_ETOOBIG when len > ALB_CONSOLE_STORED_MAX;
+ * ALB_ENOMEM (the ring is unchanged). Invalidates the lines borrowed with
+ * alb_console_ring_get(). */
+ALB_EXPORT int alb_console_ring_push(struct alb_console_ring *r,
+				     const struct alb_time *t,
+				     const char *line, size_t len,
+				     struct alb_error *err);
+
+/** Number of lines held (at most ALB_CONSOLE_RING_LINES). */
+ALB_EXPORT size_t alb_console_ring_len(const struct alb_console_ring *r);
+
+/** Number of lines ever pushed. The line at index i of
+ * alb_console_ring_get() is line number total - len + i of the console. */
+ALB_EXPORT uint64_t alb_console_ring_total(const struct alb_console_ring *r);
+
+/** Bytes of memory the ring holds now. */
+ALB_EXPORT size_t alb_console_ring_bytes(const struct alb_console_ring *r);
+
+/** Most bytes of memory a ring ever holds. */
+ALB_EXPORT size_t alb_console_ring_bytes_max(void);
+
+/** The line at index i (0 = the oldest held). Its time goes to *t and its
+ * text to *line (NUL-terminated, borrowed: valid until the next push or
+ * the ring's free); either may be NULL. ALB_ENOENT when i >= len. */
+ALB_EXPORT int alb_console_ring_get(const struct alb_console_ring *r, size_t i,
+				    struct alb_time *t, struct alb_str *line);
+
+/** Index of the first line of the history `Count count` (spec §7.6): the
+ * last min(count, len) lines; a count <= 0 selects none (returns len). */
+ALB_EXPORT size_t alb_console_ring_from_count(const struct alb_console_ring *r,
+					      int64_t count);
+
+/** Index of the first line of the history `Since t` (spec §7.6): going
+ * back from the newest line, the lines whose time is not earlier than t,
+ * stopping at the first earlier one (or after all lines held). Returns len
+ * when the newest line is earlier than t. */
+ALB_EXPORT size_t alb_console_ring_from_since(const struct alb_console_ring *r,
+					      const struct alb_time *t);
+
+/* ---- the line splitter (spec §7.4) -------------------------------------- */
+
+/** Turns the bytes of a console into lines exactly as albatross-console
+ * does with its reads of ALB_CONSOLE_READ_MAX bytes: lines end at '\n'
+ * (a '\r' stays part of the line), empty lines are dropped, an unfinished
+ * line of ALB_CONSOLE_LINE_MAX bytes or more is cut there, marked with
+ * ALB_CONSOLE_TRUNCATED, and the rest of it up to the next '\n' is
+ * dropped; a complete line longer than ALB_CONSOLE_LINE_MAX is cut and
+ * marked the same way. An unfinished line at the end of the stream is
+ * lost. (Opaque; no allocation after creation.) */
+struct alb_console_lines;
+
+/** Receives one line (1..ALB_CONSOLE_STORED_MAX bytes, not NUL-terminated,
+ * valid only during the call). Return 0 to go on, anything else to stop
+ * alb_console_lines_feed(), which returns that value. */
+typedef int (*alb_console_line_fn)(void *ctx, const char *line, size_t len);
+
+/** Makes a splitter in its initial state. Returns 0 and *out (free with
+ * alb_console_lines_free()) or ALB_ENOMEM. */
+ALB_EXPORT int alb_console_lines_new(struct alb_console_lines **out,
+				     struct alb_error *err);
+
+/** Frees a splitter; NULL is a no-op. */
+ALB_EXPORT void alb_console_lines_free(struct alb_console_lines *s);
+
+/** Consumes data[0..len) (any length; it is taken in pieces of
+ * ALB_CONSOLE_READ_MAX bytes, as Albatross would read it) and calls fn for
+ * every line completed. Returns 0, or the first non-zero return of fn;
+ * all of data is consumed either way (the lines after the one fn refused
+ * are dropped). */
+ALB_EXPORT int alb_console_lines_feed(struct alb_console_lines *s,
+				      const uint8_t *data, size_t len,
+				      alb_console_line_fn fn, void *ctx);
+
+/** Back to the initial state: the unfinished line is dropped (end of a
+ * stream). */
+ALB_EXPORT void alb_console_lines_reset(struct alb_console_lines *s);
+
+/** Bytes of an unfinished line held (always < ALB_CONSOLE_READ_MAX). */
+ALB_EXPORT size_t alb_console_lines_pending(const struct alb_console_lines *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
