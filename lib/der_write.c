@@ -10,6 +10,10 @@
  * values around a large byte string do not grow (and copy) again. */
 #define DERW_HEADROOM_SMALL 256
 #define DERW_HEADROOM_LARGE 4096
+/* Strings at least this long are bulk (images, block data): they are
+ * placed with DERW_HEADROOM_LARGE free in front, so that the headers
+ * written around them never make them move again. */
+#define DERW_BULK_MIN 4096
 /* Frames carry a signed 32-bit length (spec §2.1). */
 #define DERW_FRAME_MAX 0x7fffffffu
 
@@ -69,7 +73,11 @@ static bool reserve(struct alb_derw *w, size_t n)
 
 void alb_derw_bytes(struct alb_derw *w, const void *p, size_t n)
 {
-	if (n == 0 || !reserve(w, n))
+	if (n == 0)
+		return;
+	if (n >= DERW_BULK_MIN && n <= SIZE_MAX / 2 && !reserve(w, n + DERW_HEADROOM_LARGE))
+		return;
+	if (!reserve(w, n))
 		return;
 	w->off -= n;
 	memcpy(w->base + w->off, p, n);
@@ -119,30 +127,16 @@ static int slice_cmp(const struct slice *a, const struct slice *b)
 	return (a->n > b->n) - (a->n < b->n);
 }
 
-/* Stable merge sort of a[0..n) using tmp[0..n). */
-static void sort_slices(struct slice *a, struct slice *tmp, size_t n)
+static int slice_qsort_cmp(const void *a, const void *b)
 {
-	for (size_t width = 1; width < n; width *= 2) {
-		for (size_t lo = 0; lo < n; lo += 2 * width) {
-			size_t mid = lo + width < n ? lo + width : n;
-			size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
-			size_t i = lo, j = mid, k = lo;
-			while (i < mid && j < hi)
-				tmp[k++] = slice_cmp(&a[j], &a[i]) < 0 ? a[j++] : a[i++];
-			while (i < mid)
-				tmp[k++] = a[i++];
-			while (j < hi)
-				tmp[k++] = a[j++];
-		}
-		memcpy(a, tmp, n * sizeof(*a));
-	}
+	return slice_cmp(a, b);
 }
 
 /* Rewrites the k elements of region [start, end) in sorted order. */
 static void sort_region(struct alb_derw *w, size_t region, size_t k, bool dedup)
 {
 	uint8_t *copy = malloc(region);
-	struct slice *s = calloc(2 * k, sizeof(*s));
+	struct slice *s = calloc(k, sizeof(*s));
 	if (copy == NULL || s == NULL) {
 		free(copy);
 		free(s);
@@ -161,7 +155,7 @@ static void sort_region(struct alb_derw *w, size_t region, size_t k, bool dedup)
 		s[i].p = at;
 		s[i].n = (size_t)(it.ptr - at);
 	}
-	sort_slices(s, s + k, k);
+	qsort(s, k, sizeof(*s), slice_qsort_cmp);
 	uint8_t *dst = w->base + w->off + region;
 	for (size_t i = k; i-- > 0;) {
 		if (dedup && i > 0 && slice_cmp(&s[i], &s[i - 1]) == 0)

@@ -225,7 +225,7 @@ size_t alb_enc_hint(size_t bulk)
 {
 	/* small messages fit the default; bulk ones get room for the fields
 	 * and headers around their large string, so it is copied once */
-	return bulk == 0 ? 256 : bulk + 2048;
+	return bulk == 0 ? 256 : bulk + 8192;
 }
 
 /* ---- the message ------------------------------------------------------ */

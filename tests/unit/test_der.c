@@ -693,7 +693,7 @@ static void test_write_growth(void **state)
 	uint8_t *data = malloc(big);
 	assert_non_null(data);
 	memset(data, 0x5a, big);
-	alb_derw_init(&w, big + 64);
+	alb_derw_init(&w, big + 8192);
 	uint8_t *base = w.base;
 	m = alb_derw_len(&w);
 	alb_derw_int(&w, 1);

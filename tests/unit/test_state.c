@@ -10,7 +10,9 @@
 #include <cmocka.h>
 
 #include "albatross/state.h"
+#include "arena.h"
 #include "der.h"
+#include "wire_internal.h"
 
 #define S(lit) ((struct alb_str){(lit), sizeof(lit) - 1})
 
@@ -233,6 +235,51 @@ static void test_legacy_v2(void **state)
 	alb_buf_free(&in);
 }
 
+/* The worst ratio of decoded memory to input: a v1 state ([0]) whose
+ * block list is a SET OF empty names, 2 bytes each on the wire. */
+static void test_memory_bound(void **state)
+{
+	(void)state;
+	enum { N = 5000 };
+	struct alb_derw w;
+	alb_derw_init(&w, 0);
+	size_t m = alb_derw_len(&w), g;
+	g = alb_derw_len(&w);
+	for (int i = 0; i < N; i++)
+		alb_derw_utf8(&w, "", 0);
+	alb_derw_close_set(&w, g, false);
+	alb_derw_close(&w, ALB_DER_EXPLICIT(0), g);
+	alb_derw_int(&w, 64);
+	alb_derw_int(&w, 0);
+	g = alb_derw_len(&w);
+	alb_derw_null(&w);
+	alb_derw_close(&w, ALB_DER_EXPLICIT(0), g);
+	alb_derw_octets(&w, "", 0);
+	alb_derw_bool(&w, false);
+	g = alb_derw_len(&w);
+	alb_derw_null(&w);
+	alb_derw_close(&w, ALB_DER_EXPLICIT(0), g);
+	alb_derw_close(&w, ALB_DER_SEQUENCE, m);
+	alb_derw_utf8(&w, ":x", 2);
+	alb_derw_close(&w, ALB_DER_SEQUENCE, m);
+	alb_derw_close(&w, ALB_DER_SEQUENCE, m);
+	alb_derw_close(&w, ALB_DER_EXPLICIT(0), m);
+	struct alb_buf in = {0};
+	assert_int_equal(alb_derw_finish(&w, false, &in, NULL), 0);
+	struct alb_state *d;
+	struct alb_error err;
+	if (alb_state_decode(in.data, in.len, 0, &d, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(d->format, 0);
+	assert_int_equal(d->unikernels[0].config.n_blocks, N);
+	assert_int_equal(d->unikernels[0].config.blocks[N - 1].name.len, 0);
+	size_t used = alb_arena_used(d->arena_);
+	assert_true(used > (size_t)N * sizeof(struct alb_block_dev));
+	assert_true(used <= in.len * ALB_DECODE_MEM_FACTOR + ALB_DECODE_MEM_SLACK);
+	alb_state_free(d);
+	alb_buf_free(&in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_legacy_v2),
+		cmocka_unit_test(test_memory_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -695,6 +695,22 @@ static void test_decode_errors(void **state)
 		     "SEQUENCE: missing required: payload");
 	decode_fails("30 0f 30 0d 02 01 05 04 08 " ZEROS8,
 		     "SEQUENCE: missing required: name");
+	/* a name past ALB_NAME_MAX is malformed input */
+	{
+		uint8_t b[1200];
+		size_t n = hex("30 82 04 1f 30 82 04 13 02 01 05 04 08 " ZEROS8
+			       " 0c 82 04 02", b, sizeof(b));
+		memset(b + n, 'a', 1026);
+		for (size_t i = 63; i < 1026; i += 64)
+			b[n + i] = ':';
+		n += 1026;
+		n += hex("a0 06 a3 04 b3 02 05 00", b + n, sizeof(b) - n);
+		struct alb_msg *m;
+		struct alb_error err;
+		assert_int_equal(alb_msg_decode(b, n, 0, &m, &err), ALB_EPARSE);
+		assert_int_equal(err.code, ALB_EPARSE);
+		assert_string_equal(err.msg, "name too long (1026 bytes, at most 1023)");
+	}
 	/* block data must be OCTET STRING or NULL */
 	decode_fails("30 1d " HDR " a3 05 a4 03 a0 01 00",
 		     "Unexpected EOF: truncated header (1 of 2 bytes)");
