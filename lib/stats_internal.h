@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 
+#include "albatross/name.h"
 #include "albatross/stats.h"
 
 /* ---- /proc parsers (stats_proc.c) ----------------------------------- */

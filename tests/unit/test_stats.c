@@ -1,0 +1,766 @@
+/* Unit tests: the stats module — /proc parsers on canned files and on live
+ * processes, the Influx line protocol (spec §8.5) and Prometheus output,
+ * subscribers and name relativisation (spec §8.2), the HTTP request parser
+ * and address parsing.
+ * SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include <cmocka.h>
+
+#include "albatross/stats.h"
+#include "stats_internal.h"
+
+/* ---- canned /proc files ------------------------------------------------ */
+
+/* A /proc/PID/stat line with n_fields fields (proc(5) numbering) and the
+ * given comm; field k holds 1000 + k except for the ones read. */
+static char *stat_line(const char *comm, size_t n_fields)
+{
+	size_t cap = 4096 + strlen(comm);
+	char *s = malloc(cap);
+	assert_non_null(s);
+	int len = snprintf(s, cap, "4242 (%s)", comm);
+	for (size_t k = 3; k <= n_fields; k++) {
+		long long v = 1000 + (long long)k;
+		switch (k) {
+		case 10: v = 111; break;   /* minflt */
+		case 12: v = 12; break;    /* majflt */
+		case 14: v = 250; break;   /* utime, ticks */
+		case 15: v = 199; break;   /* stime */
+		case 23: v = 3133440; break; /* vsize */
+		case 24: v = 411; break;   /* rss */
+		case 36: v = 0; break;     /* nswap */
+		}
+		if (k == 3)
+			len += snprintf(s + len, cap - (size_t)len, " S");
+		else
+			len += snprintf(s + len, cap - (size_t)len, " %lld", v);
+	}
+	snprintf(s + len, cap - (size_t)len, "\n");
+	return s;
+}
+
+static void check_stat_values(const struct alb_proc_stat *st)
+{
+	assert_int_equal(st->minflt, 111);
+	assert_int_equal(st->majflt, 12);
+	assert_int_equal(st->utime, 250);
+	assert_int_equal(st->stime, 199);
+	assert_int_equal(st->vsize, 3133440);
+	assert_int_equal(st->rss, 411);
+	assert_int_equal(st->nswap, 0);
+}
+
+/* A 52-field stat line whose field 14 (utime) is value. */
+static char *with_utime(const char *value)
+{
+	char *line = stat_line("t", 52);
+	const char *p = strstr(line, " 250 ");
+	size_t size = strlen(line) + strlen(value) + 1;
+	char *mod = malloc(size);
+	if (p == NULL || mod == NULL)
+		abort();
+	snprintf(mod, size, "%.*s%s%s", (int)(p - line) + 1, line, value, p + 4);
+	free(line);
+	return mod;
+}
+
+static void test_parse_stat(void **state)
+{
+	(void)state;
+	struct alb_proc_stat st;
+	struct alb_error err;
+	/* a real line from this kernel, trailing newline included */
+	const char *real =
+	    "8744 (cat) R 8742 8742 7078 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 "
+	    "123936 3133440 411 18446744073709551615 94167080288256 "
+	    "94167080308137 140729748519584 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 "
+	    "94167080324144 94167080325760 94167392215040 140729748523658 "
+	    "140729748523678 140729748523678 140729748525035 0\n";
+	assert_int_equal(alb_proc_parse_stat(real, strlen(real), 8744, &st, &err), 0);
+	assert_int_equal(st.minflt, 101);
+	assert_int_equal(st.vsize, 3133440);
+	assert_int_equal(st.rss, 411);
+
+	/* comm with spaces and parentheses: first '(' to last ')' */
+	static const char *const comms[] = {"solo5 hvt", "a) (b", ") S 1 2 (",
+					    "((()))", "", "x)"};
+	for (size_t i = 0; i < sizeof(comms) / sizeof(comms[0]); i++) {
+		char *s = stat_line(comms[i], 52);
+		assert_int_equal(alb_proc_parse_stat(s, strlen(s), 4242, &st, &err), 0);
+		check_stat_values(&st);
+		free(s);
+	}
+
+	/* exactly 52 fields pass, 51 fail; more are fine */
+	char *s = stat_line("t", 51);
+	assert_int_equal(alb_proc_parse_stat(s, strlen(s), 4242, &st, &err),
+			 ALB_EPARSE);
+	assert_string_equal(err.msg, "unable to parse /proc/4242/stat");
+	free(s);
+	s = stat_line("t", 52);
+	assert_int_equal(alb_proc_parse_stat(s, strlen(s), 4242, &st, NULL), 0);
+	free(s);
+	s = stat_line("t", 60);
+	assert_int_equal(alb_proc_parse_stat(s, strlen(s), 4242, &st, NULL), 0);
+	check_stat_values(&st);
+	free(s);
+
+	/* without its newline; and with nothing after the newline read */
+	s = stat_line("t", 52);
+	assert_int_equal(alb_proc_parse_stat(s, strlen(s) - 1, 1, &st, NULL), 0);
+	free(s);
+
+	/* malformed */
+	static const char *const bad[] = {
+	    "",
+	    "4242 t S 1",                /* no parentheses */
+	    "(t) S",                     /* no pid before the comm */
+	    "4242 (t",                   /* no closing parenthesis */
+	    "4242 )t( S",                /* closing before opening */
+	    "4242 (t)",                  /* nothing after the comm */
+	    "4242 (t)S 1 2",             /* no space after the comm */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(alb_proc_parse_stat(bad[i], strlen(bad[i]), 1,
+						     &st, NULL),
+				 ALB_EPARSE);
+
+	/* a field read that is not a non-negative decimal, or overflows */
+	static const char *const bad_values[] = {"-1", "", "12a", "0x10", " 5",
+						 "9223372036854775808"};
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		char *mod = with_utime(bad_values[i]);
+		assert_int_equal(alb_proc_parse_stat(mod, strlen(mod), 1, &st, NULL),
+				 ALB_EPARSE);
+		free(mod);
+	}
+	/* the largest int64 is fine */
+	char *mod = with_utime("9223372036854775807");
+	assert_int_equal(alb_proc_parse_stat(mod, strlen(mod), 1, &st, NULL), 0);
+	assert_int_equal(st.utime, INT64_MAX);
+	free(mod);
+}
+
+/* A valid stat line of exactly len bytes, padded in the comm. */
+static char *stat_of_len(size_t len)
+{
+	char *base = stat_line("", 52);
+	size_t blen = strlen(base);
+	assert_true(len >= blen);
+	char *pad = malloc(len - blen + 1);
+	assert_non_null(pad);
+	memset(pad, 'x', len - blen);
+	pad[len - blen] = '\0';
+	char *s = stat_line(pad, 52);
+	free(pad);
+	free(base);
+	assert_int_equal(strlen(s), len);
+	return s;
+}
+
+static void test_proc_file_limit(void **state)
+{
+	(void)state;
+	struct alb_proc_stat st;
+	struct alb_error err;
+	char *s = stat_of_len(ALB_STATS_PROC_FILE_MAX);
+	assert_int_equal(alb_proc_parse_stat(s, ALB_STATS_PROC_FILE_MAX, 7, &st, &err), 0);
+	check_stat_values(&st);
+	free(s);
+	s = stat_of_len(ALB_STATS_PROC_FILE_MAX + 1);
+	assert_int_equal(alb_proc_parse_stat(s, ALB_STATS_PROC_FILE_MAX + 1, 7,
+					     &st, &err),
+			 ALB_ETOOBIG);
+	assert_string_equal(err.msg, "/proc/7/stat is longer than 8192 bytes");
+	free(s);
+
+	/* statm and status have the same bound */
+	char *big = malloc(ALB_STATS_PROC_FILE_MAX + 2);
+	assert_non_null(big);
+	const char *statm = "765 423 395 5 0 123 0";
+	memset(big, ' ', ALB_STATS_PROC_FILE_MAX + 1);
+	memcpy(big, statm, strlen(statm));
+	int64_t a, b;
+	/* trailing spaces make empty fields, which the statm parser ignores */
+	assert_int_equal(alb_proc_parse_statm(big, ALB_STATS_PROC_FILE_MAX, 7,
+					      &a, &b, NULL),
+			 0);
+	assert_int_equal(alb_proc_parse_statm(big, ALB_STATS_PROC_FILE_MAX + 1, 7,
+					      &a, &b, NULL),
+			 ALB_ETOOBIG);
+	const char *status = "voluntary_ctxt_switches:\t1\n"
+			     "nonvoluntary_ctxt_switches:\t2\n";
+	memset(big, '\n', ALB_STATS_PROC_FILE_MAX + 1);
+	memcpy(big, status, strlen(status));
+	assert_int_equal(alb_proc_parse_status(big, ALB_STATS_PROC_FILE_MAX, 7,
+					       &a, &b, NULL),
+			 0);
+	assert_int_equal(alb_proc_parse_status(big, ALB_STATS_PROC_FILE_MAX + 1,
+					       7, &a, &b, NULL),
+			 ALB_ETOOBIG);
+	free(big);
+}
+
+static void test_parse_statm(void **state)
+{
+	(void)state;
+	int64_t text = -1, data = -1;
+	struct alb_error err;
+	const char *s = "765 423 395 5 0 123 0\n";
+	assert_int_equal(alb_proc_parse_statm(s, strlen(s), 3, &text, &data, &err), 0);
+	assert_int_equal(text, 5);
+	assert_int_equal(data, 123);
+	/* six fields are too few; eight are fine */
+	s = "765 423 395 5 0 123\n";
+	assert_int_equal(alb_proc_parse_statm(s, strlen(s), 3, &text, &data, &err),
+			 ALB_EPARSE);
+	assert_string_equal(err.msg, "unable to parse /proc/3/statm");
+	s = "765 423 395 6 0 124 0 9";
+	assert_int_equal(alb_proc_parse_statm(s, strlen(s), 3, &text, &data, NULL), 0);
+	assert_int_equal(text, 6);
+	assert_int_equal(data, 124);
+	s = "765 423 395 x 0 123 0";
+	assert_int_equal(alb_proc_parse_statm(s, strlen(s), 3, &text, &data, NULL),
+			 ALB_EPARSE);
+	s = "";
+	assert_int_equal(alb_proc_parse_statm(s, 0, 3, &text, &data, NULL),
+			 ALB_EPARSE);
+}
+
+static void test_parse_status(void **state)
+{
+	(void)state;
+	int64_t v = -1, iv = -1;
+	struct alb_error err;
+	const char *s = "Name:\tsolo5-hvt\n"
+			"Umask:\t0022\n"
+			"State:\tS (sleeping)\n"
+			"Tgid:\t1234\n"
+			"Cpus_allowed_list:\t0-1\n"
+			"voluntary_ctxt_switches:\t4242\n"
+			"nonvoluntary_ctxt_switches:\t17\n";
+	assert_int_equal(alb_proc_parse_status(s, strlen(s), 9, &v, &iv, &err), 0);
+	assert_int_equal(v, 4242);
+	assert_int_equal(iv, 17);
+	/* order, blanks and a missing final newline do not matter */
+	s = "nonvoluntary_ctxt_switches:  3 \nvoluntary_ctxt_switches:\t 5";
+	assert_int_equal(alb_proc_parse_status(s, strlen(s), 9, &v, &iv, NULL), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(iv, 3);
+	/* a key must start its line and be followed by ':' */
+	s = "xvoluntary_ctxt_switches:\t1\nnonvoluntary_ctxt_switches:\t2\n";
+	assert_int_equal(alb_proc_parse_status(s, strlen(s), 9, &v, &iv, &err),
+			 ALB_EPARSE);
+	assert_string_equal(err.msg, "error parsing /proc/9/status");
+	s = "voluntary_ctxt_switches\t1\nnonvoluntary_ctxt_switches:\t2\n";
+	assert_int_equal(alb_proc_parse_status(s, strlen(s), 9, &v, &iv, NULL),
+			 ALB_EPARSE);
+	s = "voluntary_ctxt_switches:\tmany\nnonvoluntary_ctxt_switches:\t2\n";
+	assert_int_equal(alb_proc_parse_status(s, strlen(s), 9, &v, &iv, NULL),
+			 ALB_EPARSE);
+	s = "voluntary_ctxt_switches:\t1\n";
+	assert_int_equal(alb_proc_parse_status(s, strlen(s), 9, &v, &iv, NULL),
+			 ALB_EPARSE);
+}
+
+static void test_proc_to_stats(void **state)
+{
+	(void)state;
+	struct alb_proc_stat st = {.minflt = 111, .majflt = 12, .utime = 250,
+				   .stime = 199, .vsize = 3133440, .rss = 411,
+				   .nswap = 3};
+	struct alb_rusage ru;
+	struct alb_kinfo_mem mem;
+	struct alb_timeval start = {1700000000, 42};
+	memset(&ru, 0xff, sizeof(ru));
+	alb_proc_to_stats(&st, 5, 123, 4242, 17, 100, start, &ru, &mem);
+	assert_int_equal(ru.utime.sec, 2);
+	assert_int_equal(ru.utime.usec, 500000);
+	assert_int_equal(ru.stime.sec, 1);
+	assert_int_equal(ru.stime.usec, 990000);
+	assert_int_equal(ru.maxrss, 411); /* pages, as Albatross reports */
+	assert_int_equal(ru.minflt, 111);
+	assert_int_equal(ru.majflt, 12);
+	assert_int_equal(ru.nswap, 3);
+	assert_int_equal(ru.nvcsw, 4242);
+	assert_int_equal(ru.nivcsw, 17);
+	assert_int_equal(ru.ixrss, 0);
+	assert_int_equal(ru.idrss, 0);
+	assert_int_equal(ru.isrss, 0);
+	assert_int_equal(ru.inblock, 0);
+	assert_int_equal(ru.oublock, 0);
+	assert_int_equal(ru.msgsnd, 0);
+	assert_int_equal(ru.msgrcv, 0);
+	assert_int_equal(ru.nsignals, 0);
+	assert_int_equal(mem.vsize, 3133440);
+	assert_int_equal(mem.rss, 411);
+	assert_int_equal(mem.tsize, 5);
+	assert_int_equal(mem.dsize, 123);
+	assert_int_equal(mem.ssize, 123);
+	assert_int_equal(mem.runtime, 4490000);
+	assert_int_equal(mem.cow, 0);
+	assert_int_equal(mem.start.sec, 1700000000);
+	assert_int_equal(mem.start.usec, 42);
+
+	/* a clock that does not divide a second: truncated like Albatross */
+	st.utime = 1;
+	st.stime = 0;
+	alb_proc_to_stats(&st, 0, 0, 0, 0, 3, start, &ru, &mem);
+	assert_int_equal(ru.utime.sec, 0);
+	assert_int_equal(ru.utime.usec, 333333);
+	assert_int_equal(mem.runtime, 333333);
+	/* no overflow for absurd tick counts */
+	st.utime = INT64_MAX;
+	st.stime = INT64_MAX;
+	alb_proc_to_stats(&st, 0, 0, 0, 0, 100, start, NULL, &mem);
+	assert_int_equal(mem.runtime, INT64_MAX);
+}
+
+/* ---- live processes ------------------------------------------------------ */
+
+static void burn_cpu(int ms)
+{
+	struct timespec a, b;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	volatile uint64_t x = 0;
+	do {
+		for (int i = 0; i < 100000; i++)
+			x += (uint64_t)i;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	} while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < ms);
+}
+
+static void test_proc_live(void **state)
+{
+	(void)state;
+	struct alb_stats_proc *p;
+	struct alb_error err;
+	assert_int_equal(alb_stats_proc_open(getpid(), &p, &err), 0);
+	assert_int_equal(alb_stats_proc_pid(p), getpid());
+	struct alb_rusage ru1, ru2;
+	struct alb_kinfo_mem mem1, mem2;
+	assert_int_equal(alb_stats_proc_sample(p, &ru1, &mem1, &err), 0);
+	assert_true(mem1.vsize > 0);
+	assert_true(mem1.rss > 0);
+	assert_int_equal(ru1.maxrss, mem1.rss);
+	assert_true(mem1.tsize > 0);
+	assert_true(mem1.dsize > 0);
+	assert_true(ru1.nvcsw + ru1.nivcsw >= 0);
+	time_t now = time(NULL);
+	assert_true(mem1.start.sec <= now && mem1.start.sec > now - 3600);
+	assert_true(mem1.start.usec >= 0 && mem1.start.usec < 1000000);
+	/* the cached files give fresh figures at each sample */
+	burn_cpu(50);
+	assert_int_equal(alb_stats_proc_sample(p, &ru2, &mem2, &err), 0);
+	int64_t t1 = ru1.utime.sec * 1000000 + ru1.utime.usec +
+		     ru1.stime.sec * 1000000 + ru1.stime.usec;
+	int64_t t2 = ru2.utime.sec * 1000000 + ru2.utime.usec +
+		     ru2.stime.sec * 1000000 + ru2.stime.usec;
+	assert_true(t2 >= t1 + 30000);
+	assert_true(mem2.runtime >= mem1.runtime + 30000);
+	assert_int_equal(mem2.start.sec, mem1.start.sec);
+	assert_int_equal(mem2.start.usec, mem1.start.usec);
+	/* either output may be omitted */
+	assert_int_equal(alb_stats_proc_sample(p, NULL, NULL, NULL), 0);
+	alb_stats_proc_free(p);
+	alb_stats_proc_free(NULL);
+}
+
+static void test_proc_gone(void **state)
+{
+	(void)state;
+	struct alb_stats_proc *p = NULL;
+	struct alb_error err;
+	assert_int_equal(alb_stats_proc_open(0, &p, &err), ALB_EINVAL);
+	assert_int_equal(alb_stats_proc_open(-5, &p, &err), ALB_EINVAL);
+	assert_int_equal(alb_stats_proc_open((int64_t)INT32_MAX + 1, &p, &err),
+			 ALB_EINVAL);
+	/* pid_max is at most 2^22: this one never exists */
+	assert_int_equal(alb_stats_proc_open(INT32_MAX, &p, &err), ALB_ENOENT);
+	assert_null(p);
+
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(alb_stats_proc_open(child, &p, &err), 0);
+	struct alb_kinfo_mem mem;
+	assert_int_equal(alb_stats_proc_sample(p, NULL, &mem, &err), 0);
+	kill(child, SIGKILL);
+	int st;
+	assert_int_equal(waitpid(child, &st, 0), child);
+	/* reaped: the open files now fail, even if the pid were reused */
+	assert_int_equal(alb_stats_proc_sample(p, NULL, &mem, &err), ALB_ENOENT);
+	alb_stats_proc_free(p);
+	assert_int_equal(alb_stats_proc_open(child, &p, &err), ALB_ENOENT);
+}
+
+/* ---- Influx line protocol (spec §8.5) ---------------------------------- */
+
+static struct alb_str str(const char *s)
+{
+	return (struct alb_str){s, strlen(s)};
+}
+
+/* The values of the vector data_stats_full. */
+static struct alb_ifdata full_if[2];
+static struct alb_vmm_stat full_vmm[3];
+
+static struct alb_stats full_stats(void)
+{
+	struct alb_stats s = {0};
+	s.rusage = (struct alb_rusage){
+	    .utime = {1, 250000}, .stime = {0, 999999}, .maxrss = 20480,
+	    .ixrss = 0, .idrss = -1, .isrss = INT64_MAX, .minflt = INT64_MIN,
+	    .majflt = 3, .nswap = 0, .inblock = 128, .oublock = 256,
+	    .msgsnd = 0, .msgrcv = 0, .nsignals = 1, .nvcsw = 4242,
+	    .nivcsw = 17};
+	s.has_kinfo_mem = true;
+	s.kinfo_mem = (struct alb_kinfo_mem){
+	    .vsize = 1073741824, .rss = 52428800, .tsize = 4096,
+	    .dsize = 8192, .ssize = 0, .runtime = 123456789, .cow = 7,
+	    .start = {1700000000, 42}};
+	s.has_vmm = true;
+	full_vmm[0] = (struct alb_vmm_stat){str("vmexit"), 1000};
+	full_vmm[1] = (struct alb_vmm_stat){str("vmentry"), -5};
+	full_vmm[2] = (struct alb_vmm_stat){str(""), 0};
+	s.n_vmm = 3;
+	s.vmm = full_vmm;
+	full_if[0] = (struct alb_ifdata){
+	    .bridge = str("service"), .flags = 34883, .max_send_length = 50,
+	    .mtu = 1500, .baudrate = 10000000000, .input_packets = 1,
+	    .output_packets = 2, .input_bytes = 98, .output_bytes = 196};
+	full_if[1] = (struct alb_ifdata){
+	    .bridge = str("admin"), .flags = INT32_MIN, .max_send_length = 50,
+	    .mtu = INT32_MAX, .baudrate = 10000000000, .input_packets = 1,
+	    .output_packets = 2, .input_bytes = INT64_MAX, .output_bytes = 196,
+	    .output_dropped = -1};
+	s.n_ifdata = 2;
+	s.ifdata = full_if;
+	return s;
+}
+
+static const char influx_full[] =
+    "resource_usage,vm=c utime=1.250000,stime=0.999999,maxrss=20480i,"
+    "ixrss=0i,idrss=18446744073709551615i,isrss=9223372036854775807i,"
+    "minflt=9223372036854775808i,maxflt=3i,nswap=0i,inblock=128i,"
+    "outblock=256i,msgsnd=0i,msgrcv=0i,nsignals=1i,nvcsw=4242i,nivcsw=17i\n"
+    "kinfo_mem,vm=c vsize=1073741824i,rss=52428800i,tsize=4096i,dsize=8192i,"
+    "ssize=0i,cow_faults=7i,runtime=123456789i,uptime=100.000000\n"
+    "vmm,vm=c vmexit=1000i,vmentry=18446744073709551611i,=0i\n"
+    "interface,vm=c,bridge=service send_queue_length=0i,"
+    "max_send_queue_length=50i,send_queue_drops=0i,mtu=1500i,"
+    "baudrate=10000000000i,vm_to_host_packets=1i,vm_to_host_errors=0i,"
+    "vm_to_host_bytes=98i,vm_to_host_mcast=0i,vm_to_host_dropped=0i,"
+    "collisions=0i,host_to_vm_packets=2i,host_to_vm_errors=0i,"
+    "host_to_vm_bytes=196i,host_to_vm_mcast=0i,host_to_vm_dropped=0i\n"
+    "interface,vm=c,bridge=admin send_queue_length=0i,"
+    "max_send_queue_length=50i,send_queue_drops=0i,mtu=2147483647i,"
+    "baudrate=10000000000i,vm_to_host_packets=1i,vm_to_host_errors=0i,"
+    "vm_to_host_bytes=9223372036854775807i,vm_to_host_mcast=0i,"
+    "vm_to_host_dropped=0i,collisions=0i,host_to_vm_packets=2i,"
+    "host_to_vm_errors=0i,host_to_vm_bytes=196i,host_to_vm_mcast=0i,"
+    "host_to_vm_dropped=18446744073709551615i\n";
+
+static void assert_buf(const struct alb_buf *b, const char *want)
+{
+	char *got = strndup((const char *)b->data, b->len);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_influx_full(void **state)
+{
+	(void)state;
+	struct alb_stats s = full_stats();
+	struct alb_buf out = {0};
+	struct alb_timeval now = {1700000100, 42};
+	assert_int_equal(alb_stats_influx("c", &s, now, &out, NULL), 0);
+	assert_buf(&out, influx_full);
+	/* appends: a second batch follows the first */
+	assert_int_equal(alb_stats_influx("c", &s, now, &out, NULL), 0);
+	assert_int_equal(out.len, 2 * strlen(influx_full));
+	assert_memory_equal(out.data + strlen(influx_full), influx_full,
+			    strlen(influx_full));
+	alb_buf_free(&out);
+}
+
+static void test_influx_min(void **state)
+{
+	(void)state;
+	/* data_stats_min: no kinfo-mem, no vmm, no interface */
+	struct alb_stats s = {0};
+	s.rusage.utime = (struct alb_timeval){0, 5};
+	s.rusage.stime = (struct alb_timeval){-1, 7};
+	s.rusage.majflt = 9;
+	struct alb_buf out = {0};
+	assert_int_equal(alb_stats_influx("a:b:", &s, (struct alb_timeval){0, 0},
+					  &out, NULL),
+			 0);
+	assert_buf(&out,
+		   "resource_usage,vm=a:b: utime=0.000005,"
+		   "stime=18446744073709551615.000007,maxrss=0i,ixrss=0i,"
+		   "idrss=0i,isrss=0i,minflt=0i,maxflt=9i,nswap=0i,inblock=0i,"
+		   "outblock=0i,msgsnd=0i,msgrcv=0i,nsignals=0i,nvcsw=0i,"
+		   "nivcsw=0i\n");
+	alb_buf_free(&out);
+
+	/* vmm present but empty: the measurement with no field, as upstream */
+	s.has_vmm = true;
+	s.rusage.stime.usec = -3; /* "%06d" of a negative value */
+	assert_int_equal(alb_stats_influx("x", &s, (struct alb_timeval){0, 0},
+					  &out, NULL),
+			 0);
+	char *got = strndup((const char *)out.data, out.len);
+	assert_non_null(strstr(got, ",stime=18446744073709551615.-00003,"));
+	assert_non_null(strstr(got, "\nvmm,vm=x \n"));
+	free(got);
+	alb_buf_free(&out);
+}
+
+static void test_influx_escape(void **state)
+{
+	(void)state;
+	struct alb_stats s = {0};
+	struct alb_ifdata d = {.bridge = {"a b,c=d\ne", 9}};
+	struct alb_vmm_stat v = {{"k =,\r", 5}, 1};
+	s.n_ifdata = 1;
+	s.ifdata = &d;
+	s.has_vmm = true;
+	s.n_vmm = 1;
+	s.vmm = &v;
+	struct alb_buf out = {0};
+	assert_int_equal(alb_stats_influx("vm", &s, (struct alb_timeval){0, 0},
+					  &out, NULL),
+			 0);
+	char *got = strndup((const char *)out.data, out.len);
+	assert_non_null(strstr(got, "\nvmm,vm=vm k\\ \\=\\,?=1i\n"));
+	assert_non_null(strstr(got, "\ninterface,vm=vm,bridge=a\\ b\\,c\\=d?e "
+				    "send_queue_length=0i,"));
+	/* three lines, no more: nothing broke a line */
+	size_t lines = 0;
+	for (char *p = got; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 3);
+	free(got);
+	alb_buf_free(&out);
+	/* a bridge absent (NULL, 0) is an empty tag value */
+	d.bridge = (struct alb_str){NULL, 0};
+	s.has_vmm = false;
+	assert_int_equal(alb_stats_influx("vm", &s, (struct alb_timeval){0, 0},
+					  &out, NULL),
+			 0);
+	got = strndup((const char *)out.data, out.len);
+	assert_non_null(strstr(got, "\ninterface,vm=vm,bridge= send_queue"));
+	free(got);
+	alb_buf_free(&out);
+
+	assert_int_equal(alb_stats_influx(NULL, &s, (struct alb_timeval){0, 0},
+					  &out, NULL),
+			 ALB_EINVAL);
+	s.ifdata = NULL; /* a list of n > 0 without storage */
+	assert_int_equal(alb_stats_influx("vm", &s, (struct alb_timeval){0, 0},
+					  &out, NULL),
+			 ALB_EINVAL);
+}
+
+/* ---- Prometheus ---------------------------------------------------------- */
+
+static bool has_line(const char *out, const char *line)
+{
+	size_t l = strlen(line);
+	for (const char *p = out; (p = strstr(p, line)) != NULL; p++)
+		if ((p == out || p[-1] == '\n') && p[l] == '\n')
+			return true;
+	return false;
+}
+
+static void test_prometheus(void **state)
+{
+	(void)state;
+	struct alb_stats full = full_stats();
+	struct alb_stats min = {0};
+	min.rusage.utime = (struct alb_timeval){3, 7};
+	struct alb_ifdata d = {.bridge = str("we\"ird\\\n"), .mtu = 9000,
+			       .input_packets = 5};
+	min.n_ifdata = 1;
+	min.ifdata = &d;
+	struct alb_stats_entry v[] = {{"a:b:c", &full}, {":min", &min}};
+	struct alb_buf out = {0};
+	struct alb_timeval now = {1700000100, 42};
+	assert_int_equal(alb_stats_prometheus(v, 2, now, &out, NULL), 0);
+	char *got = strndup((const char *)out.data, out.len);
+	assert_true(has_line(got, "# HELP albatross_utime_seconds_total User CPU time."));
+	assert_true(has_line(got, "# TYPE albatross_utime_seconds_total counter"));
+	assert_true(has_line(got, "albatross_utime_seconds_total{vm=\"a:b:c\"} 1.250000"));
+	assert_true(has_line(got, "albatross_utime_seconds_total{vm=\":min\"} 3.000007"));
+	assert_true(has_line(got, "albatross_majflt_total{vm=\"a:b:c\"} 3"));
+	assert_true(has_line(got, "# TYPE albatross_vsize_bytes gauge"));
+	assert_true(has_line(got, "albatross_vsize_bytes{vm=\"a:b:c\"} 1073741824"));
+	assert_true(has_line(got, "albatross_runtime_microseconds_total{vm=\"a:b:c\"} 123456789"));
+	assert_true(has_line(got, "albatross_start_time_seconds{vm=\"a:b:c\"} 1700000000.000042"));
+	assert_true(has_line(got, "albatross_uptime_seconds{vm=\"a:b:c\"} 100.000000"));
+	/* no kinfo-mem: no memory sample for it */
+	assert_null(strstr(got, "albatross_vsize_bytes{vm=\":min\"}"));
+	assert_true(has_line(got, "albatross_interface_vm_to_host_bytes_total{vm=\"a:b:c\",bridge=\"service\"} 98"));
+	assert_true(has_line(got, "albatross_interface_host_to_vm_dropped_total{vm=\"a:b:c\",bridge=\"admin\"} 18446744073709551615"));
+	assert_true(has_line(got, "albatross_interface_mtu{vm=\":min\",bridge=\"we\\\"ird\\\\\\n\"} 9000"));
+	assert_true(has_line(got, "albatross_interface_vm_to_host_packets_total{vm=\":min\",bridge=\"we\\\"ird\\\\\\n\"} 5"));
+	assert_true(has_line(got, "# TYPE albatross_vmm gauge"));
+	assert_true(has_line(got, "albatross_vmm{vm=\"a:b:c\",key=\"vmentry\"} 18446744073709551611"));
+	/* every line is a comment or "name{labels} value" */
+	for (char *line = got, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		if (line[0] == '#')
+			continue;
+		assert_true(strncmp(line, "albatross_", 10) == 0);
+		char *sp = memrchr(line, ' ', (size_t)(nl - line));
+		assert_non_null(sp);
+		assert_true(sp[-1] == '}');
+		char *end;
+		strtod(sp + 1, &end);
+		assert_ptr_equal(end, nl);
+	}
+	free(got);
+	alb_buf_free(&out);
+
+	/* nothing monitored: families only, no sample */
+	assert_int_equal(alb_stats_prometheus(NULL, 0, now, &out, NULL), 0);
+	got = strndup((const char *)out.data, out.len);
+	assert_non_null(strstr(got, "# TYPE albatross_utime_seconds_total counter\n"));
+	assert_null(strstr(got, "{"));
+	free(got);
+	alb_buf_free(&out);
+	struct alb_stats_entry bad = {NULL, &min};
+	assert_int_equal(alb_stats_prometheus(&bad, 1, now, &out, NULL), ALB_EINVAL);
+}
+
+/* ---- subscribers (spec §8.2) -------------------------------------------- */
+
+struct seen {
+	size_t n;
+	void *owner[8];
+	int64_t version[8];
+	char name[8][ALB_NAME_BUF];
+};
+
+static int record(void *ctx, void *owner, int64_t version, const char *rel)
+{
+	struct seen *s = ctx;
+	assert_true(s->n < 8);
+	s->owner[s->n] = owner;
+	s->version[s->n] = version;
+	snprintf(s->name[s->n], ALB_NAME_BUF, "%s", rel);
+	s->n++;
+	return 0;
+}
+
+/* The relative name subscriber `owner` gets for unikernel vm, or NULL when
+ * it does not cover it. */
+static const char *rel_for(const struct alb_stats_subs *r, const char *vm,
+			   void *owner, struct seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(alb_stats_subs_collect(r, vm, record, s), 0);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->owner[i] == owner)
+			return s->name[i];
+	return NULL;
+}
+
+static void test_subscribers(void **state)
+{
+	(void)state;
+	struct alb_stats_subs *r = alb_stats_subs_new();
+	assert_non_null(r);
+	int root, foo_path, foo_label, foobar, foobar2, other;
+	assert_int_equal(alb_stats_subs_add(r, ":", 5, &root, NULL), 0);
+	assert_int_equal(alb_stats_subs_add(r, "foo:", 5, &foo_path, NULL), 0);
+	assert_int_equal(alb_stats_subs_add(r, ":foo", 4, &foo_label, NULL), 0);
+	assert_int_equal(alb_stats_subs_add(r, "foo:bar", 5, &foobar, NULL), 0);
+	/* several subscribers at one name (Albatross would close the first) */
+	assert_int_equal(alb_stats_subs_add(r, "foo:bar", 5, &foobar2, NULL), 0);
+	assert_int_equal(alb_stats_subs_add(r, "other:", 5, &other, NULL), 0);
+	assert_int_equal(alb_stats_subs_count(r), 6);
+
+	struct seen s;
+	/* foo:bar: root (full name), the path foo: (":bar"), the root-level
+	 * name foo sharing its node (relative to the root: full name), and
+	 * itself twice (relative to its path foo:) */
+	assert_string_equal(rel_for(r, "foo:bar", &root, &s), "foo:bar");
+	assert_string_equal(rel_for(r, "foo:bar", &foo_path, &s), ":bar");
+	assert_string_equal(rel_for(r, "foo:bar", &foo_label, &s), "foo:bar");
+	assert_string_equal(rel_for(r, "foo:bar", &foobar, &s), ":bar");
+	assert_string_equal(rel_for(r, "foo:bar", &foobar2, &s), ":bar");
+	assert_null(rel_for(r, "foo:bar", &other, &s));
+	assert_int_equal(s.n, 5);
+	/* deepest first: the two at foo:bar, then the node foo, then root */
+	assert_true(s.owner[0] == &foobar2 || s.owner[0] == &foobar);
+	assert_ptr_equal(s.owner[4], &root);
+	/* versions travel with the subscription */
+	assert_int_equal(s.version[s.owner[2] == &foo_label ? 2 : 3], 4);
+
+	/* deeper: a:b:c seen by root only */
+	assert_string_equal(rel_for(r, "foo:baz:x", &foo_path, &s), "baz:x");
+	assert_null(rel_for(r, "foo:baz:x", &foobar, &s));
+	assert_string_equal(rel_for(r, "a:b:c", &root, &s), "a:b:c");
+	assert_int_equal(s.n, 1);
+	/* the root-level unikernel foo: its own name and the path foo: */
+	assert_string_equal(rel_for(r, ":foo", &foo_label, &s), ":foo");
+	assert_string_equal(rel_for(r, ":foo", &foo_path, &s), ":");
+	assert_null(rel_for(r, ":foobar", &foo_path, &s));
+	assert_true(alb_stats_subs_any(r, "other:x"));
+
+	/* an owner's departure removes all its subscriptions, and only them */
+	assert_int_equal(alb_stats_subs_add(r, "other:y", 5, &foobar, NULL), 0);
+	assert_int_equal(alb_stats_subs_remove_owner(r, &foobar), 2);
+	assert_int_equal(alb_stats_subs_count(r), 5);
+	assert_null(rel_for(r, "foo:bar", &foobar, &s));
+	assert_string_equal(rel_for(r, "foo:bar", &foobar2, &s), ":bar");
+	assert_int_equal(alb_stats_subs_remove_owner(r, &root), 1);
+	assert_int_equal(alb_stats_subs_remove_owner(r, &root), 0);
+	assert_false(alb_stats_subs_any(r, "a:b:c"));
+	assert_true(alb_stats_subs_any(r, "other:z"));
+	assert_int_equal(alb_stats_subs_remove_owner(r, &other), 1);
+	assert_false(alb_stats_subs_any(r, "other:z"));
+	assert_int_equal(alb_stats_subs_count(r), 3);
+	alb_stats_subs_free(r);
+	alb_stats_subs_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_parse_stat),
+	    cmocka_unit_test(test_proc_file_limit),
+	    cmocka_unit_test(test_parse_statm),
+	    cmocka_unit_test(test_parse_status),
+	    cmocka_unit_test(test_proc_to_stats),
+	    cmocka_unit_test(test_proc_live),
+	    cmocka_unit_test(test_proc_gone),
+	    cmocka_unit_test(test_influx_full),
+	    cmocka_unit_test(test_influx_min),
+	    cmocka_unit_test(test_influx_escape),
+	    cmocka_unit_test(test_prometheus),
+	    cmocka_unit_test(test_subscribers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
