@@ -127,6 +127,14 @@ int alb_der_end(const struct alb_der *c, struct alb_error *err);
 
 /* ---- writer ------------------------------------------------------------ */
 
+/** Strings of at least this many bytes are bulk (images, block data): they
+ * are placed with ALB_DERW_HEADROOM bytes free in front, so that the
+ * headers written around them never make them move again. */
+#define ALB_DERW_BULK_MIN 4096
+#define ALB_DERW_HEADROOM 4096
+/** Longest payload of a frame (a signed 32-bit length, spec §2.1). */
+#define ALB_DERW_FRAME_MAX 0x7fffffffu
+
 /** A reverse DER builder: the bytes written so far are base[off..cap). */
 struct alb_derw {
 	uint8_t *base;

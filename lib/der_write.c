@@ -6,16 +6,8 @@
 #include "der.h"
 #include "internal.h"
 
-/* Free space kept in front after a growth, so that the headers of the
- * values around a large byte string do not grow (and copy) again. */
+/* Free space kept in front after a small growth. */
 #define DERW_HEADROOM_SMALL 256
-#define DERW_HEADROOM_LARGE 4096
-/* Strings at least this long are bulk (images, block data): they are
- * placed with DERW_HEADROOM_LARGE free in front, so that the headers
- * written around them never make them move again. */
-#define DERW_BULK_MIN 4096
-/* Frames carry a signed 32-bit length (spec §2.1). */
-#define DERW_FRAME_MAX 0x7fffffffu
 
 void alb_derw_init(struct alb_derw *w, size_t hint)
 {
@@ -52,8 +44,8 @@ static bool reserve(struct alb_derw *w, size_t n)
 		return false;
 	}
 	size_t need = used + n;
-	size_t room = need < DERW_HEADROOM_LARGE ? DERW_HEADROOM_SMALL
-						 : DERW_HEADROOM_LARGE;
+	size_t room = need < ALB_DERW_HEADROOM ? DERW_HEADROOM_SMALL
+						 : ALB_DERW_HEADROOM;
 	size_t cap = need + room;
 	if (cap < 2 * w->cap)
 		cap = 2 * w->cap;
@@ -75,7 +67,7 @@ void alb_derw_bytes(struct alb_derw *w, const void *p, size_t n)
 {
 	if (n == 0)
 		return;
-	if (n >= DERW_BULK_MIN && n <= SIZE_MAX / 2 && !reserve(w, n + DERW_HEADROOM_LARGE))
+	if (n >= ALB_DERW_BULK_MIN && n <= SIZE_MAX / 2 && !reserve(w, n + ALB_DERW_HEADROOM))
 		return;
 	if (!reserve(w, n))
 		return;
@@ -321,7 +313,7 @@ int alb_derw_finish(struct alb_derw *w, bool framed, struct alb_buf *out,
 {
 	if (w->err == 0 && framed) {
 		size_t len = alb_derw_len(w);
-		if (len > DERW_FRAME_MAX) {
+		if (len > ALB_DERW_FRAME_MAX) {
 			alb_derw_fail(w, ALB_ETOOBIG, "message too large for a frame");
 		} else {
 			uint8_t b[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),

@@ -718,6 +718,54 @@ static void test_write_growth(void **state)
 	free(data);
 }
 
+static void test_write_bulk_room(void **state)
+{
+	(void)state;
+	static uint8_t data[ALB_DERW_BULK_MIN];
+	/* at the bulk size a string lands with the full headroom in front */
+	struct alb_derw w;
+	alb_derw_init(&w, 0);
+	alb_derw_bytes(&w, data, ALB_DERW_BULK_MIN);
+	assert_true(w.off >= ALB_DERW_HEADROOM);
+	struct alb_buf out = {0};
+	assert_int_equal(alb_derw_finish(&w, false, &out, NULL), 0);
+	alb_buf_free(&out);
+	/* one byte less is an ordinary write: only the small headroom */
+	alb_derw_init(&w, 0);
+	alb_derw_bytes(&w, data, ALB_DERW_BULK_MIN - 1);
+	assert_true(w.off < ALB_DERW_HEADROOM);
+	assert_int_equal(alb_derw_finish(&w, false, &out, NULL), 0);
+	alb_buf_free(&out);
+}
+
+/* A builder that claims len bytes without holding them: only the 4 bytes
+ * in front of its data are real, which is all framing touches. */
+static void fake_builder(struct alb_derw *w, size_t len)
+{
+	memset(w, 0, sizeof(*w));
+	w->base = malloc(8);
+	assert_non_null(w->base);
+	w->off = 4;
+	w->cap = 4 + len;
+}
+
+static void test_write_frame_limit(void **state)
+{
+	(void)state;
+	struct alb_derw w;
+	struct alb_buf out = {0};
+	struct alb_error err;
+	fake_builder(&w, ALB_DERW_FRAME_MAX);
+	assert_int_equal(alb_derw_finish(&w, true, &out, NULL), 0);
+	assert_int_equal(out.len, (size_t)ALB_DERW_FRAME_MAX + 4);
+	assert_memory_equal(out.data, "\x7f\xff\xff\xff", 4);
+	alb_buf_free(&out);
+	fake_builder(&w, (size_t)ALB_DERW_FRAME_MAX + 1);
+	assert_int_equal(alb_derw_finish(&w, true, &out, &err), ALB_ETOOBIG);
+	assert_string_equal(err.msg, "message too large for a frame");
+	assert_null(out.data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,6 +784,8 @@ int main(void)
 		cmocka_unit_test(test_write_time),
 		cmocka_unit_test(test_write_set_of),
 		cmocka_unit_test(test_write_growth),
+		cmocka_unit_test(test_write_bulk_room),
+		cmocka_unit_test(test_write_frame_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

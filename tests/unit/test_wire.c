@@ -333,6 +333,39 @@ static void test_commands(void **state)
 	assert_string_equal(br[0].ptr, "service");
 }
 
+/* Policy sets are sorted on the stack up to 64 elements, on the heap
+ * beyond: both sides of that line give the same order. */
+static void test_policy_sets(void **state)
+{
+	(void)state;
+	static const size_t sizes[] = {64, 65};
+	for (size_t k = 0; k < 2; k++) {
+		size_t n = sizes[k];
+		int64_t cpus[65];
+		struct alb_str br[65];
+		char names[65][24];
+		for (size_t i = 0; i < n; i++) {
+			cpus[i] = (int64_t)(n - i);
+			snprintf(names[i], sizeof(names[i]), "b%02zu", n - i);
+			br[i] = (struct alb_str){names[i], 3};
+		}
+		struct alb_msg m = cmd("t:", ALB_CMD_POLICY_ADD);
+		m.u.command.u.policy = (struct alb_policy){.n_cpuids = n, .cpuids = cpus,
+							   .n_bridges = n, .bridges = br};
+		struct alb_msg *d = roundtrip(&m, 0, NULL);
+		const struct alb_policy *p = &d->u.command.u.policy;
+		assert_int_equal(p->n_cpuids, n);
+		assert_int_equal(p->n_bridges, n);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(p->cpuids[i], (int64_t)i + 1);
+			char want[24];
+			snprintf(want, sizeof(want), "b%02zu", i + 1);
+			assert_string_equal(p->bridges[i].ptr, want);
+		}
+		alb_msg_free(d);
+	}
+}
+
 static void test_create_and_restart(void **state)
 {
 	(void)state;
@@ -908,6 +941,7 @@ int main(void)
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_stats_skeleton),
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_policy_sets),
 		cmocka_unit_test(test_create_and_restart),
 		cmocka_unit_test(test_replies),
 		cmocka_unit_test(test_failure_and_data),
