@@ -422,7 +422,10 @@ static void print_opts(FILE *out, const struct cli_opt *t)
 				 t->arg ? " " : "", t->arg ? t->arg : "");
 		if (n < 0)
 			continue;
-		fprintf(out, "  %-30s %s\n", left, t->help);
+		if (n > 30)
+			fprintf(out, "  %s\n  %-30s %s\n", left, "", t->help);
+		else
+			fprintf(out, "  %-30s %s\n", left, t->help);
 	}
 }
 
