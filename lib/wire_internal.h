@@ -89,6 +89,21 @@ enum alb_cfg_form {
 /** The grammars of unikernel info (spec §1.5.7). */
 enum alb_info_form { ALB_INFO_OLD4, ALB_INFO_OLD5, ALB_INFO_CURRENT };
 
+/* Pieces shared by configs and info (wire_config.c). */
+int alb_dec_typ(struct alb_dec *d, struct alb_der *c, enum alb_typ *typ);
+void alb_enc_typ(struct alb_derw *w, enum alb_typ typ);
+int alb_dec_fail(struct alb_dec *d, struct alb_der *c, struct alb_fail *f);
+void alb_enc_fail(struct alb_derw *w, const struct alb_fail *f);
+/** cpuids: a SET OF INTEGER (sorted, unique), or one INTEGER when !set. */
+int alb_dec_cpuids(struct alb_dec *d, struct alb_der *c, bool set, size_t *n,
+		   int64_t **out);
+/** A SET OF INTEGER without duplicates. */
+void alb_enc_int_set(struct alb_derw *w, size_t n, const int64_t *v);
+/** [2] arguments: a SEQUENCE OF UTF8String, present even when empty. */
+int alb_dec_argv(struct alb_dec *d, struct alb_der *c, bool *has, size_t *n,
+		 struct alb_str **argv);
+void alb_enc_argv(struct alb_derw *w, bool has, size_t n, const struct alb_str *v);
+
 int alb_dec_config(struct alb_dec *d, struct alb_der *c, enum alb_cfg_form f,
 		   struct alb_unikernel_config *cfg, const char *label);
 /** Writes the current config (or, with args, the current arguments). */
