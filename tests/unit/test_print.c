@@ -952,6 +952,264 @@ static void test_arguments(void **state)
 	fclose(full);
 }
 
+/* ---- the golden vectors ---------------------------------------------- */
+
+/* Reads a whole file (at most 1 MiB: the vectors are small) into a new
+ * buffer; NULL when it cannot. */
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	uint8_t *buf = malloc(1 << 20);
+	assert_non_null(buf);
+	*len = fread(buf, 1, 1 << 20, f);
+	assert_true(feof(f));
+	fclose(f);
+	return buf;
+}
+
+enum vec_kind { VEC_WIRE, VEC_STATE, VEC_CERT };
+
+/* Decodes the vector at path as kind, prints it both ways, appends the
+ * JSON to json (validated all at once later) and returns the text (to
+ * free). */
+static char *print_vector(const char *path, enum vec_kind kind, FILE *json)
+{
+	size_t len = 0;
+	uint8_t *buf = read_file(path, &len);
+	if (buf == NULL)
+		fail_msg("cannot read %s", path);
+	struct alb_error err = { 0 };
+	void *v = NULL;
+	enum what w;
+	int rc;
+	switch (kind) {
+	case VEC_WIRE:
+		rc = alb_msg_decode(buf, len, 0, (struct alb_msg **)&v, &err);
+		w = MSG;
+		break;
+	case VEC_STATE:
+		rc = alb_state_decode(buf, len, 0, (struct alb_state **)&v, &err);
+		w = STATE;
+		break;
+	default:
+		rc = alb_certext_decode(buf, len, 0, (struct alb_certext **)&v,
+					&err);
+		w = CERTEXT;
+		break;
+	}
+	if (rc != 0)
+		fail_msg("%s does not decode: %s", path, err.msg);
+	char *t = print_any(w, v, 0);
+	assert_no_control(t);
+	char *j = print_any(w, v, ALB_PRINT_JSON);
+	fputs(j, json);
+	free(j);
+	if (kind == VEC_WIRE)
+		alb_msg_free(v);
+	else if (kind == VEC_STATE)
+		alb_state_free(v);
+	else
+		alb_certext_free(v);
+	free(buf);
+	return t;
+}
+
+/* Checks that text holds all the JSON documents written, one after the
+ * other, and that there are n of them. */
+static void assert_json_stream(const char *text, size_t n)
+{
+	char path[] = "/tmp/alb-test-print-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	size_t len = strlen(text);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json,sys\n"
+		 "s = sys.stdin.read(); d = json.JSONDecoder(strict=True)\n"
+		 "i = n = 0\n"
+		 "while i < len(s):\n"
+		 "  o, i = d.raw_decode(s, i); n += 1\n"
+		 "  while i < len(s) and s[i] == \"\\n\": i += 1\n"
+		 "print(n)' < %s",
+		 path);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	unsigned long got = 0;
+	int scanned = fscanf(p, "%lu", &got);
+	int status = pclose(p);
+	unlink(path);
+	if (status != 0 || scanned != 1)
+		fail_msg("the JSON of the vectors is not valid");
+	assert_int_equal(got, n);
+}
+
+/* Prints the vector named name (relative to dir) into a new string. */
+static char *vector_text(const char *dir, const char *name, enum vec_kind k)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *sink = fopen("/dev/null", "w");
+	assert_non_null(sink);
+	char *t = print_vector(path, k, sink);
+	fclose(sink);
+	return t;
+}
+
+static const char *vectors_dir(void)
+{
+	const char *dir = getenv("ALB_VECTORS_DIR");
+	char path[4096];
+	if (dir == NULL)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/MANIFEST.tsv", dir);
+	return access(path, R_OK) == 0 ? dir : NULL;
+}
+
+/* Every vector that Albatross accepts (MANIFEST.tsv, and the DER frames of
+ * the recorded transcripts) decodes and prints in both forms. */
+static void test_vectors_all(void **state)
+{
+	(void)state;
+	const char *dir = vectors_dir();
+	if (dir == NULL) {
+		print_message("skipped: ALB_VECTORS_DIR/MANIFEST.tsv not found\n");
+		skip();
+	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/MANIFEST.tsv", dir);
+	FILE *manifest = fopen(path, "r");
+	assert_non_null(manifest);
+
+	char *json = NULL;
+	size_t json_len = 0, n = 0;
+	FILE *all = open_memstream(&json, &json_len);
+	assert_non_null(all);
+
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, manifest) > 0) {
+		char name[256], kind[16], expect[32], file[512];
+		if (line[0] == '#' ||
+		    sscanf(line, "%255[^\t]\t%15[^\t]\t%31[^\t]\t%511[^\t]", name,
+			   kind, expect, file) != 4)
+			continue;
+		if (strcmp(expect, "error") == 0)
+			continue;
+		enum vec_kind k = strcmp(kind, "state") == 0  ? VEC_STATE
+				  : strcmp(kind, "cert") == 0 ? VEC_CERT
+							      : VEC_WIRE;
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
+		free(print_vector(path, k, all));
+		n++;
+	}
+	free(line);
+	fclose(manifest);
+
+	/* The transcripts: every frame whose reference decoding is not an
+	 * ERROR (the raw chunks of a block upload are not messages). */
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s/transcripts' 2>/dev/null && ls */*.der", dir);
+	FILE *ls = popen(cmd, "r");
+	assert_non_null(ls);
+	size_t n_frames = 0;
+	line = NULL;
+	while (getline(&line, &cap, ls) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		char txt[4096];
+		snprintf(txt, sizeof(txt), "%s/transcripts/%.*s.txt", dir,
+			 (int)(strlen(line) - 4), line);
+		FILE *f = fopen(txt, "r");
+		char head[8] = "";
+		if (f != NULL) {
+			if (fgets(head, sizeof(head), f) == NULL)
+				head[0] = '\0';
+			fclose(f);
+		}
+		if (strncmp(head, "ERROR", 5) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/transcripts/%s", dir, line);
+		free(print_vector(path, VEC_WIRE, all));
+		n_frames++;
+	}
+	free(line);
+	pclose(ls);
+	snprintf(path, sizeof(path), "%s/transcripts/final-state.der", dir);
+	if (access(path, R_OK) == 0) {
+		free(print_vector(path, VEC_STATE, all));
+		n_frames++;
+	}
+	fclose(all);
+	print_message("printed %zu manifest vectors and %zu transcript "
+		      "frames\n", n, n_frames);
+	assert_true(n >= 100);
+	assert_json_stream(json, n + n_frames);
+	free(json);
+}
+
+/* A few vectors whose printed form is checked exactly. */
+static void test_vectors_exact(void **state)
+{
+	(void)state;
+	const char *dir = vectors_dir();
+	if (dir == NULL) {
+		print_message("skipped: ALB_VECTORS_DIR/MANIFEST.tsv not found\n");
+		skip();
+	}
+	char *t = vector_text(dir, "cmd_console_subscribe_since_frac.der",
+			      VEC_WIRE);
+	assert_string_equal(strstr(t, "command:\n"),
+			    "command:\n"
+			    "  kind: console_subscribe\n"
+			    "  since: 2025-01-01T00:00:00.500Z\n");
+	free(t);
+
+	t = vector_text(dir, "cmd_unikernel_create_full.der", VEC_WIRE);
+	assert_has(t, "    image: 300 bytes, sha256 7728ae2f2c36e2aaafbe79ca14c8"
+		      "7ae2f89e7c88c4390ecbbf82dce88706958d, first 16 bytes "
+		      "000102030405060708090a0b0c0d0e0f...\n");
+	assert_has(t, "    fail: restart on exit codes {-1, 1, 64, 255}\n");
+	assert_has(t, "      - netif: \"service\"\n        bridge: \"br0\"\n"
+		      "        mac: 02:00:00:00:00:01\n");
+	free(t);
+
+	t = vector_text(dir, "cmd_unikernel_create_argv_empty.der", VEC_WIRE);
+	assert_has(t, "    fail: restart on any exit code except 1, 60-64\n");
+	assert_has(t, "    argv: []\n");
+	free(t);
+
+	t = vector_text(dir, "lenient/lenient_invalid_utf8.der", VEC_WIRE);
+	assert_has(t, "failure: \"bad \\xff\\xfe\"\n");
+	free(t);
+
+	t = vector_text(dir, "reply_unikernel_info.der", VEC_WIRE);
+	assert_has(t, "      started: 2024-02-29T12:34:56Z\n");
+	assert_has(t, "      started: 1970-01-01T00:00:00Z\n");
+	free(t);
+
+	t = vector_text(dir, "data_stats_full.der", VEC_WIRE);
+	assert_has(t, "    minflt: -9223372036854775808\n");
+	assert_has(t, "      mtu: 2147483647\n");
+	free(t);
+
+	t = vector_text(dir, "state_2u_2p.der", VEC_STATE);
+	const char *u = strstr(t, "unikernels (2):\n  - name: a:b:c\n");
+	const char *h = strstr(t, "  - name: :hello\n");
+	const char *p = strstr(t, "policies (2):\n  - name: a:\n");
+	assert_true(strncmp(t, "format: 6\n", 10) == 0);
+	assert_true(u != NULL && h > u && p > h);
+	free(t);
+
+	t = vector_text(dir, "certext_block_add.der", VEC_CERT);
+	assert_string_equal(t, "version: 5\ncommand:\n  kind: block_add\n"
+			       "  size_mb: 50\n");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -971,6 +1229,8 @@ int main(void)
 		cmocka_unit_test(test_huge_lists),
 		cmocka_unit_test(test_invalid_values),
 		cmocka_unit_test(test_arguments),
+		cmocka_unit_test(test_vectors_all),
+		cmocka_unit_test(test_vectors_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
