@@ -12,7 +12,8 @@
  * "(absent)"; an empty list as "[]".
  *
  * JSON: one object followed by a newline, pretty-printed. Integers are
- * JSON numbers, exact (every int64 is written in full). An absent optional
+ * JSON numbers, exact (every int64 is written in full; a reader that keeps
+ * numbers as doubles loses precision beyond 2^53). An absent optional
  * field is null. Byte strings (images, block data, digests) are objects
  * {"length": N, "sha256": "<hex>"} with "hex" holding all the bytes when
  * N <= ALB_PRINT_HEX_MAX. Strings are escaped per RFC 8259: valid UTF-8
