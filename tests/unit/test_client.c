@@ -1,0 +1,888 @@
+/* Tests of the client module (lib/client.c) and of alb-deploy/alb-info
+ * against a fake daemon: a thread behind a Unix socket in a temporary
+ * directory that reads what the client sends and answers with reply frames
+ * recorded from the real albatrossd (vectors/transcripts).
+ * SPDX-License-Identifier: ISC */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <cmocka.h>
+
+#include "albatross/albatross.h"
+#include "cli_test_util.h"
+
+#define MAX_REPLIES 300
+
+/* What the fake daemon does on its one connection, and what it saw. */
+struct fake {
+	char dir[64];
+	char path[128];
+	int lfd;
+	pthread_t thread;
+	/* script */
+	size_t n_replies;
+	uint8_t *reply[MAX_REPLIES];
+	size_t reply_len[MAX_REPLIES];
+	bool read_stream;  /* frames after the command, up to a zero frame */
+	bool hold;         /* send nothing, wait for the client to go */
+	const uint8_t *raw; /* bytes sent as they are instead of replies */
+	size_t raw_len;
+	/* record */
+	struct alb_buf cmd;
+	size_t n_chunks;
+	size_t max_chunk;
+	uint8_t *stream;
+	size_t stream_len;
+	bool got_end;
+};
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	int fd = accept(f->lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	if (alb_frame_read_fd(fd, 0, &f->cmd, NULL) == 0 && f->read_stream) {
+		for (;;) {
+			struct alb_buf b = {0};
+			int rc = alb_frame_read_fd(fd, 0, &b, NULL);
+			if (rc == ALB_EEOF) {
+				f->got_end = true;
+				break;
+			}
+			if (rc < 0)
+				break;
+			f->n_chunks++;
+			if (b.len > f->max_chunk)
+				f->max_chunk = b.len;
+			f->stream = realloc(f->stream, f->stream_len + b.len);
+			memcpy(f->stream + f->stream_len, b.data, b.len);
+			f->stream_len += b.len;
+			alb_buf_free(&b);
+		}
+	}
+	if (f->raw != NULL) {
+		ssize_t w = write(fd, f->raw, f->raw_len);
+		(void)w;
+	}
+	for (size_t i = 0; i < f->n_replies; i++)
+		if (alb_frame_write_fd(fd, f->reply[i], f->reply_len[i], NULL) < 0)
+			break;
+	if (f->hold) {
+		char c;
+		while (read(fd, &c, 1) > 0)
+			;
+	}
+	close(fd);
+	return NULL;
+}
+
+static void fake_start(struct fake *f)
+{
+	snprintf(f->dir, sizeof(f->dir), "/tmp/alb-fake-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/vmmd.sock", f->dir);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(f->lfd >= 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	assert_true(strlen(f->path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, f->path, strlen(f->path));
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 1), 0);
+	assert_int_equal(pthread_create(&f->thread, NULL, fake_main, f), 0);
+}
+
+static void fake_cleanup(struct fake *f)
+{
+	close(f->lfd);
+	unlink(f->path);
+	rmdir(f->dir);
+	for (size_t i = 0; i < f->n_replies; i++)
+		free(f->reply[i]);
+	alb_buf_free(&f->cmd);
+	free(f->stream);
+}
+
+static void fake_finish(struct fake *f)
+{
+	pthread_join(f->thread, NULL);
+	fake_cleanup(f);
+}
+
+/* Adds a reply read from the vectors; false when they are missing. */
+static bool fake_reply(struct fake *f, const char *rel)
+{
+	assert_true(f->n_replies < MAX_REPLIES);
+	f->reply[f->n_replies] = read_vector(rel, &f->reply_len[f->n_replies]);
+	if (f->reply[f->n_replies] == NULL)
+		return false;
+	f->n_replies++;
+	return true;
+}
+
+static void fake_reply_bytes(struct fake *f, const uint8_t *p, size_t len)
+{
+	f->reply[f->n_replies] = malloc(len ? len : 1);
+	memcpy(f->reply[f->n_replies], p, len);
+	f->reply_len[f->n_replies++] = len;
+}
+
+#define NEED_VECTORS()                                               \
+	do {                                                         \
+		if (vectors_dir() == NULL) {                         \
+			print_message("SKIP: vectors directory not found\n"); \
+			skip();                                      \
+		}                                                    \
+	} while (0)
+
+/* ---- endpoints, paths, encoding ---------------------------------------- */
+
+static void test_endpoints(void **state)
+{
+	(void)state;
+	assert_int_equal(alb_command_endpoint(ALB_CMD_UNIKERNEL_CREATE), ALB_ENDPOINT_VMMD);
+	assert_int_equal(alb_command_endpoint(ALB_CMD_POLICY_ADD), ALB_ENDPOINT_VMMD);
+	assert_int_equal(alb_command_endpoint(ALB_CMD_BLOCK_DUMP), ALB_ENDPOINT_VMMD);
+	assert_int_equal(alb_command_endpoint(ALB_CMD_CONSOLE_SUBSCRIBE), ALB_ENDPOINT_CONSOLE);
+	assert_int_equal(alb_command_endpoint(ALB_CMD_CONSOLE_LIST_INACTIVE), ALB_ENDPOINT_CONSOLE);
+	assert_int_equal(alb_command_endpoint(ALB_CMD_STATS_SUBSCRIBE), ALB_ENDPOINT_STATS);
+	assert_int_equal(alb_command_endpoint(ALB_CMD_STATS_ADD), ALB_ENDPOINT_STATS);
+	assert_int_equal(alb_command_endpoint(ALB_CMD_STATS_INITIAL), ALB_ENDPOINT_VMMD);
+	assert_int_equal(alb_command_reply_mode(ALB_CMD_UNIKERNEL_INFO), ALB_REPLY_MODE_SINGLE);
+	assert_int_equal(alb_command_reply_mode(ALB_CMD_BLOCK_DUMP), ALB_REPLY_MODE_DUMP);
+	assert_int_equal(alb_command_reply_mode(ALB_CMD_OLD_BLOCK_DUMP), ALB_REPLY_MODE_SINGLE);
+	assert_int_equal(alb_command_reply_mode(ALB_CMD_CONSOLE_SUBSCRIBE), ALB_REPLY_MODE_READ);
+	assert_int_equal(alb_command_reply_mode(ALB_CMD_STATS_SUBSCRIBE), ALB_REPLY_MODE_READ);
+	assert_int_equal(alb_command_reply_mode(ALB_CMD_CONSOLE_LIST_INACTIVE), ALB_REPLY_MODE_SINGLE);
+
+	char path[ALB_SOCKET_PATH_BUF];
+	struct alb_error err = {0};
+	assert_int_equal(alb_endpoint_socket_path(NULL, ALB_ENDPOINT_VMMD, path, &err), 0);
+	assert_string_equal(path, "/run/albatross/util/vmmd.sock");
+	assert_int_equal(alb_endpoint_socket_path("/x", ALB_ENDPOINT_CONSOLE, path, &err), 0);
+	assert_string_equal(path, "/x/util/console.sock");
+	assert_int_equal(alb_endpoint_socket_path("/x", ALB_ENDPOINT_STATS, path, &err), 0);
+	assert_string_equal(path, "/x/util/stat.sock");
+	/* "<dir>/util/vmmd.sock" is 15 bytes longer than dir: at the limit of
+	 * ALB_SOCKET_PATH_MAX, and one past. */
+	char dir[ALB_SOCKET_PATH_BUF];
+	memset(dir, 'd', sizeof(dir));
+	dir[0] = '/';
+	dir[ALB_SOCKET_PATH_MAX - 15] = '\0';
+	assert_int_equal(alb_endpoint_socket_path(dir, ALB_ENDPOINT_VMMD, path, &err), 0);
+	assert_int_equal(strlen(path), ALB_SOCKET_PATH_MAX);
+	dir[ALB_SOCKET_PATH_MAX - 15] = 'd';
+	dir[ALB_SOCKET_PATH_MAX - 14] = '\0';
+	assert_int_equal(alb_endpoint_socket_path(dir, ALB_ENDPOINT_VMMD, path, &err),
+			 ALB_ETOOBIG);
+}
+
+static void test_encode(void **state)
+{
+	(void)state;
+	NEED_VECTORS();
+	size_t len;
+	uint8_t *want = read_vector("transcripts/14-info/01-001-c2s.der", &len);
+	assert_non_null(want);
+	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_INFO};
+	struct alb_buf b = {0};
+	struct alb_error err = {0};
+	assert_int_equal(alb_client_encode_command("tenant:hello", &cmd, 0, &b, &err), 0);
+	assert_int_equal(b.len, len);
+	assert_memory_equal(b.data, want, len);
+	alb_buf_free(&b);
+	assert_int_equal(alb_client_encode_command("tenant:hello", &cmd,
+						   ALB_ENCODE_FRAMED, &b, &err),
+			 0);
+	assert_int_equal(b.len, len + 4);
+	assert_int_equal(b.data[3], len);
+	assert_memory_equal(b.data + 4, want, len);
+	alb_buf_free(&b);
+	free(want);
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+static void test_connect_errors(void **state)
+{
+	(void)state;
+	struct alb_client *c = NULL;
+	struct alb_error err = {0};
+	assert_int_equal(alb_client_connect("/nonexistent/vmmd.sock", 0, &c, &err),
+			 ALB_ESYS);
+	assert_null(c);
+	assert_int_equal(err.sys_errno, ENOENT);
+	assert_string_equal(err.msg,
+			    "couldn't connect to unix domain socket /nonexistent/vmmd.sock: No such file or directory");
+	char p[ALB_SOCKET_PATH_BUF + 1];
+	memset(p, 'p', sizeof(p));
+	p[0] = '/';
+	p[ALB_SOCKET_PATH_MAX] = '\0'; /* at the limit: tried, not found */
+	assert_int_equal(alb_client_connect(p, 0, &c, &err), ALB_ESYS);
+	p[ALB_SOCKET_PATH_MAX] = 'p';
+	p[ALB_SOCKET_PATH_MAX + 1] = '\0'; /* one past */
+	assert_int_equal(alb_client_connect(p, 0, &c, &err), ALB_ETOOBIG);
+	assert_int_equal(alb_client_connect("/x", -1, &c, &err), ALB_EINVAL);
+	alb_client_close(NULL);
+}
+
+static struct alb_client *connect_fake(struct fake *f, int timeout_ms)
+{
+	struct alb_client *c;
+	struct alb_error err = {0};
+	assert_int_equal(alb_client_connect(f->path, timeout_ms, &c, &err), 0);
+	return c;
+}
+
+static void test_single_reply(void **state)
+{
+	(void)state;
+	NEED_VECTORS();
+	struct fake f = {0};
+	assert_true(fake_reply(&f, "transcripts/14-info/01-002-s2c.der"));
+	fake_start(&f);
+	struct alb_client *c = connect_fake(&f, 5000);
+	struct alb_error err = {0};
+	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_INFO};
+	assert_int_equal(alb_client_send(c, "tenant:hello", &cmd, NULL, NULL, &err), 0);
+	struct alb_msg *m;
+	assert_int_equal(alb_client_recv(c, &m, &err), 0);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	assert_int_equal(m->u.success.kind, ALB_REPLY_UNIKERNEL_INFO);
+	assert_int_equal(m->u.success.u.infos.n, 1);
+	assert_string_equal(m->u.success.u.infos.v[0].name, "tenant:hello");
+	assert_int_equal(m->u.success.u.infos.v[0].info.memory, 32);
+	alb_msg_free(m);
+	/* Then the daemon closes: end of stream, not an error. */
+	assert_int_equal(alb_client_recv(c, &m, &err), ALB_EEOF);
+	alb_client_close(c);
+	fake_finish(&f);
+}
+
+static void test_sent_bytes(void **state)
+{
+	(void)state;
+	NEED_VECTORS();
+	struct fake f = {0};
+	assert_true(fake_reply(&f, "transcripts/24-destroy/01-002-s2c.der"));
+	fake_start(&f);
+	struct alb_client *c = connect_fake(&f, 5000);
+	struct alb_error err = {0};
+	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_DESTROY};
+	assert_int_equal(alb_client_send(c, "tenant:hello", &cmd, NULL, NULL, &err), 0);
+	struct alb_msg *m;
+	assert_int_equal(alb_client_recv(c, &m, &err), 0);
+	assert_int_equal(m->u.success.kind, ALB_REPLY_STRING);
+	assert_string_equal(m->u.success.u.string.ptr, "destroyed unikernel");
+	alb_msg_free(m);
+	alb_client_close(c);
+	pthread_join(f.thread, NULL);
+	/* The daemon received exactly what albatross-client sent. */
+	size_t len;
+	uint8_t *want = read_vector("transcripts/24-destroy/01-001-c2s.der", &len);
+	assert_int_equal(f.cmd.len, len);
+	assert_memory_equal(f.cmd.data, want, len);
+	free(want);
+	fake_cleanup(&f);
+}
+
+static void test_eof_and_garbage(void **state)
+{
+	(void)state;
+	struct alb_error err = {0};
+	struct alb_msg *m;
+	/* Closed without a reply. */
+	struct fake f = {0};
+	fake_start(&f);
+	struct alb_client *c = connect_fake(&f, 5000);
+	struct alb_command cmd = {.kind = ALB_CMD_POLICY_INFO};
+	assert_int_equal(alb_client_send(c, ":", &cmd, NULL, NULL, &err), 0);
+	assert_int_equal(alb_client_recv(c, &m, &err), ALB_EEOF);
+	alb_client_close(c);
+	fake_finish(&f);
+	/* A frame that is not a wire message. */
+	struct fake g = {0};
+	fake_reply_bytes(&g, (const uint8_t *)"\x30\x03\x02\x01\x05", 5);
+	fake_start(&g);
+	c = connect_fake(&g, 5000);
+	assert_int_equal(alb_client_send(c, ":", &cmd, NULL, NULL, &err), 0);
+	assert_int_equal(alb_client_recv(c, &m, &err), ALB_EPARSE);
+	alb_client_close(c);
+	fake_finish(&g);
+	/* Closed in the middle of a frame. */
+	struct fake h = {0};
+	h.raw = (const uint8_t *)"\x00\x00\x00\x10\x30\x0e";
+	h.raw_len = 6;
+	fake_start(&h);
+	c = connect_fake(&h, 5000);
+	assert_int_equal(alb_client_send(c, ":", &cmd, NULL, NULL, &err), 0);
+	assert_int_equal(alb_client_recv(c, &m, &err), ALB_EPROTO);
+	alb_client_close(c);
+	fake_finish(&h);
+}
+
+static void test_frame_limit(void **state)
+{
+	(void)state;
+	NEED_VECTORS();
+	size_t len;
+	uint8_t *reply = read_vector("transcripts/24-destroy/01-002-s2c.der", &len);
+	assert_non_null(reply);
+	for (int past = 0; past <= 1; past++) {
+		struct fake f = {0};
+		fake_reply_bytes(&f, reply, len);
+		fake_start(&f);
+		struct alb_client *c = connect_fake(&f, 5000);
+		struct alb_error err = {0};
+		/* The reply exactly at the limit passes, one byte over fails
+		 * before anything is allocated. */
+		assert_int_equal(alb_client_set_frame_max(c, len - (size_t)past, &err), 0);
+		struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_DESTROY};
+		assert_int_equal(alb_client_send(c, "tenant:hello", &cmd, NULL, NULL, &err), 0);
+		struct alb_msg *m = NULL;
+		assert_int_equal(alb_client_recv(c, &m, &err), past ? ALB_ETOOBIG : 0);
+		alb_msg_free(m);
+		alb_client_close(c);
+		fake_finish(&f);
+	}
+	free(reply);
+	struct alb_error err = {0};
+	struct fake f = {0};
+	fake_start(&f);
+	struct alb_client *c = connect_fake(&f, 0);
+	assert_int_equal(alb_client_set_frame_max(c, ALB_FRAME_MAX_LIMIT, &err), 0);
+	assert_int_equal(alb_client_set_frame_max(c, (size_t)ALB_FRAME_MAX_LIMIT + 1, &err),
+			 ALB_EINVAL);
+	alb_client_close(c);
+	fake_finish(&f);
+}
+
+static void test_timeout(void **state)
+{
+	(void)state;
+	struct fake f = {0};
+	f.hold = true;
+	fake_start(&f);
+	struct alb_client *c = connect_fake(&f, 200);
+	struct alb_error err = {0};
+	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_INFO};
+	assert_int_equal(alb_client_send(c, ":", &cmd, NULL, NULL, &err), 0);
+	struct alb_msg *m;
+	assert_int_equal(alb_client_recv(c, &m, &err), ALB_ESYS);
+	assert_int_equal(err.sys_errno, ETIMEDOUT);
+	assert_non_null(strstr(err.msg, "no progress within 200 ms"));
+	assert_int_equal(alb_client_set_timeout(c, -1, &err), ALB_EINVAL);
+	alb_client_close(c);
+	fake_finish(&f);
+}
+
+struct count_ctx {
+	size_t n;
+	size_t stop_at;
+};
+
+static int count_msgs(void *ctx, const struct alb_msg *m)
+{
+	struct count_ctx *cc = ctx;
+	assert_non_null(m);
+	cc->n++;
+	return cc->n == cc->stop_at ? 7 : 0;
+}
+
+static void test_read_stream(void **state)
+{
+	(void)state;
+	NEED_VECTORS();
+	for (int stop = 0; stop <= 1; stop++) {
+		struct fake f = {0};
+		assert_true(fake_reply(&f, "transcripts/18-console-count/01-002-s2c.der"));
+		assert_true(fake_reply(&f, "transcripts/18-console-count/01-003-s2c.der"));
+		assert_true(fake_reply(&f, "transcripts/18-console-count/01-004-s2c.der"));
+		fake_start(&f);
+		struct alb_client *c = connect_fake(&f, 5000);
+		struct alb_error err = {0};
+		struct alb_command cmd = {.kind = ALB_CMD_CONSOLE_SUBSCRIBE};
+		cmd.u.subscribe.count = 2;
+		assert_int_equal(alb_client_send(c, "tenant:hello", &cmd, NULL, NULL, &err), 0);
+		struct count_ctx cc = {0, stop ? 2 : 0};
+		int rc = alb_client_read_stream(c, count_msgs, &cc, &err);
+		assert_int_equal(rc, stop ? 7 : 0);
+		assert_int_equal(cc.n, stop ? 2 : 3);
+		alb_client_close(c);
+		fake_finish(&f);
+	}
+}
+
+/* ---- streams ---------------------------------------------------------------- */
+
+static char *temp_file(const uint8_t *p, size_t len)
+{
+	char *path = strdup("/tmp/alb-client-data-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+static void test_block_set_stream(void **state)
+{
+	(void)state;
+	/* Sizes around the chunk limit, empty included. */
+	static const size_t sizes[] = {0, 1, 65536, 65537, 300000};
+	size_t max = 300000;
+	uint8_t *data = malloc(max);
+	uint32_t x = 12345;
+	for (size_t i = 0; i < max; i++) {
+		x = x * 1103515245u + 12345u;
+		data[i] = (uint8_t)(i % 7 == 0 ? x >> 16 : i); /* compresses, a bit */
+	}
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		for (int level = 0; level <= 9; level += 3) {
+			char *path = temp_file(data, sizes[s]);
+			struct fake f = {0};
+			f.read_stream = true;
+			fake_start(&f);
+			struct alb_client *c = connect_fake(&f, 5000);
+			struct alb_error err = {0};
+			struct alb_command cmd = {.kind = ALB_CMD_BLOCK_SET};
+			cmd.u.block_compressed = level > 0;
+			assert_int_equal(alb_client_send(c, "d", &cmd, NULL, NULL, &err), 0);
+			int fd = open(path, O_RDONLY);
+			assert_int_equal(alb_client_send_stream(c, fd, level, sizes[s], NULL,
+								NULL, &err),
+					 0);
+			close(fd);
+			alb_client_close(c);
+			pthread_join(f.thread, NULL);
+			assert_true(f.got_end);
+			assert_true(f.max_chunk <= ALB_STREAM_CHUNK_MAX);
+			if (level == 0) {
+				assert_int_equal(f.stream_len, sizes[s]);
+				if (sizes[s] > 0)
+					assert_memory_equal(f.stream, data, sizes[s]);
+				/* Raw data goes in as few chunks as possible. */
+				assert_int_equal(f.n_chunks,
+						 (sizes[s] + ALB_STREAM_CHUNK_MAX - 1) /
+						     ALB_STREAM_CHUNK_MAX);
+			} else {
+				struct alb_buf plain = {0};
+				assert_int_equal(alb_zlib_inflate(f.stream, f.stream_len,
+								  max, &plain, &err),
+						 0);
+				assert_int_equal(plain.len, sizes[s]);
+				if (sizes[s] > 0)
+					assert_memory_equal(plain.data, data, sizes[s]);
+				alb_buf_free(&plain);
+			}
+			fake_cleanup(&f);
+			unlink(path);
+			free(path);
+		}
+	}
+	free(data);
+	struct alb_error err = {0};
+	assert_int_equal(alb_client_send_stream(NULL, 0, 0, 0, NULL, NULL, &err), ALB_EINVAL);
+}
+
+/* Builds a data message Block_data (Some chunk) or, chunk NULL, the end. */
+static void block_data_msg(struct fake *f, const uint8_t *chunk, size_t len)
+{
+	struct alb_msg m;
+	memset(&m, 0, sizeof(m));
+	m.header.version = 5;
+	m.header.name = "d";
+	m.kind = ALB_PAYLOAD_DATA;
+	m.u.data.kind = ALB_DATA_BLOCK;
+	m.u.data.u.block.has_data = chunk != NULL;
+	m.u.data.u.block.data.ptr = chunk;
+	m.u.data.u.block.data.len = len;
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&m, 0, &b, NULL), 0);
+	fake_reply_bytes(f, b.data, b.len);
+	alb_buf_free(&b);
+}
+
+static void reply_msg(struct fake *f, enum alb_payload_kind kind, bool compressed,
+		      const char *failure)
+{
+	struct alb_msg m;
+	memset(&m, 0, sizeof(m));
+	m.header.version = 5;
+	m.header.name = "d";
+	m.kind = kind;
+	if (kind == ALB_PAYLOAD_SUCCESS) {
+		m.u.success.kind = ALB_REPLY_BLOCK_DEVICE_IMAGE;
+		m.u.success.u.block_compressed = compressed;
+	} else {
+		m.u.failure.ptr = failure;
+		m.u.failure.len = strlen(failure);
+	}
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&m, 0, &b, NULL), 0);
+	fake_reply_bytes(f, b.data, b.len);
+	alb_buf_free(&b);
+}
+
+/* Reads a dump from a fake daemon into a temporary file. */
+static int dump_from(struct fake *f, bool compressed, uint8_t **out, size_t *out_len,
+		     struct alb_error *err)
+{
+	fake_start(f);
+	struct alb_client *c = connect_fake(f, 5000);
+	struct alb_command cmd = {.kind = ALB_CMD_BLOCK_DUMP};
+	assert_int_equal(alb_client_send(c, "d", &cmd, NULL, NULL, err), 0);
+	struct alb_msg *m;
+	assert_int_equal(alb_client_recv(c, &m, err), 0);
+	alb_msg_free(m);
+	char path[] = "/tmp/alb-client-dump-XXXXXX";
+	int fd = mkstemp(path);
+	uint64_t written;
+	int rc = alb_client_recv_dump(c, compressed, fd, &written, err);
+	close(fd);
+	alb_client_close(c);
+	fake_finish(f);
+	*out = slurp(path, out_len);
+	assert_int_equal(written, *out_len);
+	unlink(path);
+	return rc;
+}
+
+static void test_dump_stream(void **state)
+{
+	(void)state;
+	NEED_VECTORS();
+	/* The recorded dump of a 1 MiB device: a reply, 256 chunks, the end. */
+	struct fake f = {0};
+	char rel[128];
+	for (int i = 2; i <= 259; i++) {
+		snprintf(rel, sizeof(rel), "transcripts/08-dump-block/01-%03d-s2c.der", i);
+		assert_true(fake_reply(&f, rel));
+	}
+	uint8_t *got;
+	size_t len;
+	struct alb_error err = {0};
+	assert_int_equal(dump_from(&f, false, &got, &len, &err), 0);
+	assert_int_equal(len, 1024 * 1024);
+	/* The chunks concatenated, as recorded. */
+	size_t off = 0;
+	for (int i = 3; i <= 258; i++) {
+		snprintf(rel, sizeof(rel), "transcripts/08-dump-block/01-%03d-s2c.der", i);
+		size_t n;
+		uint8_t *frame = read_vector(rel, &n);
+		struct alb_msg *m;
+		assert_int_equal(alb_msg_decode(frame, n, 0, &m, &err), 0);
+		const struct alb_bytes *d = &m->u.data.u.block.data;
+		assert_memory_equal(got + off, d->ptr, d->len);
+		off += d->len;
+		alb_msg_free(m);
+		free(frame);
+	}
+	assert_int_equal(off, len);
+	free(got);
+}
+
+static void test_dump_compressed_and_errors(void **state)
+{
+	(void)state;
+	size_t n = 200000;
+	uint8_t *data = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (uint8_t)(i * i >> 5);
+	struct alb_buf z = {0};
+	struct alb_error err = {0};
+	assert_int_equal(alb_zlib_deflate(data, n, 6, &z, &err), 0);
+	/* A compressed dump cut into uneven chunks. */
+	struct fake f = {0};
+	reply_msg(&f, ALB_PAYLOAD_SUCCESS, true, NULL);
+	for (size_t off = 0; off < z.len; off += 777)
+		block_data_msg(&f, z.data + off, z.len - off < 777 ? z.len - off : 777);
+	block_data_msg(&f, NULL, 0);
+	uint8_t *got;
+	size_t len;
+	assert_int_equal(dump_from(&f, true, &got, &len, &err), 0);
+	assert_int_equal(len, n);
+	assert_memory_equal(got, data, n);
+	free(got);
+
+	/* A Failure after the end marker: the daemon's reading failed. */
+	struct fake g = {0};
+	reply_msg(&g, ALB_PAYLOAD_SUCCESS, false, NULL);
+	block_data_msg(&g, data, 100);
+	block_data_msg(&g, NULL, 0);
+	reply_msg(&g, ALB_PAYLOAD_FAILURE, false, "error while reading stream");
+	assert_int_equal(dump_from(&g, false, &got, &len, &err), ALB_EPERM);
+	assert_string_equal(err.msg, "error while reading stream");
+	free(got);
+
+	/* Closed before the end marker. */
+	struct fake h = {0};
+	reply_msg(&h, ALB_PAYLOAD_SUCCESS, false, NULL);
+	block_data_msg(&h, data, 100);
+	assert_int_equal(dump_from(&h, false, &got, &len, &err), ALB_EPROTO);
+	assert_int_equal(len, 100);
+	free(got);
+
+	/* A compressed stream cut short. */
+	struct fake k = {0};
+	reply_msg(&k, ALB_PAYLOAD_SUCCESS, true, NULL);
+	block_data_msg(&k, z.data, z.len / 2);
+	block_data_msg(&k, NULL, 0);
+	assert_int_equal(dump_from(&k, true, &got, &len, &err), ALB_EPARSE);
+	free(got);
+	alb_buf_free(&z);
+	free(data);
+}
+
+/* ---- the programs against the fake daemon ------------------------------- */
+
+#define SKIP_WITHOUT(path, prog)                                                 \
+	char path##_buf[4096];                                                    \
+	const char *path = cli_prog_path(prog, path##_buf, sizeof(path##_buf));    \
+	if (path == NULL) {                                                       \
+		print_message("SKIP: %s not built (ALB_BUILD_ROOT unset?)\n", prog); \
+		skip();                                                           \
+	}
+
+/* Runs prog args... --socket <fake> against a daemon answering with the
+ * given transcript replies. */
+static void run_against(struct fake *f, const char *const *args, struct run *r)
+{
+	fake_start(f);
+	char *argv[32];
+	int n = 0;
+	for (; *args != NULL; args++)
+		argv[n++] = (char *)*args;
+	argv[n++] = "--socket";
+	argv[n++] = f->path;
+	argv[n] = NULL;
+	assert_int_equal(run_argv(argv, r), 0);
+	pthread_join(f->thread, NULL);
+}
+
+static void test_cli_info_table(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(info, "alb-info");
+	NEED_VECTORS();
+	struct fake f = {0};
+	assert_true(fake_reply(&f, "transcripts/14-info/01-002-s2c.der"));
+	const char *args[] = {info, "info", "-n", "tenant:hello", NULL};
+	struct run r;
+	run_against(&f, args, &r);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out,
+			    "NAME          TYP    CPUS  MEMORY  STARTED               DEVICES                                     DIGEST\n"
+			    "tenant:hello  solo5  0     32 MB   2026-11-22T05:18:22Z  block storage->disk2 (1 MB, 512 B sectors)  14dd23197803b3c6\n");
+	assert_string_equal(r.err, "");
+	run_free(&r);
+	fake_cleanup(&f);
+}
+
+static void test_cli_json(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(info, "alb-info");
+	NEED_VECTORS();
+	static const char *const cases[][2] = {
+		{"info", "transcripts/14-info/01-002-s2c.der"},
+		{"policy", "transcripts/01-policy-info/01-002-s2c.der"},
+		{"block", "transcripts/06-block-info/01-002-s2c.der"},
+	};
+	for (size_t i = 0; i < 3; i++) {
+		struct fake f = {0};
+		assert_true(fake_reply(&f, cases[i][1]));
+		const char *args[] = {info, cases[i][0], "--json", NULL};
+		struct run r;
+		run_against(&f, args, &r);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(r.out[0], '{');
+		/* Valid JSON, checked by Python's parser when there is one. */
+		FILE *py = popen("python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null", "w");
+		if (py != NULL) {
+			fputs(r.out, py);
+			int st = pclose(py);
+			if (WIFEXITED(st) && WEXITSTATUS(st) != 127)
+				assert_int_equal(WEXITSTATUS(st), 0);
+		}
+		run_free(&r);
+		fake_cleanup(&f);
+	}
+}
+
+static void test_cli_tables(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(info, "alb-info");
+	NEED_VECTORS();
+	struct fake f = {0};
+	assert_true(fake_reply(&f, "transcripts/03-policy-info-tenant/01-002-s2c.der"));
+	const char *args[] = {info, "policy", "-p", "tenant", NULL};
+	struct run r;
+	run_against(&f, args, &r);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "PATH  UNIKERNELS  CPUIDS  MEMORY   BLOCK   BRIDGES\n"
+				   ":     4           0,1     1024 MB  100 MB  none\n");
+	run_free(&r);
+	fake_cleanup(&f);
+
+	struct fake g = {0};
+	assert_true(fake_reply(&g, "transcripts/06-block-info/01-002-s2c.der"));
+	const char *bargs[] = {info, "block", "--name", "tenant:", NULL};
+	run_against(&g, bargs, &r);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "NAME    SIZE   ACTIVE\n"
+				   ":disk2  1 MB   no\n"
+				   ":disk   10 MB  no\n");
+	run_free(&r);
+	fake_cleanup(&g);
+}
+
+static void test_cli_success_and_failure(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(deploy, "alb-deploy");
+	NEED_VECTORS();
+	struct fake f = {0};
+	assert_true(fake_reply(&f, "transcripts/24-destroy/01-002-s2c.der"));
+	const char *args[] = {deploy, "destroy", "tenant:hello", NULL};
+	struct run r;
+	run_against(&f, args, &r);
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.out, "tenant:hello: success: destroyed unikernel\n");
+	run_free(&r);
+	size_t len;
+	uint8_t *want = read_vector("transcripts/24-destroy/01-001-c2s.der", &len);
+	assert_int_equal(f.cmd.len, len);
+	assert_memory_equal(f.cmd.data, want, len);
+	free(want);
+	fake_cleanup(&f);
+
+	struct fake g = {0};
+	assert_true(fake_reply(&g, "transcripts/22-restart-not-running/01-002-s2c.der"));
+	const char *rargs[] = {deploy, "restart", "tenant:spt", NULL};
+	run_against(&g, rargs, &r);
+	assert_int_equal(r.status, 117);
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "alb-deploy: tenant:spt: command failed: destroy: not found\n");
+	run_free(&r);
+	fake_cleanup(&g);
+
+	/* No reply at all: a communication failure. */
+	struct fake h = {0};
+	run_against(&h, rargs, &r);
+	assert_int_equal(r.status, 121);
+	assert_string_equal(r.err,
+			    "alb-deploy: the daemon closed the connection without a reply\n");
+	run_free(&r);
+	fake_cleanup(&h);
+}
+
+static void test_cli_set_block(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(deploy, "alb-deploy");
+	NEED_VECTORS();
+	uint8_t data[100000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i >> 3);
+	char *path = temp_file(data, sizeof(data));
+	for (int level = 0; level <= 9; level += 9) {
+		struct fake f = {0};
+		f.read_stream = true;
+		assert_true(fake_reply(&f, "transcripts/07-set-block/01-004-s2c.der"));
+		char lvl[4];
+		snprintf(lvl, sizeof(lvl), "%d", level);
+		const char *args[] = {deploy, "set-block", "tenant:disk", path,
+				      "--compression-level", lvl, NULL};
+		struct run r;
+		run_against(&f, args, &r);
+		assert_int_equal(r.status, 0);
+		assert_string_equal(r.out, "tenant:disk: success: set block device\n");
+		assert_true(f.got_end);
+		assert_true(f.max_chunk <= ALB_STREAM_CHUNK_MAX);
+		struct alb_msg *m;
+		struct alb_error err = {0};
+		assert_int_equal(alb_msg_decode(f.cmd.data, f.cmd.len, 0, &m, &err), 0);
+		assert_int_equal(m->u.command.kind, ALB_CMD_BLOCK_SET);
+		assert_int_equal(m->u.command.u.block_compressed, level > 0);
+		alb_msg_free(m);
+		if (level == 0) {
+			assert_int_equal(f.stream_len, sizeof(data));
+			assert_memory_equal(f.stream, data, sizeof(data));
+		} else {
+			struct alb_buf plain = {0};
+			assert_int_equal(alb_zlib_inflate(f.stream, f.stream_len,
+							  sizeof(data), &plain, &err),
+					 0);
+			assert_memory_equal(plain.data, data, sizeof(data));
+			alb_buf_free(&plain);
+		}
+		run_free(&r);
+		fake_cleanup(&f);
+	}
+	unlink(path);
+	free(path);
+}
+
+static void test_cli_dump_block(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(info, "alb-info");
+	NEED_VECTORS();
+	struct fake f = {0};
+	char rel[128];
+	for (int i = 2; i <= 259; i++) {
+		snprintf(rel, sizeof(rel), "transcripts/08-dump-block/01-%03d-s2c.der", i);
+		assert_true(fake_reply(&f, rel));
+	}
+	char out[] = "/tmp/alb-cli-dump-XXXXXX";
+	int fd = mkstemp(out);
+	close(fd);
+	const char *args[] = {info, "dump-block", "tenant:disk2", "-o", out, NULL};
+	struct run r;
+	run_against(&f, args, &r);
+	assert_int_equal(r.status, 0);
+	char want[256];
+	snprintf(want, sizeof(want), "tenant:disk2: dumped to %s\n", out);
+	assert_string_equal(r.out, want);
+	size_t len;
+	uint8_t *got = slurp(out, &len);
+	assert_int_equal(len, 1024 * 1024);
+	free(got);
+	run_free(&r);
+	fake_cleanup(&f);
+	unlink(out);
+}
+
+int main(void)
+{
+	/* A client that vanished must not kill the fake daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_encode),
+		cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_single_reply),
+		cmocka_unit_test(test_sent_bytes),
+		cmocka_unit_test(test_eof_and_garbage),
+		cmocka_unit_test(test_frame_limit),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_read_stream),
+		cmocka_unit_test(test_block_set_stream),
+		cmocka_unit_test(test_dump_stream),
+		cmocka_unit_test(test_dump_compressed_and_errors),
+		cmocka_unit_test(test_cli_info_table),
+		cmocka_unit_test(test_cli_json),
+		cmocka_unit_test(test_cli_tables),
+		cmocka_unit_test(test_cli_success_and_failure),
+		cmocka_unit_test(test_cli_set_block),
+		cmocka_unit_test(test_cli_dump_block),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
