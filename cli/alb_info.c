@@ -482,6 +482,13 @@ static int run_inspect_dump(struct cli_args *a)
 	return print_value(a, "the state", rc, &err);
 }
 
+/* What decode found, above the text form (JSON stays one object). */
+static void heading(const struct cli_args *a, const char *what)
+{
+	if (!a->json)
+		printf("# %s\n", what);
+}
+
 /* Tries, in order: a framed wire message, a bare wire message, a state
  * file, a certificate extension; prints the first that decodes. */
 static int run_decode(struct cli_args *a)
@@ -495,15 +502,20 @@ static int run_decode(struct cli_args *a)
 	unsigned flags = (a->json ? ALB_PRINT_JSON : 0);
 	struct alb_msg *m = NULL;
 	int rc = ALB_EPARSE;
+	bool framed = false;
 	if (len > ALB_FRAME_HEADER_LEN &&
 	    ((uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
-	     (uint32_t)data[2] << 8 | data[3]) == len - ALB_FRAME_HEADER_LEN)
+	     (uint32_t)data[2] << 8 | data[3]) == len - ALB_FRAME_HEADER_LEN) {
 		rc = alb_msg_decode(data + ALB_FRAME_HEADER_LEN,
 				    len - ALB_FRAME_HEADER_LEN,
 				    ALB_DECODE_BORROW, &m, &werr);
+		framed = rc == 0;
+	}
 	if (rc < 0)
 		rc = alb_msg_decode(data, len, ALB_DECODE_BORROW, &m, &werr);
 	if (rc == 0) {
+		heading(a, framed ? "wire message (with its 4-byte frame length)"
+				  : "wire message");
 		rc = alb_msg_print(stdout, m, flags, &err);
 		alb_msg_free(m);
 		free(data);
@@ -511,6 +523,7 @@ static int run_decode(struct cli_args *a)
 	}
 	struct alb_state *s;
 	if (alb_state_decode(data, len, ALB_DECODE_BORROW, &s, &err) == 0) {
+		heading(a, "state file");
 		rc = alb_state_print(stdout, s, flags, &err);
 		alb_state_free(s);
 		free(data);
@@ -518,6 +531,7 @@ static int run_decode(struct cli_args *a)
 	}
 	struct alb_certext *c;
 	if (alb_certext_decode(data, len, ALB_DECODE_BORROW, &c, &err) == 0) {
+		heading(a, "certificate extension");
 		rc = alb_certext_print(stdout, c, flags, &err);
 		alb_certext_free(c);
 		free(data);

@@ -1002,6 +1002,190 @@ static void test_program_errors(void **state)
 	unlink(big);
 }
 
+/* ---- decode and inspect-dump (no daemon) ------------------------------ */
+
+static char *write_temp(const uint8_t *p, size_t len)
+{
+	char *path = strdup("/tmp/alb-cli-file-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+static void expect_decode(const char *info, const uint8_t *p, size_t len,
+			  const char *first_line, const char *contains)
+{
+	char *path = write_temp(p, len);
+	char *argv[] = {(char *)info, "decode", path, NULL};
+	struct run r;
+	assert_int_equal(run_argv(argv, &r), 0);
+	assert_int_equal(r.status, 0);
+	assert_true(strncmp(r.out, first_line, strlen(first_line)) == 0);
+	assert_non_null(strstr(r.out, contains));
+	run_free(&r);
+	char *jargv[] = {(char *)info, "decode", "--json", path, NULL};
+	assert_int_equal(run_argv(jargv, &r), 0);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.out[0], '{');
+	run_free(&r);
+	unlink(path);
+	free(path);
+}
+
+static void test_decode(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(info, "alb-info");
+	if (vectors_dir() == NULL) {
+		print_message("SKIP: vectors directory not found\n");
+		skip();
+	}
+	size_t len;
+	uint8_t *wire = read_vector("transcripts/14-info/01-002-s2c.der", &len);
+	assert_non_null(wire);
+	expect_decode(info, wire, len, "# wire message\n", "name: tenant:hello");
+	/* The same with its frame length in front. */
+	uint8_t *framed = malloc(len + 4);
+	framed[0] = 0;
+	framed[1] = 0;
+	framed[2] = (uint8_t)(len >> 8);
+	framed[3] = (uint8_t)len;
+	memcpy(framed + 4, wire, len);
+	expect_decode(info, framed, len + 4,
+		      "# wire message (with its 4-byte frame length)\n",
+		      "name: tenant:hello");
+	/* A wrong frame length: not framed, and not a message either. */
+	framed[3]++;
+	char *bad = write_temp(framed, len + 4);
+	char *argv[] = {(char *)info, "decode", bad, NULL};
+	struct run r;
+	assert_int_equal(run_argv(argv, &r), 0);
+	assert_int_equal(r.status, CLI_EXIT_CLI);
+	assert_non_null(strstr(r.err, "is neither a wire message"));
+	run_free(&r);
+	unlink(bad);
+	free(bad);
+	free(framed);
+	free(wire);
+	uint8_t *st = read_vector("state_2u_2p.der", &len);
+	expect_decode(info, st, len, "# state file\n", "name: a:b:c");
+	free(st);
+	uint8_t *ce = read_vector("certext_policy.der", &len);
+	expect_decode(info, ce, len, "# certificate extension\n", "policy_add");
+	free(ce);
+	char *missing[] = {(char *)info, "decode", "/nonexistent/file", NULL};
+	assert_int_equal(run_argv(missing, &r), 0);
+	assert_int_equal(r.status, CLI_EXIT_CLI);
+	assert_non_null(strstr(r.err, "cannot read '/nonexistent/file'"));
+	run_free(&r);
+}
+
+static void test_inspect_dump(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(info, "alb-info");
+	if (vectors_dir() == NULL) {
+		print_message("SKIP: vectors directory not found\n");
+		skip();
+	}
+	char dir[] = "/tmp/alb-cli-db-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	size_t len;
+	uint8_t *st = read_vector("state_2u_2p.der", &len);
+	assert_non_null(st);
+	char path[256], other[256];
+	snprintf(path, sizeof(path), "%s/state", dir);
+	snprintf(other, sizeof(other), "%s/old", dir);
+	FILE *f = fopen(path, "wb");
+	assert_int_equal(fwrite(st, 1, len, f), len);
+	fclose(f);
+	f = fopen(other, "wb");
+	assert_int_equal(fwrite(st, 1, 10, f), 10); /* truncated */
+	fclose(f);
+	free(st);
+	struct run r;
+	char *argv[] = {(char *)info, "inspect-dump", "--dbdir", dir, NULL};
+	assert_int_equal(run_argv(argv, &r), 0);
+	assert_int_equal(r.status, 0);
+	assert_true(strncmp(r.out, "format: 6\nunikernels (2):\n", 26) == 0);
+	run_free(&r);
+	char *abs[] = {(char *)info, "inspect-dump", "--json", "--file", path, NULL};
+	assert_int_equal(run_argv(abs, &r), 0);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.out[0], '{');
+	run_free(&r);
+	char *rel[] = {(char *)info, "inspect-dump", "--dbdir", dir, "--file", "old", NULL};
+	assert_int_equal(run_argv(rel, &r), 0);
+	assert_int_equal(r.status, CLI_EXIT_CLI);
+	assert_non_null(strstr(r.err, "couldn't parse dump file"));
+	run_free(&r);
+	char *none[] = {(char *)info, "inspect-dump", "--dbdir", dir, "--file", "nothing", NULL};
+	assert_int_equal(run_argv(none, &r), 0);
+	assert_int_equal(r.status, CLI_EXIT_CLI);
+	run_free(&r);
+	unlink(path);
+	unlink(other);
+	rmdir(dir);
+}
+
+/* Every subcommand answers --help with its usage and exit status 0. */
+static void test_help(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(deploy, "alb-deploy");
+	SKIP_WITHOUT(info, "alb-info");
+	static const char *const d[] = {"create", "destroy", "restart", "create-block",
+					"set-block", "destroy-block", "add-policy",
+					"replace-policy", "remove-policy"};
+	static const char *const i[] = {"info", "policy", "block", "get", "dump-block",
+					"inspect-dump", "decode"};
+	for (size_t k = 0; k < sizeof(d) / sizeof(d[0]) + sizeof(i) / sizeof(i[0]); k++) {
+		bool dep = k < sizeof(d) / sizeof(d[0]);
+		const char *sub = dep ? d[k] : i[k - sizeof(d) / sizeof(d[0])];
+		char *argv[] = {(char *)(dep ? deploy : info), (char *)sub, "--help", NULL};
+		struct run r;
+		assert_int_equal(run_argv(argv, &r), 0);
+		assert_int_equal(r.status, 0);
+		assert_true(strncmp(r.out, "Usage: ", 7) == 0);
+		assert_non_null(strstr(r.out, "--socket PATH"));
+		run_free(&r);
+	}
+}
+
+/* The progress line appears on a terminal only, for large uploads. */
+static void test_progress(void **state)
+{
+	(void)state;
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) {
+		print_message("SKIP: no pseudo-terminal\n");
+		skip();
+	}
+	int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	assert_true(slave >= 0);
+	int saved = dup(STDERR_FILENO);
+	fflush(stderr);
+	dup2(slave, STDERR_FILENO);
+	struct cli_args a = {0};
+	cli_progress(&a, 10, CLI_PROGRESS_MIN - 1); /* too small to show */
+	cli_progress(&a, CLI_PROGRESS_MIN / 2, CLI_PROGRESS_MIN);
+	cli_progress(&a, CLI_PROGRESS_MIN, CLI_PROGRESS_MIN);
+	a.verbosity = -1;
+	cli_progress(&a, 1, CLI_PROGRESS_MIN); /* -q */
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(slave);
+	char buf[512] = {0};
+	ssize_t n = read(master, buf, sizeof(buf) - 1);
+	close(master);
+	assert_true(n > 0);
+	assert_string_equal(buf, "\ruploading: 512.0 KiB of 1.0 MiB (50%)"
+				 "\ruploading: 1.0 MiB of 1.0 MiB (100%)\r\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1021,6 +1205,10 @@ int main(void)
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_create_solo5),
 		cmocka_unit_test(test_program_errors),
+		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_inspect_dump),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_progress),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

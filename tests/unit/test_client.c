@@ -860,6 +860,86 @@ static void test_cli_dump_block(void **state)
 	unlink(out);
 }
 
+/* Unikernel_image (compressed, bytes) as vmmd answers a get. */
+static void image_reply(struct fake *f, const char *name, bool compressed,
+			const uint8_t *p, size_t len)
+{
+	struct alb_msg m;
+	memset(&m, 0, sizeof(m));
+	m.header.version = 5;
+	m.header.name = name;
+	m.kind = ALB_PAYLOAD_SUCCESS;
+	m.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+	m.u.success.u.image.compressed = compressed;
+	m.u.success.u.image.data.ptr = p;
+	m.u.success.u.image.data.len = len;
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&m, 0, &b, NULL), 0);
+	fake_reply_bytes(f, b.data, b.len);
+	alb_buf_free(&b);
+}
+
+static void test_cli_get(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(info, "alb-info");
+	uint8_t img[50000];
+	for (size_t i = 0; i < sizeof(img); i++)
+		img[i] = (uint8_t)(i % 251);
+	struct alb_buf z = {0};
+	assert_int_equal(alb_zlib_deflate(img, sizeof(img), 9, &z, NULL), 0);
+	char dir[] = "/tmp/alb-cli-get-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	for (int compressed = 0; compressed <= 1; compressed++) {
+		struct fake f = {0};
+		if (compressed)
+			image_reply(&f, ":hello", true, z.data, z.len);
+		else
+			image_reply(&f, ":hello", false, img, sizeof(img));
+		char out[256];
+		snprintf(out, sizeof(out), "%s/image", dir);
+		const char *args[] = {info, "get", "hello", "-o", out, NULL};
+		struct run r;
+		run_against(&f, args, &r);
+		assert_int_equal(r.status, 0);
+		char want[300];
+		snprintf(want, sizeof(want), ":hello: dumped image to %s\n", out);
+		assert_string_equal(r.out, want);
+		size_t len;
+		uint8_t *got = slurp(out, &len);
+		assert_int_equal(len, sizeof(img));
+		assert_memory_equal(got, img, sizeof(img));
+		free(got);
+		unlink(out);
+		run_free(&r);
+		fake_cleanup(&f);
+	}
+	/* Without -o: <TMPDIR>/<name>.<time>, as albatross-client does. */
+	struct fake f = {0};
+	image_reply(&f, ":hello", false, img, 10);
+	setenv("TMPDIR", dir, 1);
+	const char *args[] = {info, "get", "hello", NULL};
+	struct run r;
+	run_against(&f, args, &r);
+	unsetenv("TMPDIR");
+	assert_int_equal(r.status, 0);
+	char prefix[300];
+	snprintf(prefix, sizeof(prefix), ":hello: dumped image to %s/:hello.", dir);
+	assert_true(strncmp(r.out, prefix, strlen(prefix)) == 0);
+	char *path = r.out + strlen(":hello: dumped image to ");
+	path[strlen(path) - 1] = '\0';
+	assert_int_equal(strlen(path), strlen(dir) + strlen("/:hello.2026-11-22T05:18:18-00:00"));
+	size_t len;
+	uint8_t *got = slurp(path, &len);
+	assert_int_equal(len, 10);
+	free(got);
+	unlink(path);
+	run_free(&r);
+	fake_cleanup(&f);
+	rmdir(dir);
+	alb_buf_free(&z);
+}
+
 int main(void)
 {
 	/* A client that vanished must not kill the fake daemon. */
@@ -883,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_cli_success_and_failure),
 		cmocka_unit_test(test_cli_set_block),
 		cmocka_unit_test(test_cli_dump_block),
+		cmocka_unit_test(test_cli_get),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
