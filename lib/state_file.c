@@ -200,6 +200,17 @@ int alb_state_file_write_bytes(const char *dbdir, const uint8_t *buf,
 	return replace_file(dbdir, &rp, err);
 }
 
+int alb_state_write_file(const char *dbdir, const struct alb_state *s,
+			 struct alb_error *err)
+{
+	struct alb_buf b = { 0 };
+	int rc = alb_state_encode(s, &b, err);
+	if (rc == 0)
+		rc = alb_state_file_write_bytes(dbdir, b.data, b.len, err);
+	alb_buf_free(&b);
+	return rc;
+}
+
 /* Opens dbdir/name for reading and checks that it is a regular file;
  * returns the descriptor (and its size) or an ALB_E* code. */
 static int open_regular(const char *dbdir, const char *name, uint64_t *size,
@@ -303,5 +314,20 @@ int alb_state_copy_started(const char *dbdir, struct alb_error *err)
 	};
 	int rc = replace_file(dbdir, &rp, err);
 	close(src);
+	return rc;
+}
+
+int alb_state_read_file(const char *dbdir, struct alb_state **out,
+			struct alb_error *err)
+{
+	struct alb_buf b;
+	*out = NULL;
+	int rc = alb_state_file_read_bytes(dbdir, ALB_STATE_NAME, &b, err);
+	if (rc != 0)
+		return rc;
+	/* Decoded values are copied out of the file's bytes, which are
+	 * freed here. */
+	rc = alb_state_decode(b.data, b.len, 0, out, err);
+	alb_buf_free(&b);
 	return rc;
 }

@@ -365,6 +365,247 @@ static void test_crash_each_step(void **state)
 	}
 }
 
+/* ---- with real state values --------------------------------------------- */
+
+/* Reads a golden vector made by Albatross; false when the vectors are not
+ * there (the caller skips). */
+static bool load_vector(const char *name, struct alb_buf *out)
+{
+	const char *vd = getenv("ALB_VECTORS_DIR");
+	if (vd == NULL)
+		return false;
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", vd, name);
+	FILE *f = fopen(p, "rb");
+	if (f == NULL)
+		return false;
+	memset(out, 0, sizeof(*out));
+	size_t cap = 1 << 16;
+	out->base_ = out->data = malloc(cap);
+	assert_non_null(out->data);
+	size_t n;
+	while ((n = fread(out->data + out->len, 1, cap - out->len, f)) > 0) {
+		out->len += n;
+		if (out->len == cap) {
+			cap *= 2;
+			out->base_ = out->data = realloc(out->data, cap);
+			assert_non_null(out->data);
+		}
+	}
+	out->cap_ = cap;
+	fclose(f);
+	return true;
+}
+
+static struct alb_state *decode_vector(const char *name, struct alb_buf *bytes)
+{
+	if (!load_vector(name, bytes)) {
+		print_message("skipped: vector %s not found (ALB_VECTORS_DIR)\n", name);
+		return NULL;
+	}
+	struct alb_state *st = NULL;
+	assert_int_equal(alb_state_decode(bytes->data, bytes->len, 0, &st, NULL), 0);
+	return st;
+}
+
+/* The bytes a state encodes to. */
+static void encode(const struct alb_state *st, struct alb_buf *out)
+{
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(alb_state_encode(st, out, NULL), 0);
+}
+
+static void expect_file_bytes(const char *name, const struct alb_buf *want)
+{
+	struct alb_buf got;
+	assert_int_equal(alb_state_file_read_bytes(dir, name, &got, NULL), 0);
+	assert_int_equal(got.len, want->len);
+	assert_memory_equal(got.data, want->data, want->len);
+	alb_buf_free(&got);
+}
+
+/* Albatross's state file is written byte for byte and read back to a
+ * value that encodes to the same bytes; the previous one becomes
+ * state.bak. */
+static void test_state_round_trip(void **state)
+{
+	(void)state;
+	struct alb_buf v1, v2;
+	struct alb_state *s1 = decode_vector("state_empty.der", &v1);
+	if (s1 == NULL)
+		skip();
+	struct alb_state *s2 = decode_vector("state_2u_2p.der", &v2);
+	assert_non_null(s2);
+	struct alb_state *back = NULL;
+	struct alb_error err;
+	assert_int_equal(alb_state_read_file(dir, &back, &err), ALB_ENOENT);
+	assert_null(back);
+
+	assert_int_equal(alb_state_write_file(dir, s1, NULL), 0);
+	expect_file_bytes(ALB_STATE_NAME, &v1);
+	assert_int_equal(alb_state_write_file(dir, s2, NULL), 0);
+	expect_file_bytes(ALB_STATE_NAME, &v2);
+	expect_file_bytes(ALB_STATE_BAK_NAME, &v1);
+
+	assert_int_equal(alb_state_read_file(dir, &back, NULL), 0);
+	assert_int_equal(back->format, ALB_STATE_FORMAT_CURRENT);
+	assert_int_equal(back->n_unikernels, 2);
+	assert_int_equal(back->n_policies, 2);
+	struct alb_buf again;
+	encode(back, &again);
+	assert_int_equal(again.len, v2.len);
+	assert_memory_equal(again.data, v2.data, v2.len);
+	alb_buf_free(&again);
+	alb_state_free(back);
+
+	assert_int_equal(alb_state_copy_started(dir, NULL), 0);
+	expect_file_bytes(ALB_STATE_STARTED_NAME, &v2);
+
+	alb_state_free(s1);
+	alb_state_free(s2);
+	alb_buf_free(&v1);
+	alb_buf_free(&v2);
+}
+
+/* An old format reads; the next write is the current format. */
+static void test_state_legacy_upgrade(void **state)
+{
+	(void)state;
+	struct alb_buf v;
+	if (!load_vector("legacy/legacy_state_v3.der", &v))
+		skip();
+	assert_int_equal(alb_state_file_write_bytes(dir, v.data, v.len, NULL), 0);
+	struct alb_state *st = NULL;
+	assert_int_equal(alb_state_read_file(dir, &st, NULL), 0);
+	assert_int_equal(st->format, 3);
+	assert_int_equal(alb_state_write_file(dir, st, NULL), 0);
+	alb_state_free(st);
+	assert_int_equal(alb_state_read_file(dir, &st, NULL), 0);
+	assert_int_equal(st->format, ALB_STATE_FORMAT_CURRENT);
+	alb_state_free(st);
+	expect_file_bytes(ALB_STATE_BAK_NAME, &v);
+	alb_buf_free(&v);
+}
+
+/* A file that does not decode is a clean error, and a state that does not
+ * encode leaves the files alone. */
+static void test_state_bad(void **state)
+{
+	(void)state;
+	write_str("not DER");
+	struct alb_state *st = NULL;
+	struct alb_error err;
+	assert_int_equal(alb_state_read_file(dir, &st, &err), ALB_EPARSE);
+	assert_null(st);
+	struct alb_buf v;
+	if (load_vector("invalid/invalid_state_nyi.der", &v)) {
+		assert_int_equal(alb_state_file_write_bytes(dir, v.data, v.len, NULL), 0);
+		assert_int_equal(alb_state_read_file(dir, &st, &err), ALB_EPARSE);
+		alb_buf_free(&v);
+	}
+	struct alb_state_unikernel dup[2];
+	memset(dup, 0, sizeof(dup));
+	dup[0].name = dup[1].name = ":same";
+	struct alb_state bad = { .format = ALB_STATE_FORMAT_CURRENT,
+				 .n_unikernels = 2, .unikernels = dup };
+	write_str("kept");
+	assert_int_equal(alb_state_write_file(dir, &bad, &err), ALB_EINVAL);
+	expect_content(ALB_STATE_NAME, "kept");
+	expect_no_temporaries();
+}
+
+/* Images live inside the state file: a state with a 24 MiB image goes
+ * through whole. */
+static void test_state_large_image(void **state)
+{
+	(void)state;
+	struct alb_buf v;
+	struct alb_state *st = decode_vector("state_2u_2p.der", &v);
+	if (st == NULL)
+		skip();
+	size_t len = 24u << 20;
+	uint8_t *img = malloc(len);
+	assert_non_null(img);
+	for (size_t i = 0; i < len; i++)
+		img[i] = (uint8_t)(i * 2654435761u >> 24);
+	st->unikernels[0].config.image = (struct alb_bytes){ img, len };
+	assert_int_equal(alb_state_write_file(dir, st, NULL), 0);
+	struct alb_state *back = NULL;
+	assert_int_equal(alb_state_read_file(dir, &back, NULL), 0);
+	bool found = false;
+	for (size_t i = 0; i < back->n_unikernels; i++) {
+		if (strcmp(back->unikernels[i].name, st->unikernels[0].name) != 0)
+			continue;
+		found = true;
+		assert_int_equal(back->unikernels[i].config.image.len, len);
+		assert_memory_equal(back->unikernels[i].config.image.ptr, img, len);
+	}
+	assert_true(found);
+	alb_state_free(back);
+	alb_state_free(st);
+	free(img);
+	alb_buf_free(&v);
+}
+
+static const struct alb_state *crash_state;
+
+static void child_write_state(void)
+{
+	if (alb_state_write_file(dir, crash_state, NULL) != 0)
+		_exit(2);
+}
+
+/* Whether the file decodes and re-encodes to one of the given contents. */
+static bool decodes_to(const char *name, const struct alb_buf *a,
+		       const struct alb_buf *b)
+{
+	struct alb_buf raw;
+	if (alb_state_file_read_bytes(dir, name, &raw, NULL) != 0)
+		return false;
+	struct alb_state *st = NULL;
+	int rc = alb_state_decode(raw.data, raw.len, 0, &st, NULL);
+	alb_buf_free(&raw);
+	if (rc != 0)
+		return false;
+	struct alb_buf enc;
+	encode(st, &enc);
+	alb_state_free(st);
+	bool same = (enc.len == a->len && memcmp(enc.data, a->data, a->len) == 0) ||
+		    (enc.len == b->len && memcmp(enc.data, b->data, b->len) == 0);
+	alb_buf_free(&enc);
+	return same;
+}
+
+/* A daemon killed at any step of a state dump restarts from a state file
+ * that decodes to the old or the new state, and its backup decodes too. */
+static void test_state_crash_decodes(void **state)
+{
+	(void)state;
+	struct alb_buf v_old, v_new;
+	struct alb_state *s_old = decode_vector("state_root_policy.der", &v_old);
+	if (s_old == NULL)
+		skip();
+	struct alb_state *s_new = decode_vector("state_2u_2p.der", &v_new);
+	assert_non_null(s_new);
+	crash_state = s_new;
+	for (int k = 0; k < N_STEPS; k++) {
+		assert_int_equal(alb_state_write_file(dir, s_old, NULL), 0);
+		assert_int_equal(alb_state_write_file(dir, s_old, NULL), 0);
+		assert_true(crash_at(k, child_write_state));
+		assert_true(decodes_to(ALB_STATE_NAME, &v_old, &v_new));
+		assert_true(decodes_to(ALB_STATE_BAK_NAME, &v_old, &v_new));
+		struct alb_state *st = NULL;
+		assert_int_equal(alb_state_read_file(dir, &st, NULL), 0);
+		assert_int_equal(st->n_unikernels,
+				 k < ALB_STATE_STEP_RENAMED ? 1 : 2);
+		alb_state_free(st);
+	}
+	alb_state_free(s_old);
+	alb_state_free(s_new);
+	alb_buf_free(&v_old);
+	alb_buf_free(&v_new);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +616,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_temporaries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_each_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_each_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_legacy_upgrade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_large_image, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_crash_decodes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
