@@ -166,6 +166,14 @@ static void test_size_limit(void **state)
 	assert_int_equal(alb_state_file_check_size(ALB_STATE_FILE_MAX + 1, &err),
 			 ALB_ETOOBIG);
 	assert_int_equal(err.code, ALB_ETOOBIG);
+	/* A write that large is refused before the buffer is touched and
+	 * before any file is created. */
+	const uint8_t one = 0;
+	assert_int_equal(alb_state_file_write_bytes(dir, &one, ALB_STATE_FILE_MAX + 1,
+						    &err),
+			 ALB_ETOOBIG);
+	expect_no_temporaries();
+	expect_content(ALB_STATE_NAME, NULL);
 	char p[512];
 	path_of(p, sizeof(p), ALB_STATE_NAME);
 	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
