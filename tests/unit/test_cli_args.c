@@ -12,6 +12,8 @@
 
 /* The helpers under test live in the CLI directory, outside the library. */
 #include "../../cli/cli_common.c"
+#include "../../cli/cli_output.c"
+#include "../../cli/cli_run.c"
 
 #include "cli_test_util.h"
 

@@ -1,0 +1,162 @@
+/* alb-deploy and alb-info — running a command against a daemon and
+ * reporting its replies like albatross-client (see cli_common.h).
+ * SPDX-License-Identifier: ISC */
+#include <string.h>
+
+#include "cli_common.h"
+
+static void print_name(FILE *out, const char *name)
+{
+	cli_escape(out, name, strlen(name));
+}
+
+/* "<name>: success: <text>" for string replies, like albatross-client. */
+static int default_reply(struct cli_args *a, const struct alb_msg *m)
+{
+	(void)a;
+	const struct alb_reply *r = &m->u.success;
+	print_name(stdout, m->header.name);
+	if (r->kind == ALB_REPLY_STRING) {
+		fputs(": success: ", stdout);
+		cli_escape(stdout, r->u.string.ptr, r->u.string.len);
+		fputc('\n', stdout);
+	} else if (r->kind == ALB_REPLY_EMPTY) {
+		fputs(": success\n", stdout);
+	} else {
+		fputs(": success:\n", stdout);
+		struct alb_error err = {0};
+		if (alb_msg_print(stdout, m, 0, &err) < 0)
+			return CLI_EXIT_INTERNAL;
+	}
+	return CLI_EXIT_OK;
+}
+
+static int report_failure(struct cli_args *a, const char *name,
+			  const char *text, size_t len)
+{
+	fprintf(stderr, "%s: ", a->prog->name);
+	print_name(stderr, name);
+	fputs(": command failed: ", stderr);
+	cli_escape(stderr, text, len);
+	fputc('\n', stderr);
+	return CLI_EXIT_REMOTE;
+}
+
+/* Exit status for a failed client call. */
+static int comm_failure(struct cli_args *a, int rc, const struct alb_error *err)
+{
+	cli_error(a, "%s", err->msg[0] ? err->msg : alb_strerror(rc));
+	return rc == ALB_ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_COMM;
+}
+
+static int handle_reply(struct cli_args *a, const struct cli_request *r,
+			const struct alb_msg *m)
+{
+	switch (m->kind) {
+	case ALB_PAYLOAD_FAILURE:
+		return report_failure(a, m->header.name, m->u.failure.ptr,
+				      m->u.failure.len);
+	case ALB_PAYLOAD_SUCCESS:
+		return r->on_reply != NULL ? r->on_reply(a, m) : default_reply(a, m);
+	default:
+		cli_error(a, "unexpected %s message from the daemon",
+			  m->kind == ALB_PAYLOAD_DATA ? "data" : "command");
+		return CLI_EXIT_COMM;
+	}
+}
+
+struct read_ctx {
+	struct cli_args *a;
+	const struct cli_request *r;
+};
+
+static int on_stream_msg(void *ctx, const struct alb_msg *m)
+{
+	struct read_ctx *rc = ctx;
+	/* Data messages of a read stream go to the caller as they are. */
+	if (m->kind == ALB_PAYLOAD_DATA && rc->r->on_reply != NULL)
+		return rc->r->on_reply(rc->a, m);
+	return handle_reply(rc->a, rc->r, m);
+}
+
+static int run_connected(struct cli_args *a, const struct cli_request *r,
+			 struct alb_client *c)
+{
+	struct alb_error err = {0};
+	enum alb_reply_mode mode = alb_command_reply_mode(r->cmd->kind);
+	int rc = alb_client_send(c, r->name, r->cmd, cli_progress, a, &err);
+	if (rc == 0 && r->upload_fd >= 0)
+		rc = alb_client_send_stream(c, r->upload_fd, a->level,
+					    r->upload_size, cli_progress, a, &err);
+	if (rc < 0)
+		return comm_failure(a, rc, &err);
+	if (mode == ALB_REPLY_MODE_READ) {
+		struct read_ctx ctx = {a, r};
+		rc = alb_client_read_stream(c, on_stream_msg, &ctx, &err);
+		return rc < 0 ? comm_failure(a, rc, &err) : rc;
+	}
+	struct alb_msg *m;
+	rc = alb_client_recv(c, &m, &err);
+	if (rc == ALB_EEOF) {
+		/* albatross-client exits 0 here; a missing reply is a failure. */
+		cli_error(a, "the daemon closed the connection without a reply");
+		return CLI_EXIT_COMM;
+	}
+	if (rc < 0)
+		return comm_failure(a, rc, &err);
+	int status = handle_reply(a, r, m);
+	bool dump = status == CLI_EXIT_OK && mode == ALB_REPLY_MODE_DUMP &&
+		    m->kind == ALB_PAYLOAD_SUCCESS &&
+		    m->u.success.kind == ALB_REPLY_BLOCK_DEVICE_IMAGE;
+	bool compressed = dump && m->u.success.u.block_compressed;
+	char name[ALB_NAME_BUF];
+	snprintf(name, sizeof(name), "%s", m->header.name);
+	alb_msg_free(m);
+	if (!dump) {
+		if (status == CLI_EXIT_OK && mode == ALB_REPLY_MODE_DUMP) {
+			cli_error(a, "unexpected reply to a block dump");
+			return CLI_EXIT_COMM;
+		}
+		return status;
+	}
+	rc = alb_client_recv_dump(c, compressed, r->dump_fd, NULL, &err);
+	if (rc == ALB_EPERM)
+		return report_failure(a, name, err.msg, strlen(err.msg));
+	return rc < 0 ? comm_failure(a, rc, &err) : CLI_EXIT_OK;
+}
+
+int cli_execute(struct cli_args *a, const struct cli_request *r)
+{
+	struct alb_error err = {0};
+	if (a->socket != NULL && strcmp(a->socket, "-") == 0) {
+		struct alb_buf b = {0};
+		int rc = alb_client_encode_command(r->name, r->cmd, 0, &b, &err);
+		if (rc < 0) {
+			cli_error(a, "%s", err.msg);
+			return CLI_EXIT_INTERNAL;
+		}
+		cli_hexdump(stdout, b.data, b.len);
+		alb_buf_free(&b);
+		return CLI_EXIT_COMM;
+	}
+	char path[ALB_SOCKET_PATH_BUF];
+	const char *sock = a->socket;
+	if (sock == NULL) {
+		int rc = alb_endpoint_socket_path(
+		    a->tmpdir, alb_command_endpoint(r->cmd->kind), path, &err);
+		if (rc < 0) {
+			cli_error(a, "%s", err.msg);
+			return CLI_EXIT_CLI;
+		}
+		sock = path;
+	}
+	struct alb_client *c;
+	int rc = alb_client_connect(sock, a->timeout_ms, &c, &err);
+	if (rc < 0) {
+		cli_error(a, "%s", err.msg);
+		return rc == ALB_ESYS ? CLI_EXIT_CONNECT : CLI_EXIT_CLI;
+	}
+	int status = run_connected(a, r, c);
+	alb_client_close(c);
+	return status;
+}
