@@ -260,7 +260,7 @@ int cli_path(const char *what, const char *s, char *out,
 int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len,
 		  struct alb_error *err);
 
-/* ---- running a command (cli_run.c) ----------------------------------------------- */
+/* ---- running a command (cli_run.c) ----------------------------------- */
 
 /* What to do with the replies of a command. */
 struct cli_request {
@@ -285,7 +285,7 @@ int cli_execute(struct cli_args *a, const struct cli_request *r);
  * "OOOOOOOO  xx xx ... |ascii|"). */
 void cli_hexdump(FILE *out, const uint8_t *p, size_t len);
 
-/* ---- output (cli_output.c) ------------------------------------------------------------ */
+/* ---- output (cli_output.c) ------------------------------------------- */
 
 /* Writes one line to stderr: "<prog>: <message>". */
 void cli_error(const struct cli_args *a, const char *fmt, ...)

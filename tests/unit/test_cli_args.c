@@ -953,6 +953,10 @@ static void test_program_errors(void **state)
 		expect_run(a, CLI_EXIT_CLI, "cannot read '/nonexistent/image'");
 	}
 	{
+		const char *a[] = {deploy, "create", "x", "/nonexistent", "--typ", "bhyve", s, NULL};
+		expect_run(a, CLI_EXIT_CLI, "alb-deploy: IMAGE argument: no '/nonexistent' file\n");
+	}
+	{
 		const char *a[] = {deploy, "create", "Bad_Name!", img, s, NULL};
 		expect_run(a, CLI_EXIT_CLI, "NAME argument: ");
 	}
@@ -1034,6 +1038,34 @@ static void expect_decode(const char *info, const uint8_t *p, size_t len,
 	run_free(&r);
 	unlink(path);
 	free(path);
+}
+
+/* cli_read_file takes a file of exactly max bytes and refuses one more. */
+static void test_read_file_limit(void **state)
+{
+	(void)state;
+	uint8_t buf[101];
+	memset(buf, 'x', sizeof(buf));
+	char *at = write_temp(buf, 100), *past = write_temp(buf, 101);
+	uint8_t *data;
+	size_t len;
+	struct alb_error err = {0};
+	assert_int_equal(cli_read_file(at, 100, &data, &len, &err), 0);
+	assert_int_equal(len, 100);
+	assert_memory_equal(data, buf, 100);
+	free(data);
+	assert_int_equal(cli_read_file(past, 100, &data, &len, &err), ALB_ETOOBIG);
+	assert_null(data);
+	char want[300];
+	snprintf(want, sizeof(want), "'%s' is larger than 100 bytes", past);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(cli_read_file("/", 100, &data, &len, &err), ALB_EINVAL);
+	assert_string_equal(err.msg, "cannot read '/': not a regular file");
+	assert_int_equal(cli_read_file("/nonexistent", 100, &data, &len, &err), ALB_ESYS);
+	unlink(at);
+	unlink(past);
+	free(at);
+	free(past);
 }
 
 static void test_decode(void **state)
@@ -1207,6 +1239,7 @@ int main(void)
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_create_solo5),
 		cmocka_unit_test(test_program_errors),
+		cmocka_unit_test(test_read_file_limit),
 		cmocka_unit_test(test_decode),
 		cmocka_unit_test(test_inspect_dump),
 		cmocka_unit_test(test_help),
