@@ -714,7 +714,7 @@ int cli_parse(const struct cli_prog *p, int argc, char **argv,
 	char *so;
 	if (build_getopt(p, a->cmd, &lo, &so) < 0)
 		return cli_fail(err, ALB_ENOMEM, "out of memory");
-	bool seen[OPT_FILE - OPT_HELP + 1] = {false};
+	bool seen[CLI_OPT_COUNT] = {false};
 	bool help = false;
 	int rc = 0, c;
 	int sargc = argc - 1;

@@ -97,6 +97,9 @@ enum cli_opt_id {
 	OPT_FILE
 };
 
+/* Number of option identifiers (OPT_FILE is the last). */
+#define CLI_OPT_COUNT (OPT_FILE - OPT_HELP + 1)
+
 /* One option of a subcommand. */
 struct cli_opt {
 	const char *name;  /* long name without "--"; NULL ends a table */

@@ -1004,6 +1004,12 @@ static void test_program_errors(void **state)
 		const char *a[] = {deploy, "create", "--help", NULL};
 		expect_run(a, CLI_EXIT_OK, "");
 	}
+	{
+		const char *a[] = {deploy, "restart", "x", "--mem", "64", s, NULL};
+		expect_run(a, CLI_EXIT_COMM,
+			   "alb-deploy: warning: without --replace-arguments the unikernel "
+			   "restarts with its configuration; the options given are ignored\n");
+	}
 	unlink(img);
 	unlink(big);
 }
