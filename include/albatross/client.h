@@ -132,8 +132,9 @@ ALB_EXPORT int alb_client_send_stream(struct alb_client *c, int fd, int level,
 
 /** Receives the data of a block dump after its Block_device_image reply
  * (spec §2.4): Block_data messages up to the end marker, decompressed when
- * compressed is true, written to out_fd. A Failure after the data (the
- * daemon's reading failed) is returned as ALB_EPERM with its text in err.
+ * compressed is true, written to out_fd; then waits for the daemon to close.
+ * A Failure in place of the data or after it (the daemon's reading failed)
+ * is returned as ALB_EPERM with its text in err.
  * *written (may be NULL) receives the bytes written. ALB_EPROTO for any
  * other message or a stream that ends before its end marker. */
 ALB_EXPORT int alb_client_recv_dump(struct alb_client *c, bool compressed,
