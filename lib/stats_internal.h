@@ -69,9 +69,13 @@ struct alb_stats_subs;
 struct alb_stats_subs *alb_stats_subs_new(void);
 void alb_stats_subs_free(struct alb_stats_subs *r);
 
-/* Registers owner at name (canonical). ALB_ENOMEM, ALB_EINVAL. */
+/* Registers owner at name (canonical); *added (may be NULL) tells whether
+ * this is a new subscription or one owner already held at exactly that
+ * name (only its version is then updated). ALB_ENOMEM, ALB_EINVAL,
+ * ALB_ETOOBIG. */
 int alb_stats_subs_add(struct alb_stats_subs *r, const char *name,
-		       int64_t version, void *owner, struct alb_error *err);
+		       int64_t version, void *owner, bool *added,
+		       struct alb_error *err);
 
 /* Forgets every subscription of owner; returns how many there were. */
 size_t alb_stats_subs_remove_owner(struct alb_stats_subs *r, void *owner);
@@ -95,7 +99,7 @@ int alb_stats_subs_collect(const struct alb_stats_subs *r, const char *name,
 /* True when some subscriber covers name. */
 bool alb_stats_subs_any(const struct alb_stats_subs *r, const char *name);
 
-/* ---- HTTP request parsing (stats_http.c) ----------------------------- */
+/* ---- Prometheus endpoint (stats_http.c) ----------------------------- */
 
 enum alb_http_verdict {
 	ALB_HTTP_INCOMPLETE,   /* no end of headers yet */
@@ -106,12 +110,32 @@ enum alb_http_verdict {
 	ALB_HTTP_TOO_LARGE     /* past ALB_STATS_HTTP_REQUEST_MAX: 431 */
 };
 
-/* Looks at the bytes of a request received so far (at most
- * ALB_STATS_HTTP_REQUEST_MAX + 1 of them are kept) and says what to answer.
- * *head is set for a HEAD request. */
+/* Looks at the bytes of a request received so far and says what to
+ * answer: the request line and headers must end (blank line) within
+ * ALB_STATS_HTTP_REQUEST_MAX bytes. *head is set for a HEAD request. */
 enum alb_http_verdict alb_http_parse(const char *buf, size_t len, bool *head);
 
-/* ---- address parsing (stats_influx.c) -------------------------------- */
+/* Fills out (empty) with the body of GET /metrics. Returns 0 or an ALB_E*
+ * code (answered 500). */
+typedef int (*alb_http_render_fn)(void *ctx, struct alb_buf *out);
+
+/* Called once a component has closed all its handles and freed itself. */
+typedef void (*alb_stats_done_fn)(void *ctx);
+
+struct alb_http_server;
+
+/* Listens on addr (TCP) and answers GET /metrics with render's output as
+ * HTTP/1.0, one request per connection. */
+int alb_http_server_new(uv_loop_t *loop, const struct sockaddr *addr,
+			alb_http_render_fn render, void *ctx,
+			struct alb_http_server **out, struct alb_error *err);
+
+/* Closes the listener and every connection; done(ctx) follows once all
+ * handles are closed. */
+void alb_http_server_close(struct alb_http_server *s, alb_stats_done_fn done,
+			   void *ctx);
+
+/* ---- Influx push (stats_influx.c) ------------------------------------ */
 
 /* Parses "HOST[:PORT]" (IPv4 "1.2.3.4:8094", IPv6 "[::1]:8094", bare IPv6
  * "::1" without port) with a numeric host only (no name resolution, so
@@ -119,5 +143,36 @@ enum alb_http_verdict alb_http_parse(const char *buf, size_t len, bool *head);
  * port required. ALB_EINVAL with the reason. */
 int alb_stats_parse_addr(const char *s, int default_port,
 			 struct sockaddr_storage *out, struct alb_error *err);
+
+struct alb_influx;
+
+/* A client that writes batches of line protocol to a TCP server,
+ * connecting lazily (at the first batch) with SO_KEEPALIVE, and dropping
+ * the connection on any error or when more than ALB_STATSD_QUEUE_MAX bytes
+ * wait (the next batch reconnects). */
+int alb_influx_new(uv_loop_t *loop, const struct sockaddr *addr,
+		   struct alb_influx **out, struct alb_error *err);
+
+/* Sends batch (moved from: *batch is left empty). While connecting only
+ * the newest batch is kept. */
+void alb_influx_push(struct alb_influx *c, struct alb_buf *batch);
+
+/* True while a connection is established. */
+bool alb_influx_connected(const struct alb_influx *c);
+
+/* Closes the connection; done(ctx) follows once closed and freed. */
+void alb_influx_close(struct alb_influx *c, alb_stats_done_fn done, void *ctx);
+
+/* ---- the daemon's messages (stats.c) --------------------------------- */
+
+/* Encodes the Data (Stats_data s) message with header h, framed. */
+int alb_statsd_encode_data(const struct alb_header *h, const struct alb_stats *s,
+			   struct alb_buf *out, struct alb_error *err);
+
+/* Encodes a stats command with header h, framed: what alb-statsd sends to
+ * albd (Stats_initial) and what its tests send. */
+int alb_statsd_encode_cmd(const struct alb_header *h,
+			  const struct alb_command *cmd, struct alb_buf *out,
+			  struct alb_error *err);
 
 #endif

@@ -63,20 +63,28 @@ size_t alb_stats_subs_count(const struct alb_stats_subs *r)
 }
 
 int alb_stats_subs_add(struct alb_stats_subs *r, const char *name,
-		       int64_t version, void *owner, struct alb_error *err)
+		       int64_t version, void *owner, bool *added,
+		       struct alb_error *err)
 {
+	if (added != NULL)
+		*added = false;
 	if (name == NULL || owner == NULL)
 		return alb_fail(err, ALB_EINVAL, "alb_stats_subs_add: NULL");
 	size_t len = strnlen(name, ALB_NAME_BUF);
 	if (len > ALB_NAME_MAX)
 		return alb_fail(err, ALB_ETOOBIG, "name longer than %d bytes",
 				ALB_NAME_MAX);
+	struct sub_list *l = alb_trie_find(r->trie, name);
+	for (struct sub *o = l != NULL ? l->head : NULL; o != NULL; o = o->next)
+		if (o->owner == owner && strcmp(o->name, name) == 0) {
+			o->version = version;
+			return 0;
+		}
 	struct sub *s = malloc(sizeof(*s) + len + 1);
 	if (s == NULL)
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	*s = (struct sub){.owner = owner, .version = version};
 	memcpy(s->name, name, len + 1);
-	struct sub_list *l = alb_trie_find(r->trie, name);
 	if (l == NULL) {
 		l = calloc(1, sizeof(*l));
 		int rc = l == NULL ? alb_fail(err, ALB_ENOMEM, "out of memory")
@@ -90,6 +98,8 @@ int alb_stats_subs_add(struct alb_stats_subs *r, const char *name,
 	s->next = l->head;
 	l->head = s;
 	r->count++;
+	if (added != NULL)
+		*added = true;
 	return 0;
 }
 

@@ -692,13 +692,25 @@ static void test_subscribers(void **state)
 	struct alb_stats_subs *r = alb_stats_subs_new();
 	assert_non_null(r);
 	int root, foo_path, foo_label, foobar, foobar2, other;
-	assert_int_equal(alb_stats_subs_add(r, ":", 5, &root, NULL), 0);
-	assert_int_equal(alb_stats_subs_add(r, "foo:", 5, &foo_path, NULL), 0);
-	assert_int_equal(alb_stats_subs_add(r, ":foo", 4, &foo_label, NULL), 0);
-	assert_int_equal(alb_stats_subs_add(r, "foo:bar", 5, &foobar, NULL), 0);
+	assert_int_equal(alb_stats_subs_add(r, ":", 5, &root, NULL, NULL), 0);
+	assert_int_equal(alb_stats_subs_add(r, "foo:", 5, &foo_path, NULL, NULL), 0);
+	assert_int_equal(alb_stats_subs_add(r, ":foo", 4, &foo_label, NULL, NULL), 0);
+	assert_int_equal(alb_stats_subs_add(r, "foo:bar", 5, &foobar, NULL, NULL), 0);
 	/* several subscribers at one name (Albatross would close the first) */
-	assert_int_equal(alb_stats_subs_add(r, "foo:bar", 5, &foobar2, NULL), 0);
-	assert_int_equal(alb_stats_subs_add(r, "other:", 5, &other, NULL), 0);
+	assert_int_equal(alb_stats_subs_add(r, "foo:bar", 5, &foobar2, NULL, NULL), 0);
+	assert_int_equal(alb_stats_subs_add(r, "other:", 5, &other, NULL, NULL), 0);
+	assert_int_equal(alb_stats_subs_count(r), 6);
+	/* the same owner at the same name again: its version changes only */
+	bool added = true;
+	assert_int_equal(alb_stats_subs_add(r, ":foo", 3, &foo_label, &added, NULL), 0);
+	assert_false(added);
+	assert_int_equal(alb_stats_subs_add(r, ":foo", 4, &foo_label, &added, NULL), 0);
+	assert_false(added);
+	assert_int_equal(alb_stats_subs_add(r, "foo:", 4, &foo_label, &added, NULL), 0);
+	assert_true(added);
+	assert_int_equal(alb_stats_subs_remove_owner(r, &foo_label), 2);
+	assert_int_equal(alb_stats_subs_add(r, ":foo", 4, &foo_label, &added, NULL), 0);
+	assert_true(added);
 	assert_int_equal(alb_stats_subs_count(r), 6);
 
 	struct seen s;
@@ -730,7 +742,7 @@ static void test_subscribers(void **state)
 	assert_true(alb_stats_subs_any(r, "other:x"));
 
 	/* an owner's departure removes all its subscriptions, and only them */
-	assert_int_equal(alb_stats_subs_add(r, "other:y", 5, &foobar, NULL), 0);
+	assert_int_equal(alb_stats_subs_add(r, "other:y", 5, &foobar, NULL, NULL), 0);
 	assert_int_equal(alb_stats_subs_remove_owner(r, &foobar), 2);
 	assert_int_equal(alb_stats_subs_count(r), 5);
 	assert_null(rel_for(r, "foo:bar", &foobar, &s));
