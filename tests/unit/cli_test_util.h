@@ -31,6 +31,8 @@ static inline void run_free(struct run *r)
 /* Reads a whole file into a NUL-terminated buffer; NULL if it cannot. */
 static inline uint8_t *slurp(const char *path, size_t *len)
 {
+	if (len != NULL)
+		*len = 0;
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		return NULL;
@@ -149,6 +151,7 @@ static inline const char *vectors_dir(void)
 /* Reads <vectors>/<rel>; NULL when absent. */
 static inline uint8_t *read_vector(const char *rel, size_t *len)
 {
+	*len = 0;
 	const char *d = vectors_dir();
 	if (d == NULL)
 		return NULL;
