@@ -16,12 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <cmocka.h>
 
 #include "albatross/stats.h"
 #include "stats_internal.h"
+#include "vectors.h"
 
 /* ---- canned /proc files ------------------------------------------------ */
 
@@ -758,6 +760,185 @@ static void test_subscribers(void **state)
 	alb_stats_subs_free(NULL);
 }
 
+/* ---- HTTP requests and addresses --------------------------------------- */
+
+static enum alb_http_verdict http(const char *req, bool *head)
+{
+	return alb_http_parse(req, strlen(req), head);
+}
+
+static void test_http_parse(void **state)
+{
+	(void)state;
+	bool head;
+	assert_int_equal(http("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &head),
+			 ALB_HTTP_METRICS);
+	assert_false(head);
+	assert_int_equal(http("GET /metrics?x=1 HTTP/1.0\r\n\r\n", &head),
+			 ALB_HTTP_METRICS);
+	assert_int_equal(http("HEAD /metrics HTTP/1.0\n\n", &head),
+			 ALB_HTTP_METRICS);
+	assert_true(head);
+	assert_int_equal(http("GET / HTTP/1.0\r\n\r\n", &head), ALB_HTTP_NOT_FOUND);
+	assert_int_equal(http("GET /metricsx HTTP/1.0\r\n\r\n", &head),
+			 ALB_HTTP_NOT_FOUND);
+	assert_int_equal(http("GET /metrics/ HTTP/1.0\r\n\r\n", &head),
+			 ALB_HTTP_NOT_FOUND);
+	assert_int_equal(http("POST /metrics HTTP/1.0\r\n\r\n", &head),
+			 ALB_HTTP_BAD_METHOD);
+	assert_int_equal(http("get /metrics HTTP/1.0\r\n\r\n", &head),
+			 ALB_HTTP_BAD_METHOD);
+	/* incomplete until the blank line */
+	assert_int_equal(http("", &head), ALB_HTTP_INCOMPLETE);
+	assert_int_equal(http("GET /metrics HTTP/1.0\r\n", &head),
+			 ALB_HTTP_INCOMPLETE);
+	assert_int_equal(http("GET /metrics HTTP/1.0\r\nA: b\r\n\r", &head),
+			 ALB_HTTP_INCOMPLETE);
+	static const char *const bad[] = {
+	    "GET /metrics\r\n\r\n",           /* HTTP/0.9 */
+	    "GET  /metrics HTTP/1.0\r\n\r\n", /* empty target */
+	    "GET /metrics HTTP/2.0\r\n\r\n",
+	    "GET /metrics HTTP/1.10\r\n\r\n",
+	    "GET /met rics HTTP/1.0\r\n\r\n",
+	    " GET /metrics HTTP/1.0\r\n\r\n",
+	    "G(T /metrics HTTP/1.0\r\n\r\n",
+	    "\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(http(bad[i], &head), ALB_HTTP_BAD_REQUEST);
+
+	/* the request ends exactly at the limit, or one byte past it */
+	char *big = malloc(ALB_STATS_HTTP_REQUEST_MAX + 2);
+	assert_non_null(big);
+	const char *line = "GET /metrics HTTP/1.0\r\nX: ";
+	for (size_t extra = 0; extra <= 1; extra++) {
+		size_t len = ALB_STATS_HTTP_REQUEST_MAX + extra;
+		memset(big, 'a', len);
+		memcpy(big, line, strlen(line));
+		memcpy(big + len - 4, "\r\n\r\n", 4);
+		assert_int_equal(alb_http_parse(big, len, &head),
+				 extra == 0 ? ALB_HTTP_METRICS : ALB_HTTP_TOO_LARGE);
+		/* nothing to end it within the limit: too large as soon as
+		 * the limit is reached, incomplete just before */
+		memset(big + len - 4, 'a', 4);
+		assert_int_equal(alb_http_parse(big, len, &head),
+				 ALB_HTTP_TOO_LARGE);
+		assert_int_equal(alb_http_parse(big, ALB_STATS_HTTP_REQUEST_MAX - 1,
+						&head),
+				 ALB_HTTP_INCOMPLETE);
+	}
+	free(big);
+}
+
+static void test_parse_addr(void **state)
+{
+	(void)state;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	struct alb_error err;
+	assert_int_equal(alb_stats_parse_addr("127.0.0.1:9100", 8094, &ss, &err), 0);
+	assert_int_equal(v4->sin_family, AF_INET);
+	assert_int_equal(ntohs(v4->sin_port), 9100);
+	assert_int_equal(ntohl(v4->sin_addr.s_addr), 0x7f000001);
+	assert_int_equal(alb_stats_parse_addr("10.0.0.2", 8094, &ss, &err), 0);
+	assert_int_equal(ntohs(v4->sin_port), 8094);
+	assert_int_equal(alb_stats_parse_addr("[::1]:65535", 8094, &ss, &err), 0);
+	assert_int_equal(v6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(v6->sin6_port), 65535);
+	assert_int_equal(alb_stats_parse_addr("::1", 8094, &ss, &err), 0);
+	assert_int_equal(ntohs(v6->sin6_port), 8094);
+	assert_int_equal(alb_stats_parse_addr("[::1]", 1, &ss, &err), 0);
+	assert_int_equal(ntohs(v6->sin6_port), 1);
+	static const char *const bad[] = {
+	    "localhost:8094", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:",
+	    "127.0.0.1:x",    "127.0.0.1:-1", "[::1", "[::1]x", "", ":80",
+	    "127.0.0.1:+80", "300.0.0.1:80"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(alb_stats_parse_addr(bad[i], 8094, &ss, &err),
+				 ALB_EINVAL);
+	assert_int_equal(alb_stats_parse_addr("127.0.0.1", 0, &ss, &err), ALB_EINVAL);
+	assert_string_equal(err.msg, "invalid address '127.0.0.1': a port is required");
+}
+
+/* ---- the daemon's messages against the golden vectors ------------------- */
+
+/* Compares a framed message with the vector name (its DER, unframed). */
+static void assert_vector(const struct alb_buf *framed, const char *name)
+{
+	const char *dir = vec_dir();
+	if (!vec_present(dir))
+		skip();
+	char file[128];
+	snprintf(file, sizeof(file), "%s.der", name);
+	size_t len;
+	uint8_t *want = vec_read_at(dir, file, &len);
+	assert_non_null(want);
+	assert_int_equal(framed->len, len + 4);
+	assert_int_equal(((uint32_t)framed->data[0] << 24 | framed->data[1] << 16 |
+			  framed->data[2] << 8 | framed->data[3]),
+			 len);
+	assert_memory_equal(framed->data + 4, want, len);
+	free(want);
+}
+
+static void test_vectors(void **state)
+{
+	(void)state;
+	/* every vector has this header */
+	struct alb_header h = {5, 1, "a:b:c"};
+	struct alb_stats s = full_stats();
+	struct alb_buf out = {0};
+	assert_int_equal(alb_statsd_encode_data(&h, &s, &out, NULL), 0);
+	assert_vector(&out, "data_stats_full");
+	alb_buf_free(&out);
+
+	/* kinfo-mem absent, vmm absent, no interface */
+	s.has_kinfo_mem = false;
+	s.has_vmm = false;
+	s.n_ifdata = 0;
+	assert_int_equal(alb_statsd_encode_data(&h, &s, &out, NULL), 0);
+	assert_vector(&out, "data_stats_min");
+	alb_buf_free(&out);
+
+	/* vmm present and empty, one interface */
+	s.has_vmm = true;
+	s.n_vmm = 0;
+	s.n_ifdata = 1;
+	assert_int_equal(alb_statsd_encode_data(&h, &s, &out, NULL), 0);
+	assert_vector(&out, "data_stats_vmm_empty");
+	alb_buf_free(&out);
+
+	struct alb_command cmd = {.kind = ALB_CMD_STATS_INITIAL};
+	assert_int_equal(alb_statsd_encode_cmd(&h, &cmd, &out, NULL), 0);
+	assert_vector(&out, "cmd_stats_initial");
+	alb_buf_free(&out);
+	cmd.kind = ALB_CMD_STATS_SUBSCRIBE;
+	assert_int_equal(alb_statsd_encode_cmd(&h, &cmd, &out, NULL), 0);
+	assert_vector(&out, "cmd_stats_subscribe");
+	alb_buf_free(&out);
+	cmd.kind = ALB_CMD_STATS_REMOVE;
+	assert_int_equal(alb_statsd_encode_cmd(&h, &cmd, &out, NULL), 0);
+	assert_vector(&out, "cmd_stats_remove");
+	alb_buf_free(&out);
+	struct alb_stats_tap taps[] = {{str("service"), str("vmmtap0")},
+				       {str("admin"), str("vmmtap1")}};
+	cmd.kind = ALB_CMD_STATS_ADD;
+	cmd.u.stats_add.vmmdev = str("solo5-1234");
+	cmd.u.stats_add.pid = 1234;
+	cmd.u.stats_add.n_taps = 2;
+	cmd.u.stats_add.taps = taps;
+	assert_int_equal(alb_statsd_encode_cmd(&h, &cmd, &out, NULL), 0);
+	assert_vector(&out, "cmd_stats_add");
+	alb_buf_free(&out);
+	cmd.u.stats_add.vmmdev = str("");
+	cmd.u.stats_add.pid = 0;
+	cmd.u.stats_add.n_taps = 0;
+	assert_int_equal(alb_statsd_encode_cmd(&h, &cmd, &out, NULL), 0);
+	assert_vector(&out, "cmd_stats_add_no_taps");
+	alb_buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -773,6 +954,9 @@ int main(void)
 	    cmocka_unit_test(test_influx_escape),
 	    cmocka_unit_test(test_prometheus),
 	    cmocka_unit_test(test_subscribers),
+	    cmocka_unit_test(test_http_parse),
+	    cmocka_unit_test(test_parse_addr),
+	    cmocka_unit_test(test_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
