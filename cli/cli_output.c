@@ -12,6 +12,10 @@
 
 static void vreport(const struct cli_args *a, const char *kind,
 		    const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void vreport(const struct cli_args *a, const char *kind,
+		    const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: %s", a->prog->name, kind);
 	vfprintf(stderr, fmt, ap);
