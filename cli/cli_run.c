@@ -52,6 +52,9 @@ static int comm_failure(struct cli_args *a, int rc, const struct alb_error *err)
 static int handle_reply(struct cli_args *a, const struct cli_request *r,
 			const struct alb_msg *m)
 {
+	/* -vv shows every reply in full. */
+	if (alb_log_get_level() >= ALB_LOG_DEBUG)
+		alb_msg_print(stderr, m, 0, NULL);
 	switch (m->kind) {
 	case ALB_PAYLOAD_FAILURE:
 		return report_failure(a, m->header.name, m->u.failure.ptr,
@@ -156,6 +159,8 @@ int cli_execute(struct cli_args *a, const struct cli_request *r)
 		cli_error(a, "%s", err.msg);
 		return rc == ALB_ESYS ? CLI_EXIT_CONNECT : CLI_EXIT_CLI;
 	}
+	alb_log_info("connected to %s, sending %s for %s", sock,
+		     alb_cmd_kind_name(r->cmd->kind), r->name);
 	int status = run_connected(a, r, c);
 	alb_client_close(c);
 	return status;
