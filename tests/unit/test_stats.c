@@ -18,9 +18,15 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 
 #include <cmocka.h>
 
+#include "albatross/frame.h"
 #include "albatross/stats.h"
 #include "stats_internal.h"
 #include "vectors.h"
@@ -939,6 +945,422 @@ static void test_vectors(void **state)
 	alb_buf_free(&out);
 }
 
+/* ---- the daemon, run in-process on a loop thread -------------------------- */
+
+enum op { OP_NONE, OP_TICK, OP_COUNT, OP_STOP };
+
+struct harness {
+	uv_loop_t loop;
+	uv_async_t async;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	enum op op;
+	bool done;
+	size_t count;
+	struct alb_statsd *d;
+	char tmp[64];
+	char stat_path[128];
+	char vmmd_path[128];
+};
+
+static void on_async(uv_async_t *a)
+{
+	struct harness *h = a->data;
+	pthread_mutex_lock(&h->mu);
+	enum op op = h->op;
+	pthread_mutex_unlock(&h->mu);
+	switch (op) {
+	case OP_TICK:
+		alb_statsd_tick(h->d);
+		break;
+	case OP_COUNT:
+		h->count = alb_statsd_count(h->d);
+		break;
+	case OP_STOP:
+		alb_statsd_free(h->d);
+		uv_close((uv_handle_t *)a, NULL);
+		break;
+	case OP_NONE:
+		return;
+	}
+	pthread_mutex_lock(&h->mu);
+	h->op = OP_NONE;
+	h->done = true;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void *loop_thread(void *arg)
+{
+	struct harness *h = arg;
+	uv_run(&h->loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+static void harness_op(struct harness *h, enum op op)
+{
+	pthread_mutex_lock(&h->mu);
+	h->op = op;
+	h->done = false;
+	pthread_mutex_unlock(&h->mu);
+	uv_async_send(&h->async);
+	pthread_mutex_lock(&h->mu);
+	while (!h->done)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static size_t harness_count(struct harness *h)
+{
+	harness_op(h, OP_COUNT);
+	return h->count;
+}
+
+static void harness_dirs(struct harness *h)
+{
+	snprintf(h->tmp, sizeof(h->tmp), "/tmp/alb-stats-XXXXXX");
+	assert_non_null(mkdtemp(h->tmp));
+	snprintf(h->stat_path, sizeof(h->stat_path), "%s/util/stat.sock", h->tmp);
+	snprintf(h->vmmd_path, sizeof(h->vmmd_path), "%s/util/vmmd.sock", h->tmp);
+}
+
+/* Starts a daemon on h->tmp (made by harness_dirs() if empty). */
+static void harness_start(struct harness *h, struct alb_statsd_config *cfg)
+{
+	if (h->tmp[0] == '\0')
+		harness_dirs(h);
+	cfg->tmpdir = h->tmp;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	assert_int_equal(uv_loop_init(&h->loop), 0);
+	struct alb_error err;
+	int rc = alb_statsd_new(&h->loop, cfg, &h->d, &err);
+	if (rc != 0)
+		fail_msg("alb_statsd_new: %s", err.msg);
+	assert_int_equal(uv_async_init(&h->loop, &h->async, on_async), 0);
+	h->async.data = h;
+	assert_int_equal(pthread_create(&h->thread, NULL, loop_thread, h), 0);
+}
+
+static void harness_stop(struct harness *h)
+{
+	harness_op(h, OP_STOP);
+	pthread_join(h->thread, NULL);
+	/* every handle was closed and the memory released */
+	assert_int_equal(uv_loop_close(&h->loop), 0);
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cv);
+	unlink(h->stat_path);
+	unlink(h->vmmd_path);
+	char util[128];
+	snprintf(util, sizeof(util), "%s/util", h->tmp);
+	rmdir(util);
+	rmdir(h->tmp);
+}
+
+/* A blocking client socket whose reads give up after timeout_ms. */
+static int unix_connect(const char *path, int timeout_ms)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int stat_connect(struct harness *h)
+{
+	return unix_connect(h->stat_path, 5000);
+}
+
+static void send_cmd(int fd, const char *name, int64_t seq,
+		     const struct alb_command *cmd)
+{
+	struct alb_header hd = {5, seq, name};
+	struct alb_buf out = {0};
+	assert_int_equal(alb_statsd_encode_cmd(&hd, cmd, &out, NULL), 0);
+	assert_int_equal(write(fd, out.data, out.len), (ssize_t)out.len);
+	alb_buf_free(&out);
+}
+
+static void send_simple(int fd, const char *name, enum alb_cmd_kind kind)
+{
+	struct alb_command cmd = {.kind = kind};
+	send_cmd(fd, name, 0, &cmd);
+}
+
+static void send_add(int fd, const char *name, int64_t pid, size_t n_taps,
+		     const char *netif, const char *tap)
+{
+	struct alb_stats_tap *taps = calloc(n_taps + 1, sizeof(*taps));
+	assert_non_null(taps);
+	for (size_t i = 0; i < n_taps; i++)
+		taps[i] = (struct alb_stats_tap){str(netif), str(tap)};
+	struct alb_command cmd = {.kind = ALB_CMD_STATS_ADD};
+	cmd.u.stats_add.vmmdev = str("");
+	cmd.u.stats_add.pid = pid;
+	cmd.u.stats_add.n_taps = n_taps;
+	cmd.u.stats_add.taps = taps;
+	send_cmd(fd, name, 0, &cmd);
+	free(taps);
+}
+
+/* The next message, or NULL at end of stream or after the timeout. */
+static struct alb_msg *recv_msg(int fd)
+{
+	struct alb_buf in = {0};
+	if (alb_frame_read_fd(fd, 1 << 20, &in, NULL) != 0)
+		return NULL;
+	struct alb_msg *m = NULL;
+	struct alb_error err;
+	if (alb_msg_decode(in.data, in.len, 0, &m, &err) != 0)
+		fail_msg("undecodable message: %s", err.msg);
+	alb_buf_free(&in);
+	return m;
+}
+
+/* Expects Success (String text), with header name and sequence seq. */
+static void expect_success(int fd, const char *name, int64_t seq,
+			   const char *text)
+{
+	struct alb_msg *m = recv_msg(fd);
+	assert_non_null(m);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	assert_int_equal(m->u.success.kind, ALB_REPLY_STRING);
+	assert_string_equal(m->u.success.u.string.ptr, text);
+	assert_int_equal(m->header.version, 5);
+	assert_int_equal(m->header.sequence, seq);
+	assert_string_equal(m->header.name, name);
+	alb_msg_free(m);
+}
+
+/* Expects Failure text, then the end of the connection. */
+static void expect_failure_close(int fd, const char *name, const char *text)
+{
+	struct alb_msg *m = recv_msg(fd);
+	assert_non_null(m);
+	assert_int_equal(m->kind, ALB_PAYLOAD_FAILURE);
+	assert_string_equal(m->u.failure.ptr, text);
+	assert_string_equal(m->header.name, name);
+	alb_msg_free(m);
+	char c;
+	assert_int_equal(read(fd, &c, 1), 0);
+}
+
+/* True when the peer closed the connection without sending anything. */
+static bool closed_silently(int fd)
+{
+	char c;
+	return read(fd, &c, 1) == 0;
+}
+
+/* True when nothing arrives within ms. */
+static bool quiet_for(int fd, int ms)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	return poll(&p, 1, ms) == 0;
+}
+
+static void write_vector(int fd, const char *name)
+{
+	const char *dir = vec_dir();
+	if (!vec_present(dir))
+		skip();
+	char file[128];
+	snprintf(file, sizeof(file), "%s.der", name);
+	size_t len;
+	uint8_t *v = vec_read_at(dir, file, &len);
+	assert_non_null(v);
+	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
+			  (uint8_t)(len >> 8), (uint8_t)len};
+	assert_int_equal(write(fd, hdr, 4), 4);
+	assert_int_equal(write(fd, v, len), (ssize_t)len);
+	free(v);
+}
+
+static pid_t sleeper(void)
+{
+	pid_t p = fork();
+	assert_true(p >= 0);
+	if (p == 0)
+		for (;;)
+			pause();
+	return p;
+}
+
+static void reap(pid_t p)
+{
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+}
+
+static void test_daemon_commands(void **state)
+{
+	(void)state;
+	struct harness h = {0};
+	struct alb_statsd_config cfg = {.no_vmmd = true};
+	harness_start(&h, &cfg);
+	/* the vectors as albatross would send them (sequence 1, a:b:c) */
+	int fd = stat_connect(&h);
+	write_vector(fd, "cmd_stats_add");
+	expect_success(fd, "a:b:c", 1, "added");
+	assert_int_equal(harness_count(&h), 1);
+	/* a second add for the same name replaces the first */
+	write_vector(fd, "cmd_stats_add_no_taps");
+	expect_success(fd, "a:b:c", 1, "added");
+	assert_int_equal(harness_count(&h), 1);
+	write_vector(fd, "cmd_stats_remove");
+	expect_success(fd, "a:b:c", 1, "removed");
+	assert_int_equal(harness_count(&h), 0);
+	write_vector(fd, "cmd_stats_remove");
+	expect_success(fd, "a:b:c", 1, "removed");
+	write_vector(fd, "cmd_stats_subscribe");
+	expect_success(fd, "a:b:c", 1, "subscribed");
+	write_vector(fd, "cmd_stats_initial");
+	expect_failure_close(fd, "a:b:c", "unexpected message initial");
+	close(fd);
+
+	/* any other command, or a reply, is unexpected */
+	fd = stat_connect(&h);
+	send_simple(fd, ":x", ALB_CMD_UNIKERNEL_INFO);
+	expect_failure_close(fd, ":x", "unexpected command");
+	close(fd);
+	fd = stat_connect(&h);
+	struct alb_msg m = {.header = {5, 7, ":y"}, .kind = ALB_PAYLOAD_SUCCESS};
+	m.u.success.kind = ALB_REPLY_EMPTY;
+	struct alb_buf out = {0};
+	assert_int_equal(alb_msg_encode(&m, ALB_ENCODE_FRAMED, &out, NULL), 0);
+	assert_int_equal(write(fd, out.data, out.len), (ssize_t)out.len);
+	alb_buf_free(&out);
+	expect_failure_close(fd, ":y", "unexpected command");
+	close(fd);
+
+	/* bytes that do not decode, and an end-of-stream length, end the
+	 * connection without an answer */
+	fd = stat_connect(&h);
+	assert_int_equal(write(fd, "\0\0\0\3abc", 7), 7);
+	assert_true(closed_silently(fd));
+	close(fd);
+	fd = stat_connect(&h);
+	assert_int_equal(write(fd, "\0\0\0\0", 4), 4);
+	assert_true(closed_silently(fd));
+	close(fd);
+	/* commands may be pipelined; replies come in order */
+	fd = stat_connect(&h);
+	send_add(fd, ":p1", 1, 0, NULL, NULL);
+	send_simple(fd, ":p1", ALB_CMD_STATS_REMOVE);
+	send_simple(fd, ":", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(fd, ":p1", 0, "added");
+	expect_success(fd, ":p1", 0, "removed");
+	expect_success(fd, ":", 0, "subscribed");
+	close(fd);
+	harness_stop(&h);
+}
+
+static void check_sample(const struct alb_msg *m, const char *name)
+{
+	assert_int_equal(m->kind, ALB_PAYLOAD_DATA);
+	assert_int_equal(m->u.data.kind, ALB_DATA_STATS);
+	assert_int_equal(m->header.sequence, 0);
+	assert_string_equal(m->header.name, name);
+	const struct alb_stats *s = &m->u.data.u.stats;
+	assert_true(s->has_kinfo_mem);
+	assert_false(s->has_vmm);
+	assert_true(s->kinfo_mem.vsize > 0);
+	assert_true(s->kinfo_mem.rss > 0);
+	assert_int_equal(s->rusage.maxrss, s->kinfo_mem.rss);
+	assert_true(s->kinfo_mem.start.sec > time(NULL) - 3600);
+	/* two taps given, the second unknown: one interface, lo */
+	assert_int_equal(s->n_ifdata, 1);
+	assert_string_equal(s->ifdata[0].bridge.ptr, "service");
+	assert_int_equal(s->ifdata[0].mtu, 65536);
+}
+
+static void test_daemon_subscribe(void **state)
+{
+	(void)state;
+	struct harness h = {0};
+	struct alb_statsd_config cfg = {.no_vmmd = true};
+	harness_start(&h, &cfg);
+	pid_t child = sleeper();
+	int ctl = stat_connect(&h);
+	struct alb_stats_tap taps[] = {{str("service"), str("lo")},
+				       {str("gone"), str("nosuchif0")}};
+	struct alb_command add = {.kind = ALB_CMD_STATS_ADD};
+	add.u.stats_add.vmmdev = str("");
+	add.u.stats_add.pid = child;
+	add.u.stats_add.n_taps = 2;
+	add.u.stats_add.taps = taps;
+	send_cmd(ctl, "foo:bar", 0, &add);
+	expect_success(ctl, "foo:bar", 0, "added");
+
+	/* no subscriber: a tick sends nothing anywhere */
+	harness_op(&h, OP_TICK);
+	int root = stat_connect(&h), path = stat_connect(&h),
+	    self = stat_connect(&h), self2 = stat_connect(&h),
+	    other = stat_connect(&h);
+	send_simple(root, ":", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(root, ":", 0, "subscribed");
+	send_simple(path, "foo:", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(path, "foo:", 0, "subscribed");
+	send_simple(self, "foo:bar", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(self, "foo:bar", 0, "subscribed");
+	send_simple(self2, "foo:bar", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(self2, "foo:bar", 0, "subscribed");
+	send_simple(other, "other:", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(other, "other:", 0, "subscribed");
+
+	harness_op(&h, OP_TICK);
+	struct alb_msg *m = recv_msg(root);
+	assert_non_null(m);
+	check_sample(m, "foo:bar");
+	alb_msg_free(m);
+	m = recv_msg(path);
+	assert_non_null(m);
+	check_sample(m, ":bar");
+	alb_msg_free(m);
+	/* two subscribers at one name both get it */
+	m = recv_msg(self);
+	assert_non_null(m);
+	check_sample(m, ":bar");
+	alb_msg_free(m);
+	m = recv_msg(self2);
+	assert_non_null(m);
+	check_sample(m, ":bar");
+	alb_msg_free(m);
+	assert_true(quiet_for(other, 200));
+	assert_true(quiet_for(ctl, 0));
+
+	/* a subscriber that leaves does not disturb the others */
+	close(self2);
+	harness_op(&h, OP_TICK);
+	m = recv_msg(self);
+	assert_non_null(m);
+	alb_msg_free(m);
+	m = recv_msg(root);
+	assert_non_null(m);
+	alb_msg_free(m);
+	m = recv_msg(path);
+	assert_non_null(m);
+	alb_msg_free(m);
+
+	/* the process is gone: monitoring ends, nothing is sent */
+	reap(child);
+	harness_op(&h, OP_TICK);
+	assert_int_equal(harness_count(&h), 0);
+	assert_true(quiet_for(root, 200));
+	close(root);
+	close(path);
+	close(self);
+	close(other);
+	close(ctl);
+	harness_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -957,6 +1379,8 @@ int main(void)
 	    cmocka_unit_test(test_http_parse),
 	    cmocka_unit_test(test_parse_addr),
 	    cmocka_unit_test(test_vectors),
+	    cmocka_unit_test(test_daemon_commands),
+	    cmocka_unit_test(test_daemon_subscribe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
