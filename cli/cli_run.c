@@ -1,6 +1,7 @@
 /* alb-deploy and alb-info — running a command against a daemon and
  * reporting its replies like albatross-client (see cli_common.h).
  * SPDX-License-Identifier: ISC */
+#include <errno.h>
 #include <string.h>
 
 #include "cli_common.h"
@@ -88,11 +89,21 @@ static int run_connected(struct cli_args *a, const struct cli_request *r,
 	struct alb_error err = {0};
 	enum alb_reply_mode mode = alb_command_reply_mode(r->cmd->kind);
 	int rc = alb_client_send(c, r->name, r->cmd, cli_progress, a, &err);
-	if (rc == 0 && r->upload_fd >= 0)
-		rc = alb_client_send_stream(c, r->upload_fd, a->level,
-					    r->upload_size, cli_progress, a, &err);
 	if (rc < 0)
 		return comm_failure(a, rc, &err);
+	struct alb_error upload_err = {0};
+	int upload_rc = 0;
+	if (r->upload_fd >= 0)
+		upload_rc = alb_client_send_stream(c, r->upload_fd, a->level,
+						   r->upload_size, cli_progress,
+						   a, &upload_err);
+	/* A daemon that refuses the upload (unknown device, device in use)
+	 * answers and closes without reading it: its reply says why, where
+	 * our write error would only say that the pipe broke. */
+	if (upload_rc < 0 && !(upload_rc == ALB_ESYS &&
+			       (upload_err.sys_errno == EPIPE ||
+				upload_err.sys_errno == ECONNRESET)))
+		return comm_failure(a, upload_rc, &upload_err);
 	if (mode == ALB_REPLY_MODE_READ) {
 		struct read_ctx ctx = {a, r};
 		rc = alb_client_read_stream(c, on_stream_msg, &ctx, &err);
@@ -100,6 +111,8 @@ static int run_connected(struct cli_args *a, const struct cli_request *r,
 	}
 	struct alb_msg *m;
 	rc = alb_client_recv(c, &m, &err);
+	if (rc < 0 && upload_rc < 0)
+		return comm_failure(a, upload_rc, &upload_err);
 	if (rc == ALB_EEOF) {
 		/* albatross-client exits 0 here; a missing reply is a failure. */
 		cli_error(a, "the daemon closed the connection without a reply");

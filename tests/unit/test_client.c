@@ -940,6 +940,40 @@ static void test_cli_get(void **state)
 	alb_buf_free(&z);
 }
 
+/* A daemon that refuses an upload answers and closes without reading the
+ * data: the CLI reports the daemon's reason, not the broken pipe. */
+static void test_cli_set_block_refused(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(deploy, "alb-deploy");
+	size_t size = 8u << 20; /* far more than the socket buffers hold */
+	uint8_t *data = calloc(1, size);
+	char *path = temp_file(data, size);
+	free(data);
+	struct fake f = {0};
+	struct alb_msg m;
+	memset(&m, 0, sizeof(m));
+	m.header.version = 5;
+	m.header.name = "tenant:disk";
+	m.kind = ALB_PAYLOAD_FAILURE;
+	m.u.failure.ptr = "set block: not found";
+	m.u.failure.len = strlen(m.u.failure.ptr);
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&m, 0, &b, NULL), 0);
+	fake_reply_bytes(&f, b.data, b.len);
+	alb_buf_free(&b);
+	const char *args[] = {deploy, "set-block", "tenant:disk", path, NULL};
+	struct run r;
+	run_against(&f, args, &r);
+	assert_int_equal(r.status, 117);
+	assert_string_equal(r.err,
+			    "alb-deploy: tenant:disk: command failed: set block: not found\n");
+	run_free(&r);
+	fake_cleanup(&f);
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	/* A client that vanished must not kill the fake daemon. */
@@ -964,6 +998,7 @@ int main(void)
 		cmocka_unit_test(test_cli_set_block),
 		cmocka_unit_test(test_cli_dump_block),
 		cmocka_unit_test(test_cli_get),
+		cmocka_unit_test(test_cli_set_block_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
