@@ -17,6 +17,7 @@
 #include "albatross/client.h"
 #include "albatross/tender.h"
 #include "albatross/policy.h"
+#include "albatross/vmmd.h"
 #include "albatross/console.h"
 
 #endif

@@ -1,0 +1,144 @@
+/* libalbatross — the vmmd daemon core (albatrossd's twin, spec §6): it
+ * creates, supervises and destroys unikernels, keeps policies and block
+ * devices, persists its state, and serves the wire protocol on
+ * <tmpdir>/util/vmmd.sock.
+ * SPDX-License-Identifier: ISC
+ *
+ * The core runs on a libuv loop that its caller owns: alb_vmmd_new() with
+ * the loop, alb_vmmd_start() to restore the state and listen, then the
+ * caller runs the loop; alb_vmmd_shutdown() stops every unikernel (SIGTERM
+ * semantics, §6.11) and calls back once nothing is left, after which the
+ * caller frees the core and may close its loop. Everything happens on the
+ * loop's thread; slow kernel work (tap removal, state-file fsync, image
+ * preparation, spawning) goes to the libuv threadpool.
+ *
+ * Where it differs from albatrossd (spec §12): a failed create undoes what
+ * it made; every policy on the path is checked; destroy always wins over a
+ * restart, and restarts of a unikernel that keeps failing fast are spaced
+ * out; a tender that ignores SIGTERM is killed after a timeout; the console
+ * daemon may be absent (output then goes to <tmpdir>/<name>.log) and is
+ * reconnected; frames and connections are limited; after a crash of the
+ * daemon the surviving tenders are adopted and leftovers cleaned up. */
+#ifndef ALBATROSS_VMMD_H
+#define ALBATROSS_VMMD_H
+
+#include "albatross/common.h"
+#include "albatross/image.h"
+#include "albatross/tender.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uv_loop_s;
+
+/** Default persistent directory of albatrossd on Linux (spec §0). */
+#define ALB_DBDIR_DEFAULT "/var/lib/albatross"
+
+/** Largest frame read from a client, in bytes: a create carries its image
+ * inline, so an image of ALB_IMAGE_MAX plus 1 MiB for the rest. */
+#define ALB_VMMD_FRAME_MAX (ALB_IMAGE_MAX + 1024u * 1024u)
+
+/** Most client connections served at once; more are closed at accept. */
+#define ALB_VMMD_CONN_MAX 128
+
+/** How long a tender may take to exit after SIGTERM before it gets
+ * SIGKILL, in milliseconds. */
+#define ALB_VMMD_KILL_TIMEOUT_MS 5000
+
+/** Restart back-off: a unikernel that ran for less than this many
+ * milliseconds before failing counts as failing fast. */
+#define ALB_VMMD_RESTART_STABLE_MS 10000
+/** The first restart after a fast failure waits this many milliseconds;
+ * every further fast failure in a row doubles the wait ... */
+#define ALB_VMMD_RESTART_DELAY_MIN_MS 100
+/** ... up to this many milliseconds. */
+#define ALB_VMMD_RESTART_DELAY_MAX_MS 5000
+
+/** How the core is set up. Fill with alb_vmmd_config_init() first, then
+ * change what differs; strings are copied by alb_vmmd_new(). */
+struct alb_vmmd_config {
+	/** Runtime directory (sockets, FIFOs, images); NULL: ALB_TMPDIR_DEFAULT.
+	 * <tmpdir>/util and <tmpdir>/fifo are created when missing. */
+	const char *tmpdir;
+	/** Persistent directory (state, block devices, tenders); NULL:
+	 * ALB_DBDIR_DEFAULT. It and <dbdir>/block are created when missing. */
+	const char *dbdir;
+	/** A listening Unix socket to serve (systemd socket activation, see
+	 * alb_vmmd_systemd_fd()), or -1 to bind <tmpdir>/util/vmmd.sock. The
+	 * core takes it over and closes it. */
+	int listen_fd;
+	/** Pass the full name instead of the label as --name= (--no-drop-path). */
+	bool no_drop_path;
+	/** The accelerator of QEMU, which runs virtio images. */
+	enum alb_qemu_accel qemu_accel;
+	/** Canonical path whose unikernels may use /dev/zvol block devices
+	 * (--allow-zvol-for), or NULL. */
+	const char *zvol_path;
+	/** Largest frame read from a client; 0: ALB_VMMD_FRAME_MAX. */
+	size_t frame_max;
+	/** Most client connections at once; 0: ALB_VMMD_CONN_MAX. */
+	unsigned conn_max;
+	/** SIGTERM-to-SIGKILL delay; 0: ALB_VMMD_KILL_TIMEOUT_MS. */
+	unsigned kill_timeout_ms;
+};
+
+/** Fills c with the defaults (directories NULL, listen_fd -1, limits 0). */
+ALB_EXPORT void alb_vmmd_config_init(struct alb_vmmd_config *c);
+
+/** The socket systemd passed (--systemd-socket-activation): requires
+ * LISTEN_PID to be our pid and LISTEN_FDS to be 1, as albatrossd does,
+ * and returns fd 3 in *fd (the variables are left set). ALB_ENOENT with a
+ * message otherwise. */
+ALB_EXPORT int alb_vmmd_systemd_fd(int *fd, struct alb_error *err);
+
+/** The core (opaque). */
+struct alb_vmmd;
+
+/** Makes a core on loop (a uv_loop_t) with config c. Nothing is touched
+ * on the host yet. Returns 0 and *out (free with alb_vmmd_free()),
+ * ALB_EINVAL for a bad config (e.g. a zvol path that is not a path name),
+ * ALB_ETOOBIG for directories whose paths are too long, ALB_ENOMEM. */
+ALB_EXPORT int alb_vmmd_new(struct uv_loop_s *loop,
+			    const struct alb_vmmd_config *c,
+			    struct alb_vmmd **out, struct alb_error *err);
+
+/** Starts the core (spec §6.2): creates missing directories, registers the
+ * block devices found in <dbdir>/block, discovers the root policy (CPUs,
+ * memory, the block filesystem, the host's bridges), reads the state file
+ * and copies it to state.started, restores the policies, adopts the
+ * tenders that survived a crash of a previous daemon and removes what no
+ * unikernel owns any more (taps vmmtapN, FIFOs, images), connects to the
+ * console daemon if it runs, starts listening, and then restores the
+ * remaining unikernels in startup-priority order in the background (a
+ * unikernel that fails to start is logged and left out). Returns 0, or an
+ * error that makes the daemon unusable: an unreadable state file, a policy
+ * that cannot be restored, a socket that cannot be bound, a root policy
+ * that cannot be computed. Call once. */
+ALB_EXPORT int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err);
+
+/** Called once the core has shut down. */
+typedef void (*alb_vmmd_done_fn)(struct alb_vmmd *v, void *ctx);
+
+/** Shuts down as albatrossd does on SIGTERM (spec §6.11): stops listening,
+ * closes every client connection, sends SIGTERM to every unikernel (SIGKILL
+ * after the kill timeout) and waits for each to exit and for its taps,
+ * FIFO and image to be removed; the state file is left as it is, so that
+ * the next start restores the same unikernels. done(v, ctx) is called on
+ * the loop once nothing of the core is active any more (it may be called
+ * before this function returns when nothing runs). A second call only
+ * replaces done. Returns 0, or ALB_EINVAL for a NULL core. */
+ALB_EXPORT int alb_vmmd_shutdown(struct alb_vmmd *v, alb_vmmd_done_fn done,
+				 void *ctx);
+
+/** Frees the core. Call it after the done callback of alb_vmmd_shutdown(),
+ * or when alb_vmmd_start() failed or was never called (then after running
+ * the loop until it has no more of the core's handles, e.g. uv_run with
+ * UV_RUN_DEFAULT, since closing handles is asynchronous); NULL is a no-op.
+ * Unikernels still running are left running. */
+ALB_EXPORT void alb_vmmd_free(struct alb_vmmd *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,583 @@
+/* libalbatross — vmmd: the create procedure (spec §6.3), used by create,
+ * force-create, restart, restore and restart-on-failure, without
+ * Albatross's leaks: a failing step undoes what the earlier ones made.
+ *
+ *   begin     (loop)  running check, resource check (§4.5, every policy)
+ *   prepare   (pool)  inflate, digest, ABI note, tender lookup, manifest
+ *   [replace] (loop)  stop the running one and wait for its exit
+ *   reserve   (loop)  resources taken, state write started, FIFO made,
+ *                     Console_add sent                      } concurrently
+ *   host      (pool)  image file written, taps created      }
+ *   spawn     (pool)  console fd opened, tender spawned, pidfd opened
+ *   started   (loop)  watched, recorded, Stats_add; reply once the state
+ *                     file is durable (the fsync ran beside the host and
+ *                     spawn steps, so the latency is max(), not sum()).
+ * The image is prepared before a running unikernel is replaced, so a bad
+ * image never costs the running one (spec §12.2 item 8).
+ * SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmmd_internal.h"
+
+static void finish(struct uop *o);
+
+static void fail(struct uop *o, int rc, const char *msg)
+{
+	if (o->rc == 0) {
+		o->rc = rc;
+		if (msg != o->err.msg)
+			snprintf(o->err.msg, sizeof(o->err.msg), "%s", msg);
+	}
+	finish(o);
+}
+
+/* Undoes what the create made (after reserve) and ends it with o->rc. */
+static void undo(struct uop *o)
+{
+	struct uk *u = o->op.uk;
+	struct alb_vmmd *v = u->v;
+	taps_release(v, o->taps, o->n_taps, NULL, NULL);
+	o->taps = NULL;
+	o->n_taps = 0;
+	if (o->image_written || o->fifo_made)
+		uk_remove_files(u);
+	if (o->reserved) {
+		struct alb_error err = {0};
+		if (alb_resources_unikernel_remove(v->res, u->name, &err) != 0)
+			alb_log_warn("vmmd: %s: %s", u->name, err.msg);
+		o->reserved = false;
+		u->state = UK_IDLE;
+	}
+	finish(o);
+}
+
+static void finish_reply(void *ctx)
+{
+	struct uop *o = ctx;
+	struct uk *u = o->op.uk;
+	struct alb_vmmd *v = u->v;
+	if (o->rc != 0) {
+		alb_log_error("vmmd: %s: create failed: %s", u->name, o->err.msg);
+		/* nothing of it runs any more: the state file must say so */
+		if (u->state == UK_IDLE && u->cfg != NULL) {
+			uk_forget_config(u);
+			persist_mark(v);
+		}
+	}
+	if (o->op.conn != NULL) {
+		if (o->rc == 0)
+			conn_reply_string(o->op.conn, &o->op.hdr, "created unikernel");
+		else
+			conn_reply_failure(o->op.conn, &o->op.hdr, o->err.msg);
+		conn_done(o->op.conn);
+	}
+	if (o->done != NULL)
+		o->done(v, u->name, o->rc, o->done_ctx);
+	uop_free(o);
+	uk_op_done(u);
+}
+
+static void finish(struct uop *o)
+{
+	struct alb_vmmd *v = o->op.uk->v;
+	/* a client hears of success only once the state file holds it */
+	if (o->rc == 0 && o->needs_dump && o->op.conn != NULL && o->gen != 0) {
+		if (persist_wait(v, o->gen, finish_reply, o) == 0)
+			return;
+	}
+	finish_reply(o);
+}
+
+/* ---- spawn ---------------------------------------------------------------- */
+
+/* The tender's stdin, stdout and stderr: the FIFO when the console daemon
+ * has its read side open (O_NONBLOCK makes that a check: ENXIO without a
+ * reader), otherwise the log file. */
+static int open_console(struct uop *o, struct alb_error *err)
+{
+	struct alb_vmmd *v = o->op.uk->v;
+	const char *name = o->op.uk->name;
+	char path[VMMD_PATH_MAX];
+	if (!o->use_log) {
+		path_fifo(v, name, path);
+		int fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0) {
+			/* the tender writes blocking, as with albatrossd */
+			int fl = fcntl(fd, F_GETFL);
+			if (fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+				return fd;
+			close(fd);
+			return alb_fail_sys(err, "file %s error in fcntl", path);
+		}
+		if (errno != ENXIO)
+			return alb_fail_sys(err, "file %s error in open", path);
+		o->use_log = true;
+	}
+	path_log(v, name, path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return alb_fail_sys(err, "file %s error in open", path);
+	return fd;
+}
+
+static void spawn_work(uv_work_t *w)
+{
+	struct uop *o = w->data;
+	const struct alb_unikernel_config *cfg = o->op.uk->cfg;
+	int fd = open_console(o, &o->err);
+	if (fd < 0) {
+		o->rc = fd;
+		return;
+	}
+	struct alb_spawn sp = {
+		.argv = (const char *const *)o->argv.argv,
+		.console_fd = fd,
+		.n_cpus = cfg->n_cpuids,
+		.cpus = cfg->cpuids,
+	};
+	pid_t pid;
+	o->rc = alb_tender_spawn(&sp, &pid, &o->err);
+	close(fd);
+	if (o->rc != 0)
+		return;
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		o->rc = alb_fail_sys(&o->err, "pidfd_open");
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	o->pid = pid;
+	o->pidfd = pidfd;
+}
+
+static void spawn_after(uv_work_t *w, int status)
+{
+	(void)status;
+	struct uop *o = w->data;
+	struct uk *u = o->op.uk;
+	struct alb_vmmd *v = u->v;
+	vmmd_job_end(v);
+	if (o->rc != 0) {
+		undo(o);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	u->started = (struct alb_time){ts.tv_sec, (uint32_t)ts.tv_nsec};
+	u->started_ms = vmmd_now_ms(v);
+	u->pid = o->pid;
+	u->log_output = o->use_log;
+	u->adopted = false;
+	struct alb_error err = {0};
+	if (uk_watch(u, o->pidfd, &err) != 0) {
+		/* unwatchable: better not running than unsupervised */
+		kill(o->pid, SIGKILL);
+		while (waitpid(o->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		o->rc = err.code;
+		snprintf(o->err.msg, sizeof(o->err.msg), "%s", err.msg);
+		undo(o);
+		return;
+	}
+	u->taps = o->taps;
+	u->n_taps = o->n_taps;
+	u->macs = o->macs;
+	o->taps = NULL;
+	o->n_taps = 0;
+	o->macs = NULL;
+	o->reserved = false;
+	o->ok = true;
+	alb_log_info("vmmd: %s: created (pid %d%s)", u->name, (int)u->pid,
+		     u->log_output ? ", console output in a log file" : "");
+	uk_started(u);
+	finish(o);
+}
+
+static void spawn_step(struct uop *o)
+{
+	struct uk *u = o->op.uk;
+	struct alb_vmmd *v = u->v;
+	if (o->rc != 0) {
+		undo(o);
+		return;
+	}
+	if (o->console_rc == ALB_ENOENT) {
+		/* the console daemon went away: its output goes to the log */
+		o->use_log = true;
+	} else if (o->console_rc != 0) {
+		o->rc = ALB_EPROTO;
+		snprintf(o->err.msg, sizeof(o->err.msg),
+			 "could not create unikernel: console failed");
+		undo(o);
+		return;
+	}
+	if (v->stopping) {
+		o->rc = ALB_EINVAL;
+		snprintf(o->err.msg, sizeof(o->err.msg), "cancelled");
+		undo(o);
+		return;
+	}
+	struct alb_tender_net *nets = calloc(o->n_taps ? o->n_taps : 1,
+					     sizeof(*nets));
+	if (nets == NULL) {
+		o->rc = alb_fail(&o->err, ALB_ENOMEM, "out of memory");
+		undo(o);
+		return;
+	}
+	for (size_t i = 0; i < o->n_taps; i++) {
+		nets[i].tap = o->taps[i].name;
+		memcpy(nets[i].mac, o->macs[i], ALB_MAC_LEN);
+	}
+	struct alb_tender_cmd cmd = {
+		.kind = o->kind,
+		.tender = o->tender,
+		.name = u->name,
+		.config = u->cfg,
+		.nets = nets,
+		.tmpdir = v->tmpdir,
+		.dbdir = v->dbdir,
+		.full_name = v->full_name,
+		.accel = v->accel,
+	};
+	o->rc = alb_tender_argv(&cmd, &o->argv, &o->err);
+	free(nets);
+	if (o->rc != 0) {
+		undo(o);
+		return;
+	}
+	o->work.data = o;
+	vmmd_job_begin(v);
+	uv_queue_work(v->loop, &o->work, spawn_work, spawn_after);
+}
+
+/* ---- host: image file and taps ------------------------------------------- */
+
+static int write_image(struct uop *o, const char *name, struct alb_error *err)
+{
+	struct alb_vmmd *v = o->op.uk->v;
+	char path[VMMD_PATH_MAX], tmp[VMMD_PATH_MAX + 8];
+	path_image(v, name, path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return alb_fail_sys(err, "file %s error in open", tmp);
+	const uint8_t *p = o->img.data.ptr;
+	size_t left = o->img.data.len;
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int rc = alb_fail_sys(err, "file %s error in write", tmp);
+			close(fd);
+			unlink(tmp);
+			return rc;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	/* whatever the umask, the tender must be able to read it (0644) */
+	if (fchmod(fd, 0644) != 0 || close(fd) != 0) {
+		int rc = alb_fail_sys(err, "file %s error in close", tmp);
+		unlink(tmp);
+		return rc;
+	}
+	if (rename(tmp, path) != 0) {
+		int rc = alb_fail_sys(err, "file %s error in rename", path);
+		unlink(tmp);
+		return rc;
+	}
+	return 0;
+}
+
+static void host_work(uv_work_t *w)
+{
+	struct uop *o = w->data;
+	struct uk *u = o->op.uk;
+	const struct alb_unikernel_config *cfg = u->cfg;
+	o->rc = write_image(o, u->name, &o->err);
+	if (o->rc != 0)
+		return;
+	o->image_written = true;
+	for (size_t i = 0; i < cfg->n_bridges; i++) {
+		const struct alb_net_dev *d = &cfg->bridges[i];
+		const struct alb_str *b = d->bridge.ptr ? &d->bridge : &d->netif;
+		if (!alb_ifname_valid(b->ptr, b->len)) {
+			o->rc = alb_fail(&o->err, ALB_ENOENT,
+					 "interface %s does not exist", b->ptr);
+			return;
+		}
+		/* a private netlink socket: this runs on a worker thread */
+		o->rc = alb_tap_create(NULL, b->ptr, o->taps[i].name, &o->err);
+		if (o->rc != 0)
+			return;
+		o->n_taps = i + 1;
+		if (d->has_mac)
+			memcpy(o->macs[i], d->mac, ALB_MAC_LEN);
+		else if ((o->rc = alb_mac_derive(d->netif, u->name, o->macs[i],
+						 &o->err)) != 0)
+			return;
+	}
+}
+
+static void step_done(struct uop *o)
+{
+	if (--o->pending == 0)
+		spawn_step(o);
+}
+
+static void host_after(uv_work_t *w, int status)
+{
+	(void)status;
+	struct uop *o = w->data;
+	vmmd_job_end(o->op.uk->v);
+	step_done(o);
+}
+
+static void console_done(void *ctx, int rc)
+{
+	struct uop *o = ctx;
+	o->console_rc = rc;
+	step_done(o);
+}
+
+/* The console FIFO: reused when it is one, refused when something else is
+ * in its place (Albatross's texts). */
+static int make_fifo(struct alb_vmmd *v, const char *name,
+		     struct alb_error *err)
+{
+	char path[VMMD_PATH_MAX];
+	path_fifo(v, name, path);
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (S_ISFIFO(st.st_mode))
+			return 0;
+		return alb_fail(err, ALB_EEXIST,
+				"file %s exists and is not a fifo", path);
+	}
+	if (mkfifo(path, 0640) != 0)
+		return alb_fail_sys(err, "file %s error in mkfifo", path);
+	return 0;
+}
+
+static void reserve(struct uop *o)
+{
+	struct uk *u = o->op.uk;
+	struct alb_vmmd *v = u->v;
+	if (v->stopping) {
+		fail(o, ALB_EINVAL, "cancelled");
+		return;
+	}
+	/* the resources may have been taken while the image was prepared */
+	int rc = alb_resources_unikernel_check(v->res, u->name, o->cfg, NULL,
+					       &o->err);
+	if (rc == 0)
+		rc = alb_resources_unikernel_insert(v->res, u->name, o->cfg,
+						    &o->err);
+	if (rc != 0) {
+		fail(o, rc, o->err.msg);
+		return;
+	}
+	size_t n = o->cfg->n_bridges;
+	o->taps = calloc(n ? n : 1, sizeof(*o->taps));
+	o->macs = calloc(n ? n : 1, sizeof(*o->macs));
+	if (o->taps == NULL || o->macs == NULL) {
+		alb_resources_unikernel_remove(v->res, u->name, NULL);
+		fail(o, ALB_ENOMEM, "out of memory");
+		return;
+	}
+	uk_cancel_restart(u);
+	o->reserved = true;
+	free(u->cfg);
+	u->cfg = o->cfg;
+	o->cfg = NULL;
+	u->state = UK_STARTING;
+	u->kind = o->kind;
+	memcpy(u->digest, o->img.digest, ALB_SHA256_LEN);
+	if (o->needs_dump)
+		o->gen = persist_mark(v);
+
+	rc = make_fifo(v, u->name, &o->err);
+	if (rc != 0) {
+		o->rc = rc;
+		undo(o);
+		return;
+	}
+	o->fifo_made = true;
+	o->pending = 2;
+	if (console_add(v, u->name, console_done, o) != 0) {
+		o->use_log = true;
+		o->pending--;
+	}
+	o->work.data = o;
+	vmmd_job_begin(v);
+	uv_queue_work(v->loop, &o->work, host_work, host_after);
+}
+
+/* ---- prepare ----------------------------------------------------------------- */
+
+static void replaced(struct uk *u, void *ctx)
+{
+	(void)u;
+	reserve(ctx);
+}
+
+static void prepare_work(uv_work_t *w)
+{
+	struct uop *o = w->data;
+	struct alb_vmmd *v = o->op.uk->v;
+	const struct alb_unikernel_config *cfg = o->cfg;
+	o->rc = alb_image_load(cfg->image, cfg->compressed, &o->img, &o->err);
+	if (o->rc != 0)
+		return;
+	switch (o->img.solo5.target) {
+	case ALB_SOLO5_HVT:
+		o->kind = ALB_TENDER_HVT;
+		break;
+	case ALB_SOLO5_SPT:
+		o->kind = ALB_TENDER_SPT;
+		break;
+	case ALB_SOLO5_VIRTIO:
+		o->kind = ALB_TENDER_QEMU;
+		break;
+	default:
+		o->rc = alb_fail(&o->err, ALB_EUNSUPPORTED,
+				 "unsupported solo5 target %u",
+				 (unsigned)o->img.solo5.target);
+		return;
+	}
+	o->rc = alb_tender_find(o->kind, o->img.solo5.abi_version, v->dbdir,
+				o->tender, &o->err);
+	if (o->rc == 0)
+		o->rc = alb_manifest_match(&o->img.solo5, cfg, &o->err);
+}
+
+static void prepare_after(uv_work_t *w, int status)
+{
+	(void)status;
+	struct uop *o = w->data;
+	struct uk *u = o->op.uk;
+	struct alb_vmmd *v = u->v;
+	vmmd_job_end(v);
+	if (o->rc != 0) {
+		finish(o);
+		return;
+	}
+	if (v->stopping) {
+		fail(o, ALB_EINVAL, "cancelled");
+		return;
+	}
+	if (u->state == UK_RUNNING && o->mode == CREATE_REPLACE) {
+		alb_log_info("vmmd: %s: stopping the running one to replace it",
+			     u->name);
+		uk_stop(u, replaced, o);
+		return;
+	}
+	reserve(o);
+}
+
+void create_begin(struct uop *o)
+{
+	struct uk *u = o->op.uk;
+	struct alb_vmmd *v = u->v;
+	if (v->stopping) {
+		fail(o, ALB_EINVAL, "cancelled");
+		return;
+	}
+	bool running = u->state == UK_RUNNING || u->state == UK_STOPPING;
+	if (running && o->mode != CREATE_REPLACE) {
+		fail(o, ALB_EEXIST, "Unikernel with same name is already running");
+		return;
+	}
+	int rc = alb_resources_unikernel_check(v->res, u->name, o->cfg,
+					       running ? u->name : NULL, &o->err);
+	if (rc != 0) {
+		fail(o, rc, o->err.msg);
+		return;
+	}
+	if (o->cfg->typ != ALB_TYP_SOLO5) {
+		fail(o, ALB_EUNSUPPORTED, "BHyve is not supported on this host");
+		return;
+	}
+	o->work.data = o;
+	vmmd_job_begin(v);
+	uv_queue_work(v->loop, &o->work, prepare_work, prepare_after);
+}
+
+/* ---- operations -------------------------------------------------------------- */
+
+static void uop_start_create(struct op *op)
+{
+	create_begin((struct uop *)op);
+}
+
+static void uop_cancel(struct op *op)
+{
+	struct uop *o = (struct uop *)op;
+	if (o->op.conn != NULL) {
+		conn_reply_failure(o->op.conn, &o->op.hdr, "cancelled");
+		conn_done(o->op.conn);
+	}
+	if (o->done != NULL)
+		o->done(op->uk->v, op->uk->name, ALB_EINVAL, o->done_ctx);
+	uop_free(o);
+}
+
+struct uop *uop_new(struct conn *conn, const struct hdr *h)
+{
+	struct uop *o = calloc(1, sizeof(*o));
+	if (o == NULL)
+		return NULL;
+	o->op.conn = conn;
+	if (h != NULL)
+		o->op.hdr = *h;
+	o->op.start = uop_start_create;
+	o->op.cancel = uop_cancel;
+	o->pidfd = -1;
+	return o;
+}
+
+void uop_free(struct uop *o)
+{
+	if (o == NULL)
+		return;
+	free(o->cfg);
+	free(o->args);
+	free(o->taps);
+	free(o->macs);
+	alb_image_free(&o->img);
+	alb_argv_free(&o->argv);
+	free(o);
+}
+
+int create_internal(struct alb_vmmd *v, const char *name,
+		    struct alb_unikernel_config *cfg, enum create_mode mode,
+		    bool needs_dump, create_done_fn done, void *ctx)
+{
+	struct uk *u = uk_get(v, name);
+	struct uop *o = u != NULL ? uop_new(NULL, NULL) : NULL;
+	if (o == NULL) {
+		free(cfg);
+		return ALB_ENOMEM;
+	}
+	hdr_make(&o->op.hdr, 0, name);
+	o->cmd = ALB_CMD_UNIKERNEL_CREATE;
+	o->mode = mode;
+	o->cfg = cfg;
+	o->needs_dump = needs_dump;
+	o->done = done;
+	o->done_ctx = ctx;
+	uk_op_submit(u, &o->op);
+	return 0;
+}

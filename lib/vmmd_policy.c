@@ -1,0 +1,170 @@
+/* libalbatross — vmmd: policies (spec §4): the root policy discovered at
+ * startup (§4.7, bridges from the kernel), the restore of the stored
+ * policies (§6.2 steps 4, 7, 8) and the policy commands (§6.12, §4.4).
+ * SPDX-License-Identifier: ISC */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmmd_internal.h"
+
+static int discover_root(struct alb_vmmd *v, struct alb_policy **out,
+			 struct alb_error *err)
+{
+	struct alb_ifname *names = NULL;
+	size_t n = 0;
+	int rc = alb_bridge_list(NULL, &names, &n, err);
+	if (rc != 0)
+		return rc;
+	struct alb_str *strs = calloc(n ? n : 1, sizeof(*strs));
+	if (strs == NULL) {
+		free(names);
+		return alb_fail(err, ALB_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		strs[i] = (struct alb_str){names[i].name, strlen(names[i].name)};
+	rc = alb_policy_root_discover(v->block_dir, strs, n, out, err);
+	free(strs);
+	free(names);
+	return rc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const struct alb_named_policy *x = a, *y = b;
+	return alb_name_cmp(x->name, y->name);
+}
+
+int policies_restore(struct alb_vmmd *v, const struct alb_state *st,
+		     struct alb_error *err)
+{
+	struct alb_policy *root = NULL;
+	int rc = discover_root(v, &root, err);
+	if (rc != 0)
+		return rc;
+	size_t n = st != NULL ? st->n_policies : 0;
+	struct alb_named_policy *pols = calloc(n ? n : 1, sizeof(*pols));
+	if (pols == NULL) {
+		alb_policy_free(root);
+		return alb_fail(err, ALB_ENOMEM, "out of memory");
+	}
+	if (n > 0)
+		memcpy(pols, st->policies, n * sizeof(*pols));
+	/* parents before children, as the trie's pre-order */
+	qsort(pols, n, sizeof(*pols), by_name);
+	rc = alb_resources_policy_insert(v->res, ":", root, NULL, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char path[ALB_NAME_BUF];
+		alb_name_path(pols[i].name, path);
+		if (alb_name_is_root(path)) {
+			if (!alb_policy_equal(&pols[i].policy, root))
+				alb_log_warn("vmmd: the stored root policy differs "
+					     "from this host's; using the host's");
+			continue;
+		}
+		struct alb_error e = {0};
+		rc = alb_resources_policy_insert(v->res, path, &pols[i].policy,
+						 NULL, &e);
+		if (rc != 0)
+			rc = alb_fail(err, rc, "policy restore error: couldn't "
+				      "insert policy for %s: %s", path, e.msg);
+	}
+	free(pols);
+	alb_policy_free(root);
+	return rc;
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+struct preply {
+	struct conn *c;
+	struct hdr h;
+	const char *text;
+	bool keep; /* Policy_add: the connection reads on (spec §2.3) */
+};
+
+static void reply_persisted(void *ctx)
+{
+	struct preply *p = ctx;
+	conn_reply_string(p->c, &p->h, p->text);
+	if (p->keep)
+		conn_next(p->c);
+	else
+		conn_done(p->c);
+	free(p);
+}
+
+/* Answers once the policies are in the state file. */
+static void persist_then_reply(struct conn *c, const struct hdr *h,
+			       const char *text, bool keep)
+{
+	struct alb_vmmd *v = c->v;
+	struct preply *p = malloc(sizeof(*p));
+	uint64_t gen = persist_mark(v);
+	if (p == NULL) {
+		conn_reply_string(c, h, text);
+		conn_done(c);
+		return;
+	}
+	*p = (struct preply){c, *h, text, keep};
+	if (persist_wait(v, gen, reply_persisted, p) != 0)
+		reply_persisted(p);
+}
+
+void vmmd_policy_cmd(struct conn *c, const struct alb_msg *m)
+{
+	struct alb_vmmd *v = c->v;
+	const struct alb_command *cmd = &m->u.command;
+	struct hdr h;
+	hdr_copy(&h, &m->header);
+	char path[ALB_NAME_BUF];
+	alb_name_path(h.name, path);
+	if (!alb_name_is_path(h.name))
+		alb_log_warn("vmmd: policy command with a name part in %s", h.name);
+	struct alb_error err = {0};
+	int rc;
+	switch (cmd->kind) {
+	case ALB_CMD_POLICY_INFO: {
+		struct alb_named_policy *list = NULL;
+		size_t n = 0;
+		rc = alb_resources_policy_list(v->res, path, &list, &n, &err);
+		if (rc != 0) {
+			conn_reply_failure(c, &h, err.msg);
+		} else {
+			struct alb_reply r = {.kind = ALB_REPLY_POLICIES};
+			r.u.policies.n = n;
+			r.u.policies.v = list;
+			conn_reply(c, &h, &r);
+		}
+		alb_named_policies_free(list);
+		conn_done(c);
+		return;
+	}
+	case ALB_CMD_POLICY_ADD: {
+		bool unchanged = false;
+		rc = alb_resources_policy_insert(v->res, path, &cmd->u.policy,
+						 &unchanged, &err);
+		if (rc != 0) {
+			conn_reply_failure(c, &h, err.msg);
+			conn_done(c);
+		} else if (unchanged) {
+			conn_reply_string(c, &h, "no modification of policy");
+			conn_next(c);
+		} else {
+			alb_log_info("vmmd: policy of %s added", path);
+			persist_then_reply(c, &h, "added policy", true);
+		}
+		return;
+	}
+	default:
+		rc = alb_resources_policy_remove(v->res, path, &err);
+		if (rc != 0) {
+			conn_reply_failure(c, &h, err.msg);
+			conn_done(c);
+			return;
+		}
+		alb_log_info("vmmd: policy of %s removed", path);
+		persist_then_reply(c, &h, "removed policy", false);
+		return;
+	}
+}
