@@ -48,6 +48,12 @@ int alb_statsd_encode_cmd(const struct alb_header *h,
 	return alb_msg_encode(&m, ALB_ENCODE_FRAMED, out, err);
 }
 
+bool alb_statsd_queue_ok(size_t queued, size_t len)
+{
+	return queued <= ALB_STATSD_QUEUE_MAX &&
+	       len <= ALB_STATSD_QUEUE_MAX - queued;
+}
+
 /* ---- state -------------------------------------------------------------- */
 
 struct vm_tap {
@@ -276,7 +282,7 @@ static int conn_send(struct conn *c, struct alb_buf *buf, bool close_after)
 		alb_buf_free(buf);
 		return ALB_EEOF;
 	}
-	if (c->pipe.write_queue_size + buf->len > ALB_STATSD_QUEUE_MAX) {
+	if (!alb_statsd_queue_ok(c->pipe.write_queue_size, buf->len)) {
 		alb_log_warn("stats: a peer left more than %u bytes unread, "
 			     "closing it", ALB_STATSD_QUEUE_MAX);
 		alb_buf_free(buf);
@@ -437,7 +443,8 @@ static void handle_command(struct conn *c, const struct alb_msg *m)
 		reply(c, h, true, "removed");
 		break;
 	case ALB_CMD_STATS_SUBSCRIBE: {
-		if (c->n_subs >= ALB_STATSD_SUBS_PER_CONN_MAX) {
+		if (c->n_subs >= ALB_STATSD_SUBS_PER_CONN_MAX &&
+		    !alb_stats_subs_has(d->subs, h->name, c)) {
 			fail = "too many subscriptions";
 			break;
 		}

@@ -176,7 +176,7 @@ static void wrote(uv_write_t *req, int status)
 
 static void send_batch(struct alb_influx *c, struct alb_buf *batch)
 {
-	if (c->tcp.write_queue_size + batch->len > ALB_STATSD_QUEUE_MAX) {
+	if (!alb_statsd_queue_ok(c->tcp.write_queue_size, batch->len)) {
 		alb_log_warn("influx %s: more than %u bytes unsent, "
 			     "reconnecting", c->addr_text, ALB_STATSD_QUEUE_MAX);
 		alb_buf_free(batch);

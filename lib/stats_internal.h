@@ -77,6 +77,10 @@ int alb_stats_subs_add(struct alb_stats_subs *r, const char *name,
 		       int64_t version, void *owner, bool *added,
 		       struct alb_error *err);
 
+/* True when owner holds a subscription at exactly name. */
+bool alb_stats_subs_has(const struct alb_stats_subs *r, const char *name,
+			const void *owner);
+
 /* Forgets every subscription of owner; returns how many there were. */
 size_t alb_stats_subs_remove_owner(struct alb_stats_subs *r, void *owner);
 
@@ -164,6 +168,10 @@ bool alb_influx_connected(const struct alb_influx *c);
 void alb_influx_close(struct alb_influx *c, alb_stats_done_fn done, void *ctx);
 
 /* ---- the daemon's messages (stats.c) --------------------------------- */
+
+/* True when len more bytes may be queued for a peer that has queued
+ * bytes waiting: the total stays within ALB_STATSD_QUEUE_MAX. */
+bool alb_statsd_queue_ok(size_t queued, size_t len);
 
 /* Encodes the Data (Stats_data s) message with header h, framed. */
 int alb_statsd_encode_data(const struct alb_header *h, const struct alb_stats *s,

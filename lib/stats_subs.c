@@ -77,6 +77,7 @@ int alb_stats_subs_add(struct alb_stats_subs *r, const char *name,
 	struct sub_list *l = alb_trie_find(r->trie, name);
 	for (struct sub *o = l != NULL ? l->head : NULL; o != NULL; o = o->next)
 		if (o->owner == owner && strcmp(o->name, name) == 0) {
+			/* renewed: the newest version wins */
 			o->version = version;
 			return 0;
 		}
@@ -101,6 +102,17 @@ int alb_stats_subs_add(struct alb_stats_subs *r, const char *name,
 	if (added != NULL)
 		*added = true;
 	return 0;
+}
+
+bool alb_stats_subs_has(const struct alb_stats_subs *r, const char *name,
+			const void *owner)
+{
+	const struct sub_list *l = alb_trie_find(r->trie, name);
+	for (const struct sub *o = l != NULL ? l->head : NULL; o != NULL;
+	     o = o->next)
+		if (o->owner == owner && strcmp(o->name, name) == 0)
+			return true;
+	return false;
 }
 
 /* Names of the nodes that an owner's departure left empty. */

@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -708,6 +709,9 @@ static void test_subscribers(void **state)
 	assert_int_equal(alb_stats_subs_add(r, "foo:bar", 5, &foobar2, NULL, NULL), 0);
 	assert_int_equal(alb_stats_subs_add(r, "other:", 5, &other, NULL, NULL), 0);
 	assert_int_equal(alb_stats_subs_count(r), 6);
+	assert_true(alb_stats_subs_has(r, "foo:", &foo_path));
+	assert_false(alb_stats_subs_has(r, ":foo", &foo_path));
+	assert_false(alb_stats_subs_has(r, "foo:x", &foo_path));
 	/* the same owner at the same name again: its version changes only */
 	bool added = true;
 	assert_int_equal(alb_stats_subs_add(r, ":foo", 3, &foo_label, &added, NULL), 0);
@@ -1151,11 +1155,13 @@ static void expect_failure_close(int fd, const char *name, const char *text)
 	assert_int_equal(read(fd, &c, 1), 0);
 }
 
-/* True when the peer closed the connection without sending anything. */
+/* True when the peer closed the connection without sending anything
+ * (closing with our bytes unread makes it a reset). */
 static bool closed_silently(int fd)
 {
 	char c;
-	return read(fd, &c, 1) == 0;
+	ssize_t n = read(fd, &c, 1);
+	return n == 0 || (n < 0 && errno == ECONNRESET);
 }
 
 /* True when nothing arrives within ms. */
@@ -1361,6 +1367,235 @@ static void test_daemon_subscribe(void **state)
 	harness_stop(&h);
 }
 
+static void test_daemon_limits(void **state)
+{
+	(void)state;
+	struct harness h = {0};
+	struct alb_statsd_config cfg = {.no_vmmd = true};
+	harness_start(&h, &cfg);
+
+	/* taps per Stats_add */
+	int fd = stat_connect(&h);
+	send_add(fd, ":t", getpid(), ALB_STATSD_TAPS_MAX, "n", "lo");
+	expect_success(fd, ":t", 0, "added");
+	send_add(fd, ":t", getpid(), ALB_STATSD_TAPS_MAX + 1, "n", "lo");
+	expect_failure_close(fd, ":t", "too many taps");
+	close(fd);
+
+	/* subscriptions per connection; the same name again is not new */
+	fd = stat_connect(&h);
+	char name[32];
+	for (int i = 0; i < ALB_STATSD_SUBS_PER_CONN_MAX; i++) {
+		snprintf(name, sizeof(name), ":s%d", i);
+		send_simple(fd, name, ALB_CMD_STATS_SUBSCRIBE);
+		expect_success(fd, name, 0, "subscribed");
+	}
+	send_simple(fd, ":s0", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(fd, ":s0", 0, "subscribed");
+	send_simple(fd, ":one-more", ALB_CMD_STATS_SUBSCRIBE);
+	expect_failure_close(fd, ":one-more", "too many subscriptions");
+	close(fd);
+
+	/* a command frame of exactly the limit is read, one byte more ends
+	 * the connection */
+	for (size_t extra = 0; extra <= 1; extra++) {
+		size_t pad = ALB_STATSD_FRAME_MAX - 64;
+		struct alb_buf out = {0};
+		char *vmmdev = NULL;
+		for (int round = 0; round < 4; round++) {
+			free(vmmdev);
+			vmmdev = malloc(pad + 1);
+			assert_non_null(vmmdev);
+			memset(vmmdev, 'v', pad);
+			vmmdev[pad] = '\0';
+			struct alb_command cmd = {.kind = ALB_CMD_STATS_ADD};
+			cmd.u.stats_add.vmmdev = (struct alb_str){vmmdev, pad};
+			cmd.u.stats_add.pid = getpid();
+			struct alb_header hd = {5, 0, ":big"};
+			alb_buf_free(&out);
+			assert_int_equal(alb_statsd_encode_cmd(&hd, &cmd, &out, NULL), 0);
+			size_t want = ALB_STATSD_FRAME_MAX + extra;
+			if (out.len - 4 == want)
+				break;
+			pad += want - (out.len - 4);
+		}
+		assert_int_equal(out.len - 4, ALB_STATSD_FRAME_MAX + extra);
+		fd = stat_connect(&h);
+		assert_int_equal(write(fd, out.data, out.len), (ssize_t)out.len);
+		if (extra == 0)
+			expect_success(fd, ":big", 0, "added");
+		else
+			assert_true(closed_silently(fd));
+		close(fd);
+		alb_buf_free(&out);
+		free(vmmdev);
+	}
+
+	/* unikernels monitored at once: a full table still takes a new add
+	 * for a name it has (pid INT32_MAX never exists: no file is held) */
+	fd = stat_connect(&h);
+	size_t todo = ALB_STATSD_UNIKERNELS_MAX - harness_count(&h);
+	const size_t batch = 512;
+	for (size_t i = 0; i < todo; i += batch) {
+		size_t n = todo - i < batch ? todo - i : batch;
+		for (size_t j = 0; j < n; j++) {
+			snprintf(name, sizeof(name), ":u%zu", i + j);
+			send_add(fd, name, INT32_MAX, 0, NULL, NULL);
+		}
+		for (size_t j = 0; j < n; j++) {
+			snprintf(name, sizeof(name), ":u%zu", i + j);
+			expect_success(fd, name, 0, "added");
+		}
+	}
+	assert_int_equal(harness_count(&h), ALB_STATSD_UNIKERNELS_MAX);
+	send_add(fd, ":u0", INT32_MAX, 0, NULL, NULL);
+	expect_success(fd, ":u0", 0, "added");
+	send_add(fd, ":one-more", INT32_MAX, 0, NULL, NULL);
+	expect_failure_close(fd, ":one-more", "too many unikernels");
+	close(fd);
+	assert_int_equal(harness_count(&h), ALB_STATSD_UNIKERNELS_MAX);
+	harness_stop(&h);
+}
+
+static void test_daemon_connections(void **state)
+{
+	(void)state;
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rlim_t need = 2 * ALB_STATSD_CONN_MAX + 256;
+	if (rl.rlim_cur < need) {
+		if (rl.rlim_max < need)
+			skip();
+		rl.rlim_cur = need;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	struct harness h = {0};
+	struct alb_statsd_config cfg = {.no_vmmd = true};
+	harness_start(&h, &cfg);
+	int *fds = calloc(ALB_STATSD_CONN_MAX + 1, sizeof(int));
+	assert_non_null(fds);
+	for (int i = 0; i < ALB_STATSD_CONN_MAX; i++) {
+		fds[i] = stat_connect(&h);
+		/* one answered command each: every one is accepted in turn */
+		send_simple(fds[i], ":c", ALB_CMD_STATS_REMOVE);
+		expect_success(fds[i], ":c", 0, "removed");
+	}
+	fds[ALB_STATSD_CONN_MAX] = stat_connect(&h);
+	assert_true(closed_silently(fds[ALB_STATSD_CONN_MAX]));
+	close(fds[ALB_STATSD_CONN_MAX]);
+	/* the others are still served; after one leaves, a new one is too */
+	send_simple(fds[0], ":c", ALB_CMD_STATS_REMOVE);
+	expect_success(fds[0], ":c", 0, "removed");
+	close(fds[0]);
+	/* the close must be seen before the next accept */
+	harness_count(&h);
+	usleep(100000);
+	fds[0] = stat_connect(&h);
+	send_simple(fds[0], ":c", ALB_CMD_STATS_REMOVE);
+	expect_success(fds[0], ":c", 0, "removed");
+	for (int i = 0; i < ALB_STATSD_CONN_MAX; i++)
+		close(fds[i]);
+	free(fds);
+	harness_stop(&h);
+}
+
+static void test_daemon_slow_subscriber(void **state)
+{
+	(void)state;
+	assert_true(alb_statsd_queue_ok(0, ALB_STATSD_QUEUE_MAX));
+	assert_false(alb_statsd_queue_ok(0, ALB_STATSD_QUEUE_MAX + 1));
+	assert_true(alb_statsd_queue_ok(ALB_STATSD_QUEUE_MAX - 10, 10));
+	assert_false(alb_statsd_queue_ok(ALB_STATSD_QUEUE_MAX - 10, 11));
+	assert_false(alb_statsd_queue_ok(ALB_STATSD_QUEUE_MAX + 1, 0));
+	assert_false(alb_statsd_queue_ok(SIZE_MAX, 2));
+
+	/* a subscriber that never reads is dropped once its queue is full,
+	 * and the others go on */
+	struct harness h = {0};
+	struct alb_statsd_config cfg = {.no_vmmd = true};
+	harness_start(&h, &cfg);
+	int ctl = stat_connect(&h);
+	char name[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), ":vm%d", i);
+		send_add(ctl, name, getpid(), 1, "service", "lo");
+		expect_success(ctl, name, 0, "added");
+	}
+	int slow = stat_connect(&h), fast = stat_connect(&h);
+	send_simple(slow, ":", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(slow, ":", 0, "subscribed");
+	send_simple(fast, ":vm7", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(fast, ":vm7", 0, "subscribed");
+	int ticks = 0, received = 0;
+	for (; ticks < 400; ticks++) {
+		harness_op(&h, OP_TICK);
+		struct alb_msg *m = recv_msg(fast);
+		assert_non_null(m);
+		alb_msg_free(m);
+		struct pollfd p = {slow, POLLRDHUP, 0};
+		/* the socket buffer holds some; the queue the rest */
+		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP)))
+			break;
+	}
+	assert_true(ticks < 400);
+	struct alb_msg *m;
+	while ((m = recv_msg(slow)) != NULL) {
+		received++;
+		alb_msg_free(m);
+	}
+	/* it got less than was sent, then the end */
+	assert_true(received < (ticks + 1) * 100);
+	assert_true(received > 0);
+	close(slow);
+	close(fast);
+	close(ctl);
+	harness_stop(&h);
+}
+
+static void test_daemon_config(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	struct harness h = {0};
+	harness_dirs(&h);
+	struct alb_statsd_config cfg = {.tmpdir = h.tmp, .no_vmmd = true};
+	struct alb_statsd *d = NULL;
+	struct alb_error err;
+	cfg.interval_s = ALB_STATS_INTERVAL_MAX + 1;
+	assert_int_equal(alb_statsd_new(&loop, &cfg, &d, &err), ALB_EINVAL);
+	assert_string_equal(err.msg, "the interval must be 1 to 86400 seconds");
+	cfg.interval_s = ALB_STATS_INTERVAL_MAX;
+	assert_int_equal(alb_statsd_new(&loop, &cfg, &d, &err), 0);
+	/* a second daemon on the same socket is refused while one answers */
+	struct alb_statsd *d2 = NULL;
+	assert_int_equal(alb_statsd_new(&loop, &cfg, &d2, &err), ALB_EBUSY);
+	assert_non_null(strstr(err.msg, "another daemon listens on"));
+	alb_statsd_free(d);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	/* a stale socket file is replaced */
+	cfg.interval_s = 0;
+	assert_int_equal(alb_statsd_new(&loop, &cfg, &d, &err), 0);
+	alb_statsd_free(d);
+	/* what an exporter needs */
+	cfg.influx = "influx.example:8094";
+	assert_int_equal(alb_statsd_new(&loop, &cfg, &d, &err), ALB_EINVAL);
+	assert_string_equal(err.msg, "invalid address 'influx.example:8094': the "
+				     "host must be a numeric IPv4 or IPv6 address");
+	cfg.influx = NULL;
+	cfg.prometheus = "127.0.0.1";
+	assert_int_equal(alb_statsd_new(&loop, &cfg, &d, &err), ALB_EINVAL);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	alb_statsd_free(NULL);
+	assert_int_equal(alb_statsd_count(NULL), 0);
+	unlink(h.stat_path);
+	char util[128];
+	snprintf(util, sizeof(util), "%s/util", h.tmp);
+	rmdir(util);
+	rmdir(h.tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1381,6 +1616,10 @@ int main(void)
 	    cmocka_unit_test(test_vectors),
 	    cmocka_unit_test(test_daemon_commands),
 	    cmocka_unit_test(test_daemon_subscribe),
+	    cmocka_unit_test(test_daemon_limits),
+	    cmocka_unit_test(test_daemon_connections),
+	    cmocka_unit_test(test_daemon_slow_subscriber),
+	    cmocka_unit_test(test_daemon_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
