@@ -56,6 +56,8 @@ static int parse_header(const struct alb_der *c, struct hdr *h,
 			struct alb_error *err)
 {
 	const uint8_t *p = c->ptr;
+	/* defined even on failure: callers' error paths stay simple */
+	*h = (struct hdr){0};
 	size_t n = c->len;
 	if (n < 2)
 		return alb_fail(err, ALB_EPARSE,

@@ -36,7 +36,7 @@ const char *alb_strerror(int code)
 	return "unknown error";
 }
 
-int alb_fail(struct alb_error *err, int code, const char *fmt, ...)
+void alb_set_error(struct alb_error *err, int code, const char *fmt, ...)
 {
 	if (err != NULL) {
 		va_list ap;
@@ -46,10 +46,9 @@ int alb_fail(struct alb_error *err, int code, const char *fmt, ...)
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
 	}
-	return code;
 }
 
-int alb_fail_sys(struct alb_error *err, const char *fmt, ...)
+void alb_set_error_sys(struct alb_error *err, const char *fmt, ...)
 {
 	int saved = errno;
 	if (err != NULL) {
@@ -64,5 +63,4 @@ int alb_fail_sys(struct alb_error *err, const char *fmt, ...)
 				 strerror(saved));
 	}
 	errno = saved;
-	return ALB_ESYS;
 }

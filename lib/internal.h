@@ -7,14 +7,29 @@
 
 #define ALB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/** Fills err (if not NULL) with code and a printf-style message and returns
- * code, so that callers can write `return alb_fail(err, ALB_EPARSE, ...)`. */
-int alb_fail(struct alb_error *err, int code, const char *fmt, ...)
+/** Fills err (if not NULL) with code and a printf-style message. */
+void alb_set_error(struct alb_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/** Like alb_fail() for a failed system call: records errno and appends
- * ": <strerror(errno)>" to the message. Returns ALB_ESYS. */
-int alb_fail_sys(struct alb_error *err, const char *fmt, ...)
+/** Like alb_set_error() for a failed system call: records errno and appends
+ * ": <strerror(errno)>" to the message; errno is preserved. */
+void alb_set_error_sys(struct alb_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* `return alb_fail(err, ALB_EPARSE, "...", ...)` fills err and returns the
+ * code. These are macros so that the compiler sees the (constant, non-zero)
+ * result at the call site: it then knows that a failed call leaves outputs
+ * unset, instead of warning "may be used uninitialized" at -O3. */
+#define alb_fail(err, code, ...)                                               \
+	__extension__({                                                        \
+		int alb_fail_code_ = (code);                                   \
+		alb_set_error((err), alb_fail_code_, __VA_ARGS__);             \
+		alb_fail_code_;                                                \
+	})
+#define alb_fail_sys(err, ...)                                                 \
+	__extension__({                                                        \
+		alb_set_error_sys((err), __VA_ARGS__);                         \
+		ALB_ESYS;                                                      \
+	})
 
 #endif

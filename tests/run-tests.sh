@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 builddir=${BUILDDIR:-build-test}
 if [ ! -f "$builddir/build.ninja" ]; then
-  meson setup "$builddir" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
+  meson setup "$builddir" --werror -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
 fi
 ninja -C "$builddir" || exit 1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

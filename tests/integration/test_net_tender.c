@@ -85,7 +85,7 @@ static void test_taps_and_tender(void **state)
 	struct alb_argv argv = {0};
 	assert_int_equal(alb_tender_argv(&cmd, &argv, &err), 0);
 
-	int rd, wr;
+	int rd = -1, wr = -1;
 	assert_true(console_fifo(fifo, &rd, &wr));
 	int64_t cpu0 = 0;
 	struct alb_spawn sp = {.argv = (const char *const *)argv.argv,
@@ -165,7 +165,7 @@ static void test_destroy_running(void **state)
 	char net_arg[64];
 	snprintf(net_arg, sizeof(net_arg), "--net:service=%s", tap);
 	const char *argv[] = {fake, net_arg, "--", image, "--sleep-ms=20000", NULL};
-	int rd, wr;
+	int rd = -1, wr = -1;
 	assert_true(console_fifo(fifo, &rd, &wr));
 	int64_t cpu0 = 0;
 	struct alb_spawn sp = {.argv = argv, .console_fd = wr, .n_cpus = 1,

@@ -83,7 +83,7 @@ static void boot(enum alb_qemu_accel accel, const char *tap,
 	struct alb_argv argv = {0};
 	assert_int_equal(alb_tender_argv(&cmd, &argv, &err), 0);
 
-	int rd, wr;
+	int rd = -1, wr = -1;
 	assert_true(console_fifo(fifo, &rd, &wr));
 	int64_t cpu0 = 0;
 	struct alb_spawn sp = {.argv = (const char *const *)argv.argv,
@@ -168,7 +168,7 @@ static void run_accel(enum alb_qemu_accel accel, const char *name)
 static void test_notes(void **state)
 {
 	(void)state;
-	size_t len;
+	size_t len = 0;
 	uint8_t *elf = slurp(kernel, &len);
 	assert_non_null(elf);
 	struct alb_solo5_info info;

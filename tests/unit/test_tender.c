@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -753,8 +754,9 @@ static void counting_script(const char *path, const char *body)
 
 static int runs(const char *path)
 {
-	char p[1100];
-	snprintf(p, sizeof(p), "%s.count", path);
+	char p[PATH_MAX + 16];
+	if (snprintf(p, sizeof(p), "%s.count", path) >= (int)sizeof(p))
+		return 0;
 	FILE *f = fopen(p, "re");
 	if (f == NULL)
 		return 0;

@@ -78,7 +78,7 @@ static char *read_txt(const char *file, size_t *len)
 
 static void check_entry(const struct vec_entry *e)
 {
-	size_t n, tl;
+	size_t n = 0, tl = 0;
 	uint8_t *b = vec_read_at(dir, e->file, &n);
 	if (b == NULL)
 		fail_msg("%s: cannot read %s", e->name, e->file);
@@ -168,7 +168,7 @@ static void test_transcripts(void **state)
 			char rel[1024];
 			snprintf(rel, sizeof(rel), "transcripts/%s/%s", sess->d_name,
 				 f->d_name);
-			size_t n, tl;
+			size_t n = 0, tl = 0;
 			uint8_t *b = vec_read_at(dir, rel, &n);
 			char *txt = read_txt(rel, &tl);
 			assert_non_null(b);
@@ -193,7 +193,7 @@ static void test_transcripts(void **state)
 	closedir(top);
 	assert_true(frames >= 300);
 	/* the daemon's state file at the end of the session */
-	size_t n;
+	size_t n = 0;
 	uint8_t *b = vec_read_at(dir, "transcripts/final-state.der", &n);
 	assert_non_null(b);
 	struct alb_buf out = {0};
@@ -205,7 +205,7 @@ static void test_transcripts(void **state)
 
 static struct alb_msg *decode_file(const char *file, unsigned flags, uint8_t **bytes)
 {
-	size_t n;
+	size_t n = 0;
 	uint8_t *b = vec_read_at(dir, file, &n);
 	assert_non_null(b);
 	struct alb_msg *m;
@@ -307,7 +307,7 @@ static void test_spot_stats_full(void **state)
 static void test_spot_state(void **state)
 {
 	(void)state;
-	size_t n;
+	size_t n = 0;
 	uint8_t *b = vec_read_at(dir, "state_2u_2p.der", &n);
 	assert_non_null(b);
 	struct alb_state *s;
