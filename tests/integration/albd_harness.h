@@ -1,0 +1,496 @@
+/* Helpers of the albd integration test and benchmark (test_albd.c,
+ * bench/albd.c): a scratch tmpdir/dbdir with the fake tender installed as
+ * <dbdir>/solo5-hvt, tiny Solo5 hvt images, the daemon started in a child
+ * (the library core on its own loop, or the albd binary), a client call,
+ * and the host's view (tender processes, taps, files). Header-only: each
+ * test is one binary. No cmocka here: functions return status codes.
+ * SPDX-License-Identifier: ISC */
+#ifndef ALB_TEST_ALBD_HARNESS_H
+#define ALB_TEST_ALBD_HARNESS_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "albatross/albatross.h"
+
+#define H_PATH 512
+
+/* snprintf into an array, -1 when it does not fit. */
+#define H_FMT(buf, ...)                                                       \
+	(snprintf((buf), sizeof(buf), __VA_ARGS__) >= (int)sizeof(buf) ? -1 : 0)
+
+struct harness {
+	char root[H_PATH];
+	char tmpdir[H_PATH];
+	char dbdir[H_PATH];
+	char sock[H_PATH];
+	char tender[H_PATH]; /* <dbdir>/solo5-hvt */
+	pid_t pid;           /* the daemon's process */
+};
+
+static inline int64_t h_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static inline void h_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* ---- tiny Solo5 images ---------------------------------------------------- */
+
+static inline void h_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void h_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void h_put64(uint8_t *p, uint64_t v)
+{
+	h_put32(p, (uint32_t)v);
+	h_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+#define H_NET 2u
+#define H_BLOCK 1u
+
+/* An ELF64 x86_64 executable that is only what a Solo5 tender and
+ * Albatross look at: the ABI1 note (target, ABI version 2) and the MFT1
+ * manifest with the devices names[i] of types[i] (H_NET, H_BLOCK). Its
+ * length goes to *len; free() it. `salt` changes the bytes (and digest)
+ * without changing the meaning. */
+static inline uint8_t *h_image(uint32_t target, const char *const *names,
+			       const unsigned *types, size_t n, uint32_t salt,
+			       size_t *len)
+{
+	const size_t eh = 64, ph = 56, nh = 20;
+	size_t abi_len = nh + 16;
+	size_t entries = n + 1;
+	size_t mft_desc = 4 + 8 + entries * 104;
+	size_t mft_len = nh + mft_desc;
+	size_t total = eh + 2 * ph + abi_len + mft_len + 4;
+	uint8_t *b = calloc(1, total);
+	if (b == NULL)
+		return NULL;
+	memcpy(b, "\x7f" "ELF", 4);
+	b[4] = 2; /* ELFCLASS64 */
+	b[5] = 1; /* little-endian */
+	b[6] = 1; /* EV_CURRENT */
+	h_put16(b + 16, 2);  /* ET_EXEC */
+	h_put16(b + 18, 62); /* x86_64 */
+	h_put32(b + 20, 1);
+	h_put64(b + 32, eh); /* e_phoff */
+	h_put16(b + 52, (uint16_t)eh);
+	h_put16(b + 54, (uint16_t)ph);
+	h_put16(b + 56, 2);
+	size_t abi_off = eh + 2 * ph, mft_off = abi_off + abi_len;
+	for (int i = 0; i < 2; i++) {
+		uint8_t *p = b + eh + (size_t)i * ph;
+		h_put32(p, 4); /* PT_NOTE */
+		h_put64(p + 8, i == 0 ? abi_off : mft_off);
+		h_put64(p + 32, i == 0 ? abi_len : mft_len);
+		h_put64(p + 40, i == 0 ? abi_len : mft_len);
+	}
+	uint8_t *a = b + abi_off;
+	h_put32(a, 6);
+	h_put32(a + 4, 16);
+	h_put32(a + 8, 0x31494241u); /* ABI1 */
+	memcpy(a + 12, "Solo5", 6);
+	h_put32(a + 20, target);
+	h_put32(a + 24, 2); /* ABI version */
+	uint8_t *m = b + mft_off;
+	h_put32(m, 6);
+	h_put32(m + 4, (uint32_t)mft_desc);
+	h_put32(m + 8, 0x3154464du); /* MFT1 */
+	memcpy(m + 12, "Solo5", 6);
+	uint8_t *d = m + nh;
+	h_put32(d + 4, 1);
+	h_put32(d + 8, (uint32_t)entries);
+	uint8_t *e = d + 12;
+	h_put32(e + 68, 0x40000000u); /* RESERVED_FIRST */
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *x = e + (i + 1) * 104;
+		snprintf((char *)x, 68, "%s", names[i]);
+		h_put32(x + 68, types[i]);
+	}
+	h_put32(b + total - 4, salt);
+	*len = total;
+	return b;
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+static inline int h_write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, data, len);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* Reads a whole file (NUL added, not counted) or NULL. */
+static inline char *h_read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (buf == NULL)
+			break;
+		if (n + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (nb == NULL) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (buf != NULL) {
+		buf[n] = '\0';
+		if (len != NULL)
+			*len = n;
+	}
+	return buf;
+}
+
+static inline void h_rm_rf(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			char sub[H_PATH * 2];
+			if (H_FMT(sub, "%s/%s", path, e->d_name) == 0)
+				h_rm_rf(sub);
+		}
+		if (d != NULL)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+/* Number of entries of dir (without . and ..) whose name ends with suffix. */
+static inline int h_count_files(const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	int n = 0;
+	size_t sl = strlen(suffix);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    e->d_type == DT_DIR)
+			continue;
+		if (l >= sl && strcmp(e->d_name + l - sl, suffix) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* ---- the host's view ------------------------------------------------------- */
+
+/* Pids of processes whose argv[0] is the harness's tender (up to max). */
+static inline int h_tenders(const struct harness *h, pid_t *pids, int max)
+{
+	DIR *d = opendir("/proc");
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	size_t tl = strlen(h->tender);
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end != '\0' || pid <= 0)
+			continue;
+		char path[64], arg0[H_PATH + 2];
+		snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t r = read(fd, arg0, sizeof(arg0) - 1);
+		close(fd);
+		if (r <= 0)
+			continue;
+		arg0[r] = '\0';
+		/* a zombie has an empty command line: not counted */
+		if (strlen(arg0) == tl && memcmp(arg0, h->tender, tl) == 0) {
+			if (pids != NULL && n < max)
+				pids[n] = (pid_t)pid;
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static inline int h_count_taps_cb(void *ctx, int ifindex, const char *ifname,
+				  const struct alb_ifdata *d)
+{
+	(void)ifindex;
+	(void)d;
+	if (alb_tap_name_index(ifname, NULL))
+		(*(int *)ctx)++;
+	return 0;
+}
+
+/* Number of interfaces vmmtapN in this network namespace. */
+static inline int h_count_taps(void)
+{
+	int n = 0;
+	if (alb_ifdata_dump(NULL, h_count_taps_cb, &n, NULL) != 0)
+		return -1;
+	return n;
+}
+
+/* ---- setting up ------------------------------------------------------------ */
+
+/* Makes the scratch directories under /tmp and installs the fake tender
+ * (path in $ALB_FAKE_TENDER) as <dbdir>/solo5-hvt. */
+static inline int h_setup(struct harness *h, const char *tag)
+{
+	memset(h, 0, sizeof(*h));
+	snprintf(h->root, sizeof(h->root), "/tmp/alb-%s-XXXXXX", tag);
+	if (mkdtemp(h->root) == NULL)
+		return -1;
+	const char *fake = getenv("ALB_FAKE_TENDER");
+	if (H_FMT(h->tmpdir, "%s/run", h->root) != 0 ||
+	    H_FMT(h->dbdir, "%s/db", h->root) != 0 ||
+	    H_FMT(h->sock, "%s/util/vmmd.sock", h->tmpdir) != 0 ||
+	    H_FMT(h->tender, "%s/solo5-hvt", h->dbdir) != 0 || fake == NULL || mkdir(h->tmpdir, 0755) != 0 ||
+	    mkdir(h->dbdir, 0755) != 0 || symlink(fake, h->tender) != 0)
+		return -1;
+	return 0;
+}
+
+static inline void h_teardown(struct harness *h)
+{
+	h_rm_rf(h->root);
+}
+
+/* True once the daemon accepts connections. */
+static inline bool h_wait_socket(const struct harness *h, int timeout_ms)
+{
+	for (int64_t end = h_now_us() + (int64_t)timeout_ms * 1000;
+	     h_now_us() < end; h_sleep_ms(5)) {
+		struct alb_client *c = NULL;
+		if (alb_client_connect(h->sock, 1000, &c, NULL) == 0) {
+			alb_client_close(c);
+			return true;
+		}
+		if (h->pid > 0 && waitpid(h->pid, NULL, WNOHANG) == h->pid)
+			return false;
+	}
+	return false;
+}
+
+/* The core in a child process: its own loop, SIGTERM -> shutdown, exit 0
+ * once shut down (1 when it did not start). */
+struct h_core {
+	uv_loop_t loop;
+	uv_signal_t sig;
+	struct alb_vmmd *v;
+};
+
+static inline void h_core_done(struct alb_vmmd *v, void *ctx)
+{
+	(void)v;
+	struct h_core *c = ctx;
+	uv_close((uv_handle_t *)&c->sig, NULL);
+}
+
+static inline void h_core_signal(uv_signal_t *s, int signum)
+{
+	(void)signum;
+	struct h_core *c = s->data;
+	alb_vmmd_shutdown(c->v, h_core_done, c);
+}
+
+/* Starts the core with cfg (tmpdir and dbdir are the harness's) in a child
+ * and waits until it listens. Returns 0 or -1. */
+static inline int h_start_core(struct harness *h, const struct alb_vmmd_config *cfg)
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		struct h_core c;
+		struct alb_vmmd_config conf;
+		if (cfg != NULL)
+			conf = *cfg;
+		else
+			alb_vmmd_config_init(&conf);
+		conf.tmpdir = h->tmpdir;
+		conf.dbdir = h->dbdir;
+		struct alb_error err = {0};
+		uv_loop_init(&c.loop);
+		if (alb_vmmd_new(&c.loop, &conf, &c.v, &err) != 0) {
+			fprintf(stderr, "core: %s\n", err.msg);
+			_exit(1);
+		}
+		uv_signal_init(&c.loop, &c.sig);
+		c.sig.data = &c;
+		uv_signal_start(&c.sig, h_core_signal, SIGTERM);
+		int st = 0;
+		if (alb_vmmd_start(c.v, &err) != 0) {
+			fprintf(stderr, "core: %s\n", err.msg);
+			alb_vmmd_shutdown(c.v, h_core_done, &c);
+			st = 1;
+		}
+		uv_run(&c.loop, UV_RUN_DEFAULT);
+		alb_vmmd_free(c.v);
+		uv_loop_close(&c.loop);
+		_exit(st);
+	}
+	h->pid = pid;
+	return h_wait_socket(h, 10000) ? 0 : -1;
+}
+
+/* Starts the albd binary (from $ALB_BUILD_ROOT/cli) with an optional
+ * extra argument, and waits until it listens. */
+static inline int h_start_albd(struct harness *h, const char *extra)
+{
+	const char *build = getenv("ALB_BUILD_ROOT");
+	char exe[H_PATH], tmp[H_PATH + 16], db[H_PATH + 16];
+	if (H_FMT(exe, "%s/cli/albd", build ? build : ".") != 0 ||
+	    H_FMT(tmp, "--tmpdir=%s", h->tmpdir) != 0 ||
+	    H_FMT(db, "--dbdir=%s", h->dbdir) != 0)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execl(exe, exe, tmp, db, extra, (char *)NULL);
+		_exit(127);
+	}
+	h->pid = pid;
+	return h_wait_socket(h, 10000) ? 0 : -1;
+}
+
+/* Sends sig to the daemon and waits for it; returns its wait status. */
+static inline int h_stop(struct harness *h, int sig)
+{
+	int st = -1;
+	if (h->pid <= 0)
+		return -1;
+	kill(h->pid, sig);
+	while (waitpid(h->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	h->pid = 0;
+	return st;
+}
+
+/* ---- talking to it ------------------------------------------------------------ */
+
+/* Sends cmd for name on a new connection and returns the first reply (or
+ * NULL); the connection goes to *keep when keep is not NULL, else closed. */
+static inline struct alb_msg *h_call_keep(const struct harness *h, const char *name,
+					  const struct alb_command *cmd,
+					  struct alb_client **keep)
+{
+	struct alb_client *c = NULL;
+	struct alb_msg *m = NULL;
+	struct alb_error err = {0};
+	if (alb_client_connect(h->sock, 30000, &c, &err) != 0) {
+		fprintf(stderr, "connect: %s\n", err.msg);
+		return NULL;
+	}
+	if (alb_client_send(c, name, cmd, NULL, NULL, &err) != 0 ||
+	    alb_client_recv(c, &m, &err) != 0) {
+		fprintf(stderr, "call %s: %s\n", name, err.msg);
+		m = NULL;
+	}
+	if (keep != NULL)
+		*keep = c;
+	else
+		alb_client_close(c);
+	return m;
+}
+
+static inline struct alb_msg *h_call(const struct harness *h, const char *name,
+				     const struct alb_command *cmd)
+{
+	return h_call_keep(h, name, cmd, NULL);
+}
+
+/* The reply's text: a success string, a failure, or "" for other replies;
+ * "(no reply)" for NULL. Valid while m is. */
+static inline const char *h_text(const struct alb_msg *m)
+{
+	if (m == NULL)
+		return "(no reply)";
+	if (m->kind == ALB_PAYLOAD_FAILURE)
+		return m->u.failure.ptr;
+	if (m->kind == ALB_PAYLOAD_SUCCESS && m->u.success.kind == ALB_REPLY_STRING)
+		return m->u.success.u.string.ptr;
+	return "";
+}
+
+/* Calls and returns whether the reply text is `expect` (prints it if not). */
+static inline bool h_call_is(const struct harness *h, const char *name,
+			     const struct alb_command *cmd, const char *expect)
+{
+	struct alb_msg *m = h_call(h, name, cmd);
+	bool ok = strcmp(h_text(m), expect) == 0;
+	if (!ok)
+		fprintf(stderr, "%s: expected \"%s\", got \"%s\"\n", name, expect,
+			h_text(m));
+	alb_msg_free(m);
+	return ok;
+}
+
+#endif
