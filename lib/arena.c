@@ -1,6 +1,7 @@
 /* libalbatross — region allocator for decoded values.
  * SPDX-License-Identifier: ISC */
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct alb_arena {
 	size_t next_size;
 	size_t used;
 	size_t limit;
+	bool refused; /* an allocation would have passed the limit */
 };
 
 /* What calloc of zero elements returns: valid, never dereferenced. */
@@ -55,6 +57,7 @@ void *alb_arena_create(size_t head_size, size_t first_block, size_t limit,
 		a->next_size = ALB_ARENA_BLOCK_MAX;
 	a->used = 0;
 	a->limit = limit;
+	a->refused = false;
 	*arena = a;
 	return head;
 }
@@ -76,8 +79,10 @@ void *alb_arena_alloc(struct alb_arena *a, size_t n)
 	if (n > SIZE_MAX / 2)
 		return NULL;
 	n = round_up(n);
-	if (n > a->limit - a->used || a->used > a->limit)
+	if (n > a->limit - a->used || a->used > a->limit) {
+		a->refused = true;
 		return NULL;
+	}
 	if ((size_t)(a->end - a->cur) < n) {
 		if (n > a->next_size / 2) {
 			/* a large value gets its own block, the current one stays */
@@ -128,6 +133,11 @@ char *alb_arena_strndup(struct alb_arena *a, const void *p, size_t n)
 size_t alb_arena_used(const struct alb_arena *a)
 {
 	return a->used;
+}
+
+bool alb_arena_refused(const struct alb_arena *a)
+{
+	return a->refused;
 }
 
 void alb_arena_destroy(struct alb_arena *a)

@@ -10,6 +10,7 @@
 #ifndef ALB_ARENA_H
 #define ALB_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct alb_arena;
@@ -40,6 +41,10 @@ char *alb_arena_strndup(struct alb_arena *a, const void *p, size_t n);
 
 /** Bytes handed out so far (with alignment). */
 size_t alb_arena_used(const struct alb_arena *a);
+
+/** True when an allocation failed because it would have passed the
+ * limit (rather than because malloc failed). */
+bool alb_arena_refused(const struct alb_arena *a);
 
 /** Frees every block, the arena and its head; NULL is a no-op. */
 void alb_arena_destroy(struct alb_arena *a);

@@ -38,6 +38,11 @@ void *alb_dec_start(size_t head_size, size_t len, struct alb_dec *d,
 
 int alb_dec_nomem(struct alb_dec *d)
 {
+	/* no valid input needs more than the bound of alb_dec_start(): past
+	 * it, the message claims more elements than its bytes can hold */
+	if (alb_arena_refused(d->arena))
+		return alb_fail(d->err, ALB_EPARSE,
+				"malformed message: more elements than its length allows");
 	return alb_fail(d->err, ALB_ENOMEM, "out of memory decoding a message");
 }
 

@@ -923,6 +923,27 @@ static void test_decode_memory(void **state)
 	free(argv);
 }
 
+static void test_decode_bound_parse_error(void **state)
+{
+	(void)state;
+	/* a list of 2-byte elements, each of which would become a struct
+	 * alb_named_info: more than the bound allows, which no valid message
+	 * needs, so it is malformed input rather than out of memory */
+	enum { N = 200 };
+	uint8_t b[64 + 2 * N];
+	size_t n = hex("30 82 01 b2 " HDR " a1 82 01 98 ad 82 01 94 30 82 01 90", b,
+		       sizeof(b));
+	for (size_t i = 0; i < N; i++) {
+		b[n++] = 0x05;
+		b[n++] = 0x00;
+	}
+	assert_int_equal(n, 4 + 0x1b2);
+	struct alb_msg *m;
+	struct alb_error err;
+	assert_int_equal(alb_msg_decode(b, n, 0, &m, &err), ALB_EPARSE);
+	assert_string_equal(err.msg, "malformed message: more elements than its length allows");
+}
+
 static void test_kind_names(void **state)
 {
 	(void)state;
@@ -953,6 +974,7 @@ int main(void)
 		cmocka_unit_test(test_large_image),
 		cmocka_unit_test(test_arena_limit),
 		cmocka_unit_test(test_decode_memory),
+		cmocka_unit_test(test_decode_bound_parse_error),
 		cmocka_unit_test(test_kind_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
