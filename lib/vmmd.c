@@ -168,14 +168,15 @@ int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err)
 		return rc;
 	}
 	rc = policies_restore(v, st, err);
-	if (rc == 0)
-		adopt_survivors(v, st);
+	/* the socket first: if another daemon has it, nothing of its
+	 * unikernels is touched (no client is served before we return) */
 	if (rc == 0)
 		rc = vmmd_listen(v, err);
 	if (rc != 0) {
 		alb_state_free(st);
 		return rc;
 	}
+	adopt_survivors(v, st);
 	alb_log_info("vmmd: listening on %s", v->sock_path);
 	persist_restore(v, st);
 	return 0;

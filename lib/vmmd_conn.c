@@ -403,6 +403,14 @@ static int bind_socket(struct alb_vmmd *v, struct alb_error *err)
 			return alb_fail(err, ALB_EEXIST,
 					"%s exists and is not a socket",
 					v->sock_path);
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool alive = probe >= 0 &&
+			     connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (alive)
+			return alb_fail(err, ALB_EEXIST, "another daemon listens "
+					"on %s", v->sock_path);
 		/* a stale socket of a previous daemon */
 		if (unlink(v->sock_path) != 0)
 			return alb_fail_sys(err, "unlink %s", v->sock_path);

@@ -18,13 +18,14 @@
 struct watch {
 	uv_poll_t poll;
 	int pidfd;
-	struct uk *u;
+	struct uk *u;          /* only while the poll is active */
+	struct alb_vmmd *v;
 };
 
 static void watch_closed(uv_handle_t *h)
 {
 	struct watch *w = h->data;
-	struct alb_vmmd *v = w->u->v;
+	struct alb_vmmd *v = w->v;
 	/* the fd must stay open until libuv has let go of it */
 	close(w->pidfd);
 	free(w);
@@ -339,6 +340,7 @@ int uk_watch(struct uk *u, int pidfd, struct alb_error *err)
 	}
 	w->pidfd = pidfd;
 	w->u = u;
+	w->v = v;
 	int rc = uv_poll_init(v->loop, &w->poll, pidfd);
 	if (rc != 0) {
 		close(pidfd);

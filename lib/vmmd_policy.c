@@ -62,12 +62,17 @@ int policies_restore(struct alb_vmmd *v, const struct alb_state *st,
 					     "from this host's; using the host's");
 			continue;
 		}
+		/* Albatross gives up here; a policy that does not fit under
+		 * its parent is dropped instead: the policies above it still
+		 * apply to its path (every policy on the path is checked), so
+		 * nothing is allowed that the parent does not allow. This runs
+		 * before any unikernel is adopted, so usage cannot fail it. */
 		struct alb_error e = {0};
-		rc = alb_resources_policy_insert(v->res, path, &pols[i].policy,
-						 NULL, &e);
-		if (rc != 0)
-			rc = alb_fail(err, rc, "policy restore error: couldn't "
-				      "insert policy for %s: %s", path, e.msg);
+		if (alb_resources_policy_insert(v->res, path, &pols[i].policy,
+						NULL, &e) != 0)
+			alb_log_error("vmmd: policy restore error: couldn't insert "
+				      "policy for %s: %s; it is dropped", path,
+				      e.msg);
 	}
 	free(pols);
 	alb_policy_free(root);

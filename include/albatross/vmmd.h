@@ -106,15 +106,18 @@ ALB_EXPORT int alb_vmmd_new(struct uv_loop_s *loop,
 /** Starts the core (spec §6.2): creates missing directories, registers the
  * block devices found in <dbdir>/block, discovers the root policy (CPUs,
  * memory, the block filesystem, the host's bridges), reads the state file
- * and copies it to state.started, restores the policies, adopts the
- * tenders that survived a crash of a previous daemon and removes what no
- * unikernel owns any more (taps vmmtapN, FIFOs, images), connects to the
- * console daemon if it runs, starts listening, and then restores the
- * remaining unikernels in startup-priority order in the background (a
- * unikernel that fails to start is logged and left out). Returns 0, or an
- * error that makes the daemon unusable: an unreadable state file, a policy
- * that cannot be restored, a socket that cannot be bound, a root policy
- * that cannot be computed. Call once. */
+ * and copies it to state.started, restores the policies (one that does
+ * not fit under its parent is logged and dropped: the parent still
+ * applies), starts listening, adopts the tenders that survived a crash of
+ * a previous daemon and removes what no unikernel owns any more (taps
+ * vmmtapN, FIFOs, images), and then restores the remaining unikernels in
+ * startup-priority order in the background (one that fails to start, e.g.
+ * for an image that is not a Solo5 executable, is logged and left out of
+ * the next state file). The console daemon is connected to when a
+ * unikernel starts. Returns 0, or an error that makes the daemon unusable:
+ * an unreadable state file, a socket that cannot be bound (or on which
+ * another daemon listens), a root policy that cannot be computed. Call
+ * once; after a failure, shut down (alb_vmmd_shutdown) and free. */
 ALB_EXPORT int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err);
 
 /** Called once the core has shut down. */
@@ -131,11 +134,8 @@ typedef void (*alb_vmmd_done_fn)(struct alb_vmmd *v, void *ctx);
 ALB_EXPORT int alb_vmmd_shutdown(struct alb_vmmd *v, alb_vmmd_done_fn done,
 				 void *ctx);
 
-/** Frees the core. Call it after the done callback of alb_vmmd_shutdown(),
- * or when alb_vmmd_start() failed or was never called (then after running
- * the loop until it has no more of the core's handles, e.g. uv_run with
- * UV_RUN_DEFAULT, since closing handles is asynchronous); NULL is a no-op.
- * Unikernels still running are left running. */
+/** Frees the core: call it from or after the done callback of
+ * alb_vmmd_shutdown(), or instead of starting it; NULL is a no-op. */
 ALB_EXPORT void alb_vmmd_free(struct alb_vmmd *v);
 
 #ifdef __cplusplus
