@@ -65,6 +65,9 @@ static char unavailable[2][300];
 static int64_t cpu;
 /* Tenders started: none means every case skipped. */
 static int started;
+/* The tender started and not yet reaped (0: none), for the teardown of a
+ * case that failed half-way. */
+static pid_t running;
 
 static const char *target(enum alb_tender_kind kind)
 {
@@ -205,6 +208,7 @@ static void start(enum alb_tender_kind kind, const char *tender,
 		fail_msg("%s", err.msg);
 	r->t_exec = monotonic_us();
 	started++;
+	running = r->pid;
 	close(wr);
 	alb_argv_free(&argv);
 	r->out = NULL;
@@ -219,6 +223,7 @@ static void finish(enum alb_tender_kind kind, struct run *r)
 	assert_non_null(r->out);
 	int st;
 	assert_int_equal(waitpid(r->pid, &st, 0), r->pid);
+	running = 0;
 	int64_t now = monotonic_us();
 	r->spawn_us = now - r->t_spawn;
 	r->exec_us = now - r->t_exec;
@@ -652,6 +657,25 @@ static void test_spt_net(void **state)
 	net(ALB_TENDER_SPT);
 }
 
+/* After each case: a tender left by a failed case is killed (a test_net
+ * would run forever), and so are its tap and the bridge, so that the next
+ * case starts from a namespace with only lo. */
+static int teardown(void **state)
+{
+	(void)state;
+	if (running > 0) {
+		kill(running, SIGKILL);
+		waitpid(running, NULL, 0);
+		running = 0;
+	}
+	/* as root every case runs in the private namespace (see main) */
+	if (geteuid() == 0) {
+		alb_tap_destroy(NULL, "vmmtap0", NULL);
+		alb_bridge_delete(NULL, BRIDGE, NULL);
+	}
+	return 0;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag,
 			struct FTW *ftw)
 {
@@ -690,13 +714,13 @@ static int tests(void)
 		return 1;
 	}
 	const struct CMUnitTest list[] = {
-		cmocka_unit_test(test_hvt_hello),
-		cmocka_unit_test(test_spt_hello),
-		cmocka_unit_test(test_hvt_wrong_target),
-		cmocka_unit_test(test_hvt_blk),
-		cmocka_unit_test(test_spt_blk),
-		cmocka_unit_test(test_hvt_net),
-		cmocka_unit_test(test_spt_net),
+		cmocka_unit_test_teardown(test_hvt_hello, teardown),
+		cmocka_unit_test_teardown(test_spt_hello, teardown),
+		cmocka_unit_test_teardown(test_hvt_wrong_target, teardown),
+		cmocka_unit_test_teardown(test_hvt_blk, teardown),
+		cmocka_unit_test_teardown(test_spt_blk, teardown),
+		cmocka_unit_test_teardown(test_hvt_net, teardown),
+		cmocka_unit_test_teardown(test_spt_net, teardown),
 	};
 	int rc = cmocka_run_group_tests(list, NULL, NULL);
 	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
