@@ -34,7 +34,8 @@
 #define LONG_ARGV 300
 /* Most unikernels and policies in a random state file. */
 #define MAX_STATE_ENTRIES 12
-/* Names of a timestamp's range: 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z. */
+/* The range of a GeneralizedTime (4-digit years), in seconds since the
+ * epoch: 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z. */
 #define TIME_MIN INT64_C(-62167219200)
 #define TIME_MAX INT64_C(253402300799)
 
