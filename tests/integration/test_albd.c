@@ -27,6 +27,8 @@ static struct alb_str str(const char *s)
 
 /* ---- building commands ------------------------------------------------------ */
 
+#define FRAME_MAX (4u << 20)
+#define CONN_MAX 8
 #define MAXDEV 4
 #define MAXARG 8
 
@@ -149,6 +151,8 @@ static int setup(void **state)
 	struct alb_vmmd_config cfg;
 	alb_vmmd_config_init(&cfg);
 	cfg.kill_timeout_ms = 1000;
+	cfg.frame_max = FRAME_MAX;
+	cfg.conn_max = CONN_MAX;
 	return h_start_core(&H, &cfg);
 }
 
@@ -882,6 +886,458 @@ static void test_old_info(void **state)
 	uk_free(&u);
 }
 
+/* ---- the protocol: bad input, limits ---------------------------------------------- */
+
+
+static int raw_connect(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	assert_true(fd >= 0);
+	assert_true(strlen(H.sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, H.sock, strlen(H.sock) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void raw_send(int fd, const void *p, size_t n)
+{
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+}
+
+/* The next message from fd, or NULL when the daemon closed it first. */
+static struct alb_msg *raw_recv(int fd)
+{
+	struct alb_buf b = {0};
+	struct alb_msg *m = NULL;
+	if (alb_frame_read_fd(fd, 0, &b, NULL) == 0)
+		assert_int_equal(alb_msg_decode(b.data, b.len, 0, &m, NULL), 0);
+	alb_buf_free(&b);
+	return m;
+}
+
+static bool raw_closed(int fd)
+{
+	struct alb_msg *m = raw_recv(fd);
+	alb_msg_free(m);
+	return m == NULL;
+}
+
+static void raw_command(int fd, const char *name, const struct alb_command *c,
+			int64_t seq)
+{
+	struct alb_msg m = {.kind = ALB_PAYLOAD_COMMAND};
+	m.header = (struct alb_header){ALB_WIRE_VERSION, seq, name};
+	m.u.command = *c;
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&m, ALB_ENCODE_FRAMED, &b, NULL), 0);
+	raw_send(fd, b.data, b.len);
+	alb_buf_free(&b);
+}
+
+static void raw_reply(int fd, const struct alb_header *h, const char *text)
+{
+	struct alb_msg m = {.kind = ALB_PAYLOAD_SUCCESS};
+	m.header = *h;
+	m.u.success.kind = ALB_REPLY_STRING;
+	m.u.success.u.string = str(text);
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&m, ALB_ENCODE_FRAMED, &b, NULL), 0);
+	raw_send(fd, b.data, b.len);
+	alb_buf_free(&b);
+}
+
+/* A create of name whose framed payload is exactly len bytes. */
+static void frame_of(size_t len, struct alb_buf *out)
+{
+	struct uk u;
+	uk_init(&u, false);
+	uint8_t *img = calloc(1, len);
+	size_t x = len;
+	for (int i = 0; i < 8; i++) {
+		u.cmd.u.create.image = (struct alb_bytes){img, x};
+		alb_buf_free(out);
+		assert_int_equal(alb_client_encode_command(":big", &u.cmd, 0, out,
+							   NULL), 0);
+		if (out->len == len)
+			break;
+		x = x + len - out->len;
+	}
+	assert_int_equal(out->len, len);
+	alb_buf_free(out);
+	assert_int_equal(alb_client_encode_command(":big", &u.cmd, ALB_ENCODE_FRAMED,
+						   out, NULL), 0);
+	free(img);
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	/* a client that behaves, connected all along */
+	int good = raw_connect();
+	struct alb_command inf = simple(ALB_CMD_UNIKERNEL_INFO);
+
+	int fd = raw_connect();
+	raw_send(fd, "\x00\x00\x00\x05hello", 9); /* garbage */
+	assert_true(raw_closed(fd));
+	close(fd);
+	fd = raw_connect();
+	raw_send(fd, "\x00\x00\x00\x64" "0123456789", 14); /* truncated */
+	shutdown(fd, SHUT_WR);
+	assert_true(raw_closed(fd));
+	close(fd);
+	fd = raw_connect();
+	raw_send(fd, "\x00\x00\x00\x00", 4); /* end of stream instead of a command */
+	assert_true(raw_closed(fd));
+	close(fd);
+
+	/* a wrong wire version */
+	struct alb_buf b = {0};
+	assert_int_equal(alb_client_encode_command(":x", &inf, ALB_ENCODE_FRAMED, &b,
+						   NULL), 0);
+	assert_memory_equal(b.data + 8, "\x02\x01\x05", 3);
+	b.data[10] = 4;
+	fd = raw_connect();
+	raw_send(fd, b.data, b.len);
+	assert_true(raw_closed(fd));
+	close(fd);
+	alb_buf_free(&b);
+
+	/* not a command, or not one of vmmd's: "unknown command" */
+	fd = raw_connect();
+	struct alb_header h = {ALB_WIRE_VERSION, 3, ":x"};
+	raw_reply(fd, &h, "hi");
+	struct alb_msg *m = raw_recv(fd);
+	assert_string_equal(h_text(m), "unknown command");
+	assert_int_equal(m->header.sequence, 3);
+	alb_msg_free(m);
+	close(fd);
+	fd = raw_connect();
+	struct alb_command sub = simple(ALB_CMD_CONSOLE_SUBSCRIBE);
+	raw_command(fd, ":x", &sub, 4);
+	m = raw_recv(fd);
+	assert_string_equal(h_text(m), "unknown command");
+	alb_msg_free(m);
+	close(fd);
+
+	/* frames up to the limit are read, one byte more closes */
+	frame_of(FRAME_MAX, &b);
+	fd = raw_connect();
+	raw_send(fd, b.data, b.len);
+	m = raw_recv(fd);
+	assert_non_null(m);
+	assert_int_equal(m->kind, ALB_PAYLOAD_FAILURE);
+	assert_non_null(strstr(h_text(m), "ELF"));
+	alb_msg_free(m);
+	close(fd);
+	alb_buf_free(&b);
+	frame_of(FRAME_MAX + 1, &b);
+	fd = raw_connect();
+	raw_send(fd, b.data, 4);
+	assert_true(raw_closed(fd));
+	close(fd);
+	alb_buf_free(&b);
+
+	/* the well-behaved client was served all along */
+	raw_command(good, ":", &inf, 9);
+	m = raw_recv(good);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	assert_int_equal(m->header.sequence, 9);
+	alb_msg_free(m);
+	close(good);
+}
+
+static void test_conn_limit(void **state)
+{
+	(void)state;
+	h_sleep_ms(100); /* earlier connections are gone */
+	int fds[CONN_MAX + 1];
+	for (int i = 0; i < CONN_MAX; i++)
+		fds[i] = raw_connect();
+	/* at the limit every connection is served */
+	struct alb_command inf = simple(ALB_CMD_UNIKERNEL_INFO);
+	raw_command(fds[CONN_MAX - 1], ":", &inf, 1);
+	struct alb_msg *m = raw_recv(fds[CONN_MAX - 1]);
+	assert_non_null(m);
+	alb_msg_free(m);
+	close(fds[CONN_MAX - 1]);
+	h_sleep_ms(50);
+	fds[CONN_MAX - 1] = raw_connect();
+	/* one past it is closed */
+	fds[CONN_MAX] = raw_connect();
+	assert_true(raw_closed(fds[CONN_MAX]));
+	for (int i = 0; i <= CONN_MAX; i++)
+		close(fds[i]);
+	h_sleep_ms(50);
+	assert_int_equal(info_count(":"), 0);
+}
+
+/* ---- the stats channel -------------------------------------------------------------- */
+
+static struct alb_msg *expect_stats(int fd, enum alb_cmd_kind k, int64_t seq,
+				    const char *name)
+{
+	struct alb_msg *m = raw_recv(fd);
+	assert_non_null(m);
+	assert_int_equal(m->kind, ALB_PAYLOAD_COMMAND);
+	assert_int_equal(m->u.command.kind, k);
+	assert_int_equal(m->header.sequence, seq);
+	assert_string_equal(m->header.name, name);
+	return m;
+}
+
+static void test_stats(void **state)
+{
+	(void)state;
+	create_expect(":s1", 32, 0, BR, NULL, "created unikernel");
+	int fd = raw_connect();
+	struct alb_command ini = simple(ALB_CMD_STATS_INITIAL);
+	raw_command(fd, ":", &ini, 5);
+	struct alb_msg *m = raw_recv(fd);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	assert_int_equal(m->u.success.kind, ALB_REPLY_EMPTY);
+	assert_int_equal(m->header.sequence, 5);
+	alb_msg_free(m);
+	/* every running unikernel, with its pid and (netif, tap) pairs */
+	m = expect_stats(fd, ALB_CMD_STATS_ADD, 6, ":s1");
+	assert_int_equal(m->u.command.u.stats_add.pid, pid_of(":s1"));
+	assert_int_equal(m->u.command.u.stats_add.vmmdev.len, 0);
+	assert_int_equal(m->u.command.u.stats_add.n_taps, 1);
+	assert_string_equal(m->u.command.u.stats_add.taps[0].netif.ptr, "service");
+	assert_true(alb_tap_name_index(m->u.command.u.stats_add.taps[0].tap.ptr, NULL));
+	raw_reply(fd, &m->header, "added");
+	alb_msg_free(m);
+	/* then every start and exit */
+	create_expect(":s2", 32, 0, NULL, NULL, "created unikernel");
+	m = expect_stats(fd, ALB_CMD_STATS_ADD, 7, ":s2");
+	raw_reply(fd, &m->header, "added");
+	alb_msg_free(m);
+	destroy(":s2", "destroyed unikernel");
+	m = expect_stats(fd, ALB_CMD_STATS_REMOVE, 8, ":s2");
+	raw_reply(fd, &m->header, "removed");
+	alb_msg_free(m);
+	/* a new channel replaces the old one */
+	int fd2 = raw_connect();
+	raw_command(fd2, ":", &ini, 100);
+	m = raw_recv(fd2);
+	assert_int_equal(m->u.success.kind, ALB_REPLY_EMPTY);
+	alb_msg_free(m);
+	assert_true(raw_closed(fd));
+	m = expect_stats(fd2, ALB_CMD_STATS_ADD, 101, ":s1");
+	/* a failure as reply drops the channel */
+	struct alb_msg f = {.kind = ALB_PAYLOAD_FAILURE};
+	f.header = m->header;
+	f.u.failure = S("no");
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&f, ALB_ENCODE_FRAMED, &b, NULL), 0);
+	raw_send(fd2, b.data, b.len);
+	alb_buf_free(&b);
+	alb_msg_free(m);
+	assert_true(raw_closed(fd2));
+	close(fd);
+	close(fd2);
+	destroy(":s1", "destroyed unikernel");
+	no_leftovers();
+}
+
+/* ---- the console daemon ---------------------------------------------------------------- */
+
+/* A console daemon of the test's own in a child: answers Console_add
+ * (with a failure when `fail`), records "add <name> <n> <seq>" in
+ * <root>/console.log and appends what it reads from the FIFOs to
+ * <root>/console.out. */
+static pid_t console_start(bool fail)
+{
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/util/console.sock", H.tmpdir);
+	unlink(path);
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l, 4), 0);
+	fflush(stdout);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid > 0) {
+		close(l);
+		return pid;
+	}
+	char logp[H_PATH * 2], outp[H_PATH * 2];
+	snprintf(logp, sizeof(logp), "%s/console.log", H.root);
+	snprintf(outp, sizeof(outp), "%s/console.out", H.root);
+	FILE *log = fopen(logp, "a");
+	int out = open(outp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	struct pollfd p[64];
+	bool fifo[64] = {false};
+	int n = 1;
+	p[0] = (struct pollfd){.fd = l, .events = POLLIN};
+	for (;;) {
+		if (poll(p, (nfds_t)n, -1) < 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (!(p[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			if (i == 0) {
+				fifo[n] = false;
+				p[n++] = (struct pollfd){.fd = accept(l, NULL, NULL),
+							 .events = POLLIN};
+				continue;
+			}
+			struct alb_buf b = {0};
+			struct alb_msg *m = NULL;
+			if (!fifo[i] && alb_frame_read_fd(p[i].fd, 0, &b, NULL) == 0 &&
+			    alb_msg_decode(b.data, b.len, 0, &m, NULL) == 0) {
+				/* a Console_add from the daemon */
+				fprintf(log, "add %s %lld %lld\n", m->header.name,
+					(long long)m->u.command.u.console_add,
+					(long long)m->header.sequence);
+				fflush(log);
+				struct alb_msg r = {.header = m->header};
+				if (fail) {
+					r.kind = ALB_PAYLOAD_FAILURE;
+					r.u.failure = S("opening");
+				} else {
+					char fp[H_PATH * 2];
+					snprintf(fp, sizeof(fp), "%s/fifo/%s", H.tmpdir,
+						 m->header.name);
+					fifo[n] = true;
+					p[n++] = (struct pollfd){
+						.fd = open(fp, O_RDONLY | O_NONBLOCK),
+						.events = POLLIN, .revents = 0};
+					r.kind = ALB_PAYLOAD_SUCCESS;
+					r.u.success.kind = ALB_REPLY_EMPTY;
+				}
+				struct alb_buf rb = {0};
+				alb_msg_encode(&r, ALB_ENCODE_FRAMED, &rb, NULL);
+				if (write(p[i].fd, rb.data, rb.len) < 0)
+					_exit(1);
+				alb_buf_free(&rb);
+				alb_msg_free(m);
+				alb_buf_free(&b);
+				continue;
+			}
+			alb_buf_free(&b);
+			/* a FIFO: copy what it has; or a closed connection */
+			char data[4096];
+			ssize_t r = read(p[i].fd, data, sizeof(data));
+			if (r > 0 && write(out, data, (size_t)r) < 0)
+				_exit(1);
+			if (r == 0 || !fifo[i]) {
+				close(p[i].fd);
+				fifo[i] = fifo[n - 1];
+				p[i--] = p[--n];
+			}
+		}
+	}
+}
+
+static void console_stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/util/console.sock", H.tmpdir);
+	unlink(path);
+}
+
+static int file_lines(const char *file, const char *prefix)
+{
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/%s", H.root, file);
+	char *text = h_read_file(path, NULL);
+	int n = 0;
+	for (char *q = text; q != NULL && (q = strstr(q, prefix)) != NULL; q++)
+		n++;
+	free(text);
+	return n;
+}
+
+static void test_console(void **state)
+{
+	(void)state;
+	pid_t con = console_start(false);
+	struct uk u;
+	uk_init(&u, false);
+	uk_arg(&u, "--lines=3");
+	uk_image(&u, false);
+	assert_true(h_call_is(&H, ":c1", &u.cmd, "created unikernel"));
+	/* Console_add with the unlimited ring count of a root-level name */
+	char want[128];
+	snprintf(want, sizeof(want), "add :c1 %lld ", (long long)ALB_POLICY_UNLIMITED);
+	assert_int_equal(file_lines("console.log", want), 1);
+	for (int i = 0; i < 500 && file_lines("console.out", "fake-tender: line 3") == 0; i++)
+		h_sleep_ms(10);
+	assert_int_equal(file_lines("console.out", "fake-tender: line 3"), 1);
+	assert_int_equal(log_lines(":c1", "fake-tender"), 0);
+	assert_true(wait_tenders(0, 5000));
+
+	/* the console daemon refuses: Albatross's text, nothing left */
+	console_stop(con);
+	con = console_start(true);
+	struct uk n;
+	uk_init(&n, false);
+	uk_net(&n, "service", BR);
+	uk_arg(&n, "--sleep-ms=60000");
+	uk_image(&n, false);
+	assert_true(h_call_is(&H, ":c2", &n.cmd,
+			      "could not create unikernel: console failed"));
+	no_leftovers();
+	assert_int_equal(info_count(":c2"), 0);
+
+	/* no console daemon: the output goes to the log file */
+	console_stop(con);
+	assert_true(h_call_is(&H, ":c3", &u.cmd, "created unikernel"));
+	assert_true(wait_log(":c3", "fake-tender: line 3", 1, 5000));
+
+	/* it comes back: used again */
+	con = console_start(false);
+	assert_true(h_call_is(&H, ":c4", &u.cmd, "created unikernel"));
+	for (int i = 0; i < 500 && file_lines("console.out", "fake-tender: line 3") < 2; i++)
+		h_sleep_ms(10);
+	assert_int_equal(file_lines("console.out", "fake-tender: line 3"), 2);
+	assert_int_equal(file_lines("console.log", "add :c4 "), 1);
+	console_stop(con);
+	assert_true(wait_tenders(0, 5000));
+	no_leftovers();
+	uk_free(&u);
+	uk_free(&n);
+}
+
+/* ---- a real virtual machine: QEMU runs the demo unikernel ------------------------- */
+
+static void test_qemu(void **state)
+{
+	(void)state;
+	char qemu[ALB_TENDER_PATH_MAX], kernel[H_PATH * 2];
+	const char *build = getenv("ALB_BUILD_ROOT");
+	snprintf(kernel, sizeof(kernel), "%s/examples/hello-unikernel/hello.elf",
+		 build ? build : ".");
+	size_t len = 0;
+	char *elf = h_read_file(kernel, &len);
+	if (alb_tender_lookup(ALB_TENDER_QEMU, 1, H.dbdir, qemu, NULL) != 0 ||
+	    elf == NULL) {
+		printf("qemu test skipped: no qemu-system-x86_64 or hello.elf\n");
+		free(elf);
+		return;
+	}
+	struct uk u;
+	uk_init(&u, false);
+	uk_net(&u, "service", BR);
+	uk_arg(&u, "--seconds=1");
+	uk_arg(&u, "--exit=3");
+	u.cmd.u.create.image = (struct alb_bytes){(uint8_t *)elf, len};
+	assert_true(h_call_is(&H, ":vm", &u.cmd, "created unikernel"));
+	assert_true(wait_log(":vm", "Hello from albatross hello-unikernel", 1, 20000));
+	assert_true(wait_log(":vm", "exiting with code 3", 1, 20000));
+	for (int i = 0; i < 2000 && info_count(":vm") > 0; i++)
+		h_sleep_ms(10);
+	assert_int_equal(info_count(":vm"), 0);
+	no_leftovers();
+	free(elf);
+}
+
 static int tests(void)
 {
 	struct alb_net *net;
@@ -901,6 +1357,11 @@ static int tests(void)
 		cmocka_unit_test(test_blocks),
 		cmocka_unit_test(test_get),
 		cmocka_unit_test(test_old_info),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_conn_limit),
+		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_console),
+		cmocka_unit_test(test_qemu),
 	};
 	return cmocka_run_group_tests(list, setup, teardown);
 }
