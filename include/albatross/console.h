@@ -145,6 +145,92 @@ ALB_EXPORT void alb_console_lines_reset(struct alb_console_lines *s);
 /** Bytes of an unfinished line held (always < ALB_CONSOLE_READ_MAX). */
 ALB_EXPORT size_t alb_console_lines_pending(const struct alb_console_lines *s);
 
+/* ---- the daemon core (alb-consoled, spec §7) ---------------------------- */
+
+struct uv_loop_s;
+
+/** Default and least number of subscribers per unikernel (spec §7.1). */
+#define ALB_CONSOLE_SUBSCRIBERS_DEFAULT 5
+/** Largest max_subscribers accepted. */
+#define ALB_CONSOLE_SUBSCRIBERS_LIMIT 1024
+
+/** Most bytes that may wait to be sent to one subscriber; one more and the
+ * subscriber is dropped (its connection closed, with a log line). */
+#define ALB_CONSOLE_PENDING_MAX (1024u * 1024u)
+
+/** Most bytes the rings of stopped unikernels hold together; past it the
+ * ring of the unikernel that stopped first is dropped, with its waiting
+ * subscribers. Running unikernels' rings are never dropped. */
+#define ALB_CONSOLE_INACTIVE_MAX (64u * 1024u * 1024u)
+
+/** Largest command frame read, in bytes: a console command with the
+ * longest name is about 1.1 KiB. A larger frame closes the connection. */
+#define ALB_CONSOLE_FRAME_MAX 4096
+
+/** Most connections served at once; more are closed at accept. */
+#define ALB_CONSOLE_CONN_MAX 1024
+
+/** How the core is set up. Zero it, then set what differs from the
+ * defaults. Strings are copied by alb_console_new(). */
+struct alb_console_config {
+	/** Runtime directory; NULL: ALB_TMPDIR_DEFAULT of client.h. FIFOs are
+	 * read from <tmpdir>/fifo; <tmpdir>/util is created when missing. */
+	const char *tmpdir;
+	/** Serve listen_fd (a listening Unix stream socket, e.g. from systemd)
+	 * instead of binding <tmpdir>/util/console.sock; the core closes it. */
+	bool use_listen_fd;
+	int listen_fd;
+	/** Subscribers per unikernel, 1..ALB_CONSOLE_SUBSCRIBERS_LIMIT; 0:
+	 * ALB_CONSOLE_SUBSCRIBERS_DEFAULT. */
+	unsigned max_subscribers;
+	/** 0: ALB_CONSOLE_PENDING_MAX. */
+	size_t pending_max;
+	/** 0: ALB_CONSOLE_INACTIVE_MAX. */
+	size_t inactive_max;
+	/** 0: ALB_CONSOLE_CONN_MAX. */
+	unsigned conn_max;
+};
+
+/** A running console daemon (opaque). */
+struct alb_console;
+
+/** Sets up the daemon on loop (a uv_loop_t): listens on
+ * <tmpdir>/util/console.sock (a stale socket file is replaced; ALB_EBUSY
+ * when another daemon answers there) or on cfg->listen_fd. Nothing happens
+ * until the caller runs the loop. Returns 0 and *out (stop it with
+ * alb_console_free()); ALB_EINVAL for a bad configuration, e.g. "max
+ * subscribers must be greater than or equal to 1"; ALB_ETOOBIG for a
+ * tmpdir too long for a socket path; ALB_ESYS; ALB_ENOMEM. */
+ALB_EXPORT int alb_console_new(struct uv_loop_s *loop,
+			       const struct alb_console_config *cfg,
+			       struct alb_console **out, struct alb_error *err);
+
+/** What a daemon holds now (for monitoring and tests). */
+struct alb_console_stats {
+	size_t connections;
+	size_t consoles;      /* (path, label) entries, waiting ones included */
+	size_t active;        /* consoles whose FIFO is being read */
+	size_t rings;
+	size_t subscribers;
+	size_t ring_bytes;    /* memory of all rings */
+	size_t inactive_bytes; /* of these, the rings of stopped unikernels */
+	size_t pending_bytes; /* output waiting for all connections */
+	uint64_t lines;       /* lines read since the start */
+	uint64_t dropped;     /* subscribers dropped for not reading */
+	uint64_t evicted;     /* rings dropped (path limit or memory) */
+};
+
+/** Fills *out with the daemon's figures. */
+ALB_EXPORT void alb_console_get_stats(const struct alb_console *c,
+				      struct alb_console_stats *out);
+
+/** Stops the daemon: closes the listening socket, every connection and
+ * every FIFO, frees the rings. The memory of the handle is released by the
+ * loop once the last libuv handle has closed, so the caller must run the
+ * loop afterwards (uv_run() returns when nothing is left). NULL is a
+ * no-op. */
+ALB_EXPORT void alb_console_free(struct alb_console *c);
+
 #ifdef __cplusplus
 }
 #endif
