@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <uv.h>
 
 #include "albatross/albatross.h"
+#include "albatross/vmmd.h"
 
 /* Exit status of a command-line error (Cmdliner's, as albatross-console). */
 #define EXIT_CLI 124
@@ -88,33 +88,6 @@ static void raise_fd_limit(void)
 	}
 }
 
-/* --systemd-socket-activation: the one socket systemd passes, fd 3, when
- * LISTEN_PID is ours and LISTEN_FDS is 1 (as albatross-console checks). */
-static int systemd_fd(int *fd)
-{
-	const char *pid = getenv("LISTEN_PID");
-	const char *fds = getenv("LISTEN_FDS");
-	char *end;
-	if (pid == NULL || fds == NULL) {
-		alb_log_error("systemd socket activation: LISTEN_PID or LISTEN_FDS not set");
-		return -1;
-	}
-	errno = 0;
-	long p = strtol(pid, &end, 10);
-	if (errno != 0 || *end != '\0' || p != (long)getpid()) {
-		alb_log_error("systemd socket activation: LISTEN_PID %s is not our pid %ld",
-			      pid, (long)getpid());
-		return -1;
-	}
-	if (strcmp(fds, "1") != 0) {
-		alb_log_error("systemd socket activation: expected one socket, "
-			      "LISTEN_FDS is %s", fds);
-		return -1;
-	}
-	*fd = 3;
-	return 0;
-}
-
 struct daemon {
 	struct alb_console *console;
 	uv_signal_t sigterm, sigint;
@@ -185,8 +158,11 @@ int main(int argc, char **argv)
 		alb_log_use_syslog(prog);
 	struct alb_error err;
 	if (systemd) {
-		if (systemd_fd(&cfg.listen_fd) != 0)
+		/* The same rules as albatrossd's: fd 3, LISTEN_PID ours. */
+		if (alb_vmmd_systemd_fd(&cfg.listen_fd, &err) != 0) {
+			alb_log_error("%s", err.msg);
 			return 1;
+		}
 		cfg.use_listen_fd = true;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -315,6 +315,19 @@ static struct alb_time now_time(void)
 	return t;
 }
 
+/* Sends what the last read produced, one write per subscriber. */
+static void flush_subscribers(struct entry *e)
+{
+	struct conn *next;
+	for (struct conn *k = e->subs; k != NULL; k = next) {
+		next = k->sub_next;
+		if (k->live)
+			console_conn_flush(k);
+		else
+			console_pump(k);
+	}
+}
+
 static void on_fifo(uv_poll_t *h, int status, int events)
 {
 	(void)events;
@@ -326,6 +339,9 @@ static void on_fifo(uv_poll_t *h, int status, int events)
 		if (n > 0) {
 			r->now = now_time();
 			alb_console_lines_feed(r->split, c->rbuf, (size_t)n, on_line, r);
+			/* At once, so that a subscriber that keeps up never sees
+			 * more than one read's worth waiting. */
+			flush_subscribers(r->e);
 		} else if (n == 0) {
 			end = "end of file";
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -333,15 +349,6 @@ static void on_fifo(uv_poll_t *h, int status, int events)
 		} else if (errno != EINTR) {
 			end = strerror(errno);
 		}
-	}
-	/* Send what this wake produced, one write per subscriber. */
-	struct conn *next;
-	for (struct conn *k = r->e->subs; k != NULL; k = next) {
-		next = k->sub_next;
-		if (k->live)
-			console_conn_flush(k);
-		else
-			console_pump(k);
 	}
 	if (end != NULL)
 		reader_end(r, end);
