@@ -1036,6 +1036,147 @@ static void test_transcripts(void **state)
 	daemon_stop();
 }
 
+/* ---- alb-info console and inactive-consoles ------------------------------ */
+
+/* Starts `alb-info ARGS...` with stdout to a pipe; returns its pid and
+ * the read end in *out. */
+static pid_t spawn_info(const char *const *args, int *out)
+{
+	char exe[512];
+	exe_path("alb-info", exe, sizeof(exe));
+	const char *argv[16] = {exe};
+	size_t n = 1;
+	for (; args[n - 1] != NULL && n < 15; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	*out = p[0];
+	return pid;
+}
+
+/* Reads one line (without its newline) from fd, a byte at a time. */
+static void read_line(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+	for (;;) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+		assert_int_equal(r, 1);
+		if (c == '\n')
+			break;
+		assert_true(n + 1 < size);
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+}
+
+/* "<RFC 3339 time> <line>" with a time of this day or the next. */
+static void assert_console_output(const char *got, const char *line)
+{
+	struct alb_time now = now_ms();
+	time_t s = (time_t)now.sec;
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	char day[16];
+	strftime(day, sizeof(day), "%Y-%m-", &tm);
+	assert_memory_equal(got, day, strlen(day));
+	const char *sp = strchr(got, ' ');
+	assert_non_null(sp);
+	assert_int_equal(sp[-1], 'Z');
+	assert_int_equal(got[10], 'T');
+	assert_string_equal(sp + 1, line);
+}
+
+static void test_alb_info(void **state)
+{
+	(void)state;
+	char exe[512];
+	exe_path("alb-info", exe, sizeof(exe));
+	if (access(exe, X_OK) != 0)
+		skip();
+	daemon_start(NULL, NULL);
+	const char *n = "tenant:hello";
+	int vfd = conn();
+	add_console(vfd, n, 2);
+	int probe = subscribe(n, cmd_count(0), "subscribed");
+	int w = writer_open(n);
+	/* A control character is escaped, never sent to the terminal. */
+	writef(w, "one\ntwo\nthree \x1b[31mred\n");
+	expect_line(probe, n, "one", NULL);
+	expect_line(probe, n, "two", NULL);
+	expect_line(probe, n, "three \x1b[31mred", NULL);
+	int out;
+	const char *args[] = {"console", n, "--count", "2", "--tmpdir", D.dir, "-q", NULL};
+	pid_t pid = spawn_info(args, &out);
+	char got[1024];
+	read_line(out, got, sizeof(got));
+	assert_console_output(got, "two");
+	read_line(out, got, sizeof(got));
+	assert_console_output(got, "three \\x1b[31mred");
+	/* Then it follows. */
+	writef(w, "four\n");
+	read_line(out, got, sizeof(got));
+	assert_console_output(got, "four");
+	kill(pid, SIGTERM);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	close(out);
+	/* --since a date, and JSON lines. */
+	const char *args2[] = {"console", n, "--since", "2000-01-01", "--json", "--tmpdir",
+			       D.dir, NULL};
+	pid = spawn_info(args2, &out);
+	read_line(out, got, sizeof(got));
+	assert_non_null(strstr(got, "\"subscribed\""));
+	static const char *const json[] = {"\"one\"", "\"two\"",
+					   "\"three \\u001b[31mred\"", "\"four\""};
+	for (int i = 0; i < 4; i++) {
+		read_line(out, got, sizeof(got));
+		assert_int_equal(got[0], '{');
+		assert_non_null(strstr(got, "\"tenant:hello\""));
+		if (strstr(got, json[i]) == NULL)
+			fail_msg("JSON line %d lacks %s: %s", i, json[i], got);
+	}
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	close(out);
+	/* inactive-consoles, once the unikernel stopped. */
+	close(w);
+	wait_inactive(":", "tenant:hello");
+	const char *args3[] = {"inactive-consoles", "--tmpdir", D.dir, NULL};
+	pid = spawn_info(args3, &out);
+	read_line(out, got, sizeof(got));
+	assert_string_equal(got, "tenant:hello");
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(out);
+	const char *args4[] = {"inactive-consoles", "-p", "tenant", "--tmpdir", D.dir, NULL};
+	pid = spawn_info(args4, &out);
+	read_line(out, got, sizeof(got));
+	assert_string_equal(got, ":hello");
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	close(out);
+	/* A failure reply: exit 117. */
+	const char *args5[] = {"console", "tenant:", "--tmpdir", D.dir, NULL};
+	pid = spawn_info(args5, &out);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 117);
+	close(out);
+	close(probe);
+	close(vfd);
+	daemon_stop();
+}
+
 /* ---- memory ------------------------------------------------------------------ */
 
 /* Reads frames from fd until one contains `end`; counts them. */
@@ -1219,6 +1360,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_inactive_and_path_limit, cleanup),
 		cmocka_unit_test_teardown(test_vectors, cleanup),
 		cmocka_unit_test_teardown(test_transcripts, cleanup),
+		cmocka_unit_test_teardown(test_alb_info, cleanup),
 		cmocka_unit_test_teardown(test_memory_100mb, cleanup),
 		cmocka_unit_test_teardown(test_many_writers, cleanup),
 	};
