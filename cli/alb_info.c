@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alb_info_console.h"
 #include "cli_common.h"
 
 /* Hex digits of a digest shown in the info table. */
@@ -555,6 +556,8 @@ static const struct cli_cmd commands[] = {
 	{"inspect-dump", NULL, "", 0,
 	 "Prints the unikernels and policies of a state file.", inspect_opts,
 	 run_inspect_dump},
+	{"inactive-consoles", NULL, "", 0, "Lists the consoles of stopped unikernels.",
+	 alb_info_inactive_opts, alb_info_inactive_consoles},
 	{"decode", NULL, "FILE", 1,
 	 "Prints a wire message (with or without its 4-byte length), a state file "
 	 "or a certificate extension.",
@@ -572,5 +575,7 @@ static const struct cli_prog alb_info_prog = {
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "console") == 0)
+		return alb_info_console_main(argc, argv);
 	return cli_main(&alb_info_prog, argc, argv);
 }
