@@ -9,6 +9,7 @@
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include <cmocka.h>
 
 #include "albatross/albatross.h"
+#include "host_helpers.h"
 
 /* OCaml's int range, which bounds every INTEGER on the wire; max_int is
  * what albd sends as the ring allowance of root. */
@@ -1177,6 +1179,220 @@ static void test_alb_info(void **state)
 	daemon_stop();
 }
 
+/* ---- albd, alb-consoled and a real virtual machine ------------------------ */
+
+/* Reads one line from fd within timeout_ms; false on timeout or EOF. */
+static bool read_line_within(int fd, char *buf, size_t size, int timeout_ms)
+{
+	size_t n = 0;
+	int64_t end = monotonic_us() + (int64_t)timeout_ms * 1000;
+	for (;;) {
+		int left = (int)((end - monotonic_us()) / 1000);
+		struct pollfd pfd = {fd, POLLIN, 0};
+		if (left <= 0 || poll(&pfd, 1, left) <= 0)
+			return false;
+		char c;
+		if (read(fd, &c, 1) != 1)
+			return false;
+		if (c == '\n')
+			break;
+		if (n + 1 < size)
+			buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return true;
+}
+
+/* Starts a program of the build with up to four arguments; stdout to
+ * *out when out is not NULL. */
+static pid_t spawn(const char *prog, const char *a1, const char *a2,
+		   const char *a3, const char *a4, int *out)
+{
+	char exe[512];
+	exe_path(prog, exe, sizeof(exe));
+	int p[2] = {-1, -1};
+	if (out != NULL && pipe(p) != 0)
+		return -1;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (out != NULL) {
+			dup2(p[1], 1);
+			close(p[0]);
+		}
+		execl(exe, exe, a1, a2, a3, a4, (char *)NULL);
+		_exit(127);
+	}
+	if (out != NULL) {
+		close(p[1]);
+		*out = p[0];
+	}
+	return pid;
+}
+
+static bool wait_socket(const char *path, int timeout_ms)
+{
+	for (int i = 0; i < timeout_ms / 10; i++) {
+		struct alb_client *c = NULL;
+		if (alb_client_connect(path, 1000, &c, NULL) == 0) {
+			alb_client_close(c);
+			return true;
+		}
+		usleep(10000);
+	}
+	return false;
+}
+
+static void stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* In a private network namespace: alb-consoled, then albd, a bridge,
+ * examples/hello-unikernel created through albd (QEMU runs it), and
+ * `alb-info console` shows its greeting with a timestamp. */
+static int e2e_body(void)
+{
+	char kernel[512], qemu[ALB_TENDER_PATH_MAX];
+	snprintf(kernel, sizeof(kernel), "%s/examples/hello-unikernel/hello.elf",
+		 build_root());
+	FILE *f = fopen(kernel, "rb");
+	if (f == NULL || alb_tender_lookup(ALB_TENDER_QEMU, 1, "/nonexistent", qemu,
+					   NULL) != 0) {
+		printf("skipped: no qemu-system-x86_64 or no %s\n", kernel);
+		if (f != NULL)
+			fclose(f);
+		return SKIP_STATUS;
+	}
+	static uint8_t elf[4 << 20];
+	size_t elf_len = fread(elf, 1, sizeof(elf), f);
+	fclose(f);
+	struct alb_net *net = NULL;
+	if (alb_net_new(&net, NULL) != 0 || alb_bridge_create(net, "br0", NULL) != 0) {
+		printf("skipped: cannot make a bridge\n");
+		alb_net_free(net);
+		return SKIP_STATUS;
+	}
+	alb_net_free(net);
+	char root[64], tmpdir[96], dbdir[96], tmparg[128], dbarg[128];
+	snprintf(root, sizeof(root), "/tmp/alb-e2e-XXXXXX");
+	if (mkdtemp(root) == NULL)
+		return 1;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/run", root);
+	snprintf(dbdir, sizeof(dbdir), "%s/db", root);
+	snprintf(tmparg, sizeof(tmparg), "--tmpdir=%s", tmpdir);
+	snprintf(dbarg, sizeof(dbarg), "--dbdir=%s", dbdir);
+	mkdir(tmpdir, 0755);
+	mkdir(dbdir, 0755);
+	char csock[ALB_SOCKET_PATH_BUF], vsock[ALB_SOCKET_PATH_BUF];
+	alb_endpoint_socket_path(tmpdir, ALB_ENDPOINT_CONSOLE, csock, NULL);
+	alb_endpoint_socket_path(tmpdir, ALB_ENDPOINT_VMMD, vsock, NULL);
+	int status = 1;
+	pid_t info = -1, albd = -1;
+	int out = -1;
+	pid_t consoled = spawn("alb-consoled", "--tmpdir", tmpdir, NULL, NULL, NULL);
+	if (!wait_socket(csock, 10000)) {
+		printf("e2e: alb-consoled does not listen\n");
+		goto done;
+	}
+	albd = spawn("albd", tmparg, dbarg, NULL, NULL, NULL);
+	if (!wait_socket(vsock, 10000)) {
+		printf("e2e: albd does not listen\n");
+		goto done;
+	}
+	struct alb_command c;
+	memset(&c, 0, sizeof(c));
+	c.kind = ALB_CMD_UNIKERNEL_CREATE;
+	int64_t cpu = 0;
+	struct alb_net_dev nd = {{"service", 7}, {"br0", 3}, false, {0}};
+	struct alb_str args[] = {{"--seconds=2", 11}, {"--exit=0", 8}};
+	c.u.create.typ = ALB_TYP_SOLO5;
+	c.u.create.image = (struct alb_bytes){elf, elf_len};
+	c.u.create.add_name = true;
+	c.u.create.n_cpuids = 1;
+	c.u.create.cpuids = &cpu;
+	c.u.create.memory = 32;
+	c.u.create.numcpus = 1;
+	c.u.create.n_bridges = 1;
+	c.u.create.bridges = &nd;
+	c.u.create.has_argv = true;
+	c.u.create.n_argv = 2;
+	c.u.create.argv = args;
+	struct alb_client *cl = NULL;
+	struct alb_msg *m = NULL;
+	struct alb_error err = {0};
+	if (alb_client_connect(vsock, 60000, &cl, &err) != 0 ||
+	    alb_client_send(cl, ":hello", &c, NULL, NULL, &err) != 0 ||
+	    alb_client_recv(cl, &m, &err) != 0 || m->kind != ALB_PAYLOAD_SUCCESS) {
+		printf("e2e: create failed: %s%s\n", err.msg,
+		       m != NULL && m->kind == ALB_PAYLOAD_FAILURE ? m->u.failure.ptr : "");
+		alb_msg_free(m);
+		alb_client_close(cl);
+		goto done;
+	}
+	alb_msg_free(m);
+	alb_client_close(cl);
+	info = spawn("alb-info", "console", ":hello", "--tmpdir", tmpdir, &out);
+	char line[1024];
+	bool greeted = false;
+	while (!greeted && read_line_within(out, line, sizeof(line), 60000)) {
+		printf("e2e: alb-info console: %s\n", line);
+		const char *sp = strchr(line, ' ');
+		greeted = sp != NULL && sp - line >= 20 && line[10] == 'T' && sp[-1] == 'Z' &&
+			  strcmp(sp + 1, "Hello from albatross hello-unikernel") == 0;
+	}
+	if (!greeted) {
+		printf("e2e: no greeting from the unikernel\n");
+		goto done;
+	}
+	/* It exits after its ticks: its console becomes inactive. */
+	bool listed = false;
+	for (int i = 0; i < 600 && !listed; i++) {
+		int lo;
+		pid_t l = spawn("alb-info", "inactive-consoles", "--tmpdir", tmpdir, NULL, &lo);
+		listed = read_line_within(lo, line, sizeof(line), 5000) &&
+			 strcmp(line, ":hello") == 0;
+		waitpid(l, NULL, 0);
+		close(lo);
+		if (!listed)
+			usleep(100000);
+	}
+	if (!listed) {
+		printf("e2e: :hello never became inactive\n");
+		goto done;
+	}
+	status = 0;
+done:
+	stop(info);
+	if (out >= 0)
+		close(out);
+	stop(albd);
+	stop(consoled);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		printf("e2e: cannot remove %s\n", root);
+	return status;
+}
+
+static void test_albd_qemu(void **state)
+{
+	(void)state;
+	char exe[512];
+	exe_path("albd", exe, sizeof(exe));
+	if (access(exe, X_OK) != 0) {
+		printf("skipped: albd is not built\n");
+		skip();
+	}
+	int st = run_in_netns(e2e_body);
+	if (st == SKIP_STATUS)
+		skip();
+	assert_int_equal(st, 0);
+}
+
 /* ---- memory ------------------------------------------------------------------ */
 
 /* Reads frames from fd until one contains `end`; counts them. */
@@ -1361,6 +1577,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_vectors, cleanup),
 		cmocka_unit_test_teardown(test_transcripts, cleanup),
 		cmocka_unit_test_teardown(test_alb_info, cleanup),
+		cmocka_unit_test_teardown(test_albd_qemu, cleanup),
 		cmocka_unit_test_teardown(test_memory_100mb, cleanup),
 		cmocka_unit_test_teardown(test_many_writers, cleanup),
 	};
