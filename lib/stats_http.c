@@ -10,7 +10,8 @@
 #include "internal.h"
 #include "stats_internal.h"
 
-#define LISTEN_BACKLOG 16
+/* Pending connections: room for every client allowed at once. */
+#define LISTEN_BACKLOG (2 * ALB_STATS_HTTP_CONN_MAX)
 #define METRICS_PATH "/metrics"
 
 /* ---- request parsing --------------------------------------------------- */

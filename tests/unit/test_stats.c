@@ -20,7 +20,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -1192,9 +1194,14 @@ static pid_t sleeper(void)
 {
 	pid_t p = fork();
 	assert_true(p >= 0);
-	if (p == 0)
+	if (p == 0) {
+		/* never outlive a test that failed before reaping it, nor
+		 * hold the test's sockets open */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close_range(3, ~0u, 0);
 		for (;;)
 			pause();
+	}
 	return p;
 }
 
@@ -1596,6 +1603,448 @@ static void test_daemon_config(void **state)
 	rmdir(h.tmp);
 }
 
+/* ---- the channel from albd -------------------------------------------- */
+
+static int unix_listen(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+/* Accepts a connection within ms, or returns -1. */
+static int accept_within(int lfd, int ms)
+{
+	struct pollfd p = {lfd, POLLIN, 0};
+	if (poll(&p, 1, ms) != 1)
+		return -1;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	struct timeval tv = {5, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Plays albd's part of the handshake: reads Stats_initial (the exact
+ * bytes albatross-stats sends) and answers it with reply. */
+static void albd_handshake(int fd, const struct alb_msg *reply)
+{
+	struct alb_buf in = {0}, want = {0};
+	assert_int_equal(alb_frame_read_fd(fd, 1 << 16, &in, NULL), 0);
+	struct alb_header hd = {5, 0, ":"};
+	struct alb_command cmd = {.kind = ALB_CMD_STATS_INITIAL};
+	assert_int_equal(alb_statsd_encode_cmd(&hd, &cmd, &want, NULL), 0);
+	assert_int_equal(in.len + 4, want.len);
+	assert_memory_equal(in.data, want.data + 4, in.len);
+	alb_buf_free(&in);
+	alb_buf_free(&want);
+	struct alb_buf out = {0};
+	assert_int_equal(alb_msg_encode(reply, ALB_ENCODE_FRAMED, &out, NULL), 0);
+	assert_int_equal(write(fd, out.data, out.len), (ssize_t)out.len);
+	alb_buf_free(&out);
+}
+
+static struct alb_msg empty_reply(int64_t seq)
+{
+	struct alb_msg m = {.header = {5, seq, ":"}, .kind = ALB_PAYLOAD_SUCCESS};
+	m.u.success.kind = ALB_REPLY_EMPTY;
+	return m;
+}
+
+static void wait_count(struct harness *h, size_t want)
+{
+	for (int i = 0; i < 200 && harness_count(h) != want; i++)
+		usleep(10000);
+	assert_int_equal(harness_count(h), want);
+}
+
+static void test_daemon_vmmd(void **state)
+{
+	(void)state;
+	struct harness h = {0};
+	harness_dirs(&h);
+	char util[128];
+	snprintf(util, sizeof(util), "%s/util", h.tmp);
+	assert_int_equal(mkdir(util, 0755), 0);
+	int lfd = unix_listen(h.vmmd_path);
+	struct alb_statsd_config cfg = {0};
+	harness_start(&h, &cfg);
+	pid_t child = sleeper();
+
+	int a = accept_within(lfd, 5000);
+	assert_true(a >= 0);
+	struct alb_msg ok = empty_reply(0);
+	albd_handshake(a, &ok);
+	/* albd sends Stats_add for each running unikernel, with its own
+	 * sequence numbers, and waits for each answer */
+	struct alb_stats_tap taps[] = {{str("service"), str("lo")}};
+	struct alb_command add = {.kind = ALB_CMD_STATS_ADD};
+	add.u.stats_add.vmmdev = str("");
+	add.u.stats_add.pid = child;
+	add.u.stats_add.n_taps = 1;
+	add.u.stats_add.taps = taps;
+	send_cmd(a, "foo:bar", 1, &add);
+	expect_success(a, "foo:bar", 1, "added");
+	send_cmd(a, ":other", 2, &add);
+	expect_success(a, ":other", 2, "added");
+	struct alb_command rm = {.kind = ALB_CMD_STATS_REMOVE};
+	send_cmd(a, ":other", 3, &rm);
+	expect_success(a, ":other", 3, "removed");
+	assert_int_equal(harness_count(&h), 1);
+	int sub = stat_connect(&h);
+	send_simple(sub, "foo:", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(sub, "foo:", 0, "subscribed");
+	harness_op(&h, OP_TICK);
+	struct alb_msg *m = recv_msg(sub);
+	assert_non_null(m);
+	check_sample(m, ":bar");
+	alb_msg_free(m);
+
+	/* albd goes away: everything it added is forgotten, and the daemon
+	 * is back after ALB_STATS_RECONNECT_S */
+	int64_t t0 = now_ms();
+	close(a);
+	wait_count(&h, 0);
+	a = accept_within(lfd, 5000);
+	int64_t waited = now_ms() - t0;
+	assert_true(a >= 0);
+	assert_true(waited >= ALB_STATS_RECONNECT_S * 1000 - 100);
+	assert_true(waited < ALB_STATS_RECONNECT_S * 1000 + 2000);
+	/* a refused or mismatched handshake is dropped and retried */
+	struct alb_msg refuse = {.header = {5, 0, ":"}, .kind = ALB_PAYLOAD_FAILURE};
+	refuse.u.failure = str("nope");
+	albd_handshake(a, &refuse);
+	assert_true(closed_silently(a));
+	close(a);
+	a = accept_within(lfd, 5000);
+	assert_true(a >= 0);
+	struct alb_msg wrong_seq = empty_reply(5);
+	albd_handshake(a, &wrong_seq);
+	assert_true(closed_silently(a));
+	close(a);
+	a = accept_within(lfd, 5000);
+	assert_true(a >= 0);
+	albd_handshake(a, &ok);
+	send_cmd(a, "foo:bar", 1, &add);
+	expect_success(a, "foo:bar", 1, "added");
+	assert_int_equal(harness_count(&h), 1);
+	/* the subscription survived albd's absence */
+	harness_op(&h, OP_TICK);
+	m = recv_msg(sub);
+	assert_non_null(m);
+	check_sample(m, ":bar");
+	alb_msg_free(m);
+
+	/* albd not there at all: retried until it is */
+	close(a);
+	close(lfd);
+	unlink(h.vmmd_path);
+	wait_count(&h, 0);
+	usleep(1500000);
+	lfd = unix_listen(h.vmmd_path);
+	a = accept_within(lfd, 3000);
+	assert_true(a >= 0);
+	close(a);
+	close(lfd);
+	close(sub);
+	reap(child);
+	harness_stop(&h);
+}
+
+/* ---- the exporters ---------------------------------------------------- */
+
+static int tcp_listen(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)*port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		fail_msg("bind 127.0.0.1:%d: %s", *port, strerror(errno));
+	assert_int_equal(listen(fd, 4), 0);
+	socklen_t len = sizeof(sa);
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A free port on 127.0.0.1 (free when this returns). */
+static int free_port(void)
+{
+	int port = 0;
+	close(tcp_listen(&port));
+	return port;
+}
+
+static int tcp_connect(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = {15, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static char *read_all(int fd)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *b = malloc(cap);
+	assert_non_null(b);
+	for (;;) {
+		if (cap - len < 4096) {
+			cap *= 2;
+			b = realloc(b, cap);
+			assert_non_null(b);
+		}
+		ssize_t n = read(fd, b + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	b[len] = '\0';
+	return b;
+}
+
+/* Sends req (len bytes) and returns the whole answer. */
+static char *http_req(int port, const char *req, size_t len)
+{
+	int fd = tcp_connect(port);
+	assert_int_equal(write(fd, req, len), (ssize_t)len);
+	char *r = read_all(fd);
+	close(fd);
+	return r;
+}
+
+static char *http_get(int port, const char *req)
+{
+	return http_req(port, req, strlen(req));
+}
+
+/* Reads Influx lines until `want` lines arrived (or 5 s passed). */
+static char *influx_read(int fd, size_t want)
+{
+	size_t cap = 1 << 16, len = 0, lines = 0;
+	char *b = malloc(cap);
+	assert_non_null(b);
+	int64_t end = now_ms() + 5000;
+	while (lines < want && now_ms() < end) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 100) != 1)
+			continue;
+		ssize_t n = read(fd, b + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			lines += b[len + (size_t)i] == '\n';
+		len += (size_t)n;
+	}
+	b[len] = '\0';
+	return b;
+}
+
+/* The value of field key in an Influx line starting with prefix. */
+static bool influx_field(const char *text, const char *prefix, const char *key,
+			 char *out, size_t size)
+{
+	for (const char *l = text; *l; l = strchr(l, '\n') + 1) {
+		const char *nl = strchr(l, '\n');
+		if (nl == NULL)
+			return false;
+		if (strncmp(l, prefix, strlen(prefix)) != 0)
+			continue;
+		char pat[64];
+		snprintf(pat, sizeof(pat), "%s=", key);
+		for (const char *f = strchr(l, ' ') + 1; f < nl;) {
+			const char *end = memchr(f, ',', (size_t)(nl - f));
+			if (end == NULL)
+				end = nl;
+			if (strncmp(f, pat, strlen(pat)) == 0) {
+				snprintf(out, size, "%.*s",
+					 (int)(end - f - (int)strlen(pat)),
+					 f + strlen(pat));
+				return true;
+			}
+			f = end + 1;
+		}
+	}
+	return false;
+}
+
+static void test_daemon_exporters(void **state)
+{
+	(void)state;
+	int iport = 0;
+	int ilfd = tcp_listen(&iport);
+	int pport = free_port();
+	char influx[32], prom[32];
+	snprintf(influx, sizeof(influx), "127.0.0.1:%d", iport);
+	snprintf(prom, sizeof(prom), "127.0.0.1:%d", pport);
+	struct harness h = {0};
+	struct alb_statsd_config cfg = {.no_vmmd = true, .influx = influx,
+					.prometheus = prom};
+	harness_start(&h, &cfg);
+	pid_t child = sleeper();
+	int ctl = stat_connect(&h);
+	send_add(ctl, "foo:bar", child, 1, "service", "lo");
+	expect_success(ctl, "foo:bar", 0, "added");
+	send_add(ctl, ":solo", child, 0, NULL, NULL);
+	expect_success(ctl, ":solo", 0, "added");
+
+	/* before any sample: the metric families, no sample */
+	char *r = http_get(pport, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(r, "HTTP/1.0 200 OK\r\n"));
+	assert_null(strstr(r, "{vm="));
+	free(r);
+
+	/* exporters sample everything, without subscribers; the Influx
+	 * connection is made at the first batch */
+	harness_op(&h, OP_TICK);
+	int ifd = accept_within(ilfd, 5000);
+	assert_true(ifd >= 0);
+	char *lines = influx_read(ifd, 5);
+	char v[64];
+	/* tag vm = the label, as albatross-influx does by default */
+	assert_true(influx_field(lines, "resource_usage,vm=bar ", "maxflt", v, sizeof(v)));
+	assert_true(influx_field(lines, "resource_usage,vm=solo ", "nvcsw", v, sizeof(v)));
+	assert_true(influx_field(lines, "kinfo_mem,vm=bar ", "rss", v, sizeof(v)));
+	assert_true(atoll(v) > 0);
+	assert_true(v[strlen(v) - 1] == 'i');
+	assert_true(influx_field(lines, "kinfo_mem,vm=bar ", "uptime", v, sizeof(v)));
+	assert_non_null(strchr(v, '.'));
+	assert_true(influx_field(lines, "interface,vm=bar,bridge=service ", "mtu",
+				 v, sizeof(v)));
+	assert_string_equal(v, "65536i");
+	free(lines);
+
+	r = http_get(pport, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_non_null(strstr(r, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; "
+				  "version=0.0.4; charset=utf-8\r\n"));
+	char *body = strstr(r, "\r\n\r\n");
+	assert_non_null(body);
+	body += 4;
+	char cl[64];
+	snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", strlen(body));
+	assert_non_null(strstr(r, cl));
+	assert_non_null(strstr(body, "\nalbatross_interface_mtu{vm=\"foo:bar\",bridge=\"service\"} 65536\n"));
+	char *rss = strstr(body, "\nalbatross_rss_pages{vm=\":solo\"} ");
+	assert_non_null(rss);
+	assert_true(atoll(rss + strlen("\nalbatross_rss_pages{vm=\":solo\"} ")) > 0);
+	free(r);
+	/* HEAD: the headers only */
+	r = http_get(pport, "HEAD /metrics HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(r, "HTTP/1.0 200 OK\r\n"));
+	assert_non_null(strstr(r, "Content-Length: "));
+	assert_true(strlen(strstr(r, "\r\n\r\n")) == 4);
+	free(r);
+	r = http_get(pport, "GET /other HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(r, "HTTP/1.0 404 Not Found\r\n"));
+	free(r);
+	r = http_get(pport, "DELETE /metrics HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(r, "HTTP/1.0 405 Method Not Allowed\r\n"));
+	assert_non_null(strstr(r, "\r\nAllow: GET, HEAD\r\n"));
+	free(r);
+	r = http_get(pport, "GET /metrics\r\n\r\n");
+	assert_non_null(strstr(r, "HTTP/1.0 400 Bad Request\r\n"));
+	free(r);
+	/* a request that does not end within the limit; the rest that the
+	 * client keeps sending does not turn the answer into a reset */
+	char *big = malloc(3 * ALB_STATS_HTTP_REQUEST_MAX);
+	assert_non_null(big);
+	memset(big, 'a', 3 * ALB_STATS_HTTP_REQUEST_MAX);
+	memcpy(big, "GET /metrics HTTP/1.0\r\nX: ", 26);
+	r = http_req(pport, big, 3 * ALB_STATS_HTTP_REQUEST_MAX);
+	assert_non_null(strstr(r, "HTTP/1.0 431 Request Header Fields Too Large\r\n"));
+	free(r);
+	free(big);
+
+	/* the Influx server goes away: the next batches reconnect */
+	close(ifd);
+	ifd = -1;
+	for (int i = 0; i < 5 && ifd < 0; i++) {
+		harness_op(&h, OP_TICK);
+		ifd = accept_within(ilfd, 500);
+	}
+	assert_true(ifd >= 0);
+	lines = influx_read(ifd, 5);
+	assert_true(influx_field(lines, "resource_usage,vm=bar ", "utime", v, sizeof(v)));
+	free(lines);
+	/* and when it is not there at all, nothing breaks */
+	close(ifd);
+	close(ilfd);
+	for (int i = 0; i < 3; i++)
+		harness_op(&h, OP_TICK);
+	ilfd = tcp_listen(&iport);
+	ifd = -1;
+	for (int i = 0; i < 5 && ifd < 0; i++) {
+		harness_op(&h, OP_TICK);
+		ifd = accept_within(ilfd, 500);
+	}
+	assert_true(ifd >= 0);
+	close(ifd);
+	close(ilfd);
+	close(ctl);
+	reap(child);
+	harness_stop(&h);
+}
+
+static void test_http_limits(void **state)
+{
+	(void)state;
+	int pport = free_port();
+	char prom[32];
+	snprintf(prom, sizeof(prom), "127.0.0.1:%d", pport);
+	struct harness h = {0};
+	struct alb_statsd_config cfg = {.no_vmmd = true, .prometheus = prom};
+	harness_start(&h, &cfg);
+	int fds[ALB_STATS_HTTP_CONN_MAX + 1];
+	int64_t t0 = now_ms();
+	for (int i = 0; i < ALB_STATS_HTTP_CONN_MAX; i++)
+		fds[i] = tcp_connect(pport);
+	/* one past the limit: closed at once */
+	int64_t t1 = now_ms();
+	fds[ALB_STATS_HTTP_CONN_MAX] = tcp_connect(pport);
+	assert_true(closed_silently(fds[ALB_STATS_HTTP_CONN_MAX]));
+	close(fds[ALB_STATS_HTTP_CONN_MAX]);
+	assert_true(now_ms() - t1 < 2000);
+	/* at the limit, every one is served: a request finished just
+	 * before the timeout is answered */
+	const char *part1 = "GET /metrics HT", *part2 = "TP/1.0\r\n\r\n";
+	assert_int_equal(write(fds[0], part1, strlen(part1)), (ssize_t)strlen(part1));
+	usleep((ALB_STATS_HTTP_TIMEOUT_MS - 700) * 1000);
+	assert_int_equal(write(fds[0], part2, strlen(part2)), (ssize_t)strlen(part2));
+	char *r = read_all(fds[0]);
+	if (strstr(r, "HTTP/1.0 200 OK\r\n") == NULL)
+		fail_msg("answer after %lld ms: '%.80s'", (long long)(now_ms() - t0), r);
+	free(r);
+	/* one that sends nothing is closed at the timeout */
+	char c;
+	assert_int_equal(read(fds[1], &c, 1), 0);
+	int64_t waited = now_ms() - t0;
+	assert_true(waited >= ALB_STATS_HTTP_TIMEOUT_MS - 100);
+	assert_true(waited < ALB_STATS_HTTP_TIMEOUT_MS + 2000);
+	for (int i = 0; i < ALB_STATS_HTTP_CONN_MAX; i++)
+		close(fds[i]);
+	harness_stop(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1620,6 +2069,9 @@ int main(void)
 	    cmocka_unit_test(test_daemon_connections),
 	    cmocka_unit_test(test_daemon_slow_subscriber),
 	    cmocka_unit_test(test_daemon_config),
+	    cmocka_unit_test(test_daemon_vmmd),
+	    cmocka_unit_test(test_daemon_exporters),
+	    cmocka_unit_test(test_http_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
