@@ -1,5 +1,7 @@
 /* Unit tests: the console ring and line splitter (spec §7.2, §7.4, §7.6),
- * every limit at and one past it, the history queries' bounds.
+ * every limit at and one past it, the history queries' bounds; and the
+ * daemon core in-process (its loop on a thread of its own): configuration,
+ * listening socket, connection limit, memory cap of stopped unikernels.
  * SPDX-License-Identifier: ISC */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,9 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cmocka.h>
+#include <uv.h>
+
+#include "albatross/client.h"
 #include "albatross/console.h"
+#include "albatross/frame.h"
 
 /* ---- helpers -------------------------------------------------------- */
 
@@ -603,6 +616,293 @@ static void test_lines_refusal(void **state)
 	alb_console_lines_free(s);
 }
 
+/* ---- the core, in-process ------------------------------------------------- */
+
+struct core {
+	char dir[64];
+	uv_loop_t loop;
+	uv_async_t wake;
+	pthread_t th;
+	struct alb_console *c;
+	/* requests from the test thread, served on the loop's thread */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool want_stats, have_stats, want_stop;
+	struct alb_console_stats stats;
+};
+
+static void on_wake(uv_async_t *a)
+{
+	struct core *k = a->data;
+	pthread_mutex_lock(&k->mu);
+	if (k->want_stats) {
+		alb_console_get_stats(k->c, &k->stats);
+		k->want_stats = false;
+		k->have_stats = true;
+	}
+	if (k->want_stop) {
+		alb_console_free(k->c);
+		uv_close((uv_handle_t *)a, NULL);
+	}
+	pthread_cond_broadcast(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+}
+
+static void *core_thread(void *arg)
+{
+	struct core *k = arg;
+	uv_run(&k->loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+static void core_dir(struct core *k)
+{
+	memset(k, 0, sizeof(*k));
+	snprintf(k->dir, sizeof(k->dir), "/tmp/alb-console-unit-XXXXXX");
+	assert_non_null(mkdtemp(k->dir));
+	char fifo[128];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", k->dir);
+	assert_int_equal(mkdir(fifo, 0755), 0);
+}
+
+static void core_start(struct core *k, struct alb_console_config *cfg)
+{
+	cfg->tmpdir = k->dir;
+	assert_int_equal(uv_loop_init(&k->loop), 0);
+	struct alb_error err;
+	if (alb_console_new(&k->loop, cfg, &k->c, &err) != 0)
+		fail_msg("alb_console_new: %s", err.msg);
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	uv_async_init(&k->loop, &k->wake, on_wake);
+	k->wake.data = k;
+	assert_int_equal(pthread_create(&k->th, NULL, core_thread, k), 0);
+}
+
+static struct alb_console_stats core_stats(struct core *k)
+{
+	pthread_mutex_lock(&k->mu);
+	k->want_stats = true;
+	k->have_stats = false;
+	uv_async_send(&k->wake);
+	while (!k->have_stats)
+		pthread_cond_wait(&k->cv, &k->mu);
+	struct alb_console_stats st = k->stats;
+	pthread_mutex_unlock(&k->mu);
+	return st;
+}
+
+/* Frees the core on its loop, which then ends; no handle is left. */
+static void core_stop(struct core *k)
+{
+	pthread_mutex_lock(&k->mu);
+	k->want_stop = true;
+	uv_async_send(&k->wake);
+	pthread_mutex_unlock(&k->mu);
+	assert_int_equal(pthread_join(k->th, NULL), 0);
+	assert_int_equal(uv_loop_close(&k->loop), 0);
+	pthread_mutex_destroy(&k->mu);
+	pthread_cond_destroy(&k->cv);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", k->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int core_connect(const struct core *k)
+{
+	char path[ALB_SOCKET_PATH_BUF];
+	assert_int_equal(alb_endpoint_socket_path(k->dir, ALB_ENDPOINT_CONSOLE, path,
+						  NULL), 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Sends cmd for name on fd; returns the kind of the reply (-1 for EOF). */
+static int core_call(int fd, const char *name, const struct alb_command *cmd)
+{
+	struct alb_buf b = {0};
+	assert_int_equal(alb_client_encode_command(name, cmd, ALB_ENCODE_FRAMED, &b,
+						   NULL), 0);
+	/* A connection closed by the daemon may be reset. */
+	ssize_t w = send(fd, b.data, b.len, MSG_NOSIGNAL);
+	size_t len = b.len;
+	alb_buf_free(&b);
+	if (w < 0 && (errno == EPIPE || errno == ECONNRESET))
+		return -1;
+	assert_int_equal(w, (ssize_t)len);
+	struct alb_error err;
+	int rc = alb_frame_read_fd(fd, 0, &b, &err);
+	if (rc == ALB_EEOF || (rc == ALB_ESYS && err.sys_errno == ECONNRESET))
+		return -1;
+	assert_int_equal(rc, 0);
+	struct alb_msg *m = NULL;
+	assert_int_equal(alb_msg_decode(b.data, b.len, 0, &m, NULL), 0);
+	int kind = (int)m->kind;
+	alb_msg_free(m);
+	alb_buf_free(&b);
+	return kind;
+}
+
+static void test_core_config(void **state)
+{
+	(void)state;
+	struct core k;
+	core_dir(&k);
+	uv_loop_t loop;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	struct alb_console *c = NULL;
+	struct alb_error err;
+	struct alb_console_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.tmpdir = k.dir;
+	assert_int_equal(alb_console_new(NULL, &cfg, &c, &err), ALB_EINVAL);
+	assert_int_equal(alb_console_new(&loop, NULL, &c, &err), ALB_EINVAL);
+	/* Subscribers per unikernel: at the limit and one past. */
+	cfg.max_subscribers = ALB_CONSOLE_SUBSCRIBERS_LIMIT + 1;
+	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), ALB_EINVAL);
+	assert_string_equal(err.msg, "max subscribers must be at most 1024");
+	cfg.max_subscribers = ALB_CONSOLE_SUBSCRIBERS_LIMIT;
+	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), 0);
+	/* A second daemon on the same socket. */
+	struct alb_console *c2 = NULL;
+	assert_int_equal(alb_console_new(&loop, &cfg, &c2, &err), ALB_EBUSY);
+	alb_console_free(c);
+	alb_console_free(NULL);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	/* The socket file it leaves is stale: the next daemon replaces it. */
+	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), 0);
+	alb_console_free(c);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	/* A file that is no socket is left alone. */
+	char path[ALB_SOCKET_PATH_BUF];
+	assert_int_equal(alb_endpoint_socket_path(k.dir, ALB_ENDPOINT_CONSOLE, path,
+						  NULL), 0);
+	assert_int_equal(unlink(path), 0);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), ALB_EEXIST);
+	/* A tmpdir too long for the socket path. */
+	char longdir[200];
+	memset(longdir, 'd', sizeof(longdir) - 1);
+	longdir[0] = '/';
+	longdir[sizeof(longdir) - 1] = '\0';
+	cfg.tmpdir = longdir;
+	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), ALB_ETOOBIG);
+	/* A given socket that is not one: refused, and closed. */
+	cfg.tmpdir = k.dir;
+	cfg.use_listen_fd = true;
+	cfg.listen_fd = 1000;
+	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), ALB_ESYS);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", k.dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* conn_max connections are served, one more is closed at once. */
+static void test_core_conn_limit(void **state)
+{
+	(void)state;
+	struct core k;
+	core_dir(&k);
+	struct alb_console_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.conn_max = 2;
+	core_start(&k, &cfg);
+	struct alb_command list;
+	memset(&list, 0, sizeof(list));
+	list.kind = ALB_CMD_CONSOLE_LIST_INACTIVE;
+	struct alb_command sub;
+	memset(&sub, 0, sizeof(sub));
+	sub.kind = ALB_CMD_CONSOLE_SUBSCRIBE;
+	int a = core_connect(&k);
+	int b = core_connect(&k);
+	assert_int_equal(core_call(a, "p:x", &sub), ALB_PAYLOAD_SUCCESS);
+	assert_int_equal(core_call(b, "q:y", &sub), ALB_PAYLOAD_SUCCESS);
+	assert_int_equal(core_stats(&k).connections, 2);
+	int third = core_connect(&k);
+	assert_int_equal(core_call(third, ":", &list), -1);
+	close(third);
+	close(a);
+	for (int i = 0; i < 500 && core_stats(&k).connections != 1; i++)
+		usleep(2000);
+	int again = core_connect(&k);
+	assert_int_equal(core_call(again, ":", &list), ALB_PAYLOAD_SUCCESS);
+	close(again);
+	close(b);
+	core_stop(&k);
+}
+
+/* Adds a console for name, opens and closes its writer: a unikernel that
+ * ran and stopped without output. */
+static void run_and_stop(struct core *k, int vfd, const char *name)
+{
+	char fifo[128];
+	snprintf(fifo, sizeof(fifo), "%s/fifo/%s", k->dir, name);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	struct alb_command add;
+	memset(&add, 0, sizeof(add));
+	add.kind = ALB_CMD_CONSOLE_ADD;
+	add.u.console_add = 0x3fffffffffffffff;
+	assert_int_equal(core_call(vfd, name, &add), ALB_PAYLOAD_SUCCESS);
+	int w = open(fifo, O_WRONLY | O_CLOEXEC);
+	assert_true(w >= 0);
+	close(w);
+}
+
+/* Stopped unikernels' rings: inactive_max bytes are kept, one ring more
+ * evicts the one that stopped first. */
+static void test_core_inactive_max(void **state)
+{
+	(void)state;
+	struct alb_console_ring *r = ring_new();
+	size_t ring = alb_console_ring_bytes(r);
+	alb_console_ring_free(r);
+	struct core k;
+	core_dir(&k);
+	struct alb_console_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.inactive_max = 2 * ring;
+	core_start(&k, &cfg);
+	int vfd = core_connect(&k);
+	run_and_stop(&k, vfd, ":a");
+	run_and_stop(&k, vfd, ":b");
+	struct alb_console_stats st;
+	for (int i = 0; i < 500; i++) {
+		st = core_stats(&k);
+		if (st.active == 0)
+			break;
+		usleep(2000);
+	}
+	/* At the limit: both kept. */
+	assert_int_equal(st.active, 0);
+	assert_int_equal(st.inactive_bytes, 2 * ring);
+	assert_int_equal(st.rings, 2);
+	assert_int_equal(st.evicted, 0);
+	/* One past: :a goes. */
+	run_and_stop(&k, vfd, ":c");
+	for (int i = 0; i < 500; i++) {
+		st = core_stats(&k);
+		if (st.active == 0)
+			break;
+		usleep(2000);
+	}
+	assert_int_equal(st.rings, 2);
+	assert_int_equal(st.evicted, 1);
+	assert_int_equal(st.inactive_bytes, 2 * ring);
+	assert_int_equal(st.consoles, 2);
+	close(vfd);
+	core_stop(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,6 +923,9 @@ int main(void)
 		cmocka_unit_test(test_lines_drop_mode),
 		cmocka_unit_test(test_lines_any_cut),
 		cmocka_unit_test(test_lines_refusal),
+		cmocka_unit_test(test_core_config),
+		cmocka_unit_test(test_core_conn_limit),
+		cmocka_unit_test(test_core_inactive_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
