@@ -19,5 +19,6 @@
 #include "albatross/policy.h"
 #include "albatross/vmmd.h"
 #include "albatross/console.h"
+#include "albatross/stats.h"
 
 #endif
