@@ -675,6 +675,58 @@ static void test_cli_options(void **state)
 	assert_non_null(strstr(out, "--max-subscribers"));
 }
 
+/* --systemd-socket-activation: the daemon serves the socket it is given
+ * as fd 3 (and nothing else when the variables do not match). */
+static void test_systemd_socket(void **state)
+{
+	(void)state;
+	memset(&D, 0, sizeof(D));
+	D.seq = 1;
+	snprintf(D.dir, sizeof(D.dir), "/tmp/alb-consoled-XXXXXX");
+	assert_non_null(mkdtemp(D.dir));
+	snprintf(D.sock, sizeof(D.sock), "%s/activated.sock", D.dir);
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, D.sock, strlen(D.sock));
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	char exe[512];
+	exe_path("alb-consoled", exe, sizeof(exe));
+	for (int good = 0; good < 2; good++) {
+		fflush(stdout);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			char me[32];
+			snprintf(me, sizeof(me), "%d", good ? (int)getpid() : 1);
+			setenv("LISTEN_PID", me, 1);
+			setenv("LISTEN_FDS", "1", 1);
+			dup2(lfd, 3);
+			execl(exe, exe, "--systemd-socket-activation", "--tmpdir", D.dir,
+			      (char *)NULL);
+			_exit(127);
+		}
+		if (!good) {
+			/* LISTEN_PID is not the daemon's: it refuses to start. */
+			int st;
+			assert_int_equal(waitpid(pid, &st, 0), pid);
+			assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+			continue;
+		}
+		D.pid = pid;
+	}
+	close(lfd);
+	char names[64];
+	assert_int_equal(list_inactive(":", names, sizeof(names)), 0);
+	/* It did not bind <tmpdir>/util/console.sock. */
+	char own[ALB_SOCKET_PATH_BUF];
+	snprintf(own, sizeof(own), "%s/util/console.sock", D.dir);
+	assert_int_equal(access(own, F_OK), -1);
+	daemon_stop();
+}
+
 /* Waiting for a VM, a restart that keeps history and subscribers. */
 static void test_waiting_and_restart(void **state)
 {
@@ -1572,6 +1624,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_history_and_live, cleanup),
 		cmocka_unit_test_teardown(test_full_ring, cleanup),
 		cmocka_unit_test_teardown(test_subscriber_limit, cleanup),
+		cmocka_unit_test_teardown(test_systemd_socket, cleanup),
 		cmocka_unit_test_teardown(test_waiting_and_restart, cleanup),
 		cmocka_unit_test_teardown(test_inactive_and_path_limit, cleanup),
 		cmocka_unit_test_teardown(test_vectors, cleanup),
