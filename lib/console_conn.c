@@ -159,9 +159,14 @@ void console_pump(struct conn *k)
 		size_t len = alb_console_ring_len(e->ring);
 		uint64_t first = total - len;
 		if (k->next_line < first) {
-			alb_log_info("a subscriber of %s missed %llu lines", e->name,
+			/* Its next line was overwritten: as slow as a live
+			 * subscriber past pending_max, and dropped the same way. */
+			alb_log_warn("dropping a subscriber of %s: it does not read "
+				     "(%llu lines behind the ring)", e->name,
 				     (unsigned long long)(first - k->next_line));
-			k->next_line = first;
+			k->c->st.dropped++;
+			console_conn_close(k);
+			return;
 		}
 		while (k->next_line < total && console_pending(k) < PUMP_WATERMARK) {
 			struct alb_time t;

@@ -15,7 +15,9 @@
  * - a unikernel keeps exactly max_subscribers subscribers (upstream keeps
  *   one more); when another subscribes, the oldest is dropped, as upstream;
  * - a subscriber that does not read is dropped once ALB_CONSOLE_PENDING_MAX
- *   bytes wait for it (upstream stops reading the console instead);
+ *   bytes wait for it, or, while its history is still being sent, once the
+ *   ring overwrites the next line it was due (upstream stops reading the
+ *   console instead, which stalls the unikernel);
  * - rings of stopped unikernels are evicted, oldest stop first, once they
  *   hold more than ALB_CONSOLE_INACTIVE_MAX bytes together (upstream keeps
  *   every ring of a root-level unikernel forever). */

@@ -1516,6 +1516,7 @@ static void test_memory_100mb(void **state)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t lines = 0;
+	int idle_history = -1;
 	for (int i = 0; total < 100u * 1000u * 1000u; i++) {
 		write_all(w, chunk, off);
 		total += off;
@@ -1533,6 +1534,22 @@ static void test_memory_100mb(void **state)
 		if (i % 4 == 3)
 			while (__atomic_load_n(&d.frames, __ATOMIC_RELAXED) + 1000 < lines)
 				usleep(100);
+		/* A ring of long lines, and one more subscriber that asks for
+		 * all of it (more than the socket takes) and reads nothing: it
+		 * is dropped when the ring overtakes it. */
+		if (i == 8) {
+			static char wide[500];
+			memset(wide, 'w', sizeof(wide) - 1);
+			wide[sizeof(wide) - 1] = '\n';
+			for (int k = 0; k < ALB_CONSOLE_RING_LINES; k++)
+				write_all(w, wide, sizeof(wide));
+			lines += ALB_CONSOLE_RING_LINES;
+			total += sizeof(wide) * ALB_CONSOLE_RING_LINES;
+			while (__atomic_load_n(&d.frames, __ATOMIC_RELAXED) < lines)
+				usleep(100);
+			idle_history = subscribe(n, cmd_count(ALB_CONSOLE_RING_LINES),
+						 "subscribed");
+		}
 	}
 	writef(w, "THE END\n");
 	assert_int_equal(pthread_join(th, NULL), 0);
@@ -1546,16 +1563,24 @@ static void test_memory_100mb(void **state)
 	while ((r = read(idle, sink, sizeof(sink))) > 0)
 		idle_bytes += (uint64_t)r;
 	assert_int_equal(r, 0);
+	uint64_t history_bytes = 0;
+	while ((r = read(idle_history, sink, sizeof(sink))) > 0)
+		history_bytes += (uint64_t)r;
+	assert_int_equal(r, 0);
 	long hwm = proc_kb("VmHWM");
 	long rss1 = proc_kb("VmRSS");
 	printf("100 MB test: %.1f MB in %.2f s (%.0f MB/s), %llu frames to the reader; "
-	       "idle subscriber got %llu bytes then EOF; daemon RSS %ld KiB before, "
+	       "idle subscribers got %llu (live) and %llu (history) bytes then EOF; "
+	       "daemon RSS %ld KiB before, "
 	       "%ld KiB peak seen, %ld KiB after, VmHWM %ld KiB (bound %d KiB)\n",
 	       (double)total / 1e6, secs, (double)total / 1e6 / secs,
-	       (unsigned long long)d.frames, (unsigned long long)idle_bytes, rss0,
+	       (unsigned long long)d.frames, (unsigned long long)idle_bytes,
+	       (unsigned long long)history_bytes, rss0,
 	       peak_seen, rss1, hwm, RSS_BOUND_100MB_KB);
 	assert_true(d.frames > 900000);
 	assert_true(idle_bytes < ALB_CONSOLE_PENDING_MAX + 8u * 1024u * 1024u);
+	assert_true(history_bytes < ALB_CONSOLE_PENDING_MAX + 8u * 1024u * 1024u);
+	close(idle_history);
 	assert_true(hwm < RSS_BOUND_100MB_KB);
 	close(idle);
 	close(reader);
