@@ -1,0 +1,439 @@
+/* alb-info stats (spec §10.2): subscribes to alb-statsd and shows the
+ * samples as a table, or as JSON.
+ * SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alb_info_stats.h"
+
+static const struct cli_prog info_prog = {"alb-info", NULL, NULL, 0, NULL};
+
+enum col {
+	COL_NAME,
+	COL_CPU,
+	COL_RSS,
+	COL_VSIZE,
+	COL_IF,
+	COL_RX_PKTS,
+	COL_RX_BYTES,
+	COL_TX_PKTS,
+	COL_TX_BYTES,
+	N_COLS
+};
+
+static const char *const headers[N_COLS] = {
+	"NAME",    "CPU",      "RSS",     "VSIZE",   "INTERFACE",
+	"RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES"};
+
+/* Widths of the --follow rows, which are printed before the widest cell
+ * is known; a longer cell just shifts its line. */
+static const int follow_width[N_COLS] = {20, 10, 10, 10, 10, 10, 12, 10, 12};
+
+/* Longest cell text (a size, a count, a time). */
+#define CELL 32
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: alb-info stats [OPTION]...\n"
+		"Shows the statistics alb-statsd gathers: CPU time, memory, and the\n"
+		"traffic of each interface as the unikernel sees it (RX: from the host to\n"
+		"the unikernel). Without --follow, one sample of each unikernel.\n\n"
+		"  -n, --name NAME    a unikernel, or a path with everything below it\n"
+		"                     (default: everything)\n"
+		"  --follow           keep printing samples as they arrive\n"
+		"  --socket PATH      daemon socket to use instead of <tmpdir>/util/stat.sock;\n"
+		"                     '-' prints the encoded command\n"
+		"  --tmpdir DIR       albatross temporary directory (%s)\n"
+		"  --timeout SECONDS  how long to wait for samples (default %d without\n"
+		"                     --follow; with --follow, 0: forever)\n"
+		"  --json             each sample as a JSON object\n"
+		"  -v, --verbose      more messages\n"
+		"  -q, --quiet        fewer messages\n"
+		"  -h, --help         show this help\n",
+		ALB_TMPDIR_DEFAULT, ALB_INFO_STATS_WAIT_S);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("alb-info: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return CLI_EXIT_CLI;
+}
+
+/* ---- rows --------------------------------------------------------------- */
+
+typedef char row_t[N_COLS][CELL];
+
+static void cell_i64(char *c, int64_t v)
+{
+	snprintf(c, CELL, "%lld", (long long)v);
+}
+
+/* The first row of a sample (the unikernel and its first interface) into
+ * rows[0], one more row per further interface; returns the row count. */
+static size_t sample_rows(const struct alb_msg *m, row_t *rows, size_t max)
+{
+	const struct alb_stats *s = &m->u.data.u.stats;
+	static long page = 0;
+	if (page == 0)
+		page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+	size_t n = s->n_ifdata > 0 ? s->n_ifdata : 1;
+	if (n > max)
+		n = max;
+	for (size_t r = 0; r < n; r++) {
+		for (int c = 0; c < N_COLS; c++)
+			strcpy(rows[r][c], r == 0 || c >= COL_IF ? "-" : "");
+		if (r < s->n_ifdata) {
+			const struct alb_ifdata *d = &s->ifdata[r];
+			snprintf(rows[r][COL_IF], CELL, "%.*s",
+				 (int)(d->bridge.len < CELL - 1 ? d->bridge.len : CELL - 1),
+				 d->bridge.ptr != NULL ? d->bridge.ptr : "");
+			/* on the tap, input is what the unikernel sent */
+			cell_i64(rows[r][COL_RX_PKTS], d->output_packets);
+			cell_i64(rows[r][COL_RX_BYTES], d->output_bytes);
+			cell_i64(rows[r][COL_TX_PKTS], d->input_packets);
+			cell_i64(rows[r][COL_TX_BYTES], d->input_bytes);
+		}
+	}
+	snprintf(rows[0][COL_NAME], CELL, "%s", m->header.name);
+	const struct alb_rusage *ru = &s->rusage;
+	double cpu = (double)ru->utime.sec + (double)ru->stime.sec +
+		     ((double)ru->utime.usec + (double)ru->stime.usec) / 1e6;
+	snprintf(rows[0][COL_CPU], CELL, "%.2fs", cpu);
+	if (s->has_kinfo_mem) {
+		cli_format_size((uint64_t)s->kinfo_mem.rss * (uint64_t)page,
+				rows[0][COL_RSS], CELL);
+		cli_format_size((uint64_t)s->kinfo_mem.vsize, rows[0][COL_VSIZE],
+				CELL);
+	}
+	return n;
+}
+
+/* The whole name goes to the table (a cell copy may be cut). */
+static void add_to_table(struct cli_table *t, const struct alb_msg *m)
+{
+	row_t rows[ALB_STATSD_TAPS_MAX];
+	size_t n = sample_rows(m, rows, ALB_STATSD_TAPS_MAX);
+	for (size_t r = 0; r < n; r++) {
+		const char *cells[N_COLS];
+		for (int c = 0; c < N_COLS; c++)
+			cells[c] = rows[r][c];
+		if (r == 0)
+			cells[COL_NAME] = m->header.name;
+		cli_table_add(t, cells);
+	}
+}
+
+static void print_follow_header(void)
+{
+	for (int c = 0; c + 1 < N_COLS; c++)
+		printf("%-*s  ", follow_width[c], headers[c]);
+	printf("%s\n", headers[N_COLS - 1]);
+}
+
+static void print_follow(const struct alb_msg *m)
+{
+	row_t rows[ALB_STATSD_TAPS_MAX];
+	size_t n = sample_rows(m, rows, ALB_STATSD_TAPS_MAX);
+	for (size_t r = 0; r < n; r++) {
+		for (int c = 0; c < N_COLS; c++) {
+			const char *s = r == 0 && c == COL_NAME ? m->header.name
+								 : rows[r][c];
+			/* names and interfaces come from the daemon */
+			cli_escape(stdout, s, strlen(s));
+			if (c + 1 < N_COLS) {
+				int pad = follow_width[c] - (int)strlen(s);
+				printf("%*s  ", pad > 0 ? pad : 0, "");
+			}
+		}
+		putchar('\n');
+	}
+}
+
+/* ---- the subscription --------------------------------------------------- */
+
+static bool timed_out(int rc, const struct alb_error *err)
+{
+	return rc == ALB_ESYS &&
+	       (err->sys_errno == ETIMEDOUT || err->sys_errno == EAGAIN);
+}
+
+struct run {
+	struct cli_args *a;
+	bool follow;
+	struct alb_msg **samples; /* the round, without --follow */
+	size_t n, cap;
+};
+
+static bool seen(const struct run *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->samples[i]->header.name, name) == 0)
+			return true;
+	return false;
+}
+
+static int print_json(struct cli_args *a, const struct alb_msg *m)
+{
+	struct alb_error err = {0};
+	if (alb_msg_print(stdout, m, ALB_PRINT_JSON, &err) < 0) {
+		cli_error(a, "%s", err.msg);
+		return CLI_EXIT_INTERNAL;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* Reads samples until the round is complete (a name comes again, or the
+ * daemon is quiet), or for ever with --follow. */
+static int read_samples(struct run *r, struct alb_client *c)
+{
+	struct cli_args *a = r->a;
+	int wait_ms = a->timeout_ms;
+	if (!r->follow && wait_ms == 0)
+		wait_ms = ALB_INFO_STATS_WAIT_S * 1000;
+	bool header = false;
+	for (;;) {
+		struct alb_error err = {0};
+		alb_client_set_timeout(c, r->n > 0 ? ALB_INFO_STATS_QUIET_MS : wait_ms,
+				       NULL);
+		struct alb_msg *m;
+		int rc = alb_client_recv(c, &m, &err);
+		if (rc == ALB_EEOF) {
+			if (r->follow || r->n == 0)
+				cli_error(a, "the stats daemon closed the connection");
+			return r->follow || r->n == 0 ? CLI_EXIT_COMM : CLI_EXIT_OK;
+		}
+		if (timed_out(rc, &err)) {
+			if (r->n == 0 && a->verbosity >= 0)
+				fprintf(stderr,
+					"alb-info: no statistics within %d s (is the "
+					"unikernel running, and alb-statsd connected "
+					"to albd?)\n",
+					wait_ms / 1000);
+			return CLI_EXIT_OK;
+		}
+		if (rc < 0) {
+			cli_error(a, "%s", err.msg[0] ? err.msg : alb_strerror(rc));
+			return CLI_EXIT_COMM;
+		}
+		if (m->kind != ALB_PAYLOAD_DATA || m->u.data.kind != ALB_DATA_STATS) {
+			alb_msg_free(m);
+			cli_error(a, "unexpected message from the stats daemon");
+			return CLI_EXIT_COMM;
+		}
+		if (r->follow) {
+			int st = CLI_EXIT_OK;
+			if (a->json) {
+				st = print_json(a, m);
+			} else {
+				if (!header)
+					print_follow_header();
+				header = true;
+				print_follow(m);
+			}
+			alb_msg_free(m);
+			/* stop when stdout is gone (a pipe to head) */
+			if (st != CLI_EXIT_OK || fflush(stdout) != 0 || ferror(stdout))
+				return st != CLI_EXIT_OK ? st : CLI_EXIT_INTERNAL;
+			continue;
+		}
+		if (seen(r, m->header.name)) {
+			alb_msg_free(m);
+			return CLI_EXIT_OK;
+		}
+		if (r->n == r->cap) {
+			size_t cap = r->cap ? r->cap * 2 : 16;
+			struct alb_msg **v = realloc(r->samples, cap * sizeof(*v));
+			if (v == NULL) {
+				alb_msg_free(m);
+				cli_error(a, "out of memory");
+				return CLI_EXIT_INTERNAL;
+			}
+			r->samples = v;
+			r->cap = cap;
+		}
+		r->samples[r->n++] = m;
+	}
+}
+
+static int print_round(struct run *r)
+{
+	if (r->n == 0)
+		return CLI_EXIT_OK;
+	if (r->a->json) {
+		for (size_t i = 0; i < r->n; i++) {
+			int st = print_json(r->a, r->samples[i]);
+			if (st != CLI_EXIT_OK)
+				return st;
+		}
+		return CLI_EXIT_OK;
+	}
+	struct cli_table *t = cli_table_new(N_COLS, headers);
+	if (t == NULL) {
+		cli_error(r->a, "out of memory");
+		return CLI_EXIT_INTERNAL;
+	}
+	for (size_t i = 0; i < r->n; i++)
+		add_to_table(t, r->samples[i]);
+	cli_table_print(t, stdout);
+	cli_table_free(t);
+	return CLI_EXIT_OK;
+}
+
+static int subscribe(struct cli_args *a, const char *name, bool follow)
+{
+	struct alb_command cmd;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.kind = ALB_CMD_STATS_SUBSCRIBE;
+	struct alb_error err = {0};
+	if (a->socket != NULL && strcmp(a->socket, "-") == 0) {
+		struct alb_buf b = {0};
+		if (alb_client_encode_command(name, &cmd, 0, &b, &err) < 0) {
+			cli_error(a, "%s", err.msg);
+			return CLI_EXIT_INTERNAL;
+		}
+		cli_hexdump(stdout, b.data, b.len);
+		alb_buf_free(&b);
+		return CLI_EXIT_COMM;
+	}
+	char path[ALB_SOCKET_PATH_BUF];
+	const char *sock = a->socket;
+	if (sock == NULL) {
+		if (alb_endpoint_socket_path(a->tmpdir, ALB_ENDPOINT_STATS, path,
+					     &err) < 0) {
+			cli_error(a, "%s", err.msg);
+			return CLI_EXIT_CLI;
+		}
+		sock = path;
+	}
+	struct alb_client *c;
+	int rc = alb_client_connect(sock, a->timeout_ms, &c, &err);
+	if (rc < 0) {
+		cli_error(a, "%s", err.msg);
+		return rc == ALB_ESYS ? CLI_EXIT_CONNECT : CLI_EXIT_CLI;
+	}
+	struct alb_msg *m = NULL;
+	rc = alb_client_send(c, name, &cmd, NULL, NULL, &err);
+	if (rc == 0)
+		rc = alb_client_recv(c, &m, &err);
+	if (rc < 0) {
+		alb_client_close(c);
+		cli_error(a, "%s", err.msg[0] ? err.msg : alb_strerror(rc));
+		return CLI_EXIT_COMM;
+	}
+	int status = CLI_EXIT_OK;
+	if (m->kind == ALB_PAYLOAD_FAILURE) {
+		cli_escape(stderr, m->header.name, strlen(m->header.name));
+		fputs(": command failed: ", stderr);
+		cli_escape(stderr, m->u.failure.ptr, m->u.failure.len);
+		fputc('\n', stderr);
+		status = CLI_EXIT_REMOTE;
+	} else if (m->kind != ALB_PAYLOAD_SUCCESS) {
+		cli_error(a, "unexpected reply from the stats daemon");
+		status = CLI_EXIT_COMM;
+	} else if (a->verbosity > 0 && m->u.success.kind == ALB_REPLY_STRING) {
+		cli_escape(stderr, m->header.name, strlen(m->header.name));
+		fputs(": ", stderr);
+		cli_escape(stderr, m->u.success.u.string.ptr,
+			   m->u.success.u.string.len);
+		fputc('\n', stderr);
+	}
+	alb_msg_free(m);
+	if (status != CLI_EXIT_OK) {
+		alb_client_close(c);
+		return status;
+	}
+	struct run r = {.a = a, .follow = follow};
+	status = read_samples(&r, c);
+	alb_client_close(c);
+	if (status == CLI_EXIT_OK)
+		status = print_round(&r);
+	for (size_t i = 0; i < r.n; i++)
+		alb_msg_free(r.samples[i]);
+	free(r.samples);
+	return status;
+}
+
+enum { O_NAME = 256, O_FOLLOW, O_SOCKET, O_TMPDIR, O_TIMEOUT, O_JSON };
+
+int alb_info_stats_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"name", required_argument, NULL, 'n'},
+		{"follow", no_argument, NULL, O_FOLLOW},
+		{"socket", required_argument, NULL, O_SOCKET},
+		{"tmpdir", required_argument, NULL, O_TMPDIR},
+		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"json", no_argument, NULL, O_JSON},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli_args a;
+	memset(&a, 0, sizeof(a));
+	a.prog = &info_prog;
+	const char *name_opt = ":";
+	bool follow = false;
+	int64_t v;
+	struct alb_error err;
+	struct stat st;
+	int c;
+	opterr = 0;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, ":n:vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': name_opt = optarg; break;
+		case O_FOLLOW: follow = true; break;
+		case O_SOCKET: a.socket = optarg; break;
+		case O_TMPDIR:
+			if (stat(optarg, &st) < 0 || !S_ISDIR(st.st_mode))
+				return usage_error("option '--tmpdir': no '%s' directory",
+						   optarg);
+			a.tmpdir = optarg;
+			break;
+		case O_TIMEOUT:
+			if (cli_parse_int(optarg, &v, &err) < 0 || v < 0 ||
+			    v > CLI_TIMEOUT_MAX)
+				return usage_error("option '--timeout': invalid value '%s'",
+						   optarg);
+			a.timeout_ms = (int)v * 1000;
+			break;
+		case O_JSON: a.json = true; break;
+		case 'v': a.verbosity++; break;
+		case 'q': a.verbosity--; break;
+		case 'h':
+			usage(stdout);
+			return CLI_EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return CLI_EXIT_CLI;
+	}
+	alb_log_set_level(a.verbosity > 1   ? ALB_LOG_DEBUG
+			  : a.verbosity > 0 ? ALB_LOG_INFO
+			  : a.verbosity < 0 ? ALB_LOG_ERROR
+					    : ALB_LOG_WARN);
+	char name[ALB_NAME_BUF];
+	if (cli_name("option '--name'", name_opt, name, &err) < 0)
+		return usage_error("%s", err.msg);
+	return subscribe(&a, name, follow);
+}
