@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "alb_info_console.h"
+#include "alb_info_stats.h"
 #include "cli_common.h"
 
 /* Hex digits of a digest shown in the info table. */
@@ -577,5 +578,7 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "console") == 0)
 		return alb_info_console_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "stats") == 0)
+		return alb_info_stats_main(argc, argv);
 	return cli_main(&alb_info_prog, argc, argv);
 }
