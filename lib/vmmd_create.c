@@ -40,12 +40,19 @@ static void fail(struct uop *o, int rc, const char *msg)
 	finish(o);
 }
 
-/* Undoes what the create made (after reserve) and ends it with o->rc. */
+static void undone(void *ctx)
+{
+	finish(ctx);
+}
+
+/* Undoes what the create made (after reserve) and ends it with o->rc once
+ * its taps are gone too: a failed create leaves nothing behind. */
 static void undo(struct uop *o)
 {
 	struct uk *u = o->op.uk;
 	struct alb_vmmd *v = u->v;
-	taps_release(v, o->taps, o->n_taps, NULL, NULL);
+	struct alb_ifname *taps = o->taps;
+	size_t n = o->n_taps;
 	o->taps = NULL;
 	o->n_taps = 0;
 	if (o->image_written || o->fifo_made)
@@ -57,7 +64,7 @@ static void undo(struct uop *o)
 		o->reserved = false;
 		u->state = UK_IDLE;
 	}
-	finish(o);
+	taps_release(v, taps, n, undone, o);
 }
 
 static void finish_reply(void *ctx)

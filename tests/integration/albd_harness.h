@@ -40,6 +40,8 @@ struct harness {
 	char sock[H_PATH];
 	char tender[H_PATH]; /* <dbdir>/solo5-hvt */
 	pid_t pid;           /* the daemon's process */
+	bool reaped;         /* it ended already, with wait status `status` */
+	int status;
 };
 
 static inline int64_t h_now_us(void)
@@ -318,8 +320,9 @@ static inline void h_teardown(struct harness *h)
 }
 
 /* True once the daemon accepts connections. */
-static inline bool h_wait_socket(const struct harness *h, int timeout_ms)
+static inline bool h_wait_socket(struct harness *h, int timeout_ms)
 {
+	int st;
 	for (int64_t end = h_now_us() + (int64_t)timeout_ms * 1000;
 	     h_now_us() < end; h_sleep_ms(5)) {
 		struct alb_client *c = NULL;
@@ -327,8 +330,11 @@ static inline bool h_wait_socket(const struct harness *h, int timeout_ms)
 			alb_client_close(c);
 			return true;
 		}
-		if (h->pid > 0 && waitpid(h->pid, NULL, WNOHANG) == h->pid)
+		if (h->pid > 0 && waitpid(h->pid, &st, WNOHANG) == h->pid) {
+			h->reaped = true;
+			h->status = st;
 			return false;
+		}
 	}
 	return false;
 }
@@ -395,6 +401,7 @@ static inline int h_start_core(struct harness *h, const struct alb_vmmd_config *
 		_exit(st);
 	}
 	h->pid = pid;
+	h->reaped = false;
 	return h_wait_socket(h, 10000) ? 0 : -1;
 }
 
@@ -418,6 +425,7 @@ static inline int h_start_albd(struct harness *h, const char *extra)
 		_exit(127);
 	}
 	h->pid = pid;
+	h->reaped = false;
 	return h_wait_socket(h, 10000) ? 0 : -1;
 }
 
@@ -427,10 +435,15 @@ static inline int h_stop(struct harness *h, int sig)
 	int st = -1;
 	if (h->pid <= 0)
 		return -1;
-	kill(h->pid, sig);
-	while (waitpid(h->pid, &st, 0) < 0 && errno == EINTR)
-		;
+	if (h->reaped) {
+		st = h->status;
+	} else {
+		kill(h->pid, sig);
+		while (waitpid(h->pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
 	h->pid = 0;
+	h->reaped = false;
 	return st;
 }
 

@@ -1338,6 +1338,372 @@ static void test_qemu(void **state)
 	free(elf);
 }
 
+/* ---- daemons that end: crashes, SIGTERM, state files ------------------------------ */
+
+static int setup_other(void **state)
+{
+	(void)state;
+	return h_setup(&H, "albd2");
+}
+
+/* Whatever a failed test left: the daemon, tenders, taps, files. */
+static int teardown_other(void **state)
+{
+	(void)state;
+	if (H.pid > 0)
+		h_stop(&H, SIGKILL);
+	pid_t pids[64];
+	int n = h_tenders(&H, pids, 64);
+	for (int i = 0; i < n && i < 64; i++)
+		kill(pids[i], SIGKILL);
+	h_teardown(&H);
+	return 0;
+}
+
+static bool pid_alive(pid_t pid)
+{
+	return kill(pid, 0) == 0;
+}
+
+static void test_crash_adopt(void **state)
+{
+	(void)state;
+	struct alb_vmmd_config cfg;
+	alb_vmmd_config_init(&cfg);
+	assert_int_equal(h_start_core(&H, &cfg), 0);
+	const int64_t none[1] = {0};
+	struct uk a, b, q, d;
+	struct uk *all[] = {&a, &b, &q, &d};
+	const char *names[] = {":a", ":b", ":q", "c:d"};
+	for (int i = 0; i < 4; i++) {
+		uk_init(all[i], false);
+		if (i == 0 || i == 3)
+			uk_net(all[i], "service", BR);
+		if (i == 1)
+			uk_restart(all[i], none, 0);
+		uk_arg(all[i], "--sleep-ms=60000");
+		all[i]->salt = (uint32_t)i;
+		uk_image(all[i], false);
+		assert_true(h_call_is(&H, names[i], &all[i]->cmd, "created unikernel"));
+	}
+	pid_t pa = pid_of(":a"), pb = pid_of(":b"), pq = pid_of(":q"),
+	      pd = pid_of("c:d");
+	assert_int_equal(h_count_taps(), 2);
+
+	/* kill -9 of the daemon: the tenders live on */
+	h_stop(&H, SIGKILL);
+	assert_int_equal(h_tenders(&H, NULL, 0), 4);
+	/* leftovers of all kinds, and one tender that dies meanwhile */
+	char tap[ALB_IFNAME_SIZE], path[H_PATH * 2];
+	assert_int_equal(alb_tap_create(NULL, BR, tap, NULL), 0);
+	snprintf(path, sizeof(path), "%s/fifo/:ghost", H.tmpdir);
+	assert_int_equal(mkfifo(path, 0640), 0);
+	snprintf(path, sizeof(path), "%s/:ghost.img", H.tmpdir);
+	assert_int_equal(h_write_file(path, "x", 1), 0);
+	snprintf(path, sizeof(path), "%s/running/:ghost", H.tmpdir);
+	assert_int_equal(h_write_file(path, "pid 1\n", 6), 0);
+	kill(pq, SIGKILL);
+	for (int i = 0; i < 500 && pid_alive(pq); i++)
+		h_sleep_ms(10);
+	assert_int_equal(h_count_taps(), 3);
+
+	/* the next daemon adopts the survivors, restarts the dead one and
+	 * removes what nobody owns: exactly one tender per unikernel */
+	assert_int_equal(h_start_core(&H, &cfg), 0);
+	assert_true(wait_tenders(4, 5000));
+	h_sleep_ms(200);
+	assert_int_equal(h_tenders(&H, NULL, 0), 4);
+	assert_int_equal(pid_of(":a"), pa);
+	assert_int_equal(pid_of(":b"), pb);
+	assert_int_equal(pid_of("c:d"), pd);
+	assert_true(pid_of(":q") != pq && pid_of(":q") > 0);
+	assert_int_equal(info_count(":"), 4);
+	for (int i = 0; i < 100 && h_count_taps() != 2; i++)
+		h_sleep_ms(10);
+	assert_int_equal(h_count_taps(), 2);
+	char fifo[H_PATH * 2];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", H.tmpdir);
+	assert_int_equal(h_count_files(fifo, ""), 4);
+	assert_int_equal(h_count_files(H.tmpdir, ".img"), 4);
+	snprintf(path, sizeof(path), "%s/running", H.tmpdir);
+	assert_int_equal(h_count_files(path, ""), 4);
+	struct alb_msg *m = info(":a");
+	uint8_t mac[6];
+	assert_int_equal(alb_mac_derive(S("service"), ":a", mac, NULL), 0);
+	assert_memory_equal(m->u.success.u.infos.v[0].info.bridges[0].mac, mac, 6);
+	alb_msg_free(m);
+
+	/* an adopted tender's exit status is unknown: restarted only when it
+	 * restarts on any code (:b), gone otherwise (c:d quits) */
+	kill(pb, SIGKILL);
+	for (int i = 0; i < 500 && (pid_of(":b") == pb || pid_of(":b") == 0); i++)
+		h_sleep_ms(10);
+	assert_true(pid_of(":b") != pb && pid_of(":b") > 0);
+	kill(pd, SIGKILL);
+	for (int i = 0; i < 500 && info_count("c:d") > 0; i++)
+		h_sleep_ms(10);
+	assert_int_equal(info_count("c:d"), 0);
+	destroy(":a", "destroyed unikernel");
+	assert_int_equal(h_count_taps(), 0);
+	assert_true(wait_tenders(2, 5000));
+
+	/* SIGTERM: everything stops, the state file stays */
+	int st = h_stop(&H, SIGTERM);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	no_leftovers();
+	struct alb_state *sf = NULL;
+	assert_int_equal(alb_state_read_file(H.dbdir, &sf, NULL), 0);
+	assert_int_equal(sf->n_unikernels, 2);
+	alb_state_free(sf);
+	for (int i = 0; i < 4; i++)
+		uk_free(all[i]);
+}
+
+static void test_sigterm_albd(void **state)
+{
+	(void)state;
+	assert_int_equal(h_start_albd(&H, "-v"), 0);
+	create_expect(":s1", 32, 0, BR, NULL, "created unikernel");
+	create_expect(":s2", 32, 0, NULL, NULL, "created unikernel");
+	assert_int_equal(h_tenders(&H, NULL, 0), 2);
+	int st = h_stop(&H, SIGTERM);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	no_leftovers();
+	char sock[H_PATH];
+	snprintf(sock, sizeof(sock), "%s", H.sock);
+	assert_int_equal(access(sock, F_OK), -1);
+
+	/* started again (by systemd socket activation): both come back */
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	assert_true(strlen(H.sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, H.sock, strlen(H.sock) + 1);
+	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l, 8), 0);
+	const char *build = getenv("ALB_BUILD_ROOT");
+	char exe[H_PATH], tmp[H_PATH + 16], db[H_PATH + 16];
+	snprintf(exe, sizeof(exe), "%s/cli/albd", build ? build : ".");
+	snprintf(tmp, sizeof(tmp), "--tmpdir=%s", H.tmpdir);
+	snprintf(db, sizeof(db), "--dbdir=%s", H.dbdir);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char env[32];
+		if (l != 3)
+			dup2(l, 3);
+		fcntl(3, F_SETFD, 0);
+		snprintf(env, sizeof(env), "%d", (int)getpid());
+		setenv("LISTEN_PID", env, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		execl(exe, exe, tmp, db, "--systemd-socket-activation", (char *)NULL);
+		_exit(127);
+	}
+	close(l);
+	H.pid = pid;
+	assert_true(wait_tenders(2, 10000));
+	for (int i = 0; i < 500 && info_count(":") != 2; i++)
+		h_sleep_ms(10);
+	assert_int_equal(info_count(":"), 2);
+	st = h_stop(&H, SIGTERM);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	no_leftovers();
+
+	/* --version as albatrossd prints it */
+	char cmd[H_PATH + 32];
+	snprintf(cmd, sizeof(cmd), "%s --version", exe);
+	FILE *p = popen(cmd, "r");
+	char line[128] = "";
+	assert_non_null(fgets(line, sizeof(line), p));
+	pclose(p);
+	char want[64];
+	snprintf(want, sizeof(want), "version %s protocol version 5\n", alb_version());
+	assert_string_equal(line, want);
+}
+
+static void test_kill_timeout(void **state)
+{
+	(void)state;
+	/* a tender that ignores SIGTERM */
+	static const char script[] =
+		"#!/bin/sh\n"
+		"case \"$1\" in --version) echo 'ABI version 2' >&2; exit 0;; esac\n"
+		"trap '' TERM\n"
+		"exec sleep 600\n";
+	unlink(H.tender);
+	assert_int_equal(h_write_file(H.tender, script, sizeof(script) - 1), 0);
+	assert_int_equal(chmod(H.tender, 0755), 0);
+	struct alb_vmmd_config cfg;
+	alb_vmmd_config_init(&cfg);
+	cfg.kill_timeout_ms = 300;
+	assert_int_equal(h_start_core(&H, &cfg), 0);
+	create_expect(":stubborn", 32, 0, NULL, NULL, "created unikernel");
+	pid_t pid = pid_of(":stubborn");
+	assert_true(pid > 0 && pid_alive(pid));
+	int64_t t0 = h_now_us();
+	destroy(":stubborn", "destroyed unikernel");
+	int64_t us = h_now_us() - t0;
+	if (us < 300000 || us >= 5000000)
+		fail_msg("destroy took %lld us", (long long)us);
+	assert_false(pid_alive(pid));
+	int st = h_stop(&H, SIGTERM);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Copies a vector file to <dbdir>/state, or returns false when absent. */
+static uint8_t *vector(const char *file, size_t *len)
+{
+	const char *dir = getenv("ALB_VECTORS_DIR");
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", file);
+	return (uint8_t *)h_read_file(path, len);
+}
+
+static void put_state(const uint8_t *data, size_t len)
+{
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/state", H.dbdir);
+	assert_int_equal(h_write_file(path, data, len), 0);
+}
+
+/* Makes the unikernels of a decoded state runnable here: tiny images with
+ * their devices, CPU 0, 32 MB, host bridge br0, block files; no policies.
+ * Returns the new file's bytes. */
+static void runnable(struct alb_state *st, struct alb_buf *out, uint8_t **keep)
+{
+	for (size_t i = 0; i < st->n_unikernels; i++) {
+		struct alb_unikernel_config *c = &st->unikernels[i].config;
+		const char *names[16];
+		unsigned types[16];
+		size_t n = 0;
+		static int64_t cpu0 = 0;
+		static const struct alb_str br = {BR, sizeof(BR) - 1};
+		for (size_t k = 0; k < c->n_bridges && n < 16; k++) {
+			names[n] = c->bridges[k].netif.ptr;
+			types[n++] = H_NET;
+			c->bridges[k].bridge = br;
+		}
+		char path[ALB_NAME_BUF];
+		alb_name_path(st->unikernels[i].name, path);
+		for (size_t k = 0; k < c->n_blocks && n < 16; k++) {
+			names[n] = c->blocks[k].name.ptr;
+			types[n++] = H_BLOCK;
+			const struct alb_str *dev = c->blocks[k].device.ptr
+							    ? &c->blocks[k].device
+							    : &c->blocks[k].name;
+			char bname[ALB_NAME_BUF], file[H_PATH * 4];
+			assert_int_equal(alb_name_make(path, dev->ptr, bname, NULL), 0);
+			snprintf(file, sizeof(file), "%s/block", H.dbdir);
+			mkdir(file, 0700);
+			snprintf(file, sizeof(file), "%s/block/%s", H.dbdir, bname);
+			assert_int_equal(h_write_file(file, "", 0), 0);
+			assert_int_equal(truncate(file, 1 << 20), 0);
+		}
+		size_t len;
+		keep[i] = h_image(1, names, types, n, (uint32_t)i, &len);
+		c->image = (struct alb_bytes){keep[i], len};
+		c->compressed = false;
+		static struct alb_str sleep_arg = S("--sleep-ms=60000");
+		c->cpuids = &cpu0;
+		c->n_cpuids = 1;
+		c->memory = 32;
+		c->has_argv = true;
+		c->n_argv = 1;
+		c->argv = &sleep_arg;
+	}
+	st->n_policies = 0;
+	assert_int_equal(alb_state_encode(st, out, NULL), 0);
+}
+
+static void test_state_vectors(void **state)
+{
+	(void)state;
+	static const char *files[] = {
+		"state_2u_2p.der", "state_empty.der", "state_root_policy.der",
+		"legacy/legacy_state_v4_configs.der",
+		"legacy/legacy_state_v3_with_policies.der",
+		"legacy/legacy_state_v3.der", "legacy/legacy_state_v2.der",
+		"legacy/legacy_state_v1.der", "legacy/legacy_state_v0.der",
+	};
+	size_t len;
+	uint8_t *raw = vector(files[0], &len);
+	if (raw == NULL) {
+		printf("state vectors skipped: %s not found\n", files[0]);
+		return;
+	}
+	/* as written by Albatross: its images are not Solo5 executables and
+	 * its policy a:b: does not fit under a:; the daemon serves anyway */
+	put_state(raw, len);
+	free(raw);
+	assert_int_equal(h_start_core(&H, NULL), 0);
+	h_sleep_ms(200);
+	assert_int_equal(info_count(":"), 0);
+	struct alb_command pi = simple(ALB_CMD_POLICY_INFO);
+	struct alb_msg *m = h_call(&H, ":", &pi);
+	assert_int_equal(m->u.success.u.policies.n, 2); /* the root and a: */
+	alb_msg_free(m);
+	assert_int_equal(h_stop(&H, SIGTERM), 0);
+
+	/* each format with runnable images: every unikernel comes up */
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		raw = vector(files[f], &len);
+		assert_non_null(raw);
+		struct alb_state *st = NULL;
+		assert_int_equal(alb_state_decode(raw, len, 0, &st, NULL), 0);
+		uint8_t *keep[16] = {0};
+		assert_true(st->n_unikernels <= 16);
+		struct alb_buf b = {0};
+		runnable(st, &b, keep);
+		put_state(b.data, b.len);
+		assert_int_equal(h_start_core(&H, NULL), 0);
+		assert_true(wait_tenders((int)st->n_unikernels, 10000));
+		for (int i = 0; i < 200 && info_count(":") != st->n_unikernels; i++)
+			h_sleep_ms(10);
+		assert_int_equal(info_count(":"), st->n_unikernels);
+		for (size_t i = 0; i < st->n_unikernels; i++)
+			assert_int_equal(info_count(st->unikernels[i].name), 1);
+		assert_int_equal(h_stop(&H, SIGTERM), 0);
+		no_leftovers();
+		/* what albd wrote is the current format and re-encodes to the
+		 * same bytes through the library (so Albatross reads it too) */
+		char path[H_PATH * 2];
+		snprintf(path, sizeof(path), "%s/state", H.dbdir);
+		size_t wl;
+		char *written = h_read_file(path, &wl);
+		struct alb_state *back = NULL;
+		assert_int_equal(alb_state_decode((uint8_t *)written, wl, 0, &back,
+						  NULL), 0);
+		assert_int_equal(back->format, ALB_STATE_FORMAT_CURRENT);
+		assert_int_equal(back->n_unikernels, st->n_unikernels);
+		struct alb_buf again = {0};
+		assert_int_equal(alb_state_encode(back, &again, NULL), 0);
+		assert_int_equal(again.len, wl);
+		assert_memory_equal(again.data, written, wl);
+		alb_buf_free(&again);
+		alb_state_free(back);
+		free(written);
+		alb_buf_free(&b);
+		for (size_t i = 0; i < 16; i++)
+			free(keep[i]);
+		alb_state_free(st);
+		free(raw);
+	}
+
+	/* a state file that does not decode: the daemon does not start */
+	static const char *bad[] = {"invalid/invalid_state_nyi.der",
+				    "invalid/invalid_state_trailing.der",
+				    "invalid/invalid_state_bad_name.der",
+				    "invalid/invalid_state_duplicate_name.der"};
+	for (size_t f = 0; f < sizeof(bad) / sizeof(bad[0]); f++) {
+		raw = vector(bad[f], &len);
+		assert_non_null(raw);
+		put_state(raw, len);
+		free(raw);
+		assert_int_equal(h_start_core(&H, NULL), -1);
+		int st = h_stop(&H, SIGKILL);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	}
+}
+
 static int tests(void)
 {
 	struct alb_net *net;
@@ -1363,7 +1729,18 @@ static int tests(void)
 		cmocka_unit_test(test_console),
 		cmocka_unit_test(test_qemu),
 	};
-	return cmocka_run_group_tests(list, setup, teardown);
+	int rc = cmocka_run_group_tests(list, setup, teardown);
+	const struct CMUnitTest others[] = {
+		cmocka_unit_test_setup_teardown(test_crash_adopt, setup_other,
+						teardown_other),
+		cmocka_unit_test_setup_teardown(test_sigterm_albd, setup_other,
+						teardown_other),
+		cmocka_unit_test_setup_teardown(test_kill_timeout, setup_other,
+						teardown_other),
+		cmocka_unit_test_setup_teardown(test_state_vectors, setup_other,
+						teardown_other),
+	};
+	return rc + cmocka_run_group_tests_name("restarts", others, NULL, NULL);
 }
 
 int main(void)
