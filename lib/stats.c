@@ -220,9 +220,10 @@ static void conn_close(struct conn *c, const char *why)
 		alb_log_debug("stats: connection closed (%s)", why);
 	} else {
 		if (c->ready) {
-			alb_log_warn("stats: connection to albd lost (%s); "
-				     "forgetting %zu unikernels",
-				     why, d->n_vms);
+			if (!d->freeing)
+				alb_log_warn("stats: connection to albd lost "
+					     "(%s); forgetting %zu unikernels",
+					     why, d->n_vms);
 			/* a tick holds pointers to them until it ends */
 			if (d->in_tick)
 				d->clear_after_tick = true;
