@@ -240,7 +240,7 @@ static int tun_make(char name[ALB_IFNAME_SIZE], struct alb_error *err)
 		struct ifreq ifr;
 		memset(&ifr, 0, sizeof(ifr));
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), ALB_TAP_PREFIX "%u", n);
-		ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL;
+		ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL);
 		if (ioctl(fd, TUNSETIFF, &ifr) == 0) {
 			memcpy(name, ifr.ifr_name, ALB_IFNAME_SIZE);
 			/* without persistence the tap vanishes with fd:
