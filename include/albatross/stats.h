@@ -157,7 +157,8 @@ struct alb_statsd;
  * there), connects to <tmpdir>/util/vmmd.sock in the background (retrying
  * every ALB_STATS_RECONNECT_S), serves the Prometheus endpoint if asked,
  * and samples every interval. Nothing happens until the caller runs the
- * loop. Returns 0 and *out (stop it with alb_statsd_free()), ALB_EINVAL
+ * loop. The caller must ignore SIGPIPE (as alb-statsd does): a subscriber
+ * that goes away makes a write fail, which must not kill the process. Returns 0 and *out (stop it with alb_statsd_free()), ALB_EINVAL
  * for a bad configuration (with the reason), ALB_ESYS, ALB_ENOMEM. */
 ALB_EXPORT int alb_statsd_new(uv_loop_t *loop,
 			      const struct alb_statsd_config *cfg,

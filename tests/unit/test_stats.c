@@ -2045,8 +2045,32 @@ static void test_http_limits(void **state)
 	harness_stop(&h);
 }
 
+/* The stats socket handed over (systemd socket activation). */
+static void test_daemon_listen_fd(void **state)
+{
+	(void)state;
+	struct harness h = {0};
+	harness_dirs(&h);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/given.sock", h.tmp);
+	int lfd = unix_listen(path);
+	struct alb_statsd_config cfg = {.no_vmmd = true, .use_listen_fd = true,
+					.listen_fd = lfd};
+	harness_start(&h, &cfg);
+	int fd = unix_connect(path, 5000);
+	send_simple(fd, ":", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(fd, ":", 0, "subscribed");
+	close(fd);
+	/* nothing was bound at the usual place */
+	assert_int_equal(access(h.stat_path, F_OK), -1);
+	unlink(path);
+	harness_stop(&h);
+}
+
 int main(void)
 {
+	/* as alb-statsd: a peer that leaves must not kill the process */
+	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_stat),
 	    cmocka_unit_test(test_proc_file_limit),
@@ -2069,6 +2093,7 @@ int main(void)
 	    cmocka_unit_test(test_daemon_connections),
 	    cmocka_unit_test(test_daemon_slow_subscriber),
 	    cmocka_unit_test(test_daemon_config),
+	    cmocka_unit_test(test_daemon_listen_fd),
 	    cmocka_unit_test(test_daemon_vmmd),
 	    cmocka_unit_test(test_daemon_exporters),
 	    cmocka_unit_test(test_http_limits),
