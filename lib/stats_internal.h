@@ -169,8 +169,9 @@ void alb_influx_close(struct alb_influx *c, alb_stats_done_fn done, void *ctx);
 
 /* ---- the daemon's messages (stats.c) --------------------------------- */
 
-/* True when len more bytes may be queued for a peer that has queued
- * bytes waiting: the total stays within ALB_STATSD_QUEUE_MAX. */
+/* True when len more bytes may be queued for a peer that has `queued`
+ * bytes waiting: nothing waits, or the total stays within
+ * ALB_STATSD_QUEUE_MAX. */
 bool alb_statsd_queue_ok(size_t queued, size_t len);
 
 /* Encodes the Data (Stats_data s) message with header h, framed. */

@@ -125,7 +125,8 @@ ALB_EXPORT int alb_stats_prometheus(const struct alb_stats_entry *v, size_t n,
 /** Most subscriptions one connection may hold. */
 #define ALB_STATSD_SUBS_PER_CONN_MAX 64
 /** Most bytes queued for one peer (subscriber, Influx server); a peer that
- * lets more pile up is dropped rather than letting memory grow. */
+ * lets more pile up is dropped rather than letting memory grow (a message
+ * to a peer with nothing queued is always taken). */
 #define ALB_STATSD_QUEUE_MAX (4u * 1024u * 1024u)
 
 /** Largest HTTP request (request line and headers) of the Prometheus

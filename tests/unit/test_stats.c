@@ -1509,12 +1509,15 @@ static void test_daemon_connections(void **state)
 static void test_daemon_slow_subscriber(void **state)
 {
 	(void)state;
-	assert_true(alb_statsd_queue_ok(0, ALB_STATSD_QUEUE_MAX));
-	assert_false(alb_statsd_queue_ok(0, ALB_STATSD_QUEUE_MAX + 1));
+	assert_true(alb_statsd_queue_ok(1, ALB_STATSD_QUEUE_MAX - 1));
+	assert_false(alb_statsd_queue_ok(1, ALB_STATSD_QUEUE_MAX));
 	assert_true(alb_statsd_queue_ok(ALB_STATSD_QUEUE_MAX - 10, 10));
 	assert_false(alb_statsd_queue_ok(ALB_STATSD_QUEUE_MAX - 10, 11));
 	assert_false(alb_statsd_queue_ok(ALB_STATSD_QUEUE_MAX + 1, 0));
 	assert_false(alb_statsd_queue_ok(SIZE_MAX, 2));
+	/* with nothing queued, one message of any size (an Influx batch) */
+	assert_true(alb_statsd_queue_ok(0, ALB_STATSD_QUEUE_MAX + 1));
+	assert_true(alb_statsd_queue_ok(0, SIZE_MAX));
 
 	/* a subscriber that never reads is dropped once its queue is full,
 	 * and the others go on */
