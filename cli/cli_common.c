@@ -6,28 +6,12 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli_common.h"
-
-/* ---- errors ---------------------------------------------------------------- */
-
-int cli_fail(struct alb_error *err, int code, const char *fmt, ...)
-{
-	if (err != NULL) {
-		va_list ap;
-		va_start(ap, fmt);
-		err->code = code;
-		err->sys_errno = 0;
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* ---- memory owned by the arguments ------------------------------------- */
 

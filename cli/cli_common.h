@@ -192,10 +192,14 @@ struct cli_args {
 	void **owned_;
 };
 
-/* Fills err (if not NULL) with code and a message and returns code (the
- * library's alb_fail() is private to it). */
-int cli_fail(struct alb_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Fills err (if not NULL) with code and a message (alb_set_error()) and
+ * evaluates to code, like the library's private alb_fail(). */
+#define cli_fail(err, code, ...)                                               \
+	__extension__({                                                        \
+		int cli_fail_code_ = (code);                                   \
+		alb_set_error((err), cli_fail_code_, __VA_ARGS__);             \
+		cli_fail_code_;                                                \
+	})
 
 /* Parses argv (argv[0] is the program, argv[1] the subcommand) into *a
  * (zeroed first; free with cli_args_free() whatever the result). Returns:

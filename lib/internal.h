@@ -7,9 +7,7 @@
 
 #define ALB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/** Fills err (if not NULL) with code and a printf-style message. */
-void alb_set_error(struct alb_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* alb_set_error() is public (common.h): the programs report through it too. */
 
 /** Like alb_set_error() for a failed system call: records errno and appends
  * ": <strerror(errno)>" to the message; errno is preserved. */

@@ -56,6 +56,13 @@ struct alb_error {
 	char msg[ALB_ERROR_MSG_MAX];
 };
 
+/** Fills err (if not NULL) with code, a sys_errno of 0 and a printf-style
+ * message (cut to fit ALB_ERROR_MSG_MAX), the way the library reports its
+ * own failures; for programs that report theirs the same way. */
+ALB_EXPORT void alb_set_error(struct alb_error *err, int code,
+			      const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /** A static English description of an ALB_E* code. Never NULL. */
 ALB_EXPORT const char *alb_strerror(int code);
 
