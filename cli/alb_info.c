@@ -113,14 +113,10 @@ static void put_ints(FILE *f, size_t n, const int64_t *v)
 
 static void put_time(FILE *f, const struct alb_time *t)
 {
-	struct tm tm;
-	time_t s = (time_t)t->sec;
-	if (gmtime_r(&s, &tm) == NULL) {
-		fprintf(f, "@%" PRId64, t->sec);
-		return;
-	}
-	char buf[64];
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* Whole seconds, as albatross-client's tables show them. */
+	struct alb_time whole = {.sec = t->sec, .nsec = 0};
+	char buf[ALB_PRINT_TIME_BUF];
+	alb_print_format_time(&whole, buf);
 	fputs(buf, f);
 }
 

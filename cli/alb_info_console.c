@@ -11,9 +11,6 @@
 
 #include "alb_info_console.h"
 
-/* Size of a buffer for format_time(). */
-#define TIME_BUF 48
-
 static const struct cli_prog info_prog = {"alb-info", NULL, NULL, 0, NULL};
 
 /* ---- --since ---------------------------------------------------------- */
@@ -100,24 +97,6 @@ static bool parse_since(const char *s, struct alb_time *out)
 
 /* ---- output ----------------------------------------------------------- */
 
-/* RFC 3339 in UTC, milliseconds when the time has a fraction (print.h's
- * form). */
-static void format_time(const struct alb_time *t, char *buf)
-{
-	struct tm tm;
-	time_t s = (time_t)t->sec;
-	if (t->nsec >= 1000000000u || gmtime_r(&s, &tm) == NULL ||
-	    tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
-		snprintf(buf, TIME_BUF, "@%llds+%uns", (long long)t->sec, t->nsec);
-		return;
-	}
-	size_t n = strftime(buf, TIME_BUF, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (t->nsec != 0)
-		snprintf(buf + n, TIME_BUF - n, ".%03uZ", t->nsec / 1000000u);
-	else
-		snprintf(buf + n, TIME_BUF - n, "Z");
-}
-
 /* A message as one line of JSON: print.h's JSON with its layout removed
  * (strings never hold a raw newline, so every newline and the indentation
  * after it are layout). */
@@ -159,10 +138,11 @@ static int on_console_msg(struct cli_args *a, const struct alb_msg *m)
 		if (a->json)
 			return print_json_line(a, m);
 		if (a->verbosity >= 0 && m->u.success.kind == ALB_REPLY_STRING) {
-			cli_escape(stderr, m->header.name, strlen(m->header.name));
+			alb_print_escape(stderr, m->header.name,
+					 strlen(m->header.name), 0);
 			fputs(": ", stderr);
-			cli_escape(stderr, m->u.success.u.string.ptr,
-				   m->u.success.u.string.len);
+			alb_print_escape(stderr, m->u.success.u.string.ptr,
+					 m->u.success.u.string.len, 0);
 			fputc('\n', stderr);
 		}
 		return CLI_EXIT_OK;
@@ -175,12 +155,12 @@ static int on_console_msg(struct cli_args *a, const struct alb_msg *m)
 	if (a->json) {
 		rc = print_json_line(a, m);
 	} else {
-		char ts[TIME_BUF];
-		format_time(&m->u.data.u.console.time, ts);
+		char ts[ALB_PRINT_TIME_BUF];
+		alb_print_format_time(&m->u.data.u.console.time, ts);
 		fputs(ts, stdout);
 		fputc(' ', stdout);
-		cli_escape(stdout, m->u.data.u.console.line.ptr,
-			   m->u.data.u.console.line.len);
+		alb_print_escape(stdout, m->u.data.u.console.line.ptr,
+				 m->u.data.u.console.line.len, 0);
 		fputc('\n', stdout);
 	}
 	/* Lines are followed live: show each at once; stop when stdout is
@@ -345,7 +325,7 @@ static int on_inactive(struct cli_args *a, const struct alb_msg *m)
 	}
 	for (size_t i = 0; i < m->u.success.u.consoles.n; i++) {
 		const char *n = m->u.success.u.consoles.v[i];
-		cli_escape(stdout, n, strlen(n));
+		alb_print_escape(stdout, n, strlen(n), 0);
 		fputc('\n', stdout);
 	}
 	return CLI_EXIT_OK;

@@ -153,7 +153,7 @@ static void print_follow(const struct alb_msg *m)
 			const char *s = r == 0 && c == COL_NAME ? m->header.name
 								 : rows[r][c];
 			/* names and interfaces come from the daemon */
-			cli_escape(stdout, s, strlen(s));
+			alb_print_escape(stdout, s, strlen(s), 0);
 			if (c + 1 < N_COLS) {
 				int pad = follow_width[c] - (int)strlen(s);
 				printf("%*s  ", pad > 0 ? pad : 0, "");
@@ -336,19 +336,21 @@ static int subscribe(struct cli_args *a, const char *name, bool follow)
 	}
 	int status = CLI_EXIT_OK;
 	if (m->kind == ALB_PAYLOAD_FAILURE) {
-		cli_escape(stderr, m->header.name, strlen(m->header.name));
+		alb_print_escape(stderr, m->header.name,
+				 strlen(m->header.name), 0);
 		fputs(": command failed: ", stderr);
-		cli_escape(stderr, m->u.failure.ptr, m->u.failure.len);
+		alb_print_escape(stderr, m->u.failure.ptr, m->u.failure.len, 0);
 		fputc('\n', stderr);
 		status = CLI_EXIT_REMOTE;
 	} else if (m->kind != ALB_PAYLOAD_SUCCESS) {
 		cli_error(a, "unexpected reply from the stats daemon");
 		status = CLI_EXIT_COMM;
 	} else if (a->verbosity > 0 && m->u.success.kind == ALB_REPLY_STRING) {
-		cli_escape(stderr, m->header.name, strlen(m->header.name));
+		alb_print_escape(stderr, m->header.name,
+				 strlen(m->header.name), 0);
 		fputs(": ", stderr);
-		cli_escape(stderr, m->u.success.u.string.ptr,
-			   m->u.success.u.string.len);
+		alb_print_escape(stderr, m->u.success.u.string.ptr,
+				 m->u.success.u.string.len, 0);
 		fputc('\n', stderr);
 	}
 	alb_msg_free(m);

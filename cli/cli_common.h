@@ -1,7 +1,7 @@
 /* alb-deploy and alb-info — what both programs share: the command-line
  * surface of albatross-client (spec §10.1–10.2), the parsing of create,
  * restart and policy options into wire values, running a command against a
- * daemon, and output helpers (escaping, aligned tables, progress).
+ * daemon, and output helpers (aligned tables, progress).
  * Implemented in cli_common.c (parsing), cli_run.c (running) and
  * cli_output.c (output).
  * SPDX-License-Identifier: ISC */
@@ -302,12 +302,6 @@ void cli_error(const struct cli_args *a, const char *fmt, ...)
 void cli_warn(const struct cli_args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Writes s[0..len) to out with every byte a terminal could act on, and
- * every byte that is not part of valid UTF-8, escaped as \xNN (also '\\'
- * as "\\\\"), so that remote strings cannot drive the terminal (spec
- * §12.6 item 4). */
-void cli_escape(FILE *out, const char *s, size_t len);
-
 /* An aligned text table. */
 struct cli_table;
 
@@ -318,7 +312,9 @@ struct cli_table *cli_table_new(size_t n_cols, const char *const *headers);
 int cli_table_add(struct cli_table *t, const char *const *cells);
 
 /* Prints the header and the rows, columns separated by two spaces and
- * padded to the widest cell (the last one not padded); cells escaped. */
+ * padded to the widest cell (the last one not padded); cells escaped by
+ * alb_print_escape() (flags 0), so that remote strings cannot drive the
+ * terminal (spec §12.6 item 4). */
 void cli_table_print(const struct cli_table *t, FILE *out);
 
 /* Frees a table; NULL is a no-op. */

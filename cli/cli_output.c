@@ -1,4 +1,4 @@
-/* alb-deploy and alb-info — output: messages, escaping of remote strings,
+/* alb-deploy and alb-info — output: messages,
  * the --socket - hexdump, sizes, progress and aligned tables (see
  * cli_common.h).
  * SPDX-License-Identifier: ISC */
@@ -38,62 +38,6 @@ void cli_warn(const struct cli_args *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport(a, "warning: ", fmt, ap);
 	va_end(ap);
-}
-
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlong forms,
- * no surrogates, nothing above U+10FFFF), 0 if there is none, and its code
- * point. */
-static size_t utf8_seq(const unsigned char *p, size_t len, uint32_t *cp)
-{
-	unsigned char c = p[0];
-	size_t n;
-	uint32_t v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		n = 2, v = c & 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3, v = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (p[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return n;
-}
-
-void cli_escape(FILE *out, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < len) {
-		uint32_t cp;
-		size_t n = utf8_seq(p + i, len - i, &cp);
-		/* C0, DEL and C1 controls are what a terminal acts on. */
-		if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
-			size_t m = n == 0 ? 1 : n;
-			for (size_t k = 0; k < m; k++)
-				fprintf(out, "\\x%02x", p[i + k]);
-			i += m;
-		} else if (cp == '\\') {
-			fputs("\\\\", out);
-			i++;
-		} else {
-			fwrite(p + i, 1, n, out);
-			i += n;
-		}
-	}
 }
 
 void cli_hexdump(FILE *out, const uint8_t *p, size_t len)
@@ -201,27 +145,6 @@ int cli_table_add(struct cli_table *t, const char *const *cells)
 	return 0;
 }
 
-/* Display width of a cell as cli_escape() writes it: one column per code
- * point, four per escaped byte. */
-static size_t cell_width(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), i = 0, w = 0;
-	while (i < len) {
-		uint32_t cp;
-		size_t n = utf8_seq(p + i, len - i, &cp);
-		if (n == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
-			size_t m = n == 0 ? 1 : n;
-			w += 4 * m;
-			i += m;
-		} else {
-			w += cp == '\\' ? 2 : 1;
-			i += n;
-		}
-	}
-	return w;
-}
-
 void cli_table_print(const struct cli_table *t, FILE *out)
 {
 	size_t *width = calloc(t->n_cols, sizeof(*width));
@@ -229,17 +152,17 @@ void cli_table_print(const struct cli_table *t, FILE *out)
 		return;
 	for (size_t r = 0; r < t->n_rows; r++)
 		for (size_t c = 0; c < t->n_cols; c++) {
-			size_t w = cell_width(t->cells[r * t->n_cols + c]);
+			const char *s = t->cells[r * t->n_cols + c];
+			size_t w = alb_print_escape(NULL, s, strlen(s), 0);
 			if (w > width[c])
 				width[c] = w;
 		}
 	for (size_t r = 0; r < t->n_rows; r++) {
 		for (size_t c = 0; c < t->n_cols; c++) {
 			const char *s = t->cells[r * t->n_cols + c];
-			cli_escape(out, s, strlen(s));
+			size_t w = alb_print_escape(out, s, strlen(s), 0);
 			if (c + 1 < t->n_cols)
-				fprintf(out, "%*s", (int)(width[c] - cell_width(s) + 2),
-					"");
+				fprintf(out, "%*s", (int)(width[c] - w + 2), "");
 		}
 		fputc('\n', out);
 	}

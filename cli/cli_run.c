@@ -8,7 +8,7 @@
 
 static void print_name(FILE *out, const char *name)
 {
-	cli_escape(out, name, strlen(name));
+	alb_print_escape(out, name, strlen(name), 0);
 }
 
 /* "<name>: success: <text>" for string replies, like albatross-client. */
@@ -19,7 +19,7 @@ static int default_reply(struct cli_args *a, const struct alb_msg *m)
 	print_name(stdout, m->header.name);
 	if (r->kind == ALB_REPLY_STRING) {
 		fputs(": success: ", stdout);
-		cli_escape(stdout, r->u.string.ptr, r->u.string.len);
+		alb_print_escape(stdout, r->u.string.ptr, r->u.string.len, 0);
 		fputc('\n', stdout);
 	} else if (r->kind == ALB_REPLY_EMPTY) {
 		fputs(": success\n", stdout);
@@ -38,7 +38,7 @@ static int report_failure(struct cli_args *a, const char *name,
 	fprintf(stderr, "%s: ", a->prog->name);
 	print_name(stderr, name);
 	fputs(": command failed: ", stderr);
-	cli_escape(stderr, text, len);
+	alb_print_escape(stderr, text, len, 0);
 	fputc('\n', stderr);
 	return CLI_EXIT_REMOTE;
 }

@@ -49,6 +49,51 @@ bool alb_print_is_control(uint32_t cp)
 	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
 }
 
+/* The two-character escape of code point cp under the flags of
+ * alb_print_escape(), or NULL when it has none. */
+static const char *short_escape(uint32_t cp, unsigned flags)
+{
+	bool named = (flags & ALB_PRINT_ESCAPE_NAMED) != 0;
+	switch (cp) {
+	case '\\': return "\\\\";
+	case '"': return (flags & ALB_PRINT_ESCAPE_QUOTE) ? "\\\"" : NULL;
+	case '\n': return named ? "\\n" : NULL;
+	case '\r': return named ? "\\r" : NULL;
+	case '\t': return named ? "\\t" : NULL;
+	}
+	return NULL;
+}
+
+size_t alb_print_escape(FILE *out, const char *s, size_t len, unsigned flags)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0, width = 0;
+
+	while (i < len) {
+		uint32_t cp;
+		size_t n = alb_print_utf8(p + i, len - i, &cp);
+		const char *esc = n == 0 ? NULL : short_escape(cp, flags);
+		if (esc != NULL) {
+			if (out != NULL)
+				fputs(esc, out);
+			width += 2;
+		} else if (n == 0 || alb_print_is_control(cp)) {
+			/* Byte by byte, so that a C1 character shows its
+			 * UTF-8 encoding just like an invalid byte would. */
+			n = n == 0 ? 1 : n;
+			for (size_t k = 0; out != NULL && k < n; k++)
+				fprintf(out, "\\x%02x", p[i + k]);
+			width += 4 * n;
+		} else {
+			if (out != NULL)
+				fwrite(p + i, 1, n, out);
+			width++;
+		}
+		i += n;
+	}
+	return width;
+}
+
 void alb_print_format_time(const struct alb_time *t, char *buf)
 {
 	/* Civil date from days since the epoch (proleptic Gregorian, eras of

@@ -8,10 +8,6 @@
 
 #include "albatross/print.h"
 
-/* Size of a buffer for alb_print_format_time() (the "@<sec>s+<nsec>ns" form
- * of the extreme int64 and uint32 values is the longest). */
-#define ALB_PRINT_TIME_BUF 48
-
 struct alb_emit;
 
 /* One output form. The walk calls these in document order; key is the field
@@ -62,9 +58,6 @@ size_t alb_print_utf8(const uint8_t *p, size_t len, uint32_t *cp);
 
 /* True for code points a terminal may act on: C0, DEL and C1. */
 bool alb_print_is_control(uint32_t cp);
-
-/* Writes t as RFC 3339 (see print.h) to buf (ALB_PRINT_TIME_BUF bytes). */
-void alb_print_format_time(const struct alb_time *t, char *buf);
 
 /* Writes n bytes as lowercase hex to out. */
 void alb_print_hex(FILE *out, const uint8_t *p, size_t n);

@@ -5,42 +5,6 @@
 
 #include "print_internal.h"
 
-/* Writes s[0..len) so that no byte a terminal could act on gets through:
- * valid printable UTF-8 as is, everything else escaped (see print.h). */
-static void put_escaped(FILE *out, const char *s, size_t len, bool quoted)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		uint32_t cp;
-		size_t n = alb_print_utf8(p + i, len - i, &cp);
-		if (n == 0) {
-			fprintf(out, "\\x%02x", p[i]);
-			i++;
-			continue;
-		}
-		if (cp == '\\' || (quoted && cp == '"')) {
-			fputc('\\', out);
-			fputc((int)cp, out);
-		} else if (cp == '\n') {
-			fputs("\\n", out);
-		} else if (cp == '\r') {
-			fputs("\\r", out);
-		} else if (cp == '\t') {
-			fputs("\\t", out);
-		} else if (alb_print_is_control(cp)) {
-			/* Byte by byte, so that a C1 character shows its
-			 * UTF-8 encoding just like an invalid byte would. */
-			for (size_t j = 0; j < n; j++)
-				fprintf(out, "\\x%02x", p[i + j]);
-		} else {
-			fwrite(p + i, 1, n, out);
-		}
-		i += n;
-	}
-}
-
 static void spaces(FILE *out, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -151,14 +115,15 @@ static void t_str(struct alb_emit *e, const char *key, const char *p,
 {
 	head(e, key);
 	fputc('"', e->out);
-	put_escaped(e->out, p, len, true);
+	alb_print_escape(e->out, p, len,
+			 ALB_PRINT_ESCAPE_QUOTE | ALB_PRINT_ESCAPE_NAMED);
 	fputs("\"\n", e->out);
 }
 
 static void t_word(struct alb_emit *e, const char *key, const char *s)
 {
 	head(e, key);
-	put_escaped(e->out, s, strlen(s), false);
+	alb_print_escape(e->out, s, strlen(s), ALB_PRINT_ESCAPE_NAMED);
 	fputc('\n', e->out);
 }
 

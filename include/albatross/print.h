@@ -49,6 +49,32 @@ extern "C" {
  * ALB_PRINT_HEX_MAX (text form). */
 #define ALB_PRINT_HEAD_LEN 16
 
+/** alb_print_escape() flag: write '"' as \" (a string shown between
+ * quotes). */
+#define ALB_PRINT_ESCAPE_QUOTE 0x1u
+/** alb_print_escape() flag: write newline, carriage return and tab as \n,
+ * \r and \t rather than \x0a, \x0d and \x09. */
+#define ALB_PRINT_ESCAPE_NAMED 0x2u
+
+/** Writes s[0..len) to out so that no byte a terminal could act on gets
+ * through (the escaping of the text form above): valid UTF-8 passes as is,
+ * except '\', written as "\\"; control characters (C0, DEL, C1) and
+ * bytes that are not part of valid UTF-8 are written as \xNN per byte;
+ * flags (an OR of ALB_PRINT_ESCAPE_*, or 0) escape a few more characters.
+ * Returns the width of what is written: one column per character passed
+ * through, one per character of an escape. out may be NULL to measure
+ * only. */
+ALB_EXPORT size_t alb_print_escape(FILE *out, const char *s, size_t len,
+				   unsigned flags);
+
+/** Size of a buffer for alb_print_format_time() (the "@<sec>s+<nsec>ns"
+ * form of the extreme int64 and uint32 values is the longest). */
+#define ALB_PRINT_TIME_BUF 48
+
+/** Writes t to buf (ALB_PRINT_TIME_BUF bytes, NUL-terminated) as the
+ * printer shows times: RFC 3339 UTC, or "@<sec>s+<nsec>ns" (see above). */
+ALB_EXPORT void alb_print_format_time(const struct alb_time *t, char *buf);
+
 /** Writes message m to out as text (flags 0) or JSON (ALB_PRINT_JSON).
  * Returns 0; ALB_EINVAL for NULL arguments, unknown flags or a value that
  * cannot be a message (a kind out of range, a list of n > 0 elements

@@ -523,27 +523,6 @@ static char *capture(void (*fn)(FILE *, const void *), const void *arg)
 	return buf;
 }
 
-static void escape_cb(FILE *f, const void *arg)
-{
-	const char *s = arg;
-	cli_escape(f, s, strlen(s));
-}
-
-static void test_escape(void **state)
-{
-	(void)state;
-	char *s = capture(escape_cb, "\x1b[31mred\x07\r\n");
-	assert_string_equal(s, "\\x1b[31mred\\x07\\x0d\\x0a");
-	free(s);
-	s = capture(escape_cb, "h\xc3\xa9llo \xe2\x98\x83 back\\slash");
-	assert_string_equal(s, "h\xc3\xa9llo \xe2\x98\x83 back\\\\slash");
-	free(s);
-	/* Invalid UTF-8, an overlong form, a C1 control (U+009B, CSI). */
-	s = capture(escape_cb, "\xff\xc0\xaf\xc2\x9b" "ok");
-	assert_string_equal(s, "\\xff\\xc0\\xaf\\xc2\\x9bok");
-	free(s);
-}
-
 static void table_cb(FILE *f, const void *arg)
 {
 	cli_table_print(arg, f);
@@ -1238,7 +1217,6 @@ int main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_misc),
 		cmocka_unit_test(test_list_limit),
-		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_hexdump),
 		cmocka_unit_test(test_transcripts),

@@ -733,6 +733,53 @@ static void test_escaping(void **state)
 	free(t);
 }
 
+/* alb_print_escape() into a new string (free it); *width gets its result. */
+static char *escaped(const char *s, unsigned flags, size_t *width)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	*width = alb_print_escape(f, s, strlen(s), flags);
+	assert_int_equal(fclose(f), 0);
+	/* Measuring alone gives the same width. */
+	assert_int_equal(alb_print_escape(NULL, s, strlen(s), flags), *width);
+	return buf;
+}
+
+static void test_escape(void **state)
+{
+	(void)state;
+	size_t w;
+	/* Flags 0 (the programs' terminal output): every control byte as
+	 * \xNN, only '\' escaped among printable characters. */
+	char *s = escaped("\x1b[31mred\x07\r\n\t\"", 0, &w);
+	assert_string_equal(s, "\\x1b[31mred\\x07\\x0d\\x0a\\x09\"");
+	assert_int_equal(w, strlen(s));
+	free(s);
+	s = escaped("h\xc3\xa9llo \xe2\x98\x83 back\\slash", 0, &w);
+	assert_string_equal(s, "h\xc3\xa9llo \xe2\x98\x83 back\\\\slash");
+	/* One column per character passed through, not per byte. */
+	assert_int_equal(w, strlen("hello * back\\\\slash"));
+	free(s);
+	/* Invalid UTF-8, an overlong form, a C1 control (U+009B, CSI). */
+	s = escaped("\xff\xc0\xaf\xc2\x9b" "ok", 0, &w);
+	assert_string_equal(s, "\\xff\\xc0\\xaf\\xc2\\x9bok");
+	assert_int_equal(w, 4 * 4 + 4 + 2);
+	free(s);
+
+	/* The flags of the text form. */
+	s = escaped("a\"b\r\n\t\x0b", ALB_PRINT_ESCAPE_QUOTE, &w);
+	assert_string_equal(s, "a\\\"b\\x0d\\x0a\\x09\\x0b");
+	assert_int_equal(w, strlen(s));
+	free(s);
+	s = escaped("a\"b\r\n\t\x0b", ALB_PRINT_ESCAPE_NAMED, &w);
+	assert_string_equal(s, "a\"b\\r\\n\\t\\x0b");
+	assert_int_equal(w, strlen(s));
+	free(s);
+	assert_int_equal(alb_print_escape(NULL, "", 0, 0), 0);
+}
+
 static void test_utf8_decoder(void **state)
 {
 	(void)state;
@@ -1223,6 +1270,7 @@ int main(void)
 		cmocka_unit_test(test_certext),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_utf8_decoder),
 		cmocka_unit_test(test_bytes_limit),
 		cmocka_unit_test(test_times),
