@@ -1,0 +1,157 @@
+/* alb-consoled and alb-statsd — the shared part of a daemon's main (see
+ * daemon_main.h).
+ * SPDX-License-Identifier: ISC */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "albatross/albatross.h"
+#include "albatross/vmmd.h"
+#include "daemon_main.h"
+
+enum { OPT_TMPDIR = 256, OPT_SYSTEMD, OPT_SYSLOG, OPT_VERSION };
+
+static const struct option common_opts[] = {
+	{"tmpdir", required_argument, NULL, OPT_TMPDIR},
+	{"systemd-socket-activation", no_argument, NULL, OPT_SYSTEMD},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"syslog", no_argument, NULL, OPT_SYSLOG},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, 'h'},
+};
+
+#define N_COMMON (sizeof(common_opts) / sizeof(common_opts[0]))
+
+int daemon_usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return DAEMON_EXIT_CLI;
+}
+
+/* Connections, console FIFOs and the /proc files of each unikernel are
+ * file descriptors: use all we may. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* The getopt loop over the common options and p's own (opts, both);
+ * returns -1 to go on, or the exit status to end with. */
+static int parse(const struct daemon_prog *p, int argc, char **argv,
+		 const struct option *opts, struct daemon_common *c,
+		 int *verbosity, bool *use_syslog)
+{
+	int ch, rc;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":vqh", opts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_TMPDIR: c->tmpdir = optarg; break;
+		case OPT_SYSTEMD: c->use_listen_fd = true; break;
+		case 'v': (*verbosity)++; break;
+		case 'q': (*verbosity)--; break;
+		case OPT_SYSLOG: *use_syslog = true; break;
+		case OPT_VERSION:
+			printf("version %s protocol version %d\n", alb_version(),
+			       ALB_WIRE_VERSION);
+			return 0;
+		case 'h':
+			p->usage(stdout);
+			return 0;
+		case ':':
+			return daemon_usage_error(p->name, "option '%s' needs an argument",
+						  argv[optind - 1]);
+		default:
+			if (ch < DAEMON_OPT_OWN)
+				return daemon_usage_error(p->name, "unknown option '%s'",
+							  argv[optind - 1]);
+			if ((rc = p->take(p->ctx, ch, optarg)) != 0)
+				return rc;
+		}
+	}
+	if (optind < argc)
+		return daemon_usage_error(p->name, "unexpected argument '%s'",
+					  argv[optind]);
+	return -1;
+}
+
+int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
+		 struct daemon_common *c)
+{
+	size_t n_own = 0;
+	while (p->opts[n_own].name != NULL)
+		n_own++;
+	struct option *opts = calloc(N_COMMON + n_own + 1, sizeof(*opts));
+	if (opts == NULL) {
+		fprintf(stderr, "%s: out of memory\n", p->name);
+		return 1;
+	}
+	memcpy(opts, common_opts, sizeof(common_opts));
+	memcpy(opts + N_COMMON, p->opts, n_own * sizeof(*opts));
+	memset(c, 0, sizeof(*c));
+	int verbosity = 0;
+	bool use_syslog = false;
+	int status = parse(p, argc, argv, opts, c, &verbosity, &use_syslog);
+	free(opts);
+	if (status >= 0)
+		return status;
+
+	alb_log_set_level(verbosity > 1   ? ALB_LOG_DEBUG
+			  : verbosity > 0 ? ALB_LOG_INFO
+			  : verbosity < 0 ? ALB_LOG_ERROR
+					  : ALB_LOG_WARN);
+	if (use_syslog)
+		alb_log_use_syslog(p->name);
+	if (c->use_listen_fd) {
+		struct alb_error err;
+		if (alb_vmmd_systemd_fd(&c->listen_fd, &err) != 0) {
+			alb_log_error("%s", err.msg);
+			return 1;
+		}
+	}
+	/* A peer that went away must not end the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	return -1;
+}
+
+struct running {
+	const char *prog;
+	void (*stop)(void *core);
+	void *core;
+	uv_signal_t sigterm, sigint;
+};
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct running *r = h->data;
+	alb_log_info("%s: stopping on signal %d", r->prog, signum);
+	r->stop(r->core);
+	uv_close((uv_handle_t *)&r->sigterm, NULL);
+	uv_close((uv_handle_t *)&r->sigint, NULL);
+}
+
+int daemon_run(const char *prog, uv_loop_t *loop, void (*stop)(void *core),
+	       void *core)
+{
+	struct running r = {.prog = prog, .stop = stop, .core = core};
+	uv_signal_init(loop, &r.sigterm);
+	uv_signal_init(loop, &r.sigint);
+	r.sigterm.data = r.sigint.data = &r;
+	uv_signal_start(&r.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&r.sigint, on_signal, SIGINT);
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_loop_close(loop);
+	return 0;
+}

@@ -1,0 +1,60 @@
+/* alb-consoled and alb-statsd — what a daemon's main shares: the options
+ * every daemon takes (--tmpdir, --systemd-socket-activation, -v, -q,
+ * --syslog, --version, -h/--help), the process setup, and running the loop
+ * until SIGTERM or SIGINT.
+ * SPDX-License-Identifier: ISC */
+#ifndef ALB_DAEMON_MAIN_H
+#define ALB_DAEMON_MAIN_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <uv.h>
+
+/* Exit status of a command-line error (Cmdliner's, as Albatross's
+ * daemons). */
+#define DAEMON_EXIT_CLI 124
+
+/* First getopt value of a program's own options. */
+#define DAEMON_OPT_OWN 512
+
+/* One daemon program. */
+struct daemon_prog {
+	const char *name;
+	void (*usage)(FILE *out);
+	/* Its own long options, values from DAEMON_OPT_OWN on, ended by a
+	 * NULL name. */
+	const struct option *opts;
+	/* Takes one of them; returns 0, or an exit status once the message
+	 * is printed (daemon_usage_error()). */
+	int (*take)(void *ctx, int id, const char *arg);
+	void *ctx;
+};
+
+/* What the common options said. */
+struct daemon_common {
+	const char *tmpdir;   /* NULL: the default */
+	bool use_listen_fd;   /* --systemd-socket-activation */
+	int listen_fd;        /* the socket systemd passed */
+};
+
+/* Writes "<prog>: <message>" to stderr; returns DAEMON_EXIT_CLI. */
+int daemon_usage_error(const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parses the command line, sets the log level (-v, -q) and syslog, takes
+ * the socket systemd passes (albatrossd's rules: fd 3, LISTEN_PID ours),
+ * ignores SIGPIPE and raises the open-file limit to its maximum. Returns
+ * -1 to go on with *c filled, or the exit status to end with (0 after
+ * --help or --version). */
+int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
+		 struct daemon_common *c);
+
+/* Runs loop until SIGTERM or SIGINT, on which it logs the signal, calls
+ * stop(core) and closes its own handles, so that the loop ends once the
+ * core's handles are closed; then closes the loop. Returns 0. */
+int daemon_run(const char *prog, uv_loop_t *loop, void (*stop)(void *core),
+	       void *core);
+
+#endif
