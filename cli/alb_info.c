@@ -14,15 +14,19 @@
 #include "alb_info_stats.h"
 #include "cli_common.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* Hex digits of a digest shown in the info table. */
 #define DIGEST_PREFIX_BYTES 8
 
 static const struct cli_opt common_opts[] = {
 	{"socket", 0, OPT_SOCKET, "PATH",
-	 "daemon socket to use instead of <tmpdir>/util/vmmd.sock; '-' prints the encoded command"},
+	 "daemon socket to use instead of the daemon's under <tmpdir>/util (vmmd.sock, "
+	 "console.sock or stat.sock); '-' prints the encoded command"},
 	{"tmpdir", 0, OPT_TMPDIR, "DIR", "albatross temporary directory (" ALB_TMPDIR_DEFAULT ")"},
 	{"timeout", 0, OPT_TIMEOUT, "SECONDS", "give up when the daemon is silent this long (0: never)"},
-	{"json", 0, OPT_JSON, NULL, "print replies as JSON instead of tables"},
+	{"json", 0, OPT_JSON, NULL, "print replies as JSON instead of tables (console: one line each)"},
 	{"verbose", 'v', OPT_VERBOSE, NULL, "more messages"},
 	{"quiet", 'q', OPT_QUIET, NULL, "no warnings"},
 	{"help", 'h', OPT_HELP, NULL, "show this help"},
@@ -60,25 +64,10 @@ static int local_failure(struct cli_args *a, const struct alb_error *err)
 	return err->code == ALB_ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_CLI;
 }
 
-static int print_json(struct cli_args *a, const struct alb_msg *m)
-{
-	struct alb_error err = {0};
-	if (alb_msg_print(stdout, m, ALB_PRINT_JSON, &err) < 0) {
-		cli_error(a, "%s", err.msg);
-		return CLI_EXIT_INTERNAL;
-	}
-	return CLI_EXIT_OK;
-}
-
 /* A reply of an unexpected kind is printed in full rather than dropped. */
 static int print_other(struct cli_args *a, const struct alb_msg *m)
 {
-	struct alb_error err = {0};
-	if (alb_msg_print(stdout, m, a->json ? ALB_PRINT_JSON : 0, &err) < 0) {
-		cli_error(a, "%s", err.msg);
-		return CLI_EXIT_INTERNAL;
-	}
-	return CLI_EXIT_OK;
+	return cli_print_msg(a, m, a->json ? ALB_PRINT_JSON : 0);
 }
 
 /* A growable string for table cells (open_memstream keeps it simple). */
@@ -186,7 +175,7 @@ static int info_reply(struct cli_args *a, const struct alb_msg *m)
 	    r->kind != ALB_REPLY_OLD_UNIKERNEL_INFO5)
 		return print_other(a, m);
 	if (a->json)
-		return print_json(a, m);
+		return cli_print_msg(a, m, ALB_PRINT_JSON);
 	static const char *const hdr[] = {"NAME", "TYP", "CPUS", "MEMORY",
 					  "STARTED", "DEVICES", "DIGEST"};
 	struct cli_table *t = cli_table_new(7, hdr);
@@ -219,7 +208,7 @@ static int policy_reply(struct cli_args *a, const struct alb_msg *m)
 	if (r->kind != ALB_REPLY_POLICIES)
 		return print_other(a, m);
 	if (a->json)
-		return print_json(a, m);
+		return cli_print_msg(a, m, ALB_PRINT_JSON);
 	static const char *const hdr[] = {"PATH", "UNIKERNELS", "CPUIDS",
 					  "MEMORY", "BLOCK", "BRIDGES"};
 	struct cli_table *t = cli_table_new(6, hdr);
@@ -256,7 +245,7 @@ static int block_reply(struct cli_args *a, const struct alb_msg *m)
 	if (r->kind != ALB_REPLY_BLOCK_DEVICES)
 		return print_other(a, m);
 	if (a->json)
-		return print_json(a, m);
+		return cli_print_msg(a, m, ALB_PRINT_JSON);
 	static const char *const hdr[] = {"NAME", "SIZE", "ACTIVE"};
 	struct cli_table *t = cli_table_new(3, hdr);
 	int rc = t == NULL ? ALB_ENOMEM : 0;
@@ -339,7 +328,7 @@ static int get_reply(struct cli_args *a, const struct alb_msg *m)
 	int status = write_file(a, path, data, len);
 	alb_buf_free(&plain);
 	if (status == CLI_EXIT_OK && a->json)
-		status = print_json(a, m);
+		status = cli_print_msg(a, m, ALB_PRINT_JSON);
 	else if (status == CLI_EXIT_OK)
 		printf("%s: dumped image to %s\n", m->header.name, path);
 	return status;
@@ -553,8 +542,17 @@ static const struct cli_cmd commands[] = {
 	{"inspect-dump", NULL, "", 0,
 	 "Prints the unikernels and policies of a state file.", inspect_opts,
 	 run_inspect_dump},
+	{"console", NULL, "NAME", 1,
+	 "Shows the console output of a unikernel and follows it until interrupted.",
+	 alb_info_console_opts, alb_info_console},
 	{"inactive-consoles", NULL, "", 0, "Lists the consoles of stopped unikernels.",
 	 alb_info_inactive_opts, alb_info_inactive_consoles},
+	{"stats", NULL, "", 0,
+	 "Shows the statistics alb-statsd gathers: CPU time, memory, and the traffic "
+	 "of each interface as the unikernel sees it (RX: from the host to the "
+	 "unikernel); without --follow, one sample of each unikernel, waiting up to "
+	 STR(ALB_INFO_STATS_WAIT_S) " s unless --timeout says otherwise.",
+	 alb_info_stats_opts, alb_info_stats},
 	{"decode", NULL, "FILE", 1,
 	 "Prints a wire message (with or without its 4-byte length), a state file "
 	 "or a certificate extension.",
@@ -572,9 +570,5 @@ static const struct cli_prog alb_info_prog = {
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "console") == 0)
-		return alb_info_console_main(argc, argv);
-	if (argc > 1 && strcmp(argv[1], "stats") == 0)
-		return alb_info_stats_main(argc, argv);
 	return cli_main(&alb_info_prog, argc, argv);
 }

@@ -10,13 +10,14 @@
  * given (albatross-client's default). */
 #define ALB_INFO_CONSOLE_COUNT_DEFAULT 20
 
-/* `alb-info console NAME [--since TIMESTAMP | --count N]`: argv is alb-info's
- * whole command line (argv[1] is "console"). Subscribes, prints each line as
- * "<RFC 3339 time> <escaped line>" (or, with --json, each message as one
- * line of JSON) and follows new lines until the daemon closes or the
- * program is interrupted. Also takes --socket, --tmpdir, --timeout,
- * --json, -v, -q, -h. Returns the exit status. */
-int alb_info_console_main(int argc, char **argv);
+/* Options of `alb-info console`: --since, --count. */
+extern const struct cli_opt alb_info_console_opts[];
+
+/* `alb-info console NAME [--since TIMESTAMP | --count N]`: subscribes,
+ * prints each line as "<RFC 3339 time> <escaped line>" (or, with --json,
+ * each message as one line of JSON) and follows new lines until the daemon
+ * closes or the program is interrupted. A cli_cmd run function. */
+int alb_info_console(struct cli_args *a);
 
 /* Options of `alb-info inactive-consoles`: -p/--path. */
 extern const struct cli_opt alb_info_inactive_opts[];

@@ -2,17 +2,12 @@
  * samples as a table, or as JSON.
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alb_info_stats.h"
-
-static const struct cli_prog info_prog = {"alb-info", NULL, NULL, 0, NULL};
 
 enum col {
 	COL_NAME,
@@ -37,41 +32,6 @@ static const int follow_width[N_COLS] = {20, 10, 10, 10, 10, 10, 12, 10, 12};
 
 /* Longest cell text (a size, a count, a time). */
 #define CELL 32
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"Usage: alb-info stats [OPTION]...\n"
-		"Shows the statistics alb-statsd gathers: CPU time, memory, and the\n"
-		"traffic of each interface as the unikernel sees it (RX: from the host to\n"
-		"the unikernel). Without --follow, one sample of each unikernel.\n\n"
-		"  -n, --name NAME    a unikernel, or a path with everything below it\n"
-		"                     (default: everything)\n"
-		"  --follow           keep printing samples as they arrive\n"
-		"  --socket PATH      daemon socket to use instead of <tmpdir>/util/stat.sock;\n"
-		"                     '-' prints the encoded command\n"
-		"  --tmpdir DIR       albatross temporary directory (%s)\n"
-		"  --timeout SECONDS  how long to wait for samples (default %d without\n"
-		"                     --follow; with --follow, 0: forever)\n"
-		"  --json             each sample as a JSON object\n"
-		"  -v, --verbose      more messages\n"
-		"  -q, --quiet        fewer messages\n"
-		"  -h, --help         show this help\n",
-		ALB_TMPDIR_DEFAULT, ALB_INFO_STATS_WAIT_S);
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("alb-info: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return CLI_EXIT_CLI;
-}
 
 /* ---- rows --------------------------------------------------------------- */
 
@@ -186,16 +146,6 @@ static bool seen(const struct run *r, const char *name)
 	return false;
 }
 
-static int print_json(struct cli_args *a, const struct alb_msg *m)
-{
-	struct alb_error err = {0};
-	if (alb_msg_print(stdout, m, ALB_PRINT_JSON, &err) < 0) {
-		cli_error(a, "%s", err.msg);
-		return CLI_EXIT_INTERNAL;
-	}
-	return CLI_EXIT_OK;
-}
-
 /* Reads samples until the round is complete (a name comes again, or the
  * daemon is quiet), or for ever with --follow. */
 static int read_samples(struct run *r, struct alb_client *c)
@@ -237,7 +187,7 @@ static int read_samples(struct run *r, struct alb_client *c)
 		if (r->follow) {
 			int st = CLI_EXIT_OK;
 			if (a->json) {
-				st = print_json(a, m);
+				st = cli_print_msg(a, m, ALB_PRINT_JSON);
 			} else {
 				if (!header)
 					print_follow_header();
@@ -275,7 +225,8 @@ static int print_round(struct run *r)
 		return CLI_EXIT_OK;
 	if (r->a->json) {
 		for (size_t i = 0; i < r->n; i++) {
-			int st = print_json(r->a, r->samples[i]);
+			int st = cli_print_msg(r->a, r->samples[i],
+					       ALB_PRINT_JSON);
 			if (st != CLI_EXIT_OK)
 				return st;
 		}
@@ -293,40 +244,28 @@ static int print_round(struct run *r)
 	return CLI_EXIT_OK;
 }
 
-static int subscribe(struct cli_args *a, const char *name, bool follow)
+const struct cli_opt alb_info_stats_opts[] = {
+	{"name", 'n', OPT_NAME, "NAME",
+	 "a unikernel, or a path with everything below it (default: everything)"},
+	{"follow", 0, OPT_FOLLOW, NULL, "keep printing samples as they arrive"},
+	{NULL, 0, 0, NULL, NULL}};
+
+int alb_info_stats(struct cli_args *a)
 {
-	struct alb_command cmd;
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.kind = ALB_CMD_STATS_SUBSCRIBE;
+	char name[ALB_NAME_BUF];
 	struct alb_error err = {0};
-	if (a->socket != NULL && strcmp(a->socket, "-") == 0) {
-		struct alb_buf b = {0};
-		if (alb_client_encode_command(name, &cmd, 0, &b, &err) < 0) {
-			cli_error(a, "%s", err.msg);
-			return CLI_EXIT_INTERNAL;
-		}
-		cli_hexdump(stdout, b.data, b.len);
-		alb_buf_free(&b);
-		return CLI_EXIT_COMM;
-	}
-	char path[ALB_SOCKET_PATH_BUF];
-	const char *sock = a->socket;
-	if (sock == NULL) {
-		if (alb_endpoint_socket_path(a->tmpdir, ALB_ENDPOINT_STATS, path,
-					     &err) < 0) {
-			cli_error(a, "%s", err.msg);
-			return CLI_EXIT_CLI;
-		}
-		sock = path;
-	}
-	struct alb_client *c;
-	int rc = alb_client_connect(sock, a->timeout_ms, &c, &err);
-	if (rc < 0) {
+	if (cli_name("option '--name'", a->name_opt ? a->name_opt : ":", name,
+		     &err) < 0) {
 		cli_error(a, "%s", err.msg);
-		return rc == ALB_ESYS ? CLI_EXIT_CONNECT : CLI_EXIT_CLI;
+		return CLI_EXIT_CLI;
 	}
+	struct alb_command cmd = {.kind = ALB_CMD_STATS_SUBSCRIBE};
+	struct alb_client *c;
+	int status = cli_connect(a, name, &cmd, &c);
+	if (status != CLI_EXIT_OK)
+		return status;
 	struct alb_msg *m = NULL;
-	rc = alb_client_send(c, name, &cmd, NULL, NULL, &err);
+	int rc = alb_client_send(c, name, &cmd, NULL, NULL, &err);
 	if (rc == 0)
 		rc = alb_client_recv(c, &m, &err);
 	if (rc < 0) {
@@ -334,31 +273,21 @@ static int subscribe(struct cli_args *a, const char *name, bool follow)
 		cli_error(a, "%s", err.msg[0] ? err.msg : alb_strerror(rc));
 		return CLI_EXIT_COMM;
 	}
-	int status = CLI_EXIT_OK;
 	if (m->kind == ALB_PAYLOAD_FAILURE) {
-		alb_print_escape(stderr, m->header.name,
-				 strlen(m->header.name), 0);
-		fputs(": command failed: ", stderr);
-		alb_print_escape(stderr, m->u.failure.ptr, m->u.failure.len, 0);
-		fputc('\n', stderr);
-		status = CLI_EXIT_REMOTE;
+		status = cli_report_failure(a, m->header.name, m->u.failure.ptr,
+					    m->u.failure.len);
 	} else if (m->kind != ALB_PAYLOAD_SUCCESS) {
 		cli_error(a, "unexpected reply from the stats daemon");
 		status = CLI_EXIT_COMM;
-	} else if (a->verbosity > 0 && m->u.success.kind == ALB_REPLY_STRING) {
-		alb_print_escape(stderr, m->header.name,
-				 strlen(m->header.name), 0);
-		fputs(": ", stderr);
-		alb_print_escape(stderr, m->u.success.u.string.ptr,
-				 m->u.success.u.string.len, 0);
-		fputc('\n', stderr);
+	} else if (a->verbosity > 0) {
+		cli_note_reply(m);
 	}
 	alb_msg_free(m);
 	if (status != CLI_EXIT_OK) {
 		alb_client_close(c);
 		return status;
 	}
-	struct run r = {.a = a, .follow = follow};
+	struct run r = {.a = a, .follow = a->follow};
 	status = read_samples(&r, c);
 	alb_client_close(c);
 	if (status == CLI_EXIT_OK)
@@ -367,75 +296,4 @@ static int subscribe(struct cli_args *a, const char *name, bool follow)
 		alb_msg_free(r.samples[i]);
 	free(r.samples);
 	return status;
-}
-
-enum { O_NAME = 256, O_FOLLOW, O_SOCKET, O_TMPDIR, O_TIMEOUT, O_JSON };
-
-int alb_info_stats_main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"follow", no_argument, NULL, O_FOLLOW},
-		{"socket", required_argument, NULL, O_SOCKET},
-		{"tmpdir", required_argument, NULL, O_TMPDIR},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
-		{"json", no_argument, NULL, O_JSON},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	struct cli_args a;
-	memset(&a, 0, sizeof(a));
-	a.prog = &info_prog;
-	const char *name_opt = ":";
-	bool follow = false;
-	int64_t v;
-	struct alb_error err;
-	struct stat st;
-	int c;
-	opterr = 0;
-	optind = 2;
-	while ((c = getopt_long(argc, argv, ":n:vqh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': name_opt = optarg; break;
-		case O_FOLLOW: follow = true; break;
-		case O_SOCKET: a.socket = optarg; break;
-		case O_TMPDIR:
-			if (stat(optarg, &st) < 0 || !S_ISDIR(st.st_mode))
-				return usage_error("option '--tmpdir': no '%s' directory",
-						   optarg);
-			a.tmpdir = optarg;
-			break;
-		case O_TIMEOUT:
-			if (cli_parse_int(optarg, &v, &err) < 0 || v < 0 ||
-			    v > CLI_TIMEOUT_MAX)
-				return usage_error("option '--timeout': invalid value '%s'",
-						   optarg);
-			a.timeout_ms = (int)v * 1000;
-			break;
-		case O_JSON: a.json = true; break;
-		case 'v': a.verbosity++; break;
-		case 'q': a.verbosity--; break;
-		case 'h':
-			usage(stdout);
-			return CLI_EXIT_OK;
-		case ':':
-			return usage_error("option '%s' needs an argument", argv[optind - 1]);
-		default:
-			return usage_error("unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return CLI_EXIT_CLI;
-	}
-	alb_log_set_level(a.verbosity > 1   ? ALB_LOG_DEBUG
-			  : a.verbosity > 0 ? ALB_LOG_INFO
-			  : a.verbosity < 0 ? ALB_LOG_ERROR
-					    : ALB_LOG_WARN);
-	char name[ALB_NAME_BUF];
-	if (cli_name("option '--name'", name_opt, name, &err) < 0)
-		return usage_error("%s", err.msg);
-	return subscribe(&a, name, follow);
 }

@@ -13,14 +13,17 @@
  * alb-statsd sends all samples of a tick back to back. */
 #define ALB_INFO_STATS_QUIET_MS 500
 
-/* `alb-info stats [-n NAME] [--follow]`: argv is alb-info's whole command
- * line (argv[1] is "stats"). Subscribes to the statistics of NAME (default:
- * everything) and prints one round of samples, the first sample of each
- * unikernel, as a table (name, CPU time, resident and virtual memory, and
- * per interface the packets and bytes received and sent, as the unikernel
- * sees them); with --follow it keeps printing rows as samples arrive; with
- * --json each sample as a JSON object. Also takes --socket, --tmpdir,
- * --timeout, -v, -q, -h. Returns the exit status. */
-int alb_info_stats_main(int argc, char **argv);
+/* Options of `alb-info stats`: -n/--name, --follow. */
+extern const struct cli_opt alb_info_stats_opts[];
+
+/* `alb-info stats [-n NAME] [--follow]`: subscribes to the statistics of
+ * NAME (default: everything) and prints one round of samples, the first
+ * sample of each unikernel, as a table (name, CPU time, resident and
+ * virtual memory, and per interface the packets and bytes received and
+ * sent, as the unikernel sees them); with --follow it keeps printing rows
+ * as samples arrive; with --json each sample as a JSON object. Without
+ * --follow, a --timeout of 0 waits ALB_INFO_STATS_WAIT_S seconds for the
+ * first sample. A cli_cmd run function. */
+int alb_info_stats(struct cli_args *a);
 
 #endif

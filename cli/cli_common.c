@@ -2,6 +2,7 @@
  * parsing, the values of create, restart and policy options, and the
  * program's main (see cli_common.h).
  * SPDX-License-Identifier: ISC */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli_common.h"
@@ -180,6 +182,95 @@ int cli_parse_net(struct cli_args *a, const char *s, struct alb_net_dev *out,
 	if (rc == 0)
 		*out = d;
 	return rc;
+}
+
+/* ---- --since ----------------------------------------------------------- */
+
+/* n decimal digits at *p (advanced past them); false when absent. */
+static bool digits(const char **p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return false;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return true;
+}
+
+static bool expect_char(const char **p, const char *set)
+{
+	if (**p == '\0' || strchr(set, **p) == NULL)
+		return false;
+	(*p)++;
+	return true;
+}
+
+/* cli_parse_since() without the message: false when s is no time. */
+static bool parse_time(const char *s, struct alb_time *out)
+{
+	const char *p = s;
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
+	uint32_t nsec = 0;
+	if (!digits(&p, 4, &y) || !expect_char(&p, "-") || !digits(&p, 2, &mo) ||
+	    !expect_char(&p, "-") || !digits(&p, 2, &d))
+		return false;
+	if (*p != '\0') {
+		if (!expect_char(&p, "Tt ") || !digits(&p, 2, &h) ||
+		    !expect_char(&p, ":") || !digits(&p, 2, &mi) ||
+		    !expect_char(&p, ":") || !digits(&p, 2, &sec))
+			return false;
+		if (*p == '.') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return false;
+			/* Digits past nanoseconds are dropped. */
+			uint32_t scale = 100000000;
+			for (; isdigit((unsigned char)*p); p++, scale /= 10)
+				nsec += (uint32_t)(*p - '0') * scale;
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			int sign = *p++ == '-' ? -1 : 1, oh, om;
+			if (!digits(&p, 2, &oh) || !expect_char(&p, ":") ||
+			    !digits(&p, 2, &om) || oh > 23 || om > 59)
+				return false;
+			off = sign * (oh * 3600 + om * 60);
+		} else {
+			return false;
+		}
+		if (*p != '\0')
+			return false;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
+		return false;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	/* timegm normalises a 31st of a short month: such dates are wrong. */
+	if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+		return false;
+	out->sec = (int64_t)t - off;
+	out->nsec = nsec;
+	return true;
+}
+
+int cli_parse_since(const char *s, struct alb_time *out, struct alb_error *err)
+{
+	if (!parse_time(s, out))
+		return cli_fail(err, ALB_EPARSE,
+				"invalid value '%s', expected an RFC 3339 "
+				"timestamp or YYYY-MM-DD", s);
+	return 0;
 }
 
 /* Re-fills err with "<prefix>: <its message>". */
@@ -437,8 +528,13 @@ static void print_prog_help(const struct cli_prog *p, FILE *out)
 {
 	fprintf(out, "Usage: %s COMMAND [OPTIONS] [ARGUMENTS]\n\n%s\n\nCommands:\n",
 		p->name, p->doc);
+	int width = 0;
 	for (size_t i = 0; i < p->n_cmds; i++)
-		fprintf(out, "  %-16s %s\n", p->cmds[i].name, p->cmds[i].doc);
+		if ((int)strlen(p->cmds[i].name) > width)
+			width = (int)strlen(p->cmds[i].name);
+	for (size_t i = 0; i < p->n_cmds; i++)
+		fprintf(out, "  %-*s  %s\n", width, p->cmds[i].name,
+			p->cmds[i].doc);
 	fprintf(out, "\nRun '%s COMMAND --help' for the options of a command.\n",
 		p->name);
 }
@@ -592,6 +688,17 @@ static int set_opt(struct cli_args *a, const struct cli_opt *o,
 	case OPT_OUTPUT: a->output = arg; break;
 	case OPT_DATA: a->data = arg; break;
 	case OPT_FILE: a->file = arg; break;
+	case OPT_SINCE:
+		rc = cli_parse_since(arg, &a->since, err);
+		if (rc < 0)
+			return prefix_fail(err, rc, prefix);
+		a->has_since = true;
+		break;
+	case OPT_COUNT:
+		rc = opt_int(o, arg, CLI_INT_MIN, CLI_INT_MAX, &a->count, err);
+		a->has_count = true;
+		break;
+	case OPT_FOLLOW: a->follow = true; break;
 	}
 	return rc;
 }

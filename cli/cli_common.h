@@ -94,11 +94,15 @@ enum cli_opt_id {
 	OPT_PATH,
 	OPT_OUTPUT,
 	OPT_DATA,
-	OPT_FILE
+	OPT_FILE,
+	/* console and stats */
+	OPT_SINCE,
+	OPT_COUNT,
+	OPT_FOLLOW
 };
 
-/* Number of option identifiers (OPT_FILE is the last). */
-#define CLI_OPT_COUNT (OPT_FILE - OPT_HELP + 1)
+/* Number of option identifiers (OPT_FOLLOW is the last). */
+#define CLI_OPT_COUNT (OPT_FOLLOW - OPT_HELP + 1)
 
 /* One option of a subcommand. */
 struct cli_opt {
@@ -186,6 +190,12 @@ struct cli_args {
 	const char *output;   /* -o/--output */
 	const char *data;     /* --data */
 	const char *file;     /* --file */
+	/* console and stats */
+	bool has_since;
+	struct alb_time since; /* --since */
+	bool has_count;
+	int64_t count;         /* --count */
+	bool follow;           /* --follow */
 	/* private: allocations to free */
 	size_t n_owned_;
 	size_t cap_owned_;
@@ -261,6 +271,12 @@ int cli_name(const char *what, const char *s, char *out,
 int cli_path(const char *what, const char *s, char *out,
 	     struct alb_error *err);
 
+/* Parses --since as albatross-client takes it: RFC 3339
+ * ("2024-02-29T12:34:56.5+01:00"; 'T', 't' or ' '; 'Z', 'z' or an offset;
+ * digits past nanoseconds dropped), or YYYY-MM-DD meaning midnight UTC:
+ * "invalid value 'x', expected an RFC 3339 timestamp or YYYY-MM-DD". */
+int cli_parse_since(const char *s, struct alb_time *out, struct alb_error *err);
+
 /* Reads a whole regular file of at most max bytes into *data (free() it)
  * and *len: "cannot read '<path>': <reason>", "'<path>' is larger than N
  * bytes" (ALB_ETOOBIG). */
@@ -288,6 +304,22 @@ struct cli_request {
  * stderr (a Failure reply: "<name>: command failed: <text>", 117). */
 int cli_execute(struct cli_args *a, const struct cli_request *r);
 
+/* The first step of cli_execute(): with --socket - prints the encoded
+ * command and returns CLI_EXIT_COMM; otherwise connects to the socket of
+ * the command's daemon (or --socket) and returns CLI_EXIT_OK with *c set
+ * (close it with alb_client_close()). Failures are one line on stderr. */
+int cli_connect(struct cli_args *a, const char *name,
+		const struct alb_command *cmd, struct alb_client **c);
+
+/* Reports a Failure reply on stderr ("<prog>: <name>: command failed:
+ * <text>", escaped) and returns CLI_EXIT_REMOTE. */
+int cli_report_failure(struct cli_args *a, const char *name, const char *text,
+		       size_t len);
+
+/* Writes "<name>: <text>" (escaped) of a success reply carrying a string
+ * to stderr; other replies write nothing. */
+void cli_note_reply(const struct alb_msg *m);
+
 /* Writes the hexdump that --socket - shows ("out:" then lines of
  * "OOOOOOOO  xx xx ... |ascii|"). */
 void cli_hexdump(FILE *out, const uint8_t *p, size_t len);
@@ -301,6 +333,10 @@ void cli_error(const struct cli_args *a, const char *fmt, ...)
 /* Writes "<prog>: warning: <message>" to stderr unless -q was given. */
 void cli_warn(const struct cli_args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Writes m to stdout with alb_msg_print() (flags: 0 or ALB_PRINT_JSON).
+ * Returns CLI_EXIT_OK, or CLI_EXIT_INTERNAL once the error is reported. */
+int cli_print_msg(struct cli_args *a, const struct alb_msg *m, unsigned flags);
 
 /* An aligned text table. */
 struct cli_table;

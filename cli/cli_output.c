@@ -1,5 +1,5 @@
-/* alb-deploy and alb-info — output: messages,
- * the --socket - hexdump, sizes, progress and aligned tables (see
+/* alb-deploy and alb-info — output: messages, printed replies, the
+ * --socket - hexdump, sizes, progress and aligned tables (see
  * cli_common.h).
  * SPDX-License-Identifier: ISC */
 #include <inttypes.h>
@@ -38,6 +38,16 @@ void cli_warn(const struct cli_args *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport(a, "warning: ", fmt, ap);
 	va_end(ap);
+}
+
+int cli_print_msg(struct cli_args *a, const struct alb_msg *m, unsigned flags)
+{
+	struct alb_error err = {0};
+	if (alb_msg_print(stdout, m, flags, &err) < 0) {
+		cli_error(a, "%s", err.msg);
+		return CLI_EXIT_INTERNAL;
+	}
+	return CLI_EXIT_OK;
 }
 
 void cli_hexdump(FILE *out, const uint8_t *p, size_t len)

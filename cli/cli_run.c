@@ -6,17 +6,12 @@
 
 #include "cli_common.h"
 
-static void print_name(FILE *out, const char *name)
-{
-	alb_print_escape(out, name, strlen(name), 0);
-}
-
 /* "<name>: success: <text>" for string replies, like albatross-client. */
 static int default_reply(struct cli_args *a, const struct alb_msg *m)
 {
 	(void)a;
 	const struct alb_reply *r = &m->u.success;
-	print_name(stdout, m->header.name);
+	alb_print_escape(stdout, m->header.name, strlen(m->header.name), 0);
 	if (r->kind == ALB_REPLY_STRING) {
 		fputs(": success: ", stdout);
 		alb_print_escape(stdout, r->u.string.ptr, r->u.string.len, 0);
@@ -32,11 +27,22 @@ static int default_reply(struct cli_args *a, const struct alb_msg *m)
 	return CLI_EXIT_OK;
 }
 
-static int report_failure(struct cli_args *a, const char *name,
-			  const char *text, size_t len)
+void cli_note_reply(const struct alb_msg *m)
+{
+	if (m->kind != ALB_PAYLOAD_SUCCESS || m->u.success.kind != ALB_REPLY_STRING)
+		return;
+	alb_print_escape(stderr, m->header.name, strlen(m->header.name), 0);
+	fputs(": ", stderr);
+	alb_print_escape(stderr, m->u.success.u.string.ptr,
+			 m->u.success.u.string.len, 0);
+	fputc('\n', stderr);
+}
+
+int cli_report_failure(struct cli_args *a, const char *name, const char *text,
+		       size_t len)
 {
 	fprintf(stderr, "%s: ", a->prog->name);
-	print_name(stderr, name);
+	alb_print_escape(stderr, name, strlen(name), 0);
 	fputs(": command failed: ", stderr);
 	alb_print_escape(stderr, text, len, 0);
 	fputc('\n', stderr);
@@ -58,7 +64,7 @@ static int handle_reply(struct cli_args *a, const struct cli_request *r,
 		alb_msg_print(stderr, m, 0, NULL);
 	switch (m->kind) {
 	case ALB_PAYLOAD_FAILURE:
-		return report_failure(a, m->header.name, m->u.failure.ptr,
+		return cli_report_failure(a, m->header.name, m->u.failure.ptr,
 				      m->u.failure.len);
 	case ALB_PAYLOAD_SUCCESS:
 		return r->on_reply != NULL ? r->on_reply(a, m) : default_reply(a, m);
@@ -137,16 +143,18 @@ static int run_connected(struct cli_args *a, const struct cli_request *r,
 	}
 	rc = alb_client_recv_dump(c, compressed, r->dump_fd, NULL, &err);
 	if (rc == ALB_EPERM)
-		return report_failure(a, name, err.msg, strlen(err.msg));
+		return cli_report_failure(a, name, err.msg, strlen(err.msg));
 	return rc < 0 ? comm_failure(a, rc, &err) : CLI_EXIT_OK;
 }
 
-int cli_execute(struct cli_args *a, const struct cli_request *r)
+int cli_connect(struct cli_args *a, const char *name,
+		const struct alb_command *cmd, struct alb_client **c)
 {
 	struct alb_error err = {0};
+	*c = NULL;
 	if (a->socket != NULL && strcmp(a->socket, "-") == 0) {
 		struct alb_buf b = {0};
-		int rc = alb_client_encode_command(r->name, r->cmd, 0, &b, &err);
+		int rc = alb_client_encode_command(name, cmd, 0, &b, &err);
 		if (rc < 0) {
 			cli_error(a, "%s", err.msg);
 			return CLI_EXIT_INTERNAL;
@@ -159,22 +167,30 @@ int cli_execute(struct cli_args *a, const struct cli_request *r)
 	const char *sock = a->socket;
 	if (sock == NULL) {
 		int rc = alb_endpoint_socket_path(
-		    a->tmpdir, alb_command_endpoint(r->cmd->kind), path, &err);
+		    a->tmpdir, alb_command_endpoint(cmd->kind), path, &err);
 		if (rc < 0) {
 			cli_error(a, "%s", err.msg);
 			return CLI_EXIT_CLI;
 		}
 		sock = path;
 	}
-	struct alb_client *c;
-	int rc = alb_client_connect(sock, a->timeout_ms, &c, &err);
+	int rc = alb_client_connect(sock, a->timeout_ms, c, &err);
 	if (rc < 0) {
 		cli_error(a, "%s", err.msg);
 		return rc == ALB_ESYS ? CLI_EXIT_CONNECT : CLI_EXIT_CLI;
 	}
 	alb_log_info("connected to %s, sending %s for %s", sock,
-		     alb_cmd_kind_name(r->cmd->kind), r->name);
-	int status = run_connected(a, r, c);
+		     alb_cmd_kind_name(cmd->kind), name);
+	return CLI_EXIT_OK;
+}
+
+int cli_execute(struct cli_args *a, const struct cli_request *r)
+{
+	struct alb_client *c;
+	int status = cli_connect(a, r->name, r->cmd, &c);
+	if (status != CLI_EXIT_OK)
+		return status;
+	status = run_connected(a, r, c);
 	alb_client_close(c);
 	return status;
 }

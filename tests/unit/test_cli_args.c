@@ -61,6 +61,12 @@ static const struct cli_opt t_policy[] = {
 	{"network", 0, OPT_BRIDGE, "B", "bridge"},
 	{NULL, 0, 0, NULL, NULL}};
 
+static const struct cli_opt t_console[] = {
+	{"since", 0, OPT_SINCE, "T", "since"},
+	{"count", 0, OPT_COUNT, "N", "count"},
+	{"follow", 0, OPT_FOLLOW, NULL, "follow"},
+	{NULL, 0, 0, NULL, NULL}};
+
 static const struct cli_opt t_none[] = {{NULL, 0, 0, NULL, NULL}};
 
 static const struct cli_cmd t_cmds[] = {
@@ -68,9 +74,10 @@ static const struct cli_cmd t_cmds[] = {
 	{"add-policy", "replace-policy", "PATH N", 2, "policy", t_policy,
 	 run_nothing},
 	{"destroy", NULL, "NAME", 1, "destroy", t_none, run_nothing},
+	{"console", NULL, "NAME", 1, "console", t_console, run_nothing},
 };
 
-static const struct cli_prog t_prog = {"alb-test", "test", t_cmds, 3, t_common};
+static const struct cli_prog t_prog = {"alb-test", "test", t_cmds, 4, t_common};
 
 /* Parses a NULL-terminated list of words after "alb-test". */
 static int parse(struct cli_args *a, struct alb_error *err, ...)
@@ -473,6 +480,64 @@ static void test_parse_misc(void **state)
 	assert_int_equal(parse(&a, &err, "destroy", "x", NULL), 0);
 	assert_string_equal(a.tmpdir, ALB_TMPDIR_DEFAULT);
 	assert_null(a.socket);
+	cli_args_free(&a);
+}
+
+static void expect_since(const char *s, int64_t sec, uint32_t nsec)
+{
+	struct alb_time t = {0, 0};
+	struct alb_error err = {0};
+	if (cli_parse_since(s, &t, &err) != 0)
+		fail_msg("'%s': %s", s, err.msg);
+	assert_int_equal(t.sec, sec);
+	assert_int_equal(t.nsec, nsec);
+}
+
+static void test_parse_since(void **state)
+{
+	(void)state;
+	expect_since("2024-02-29", 1709164800, 0);
+	expect_since("2024-02-29T12:34:56Z", 1709210096, 0);
+	expect_since("2024-02-29t12:34:56z", 1709210096, 0);
+	expect_since("2024-02-29 12:34:56.5+01:00", 1709210096 - 3600, 500000000);
+	expect_since("2024-02-29T12:34:56-00:30", 1709210096 + 1800, 0);
+	/* Digits past nanoseconds are dropped. */
+	expect_since("1970-01-01T00:00:00.1234567899Z", 0, 123456789);
+	struct alb_time t;
+	struct alb_error err = {0};
+	static const char *const bad[] = {
+	    "", "2024", "2024-02-30", "2023-02-29", "2024-13-01", "2024-00-10",
+	    "2024-02-29T24:00:00Z", "2024-02-29T12:60:00Z", "2024-02-29T12:00:60Z",
+	    "2024-02-29T12:00:00", "2024-02-29T12:00:00.Z", "2024-02-29T12:00:00+24:00",
+	    "2024-02-29T12:00:00+01:60", "2024-02-29T12:00:00Zx", "2024-02-29x",
+	    "24-02-29"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (cli_parse_since(bad[i], &t, &err) != ALB_EPARSE)
+			fail_msg("'%s' was taken", bad[i]);
+	assert_string_equal(err.msg, "invalid value '24-02-29', expected an RFC "
+				     "3339 timestamp or YYYY-MM-DD");
+
+	/* As options. */
+	struct cli_args a;
+	assert_int_equal(parse(&a, &err, "console", "x", "--since", "2024-02-29",
+			       "--count", "5", "--follow", NULL),
+			 0);
+	assert_true(a.has_since && a.has_count && a.follow);
+	assert_int_equal(a.since.sec, 1709164800);
+	assert_int_equal(a.count, 5);
+	cli_args_free(&a);
+	assert_int_equal(parse(&a, &err, "console", "x", NULL), 0);
+	assert_false(a.has_since || a.has_count || a.follow);
+	cli_args_free(&a);
+	assert_int_equal(parse(&a, &err, "console", "x", "--since", "never", NULL),
+			 ALB_EPARSE);
+	assert_string_equal(err.msg, "option '--since': invalid value 'never', "
+				     "expected an RFC 3339 timestamp or YYYY-MM-DD");
+	cli_args_free(&a);
+	assert_int_equal(parse(&a, &err, "console", "x", "--count", "z", NULL),
+			 ALB_EPARSE);
+	assert_string_equal(err.msg, "option '--count': invalid value 'z', "
+				     "expected an integer");
 	cli_args_free(&a);
 }
 
@@ -1159,7 +1224,8 @@ static void test_help(void **state)
 					"set-block", "destroy-block", "add-policy",
 					"replace-policy", "remove-policy"};
 	static const char *const i[] = {"info", "policy", "block", "get", "dump-block",
-					"inspect-dump", "decode"};
+					"inspect-dump", "console", "inactive-consoles",
+					"stats", "decode"};
 	for (size_t k = 0; k < sizeof(d) / sizeof(d[0]) + sizeof(i) / sizeof(i[0]); k++) {
 		bool dep = k < sizeof(d) / sizeof(d[0]);
 		const char *sub = dep ? d[k] : i[k - sizeof(d) / sizeof(d[0])];
@@ -1169,6 +1235,17 @@ static void test_help(void **state)
 		assert_int_equal(r.status, 0);
 		assert_true(strncmp(r.out, "Usage: ", 7) == 0);
 		assert_non_null(strstr(r.out, "--socket PATH"));
+		run_free(&r);
+		/* alb-info's help lists it (alb-deploy's has an alias too). */
+		if (dep)
+			continue;
+		char *pargv[] = {(char *)info, "--help", NULL};
+		assert_int_equal(run_argv(pargv, &r), 0);
+		assert_int_equal(r.status, 0);
+		char line[64];
+		snprintf(line, sizeof(line), "\n  %s ", sub);
+		if (strstr(r.out, line) == NULL)
+			fail_msg("'%s --help' does not list %s", pargv[0], sub);
 		run_free(&r);
 	}
 }
@@ -1216,6 +1293,7 @@ int main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_misc),
+		cmocka_unit_test(test_parse_since),
 		cmocka_unit_test(test_list_limit),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_hexdump),
