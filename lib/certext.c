@@ -1,41 +1,37 @@
 /* libalbatross — the payload of the albatross X.509 extension (spec §1.10):
  * SEQUENCE { version INTEGER, command }.
  * SPDX-License-Identifier: ISC */
-#include <string.h>
+#include <stddef.h>
 
 #include "internal.h"
 #include "wire_internal.h"
+
+static int dec_certext(struct alb_dec *d, struct alb_der *top, void *head)
+{
+	struct alb_certext *ce = head;
+	struct alb_der s;
+	int rc = alb_der_get(top, ALB_DER_SEQUENCE, &s, "cert-extension", d->err);
+	if (rc == 0)
+		rc = alb_der_get_int(&s, &ce->version, "version", d->err);
+	if (rc == 0)
+		rc = alb_check_version(ce->version, d->err);
+	if (rc == 0)
+		rc = alb_dec_command(d, &s, &ce->command, "command");
+	if (rc == 0)
+		rc = alb_der_end(&s, d->err);
+	return rc;
+}
 
 int alb_certext_decode(const uint8_t *buf, size_t len, unsigned flags,
 		       struct alb_certext **out, struct alb_error *err)
 {
 	if (out == NULL || (buf == NULL && len > 0))
 		return alb_fail(err, ALB_EINVAL, "alb_certext_decode: no buffer or output");
-	*out = NULL;
-	struct alb_dec d;
-	struct alb_certext *ce = alb_dec_start(sizeof(*ce), len, &d, flags, err);
-	if (ce == NULL)
-		return ALB_ENOMEM;
-	ce->arena_ = d.arena;
-	struct alb_der top, s;
-	alb_der_init(&top, buf, len);
-	int rc = alb_der_get(&top, ALB_DER_SEQUENCE, &s, "cert-extension", err);
-	if (rc == 0)
-		rc = alb_der_get_int(&s, &ce->version, "version", err);
-	if (rc == 0)
-		rc = alb_check_version(ce->version, err);
-	if (rc == 0)
-		rc = alb_dec_command(&d, &s, &ce->command, "command");
-	if (rc == 0)
-		rc = alb_der_end(&s, err);
-	if (rc == 0 && top.len > 0)
-		rc = alb_fail(err, ALB_EPARSE, "trailing bytes");
-	if (rc < 0) {
-		alb_arena_destroy(d.arena);
-		return rc;
-	}
-	*out = ce;
-	return 0;
+	int rc;
+	*out = alb_dec_whole(buf, len, flags, sizeof(**out),
+			     offsetof(struct alb_certext, arena_), dec_certext,
+			     &rc, err);
+	return rc;
 }
 
 void alb_certext_free(struct alb_certext *c)

@@ -1,6 +1,7 @@
 /* libalbatross — the state file codec (spec §1.9): every format [0]..[6]
  * decodes, [6] is written, entries in Albatross's trie order.
  * SPDX-License-Identifier: ISC */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,8 +103,9 @@ static int dec_policies(struct alb_dec *d, struct alb_der *c, struct alb_state *
 	return rc;
 }
 
-static int dec_state(struct alb_dec *d, struct alb_der *top, struct alb_state *st)
+static int dec_state(struct alb_dec *d, struct alb_der *top, void *head)
 {
+	struct alb_state *st = head;
 	unsigned n = 0;
 	struct alb_der in, s;
 	int rc = alb_der_get_choice(top, 0xffu, &n, &in, "state", d->err);
@@ -133,23 +135,11 @@ int alb_state_decode(const uint8_t *buf, size_t len, unsigned flags,
 {
 	if (out == NULL || (buf == NULL && len > 0))
 		return alb_fail(err, ALB_EINVAL, "alb_state_decode: no buffer or output");
-	*out = NULL;
-	struct alb_dec d;
-	struct alb_state *st = alb_dec_start(sizeof(*st), len, &d, flags, err);
-	if (st == NULL)
-		return ALB_ENOMEM;
-	st->arena_ = d.arena;
-	struct alb_der top;
-	alb_der_init(&top, buf, len);
-	int rc = dec_state(&d, &top, st);
-	if (rc == 0 && top.len > 0)
-		rc = alb_fail(err, ALB_EPARSE, "trailing bytes");
-	if (rc < 0) {
-		alb_arena_destroy(d.arena);
-		return rc;
-	}
-	*out = st;
-	return 0;
+	int rc;
+	*out = alb_dec_whole(buf, len, flags, sizeof(**out),
+			     offsetof(struct alb_state, arena_), dec_state, &rc,
+			     err);
+	return rc;
 }
 
 void alb_state_free(struct alb_state *s)

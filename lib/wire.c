@@ -2,6 +2,7 @@
  * points, and the decoding helpers shared by the codec (spec §1.3).
  * SPDX-License-Identifier: ISC */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,11 +14,13 @@
 #define DEC_FIRST_BLOCK_MIN 128
 #define DEC_FIRST_BLOCK_MAX 4096
 
-void *alb_dec_start(size_t head_size, size_t len, struct alb_dec *d,
-		    unsigned flags, struct alb_error *err)
+void *alb_dec_whole(const uint8_t *buf, size_t len, unsigned flags,
+		    size_t head_size, size_t arena_offset,
+		    int (*body)(struct alb_dec *d, struct alb_der *c, void *head),
+		    int *rc, struct alb_error *err)
 {
 	if (len > (SIZE_MAX - ALB_DECODE_MEM_SLACK) / ALB_DECODE_MEM_FACTOR) {
-		alb_fail(err, ALB_ETOOBIG, "input too large");
+		*rc = alb_fail(err, ALB_ETOOBIG, "input too large");
 		return NULL;
 	}
 	size_t first = 2 * len;
@@ -26,19 +29,28 @@ void *alb_dec_start(size_t head_size, size_t len, struct alb_dec *d,
 	if (first > DEC_FIRST_BLOCK_MAX)
 		first = DEC_FIRST_BLOCK_MAX;
 	size_t limit = len * ALB_DECODE_MEM_FACTOR + ALB_DECODE_MEM_SLACK;
-	void *head = alb_arena_create(head_size, first, limit, &d->arena);
+	struct alb_dec d = {.flags = flags, .err = err};
+	char *head = alb_arena_create(head_size, first, limit, &d.arena);
 	if (head == NULL) {
-		alb_fail(err, ALB_ENOMEM, "out of memory");
+		*rc = alb_fail(err, ALB_ENOMEM, "out of memory");
 		return NULL;
 	}
-	d->flags = flags;
-	d->err = err;
+	memcpy(head + arena_offset, &d.arena, sizeof(d.arena));
+	struct alb_der top;
+	alb_der_init(&top, buf, len);
+	*rc = body(&d, &top, head);
+	if (*rc == 0 && top.len > 0)
+		*rc = alb_fail(err, ALB_EPARSE, "trailing bytes");
+	if (*rc < 0) {
+		alb_arena_destroy(d.arena);
+		return NULL;
+	}
 	return head;
 }
 
 int alb_dec_nomem(struct alb_dec *d)
 {
-	/* no valid input needs more than the bound of alb_dec_start(): past
+	/* no valid input needs more than the bound of alb_dec_whole(): past
 	 * it, the message claims more elements than its bytes can hold */
 	if (alb_arena_refused(d->arena))
 		return alb_fail(d->err, ALB_EPARSE,
@@ -337,37 +349,35 @@ static int dec_payload(struct alb_dec *d, struct alb_der *c, struct alb_msg *m)
 	}
 }
 
+/* The whole message: SEQUENCE { header, payload }. */
+static int dec_msg(struct alb_dec *d, struct alb_der *top, void *head)
+{
+	struct alb_msg *m = head;
+	struct alb_der wire;
+	int rc = alb_der_get(top, ALB_DER_SEQUENCE, &wire, "wire", d->err);
+	if (rc == 0)
+		rc = dec_header(d, &wire, &m->header);
+	if (rc == 0)
+		rc = dec_payload(d, &wire, m);
+	if (rc == 0)
+		rc = alb_der_end(&wire, d->err);
+	return rc;
+}
+
 int alb_msg_decode(const uint8_t *buf, size_t len, unsigned flags,
 		   struct alb_msg **out, struct alb_error *err)
 {
 	if (out == NULL || (buf == NULL && len > 0))
 		return alb_fail(err, ALB_EINVAL, "alb_msg_decode: no buffer or output");
 	*out = NULL;
+	/* A message of another version is refused before anything is
+	 * allocated for it. */
 	int rc = peek_version(buf, len, err);
-	if (rc < 0)
-		return rc;
-	struct alb_dec d;
-	struct alb_msg *m = alb_dec_start(sizeof(*m), len, &d, flags, err);
-	if (m == NULL)
-		return ALB_ENOMEM;
-	m->arena_ = d.arena;
-	struct alb_der top, wire;
-	alb_der_init(&top, buf, len);
-	rc = alb_der_get(&top, ALB_DER_SEQUENCE, &wire, "wire", err);
 	if (rc == 0)
-		rc = dec_header(&d, &wire, &m->header);
-	if (rc == 0)
-		rc = dec_payload(&d, &wire, m);
-	if (rc == 0)
-		rc = alb_der_end(&wire, err);
-	if (rc == 0 && top.len > 0)
-		rc = alb_fail(err, ALB_EPARSE, "trailing bytes");
-	if (rc < 0) {
-		alb_arena_destroy(d.arena);
-		return rc;
-	}
-	*out = m;
-	return 0;
+		*out = alb_dec_whole(buf, len, flags, sizeof(**out),
+				     offsetof(struct alb_msg, arena_), dec_msg,
+				     &rc, err);
+	return rc;
 }
 
 void alb_msg_free(struct alb_msg *m)

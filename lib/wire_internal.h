@@ -28,10 +28,16 @@ struct alb_dec {
 	struct alb_error *err;
 };
 
-/** Creates the arena and zeroed head (a struct alb_msg, alb_certext or
- * alb_state) for decoding len input bytes; NULL when out of memory. */
-void *alb_dec_start(size_t head_size, size_t len, struct alb_dec *d,
-		    unsigned flags, struct alb_error *err);
+/** Decodes all of buf[0..len) into a new value that owns its memory (a
+ * struct alb_msg, alb_certext or alb_state: its head): creates the arena
+ * with a zeroed head of head_size bytes, stores the arena at byte
+ * arena_offset of the head, runs body on a cursor over the input, refuses
+ * trailing bytes ("trailing bytes") and frees everything on failure.
+ * Returns the head, or NULL with *rc the error (0 on success). */
+void *alb_dec_whole(const uint8_t *buf, size_t len, unsigned flags,
+		    size_t head_size, size_t arena_offset,
+		    int (*body)(struct alb_dec *d, struct alb_der *c, void *head),
+		    int *rc, struct alb_error *err);
 
 /** 0 for ALB_WIRE_VERSION, else "unknown version number 0xN". */
 int alb_check_version(int64_t v, struct alb_error *err);
