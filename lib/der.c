@@ -232,6 +232,17 @@ static int undo(struct alb_der *c, const struct alb_der *save, int rc)
 	return rc;
 }
 
+/* Fails with "<what>: <hex dump of the contents b>", the cursor back at
+ * save. */
+static int undo_hex(struct alb_der *c, const struct alb_der *save,
+		    const char *what, const struct alb_der *b,
+		    struct alb_error *err)
+{
+	char hex[HEX_DUMP_MAX];
+	hex_dump(b->ptr, b->len, hex, sizeof(hex));
+	return undo(c, save, alb_fail(err, ALB_EPARSE, "%s: %s", what, hex));
+}
+
 int alb_der_get_int(struct alb_der *c, int64_t *v, const char *label,
 		    struct alb_error *err)
 {
@@ -247,23 +258,15 @@ int alb_der_get_int(struct alb_der *c, int64_t *v, const char *label,
 			return undo(c, &save, alb_fail(err, ALB_EPARSE,
 						       "INTEGER: redundant form"));
 	}
-	if (b.len > ALB_DER_INT_OCTETS_MAX) {
-		char hex[HEX_DUMP_MAX];
-		hex_dump(b.ptr, b.len, hex, sizeof(hex));
-		return undo(c, &save, alb_fail(err, ALB_EPARSE,
-					       "INTEGER: int overflow: %s", hex));
-	}
+	if (b.len > ALB_DER_INT_OCTETS_MAX)
+		return undo_hex(c, &save, "INTEGER: int overflow", &b, err);
 	/* sign-extend from the first octet */
 	uint64_t u = (b.ptr[0] & 0x80u) ? UINT64_MAX : 0;
 	for (size_t i = 0; i < b.len; i++)
 		u = (u << 8) | b.ptr[i];
 	int64_t x = (int64_t)u;
-	if (x > ALB_DER_INT_MAX || x < ALB_DER_INT_MIN) {
-		char hex[HEX_DUMP_MAX];
-		hex_dump(b.ptr, b.len, hex, sizeof(hex));
-		return undo(c, &save, alb_fail(err, ALB_EPARSE,
-					       "INTEGER: int overflow: %s", hex));
-	}
+	if (x > ALB_DER_INT_MAX || x < ALB_DER_INT_MIN)
+		return undo_hex(c, &save, "INTEGER: int overflow", &b, err);
 	*v = x;
 	return 0;
 }
@@ -288,11 +291,8 @@ int alb_der_get_bool(struct alb_der *c, bool *v, const char *label,
 	int rc = get_form(c, ALB_DER_BOOLEAN, FORM_PRIM, &b, label, err);
 	if (rc < 0)
 		return rc;
-	if (b.len != 1) {
-		char hex[HEX_DUMP_MAX];
-		hex_dump(b.ptr, b.len, hex, sizeof(hex));
-		return undo(c, &save, alb_fail(err, ALB_EPARSE, "BOOLEAN: %s", hex));
-	}
+	if (b.len != 1)
+		return undo_hex(c, &save, "BOOLEAN", &b, err);
 	/* asn1-combinators takes any non-zero octet as true */
 	*v = b.ptr[0] != 0;
 	return 0;
@@ -305,36 +305,34 @@ int alb_der_get_null(struct alb_der *c, const char *label,
 	int rc = get_form(c, ALB_DER_NULL, FORM_PRIM, &b, label, err);
 	if (rc < 0)
 		return rc;
-	if (b.len != 0) {
-		char hex[HEX_DUMP_MAX];
-		hex_dump(b.ptr, b.len, hex, sizeof(hex));
-		return undo(c, &save, alb_fail(err, ALB_EPARSE, "NULL: %s", hex));
-	}
+	if (b.len != 0)
+		return undo_hex(c, &save, "NULL", &b, err);
+	return 0;
+}
+
+/* The contents of a string type (primitive or constructed, FORM_ANY). */
+static int get_string(struct alb_der *c, unsigned tag, struct alb_bytes *v,
+		      const char *label, struct alb_error *err)
+{
+	struct alb_der b;
+	int rc = get_form(c, tag, FORM_ANY, &b, label, err);
+	if (rc < 0)
+		return rc;
+	v->ptr = b.ptr;
+	v->len = b.len;
 	return 0;
 }
 
 int alb_der_get_octets(struct alb_der *c, struct alb_bytes *v,
 		       const char *label, struct alb_error *err)
 {
-	struct alb_der b;
-	int rc = get_form(c, ALB_DER_OCTET_STRING, FORM_ANY, &b, label, err);
-	if (rc < 0)
-		return rc;
-	v->ptr = b.ptr;
-	v->len = b.len;
-	return 0;
+	return get_string(c, ALB_DER_OCTET_STRING, v, label, err);
 }
 
 int alb_der_get_utf8(struct alb_der *c, struct alb_bytes *v, const char *label,
 		     struct alb_error *err)
 {
-	struct alb_der b;
-	int rc = get_form(c, ALB_DER_UTF8STRING, FORM_ANY, &b, label, err);
-	if (rc < 0)
-		return rc;
-	v->ptr = b.ptr;
-	v->len = b.len;
-	return 0;
+	return get_string(c, ALB_DER_UTF8STRING, v, label, err);
 }
 
 int alb_der_get_int64(struct alb_der *c, int64_t *v, const char *label,
