@@ -104,7 +104,6 @@ static int dec_restart(struct alb_dec *d, struct alb_der *c, struct alb_command 
 				    &n, &in, NULL, d->err);
 	if (rc < 0)
 		return rc;
-	cmd->kind = ALB_CMD_UNIKERNEL_RESTART;
 	if (n == 0)
 		return alb_der_get_null(&in, NULL, d->err);
 	cmd->u.restart.has_args = true;
@@ -113,6 +112,20 @@ static int dec_restart(struct alb_dec *d, struct alb_der *c, struct alb_command 
 
 static int dec_unikernel(struct alb_dec *d, struct alb_der *c, struct alb_command *cmd)
 {
+	static const enum alb_cmd_kind kinds[] = {
+		[3] = ALB_CMD_UNIKERNEL_DESTROY,
+		[9] = ALB_CMD_UNIKERNEL_CREATE,
+		[10] = ALB_CMD_UNIKERNEL_FORCE_CREATE,
+		[11] = ALB_CMD_UNIKERNEL_GET,
+		[14] = ALB_CMD_UNIKERNEL_RESTART,
+		[15] = ALB_CMD_OLD_UNIKERNEL_INFO4,
+		[16] = ALB_CMD_UNIKERNEL_CREATE,
+		[17] = ALB_CMD_UNIKERNEL_FORCE_CREATE,
+		[18] = ALB_CMD_OLD_UNIKERNEL_INFO5,
+		[19] = ALB_CMD_UNIKERNEL_INFO,
+		[20] = ALB_CMD_UNIKERNEL_CREATE,
+		[21] = ALB_CMD_UNIKERNEL_FORCE_CREATE,
+	};
 	const uint32_t alts = ALB_ALT(3) | ALB_ALT(9) | ALB_ALT(10) | ALB_ALT(11) |
 			      ALB_ALT(14) | ALB_ALT(15) | ALB_ALT(16) | ALB_ALT(17) |
 			      ALB_ALT(18) | ALB_ALT(19) | ALB_ALT(20) | ALB_ALT(21);
@@ -121,31 +134,22 @@ static int dec_unikernel(struct alb_dec *d, struct alb_der *c, struct alb_comman
 	int rc = alb_der_get_choice(c, alts, &n, &in, NULL, d->err);
 	if (rc < 0)
 		return rc;
+	cmd->kind = kinds[n];
 	switch (n) {
 	case 3:
-		cmd->kind = ALB_CMD_UNIKERNEL_DESTROY;
+	case 15:
+	case 18:
+	case 19:
 		return alb_der_get_null(&in, NULL, d->err);
 	case 11:
-		cmd->kind = ALB_CMD_UNIKERNEL_GET;
 		return alb_der_get_int(&in, &cmd->u.level, NULL, d->err);
 	case 14:
 		return dec_restart(d, &in, cmd);
-	case 15:
-		cmd->kind = ALB_CMD_OLD_UNIKERNEL_INFO4;
-		return alb_der_get_null(&in, NULL, d->err);
-	case 18:
-		cmd->kind = ALB_CMD_OLD_UNIKERNEL_INFO5;
-		return alb_der_get_null(&in, NULL, d->err);
-	case 19:
-		cmd->kind = ALB_CMD_UNIKERNEL_INFO;
-		return alb_der_get_null(&in, NULL, d->err);
 	default:
 		break;
 	}
 	/* creates: [9]/[10] v3, [16]/[17] v4, [20]/[21] current */
-	bool force = n == 10 || n == 17 || n == 21;
 	enum alb_cfg_form f = n <= 10 ? ALB_CFG_V3 : n <= 17 ? ALB_CFG_V4 : ALB_CFG_CURRENT;
-	cmd->kind = force ? ALB_CMD_UNIKERNEL_FORCE_CREATE : ALB_CMD_UNIKERNEL_CREATE;
 	return alb_dec_config(d, &in, f, &cmd->u.create, NULL);
 }
 
@@ -205,35 +209,30 @@ static int dec_old_block_set(struct alb_dec *d, struct alb_der *c,
 
 static int dec_block(struct alb_dec *d, struct alb_der *c, struct alb_command *cmd)
 {
+	static const enum alb_cmd_kind kinds[] = {
+		ALB_CMD_BLOCK_INFO,    ALB_CMD_BLOCK_ADD,     ALB_CMD_BLOCK_REMOVE,
+		ALB_CMD_OLD_BLOCK_ADD, ALB_CMD_OLD_BLOCK_SET, ALB_CMD_OLD_BLOCK_DUMP,
+		ALB_CMD_BLOCK_DUMP,    ALB_CMD_BLOCK_SET};
 	unsigned n = 0;
 	struct alb_der in;
 	int rc = alb_der_get_choice(c, 0xffu, &n, &in, NULL, d->err);
 	if (rc < 0)
 		return rc;
+	cmd->kind = kinds[n];
 	switch (n) {
 	case 0:
-		cmd->kind = ALB_CMD_BLOCK_INFO;
+	case 2:
 		return alb_der_get_null(&in, NULL, d->err);
 	case 1:
-		cmd->kind = ALB_CMD_BLOCK_ADD;
 		return alb_der_get_int(&in, &cmd->u.block_size, NULL, d->err);
-	case 2:
-		cmd->kind = ALB_CMD_BLOCK_REMOVE;
-		return alb_der_get_null(&in, NULL, d->err);
 	case 3:
-		cmd->kind = ALB_CMD_OLD_BLOCK_ADD;
 		return dec_old_block_add(d, &in, cmd);
 	case 4:
-		cmd->kind = ALB_CMD_OLD_BLOCK_SET;
 		return dec_old_block_set(d, &in, cmd);
 	case 5:
-		cmd->kind = ALB_CMD_OLD_BLOCK_DUMP;
-		return alb_der_get_int(&in, &cmd->u.level, NULL, d->err);
 	case 6:
-		cmd->kind = ALB_CMD_BLOCK_DUMP;
 		return alb_der_get_int(&in, &cmd->u.level, NULL, d->err);
 	default:
-		cmd->kind = ALB_CMD_BLOCK_SET;
 		return alb_der_get_bool(&in, &cmd->u.block_compressed, NULL, d->err);
 	}
 }
