@@ -196,7 +196,7 @@ static int stop_one(struct uk *u, void *ctx)
 	case UK_RUNNING:
 		/* an operation waiting for this exit keeps waiting */
 		if (u->on_exit == NULL)
-			uk_stop(u, NULL, NULL);
+			uk_stop(u, false, NULL, NULL);
 		break;
 	case UK_IDLE:
 	case UK_STARTING:

@@ -38,23 +38,6 @@
 
 #include "vmmd_internal.h"
 
-/** Largest runtime record read, in bytes (a few lines per tap). */
-#define RECORD_MAX 65536
-/** Most taps a record lists (more than a manifest can declare). */
-#define RECORD_TAPS_MAX ALB_MFT_MAX_ENTRIES
-
-struct record {
-	pid_t pid;
-	unsigned long long starttime;
-	int kind;
-	struct alb_time started;
-	uint8_t fingerprint[ALB_SHA256_LEN];
-	bool log_output;
-	size_t n_taps;
-	struct alb_ifname taps[RECORD_TAPS_MAX];
-	uint8_t macs[RECORD_TAPS_MAX][ALB_MAC_LEN];
-};
-
 /* Field 22 of /proc/<pid>/stat; 0 when the process is gone. */
 static unsigned long long proc_starttime(pid_t pid)
 {
@@ -191,12 +174,21 @@ static bool unhex(const char *s, uint8_t *out, size_t n)
 	return s[2 * n] == '\0' || s[2 * n] == '\n';
 }
 
-static bool record_parse(char *text, struct record *r)
+bool record_parse(const char *data, size_t len, struct record *r)
 {
 	memset(r, 0, sizeof(*r));
+	if (len > VMMD_RECORD_MAX || memchr(data, '\0', len) != NULL)
+		return false;
+	char *text = malloc(len + 1);
+	if (text == NULL)
+		return false;
+	memcpy(text, data, len);
+	text[len] = '\0';
 	unsigned seen = 0;
-	for (char *line = strtok(text, "\n"); line != NULL;
-	     line = strtok(NULL, "\n")) {
+	bool ok = true;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); ok && line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
 		int pid, kind, log;
 		long long sec;
 		unsigned nsec;
@@ -220,16 +212,18 @@ static bool record_parse(char *text, struct record *r)
 		} else if (sscanf(line, "log %d", &log) == 1) {
 			r->log_output = log != 0;
 		} else if (sscanf(line, "tap %63s %63s", a, b) == 2 &&
-			   r->n_taps < RECORD_TAPS_MAX && alb_tap_name_index(a, NULL) &&
+			   r->n_taps < VMMD_RECORD_TAPS_MAX &&
+			   alb_tap_name_index(a, NULL) &&
 			   alb_mac_parse(b, strlen(b), r->macs[r->n_taps], NULL) == 0) {
 			/* alb_tap_name_index() accepted it: it fits */
 			memcpy(r->taps[r->n_taps].name, a, strlen(a) + 1);
 			r->n_taps++;
 		} else {
-			return false;
+			ok = false;
 		}
 	}
-	return seen == 31;
+	free(text);
+	return ok && seen == 31;
 }
 
 static bool record_read(struct alb_vmmd *v, const char *name, struct record *r)
@@ -239,14 +233,11 @@ static bool record_read(struct alb_vmmd *v, const char *name, struct record *r)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return false;
-	char *text = malloc(RECORD_MAX + 1);
-	ssize_t n = text ? read(fd, text, RECORD_MAX + 1) : -1;
+	/* one byte more than a record may have tells a too long one */
+	char *text = malloc(VMMD_RECORD_MAX + 1);
+	ssize_t n = text ? read(fd, text, VMMD_RECORD_MAX + 1) : -1;
 	close(fd);
-	bool ok = n > 0 && n <= RECORD_MAX;
-	if (ok) {
-		text[n] = '\0';
-		ok = record_parse(text, r);
-	}
+	bool ok = n > 0 && record_parse(text, (size_t)n, r);
 	free(text);
 	return ok;
 }

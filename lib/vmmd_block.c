@@ -17,9 +17,6 @@
 #include "vmmd_internal.h"
 
 #define MIB ((uint64_t)1 << 20)
-/** Largest device the legacy Old_block_dump sends inline: its reply must
- * fit a client's default frame limit. */
-#define VMMD_OLD_DUMP_MAX (ALB_FRAME_MAX_DEFAULT - MIB)
 /** Bytes read from a device per step of a dump. */
 #define DUMP_READ (16 * VMMD_DUMP_CHUNK)
 

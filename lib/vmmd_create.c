@@ -175,6 +175,7 @@ static void spawn_after(uv_work_t *w, int status)
 	struct uk *u = o->op.uk;
 	struct alb_vmmd *v = u->v;
 	vmmd_job_end(v);
+	alb_log_debug("vmmd: %s: spawned", u->name);
 	if (o->rc != 0) {
 		undo(o);
 		return;
@@ -265,6 +266,7 @@ static void spawn_step(struct uop *o)
 	}
 	o->work.data = o;
 	vmmd_job_begin(v);
+	alb_log_debug("vmmd: %s: spawning", u->name);
 	uv_queue_work(v->loop, &o->work, spawn_work, spawn_after);
 }
 
@@ -349,6 +351,7 @@ static void host_after(uv_work_t *w, int status)
 	(void)status;
 	struct uop *o = w->data;
 	vmmd_job_end(o->op.uk->v);
+	alb_log_debug("vmmd: %s: image written, taps made", o->op.uk->name);
 	step_done(o);
 }
 
@@ -477,6 +480,7 @@ static void prepare_after(uv_work_t *w, int status)
 	struct uk *u = o->op.uk;
 	struct alb_vmmd *v = u->v;
 	vmmd_job_end(v);
+	alb_log_debug("vmmd: %s: image prepared", u->name);
 	if (o->rc != 0) {
 		finish(o);
 		return;
@@ -488,7 +492,7 @@ static void prepare_after(uv_work_t *w, int status)
 	if (u->state == UK_RUNNING && o->mode == CREATE_REPLACE) {
 		alb_log_info("vmmd: %s: stopping the running one to replace it",
 			     u->name);
-		uk_stop(u, replaced, o);
+		uk_stop(u, false, replaced, o);
 		return;
 	}
 	reserve(o);

@@ -125,18 +125,19 @@ void uk_remove_files(const struct uk *u)
 
 static void restart_now(uv_timer_t *t);
 
-/* How long to wait before restarting a unikernel that ran for ran_ms: the
- * first failure in a row restarts at once (as Albatross), each further
- * fast one waits twice as long as the previous, up to the maximum. */
-static uint64_t restart_delay(struct uk *u, uint64_t ran_ms)
+unsigned restart_failures(unsigned prev, uint64_t ran_ms)
 {
 	if (ran_ms >= ALB_VMMD_RESTART_STABLE_MS)
-		u->fast_failures = 0;
-	u->fast_failures++;
-	if (u->fast_failures <= 1)
+		prev = 0;
+	return prev < UINT_MAX ? prev + 1 : prev;
+}
+
+uint64_t restart_delay_ms(unsigned failures)
+{
+	if (failures <= 1)
 		return 0;
 	uint64_t d = ALB_VMMD_RESTART_DELAY_MIN_MS;
-	for (unsigned i = 2; i < u->fast_failures && d < ALB_VMMD_RESTART_DELAY_MAX_MS; i++)
+	for (unsigned i = 2; i < failures && d < ALB_VMMD_RESTART_DELAY_MAX_MS; i++)
 		d *= 2;
 	return d < ALB_VMMD_RESTART_DELAY_MAX_MS ? d : ALB_VMMD_RESTART_DELAY_MAX_MS;
 }
@@ -230,7 +231,8 @@ static void decide(struct uk *u, const struct alb_exit_status *st,
 	}
 	u->restart_without_name = r == ALB_RESTART_WITHOUT_NAME;
 	u->state = UK_RESTART_WAIT;
-	uint64_t delay = restart_delay(u, ran_ms);
+	u->fast_failures = restart_failures(u->fast_failures, ran_ms);
+	uint64_t delay = restart_delay_ms(u->fast_failures);
 	if (delay > 0)
 		alb_log_warn("vmmd: %s failed %u times in a row within %d ms of "
 			     "starting; restarting in %llu ms", u->name,
@@ -268,9 +270,10 @@ static void exited(struct uk *u, const struct alb_exit_status *st, bool known)
 	u->adopted = false;
 
 	if (u->on_exit != NULL) {
-		struct exit_wait *e = malloc(sizeof(*e));
 		uk_exit_fn fn = u->on_exit;
 		void *ctx = u->on_exit_ctx;
+		bool wait_taps = u->on_exit_taps;
+		struct exit_wait *e = wait_taps ? malloc(sizeof(*e)) : NULL;
 		u->on_exit = NULL;
 		u->on_exit_ctx = NULL;
 		u->state = UK_IDLE;
@@ -373,10 +376,11 @@ static void kill_now(uv_timer_t *t)
 			     strerror(errno));
 }
 
-void uk_stop(struct uk *u, uk_exit_fn fn, void *ctx)
+void uk_stop(struct uk *u, bool wait_taps, uk_exit_fn fn, void *ctx)
 {
 	u->on_exit = fn;
 	u->on_exit_ctx = ctx;
+	u->on_exit_taps = wait_taps;
 	if (u->state == UK_STOPPING)
 		return;
 	u->state = UK_STOPPING;
@@ -393,5 +397,5 @@ void uk_started(struct uk *u)
 	stats_add(u->v, u);
 	/* a shutdown that began while this one was starting stops it too */
 	if (u->v->stopping)
-		uk_stop(u, NULL, NULL);
+		uk_stop(u, false, NULL, NULL);
 }

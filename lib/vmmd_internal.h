@@ -44,6 +44,12 @@
 #define VMMD_DUMP_QUEUE_MAX (256u * 1024u)
 /** Bytes of block device data per uncompressed dump chunk (Albatross's). */
 #define VMMD_DUMP_CHUNK 4096
+/** Largest frame read from the console daemon (its replies are small);
+ * a larger one drops the connection. */
+#define VMMD_CONSOLE_FRAME_MAX 65536
+/** Largest device the legacy Old_block_dump sends inline, in bytes: its
+ * reply must fit a client's default frame limit. */
+#define VMMD_OLD_DUMP_MAX ((uint64_t)ALB_FRAME_MAX_DEFAULT - (1u << 20))
 /** Size of a buffer holding any file path built by the core. */
 #define VMMD_PATH_MAX PATH_MAX
 
@@ -199,6 +205,7 @@ struct uk {
 	/* who waits for the exit of a stopping tender */
 	uk_exit_fn on_exit;
 	void *on_exit_ctx;
+	bool on_exit_taps; /* ... once the taps are gone too */
 	/* the operation owning the name, and those waiting for it */
 	struct op *op;
 	struct vlist waitq;
@@ -328,11 +335,20 @@ int uk_watch(struct uk *u, int pidfd, struct alb_error *err);
 /** Sends a signal to u's tender through its pidfd. */
 int uk_signal(const struct uk *u, int sig);
 /** Sends SIGTERM to u's tender (SIGKILL after the kill timeout) and calls
- * fn once it has exited and its resources are released. */
-void uk_stop(struct uk *u, uk_exit_fn fn, void *ctx);
+ * fn once it has exited and its resources are released, its taps too when
+ * wait_taps (destroy answers only then; a replacement need not wait the
+ * ≈20 ms per tap). */
+void uk_stop(struct uk *u, bool wait_taps, uk_exit_fn fn, void *ctx);
 /** Cancels a pending restart of u (state UK_RESTART_WAIT -> UK_IDLE,
  * configuration kept for the caller). */
 void uk_cancel_restart(struct uk *u);
+/** Restart back-off: the failures in a row after a run of ran_ms (a run
+ * of ALB_VMMD_RESTART_STABLE_MS or more starts a new count) ... */
+unsigned restart_failures(unsigned prev, uint64_t ran_ms);
+/** ... and the delay before the next restart: none for the first failure
+ * in a row (as Albatross), then ALB_VMMD_RESTART_DELAY_MIN_MS doubling up to
+ * ALB_VMMD_RESTART_DELAY_MAX_MS. */
+uint64_t restart_delay_ms(unsigned failures);
 /** Restarts u now if it waits for a restart whose timer fired while an
  * operation held the name. */
 void uk_restart_resume(struct uk *u);
@@ -390,6 +406,30 @@ int policies_restore(struct alb_vmmd *v, const struct alb_state *st,
 void blocks_discover(struct alb_vmmd *v);
 
 /* ---- adoption (vmmd_adopt.c) ------------------------------------------- */
+
+/** Largest runtime record read, in bytes (a few lines per tap). */
+#define VMMD_RECORD_MAX 65536
+/** Most taps a record lists (as many as a manifest can declare). */
+#define VMMD_RECORD_TAPS_MAX (ALB_MFT_MAX_ENTRIES - 1)
+
+/** What a runtime record says about a running tender. */
+struct record {
+	pid_t pid;
+	unsigned long long starttime; /* field 22 of /proc/PID/stat */
+	int kind;                     /* enum alb_tender_kind */
+	struct alb_time started;
+	uint8_t fingerprint[ALB_SHA256_LEN];
+	bool log_output;
+	size_t n_taps;
+	struct alb_ifname taps[VMMD_RECORD_TAPS_MAX];
+	uint8_t macs[VMMD_RECORD_TAPS_MAX][ALB_MAC_LEN];
+};
+
+/** Parses the text of a runtime record: every field once ("pid",
+ * "starttime", "kind", "started", "fingerprint"; "log" optional) and up to
+ * VMMD_RECORD_TAPS_MAX "tap" lines; false for anything else, a NUL byte or
+ * more than VMMD_RECORD_MAX bytes. */
+bool record_parse(const char *text, size_t len, struct record *r);
 
 /** Writes u's runtime record (after a start). */
 void record_write(const struct uk *u);

@@ -23,9 +23,6 @@
 
 #include "vmmd_internal.h"
 
-/* Largest reply accepted from the console daemon. */
-#define CONSOLE_FRAME_MAX 65536
-
 struct creq {
 	struct vlist link;
 	int64_t seq;
@@ -166,7 +163,7 @@ static int console_connect(struct alb_vmmd *v)
 		close(fd);
 		return ALB_ENOENT;
 	}
-	if (alb_frame_reader_new(CONSOLE_FRAME_MAX, &p->rd, NULL) != 0) {
+	if (alb_frame_reader_new(VMMD_CONSOLE_FRAME_MAX, &p->rd, NULL) != 0) {
 		close(fd);
 		return ALB_ENOENT;
 	}

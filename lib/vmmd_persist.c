@@ -107,7 +107,8 @@ static void write_after(uv_work_t *w, int status)
 	if (j->rc != 0)
 		alb_log_error("vmmd: failed to write the state file: %s", j->err.msg);
 	else
-		alb_log_debug("vmmd: state file written");
+		alb_log_debug("vmmd: state file written (generation %llu)",
+			      (unsigned long long)j->gen);
 	v->st_writing = false;
 	v->st_done = j->gen;
 	alb_buf_free(&j->buf);

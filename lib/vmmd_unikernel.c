@@ -57,7 +57,7 @@ static void start_destroy(struct op *op)
 	case UK_RUNNING:
 		/* no restart follows: the exit goes to `destroyed` */
 		alb_log_info("vmmd: %s: destroying (pid %d)", u->name, (int)u->pid);
-		uk_stop(u, destroyed, o);
+		uk_stop(u, true, destroyed, o);
 		return;
 	case UK_RESTART_WAIT:
 		uk_cancel_restart(u);

@@ -35,6 +35,7 @@
 
 struct harness {
 	char root[H_PATH];
+	char troot[H_PATH];  /* the tmpdir's own scratch directory, if any */
 	char tmpdir[H_PATH];
 	char dbdir[H_PATH];
 	char sock[H_PATH];
@@ -296,27 +297,45 @@ static inline int h_count_taps(void)
 
 /* ---- setting up ------------------------------------------------------------ */
 
-/* Makes the scratch directories under /tmp and installs the fake tender
- * (path in $ALB_FAKE_TENDER) as <dbdir>/solo5-hvt. */
-static inline int h_setup(struct harness *h, const char *tag)
+/* Makes the scratch directories under /tmp, the runtime one under
+ * tmp_base instead when it is not NULL (e.g. a tmpfs, as /run is where
+ * albd runs), and installs the fake tender (path in $ALB_FAKE_TENDER) as
+ * <dbdir>/solo5-hvt. */
+static inline int h_setup_in(struct harness *h, const char *tag,
+			     const char *tmp_base)
 {
 	memset(h, 0, sizeof(*h));
 	snprintf(h->root, sizeof(h->root), "/tmp/alb-%s-XXXXXX", tag);
 	if (mkdtemp(h->root) == NULL)
 		return -1;
+	const char *tbase = h->root;
+	if (tmp_base != NULL) {
+		if (H_FMT(h->troot, "%s/alb-%s-XXXXXX", tmp_base, tag) != 0 ||
+		    mkdtemp(h->troot) == NULL)
+			return -1;
+		tbase = h->troot;
+	}
 	const char *fake = getenv("ALB_FAKE_TENDER");
-	if (H_FMT(h->tmpdir, "%s/run", h->root) != 0 ||
+	if (H_FMT(h->tmpdir, "%s/run", tbase) != 0 ||
 	    H_FMT(h->dbdir, "%s/db", h->root) != 0 ||
 	    H_FMT(h->sock, "%s/util/vmmd.sock", h->tmpdir) != 0 ||
-	    H_FMT(h->tender, "%s/solo5-hvt", h->dbdir) != 0 || fake == NULL || mkdir(h->tmpdir, 0755) != 0 ||
+	    H_FMT(h->tender, "%s/solo5-hvt", h->dbdir) != 0 || fake == NULL ||
+	    mkdir(h->tmpdir, 0755) != 0 ||
 	    mkdir(h->dbdir, 0755) != 0 || symlink(fake, h->tender) != 0)
 		return -1;
 	return 0;
 }
 
+static inline int h_setup(struct harness *h, const char *tag)
+{
+	return h_setup_in(h, tag, NULL);
+}
+
 static inline void h_teardown(struct harness *h)
 {
 	h_rm_rf(h->root);
+	if (h->troot[0] != '\0')
+		h_rm_rf(h->troot);
 }
 
 /* True once the daemon accepts connections. */

@@ -15,6 +15,7 @@
 
 #include "albd_harness.h"
 #include "host_helpers.h"
+#include "vmmd_internal.h"
 
 #define BR "br0"
 #define BR2 "br1"
@@ -32,7 +33,7 @@ static struct alb_str str(const char *s)
 #define MAXDEV 4
 #define MAXARG 8
 
-struct uk {
+struct ukc {
 	struct alb_command cmd;
 	struct alb_net_dev nets[MAXDEV];
 	struct alb_block_dev blocks[MAXDEV];
@@ -47,7 +48,7 @@ struct uk {
 
 /* A create (or force-create) of a unikernel with 32 MB on CPU 0 that
  * quits, --name added, no devices yet: add them, then uk_image(). */
-static void uk_init(struct uk *u, bool force)
+static void uk_init(struct ukc *u, bool force)
 {
 	memset(u, 0, sizeof(*u));
 	u->cmd.kind = force ? ALB_CMD_UNIKERNEL_FORCE_CREATE : ALB_CMD_UNIKERNEL_CREATE;
@@ -64,7 +65,7 @@ static void uk_init(struct uk *u, bool force)
 	c->fail.exit_codes = u->codes;
 }
 
-static void uk_net(struct uk *u, const char *netif, const char *bridge)
+static void uk_net(struct ukc *u, const char *netif, const char *bridge)
 {
 	struct alb_unikernel_config *c = &u->cmd.u.create;
 	u->nets[c->n_bridges].netif = str(netif);
@@ -73,7 +74,7 @@ static void uk_net(struct uk *u, const char *netif, const char *bridge)
 	c->n_bridges++;
 }
 
-static void uk_block(struct uk *u, const char *name, const char *device)
+static void uk_block(struct ukc *u, const char *name, const char *device)
 {
 	struct alb_unikernel_config *c = &u->cmd.u.create;
 	u->blocks[c->n_blocks].name = str(name);
@@ -82,14 +83,14 @@ static void uk_block(struct uk *u, const char *name, const char *device)
 	c->n_blocks++;
 }
 
-static void uk_arg(struct uk *u, const char *arg)
+static void uk_arg(struct ukc *u, const char *arg)
 {
 	struct alb_unikernel_config *c = &u->cmd.u.create;
 	u->argv[c->n_argv++] = str(arg);
 	c->has_argv = true;
 }
 
-static void uk_restart(struct uk *u, const int64_t *codes, size_t n)
+static void uk_restart(struct ukc *u, const int64_t *codes, size_t n)
 {
 	struct alb_unikernel_config *c = &u->cmd.u.create;
 	c->fail.restart = true;
@@ -99,7 +100,7 @@ static void uk_restart(struct uk *u, const int64_t *codes, size_t n)
 }
 
 /* The image with a manifest of exactly the configured devices. */
-static void uk_image(struct uk *u, bool compressed)
+static void uk_image(struct ukc *u, bool compressed)
 {
 	struct alb_unikernel_config *c = &u->cmd.u.create;
 	const char *names[2 * MAXDEV];
@@ -127,7 +128,7 @@ static void uk_image(struct uk *u, bool compressed)
 	}
 }
 
-static void uk_free(struct uk *u)
+static void uk_free(struct ukc *u)
 {
 	free(u->image);
 	alb_buf_free(&u->z);
@@ -254,7 +255,7 @@ static void no_leftovers(void)
 static void test_create_info_destroy(void **state)
 {
 	(void)state;
-	struct uk u;
+	struct ukc u;
 	uk_init(&u, false);
 	uk_net(&u, "service", BR);
 	uk_arg(&u, "--sleep-ms=60000");
@@ -311,7 +312,7 @@ static pid_t pid_of(const char *name)
 static void test_running_force_restart(void **state)
 {
 	(void)state;
-	struct uk u;
+	struct ukc u;
 	uk_init(&u, false);
 	uk_net(&u, "service", BR);
 	uk_arg(&u, "--sleep-ms=60000");
@@ -324,7 +325,7 @@ static void test_running_force_restart(void **state)
 	assert_int_equal(h_tenders(&H, NULL, 0), 1);
 
 	/* force-create replaces it: another image, another tender */
-	struct uk f;
+	struct ukc f;
 	uk_init(&f, true);
 	uk_net(&f, "service", BR);
 	uk_arg(&f, "--sleep-ms=60000");
@@ -342,7 +343,7 @@ static void test_running_force_restart(void **state)
 	alb_msg_free(m);
 
 	/* a force-create with a bad image leaves the running one alone */
-	struct uk bad;
+	struct ukc bad;
 	uk_init(&bad, true);
 	uk_net(&bad, "other", BR);
 	uk_image(&bad, false);
@@ -389,7 +390,7 @@ static void test_running_force_restart(void **state)
 static int runs_after_exit(const char *name, bool restart, const int64_t *codes,
 			   size_t n, bool add_name, const char *arg)
 {
-	struct uk u;
+	struct ukc u;
 	uk_init(&u, false);
 	if (restart)
 		uk_restart(&u, codes, n);
@@ -435,7 +436,7 @@ static void test_exit64_without_name(void **state)
 	(void)state;
 	/* a unikernel that does not know --name exits 64: started again
 	 * without it, even with Quit, and the state keeps that */
-	struct uk u;
+	struct ukc u;
 	uk_init(&u, false);
 	uk_arg(&u, "--reject-name");
 	uk_arg(&u, "--sleep-ms=60000");
@@ -464,7 +465,7 @@ static void test_exit64_without_name(void **state)
 static void test_boot_loop_destroy(void **state)
 {
 	(void)state;
-	struct uk u;
+	struct ukc u;
 	uk_init(&u, false);
 	uk_restart(&u, NULL, 0);
 	uk_net(&u, "service", BR);
@@ -483,7 +484,7 @@ static void test_boot_loop_destroy(void **state)
 	/* a force-create replaces a boot-looping one */
 	assert_true(h_call_is(&H, ":loop2", &u.cmd, "created unikernel"));
 	assert_true(wait_log(":loop2", "fake-tender: start", 3, 5000));
-	struct uk f;
+	struct ukc f;
 	uk_init(&f, true);
 	uk_net(&f, "service", BR);
 	uk_arg(&f, "--sleep-ms=60000");
@@ -496,6 +497,105 @@ static void test_boot_loop_destroy(void **state)
 	no_leftovers();
 	uk_free(&u);
 	uk_free(&f);
+}
+
+/* The back-off of restarts: none for the first fast failure, then from
+ * ALB_VMMD_RESTART_DELAY_MIN_MS doubling up to (at the limit, and one past
+ * it) ALB_VMMD_RESTART_DELAY_MAX_MS; a run of ALB_VMMD_RESTART_STABLE_MS
+ * (at the limit) starts over, one ms less does not. */
+static void test_restart_delays(void **state)
+{
+	(void)state;
+	assert_int_equal(restart_failures(0, 0), 1);
+	assert_int_equal(restart_failures(4, ALB_VMMD_RESTART_STABLE_MS - 1), 5);
+	assert_int_equal(restart_failures(4, ALB_VMMD_RESTART_STABLE_MS), 1);
+	assert_int_equal(restart_failures(UINT_MAX, 0), UINT_MAX);
+	assert_int_equal(restart_delay_ms(0), 0);
+	assert_int_equal(restart_delay_ms(1), 0);
+	assert_int_equal(restart_delay_ms(2), ALB_VMMD_RESTART_DELAY_MIN_MS);
+	assert_int_equal(restart_delay_ms(3), 2 * ALB_VMMD_RESTART_DELAY_MIN_MS);
+	unsigned k = 2;
+	while (restart_delay_ms(k + 1) < ALB_VMMD_RESTART_DELAY_MAX_MS)
+		k++;
+	assert_true(restart_delay_ms(k) < ALB_VMMD_RESTART_DELAY_MAX_MS);
+	assert_int_equal(restart_delay_ms(k + 1), ALB_VMMD_RESTART_DELAY_MAX_MS);
+	assert_int_equal(restart_delay_ms(k + 2), ALB_VMMD_RESTART_DELAY_MAX_MS);
+	assert_int_equal(restart_delay_ms(UINT_MAX), ALB_VMMD_RESTART_DELAY_MAX_MS);
+
+	/* and as it happens: each pause of a boot loop longer than the last */
+	struct ukc u;
+	uk_init(&u, false);
+	uk_restart(&u, NULL, 0);
+	uk_arg(&u, "--exit=0");
+	uk_image(&u, false);
+	assert_true(h_call_is(&H, ":backoff", &u.cmd, "created unikernel"));
+	assert_true(wait_log(":backoff", "fake-tender: start", 5, 5000));
+	destroy_looping(":backoff");
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/:backoff.log", H.tmpdir);
+	char *text = h_read_file(path, NULL);
+	long long t[5];
+	int n = 0;
+	for (char *p = text; n < 5 && (p = strstr(p, "fake-tender: start ")) != NULL; p++)
+		t[n++] = atoll(p + strlen("fake-tender: start "));
+	free(text);
+	assert_int_equal(n, 5);
+	long long ms = 1000000;
+	assert_true(t[1] - t[0] < ALB_VMMD_RESTART_DELAY_MIN_MS * ms);
+	assert_true(t[2] - t[1] >= ALB_VMMD_RESTART_DELAY_MIN_MS * ms);
+	assert_true(t[3] - t[2] >= 2 * ALB_VMMD_RESTART_DELAY_MIN_MS * ms);
+	assert_true(t[4] - t[3] >= 4 * ALB_VMMD_RESTART_DELAY_MIN_MS * ms);
+	no_leftovers();
+	uk_free(&u);
+}
+
+/* Runtime records: VMMD_RECORD_TAPS_MAX taps and VMMD_RECORD_MAX bytes
+ * are read, one more of either is not; every field is required. */
+static void test_record_parse(void **state)
+{
+	(void)state;
+	static const char head[] =
+		"pid 4242\nstarttime 123456\nkind 1\nstarted 1700000000 5\n"
+		"fingerprint 000102030405060708090a0b0c0d0e0f"
+		"101112131415161718191a1b1c1d1e1f\n";
+	size_t cap = VMMD_RECORD_MAX + 64;
+	char *text = malloc(cap);
+	struct record *r = malloc(sizeof(*r));
+	size_t o = (size_t)snprintf(text, cap, "%s", head);
+	assert_true(record_parse(text, o, r));
+	assert_int_equal(r->pid, 4242);
+	assert_int_equal(r->starttime, 123456);
+	assert_int_equal(r->kind, ALB_TENDER_HVT);
+	assert_int_equal(r->started.nsec, 5);
+	assert_int_equal(r->fingerprint[31], 0x1f);
+	assert_int_equal(r->n_taps, 0);
+	for (int i = 0; i < VMMD_RECORD_TAPS_MAX; i++)
+		o += (size_t)snprintf(text + o, cap - o,
+				      "tap vmmtap%d 00:80:41:00:00:%02x\n", i, i);
+	assert_true(record_parse(text, o, r));
+	assert_int_equal(r->n_taps, VMMD_RECORD_TAPS_MAX);
+	assert_string_equal(r->taps[3].name, "vmmtap3");
+	assert_int_equal(r->macs[3][5], 3);
+	size_t at = o;
+	o += (size_t)snprintf(text + o, cap - o, "tap vmmtap99 00:80:41:00:00:99\n");
+	assert_false(record_parse(text, o, r));
+	/* padded to exactly the size limit (trailing blanks of "log 1") */
+	o = at;
+	o += (size_t)snprintf(text + o, cap - o, "log 1");
+	memset(text + o, ' ', VMMD_RECORD_MAX - o);
+	assert_true(record_parse(text, VMMD_RECORD_MAX, r));
+	assert_true(r->log_output);
+	text[VMMD_RECORD_MAX] = ' ';
+	assert_false(record_parse(text, VMMD_RECORD_MAX + 1, r));
+	/* a field missing, an unknown line, a NUL byte */
+	assert_false(record_parse(head, sizeof(head) - 1 - 82, r));
+	o = (size_t)snprintf(text, cap, "%sbogus 1\n", head);
+	assert_false(record_parse(text, o, r));
+	o = (size_t)snprintf(text, cap, "%s", head);
+	text[3] = '\0';
+	assert_false(record_parse(text, o, r));
+	free(text);
+	free(r);
 }
 
 /* ---- policies ----------------------------------------------------------------- */
@@ -536,7 +636,7 @@ static void create_expect(const char *name, int64_t mem, int64_t cpu,
 			  const char *bridge, const char *block,
 			  const char *expect)
 {
-	struct uk u;
+	struct ukc u;
 	uk_init(&u, false);
 	u.cmd.u.create.memory = mem;
 	u.cpuids[0] = cpu;
@@ -769,6 +869,20 @@ static void test_blocks(void **state)
 	alb_msg_free(m);
 	assert_true(h_call_is(&H, ":old", &rm, "removed block"));
 	alb_buf_free(&z);
+	/* an inline dump of a device up to VMMD_OLD_DUMP_MAX, not one more MB */
+	add.u.block_size = (int64_t)(VMMD_OLD_DUMP_MAX >> 20);
+	assert_true(h_call_is(&H, ":huge", &add, "added block device"));
+	od.u.level = 0;
+	m = h_call(&H, ":huge", &od);
+	assert_int_equal(m->u.success.kind, ALB_REPLY_OLD_BLOCK_DEVICE_IMAGE);
+	assert_int_equal(m->u.success.u.image.data.len, VMMD_OLD_DUMP_MAX);
+	alb_msg_free(m);
+	assert_true(h_call_is(&H, ":huge", &rm, "removed block"));
+	add.u.block_size++;
+	assert_true(h_call_is(&H, ":huge", &add, "added block device"));
+	assert_true(h_call_is(&H, ":huge", &od, "block device too large for an "
+			      "inline dump; use the streamed dump"));
+	assert_true(h_call_is(&H, ":huge", &rm, "removed block"));
 
 	/* a path's block storage limit (spec §4.6) */
 	POLICY("blk:", "added policy", 1, 1, 64, 4, BR, NULL);
@@ -815,7 +929,7 @@ static void get_expect(const char *name, int level, bool compressed,
 static void test_get(void **state)
 {
 	(void)state;
-	struct uk u;
+	struct ukc u;
 	uk_init(&u, false);
 	uk_arg(&u, "--sleep-ms=60000");
 	uk_image(&u, false);
@@ -834,7 +948,7 @@ static void test_get(void **state)
 	alb_buf_free(&back);
 	alb_msg_free(m);
 
-	struct uk z;
+	struct ukc z;
 	uk_init(&z, false);
 	uk_arg(&z, "--sleep-ms=60000");
 	uk_image(&z, true);
@@ -854,7 +968,7 @@ static void test_get(void **state)
 static void test_old_info(void **state)
 {
 	(void)state;
-	struct uk u;
+	struct ukc u;
 	uk_init(&u, false);
 	uk_arg(&u, "--sleep-ms=60000");
 	uk_image(&u, false);
@@ -950,7 +1064,7 @@ static void raw_reply(int fd, const struct alb_header *h, const char *text)
 /* A create of name whose framed payload is exactly len bytes. */
 static void frame_of(size_t len, struct alb_buf *out)
 {
-	struct uk u;
+	struct ukc u;
 	uk_init(&u, false);
 	uint8_t *img = calloc(1, len);
 	size_t x = len;
@@ -1142,11 +1256,37 @@ static void test_stats(void **state)
 
 /* ---- the console daemon ---------------------------------------------------------------- */
 
+enum con_mode {
+	CON_OK,       /* Success Empty, the FIFO read */
+	CON_FAIL,     /* Failure "opening" */
+	CON_BIG_AT,   /* a failure of exactly VMMD_CONSOLE_FRAME_MAX bytes */
+	CON_BIG_PAST  /* one byte more */
+};
+
+/* A failure reply to h whose frame payload is len bytes. */
+static void failure_of(const struct alb_header *h, size_t len, struct alb_buf *out)
+{
+	char *text = malloc(len + 1);
+	memset(text, 'x', len);
+	size_t x = len;
+	struct alb_msg r = {.header = *h, .kind = ALB_PAYLOAD_FAILURE};
+	for (int i = 0; i < 8; i++) {
+		r.u.failure = (struct alb_str){text, x};
+		alb_buf_free(out);
+		alb_msg_encode(&r, 0, out, NULL);
+		if (out->len == len)
+			break;
+		x = x + len - out->len;
+	}
+	alb_buf_free(out);
+	alb_msg_encode(&r, ALB_ENCODE_FRAMED, out, NULL);
+	free(text);
+}
+
 /* A console daemon of the test's own in a child: answers Console_add
- * (with a failure when `fail`), records "add <name> <n> <seq>" in
- * <root>/console.log and appends what it reads from the FIFOs to
- * <root>/console.out. */
-static pid_t console_start(bool fail)
+ * as mode says, records "add <name> <n> <seq>" in <root>/console.log and
+ * appends what it reads from the FIFOs to <root>/console.out. */
+static pid_t console_start(enum con_mode mode)
 {
 	char path[H_PATH * 2];
 	snprintf(path, sizeof(path), "%s/util/console.sock", H.tmpdir);
@@ -1195,7 +1335,11 @@ static pid_t console_start(bool fail)
 					(long long)m->header.sequence);
 				fflush(log);
 				struct alb_msg r = {.header = m->header};
-				if (fail) {
+				struct alb_buf rb = {0};
+				if (mode == CON_BIG_AT || mode == CON_BIG_PAST) {
+					failure_of(&m->header, VMMD_CONSOLE_FRAME_MAX +
+						   (mode == CON_BIG_PAST), &rb);
+				} else if (mode == CON_FAIL) {
 					r.kind = ALB_PAYLOAD_FAILURE;
 					r.u.failure = S("opening");
 				} else {
@@ -1209,8 +1353,8 @@ static pid_t console_start(bool fail)
 					r.kind = ALB_PAYLOAD_SUCCESS;
 					r.u.success.kind = ALB_REPLY_EMPTY;
 				}
-				struct alb_buf rb = {0};
-				alb_msg_encode(&r, ALB_ENCODE_FRAMED, &rb, NULL);
+				if (rb.len == 0)
+					alb_msg_encode(&r, ALB_ENCODE_FRAMED, &rb, NULL);
 				if (write(p[i].fd, rb.data, rb.len) < 0)
 					_exit(1);
 				alb_buf_free(&rb);
@@ -1257,8 +1401,8 @@ static int file_lines(const char *file, const char *prefix)
 static void test_console(void **state)
 {
 	(void)state;
-	pid_t con = console_start(false);
-	struct uk u;
+	pid_t con = console_start(CON_OK);
+	struct ukc u;
 	uk_init(&u, false);
 	uk_arg(&u, "--lines=3");
 	uk_image(&u, false);
@@ -1275,8 +1419,8 @@ static void test_console(void **state)
 
 	/* the console daemon refuses: Albatross's text, nothing left */
 	console_stop(con);
-	con = console_start(true);
-	struct uk n;
+	con = console_start(CON_FAIL);
+	struct ukc n;
 	uk_init(&n, false);
 	uk_net(&n, "service", BR);
 	uk_arg(&n, "--sleep-ms=60000");
@@ -1292,12 +1436,23 @@ static void test_console(void **state)
 	assert_true(wait_log(":c3", "fake-tender: line 3", 1, 5000));
 
 	/* it comes back: used again */
-	con = console_start(false);
+	con = console_start(CON_OK);
 	assert_true(h_call_is(&H, ":c4", &u.cmd, "created unikernel"));
 	for (int i = 0; i < 500 && file_lines("console.out", "fake-tender: line 3") < 2; i++)
 		h_sleep_ms(10);
 	assert_int_equal(file_lines("console.out", "fake-tender: line 3"), 2);
 	assert_int_equal(file_lines("console.log", "add :c4 "), 1);
+	console_stop(con);
+
+	/* its replies up to the frame limit are read (this one a failure),
+	 * one byte more drops the connection: the output goes to the log */
+	con = console_start(CON_BIG_AT);
+	assert_true(h_call_is(&H, ":c5", &n.cmd,
+			      "could not create unikernel: console failed"));
+	console_stop(con);
+	con = console_start(CON_BIG_PAST);
+	assert_true(h_call_is(&H, ":c6", &u.cmd, "created unikernel"));
+	assert_true(wait_log(":c6", "fake-tender: line 3", 1, 5000));
 	console_stop(con);
 	assert_true(wait_tenders(0, 5000));
 	no_leftovers();
@@ -1322,7 +1477,7 @@ static void test_qemu(void **state)
 		free(elf);
 		return;
 	}
-	struct uk u;
+	struct ukc u;
 	uk_init(&u, false);
 	uk_net(&u, "service", BR);
 	uk_arg(&u, "--seconds=1");
@@ -1372,8 +1527,8 @@ static void test_crash_adopt(void **state)
 	alb_vmmd_config_init(&cfg);
 	assert_int_equal(h_start_core(&H, &cfg), 0);
 	const int64_t none[1] = {0};
-	struct uk a, b, q, d;
-	struct uk *all[] = {&a, &b, &q, &d};
+	struct ukc a, b, q, d;
+	struct ukc *all[] = {&a, &b, &q, &d};
 	const char *names[] = {":a", ":b", ":q", "c:d"};
 	for (int i = 0; i < 4; i++) {
 		uk_init(all[i], false);
@@ -1718,6 +1873,8 @@ static int tests(void)
 		cmocka_unit_test(test_running_force_restart),
 		cmocka_unit_test(test_restart_on_failure),
 		cmocka_unit_test(test_exit64_without_name),
+		cmocka_unit_test(test_restart_delays),
+		cmocka_unit_test(test_record_parse),
 		cmocka_unit_test(test_boot_loop_destroy),
 		cmocka_unit_test(test_policies),
 		cmocka_unit_test(test_blocks),
