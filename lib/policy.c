@@ -111,34 +111,14 @@ void alb_pol_strs_view_free(struct alb_strs_view *w)
 
 bool alb_pol_ids_has(const int64_t *set, size_t n, int64_t x)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (set[mid] == x)
-			return true;
-		if (set[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	/* bsearch() wants a valid array even for n == 0 */
+	return n > 0 && bsearch(&x, set, n, sizeof(*set), ids_qcmp) != NULL;
 }
 
 bool alb_pol_strs_has(const struct alb_str *set, size_t n,
 		      const struct alb_str *x)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = alb_pol_str_cmp(&set[mid], x);
-		if (c == 0)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	return n > 0 && bsearch(x, set, n, sizeof(*set), strs_qcmp) != NULL;
 }
 
 bool alb_pol_ids_subset(const struct alb_ids_view *a,

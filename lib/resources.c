@@ -694,20 +694,17 @@ static enum blk_kind block_of(const struct alb_resources *r, const char *path,
 	return BLK_NAME;
 }
 
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static bool uk_owns_block(const struct res_uk *uk, const char *name)
 {
-	size_t lo = 0, hi = uk != NULL ? uk->n_blocks : 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(uk->blocks[mid], name);
-		if (c == 0)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	/* bsearch() wants a valid array even for n == 0 */
+	return uk != NULL && uk->n_blocks > 0 &&
+	       bsearch(&name, uk->blocks, uk->n_blocks, sizeof(*uk->blocks),
+		       strp_cmp) != NULL;
 }
 
 struct create_ctx {
@@ -842,11 +839,6 @@ int alb_resources_unikernel_check(const struct alb_resources *r,
 		return alb_fail(err, ALB_EEXIST,
 				"unikernel with same name already exists");
 	return 0;
-}
-
-static int strp_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Copies the resource parts of c into one allocation: cpuids and host
