@@ -18,11 +18,7 @@ fi
 
 if [ -z "${ALB_QUICKSTART_NETNS:-}" ]; then
   say "installing packages"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends build-essential meson \
-    ninja-build pkg-config libuv1-dev libcmocka-dev libssl-dev zlib1g-dev \
-    qemu-system-x86 iproute2 util-linux procps >/dev/null
+  "$src/.ci/install-packages.sh"
   say "building into $build"
   [ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
   ninja -C "$build" >/dev/null

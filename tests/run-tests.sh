@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Builds libalbatross with AddressSanitizer and UndefinedBehaviorSanitizer
-# and runs every test. Integration tests need root (they make their own
-# network namespace) and skip with a printed reason otherwise.
+# Installs the Debian packages it needs (as root), builds libalbatross with
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs every test.
+# Integration tests need root (they make their own network namespace) and
+# skip with a printed reason otherwise.
 # Extra arguments go to `meson test` (e.g. a test name or --suite unit).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+.ci/install-packages.sh || exit 1
 builddir=${BUILDDIR:-build-test}
 if [ ! -f "$builddir/build.ninja" ]; then
   meson setup "$builddir" --werror -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
