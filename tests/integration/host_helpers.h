@@ -1,12 +1,14 @@
 /* Helpers of the host-layer integration tests (test_net_tender.c,
- * test_qemu_boot.c): a private network namespace, the kernel's view of an
- * interface, a console FIFO. Header-only: each test is one binary.
+ * test_qemu_boot.c, test_solo5.c, and the daemons' tests): a private
+ * network namespace, scratch directories and files, the kernel's view of
+ * an interface, a console FIFO. Header-only: each test is one binary.
  * SPDX-License-Identifier: ISC */
 #ifndef ALB_TEST_HOST_HELPERS_H
 #define ALB_TEST_HOST_HELPERS_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -96,16 +98,16 @@ static inline void sysfs_master(const char *ifname, char *out, size_t size)
 	memcpy(out, base, l + 1);
 }
 
-/* Number of interfaces in the namespace; *only_lo tells whether lo is the
- * only one. */
-static inline int count_interfaces(bool *only_lo)
+/* True when lo is the only interface in the namespace (everything a test
+ * made is gone). */
+static inline bool only_loopback(void)
 {
 	FILE *f = fopen("/proc/net/dev", "re");
 	if (f == NULL)
-		return -1;
+		return false;
 	char line[512];
 	int n = 0;
-	*only_lo = true;
+	bool only_lo = true;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *colon = strchr(line, ':');
 		if (colon == NULL)
@@ -114,10 +116,69 @@ static inline int count_interfaces(bool *only_lo)
 		char *name = line + strspn(line, " ");
 		n++;
 		if (strcmp(name, "lo") != 0)
-			*only_lo = false;
+			only_lo = false;
 	}
 	fclose(f);
-	return n;
+	return n == 1 && only_lo;
+}
+
+/* Makes the scratch directory dir (a mkdtemp() template, filled in) with
+ * <dir>/run and <dir>/db, the tmpdir and dbdir of a test, whose paths go to
+ * tmpdir and dbdir (size bytes each). False when it cannot. */
+static inline bool make_test_dirs(char *dir, char *tmpdir, char *dbdir,
+				  size_t size)
+{
+	if (mkdtemp(dir) == NULL)
+		return false;
+	snprintf(tmpdir, size, "%s/run", dir);
+	snprintf(dbdir, size, "%s/db", dir);
+	return mkdir(tmpdir, 0755) == 0 && mkdir(dbdir, 0755) == 0;
+}
+
+static inline int remove_entry(const char *path, const struct stat *st,
+			       int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Removes dir and everything below it. */
+static inline void remove_tree(const char *dir)
+{
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The contents of a regular file of 1 to max bytes in a malloc'd buffer,
+ * its size in *len; NULL (and *len 0) when it cannot be read whole. */
+static inline uint8_t *load_file(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	*len = 0;
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	uint8_t *buf = NULL;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size <= max &&
+	    (buf = malloc((size_t)st.st_size)) != NULL &&
+	    read(fd, buf, (size_t)st.st_size) != st.st_size) {
+		free(buf);
+		buf = NULL;
+	}
+	close(fd);
+	*len = buf ? (size_t)st.st_size : 0;
+	return buf;
+}
+
+/* Writes p[0..len) as the whole of path (mode 0644); false on failure. */
+static inline bool store_file(const char *path, const void *p, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return false;
+	bool ok = write(fd, p, len) == (ssize_t)len;
+	return close(fd) == 0 && ok;
 }
 
 /* A console FIFO as albatrossd makes it; the read end (blocking) in *rd

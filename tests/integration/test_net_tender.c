@@ -23,15 +23,6 @@
 static char dir[] = "/tmp/alb-net-tender-XXXXXX";
 static char tmpdir[256], dbdir[256], fifo[300], image[300];
 
-static void write_file(const char *path, const char *content)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	size_t n = strlen(content);
-	assert_int_equal(write(fd, content, n), (ssize_t)n);
-	close(fd);
-}
-
 /* The kernel agrees that tap is an up tap device enslaved to BRIDGE. */
 static void check_tap(const char *tap)
 {
@@ -146,9 +137,7 @@ static void test_taps_and_tender(void **state)
 
 	assert_int_equal(alb_bridge_delete(net, BRIDGE, &err), 0);
 	alb_net_free(net);
-	bool only_lo;
-	assert_int_equal(count_interfaces(&only_lo), 1);
-	assert_true(only_lo);
+	assert_true(only_loopback());
 	unlink(fifo);
 }
 
@@ -198,32 +187,24 @@ static void test_destroy_running(void **state)
 	assert_int_equal(alb_tap_destroy(net, tap, NULL), 0);
 	assert_int_equal(alb_bridge_delete(net, BRIDGE, NULL), 0);
 	alb_net_free(net);
-	bool only_lo;
-	assert_int_equal(count_interfaces(&only_lo), 1);
-	assert_true(only_lo);
+	assert_true(only_loopback());
 	unlink(fifo);
 }
 
 static int tests(void)
 {
-	if (mkdtemp(dir) == NULL)
+	if (!make_test_dirs(dir, tmpdir, dbdir, sizeof(tmpdir)))
 		return 1;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/run", dir);
-	snprintf(dbdir, sizeof(dbdir), "%s/db", dir);
 	snprintf(fifo, sizeof(fifo), "%s/fifo-hello", tmpdir);
 	snprintf(image, sizeof(image), "%s/:hello.img", tmpdir);
-	if (mkdir(tmpdir, 0755) != 0 || mkdir(dbdir, 0755) != 0)
+	if (!store_file(image, "image", 5))
 		return 1;
-	write_file(image, "image");
 	const struct CMUnitTest list[] = {
 		cmocka_unit_test(test_taps_and_tender),
 		cmocka_unit_test(test_destroy_running),
 	};
 	int rc = cmocka_run_group_tests(list, NULL, NULL);
-	unlink(image);
-	rmdir(tmpdir);
-	rmdir(dbdir);
-	rmdir(dir);
+	remove_tree(dir);
 	return rc;
 }
 

@@ -28,24 +28,6 @@ static char dir[] = "/tmp/alb-qemu-boot-XXXXXX";
 static char tmpdir[256], dbdir[256], fifo[300], image[300], kernel[1024];
 static char qemu[ALB_TENDER_PATH_MAX];
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct stat st;
-	uint8_t *buf = NULL;
-	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size < (1 << 24) &&
-	    (buf = malloc((size_t)st.st_size)) != NULL &&
-	    read(fd, buf, (size_t)st.st_size) != st.st_size) {
-		free(buf);
-		buf = NULL;
-	}
-	close(fd);
-	*len = buf ? (size_t)st.st_size : 0;
-	return buf;
-}
-
 /* Has pid exited? It stays a zombie for the caller to reap. */
 static bool exited(pid_t pid)
 {
@@ -160,16 +142,14 @@ static void run_accel(enum alb_qemu_accel accel, const char *name)
 	assert_int_equal(alb_tap_destroy(net, tap, NULL), 0);
 	assert_int_equal(alb_bridge_delete(net, BRIDGE, NULL), 0);
 	alb_net_free(net);
-	bool only_lo;
-	assert_int_equal(count_interfaces(&only_lo), 1);
-	assert_true(only_lo);
+	assert_true(only_loopback());
 }
 
 static void test_notes(void **state)
 {
 	(void)state;
 	size_t len = 0;
-	uint8_t *elf = slurp(kernel, &len);
+	uint8_t *elf = load_file(kernel, 1 << 24, &len);
 	assert_non_null(elf);
 	struct alb_solo5_info info;
 	struct alb_error err = {0};
@@ -182,10 +162,7 @@ static void test_notes(void **state)
 					 .bridges = nets};
 	assert_int_equal(alb_manifest_match(&info, &c, &err), 0);
 
-	int fd = open(image, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, elf, len), (ssize_t)len);
-	close(fd);
+	assert_true(store_file(image, elf, len));
 	free(elf);
 }
 
@@ -209,24 +186,17 @@ static void test_boot_kvm(void **state)
 
 static int tests(void)
 {
-	if (mkdtemp(dir) == NULL)
+	if (!make_test_dirs(dir, tmpdir, dbdir, sizeof(tmpdir)))
 		return 1;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/run", dir);
-	snprintf(dbdir, sizeof(dbdir), "%s/db", dir);
 	snprintf(fifo, sizeof(fifo), "%s/fifo-hello", tmpdir);
 	snprintf(image, sizeof(image), "%s/:hello.img", tmpdir);
-	if (mkdir(tmpdir, 0755) != 0 || mkdir(dbdir, 0755) != 0)
-		return 1;
 	const struct CMUnitTest list[] = {
 		cmocka_unit_test(test_notes),
 		cmocka_unit_test(test_boot_tcg),
 		cmocka_unit_test(test_boot_kvm),
 	};
 	int rc = cmocka_run_group_tests(list, NULL, NULL);
-	unlink(image);
-	rmdir(tmpdir);
-	rmdir(dbdir);
-	rmdir(dir);
+	remove_tree(dir);
 	return rc;
 }
 

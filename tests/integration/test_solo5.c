@@ -19,7 +19,6 @@
  * tender and the ping round trips.
  * SPDX-License-Identifier: ISC */
 #include <arpa/inet.h>
-#include <ftw.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -86,33 +85,6 @@ static bool image_path(const char *base, enum alb_tender_kind kind,
 	return access(out, R_OK) == 0;
 }
 
-static uint8_t *load(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct stat st;
-	uint8_t *buf = NULL;
-	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
-	    (uint64_t)st.st_size <= ALB_IMAGE_MAX &&
-	    (buf = malloc((size_t)st.st_size)) != NULL &&
-	    read(fd, buf, (size_t)st.st_size) != st.st_size) {
-		free(buf);
-		buf = NULL;
-	}
-	close(fd);
-	*len = buf ? (size_t)st.st_size : 0;
-	return buf;
-}
-
-static void store(const char *path, const uint8_t *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	close(fd);
-}
-
 static void require_tender(enum alb_tender_kind kind)
 {
 	if (tender_src[kind - 1][0] == '\0') {
@@ -145,7 +117,7 @@ static void prepare(enum alb_tender_kind kind, const char *base,
 		skip();
 	}
 	size_t len;
-	uint8_t *elf = load(path, &len);
+	uint8_t *elf = load_file(path, ALB_IMAGE_MAX, &len);
 	assert_non_null(elf);
 	struct alb_solo5_info info;
 	struct alb_error err = {0};
@@ -169,7 +141,7 @@ static void prepare(enum alb_tender_kind kind, const char *base,
 
 	char img[600];
 	snprintf(img, sizeof(img), "%s/%s.img", tmpdir, name);
-	store(img, elf, len);
+	assert_true(store_file(img, elf, len));
 	free(elf);
 }
 
@@ -322,14 +294,14 @@ static void test_hvt_wrong_target(void **state)
 		skip();
 	}
 	size_t len;
-	uint8_t *elf = load(path, &len);
+	uint8_t *elf = load_file(path, ALB_IMAGE_MAX, &len);
 	assert_non_null(elf);
 	struct alb_solo5_info info;
 	assert_int_equal(alb_solo5_parse(elf, len, &info, NULL), 0);
 	assert_int_equal(info.target, ALB_SOLO5_SPT);
 	char img[600];
 	snprintf(img, sizeof(img), "%s/:wrong.img", tmpdir);
-	store(img, elf, len);
+	assert_true(store_file(img, elf, len));
 	free(elf);
 
 	char tender[ALB_TENDER_PATH_MAX];
@@ -640,9 +612,7 @@ static void net(enum alb_tender_kind kind)
 	assert_int_equal(alb_tap_destroy(nl, tap, &err), 0);
 	assert_int_equal(alb_bridge_delete(nl, BRIDGE, &err), 0);
 	alb_net_free(nl);
-	bool only_lo;
-	assert_int_equal(count_interfaces(&only_lo), 1);
-	assert_true(only_lo);
+	assert_true(only_loopback());
 }
 
 static void test_hvt_net(void **state)
@@ -676,15 +646,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* Links each tender into the dbdir under its unversioned name, the third
  * place albatrossd looks (spec §6.4). */
 static int link_tenders(void)
@@ -703,16 +664,12 @@ static int link_tenders(void)
 
 static int tests(void)
 {
-	if (mkdtemp(dir) == NULL)
-		return 1;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/run", dir);
-	snprintf(dbdir, sizeof(dbdir), "%s/db", dir);
-	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
-	if (mkdir(tmpdir, 0755) != 0 || mkdir(dbdir, 0755) != 0 ||
+	if (!make_test_dirs(dir, tmpdir, dbdir, sizeof(tmpdir)) ||
 	    link_tenders() != 0) {
 		perror(dir);
 		return 1;
 	}
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
 	const struct CMUnitTest list[] = {
 		cmocka_unit_test_teardown(test_hvt_hello, teardown),
 		cmocka_unit_test_teardown(test_spt_hello, teardown),
@@ -723,7 +680,7 @@ static int tests(void)
 		cmocka_unit_test_teardown(test_spt_net, teardown),
 	};
 	int rc = cmocka_run_group_tests(list, NULL, NULL);
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(dir);
 	if (rc == 0 && started == 0) {
 		printf("SKIP: every case skipped\n");
 		return SKIP_STATUS;
