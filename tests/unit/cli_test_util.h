@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,25 @@ static inline uint8_t *slurp(const char *path, size_t *len)
 	if (len != NULL)
 		*len = n;
 	return b;
+}
+
+/* A new temporary file holding p[0..len): its path (free() it, unlink()
+ * the file), or NULL when it cannot be written. */
+static inline char *temp_file(const uint8_t *p, size_t len)
+{
+	char *path = strdup("/tmp/alb-test-file-XXXXXX");
+	int fd = path != NULL ? mkstemp(path) : -1;
+	if (fd < 0) {
+		free(path);
+		return NULL;
+	}
+	bool ok = write(fd, p, len) == (ssize_t)len;
+	if (close(fd) != 0 || !ok) {
+		unlink(path);
+		free(path);
+		return NULL;
+	}
+	return path;
 }
 
 /* Path of a built CLI program, or NULL when the build root is unknown or

@@ -1060,20 +1060,11 @@ static void test_program_errors(void **state)
 
 /* ---- decode and inspect-dump (no daemon) ------------------------------ */
 
-static char *write_temp(const uint8_t *p, size_t len)
-{
-	char *path = strdup("/tmp/alb-cli-file-XXXXXX");
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p, len), (ssize_t)len);
-	close(fd);
-	return path;
-}
-
 static void expect_decode(const char *info, const uint8_t *p, size_t len,
 			  const char *first_line, const char *contains)
 {
-	char *path = write_temp(p, len);
+	char *path = temp_file(p, len);
+	assert_non_null(path);
 	char *argv[] = {(char *)info, "decode", path, NULL};
 	struct run r;
 	assert_int_equal(run_argv(argv, &r), 0);
@@ -1096,7 +1087,8 @@ static void test_read_file_limit(void **state)
 	(void)state;
 	uint8_t buf[101];
 	memset(buf, 'x', sizeof(buf));
-	char *at = write_temp(buf, 100), *past = write_temp(buf, 101);
+	char *at = temp_file(buf, 100), *past = temp_file(buf, 101);
+	assert_true(at != NULL && past != NULL);
 	uint8_t *data;
 	size_t len;
 	struct alb_error err = {0};
@@ -1142,7 +1134,8 @@ static void test_decode(void **state)
 		      "name: tenant:hello");
 	/* A wrong frame length: not framed, and not a message either. */
 	framed[3]++;
-	char *bad = write_temp(framed, len + 4);
+	char *bad = temp_file(framed, len + 4);
+	assert_non_null(bad);
 	char *argv[] = {(char *)info, "decode", bad, NULL};
 	struct run r;
 	assert_int_equal(run_argv(argv, &r), 0);

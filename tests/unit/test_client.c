@@ -420,16 +420,6 @@ static void test_read_stream(void **state)
 
 /* ---- streams ---------------------------------------------------------------- */
 
-static char *temp_file(const uint8_t *p, size_t len)
-{
-	char *path = strdup("/tmp/alb-client-data-XXXXXX");
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p, len), (ssize_t)len);
-	close(fd);
-	return path;
-}
-
 static void test_block_set_stream(void **state)
 {
 	(void)state;
@@ -445,6 +435,7 @@ static void test_block_set_stream(void **state)
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		for (int level = 0; level <= 9; level += 3) {
 			char *path = temp_file(data, sizes[s]);
+			assert_non_null(path);
 			struct fake f = {0};
 			f.read_stream = true;
 			fake_start(&f);
@@ -792,6 +783,7 @@ static void test_cli_set_block(void **state)
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i >> 3);
 	char *path = temp_file(data, sizeof(data));
+	assert_non_null(path);
 	for (int level = 0; level <= 9; level += 9) {
 		struct fake f = {0};
 		f.read_stream = true;
@@ -949,6 +941,7 @@ static void test_cli_set_block_refused(void **state)
 	size_t size = 8u << 20; /* far more than the socket buffers hold */
 	uint8_t *data = calloc(1, size);
 	char *path = temp_file(data, size);
+	assert_non_null(path);
 	free(data);
 	struct fake f = {0};
 	struct alb_msg m;
