@@ -105,7 +105,7 @@ static void run(size_t n, bool nic)
 	c->add_name = true;
 	c->n_cpuids = 1;
 	c->cpuids = &cpu0;
-	c->memory = 32;
+	c->memory = 16; /* 1,000 of them fit the memory of a small host */
 	c->has_argv = true;
 	c->n_argv = 1;
 	c->argv = argv;

@@ -258,7 +258,7 @@ static void free_uk(void *p)
 {
 	struct uk *u = p;
 	/* only reached for a core freed while unikernels run: they stay */
-	free(u->cfg);
+	config_free(u->cfg);
 	free(u->taps);
 	free(u->macs);
 	free(u);

@@ -278,7 +278,7 @@ static bool adopt(struct alb_vmmd *v, const char *name,
 	    alb_resources_unikernel_insert(v->res, name, c, &err) != 0) {
 		alb_log_error("vmmd: %s: cannot adopt its tender: %s", name,
 			      err.msg[0] ? err.msg : "out of memory");
-		free(copy);
+		config_free(copy);
 		free(u->taps);
 		free(u->macs);
 		u->taps = NULL;

@@ -1,6 +1,9 @@
 /* libalbatross — vmmd: deep copies of unikernel configurations, in one
  * allocation each, so that a running unikernel owns its configuration
- * independently of the message or state file it came from.
+ * independently of the message or state file it came from. A copy carries
+ * a reference count in front of it, so that a state write in the
+ * threadpool can keep the configurations it encodes while the loop
+ * replaces them; the count is only touched on the loop thread.
  * SPDX-License-Identifier: ISC */
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +11,28 @@
 #include "vmmd_internal.h"
 
 #define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
+
+union cfg_head {
+	size_t refs;
+	max_align_t align;
+};
+
+static union cfg_head *head_of(struct alb_unikernel_config *c)
+{
+	return (union cfg_head *)(void *)((char *)c - sizeof(union cfg_head));
+}
+
+struct alb_unikernel_config *config_retain(struct alb_unikernel_config *c)
+{
+	head_of(c)->refs++;
+	return c;
+}
+
+void config_free(struct alb_unikernel_config *c)
+{
+	if (c != NULL && --head_of(c)->refs == 0)
+		free(head_of(c));
+}
 
 /* A bump allocator over one block whose size was computed first. */
 struct bump {
@@ -97,12 +122,13 @@ struct alb_unikernel_config *config_copy(const struct alb_unikernel_config *c,
 {
 	const struct alb_bytes *img = image != NULL ? image : &c->image;
 	size_t total;
-	if (!size_of(c, img, &total))
+	if (!size_of(c, img, &total) || total > SIZE_MAX - sizeof(union cfg_head))
 		return NULL;
-	uint8_t *mem = malloc(total);
-	if (mem == NULL)
+	union cfg_head *h = malloc(sizeof(*h) + total);
+	if (h == NULL)
 		return NULL;
-	struct bump b = {mem, total};
+	h->refs = 1;
+	struct bump b = {(uint8_t *)(h + 1), total};
 	struct alb_unikernel_config *d = take(&b, sizeof(*d));
 	*d = *c;
 	uint8_t *ip = take(&b, img->len);

@@ -409,7 +409,7 @@ static void reserve(struct uop *o)
 	}
 	uk_cancel_restart(u);
 	o->reserved = true;
-	free(u->cfg);
+	config_free(u->cfg);
 	u->cfg = o->cfg;
 	o->cfg = NULL;
 	u->state = UK_STARTING;
@@ -563,8 +563,8 @@ void uop_free(struct uop *o)
 {
 	if (o == NULL)
 		return;
-	free(o->cfg);
-	free(o->args);
+	config_free(o->cfg);
+	config_free(o->args);
 	free(o->taps);
 	free(o->macs);
 	alb_image_free(&o->img);
@@ -579,7 +579,7 @@ int create_internal(struct alb_vmmd *v, const char *name,
 	struct uk *u = uk_get(v, name);
 	struct uop *o = u != NULL ? uop_new(NULL, NULL) : NULL;
 	if (o == NULL) {
-		free(cfg);
+		config_free(cfg);
 		return ALB_ENOMEM;
 	}
 	hdr_make(&o->op.hdr, 0, name);

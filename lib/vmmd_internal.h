@@ -247,11 +247,15 @@ int uks_each(struct alb_vmmd *v, int (*fn)(struct uk *u, void *ctx), void *ctx);
 
 /* ---- configurations (vmmd_config.c) ----------------------------------- */
 
-/** A deep copy of c in one allocation (free with free()); NULL when out of
- * memory or too large. image: the image to store instead of c's (NULL
- * keeps c's). */
+/** A deep copy of c in one allocation with a reference count of 1 (release
+ * with config_free()); NULL when out of memory or too large. image: the
+ * image to store instead of c's (NULL keeps c's). */
 struct alb_unikernel_config *config_copy(const struct alb_unikernel_config *c,
 					 const struct alb_bytes *image);
+/** Another reference to a copy (loop thread only); returns c. */
+struct alb_unikernel_config *config_retain(struct alb_unikernel_config *c);
+/** Drops a reference, freeing the copy with the last; NULL is a no-op. */
+void config_free(struct alb_unikernel_config *c);
 /** Restart arguments applied to a running configuration (spec §6.9): the
  * old typ, compressed and image with every other field from args. */
 struct alb_unikernel_config *config_merge(const struct alb_unikernel_config *old,

@@ -2,8 +2,9 @@
  * unikernels at startup (§6.2 step 13).
  *
  * A change of what runs or of the policies bumps a generation counter; a
- * write encodes the state on the loop and hands the bytes to the threadpool
- * (atomic replacement with fsync, state_file.c). One write runs at a time;
+ * write takes a snapshot on the loop and encodes and writes it in the
+ * threadpool (atomic replacement with fsync, state_file.c). One write runs
+ * at a time;
  * changes made meanwhile go into the next one, so a burst of creates costs
  * a few writes, not one each. Whoever must answer only once the change is
  * durable waits for its generation. During a shutdown nothing is written
@@ -15,61 +16,84 @@
 #include "state_file.h"
 #include "vmmd_internal.h"
 
+/* What a write encodes: taken on the loop (names copied, configurations
+ * retained, policies copied), encoded and written in the threadpool, so
+ * that neither the encoding of many images nor the fsync holds the loop. */
 struct write_job {
 	uv_work_t work;
 	struct alb_vmmd *v;
-	struct alb_buf buf;
+	size_t n, cap;
+	const char **names;
+	struct alb_unikernel_config **cfgs; /* retained */
+	char *name_buf;
+	struct alb_named_policy *pols;
+	size_t np;
 	uint64_t gen;
 	int rc;
 	struct alb_error err;
 };
 
+static int snap_size(struct uk *u, void *ctx)
+{
+	size_t *len = ctx;
+	if (!u->freeing && uk_persisted(u))
+		*len += strlen(u->name) + 1;
+	return 0;
+}
+
 struct snap {
-	struct alb_state_unikernel *v;
-	size_t n, cap;
+	struct write_job *j;
+	size_t used, room;
 };
 
 static int snap_one(struct uk *u, void *ctx)
 {
 	struct snap *s = ctx;
-	if (u->freeing || !uk_persisted(u))
+	struct write_job *j = s->j;
+	size_t l = strlen(u->name) + 1;
+	if (u->freeing || !uk_persisted(u) || j->n == j->cap || l > s->room - s->used)
 		return 0;
-	s->v[s->n].name = u->name;
-	s->v[s->n].config = *u->cfg;
-	s->n++;
+	memcpy(j->name_buf + s->used, u->name, l);
+	j->names[j->n] = j->name_buf + s->used;
+	j->cfgs[j->n] = config_retain(u->cfg);
+	j->n++;
+	s->used += l;
 	return 0;
 }
 
-/* Encodes the configs of what runs (or waits for its restart) and every
- * policy, the root one included, as a state file [6]. */
-static int encode_state(struct alb_vmmd *v, struct alb_buf *out,
-			struct alb_error *err)
+static void job_free(struct write_job *j)
 {
-	struct snap s = {0};
-	s.cap = alb_trie_count(v->uks);
-	s.v = calloc(s.cap ? s.cap : 1, sizeof(*s.v));
-	if (s.v == NULL)
-		return alb_fail(err, ALB_ENOMEM, "out of memory");
-	int rc = uks_each(v, snap_one, &s);
-	struct alb_named_policy *pols = NULL;
-	size_t np = 0;
-	if (rc == 0)
-		rc = alb_resources_policy_list(v->res, ":", &pols, &np, err);
-	if (rc == 0) {
-		struct alb_state st = {
-			.format = ALB_STATE_FORMAT_CURRENT,
-			.n_unikernels = s.n,
-			.unikernels = s.v,
-			.n_policies = np,
-			.policies = pols,
-		};
-		rc = alb_state_encode(&st, out, err);
-	} else if (err != NULL && err->msg[0] == '\0') {
-		alb_fail(err, rc, "out of memory");
+	for (size_t i = 0; i < j->n; i++)
+		config_free(j->cfgs[i]);
+	free(j->names);
+	free(j->cfgs);
+	free(j->name_buf);
+	alb_named_policies_free(j->pols);
+	free(j);
+}
+
+/* The configs of what runs (or waits for its restart) and every policy,
+ * the root one included. */
+static struct write_job *snapshot(struct alb_vmmd *v)
+{
+	struct write_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return NULL;
+	j->v = v;
+	j->cap = alb_trie_count(v->uks);
+	size_t room = 0;
+	uks_each(v, snap_size, &room);
+	j->names = calloc(j->cap ? j->cap : 1, sizeof(*j->names));
+	j->cfgs = calloc(j->cap ? j->cap : 1, sizeof(*j->cfgs));
+	j->name_buf = malloc(room ? room : 1);
+	struct snap s = {j, 0, room};
+	if (j->names == NULL || j->cfgs == NULL || j->name_buf == NULL ||
+	    uks_each(v, snap_one, &s) != 0 ||
+	    alb_resources_policy_list(v->res, ":", &j->pols, &j->np, NULL) != 0) {
+		job_free(j);
+		return NULL;
 	}
-	alb_named_policies_free(pols);
-	free(s.v);
-	return rc;
+	return j;
 }
 
 static void start_write(struct alb_vmmd *v);
@@ -95,8 +119,29 @@ static void notify(struct alb_vmmd *v, bool all)
 static void write_work(uv_work_t *w)
 {
 	struct write_job *j = w->data;
-	j->rc = alb_state_file_write_bytes(j->v->dbdir, j->buf.data, j->buf.len,
-					   &j->err);
+	struct alb_state_unikernel *uks = calloc(j->n ? j->n : 1, sizeof(*uks));
+	struct alb_buf buf = {0};
+	if (uks == NULL) {
+		j->rc = alb_fail(&j->err, ALB_ENOMEM, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < j->n; i++) {
+		uks[i].name = j->names[i];
+		uks[i].config = *j->cfgs[i];
+	}
+	struct alb_state st = {
+		.format = ALB_STATE_FORMAT_CURRENT,
+		.n_unikernels = j->n,
+		.unikernels = uks,
+		.n_policies = j->np,
+		.policies = j->pols,
+	};
+	j->rc = alb_state_encode(&st, &buf, &j->err);
+	if (j->rc == 0)
+		j->rc = alb_state_file_write_bytes(j->v->dbdir, buf.data, buf.len,
+						   &j->err);
+	alb_buf_free(&buf);
+	free(uks);
 }
 
 static void write_after(uv_work_t *w, int status)
@@ -111,8 +156,7 @@ static void write_after(uv_work_t *w, int status)
 			      (unsigned long long)j->gen);
 	v->st_writing = false;
 	v->st_done = j->gen;
-	alb_buf_free(&j->buf);
-	free(j);
+	job_free(j);
 	if (v->st_gen > v->st_done && !v->stopping)
 		start_write(v);
 	/* in a shutdown what is left is not written: nobody waits for it */
@@ -122,19 +166,15 @@ static void write_after(uv_work_t *w, int status)
 
 static void start_write(struct alb_vmmd *v)
 {
-	struct write_job *j = calloc(1, sizeof(*j));
-	int rc = j == NULL ? ALB_ENOMEM : encode_state(v, &j->buf, &j->err);
-	if (rc != 0) {
-		/* an error is logged as by Albatross, and the waiters answered:
-		 * the change happened, only its record failed */
-		alb_log_error("vmmd: failed to encode the state: %s",
-			      j != NULL ? j->err.msg : "out of memory");
-		free(j);
+	struct write_job *j = snapshot(v);
+	if (j == NULL) {
+		/* logged as by Albatross, and the waiters answered: the change
+		 * happened, only its record failed */
+		alb_log_error("vmmd: failed to write the state file: out of memory");
 		v->st_done = v->st_gen;
 		notify(v, false);
 		return;
 	}
-	j->v = v;
 	j->gen = v->st_gen;
 	j->work.data = j;
 	v->st_writing = true;

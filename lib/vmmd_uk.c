@@ -16,7 +16,7 @@ static void handle_closed(uv_handle_t *h)
 		/* the core counts the record until its handles are closed, so
 		 * that shutdown completes only when nothing refers to it */
 		struct alb_vmmd *v = u->v;
-		free(u->cfg);
+		config_free(u->cfg);
 		free(u->taps);
 		free(u->macs);
 		free(u);
@@ -65,7 +65,7 @@ bool uk_visible(const struct uk *u)
 
 void uk_forget_config(struct uk *u)
 {
-	free(u->cfg);
+	config_free(u->cfg);
 	u->cfg = NULL;
 	u->fast_failures = 0;
 	u->restart_without_name = false;

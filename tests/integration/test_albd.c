@@ -1694,6 +1694,17 @@ static void test_kill_timeout(void **state)
 	create_expect(":stubborn", 32, 0, NULL, NULL, "created unikernel");
 	pid_t pid = pid_of(":stubborn");
 	assert_true(pid > 0 && pid_alive(pid));
+	/* the script ignores SIGTERM once it has become `sleep` */
+	char cmdline[64], proc[64];
+	snprintf(proc, sizeof(proc), "/proc/%d/cmdline", (int)pid);
+	for (int i = 0; i < 500; i++, h_sleep_ms(10)) {
+		char *c = h_read_file(proc, NULL);
+		snprintf(cmdline, sizeof(cmdline), "%s", c ? c : "");
+		free(c);
+		if (strcmp(cmdline, "sleep") == 0)
+			break;
+	}
+	assert_string_equal(cmdline, "sleep");
 	int64_t t0 = h_now_us();
 	destroy(":stubborn", "destroyed unikernel");
 	int64_t us = h_now_us() - t0;
