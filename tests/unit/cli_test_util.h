@@ -1,5 +1,6 @@
 /* Helpers shared by test_cli_args.c and test_client.c: running the CLI
- * programs, reading vector files, parsing the `--socket -` hexdump.
+ * programs, temporary files, the golden vectors (through vectors.h),
+ * parsing the `--socket -` hexdump.
  * SPDX-License-Identifier: ISC */
 #ifndef CLI_TEST_UTIL_H
 #define CLI_TEST_UTIL_H
@@ -14,6 +15,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "vectors.h"
 
 /* What a program run produced. */
 struct run {
@@ -153,33 +156,36 @@ static inline long parse_hexdump(const char *text, uint8_t *out, size_t cap)
 /* The directory of the golden vectors, or NULL (the test then skips). */
 static inline const char *vectors_dir(void)
 {
-	static char buf[4096];
-	const char *d = getenv("ALB_VECTORS_DIR");
-	if (d == NULL) {
-		const char *root = getenv("ALB_SOURCE_ROOT");
-		if (root == NULL)
-			return NULL;
-		int n = snprintf(buf, sizeof(buf), "%s/../shared/vectors", root);
-		if (n < 0 || (size_t)n >= sizeof(buf))
-			return NULL;
-		d = buf;
-	}
 	struct stat st;
+	const char *d = vec_dir();
 	return stat(d, &st) == 0 && S_ISDIR(st.st_mode) ? d : NULL;
 }
 
 /* Reads <vectors>/<rel>; NULL when absent. */
 static inline uint8_t *read_vector(const char *rel, size_t *len)
 {
-	*len = 0;
 	const char *d = vectors_dir();
-	if (d == NULL)
-		return NULL;
-	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s/%s", d, rel);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return NULL;
-	return slurp(path, len);
+	*len = 0;
+	return d != NULL ? vec_read_at(d, rel, len) : NULL;
 }
+
+/* In a cmocka test: skips it when the vectors are absent. */
+#define NEED_VECTORS()                                                         \
+	do {                                                                   \
+		if (vectors_dir() == NULL) {                                   \
+			print_message("SKIP: vectors directory not found\n");  \
+			skip();                                                \
+		}                                                              \
+	} while (0)
+
+/* In a cmocka test: declares path, the built program prog, or skips the
+ * test when it is not built. */
+#define SKIP_WITHOUT(path, prog)                                                 \
+	char path##_buf[4096];                                                    \
+	const char *path = cli_prog_path(prog, path##_buf, sizeof(path##_buf));    \
+	if (path == NULL) {                                                       \
+		print_message("SKIP: %s not built (ALB_BUILD_ROOT unset?)\n", prog); \
+		skip();                                                           \
+	}
 
 #endif

@@ -645,14 +645,6 @@ static void test_hexdump(void **state)
 
 /* ---- the programs, with --socket - --------------------------------------- */
 
-#define SKIP_WITHOUT(path, prog)                                                 \
-	char path##_buf[4096];                                                    \
-	const char *path = cli_prog_path(prog, path##_buf, sizeof(path##_buf));    \
-	if (path == NULL) {                                                       \
-		print_message("SKIP: %s not built (ALB_BUILD_ROOT unset?)\n", prog); \
-		skip();                                                           \
-	}
-
 /* Runs a program with "--socket -" appended and decodes the hexdump. */
 static long hex_of(const char *prog, const char *const *args, uint8_t *out,
 		   size_t cap)
@@ -687,10 +679,7 @@ static void test_transcripts(void **state)
 	(void)state;
 	SKIP_WITHOUT(deploy, "alb-deploy");
 	SKIP_WITHOUT(info, "alb-info");
-	if (vectors_dir() == NULL) {
-		print_message("SKIP: vectors directory not found\n");
-		skip();
-	}
+	NEED_VECTORS();
 	char data[] = "/tmp/alb-cli-data-XXXXXX";
 	int fd = mkstemp(data);
 	assert_true(fd >= 0);
@@ -754,10 +743,7 @@ static void test_vectors(void **state)
 	(void)state;
 	SKIP_WITHOUT(deploy, "alb-deploy");
 	SKIP_WITHOUT(info, "alb-info");
-	if (vectors_dir() == NULL) {
-		print_message("SKIP: vectors directory not found\n");
-		skip();
-	}
+	NEED_VECTORS();
 	char img[] = "/tmp/alb-cli-img-XXXXXX";
 	int fd = mkstemp(img);
 	assert_true(fd >= 0);
@@ -1114,10 +1100,7 @@ static void test_decode(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT(info, "alb-info");
-	if (vectors_dir() == NULL) {
-		print_message("SKIP: vectors directory not found\n");
-		skip();
-	}
+	NEED_VECTORS();
 	size_t len;
 	uint8_t *wire = read_vector("transcripts/14-info/01-002-s2c.der", &len);
 	assert_non_null(wire);
@@ -1163,10 +1146,7 @@ static void test_inspect_dump(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT(info, "alb-info");
-	if (vectors_dir() == NULL) {
-		print_message("SKIP: vectors directory not found\n");
-		skip();
-	}
+	NEED_VECTORS();
 	char dir[] = "/tmp/alb-cli-db-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	size_t len;

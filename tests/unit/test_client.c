@@ -132,14 +132,6 @@ static void fake_reply_bytes(struct fake *f, const uint8_t *p, size_t len)
 	f->reply_len[f->n_replies++] = len;
 }
 
-#define NEED_VECTORS()                                               \
-	do {                                                         \
-		if (vectors_dir() == NULL) {                         \
-			print_message("SKIP: vectors directory not found\n"); \
-			skip();                                      \
-		}                                                    \
-	} while (0)
-
 /* ---- endpoints, paths, encoding ---------------------------------------- */
 
 static void test_endpoints(void **state)
@@ -631,14 +623,6 @@ static void test_dump_compressed_and_errors(void **state)
 }
 
 /* ---- the programs against the fake daemon ------------------------------- */
-
-#define SKIP_WITHOUT(path, prog)                                                 \
-	char path##_buf[4096];                                                    \
-	const char *path = cli_prog_path(prog, path##_buf, sizeof(path##_buf));    \
-	if (path == NULL) {                                                       \
-		print_message("SKIP: %s not built (ALB_BUILD_ROOT unset?)\n", prog); \
-		skip();                                                           \
-	}
 
 /* Runs prog args... --socket <fake> against a daemon answering with the
  * given transcript replies. */

@@ -63,11 +63,14 @@ static inline uint8_t *vec_read(const char *path, size_t *len)
 	return b;
 }
 
-/* Reads dir/name into a fresh buffer. */
+/* Reads dir/name into a fresh buffer; NULL (and *len 0) if it cannot. */
 static inline uint8_t *vec_read_at(const char *dir, const char *name, size_t *len)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	*len = 0;
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return NULL;
 	return vec_read(path, len);
 }
 
