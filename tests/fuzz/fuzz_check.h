@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "arena.h"
 #include "wire_internal.h"
@@ -99,6 +100,12 @@ static inline void fuzz_mem_check(size_t used, size_t len)
 static inline void fuzz_arena_check(const struct alb_arena *a, size_t len)
 {
 	FUZZ_ASSERT(alb_arena_used(a) <= len * ALB_DECODE_MEM_FACTOR + ALB_DECODE_MEM_SLACK);
+}
+
+/* True when two encodings hold the same bytes. */
+static inline bool fuzz_same(const struct alb_buf *a, const struct alb_buf *b)
+{
+	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
 #endif

@@ -36,11 +36,6 @@ static struct alb_state *decode(const uint8_t *data, size_t size, unsigned flags
 	return s;
 }
 
-static bool same(const struct alb_buf *a, const struct alb_buf *b)
-{
-	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *copy = malloc(size > 0 ? size : 1);
@@ -54,14 +49,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct alb_buf e1 = {0}, e2 = {0}, e3 = {0};
 		FUZZ_ASSERT(alb_state_encode(s, &e1, NULL) == 0);
 		FUZZ_ASSERT(alb_state_encode(b, &e2, NULL) == 0);
-		FUZZ_ASSERT(same(&e1, &e2));
+		FUZZ_ASSERT(fuzz_same(&e1, &e2));
 		struct alb_state *again = decode(e1.data, e1.len, 0);
 		FUZZ_ASSERT(again != NULL);
 		FUZZ_ASSERT(again->format == ALB_STATE_FORMAT_CURRENT);
 		FUZZ_ASSERT(again->n_unikernels == s->n_unikernels);
 		FUZZ_ASSERT(again->n_policies == s->n_policies);
 		FUZZ_ASSERT(alb_state_encode(again, &e3, NULL) == 0);
-		FUZZ_ASSERT(same(&e1, &e3));
+		FUZZ_ASSERT(fuzz_same(&e1, &e3));
 		alb_buf_free(&e1);
 		alb_buf_free(&e2);
 		alb_buf_free(&e3);

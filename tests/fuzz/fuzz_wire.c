@@ -22,11 +22,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static bool same(const struct alb_buf *a, const struct alb_buf *b)
-{
-	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
-}
-
 static struct alb_msg *msg_decode(const uint8_t *data, size_t size, unsigned flags,
 				  int *rc)
 {
@@ -52,11 +47,11 @@ static void check_msg(const uint8_t *data, size_t size)
 	struct alb_buf e1 = {0}, e2 = {0}, e3 = {0};
 	FUZZ_ASSERT(alb_msg_encode(m, 0, &e1, NULL) == 0);
 	FUZZ_ASSERT(alb_msg_encode(b, 0, &e2, NULL) == 0);
-	FUZZ_ASSERT(same(&e1, &e2));
+	FUZZ_ASSERT(fuzz_same(&e1, &e2));
 	struct alb_msg *again = msg_decode(e1.data, e1.len, 0, &rc);
 	FUZZ_ASSERT(again != NULL);
 	FUZZ_ASSERT(alb_msg_encode(again, 0, &e3, NULL) == 0);
-	FUZZ_ASSERT(same(&e1, &e3));
+	FUZZ_ASSERT(fuzz_same(&e1, &e3));
 	alb_buf_free(&e1);
 	alb_buf_free(&e2);
 	alb_buf_free(&e3);
@@ -88,11 +83,11 @@ static void check_certext(const uint8_t *data, size_t size)
 	struct alb_buf e1 = {0}, e2 = {0}, e3 = {0};
 	FUZZ_ASSERT(alb_certext_encode(c, &e1, NULL) == 0);
 	FUZZ_ASSERT(alb_certext_encode(b, &e2, NULL) == 0);
-	FUZZ_ASSERT(same(&e1, &e2));
+	FUZZ_ASSERT(fuzz_same(&e1, &e2));
 	struct alb_certext *again = ext_decode(e1.data, e1.len, 0);
 	FUZZ_ASSERT(again != NULL);
 	FUZZ_ASSERT(alb_certext_encode(again, &e3, NULL) == 0);
-	FUZZ_ASSERT(same(&e1, &e3));
+	FUZZ_ASSERT(fuzz_same(&e1, &e3));
 	alb_buf_free(&e1);
 	alb_buf_free(&e2);
 	alb_buf_free(&e3);
