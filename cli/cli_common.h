@@ -2,8 +2,8 @@
  * surface of albatross-client (spec §10.1–10.2), the parsing of create,
  * restart and policy options into wire values, running a command against a
  * daemon, and output helpers (aligned tables, progress).
- * Implemented in cli_common.c (parsing), cli_run.c (running) and
- * cli_output.c (output).
+ * Implemented in cli_common.c (the command line), cli_values.c (the values
+ * of options), cli_run.c (running) and cli_output.c (output).
  * SPDX-License-Identifier: ISC */
 #ifndef ALB_CLI_COMMON_H
 #define ALB_CLI_COMMON_H
@@ -221,6 +221,14 @@ int cli_parse(const struct cli_prog *p, int argc, char **argv,
 
 /* Frees what a cli_args owns; NULL is a no-op. */
 void cli_args_free(struct cli_args *a);
+
+/* Hands p (malloc'd) to a, to be freed by cli_args_free(); returns p, or
+ * NULL when p is NULL or out of memory (p is then freed). */
+void *cli_own(struct cli_args *a, void *p);
+
+/* Re-fills err (if not NULL) with "<prefix>: <its message>"; returns
+ * code. */
+int cli_prefix_fail(struct alb_error *err, int code, const char *prefix);
 
 /* The whole program: parses the command line, sets the log level (-v/-q)
  * and runs the subcommand. Returns the exit status (124 for a command-line
