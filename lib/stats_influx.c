@@ -130,11 +130,6 @@ int alb_influx_new(uv_loop_t *loop, const struct sockaddr *addr,
 	return 0;
 }
 
-bool alb_influx_connected(const struct alb_influx *c)
-{
-	return c->state == CONNECTED;
-}
-
 static void finish(struct alb_influx *c)
 {
 	alb_buf_free(&c->pending);

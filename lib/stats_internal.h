@@ -161,9 +161,6 @@ int alb_influx_new(uv_loop_t *loop, const struct sockaddr *addr,
  * the newest batch is kept. */
 void alb_influx_push(struct alb_influx *c, struct alb_buf *batch);
 
-/* True while a connection is established. */
-bool alb_influx_connected(const struct alb_influx *c);
-
 /* Closes the connection; done(ctx) follows once closed and freed. */
 void alb_influx_close(struct alb_influx *c, alb_stats_done_fn done, void *ctx);
 
