@@ -98,6 +98,7 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 						: ALB_VMMD_KILL_TIMEOUT_MS;
 	v->listen_fd = c->listen_fd;
 	vlist_init(&v->conns);
+	vlist_init(&v->all);
 	vlist_init(&v->st_waiters);
 	vlist_init(&v->console.pending);
 	v->console.seq = 1;

@@ -182,6 +182,7 @@ typedef void (*uk_exit_fn)(struct uk *u, void *ctx);
 
 struct uk {
 	struct alb_vmmd *v;
+	struct vlist link;  /* in v->all, for cheap iteration */
 	char name[ALB_NAME_BUF];
 	enum uk_state state;
 	/* the configuration that runs (or will be restarted); owned */
@@ -242,7 +243,8 @@ bool uk_persisted(const struct uk *u);
 bool uk_visible(const struct uk *u);
 /** Cancels every queued operation (shutdown). */
 void uks_cancel_queued(struct alb_vmmd *v);
-/** Calls fn for every record, in trie pre-order. */
+/** Calls fn for every record (in no particular order); fn may free
+ * records. */
 int uks_each(struct alb_vmmd *v, int (*fn)(struct uk *u, void *ctx), void *ctx);
 
 /* ---- configurations (vmmd_config.c) ----------------------------------- */
@@ -479,6 +481,8 @@ struct alb_vmmd {
 
 	struct alb_resources *res;
 	struct alb_trie *uks; /* name -> struct uk */
+	struct vlist all;     /* every struct uk not being freed */
+	size_t n_all;
 	size_t n_uks;
 
 	int listen_fd;

@@ -80,7 +80,7 @@ static struct write_job *snapshot(struct alb_vmmd *v)
 	if (j == NULL)
 		return NULL;
 	j->v = v;
-	j->cap = alb_trie_count(v->uks);
+	j->cap = v->n_all;
 	size_t room = 0;
 	uks_each(v, snap_size, &room);
 	j->names = calloc(j->cap ? j->cap : 1, sizeof(*j->names));

@@ -50,6 +50,8 @@ struct uk *uk_get(struct alb_vmmd *v, const char *name)
 	u->timer.data = u;
 	u->handles = 1;
 	v->n_uks++;
+	vlist_push(&v->all, &u->link);
+	v->n_all++;
 	return u;
 }
 
@@ -78,6 +80,8 @@ void uk_maybe_free(struct uk *u)
 		return;
 	struct alb_vmmd *v = u->v;
 	alb_trie_remove(v->uks, u->name);
+	vlist_del(&u->link);
+	v->n_all--;
 	u->freeing = true;
 	uv_close((uv_handle_t *)&u->timer, handle_closed);
 }
@@ -126,34 +130,21 @@ void uks_cancel_queued(struct alb_vmmd *v)
 	uks_each(v, cancel_one, NULL);
 }
 
-struct each_ctx {
-	int (*fn)(struct uk *u, void *ctx);
-	void *ctx;
-	size_t n;
-	struct uk **v;
-};
-
-static int collect(const char *name, void *value, void *ctx)
-{
-	(void)name;
-	struct each_ctx *e = ctx;
-	e->v[e->n++] = value;
-	return 0;
-}
-
 int uks_each(struct alb_vmmd *v, int (*fn)(struct uk *u, void *ctx), void *ctx)
 {
-	/* fn may remove records, so the traversal works on a snapshot. */
-	size_t n = alb_trie_count(v->uks);
+	/* fn may remove records, so the iteration works on a snapshot (freed
+	 * records stay allocated until their handles are closed, later) */
+	size_t n = v->n_all;
 	if (n == 0)
 		return 0;
 	struct uk **list = malloc(n * sizeof(*list));
 	if (list == NULL)
 		return ALB_ENOMEM;
-	struct each_ctx e = {fn, ctx, 0, list};
-	alb_trie_all(v->uks, collect, &e);
+	size_t k = 0;
+	for (struct vlist *e = v->all.next; e != &v->all && k < n; e = e->next)
+		list[k++] = vlist_entry(e, struct uk, link);
 	int rc = 0;
-	for (size_t i = 0; i < e.n && rc == 0; i++)
+	for (size_t i = 0; i < k && rc == 0; i++)
 		rc = fn(list[i], ctx);
 	free(list);
 	return rc;
