@@ -14,50 +14,6 @@
 
 /* ---- sets ---------------------------------------------------------------- */
 
-int alb_pol_str_cmp(const struct alb_str *a, const struct alb_str *b)
-{
-	size_t n = a->len < b->len ? a->len : b->len;
-	int c = n > 0 ? memcmp(a->ptr, b->ptr, n) : 0;
-	if (c != 0)
-		return c;
-	return a->len < b->len ? -1 : a->len > b->len ? 1 : 0;
-}
-
-static int ids_qcmp(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y ? 1 : 0;
-}
-
-static int strs_qcmp(const void *a, const void *b)
-{
-	return alb_pol_str_cmp(a, b);
-}
-
-size_t alb_pol_ids_normalise(int64_t *v, size_t n)
-{
-	if (n < 2)
-		return n;
-	qsort(v, n, sizeof(*v), ids_qcmp);
-	size_t k = 1;
-	for (size_t i = 1; i < n; i++)
-		if (v[i] != v[k - 1])
-			v[k++] = v[i];
-	return k;
-}
-
-size_t alb_pol_strs_normalise(struct alb_str *v, size_t n)
-{
-	if (n < 2)
-		return n;
-	qsort(v, n, sizeof(*v), strs_qcmp);
-	size_t k = 1;
-	for (size_t i = 1; i < n; i++)
-		if (alb_pol_str_cmp(&v[i], &v[k - 1]) != 0)
-			v[k++] = v[i];
-	return k;
-}
-
 int alb_pol_ids_view(struct alb_ids_view *out, const int64_t *v, size_t n)
 {
 	out->v = v;
@@ -70,7 +26,7 @@ int alb_pol_ids_view(struct alb_ids_view *out, const int64_t *v, size_t n)
 		if (c == NULL)
 			return ALB_ENOMEM;
 		memcpy(c, v, n * sizeof(*c));
-		out->n = alb_pol_ids_normalise(c, n);
+		out->n = alb_sort_ints(c, n);
 		out->v = out->owned_ = c;
 		break;
 	}
@@ -90,13 +46,13 @@ int alb_pol_strs_view(struct alb_strs_view *out, const struct alb_str *v,
 	out->n = n;
 	out->owned_ = NULL;
 	for (size_t i = 1; i < n; i++) {
-		if (alb_pol_str_cmp(&v[i - 1], &v[i]) < 0)
+		if (alb_str_cmp(&v[i - 1], &v[i]) < 0)
 			continue;
 		struct alb_str *c = malloc(n * sizeof(*c));
 		if (c == NULL)
 			return ALB_ENOMEM;
 		memcpy(c, v, n * sizeof(*c));
-		out->n = alb_pol_strs_normalise(c, n);
+		out->n = alb_sort_strs(c, n);
 		out->v = out->owned_ = c;
 		break;
 	}
@@ -112,13 +68,13 @@ void alb_pol_strs_view_free(struct alb_strs_view *w)
 bool alb_pol_ids_has(const int64_t *set, size_t n, int64_t x)
 {
 	/* bsearch() wants a valid array even for n == 0 */
-	return n > 0 && bsearch(&x, set, n, sizeof(*set), ids_qcmp) != NULL;
+	return n > 0 && bsearch(&x, set, n, sizeof(*set), alb_int_qcmp) != NULL;
 }
 
 bool alb_pol_strs_has(const struct alb_str *set, size_t n,
 		      const struct alb_str *x)
 {
-	return n > 0 && bsearch(x, set, n, sizeof(*set), strs_qcmp) != NULL;
+	return n > 0 && bsearch(x, set, n, sizeof(*set), alb_str_qcmp) != NULL;
 }
 
 bool alb_pol_ids_subset(const struct alb_ids_view *a,
@@ -238,7 +194,7 @@ int alb_policy_copy(const struct alb_policy *src, struct alb_policy **out,
 			}
 			names[i] = src->bridges[i];
 		}
-		nb = alb_pol_strs_normalise(names, src->n_bridges);
+		nb = alb_sort_strs(names, src->n_bridges);
 	}
 
 	size_t size = sizeof(struct alb_policy), part;
@@ -267,7 +223,7 @@ int alb_policy_copy(const struct alb_policy *src, struct alb_policy **out,
 	p->cpuids = (int64_t *)(mem + off);
 	if (src->n_cpuids > 0)
 		memcpy(p->cpuids, src->cpuids, src->n_cpuids * sizeof(int64_t));
-	p->n_cpuids = alb_pol_ids_normalise(p->cpuids, src->n_cpuids);
+	p->n_cpuids = alb_sort_ints(p->cpuids, src->n_cpuids);
 	off += src->n_cpuids * sizeof(int64_t);
 	p->bridges = (struct alb_str *)(mem + off);
 	p->n_bridges = nb;
@@ -333,7 +289,7 @@ bool alb_policy_equal(const struct alb_policy *a, const struct alb_policy *b)
 	for (size_t i = 0; eq && i < ai.n; i++)
 		eq = ai.v[i] == bi.v[i];
 	for (size_t i = 0; eq && i < as.n; i++)
-		eq = alb_pol_str_cmp(&as.v[i], &bs.v[i]) == 0;
+		eq = alb_str_cmp(&as.v[i], &bs.v[i]) == 0;
 	policy_views_free(&ai, &as);
 	policy_views_free(&bi, &bs);
 	return eq;

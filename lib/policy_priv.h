@@ -5,16 +5,14 @@
  * messages print them in ascending order separated by ", ". A "view" looks
  * at a caller's array as such a set: the array itself when it is already
  * strictly ascending (every decoded or normalised value), else a sorted,
- * de-duplicated copy. */
+ * de-duplicated copy. Sorting and comparing are the codec's (alb_sort_ints,
+ * alb_sort_strs, alb_str_cmp in wire_internal.h). */
 #ifndef ALB_POLICY_PRIV_H
 #define ALB_POLICY_PRIV_H
 
 #include "albatross/common.h"
 #include "albatross/wire.h"
-
-/** Orders wire strings as OCaml's String.compare: bytewise, a prefix
- * first. A NULL ptr is the empty string. */
-int alb_pol_str_cmp(const struct alb_str *a, const struct alb_str *b);
+#include "wire_internal.h"
 
 struct alb_ids_view {
 	const int64_t *v;
@@ -34,11 +32,6 @@ void alb_pol_ids_view_free(struct alb_ids_view *w);
 int alb_pol_strs_view(struct alb_strs_view *out, const struct alb_str *v,
 		      size_t n);
 void alb_pol_strs_view_free(struct alb_strs_view *w);
-
-/** Sorts v[0..n) ascending, drops duplicates, returns the new count. */
-size_t alb_pol_ids_normalise(int64_t *v, size_t n);
-/** Same for strings (the structs are moved, the bytes stay). */
-size_t alb_pol_strs_normalise(struct alb_str *v, size_t n);
 
 /** Membership in a set (binary search). */
 bool alb_pol_ids_has(const int64_t *set, size_t n, int64_t x);

@@ -281,13 +281,13 @@ static int check_usage_fits(const struct alb_resources *r, const char *path,
 		rc = alb_fail(err, ALB_ENOMEM, "out of memory");
 	} else if (!f.cpus_ok) {
 		struct alb_ids_view d = { f.ids,
-					  alb_pol_ids_normalise(f.ids, f.n_ids),
+					  alb_sort_ints(f.ids, f.n_ids),
 					  NULL };
 		alb_pol_ids_print(l1, sizeof(l1), &d, NULL);
 		rc = alb_fail(err, ALB_EPERM, "policy does not allow CPUids %s",
 			      l1);
 	} else if (!f.bridges_ok) {
-		size_t n = alb_pol_strs_normalise(f.strs, f.n_strs);
+		size_t n = alb_sort_strs(f.strs, f.n_strs);
 		alb_pol_strs_print(l1, sizeof(l1), p->bridges, p->n_bridges);
 		alb_pol_strs_print(l2, sizeof(l2), f.strs, n);
 		rc = alb_fail(err, ALB_EPERM,
@@ -889,7 +889,7 @@ static int uk_new(const struct alb_resources *r, const char *path,
 	uk->cpuids = (int64_t *)(mem + off);
 	if (c->n_cpuids > 0)
 		memcpy(uk->cpuids, c->cpuids, c->n_cpuids * sizeof(int64_t));
-	uk->n_cpuids = alb_pol_ids_normalise(uk->cpuids, c->n_cpuids);
+	uk->n_cpuids = alb_sort_ints(uk->cpuids, c->n_cpuids);
 	off += c->n_cpuids * sizeof(int64_t);
 	uk->bridges = (struct alb_str *)(mem + off);
 	off += c->n_bridges * sizeof(struct alb_str);
@@ -905,7 +905,7 @@ static int uk_new(const struct alb_resources *r, const char *path,
 		uk->bridges[i].len = h->len;
 		chp += h->len + 1;
 	}
-	uk->n_bridges = alb_pol_strs_normalise(uk->bridges, c->n_bridges);
+	uk->n_bridges = alb_sort_strs(uk->bridges, c->n_bridges);
 	uk->n_blocks = 0;
 	for (size_t i = 0; i < c->n_blocks; i++) {
 		if (block_of(r, path, &c->blocks[i], &h, name) != BLK_NAME)

@@ -398,11 +398,6 @@ void alb_enc_config(struct alb_derw *w, const struct alb_unikernel_config *cfg,
 
 /* ---- policies (spec §1.5.1) -------------------------------------------- */
 
-static int str_qsort_cmp(const void *a, const void *b)
-{
-	return alb_str_cmp(a, b);
-}
-
 int alb_dec_policy(struct alb_dec *d, struct alb_der *c, struct alb_policy *p,
 		   const char *label)
 {
@@ -433,15 +428,7 @@ int alb_dec_policy(struct alb_dec *d, struct alb_der *c, struct alb_policy *p,
 		rc = alb_dec_str_list(d, &s, &n, &p->bridges, "bridges");
 	if (rc < 0)
 		return rc;
-	if (n > 1) {
-		qsort(p->bridges, n, sizeof(*p->bridges), str_qsort_cmp);
-		size_t k = 1;
-		for (size_t i = 1; i < n; i++)
-			if (alb_str_cmp(&p->bridges[i], &p->bridges[k - 1]) != 0)
-				p->bridges[k++] = p->bridges[i];
-		n = k;
-	}
-	p->n_bridges = n;
+	p->n_bridges = alb_sort_strs(p->bridges, n);
 	return alb_der_end(&s, d->err);
 }
 

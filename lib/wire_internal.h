@@ -72,10 +72,19 @@ int alb_dec_str_list(struct alb_dec *d, struct alb_der *c, size_t *n,
 int alb_dec_mac(struct alb_dec *d, struct alb_der *c, uint8_t mac[ALB_MAC_LEN],
 		const char *label);
 
+/* Sets (of CPU ids, of bridge names), as Albatross's Set modules keep
+ * them; also used by the policy module. */
+
 /** Sorts ascending and removes duplicates; returns the new count. */
 size_t alb_sort_ints(int64_t *v, size_t n);
-/** Bytewise order of strings (OCaml's String.compare). */
+/** Same for strings (the structs are moved, the bytes stay). */
+size_t alb_sort_strs(struct alb_str *v, size_t n);
+/** Bytewise order of strings (OCaml's String.compare); a NULL ptr (len 0)
+ * is the empty string. */
 int alb_str_cmp(const struct alb_str *a, const struct alb_str *b);
+/** qsort()/bsearch() comparators over int64_t and struct alb_str. */
+int alb_int_qcmp(const void *a, const void *b);
+int alb_str_qcmp(const void *a, const void *b);
 
 /* ---- shared types (wire_config.c) ---- */
 
