@@ -19,6 +19,7 @@
 
 #define BR "br0"
 #define BR2 "br1"
+#define BR9 "br9" /* removed by a test after the root policy listed it */
 #define S(lit) ((struct alb_str){(lit), sizeof(lit) - 1})
 
 static struct alb_str str(const char *s)
@@ -598,6 +599,37 @@ static void test_record_parse(void **state)
 	free(r);
 }
 
+/* A failing step undoes the earlier ones: the first tap is made, the
+ * second bridge is gone, and nothing is left. */
+static void test_create_rollback(void **state)
+{
+	(void)state;
+	struct alb_net *net;
+	assert_int_equal(alb_net_new(&net, NULL), 0);
+	assert_int_equal(alb_bridge_delete(net, BR9, NULL), 0);
+	alb_net_free(net);
+	struct ukc u;
+	uk_init(&u, false);
+	uk_net(&u, "a", BR);
+	uk_net(&u, "b", BR9);
+	uk_arg(&u, "--sleep-ms=60000");
+	uk_image(&u, false);
+	assert_true(h_call_is(&H, ":rb", &u.cmd, "interface br9 does not exist"));
+	no_leftovers();
+	assert_int_equal(info_count(":rb"), 0);
+	/* a tender that cannot be started: the same */
+	char moved[H_PATH + 8];
+	snprintf(moved, sizeof(moved), "%s.away", H.tender);
+	assert_int_equal(rename(H.tender, moved), 0);
+	struct alb_msg *m = h_call(&H, ":rb", &u.cmd);
+	assert_int_equal(m->kind, ALB_PAYLOAD_FAILURE);
+	assert_non_null(strstr(h_text(m), "tender does not exist"));
+	alb_msg_free(m);
+	assert_int_equal(rename(moved, H.tender), 0);
+	no_leftovers();
+	uk_free(&u);
+}
+
 /* ---- policies ----------------------------------------------------------------- */
 
 static struct alb_command policy_cmd(int64_t uks, int64_t cpus, int64_t mem,
@@ -653,6 +685,37 @@ static void create_expect(const char *name, int64_t mem, int64_t cpu,
 static void test_policies(void **state)
 {
 	(void)state;
+	/* the root policy: this host's CPUs and bridges (spec §4.7) */
+	struct alb_command info0 = simple(ALB_CMD_POLICY_INFO);
+	struct alb_msg *r = h_call(&H, ":", &info0);
+	assert_int_equal(r->u.success.kind, ALB_REPLY_POLICIES);
+	assert_int_equal(r->u.success.u.policies.n, 1);
+	const struct alb_policy *root = &r->u.success.u.policies.v[0].policy;
+	assert_string_equal(r->u.success.u.policies.v[0].name, ":");
+	assert_int_equal(root->unikernels, ALB_POLICY_UNLIMITED);
+	assert_int_equal(root->n_cpuids, sysconf(_SC_NPROCESSORS_ONLN));
+	assert_int_equal(root->n_bridges, 3);
+	assert_string_equal(root->bridges[0].ptr, BR);
+	assert_string_equal(root->bridges[1].ptr, BR2);
+	assert_true(root->has_block && root->block > 0);
+	alb_msg_free(r);
+	/* Policy_add keeps reading on its connection (spec §2.3) */
+	int64_t ids0[1] = {0};
+	struct alb_str brs0[1] = {str(BR)};
+	struct alb_command pa = policy_cmd(1, 1, 64, -1, BR, NULL, ids0, brs0);
+	struct alb_client *c = NULL;
+	r = h_call_keep(&H, "keep:", &pa, &c);
+	assert_string_equal(h_text(r), "added policy");
+	alb_msg_free(r);
+	struct alb_error err = {0};
+	assert_int_equal(alb_client_send(c, "keep:", &info0, NULL, NULL, &err), 0);
+	assert_int_equal(alb_client_recv(c, &r, &err), 0);
+	assert_int_equal(r->u.success.kind, ALB_REPLY_POLICIES);
+	alb_msg_free(r);
+	alb_client_close(c);
+	struct alb_command prm = simple(ALB_CMD_POLICY_REMOVE);
+	assert_true(h_call_is(&H, "keep:", &prm, "removed policy"));
+
 	POLICY("a:", "added policy", 2, 1, 100, 10, BR, NULL);
 	POLICY("a:", "no modification of policy", 2, 1, 100, 10, BR, NULL);
 	/* static checks against the policy above (spec §4.3) */
@@ -1561,6 +1624,10 @@ static void test_crash_adopt(void **state)
 	for (int i = 0; i < 500 && pid_alive(pq); i++)
 		h_sleep_ms(10);
 	assert_int_equal(h_count_taps(), 3);
+	size_t before_len;
+	snprintf(path, sizeof(path), "%s/state", H.dbdir);
+	char *before = h_read_file(path, &before_len);
+	assert_non_null(before);
 
 	/* the next daemon adopts the survivors, restarts the dead one and
 	 * removes what nobody owns: exactly one tender per unikernel */
@@ -1573,6 +1640,15 @@ static void test_crash_adopt(void **state)
 	assert_int_equal(pid_of("c:d"), pd);
 	assert_true(pid_of(":q") != pq && pid_of(":q") > 0);
 	assert_int_equal(info_count(":"), 4);
+	/* the state as found at startup is kept as state.started */
+	size_t started_len;
+	snprintf(path, sizeof(path), "%s/state.started", H.dbdir);
+	char *started = h_read_file(path, &started_len);
+	assert_non_null(started);
+	assert_int_equal(started_len, before_len);
+	assert_memory_equal(started, before, before_len);
+	free(started);
+	free(before);
 	for (int i = 0; i < 100 && h_count_taps() != 2; i++)
 		h_sleep_ms(10);
 	assert_int_equal(h_count_taps(), 2);
@@ -1874,7 +1950,8 @@ static int tests(void)
 {
 	struct alb_net *net;
 	if (alb_net_new(&net, NULL) != 0 || alb_bridge_create(net, BR, NULL) != 0 ||
-	    alb_bridge_create(net, BR2, NULL) != 0) {
+	    alb_bridge_create(net, BR2, NULL) != 0 ||
+	    alb_bridge_create(net, BR9, NULL) != 0) {
 		printf("cannot make bridges\n");
 		return 1;
 	}
@@ -1882,6 +1959,7 @@ static int tests(void)
 	const struct CMUnitTest list[] = {
 		cmocka_unit_test(test_create_info_destroy),
 		cmocka_unit_test(test_running_force_restart),
+		cmocka_unit_test(test_create_rollback),
 		cmocka_unit_test(test_restart_on_failure),
 		cmocka_unit_test(test_exit64_without_name),
 		cmocka_unit_test(test_restart_delays),
