@@ -3,9 +3,22 @@
 #ifndef ALB_INTERNAL_H
 #define ALB_INTERNAL_H
 
+#include <string.h>
+
 #include "albatross/common.h"
 
 #define ALB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Bytewise order of a[0..an) and b[0..bn), a prefix first (OCaml's
+ * String.compare): the order of labels, names and wire strings. Either
+ * pointer may be NULL when its length is 0. */
+static inline int alb_bytes_cmp(const void *a, size_t an, const void *b,
+				size_t bn)
+{
+	size_t n = an < bn ? an : bn;
+	int c = n > 0 ? memcmp(a, b, n) : 0;
+	return c != 0 ? c : (an > bn) - (an < bn);
+}
 
 /* alb_set_error() is public (common.h): the programs report through it too. */
 

@@ -216,20 +216,12 @@ static bool next_label(const char **pp, const char **label, size_t *len)
 	return true;
 }
 
-static int label_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-	int c = memcmp(a, b, an < bn ? an : bn);
-	if (c != 0)
-		return c;
-	return (an > bn) - (an < bn);
-}
-
 bool alb_name_under(const char *name, const char *path)
 {
 	const char *pn = name, *pp = path, *ln, *lp;
 	size_t nn, np;
 	while (next_label(&pp, &lp, &np)) {
-		if (!next_label(&pn, &ln, &nn) || label_cmp(ln, nn, lp, np) != 0)
+		if (!next_label(&pn, &ln, &nn) || alb_bytes_cmp(ln, nn, lp, np) != 0)
 			return false;
 	}
 	return true;
@@ -284,7 +276,7 @@ int alb_name_cmp(const char *a, const char *b)
 		bool hb = next_label(&pb, &lb, &nb);
 		if (!ha || !hb)
 			return (int)ha - (int)hb;
-		int c = label_cmp(la, na, lb, nb);
+		int c = alb_bytes_cmp(la, na, lb, nb);
 		if (c != 0)
 			return c;
 	}

@@ -86,14 +86,6 @@ static bool key_next(const char **p, const char *end, const char **label,
 	return true;
 }
 
-static int label_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
 /* Binary search among the children: the index of the child with that
  * label, or (when absent) the index where it would be inserted. */
 static size_t kid_search(const struct node *n, const char *label, size_t len,
@@ -103,7 +95,7 @@ static size_t kid_search(const struct node *n, const char *label, size_t len,
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const struct node *k = n->kids[mid];
-		int c = label_cmp(k->label, k->label_len, label, len);
+		int c = alb_bytes_cmp(k->label, k->label_len, label, len);
 		if (c == 0) {
 			*found = true;
 			return mid;

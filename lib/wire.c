@@ -221,11 +221,7 @@ size_t alb_sort_strs(struct alb_str *v, size_t n)
 
 int alb_str_cmp(const struct alb_str *a, const struct alb_str *b)
 {
-	size_t n = a->len < b->len ? a->len : b->len;
-	int c = n > 0 ? memcmp(a->ptr, b->ptr, n) : 0;
-	if (c != 0)
-		return c;
-	return (a->len > b->len) - (a->len < b->len);
+	return alb_bytes_cmp(a->ptr, a->len, b->ptr, b->len);
 }
 
 void alb_enc_str(struct alb_derw *w, const struct alb_str *s)
