@@ -79,14 +79,6 @@ static const struct cli_opt path_opts[] = {
 
 static const struct cli_opt no_opts[] = {{NULL, 0, 0, NULL, NULL}};
 
-/* One-line report of a failed local step: a command-line error (124), as
- * albatross-client reports its local failures. */
-static int local_failure(struct cli_args *a, const struct alb_error *err)
-{
-	cli_error(a, "%s", err->msg);
-	return err->code == ALB_ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_CLI;
-}
-
 static int run_simple(struct cli_args *a, const char *name,
 		      const struct alb_command *cmd)
 {
@@ -100,7 +92,7 @@ static int named(struct cli_args *a, enum alb_cmd_kind kind)
 	char name[ALB_NAME_BUF];
 	struct alb_error err = {0};
 	if (cli_name("NAME argument", a->pos[0], name, &err) < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	struct alb_command cmd = {.kind = kind};
 	return run_simple(a, name, &cmd);
 }
@@ -160,7 +152,7 @@ static int run_create(struct cli_args *a)
 	}
 	int status;
 	if (rc < 0) {
-		status = local_failure(a, &err);
+		status = cli_local_failure(a, &err);
 	} else {
 		cmd.kind = a->vm.force ? ALB_CMD_UNIKERNEL_FORCE_CREATE
 				       : ALB_CMD_UNIKERNEL_CREATE;
@@ -192,7 +184,7 @@ static int run_restart(struct cli_args *a)
 		rc = cli_vm_config(a, true, &cmd.u.restart.args, &err);
 	}
 	if (rc < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	return run_simple(a, name, &cmd);
 }
 
@@ -240,7 +232,7 @@ static int run_create_block(struct cli_args *a)
 			rc = cli_fail(&err, ALB_EINVAL, "data exceeds size");
 	}
 	if (rc < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	int status = run_simple(a, name, &cmd);
 	/* Unlike albatross-client, the data is only sent to a device that
 	 * was created. */
@@ -254,7 +246,7 @@ static int run_set_block(struct cli_args *a)
 	char name[ALB_NAME_BUF];
 	struct alb_error err = {0};
 	if (cli_name("NAME argument", a->pos[0], name, &err) < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	return set_block(a, name, a->pos[1]);
 }
 
@@ -279,7 +271,7 @@ static int run_add_policy(struct cli_args *a)
 	if (rc == 0)
 		rc = alb_policy_usable(&cmd.u.policy, &err);
 	if (rc < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	if (cmd.u.policy.n_bridges == 0)
 		cli_warn(a, "policy without any network access");
 	return run_simple(a, path, &cmd);
@@ -291,7 +283,7 @@ static int run_remove_policy(struct cli_args *a)
 	struct alb_error err = {0};
 	if (cli_path("option '--path'", a->path_opt ? a->path_opt : "", path,
 		     &err) < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	struct alb_command cmd = {.kind = ALB_CMD_POLICY_REMOVE};
 	return run_simple(a, path, &cmd);
 }

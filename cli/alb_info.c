@@ -58,12 +58,6 @@ static const struct cli_opt inspect_opts[] = {
 
 static const struct cli_opt no_opts[] = {{NULL, 0, 0, NULL, NULL}};
 
-static int local_failure(struct cli_args *a, const struct alb_error *err)
-{
-	cli_error(a, "%s", err->msg);
-	return err->code == ALB_ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_CLI;
-}
-
 /* A reply of an unexpected kind is printed in full rather than dropped. */
 static int print_other(struct cli_args *a, const struct alb_msg *m)
 {
@@ -357,7 +351,7 @@ static int run_info(struct cli_args *a)
 	struct alb_error err = {0};
 	if (cli_name("option '--name'", a->name_opt ? a->name_opt : ":", name,
 		     &err) < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	return query(a, name, ALB_CMD_UNIKERNEL_INFO, info_reply);
 }
 
@@ -367,7 +361,7 @@ static int run_policy(struct cli_args *a)
 	struct alb_error err = {0};
 	if (cli_path("option '--path'", a->path_opt ? a->path_opt : "", path,
 		     &err) < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	return query(a, path, ALB_CMD_POLICY_INFO, policy_reply);
 }
 
@@ -377,7 +371,7 @@ static int run_block(struct cli_args *a)
 	struct alb_error err = {0};
 	if (cli_name("option '--name'", a->name_opt ? a->name_opt : ":", name,
 		     &err) < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	return query(a, name, ALB_CMD_BLOCK_INFO, block_reply);
 }
 
@@ -386,7 +380,7 @@ static int run_get(struct cli_args *a)
 	char name[ALB_NAME_BUF];
 	struct alb_error err = {0};
 	if (cli_name("NAME argument", a->pos[0], name, &err) < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_GET};
 	cmd.u.level = a->has_level ? a->level : 0;
 	struct cli_request r = {.name = name, .cmd = &cmd, .upload_fd = -1,
@@ -399,7 +393,7 @@ static int run_dump_block(struct cli_args *a)
 	char name[ALB_NAME_BUF];
 	struct alb_error err = {0};
 	if (cli_name("NAME argument", a->pos[0], name, &err) < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	struct alb_command cmd = {.kind = ALB_CMD_BLOCK_DUMP};
 	cmd.u.level = a->has_level ? a->level : 0;
 	struct cli_request r = {.name = name, .cmd = &cmd, .upload_fd = -1,
@@ -456,7 +450,7 @@ static int run_inspect_dump(struct cli_args *a)
 	uint8_t *data;
 	size_t len;
 	if (cli_read_file(path, (size_t)ALB_STATE_FILE_MAX, &data, &len, &err) < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	struct alb_state *s;
 	int rc = alb_state_decode(data, len, 0, &s, &err);
 	free(data);
@@ -485,7 +479,7 @@ static int run_decode(struct cli_args *a)
 	size_t len;
 	if (cli_read_file(a->pos[0], (size_t)ALB_STATE_FILE_MAX, &data, &len,
 			  &err) < 0)
-		return local_failure(a, &err);
+		return cli_local_failure(a, &err);
 	unsigned flags = (a->json ? ALB_PRINT_JSON : 0);
 	struct alb_msg *m = NULL;
 	int rc = ALB_EPARSE;

@@ -92,10 +92,8 @@ int alb_info_console(struct cli_args *a)
 {
 	char name[ALB_NAME_BUF];
 	struct alb_error err;
-	if (cli_name("NAME argument", a->pos[0], name, &err) < 0) {
-		cli_error(a, "%s", err.msg);
-		return CLI_EXIT_CLI;
-	}
+	if (cli_name("NAME argument", a->pos[0], name, &err) < 0)
+		return cli_local_failure(a, &err);
 	struct alb_command cmd = {.kind = ALB_CMD_CONSOLE_SUBSCRIBE};
 	cmd.u.subscribe.since = a->has_since;
 	cmd.u.subscribe.time = a->since;
@@ -132,10 +130,8 @@ int alb_info_inactive_consoles(struct cli_args *a)
 {
 	char path[ALB_NAME_BUF];
 	struct alb_error err;
-	if (cli_path("option '--path'", a->path_opt ? a->path_opt : "", path, &err) < 0) {
-		cli_error(a, "%s", err.msg);
-		return CLI_EXIT_CLI;
-	}
+	if (cli_path("option '--path'", a->path_opt ? a->path_opt : "", path, &err) < 0)
+		return cli_local_failure(a, &err);
 	struct alb_command cmd = {.kind = ALB_CMD_CONSOLE_LIST_INACTIVE};
 	struct cli_request r = {.name = path, .cmd = &cmd, .upload_fd = -1,
 				.dump_fd = -1, .on_reply = on_inactive};

@@ -255,10 +255,8 @@ int alb_info_stats(struct cli_args *a)
 	char name[ALB_NAME_BUF];
 	struct alb_error err = {0};
 	if (cli_name("option '--name'", a->name_opt ? a->name_opt : ":", name,
-		     &err) < 0) {
-		cli_error(a, "%s", err.msg);
-		return CLI_EXIT_CLI;
-	}
+		     &err) < 0)
+		return cli_local_failure(a, &err);
 	struct alb_command cmd = {.kind = ALB_CMD_STATS_SUBSCRIBE};
 	struct alb_client *c;
 	int status = cli_connect(a, name, &cmd, &c);

@@ -338,6 +338,11 @@ void cli_hexdump(FILE *out, const uint8_t *p, size_t len);
 void cli_error(const struct cli_args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* One-line report of a failed local step (err's message); returns a
+ * command-line error (124), as albatross-client reports its local
+ * failures, or 125 when out of memory. */
+int cli_local_failure(const struct cli_args *a, const struct alb_error *err);
+
 /* Writes "<prog>: warning: <message>" to stderr unless -q was given. */
 void cli_warn(const struct cli_args *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

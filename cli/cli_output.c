@@ -30,6 +30,12 @@ void cli_error(const struct cli_args *a, const char *fmt, ...)
 	va_end(ap);
 }
 
+int cli_local_failure(const struct cli_args *a, const struct alb_error *err)
+{
+	cli_error(a, "%s", err->msg);
+	return err->code == ALB_ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_CLI;
+}
+
 void cli_warn(const struct cli_args *a, const char *fmt, ...)
 {
 	if (a->verbosity < 0)
