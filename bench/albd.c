@@ -9,6 +9,8 @@
  *   usage: bench-albd [N...]        (default: 100 1000)
  * The fake tender and albd are taken from $ALB_FAKE_TENDER and
  * $ALB_BUILD_ROOT, else from the build tree this program belongs to.
+ * $ALB_BENCH_CPU pins the unikernels to another CPU than 0;
+ * $ALB_BENCH_ALBD_FLAG replaces albd's -q (e.g. -vv for its step log).
  * SPDX-License-Identifier: ISC */
 #include <limits.h>
 
@@ -97,7 +99,7 @@ static void run(size_t n, bool nic)
 	struct alb_str argv[1] = {{"--sleep-ms=100000000", 20}};
 	struct alb_net_dev net = {.netif = {"service", 7}, .bridge = {BR, strlen(BR)}};
 	struct alb_block_dev blk = {.name = {"storage", 7}};
-	int64_t cpu0 = 0;
+	int64_t cpu0 = getenv("ALB_BENCH_CPU") ? atoi(getenv("ALB_BENCH_CPU")) : 0;
 	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_CREATE};
 	struct alb_unikernel_config *c = &cmd.u.create;
 	c->typ = ALB_TYP_SOLO5;
