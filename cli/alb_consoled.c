@@ -24,16 +24,10 @@ static void usage(FILE *out)
 		"Usage: %s [OPTION]...\n"
 		"Reads the console output of unikernels and keeps the last %d lines\n"
 		"of each; serves them on <tmpdir>/util/console.sock.\n\n"
-		"  --tmpdir DIR                 runtime directory (default %s)\n"
-		"  --systemd-socket-activation  serve the socket systemd passes\n"
+		DAEMON_HELP_HEAD
 		"  --max-subscribers N          subscribers per unikernel (default %d)\n"
-		"  -v, --verbose                more log messages (repeatable)\n"
-		"  -q, --quiet                  only errors\n"
-		"  --syslog                     log to syslog instead of stderr\n"
-		"  --version                    show the version\n"
-		"  -h, --help                   show this help\n",
-		prog, ALB_CONSOLE_RING_LINES, ALB_TMPDIR_DEFAULT,
-		ALB_CONSOLE_SUBSCRIBERS_DEFAULT);
+		DAEMON_HELP_TAIL,
+		prog, ALB_CONSOLE_RING_LINES, ALB_CONSOLE_SUBSCRIBERS_DEFAULT);
 }
 
 /* --max-subscribers: an integer from 1 to ALB_CONSOLE_SUBSCRIBERS_LIMIT. */

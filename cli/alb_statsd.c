@@ -19,20 +19,14 @@ static void usage(FILE *out)
 		"Usage: %s [OPTION]...\n"
 		"Gathers statistics of the unikernels albd runs (CPU, memory, network)\n"
 		"and serves them on <tmpdir>/util/stat.sock.\n\n"
-		"  --tmpdir DIR                 runtime directory (default %s)\n"
-		"  --systemd-socket-activation  serve the socket systemd passes\n"
+		DAEMON_HELP_HEAD
 		"  --interval SECONDS           time between samples (default %d)\n"
 		"  --influx HOST[:PORT]         push every sample as Influx line protocol\n"
 		"                               over TCP (numeric address, port %d)\n"
 		"  --no-drop-path               Influx tag vm: the whole name, not its label\n"
 		"  --prometheus ADDR:PORT       serve GET /metrics (Prometheus) over HTTP\n"
-		"  -v, --verbose                more log messages (repeatable)\n"
-		"  -q, --quiet                  only errors\n"
-		"  --syslog                     log to syslog instead of stderr\n"
-		"  --version                    show the version\n"
-		"  -h, --help                   show this help\n",
-		prog, ALB_TMPDIR_DEFAULT, ALB_STATS_INTERVAL_DEFAULT,
-		ALB_STATS_INFLUX_PORT_DEFAULT);
+		DAEMON_HELP_TAIL,
+		prog, ALB_STATS_INTERVAL_DEFAULT, ALB_STATS_INFLUX_PORT_DEFAULT);
 }
 
 /* --interval: whole seconds, 1 to ALB_STATS_INTERVAL_MAX. */

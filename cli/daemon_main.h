@@ -12,9 +12,24 @@
 
 #include <uv.h>
 
+#include "albatross/client.h"
+
 /* Exit status of a command-line error (Cmdliner's, as Albatross's
  * daemons). */
 #define DAEMON_EXIT_CLI 124
+
+/* The help lines of the common options: the first two go before a
+ * program's own options, the rest after them. */
+#define DAEMON_HELP_HEAD                                                       \
+	"  --tmpdir DIR                 runtime directory (default "            \
+	ALB_TMPDIR_DEFAULT ")\n"                                               \
+	"  --systemd-socket-activation  serve the socket systemd passes\n"
+#define DAEMON_HELP_TAIL                                                       \
+	"  -v, --verbose                more log messages (repeatable)\n"       \
+	"  -q, --quiet                  only errors\n"                          \
+	"  --syslog                     log to syslog instead of stderr\n"      \
+	"  --version                    show the version\n"                     \
+	"  -h, --help                   show this help\n"
 
 /* First getopt value of a program's own options. */
 #define DAEMON_OPT_OWN 512
