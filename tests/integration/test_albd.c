@@ -1791,6 +1791,52 @@ static void test_kill_timeout(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* The default limits: a frame of ALB_VMMD_FRAME_MAX bytes is read, one
+ * more closes; ALB_VMMD_CONN_MAX connections are served, one more is
+ * closed. */
+static void test_default_limits(void **state)
+{
+	(void)state;
+	assert_int_equal(h_start_core(&H, NULL), 0);
+	struct alb_buf b = {0};
+	frame_of(ALB_VMMD_FRAME_MAX, &b);
+	int fd = raw_connect();
+	raw_send(fd, b.data, b.len);
+	struct alb_msg *m = raw_recv(fd);
+	assert_non_null(m);
+	assert_int_equal(m->kind, ALB_PAYLOAD_FAILURE);
+	alb_msg_free(m);
+	close(fd);
+	alb_buf_free(&b);
+	uint8_t past[4] = {(uint8_t)((ALB_VMMD_FRAME_MAX + 1) >> 24),
+			   (uint8_t)((ALB_VMMD_FRAME_MAX + 1) >> 16),
+			   (uint8_t)((ALB_VMMD_FRAME_MAX + 1) >> 8),
+			   (uint8_t)(ALB_VMMD_FRAME_MAX + 1)};
+	fd = raw_connect();
+	raw_send(fd, past, sizeof(past));
+	assert_true(raw_closed(fd));
+	close(fd);
+	h_sleep_ms(100);
+
+	int fds[ALB_VMMD_CONN_MAX + 1];
+	for (int i = 0; i < ALB_VMMD_CONN_MAX; i++)
+		fds[i] = raw_connect();
+	struct alb_command inf = simple(ALB_CMD_UNIKERNEL_INFO);
+	raw_command(fds[ALB_VMMD_CONN_MAX - 1], ":", &inf, 1);
+	m = raw_recv(fds[ALB_VMMD_CONN_MAX - 1]);
+	assert_non_null(m);
+	alb_msg_free(m);
+	close(fds[ALB_VMMD_CONN_MAX - 1]);
+	h_sleep_ms(50);
+	fds[ALB_VMMD_CONN_MAX - 1] = raw_connect();
+	fds[ALB_VMMD_CONN_MAX] = raw_connect();
+	assert_true(raw_closed(fds[ALB_VMMD_CONN_MAX]));
+	for (int i = 0; i <= ALB_VMMD_CONN_MAX; i++)
+		close(fds[i]);
+	int st = h_stop(&H, SIGTERM);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* Copies a vector file to <dbdir>/state, or returns false when absent. */
 static uint8_t *vector(const char *file, size_t *len)
 {
@@ -1984,6 +2030,8 @@ static int tests(void)
 		cmocka_unit_test_setup_teardown(test_kill_timeout, setup_other,
 						teardown_other),
 		cmocka_unit_test_setup_teardown(test_state_vectors, setup_other,
+						teardown_other),
+		cmocka_unit_test_setup_teardown(test_default_limits, setup_other,
 						teardown_other),
 	};
 	return rc + cmocka_run_group_tests_name("restarts", others, NULL, NULL);
