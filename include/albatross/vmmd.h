@@ -109,8 +109,10 @@ ALB_EXPORT int alb_vmmd_new(struct uv_loop_s *loop,
  * and copies it to state.started, restores the policies (one that does
  * not fit under its parent is logged and dropped: the parent still
  * applies), starts listening, adopts the tenders that survived a crash of
- * a previous daemon and removes what no unikernel owns any more (taps
- * vmmtapN, FIFOs, images), and then restores the remaining unikernels in
+ * a previous daemon (they keep running; as they are not our children, how
+ * they end is unknown, which restarts them only when they restart on any
+ * exit code) and removes what no unikernel owns any more (taps vmmtapN,
+ * FIFOs, images), and then restores the remaining unikernels in
  * startup-priority order in the background (one that fails to start, e.g.
  * for an image that is not a Solo5 executable, is logged and left out of
  * the next state file). The console daemon is connected to when a
