@@ -1837,6 +1837,95 @@ static void test_default_limits(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* Runs a command line with sh, returns its exit status and its output
+ * (stdout and stderr) in a malloc'd string. */
+static int run_cmd(const char *cmd, char **out)
+{
+	char full[4096];
+	snprintf(full, sizeof(full), "%s 2>&1", cmd);
+	FILE *p = popen(full, "r");
+	assert_non_null(p);
+	size_t cap = 65536, n = 0;
+	*out = calloc(1, cap);
+	size_t r;
+	while (n + 1 < cap && (r = fread(*out + n, 1, cap - 1 - n, p)) > 0)
+		n += r;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* With the other programs of the suite: alb-consoled reads the console,
+ * alb-deploy creates, alb-info shows. */
+static void test_with_clis(void **state)
+{
+	(void)state;
+	const char *build = getenv("ALB_BUILD_ROOT");
+	char consoled[H_PATH], deploy[H_PATH], info_exe[H_PATH];
+	snprintf(consoled, sizeof(consoled), "%s/cli/alb-consoled", build ? build : ".");
+	snprintf(deploy, sizeof(deploy), "%s/cli/alb-deploy", build ? build : ".");
+	snprintf(info_exe, sizeof(info_exe), "%s/cli/alb-info", build ? build : ".");
+	if (access(consoled, X_OK) != 0 || access(deploy, X_OK) != 0 ||
+	    access(info_exe, X_OK) != 0) {
+		printf("CLI test skipped: alb-consoled, alb-deploy or alb-info not built\n");
+		return;
+	}
+	char tmparg[H_PATH + 16];
+	snprintf(tmparg, sizeof(tmparg), "--tmpdir=%s", H.tmpdir);
+	char util[H_PATH * 2], csock[H_PATH * 2 + 16];
+	snprintf(util, sizeof(util), "%s/util", H.tmpdir);
+	snprintf(csock, sizeof(csock), "%s/console.sock", util);
+	mkdir(util, 0755);
+	fflush(stdout);
+	pid_t con = fork();
+	if (con == 0) {
+		execl(consoled, consoled, tmparg, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && access(csock, F_OK) != 0; i++)
+		h_sleep_ms(10);
+	assert_int_equal(h_start_albd(&H, NULL), 0);
+
+	size_t len;
+	uint8_t *img = h_image(1, NULL, NULL, 0, 0, &len);
+	char image[H_PATH * 2], cmd[4096];
+	snprintf(image, sizeof(image), "%s/hello.img", H.root);
+	assert_int_equal(h_write_file(image, img, len), 0);
+	free(img);
+	char *out = NULL;
+	snprintf(cmd, sizeof(cmd), "%s create %s --arg=--lines=5 hello %s",
+		 deploy, tmparg, image);
+	int st = run_cmd(cmd, &out);
+	if (st != 0)
+		fail_msg("%s: %d: %s", cmd, st, out);
+	free(out);
+	/* the real console daemon got the output through the FIFO */
+	bool seen = false;
+	for (int i = 0; i < 50 && !seen; i++) {
+		snprintf(cmd, sizeof(cmd), "%s console %s --timeout 1 hello",
+			 info_exe, tmparg);
+		run_cmd(cmd, &out);
+		seen = strstr(out, "fake-tender: line 5") != NULL;
+		free(out);
+	}
+	assert_true(seen);
+	snprintf(cmd, sizeof(cmd), "%s create %s --arg=--sleep-ms=60000 two %s",
+		 deploy, tmparg, image);
+	assert_int_equal(run_cmd(cmd, &out), 0);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s info %s", info_exe, tmparg);
+	assert_int_equal(run_cmd(cmd, &out), 0);
+	assert_non_null(strstr(out, "two"));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s destroy %s two", deploy, tmparg);
+	assert_int_equal(run_cmd(cmd, &out), 0);
+	free(out);
+	st = h_stop(&H, SIGTERM);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	kill(con, SIGTERM);
+	waitpid(con, NULL, 0);
+	no_leftovers();
+}
+
 /* Copies a vector file to <dbdir>/state, or returns false when absent. */
 static uint8_t *vector(const char *file, size_t *len)
 {
@@ -2032,6 +2121,8 @@ static int tests(void)
 		cmocka_unit_test_setup_teardown(test_state_vectors, setup_other,
 						teardown_other),
 		cmocka_unit_test_setup_teardown(test_default_limits, setup_other,
+						teardown_other),
+		cmocka_unit_test_setup_teardown(test_with_clis, setup_other,
 						teardown_other),
 	};
 	return rc + cmocka_run_group_tests_name("restarts", others, NULL, NULL);
