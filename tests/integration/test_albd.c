@@ -386,10 +386,11 @@ static void test_running_force_restart(void **state)
 
 /* ---- restart on failure ---------------------------------------------------------- */
 
-/* Starts name with the fake tender's args and a fail behaviour, waits for
- * its first run to end, and returns how many runs were seen 400 ms later. */
+/* Starts name with the fake tender's args and a fail behaviour and
+ * returns how many runs were seen: once `want` runs (or 5 s) when want > 1,
+ * else 400 ms after the first run. */
 static int runs_after_exit(const char *name, bool restart, const int64_t *codes,
-			   size_t n, bool add_name, const char *arg)
+			   size_t n, bool add_name, const char *arg, int want)
 {
 	struct ukc u;
 	uk_init(&u, false);
@@ -400,7 +401,10 @@ static int runs_after_exit(const char *name, bool restart, const int64_t *codes,
 	uk_image(&u, false);
 	assert_true(h_call_is(&H, name, &u.cmd, "created unikernel"));
 	assert_true(wait_log(name, "fake-tender: start", 1, 5000));
-	h_sleep_ms(400);
+	if (want > 1)
+		wait_log(name, "fake-tender: start", want, 5000);
+	else
+		h_sleep_ms(400);
 	uk_free(&u);
 	return log_lines(name, "fake-tender: start");
 }
@@ -410,24 +414,24 @@ static void test_restart_on_failure(void **state)
 	(void)state;
 	const int64_t two[] = {2};
 	/* restarts on a listed code */
-	assert_true(runs_after_exit(":r2", true, two, 1, true, "--exit=2") >= 3);
+	assert_true(runs_after_exit(":r2", true, two, 1, true, "--exit=2", 3) >= 3);
 	destroy_looping(":r2");
 	/* or on any code but the never-restart ones */
-	assert_true(runs_after_exit(":rall", true, NULL, 0, true, "--exit=5") >= 3);
+	assert_true(runs_after_exit(":rall", true, NULL, 0, true, "--exit=5", 3) >= 3);
 	destroy_looping(":rall");
 	/* not on a code not listed */
-	assert_int_equal(runs_after_exit(":r3", true, two, 1, true, "--exit=3"), 1);
+	assert_int_equal(runs_after_exit(":r3", true, two, 1, true, "--exit=3", 1), 1);
 	/* never on 1, 60..64 or a signal */
 	const char *never[] = {"--exit=1", "--exit=60", "--exit=61", "--exit=62",
 			       "--exit=63", "--exit=64", "--signal=9"};
 	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
 		char name[32];
 		snprintf(name, sizeof(name), ":never%zu", i);
-		assert_int_equal(runs_after_exit(name, true, NULL, 0, false, never[i]), 1);
+		assert_int_equal(runs_after_exit(name, true, NULL, 0, false, never[i], 1), 1);
 		assert_int_equal(info_count(name), 0);
 	}
 	/* quit: never */
-	assert_int_equal(runs_after_exit(":quit", false, NULL, 0, true, "--exit=2"), 1);
+	assert_int_equal(runs_after_exit(":quit", false, NULL, 0, true, "--exit=2", 1), 1);
 	assert_true(wait_tenders(0, 5000));
 	no_leftovers();
 }
