@@ -15,6 +15,7 @@
 
 #include "albatross/print.h"
 #include "print_internal.h"
+#include "vectors.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -1001,21 +1002,6 @@ static void test_arguments(void **state)
 
 /* ---- the golden vectors ---------------------------------------------- */
 
-/* Reads a whole file (at most 1 MiB: the vectors are small) into a new
- * buffer; NULL when it cannot. */
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	uint8_t *buf = malloc(1 << 20);
-	assert_non_null(buf);
-	*len = fread(buf, 1, 1 << 20, f);
-	assert_true(feof(f));
-	fclose(f);
-	return buf;
-}
-
 enum vec_kind { VEC_WIRE, VEC_STATE, VEC_CERT };
 
 /* Decodes the vector at path as kind, prints it both ways, appends the
@@ -1024,7 +1010,7 @@ enum vec_kind { VEC_WIRE, VEC_STATE, VEC_CERT };
 static char *print_vector(const char *path, enum vec_kind kind, FILE *json)
 {
 	size_t len = 0;
-	uint8_t *buf = read_file(path, &len);
+	uint8_t *buf = vec_read(path, &len);
 	if (buf == NULL)
 		fail_msg("cannot read %s", path);
 	struct alb_error err = { 0 };
@@ -1106,14 +1092,11 @@ static char *vector_text(const char *dir, const char *name, enum vec_kind k)
 	return t;
 }
 
+/* The vectors directory, or NULL when it is absent (vectors.h). */
 static const char *vectors_dir(void)
 {
-	const char *dir = getenv("ALB_VECTORS_DIR");
-	char path[4096];
-	if (dir == NULL)
-		return NULL;
-	snprintf(path, sizeof(path), "%s/MANIFEST.tsv", dir);
-	return access(path, R_OK) == 0 ? dir : NULL;
+	const char *dir = vec_dir();
+	return vec_present(dir) ? dir : NULL;
 }
 
 /* Every vector that Albatross accepts (MANIFEST.tsv, and the DER frames of
@@ -1123,38 +1106,30 @@ static void test_vectors_all(void **state)
 	(void)state;
 	const char *dir = vectors_dir();
 	if (dir == NULL) {
-		print_message("skipped: ALB_VECTORS_DIR/MANIFEST.tsv not found\n");
 		skip();
 	}
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/MANIFEST.tsv", dir);
-	FILE *manifest = fopen(path, "r");
-	assert_non_null(manifest);
+	struct vec_entry *entries;
+	size_t n_entries = vec_manifest(dir, &entries);
+	assert_non_null(entries);
 
 	char *json = NULL;
 	size_t json_len = 0, n = 0;
 	FILE *all = open_memstream(&json, &json_len);
 	assert_non_null(all);
 
-	char *line = NULL;
-	size_t cap = 0;
-	while (getline(&line, &cap, manifest) > 0) {
-		char name[256], kind[16], expect[32], file[512];
-		if (line[0] == '#' ||
-		    sscanf(line, "%255[^\t]\t%15[^\t]\t%31[^\t]\t%511[^\t]", name,
-			   kind, expect, file) != 4)
+	char path[4096];
+	for (size_t i = 0; i < n_entries; i++) {
+		const struct vec_entry *e = &entries[i];
+		if (strcmp(e->expect, "error") == 0)
 			continue;
-		if (strcmp(expect, "error") == 0)
-			continue;
-		enum vec_kind k = strcmp(kind, "state") == 0  ? VEC_STATE
-				  : strcmp(kind, "cert") == 0 ? VEC_CERT
-							      : VEC_WIRE;
-		snprintf(path, sizeof(path), "%s/%s", dir, file);
+		enum vec_kind k = strcmp(e->kind, "state") == 0  ? VEC_STATE
+				  : strcmp(e->kind, "cert") == 0 ? VEC_CERT
+								 : VEC_WIRE;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->file);
 		free(print_vector(path, k, all));
 		n++;
 	}
-	free(line);
-	fclose(manifest);
+	free(entries);
 
 	/* The transcripts: every frame whose reference decoding is not an
 	 * ERROR (the raw chunks of a block upload are not messages). */
@@ -1164,7 +1139,8 @@ static void test_vectors_all(void **state)
 	FILE *ls = popen(cmd, "r");
 	assert_non_null(ls);
 	size_t n_frames = 0;
-	line = NULL;
+	char *line = NULL;
+	size_t cap = 0;
 	while (getline(&line, &cap, ls) > 0) {
 		line[strcspn(line, "\n")] = '\0';
 		char txt[4096];
@@ -1204,7 +1180,6 @@ static void test_vectors_exact(void **state)
 	(void)state;
 	const char *dir = vectors_dir();
 	if (dir == NULL) {
-		print_message("skipped: ALB_VECTORS_DIR/MANIFEST.tsv not found\n");
 		skip();
 	}
 	char *t = vector_text(dir, "cmd_console_subscribe_since_frac.der",
