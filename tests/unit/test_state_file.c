@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "state_file.h"
+#include "vectors.h"
 
 #define N_STEPS (ALB_STATE_STEP_DIR_SYNCED + 1)
 
@@ -379,29 +380,14 @@ static void test_crash_each_step(void **state)
  * there (the caller skips). */
 static bool load_vector(const char *name, struct alb_buf *out)
 {
-	const char *vd = getenv("ALB_VECTORS_DIR");
-	if (vd == NULL)
-		return false;
-	char p[512];
-	snprintf(p, sizeof(p), "%s/%s", vd, name);
-	FILE *f = fopen(p, "rb");
-	if (f == NULL)
-		return false;
+	size_t len;
+	uint8_t *p = vec_read_at(vec_dir(), name, &len);
 	memset(out, 0, sizeof(*out));
-	size_t cap = 1 << 16;
-	out->base_ = out->data = malloc(cap);
-	assert_non_null(out->data);
-	size_t n;
-	while ((n = fread(out->data + out->len, 1, cap - out->len, f)) > 0) {
-		out->len += n;
-		if (out->len == cap) {
-			cap *= 2;
-			out->base_ = out->data = realloc(out->data, cap);
-			assert_non_null(out->data);
-		}
-	}
-	out->cap_ = cap;
-	fclose(f);
+	if (p == NULL)
+		return false;
+	/* Handed to the buffer, so that alb_buf_free() frees it. */
+	out->base_ = out->data = p;
+	out->len = out->cap_ = len;
 	return true;
 }
 
