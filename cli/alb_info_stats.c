@@ -113,9 +113,9 @@ static void print_follow(const struct alb_msg *m)
 			const char *s = r == 0 && c == COL_NAME ? m->header.name
 								 : rows[r][c];
 			/* names and interfaces come from the daemon */
-			alb_print_escape(stdout, s, strlen(s), 0);
+			size_t w = alb_print_escape(stdout, s, strlen(s), 0);
 			if (c + 1 < N_COLS) {
-				int pad = follow_width[c] - (int)strlen(s);
+				int pad = follow_width[c] - (int)w;
 				printf("%*s  ", pad > 0 ? pad : 0, "");
 			}
 		}
