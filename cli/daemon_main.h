@@ -1,4 +1,4 @@
-/* alb-consoled and alb-statsd — what a daemon's main shares: the options
+/* albd, alb-consoled and alb-statsd — what a daemon's main shares: the options
  * every daemon takes (--tmpdir, --systemd-socket-activation, -v, -q,
  * --syslog, --version, -h/--help), the process setup, and running the loop
  * until SIGTERM or SIGINT.
