@@ -582,6 +582,42 @@ static enum verdict replay(const char *name, size_t s2c_max)
 	return r.v;
 }
 
+/* A transcript albd answers differently ON PURPOSE: its request is sent
+ * verbatim and albd's reply must be exactly the Failure `failure` with the
+ * request's header echoed. */
+static void replay_deliberate(const char *name, const char *failure,
+			      const char *why)
+{
+	struct transcript t;
+	transcript_load(name, &t);
+	int fd = connect_unix(t.console ? console_sock : H.sock);
+	struct alb_error err = {0};
+	struct alb_msg *req = NULL, *reply = NULL;
+	for (size_t i = 0; i < t.n; i++) {
+		if (!t.f[i].c2s)
+			continue;
+		assert_int_equal(alb_frame_write_fd(fd, t.f[i].data, t.f[i].len, &err), 0);
+		if (req == NULL)
+			assert_int_equal(alb_msg_decode(t.f[i].data, t.f[i].len, 0, &req, &err), 0);
+	}
+	assert_non_null(req);
+	struct alb_buf got = {0};
+	assert_int_equal(alb_frame_read_fd(fd, 0, &got, &err), 0);
+	assert_int_equal(alb_msg_decode(got.data, got.len, 0, &reply, &err), 0);
+	assert_int_equal(reply->kind, ALB_PAYLOAD_FAILURE);
+	assert_string_equal(reply->u.failure.ptr, failure);
+	assert_int_equal(reply->header.version, req->header.version);
+	assert_int_equal(reply->header.sequence, req->header.sequence);
+	assert_string_equal(reply->header.name, req->header.name);
+	printf("%s: deliberately different: \"%s\" (%s)\n", name, failure, why);
+	fflush(stdout);
+	alb_msg_free(reply);
+	alb_msg_free(req);
+	alb_buf_free(&got);
+	close(fd);
+	transcript_free(&t);
+}
+
 /* ---- the daemons and the unikernels -------------------------------------- */
 
 /* solo5-hvt for tenant:hello: the fake tender's checks and report, the two
@@ -814,11 +850,19 @@ static void test_lifecycle(void **state)
 	int before = differences;
 	static const char *const names[] = {
 		"21-restart", "22-restart-not-running", "23-remove-policy-busy",
-		"24-destroy", "25-destroy-again", "26-destroy-block2",
-		"27-remove-policy",
+		"24-destroy",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
 		replay(names[i], 0);
+	/* albatrossd's exit waiter puts a destroyed unikernel's name into its
+	 * "restarting" set even for destroy's own waiter (a leak, spec §6.3
+	 * step 10), so a second destroy "succeeds" with "destroyed: removed
+	 * from restarting"; albd keeps no such leftover and reports that the
+	 * unikernel is not there, as a destroy of any unknown name does */
+	replay_deliberate("25-destroy-again", "destroy: not found",
+			  "albatrossd answers from a leaked restarting entry");
+	replay("26-destroy-block2", 0);
+	replay("27-remove-policy", 0);
 	expect_no_difference(before);
 }
 
