@@ -20,5 +20,6 @@
 #include "albatross/vmmd.h"
 #include "albatross/console.h"
 #include "albatross/stats.h"
+#include "albatross/cert.h"
 
 #endif
