@@ -20,6 +20,7 @@
 #include "albatross/vmmd.h"
 #include "albatross/console.h"
 #include "albatross/stats.h"
+#include "albatross/tlsd.h"
 #include "albatross/cert.h"
 
 #endif

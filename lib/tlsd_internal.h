@@ -1,0 +1,108 @@
+/* libalbatross — private parts of the TLS endpoint (tlsd.c: lifecycle
+ * and listener; tlsd_tls.c: TLS over a libuv stream with memory BIOs;
+ * tlsd_conn.c: the per-connection procedure of spec §9.2).
+ * SPDX-License-Identifier: ISC */
+#ifndef ALB_TLSD_INTERNAL_H
+#define ALB_TLSD_INTERNAL_H
+
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include "albatross/cert.h"
+#include "albatross/client.h"
+#include "albatross/frame.h"
+#include "albatross/tlsd.h"
+#include "albatross/wire.h"
+
+/* Bytes read from the client socket at once: one TLS record and its
+ * overhead. */
+#define TLSD_READ_BUF (16 * 1024 + 512)
+
+struct alb_tlsd {
+	uv_loop_t *loop;
+	SSL_CTX *ctx;
+	X509 *ca;
+	char *tmpdir; /* NULL: the default */
+	uv_tcp_t listener;
+	bool listening;
+	bool single; /* one connection (conn_fd), no listener */
+	unsigned conn_max;
+	unsigned handshake_ms;
+	size_t image_max;
+	size_t frame_max;
+	struct tconn *conns;
+	struct alb_tlsd_stats st;
+	/* Sequence number of the next message to a daemon (process-global in
+	 * Albatross, which starts at 0). */
+	int64_t sequence;
+	bool stopping;
+	size_t handles; /* open libuv handles of the core itself */
+};
+
+enum tstate {
+	T_HANDSHAKE, /* TLS handshake under way */
+	T_IMAGE,     /* reading a streamed image from the client */
+	T_CONNECT,   /* connecting to the daemon */
+	T_POLICY,    /* waiting for vmmd's answer to a Policy_add */
+	T_BLOCK,     /* relaying the client's block stream to vmmd */
+	T_REPLY,     /* waiting for (or relaying) the daemon's reply */
+	T_FINISH,    /* the final reply is being sent */
+	T_CLOSING    /* handles are closing */
+};
+
+struct tconn {
+	struct alb_tlsd *d;
+	struct tconn *prev, *next;
+	enum tstate state;
+	union {
+		uv_tcp_t tcp;
+		uv_pipe_t pipe;
+	} cl; /* the client */
+	uv_pipe_t dm; /* the daemon */
+	uv_timer_t timer;
+	uv_connect_t connect_req;
+	uv_shutdown_t shutdown_req;
+	bool dm_init, dm_reading, dm_paused;
+	bool cl_init, cl_reading, cl_paused;
+	size_t handles; /* open libuv handles of this connection */
+	SSL *ssl;
+	BIO *rbio, *wbio; /* owned by ssl */
+	size_t cl_pending, dm_pending; /* bytes written but not yet sent */
+	struct alb_frame_reader *crd; /* client chunks (decrypted) */
+	struct alb_frame_reader *drd; /* daemon messages */
+	struct alb_cert_auth *auth;
+	int64_t version; /* the client's (of its certificate extension) */
+	enum alb_endpoint endpoint;
+	enum alb_reply_mode mode;
+	bool block_stream; /* the command is followed by a client stream */
+	size_t next_policy; /* delegations still to install: [0, next) */
+	struct alb_buf image;
+	uint8_t inbuf[TLSD_READ_BUF];
+};
+
+/* tlsd.c */
+void tlsd_conn_unlink(struct alb_tlsd *d, struct tconn *k);
+void tlsd_maybe_release(struct alb_tlsd *d);
+
+/* tlsd_tls.c: TLS on k's client stream */
+int tlsd_tls_start(struct tconn *k);
+int tlsd_tls_send(struct tconn *k, const uint8_t *p, size_t n);
+void tlsd_tls_close_notify(struct tconn *k);
+void tlsd_tls_flush(struct tconn *k);
+void tlsd_client_read_start(struct tconn *k);
+void tlsd_client_read_stop(struct tconn *k);
+/* Decrypts what was received and hands it to tlsd_conn_app_data(), unless
+ * k's client side is paused. */
+void tlsd_tls_pump(struct tconn *k);
+
+/* tlsd_conn.c */
+struct tconn *tlsd_conn_new(struct alb_tlsd *d);
+void tlsd_conn_close(struct tconn *k);
+/* Closes k once what is queued for the client has been sent. */
+void tlsd_conn_end(struct tconn *k);
+void tlsd_conn_established(struct tconn *k);
+void tlsd_conn_app_data(struct tconn *k, const uint8_t *p, size_t n);
+void tlsd_conn_client_gone(struct tconn *k, bool error);
+void tlsd_conn_client_drained(struct tconn *k);
+
+#endif

@@ -1,0 +1,841 @@
+/* Integration: the TLS endpoint core on 127.0.0.1 (ephemeral port) in
+ * front of a fake daemon (a thread answering on vmmd.sock and console.sock
+ * of a temporary tmpdir like albd and alb-consoled), with a test PKI made
+ * by the cert module and clients written here with OpenSSL: delegated
+ * policies installed deepest first with consecutive sequence numbers, the
+ * reply header, chains refused (another CA, an expired leaf, a leaf without
+ * the extension), console streams, streamed images, block data relayed,
+ * and every limit at and one past.
+ * SPDX-License-Identifier: ISC */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include "albatross/albatross.h"
+#include "albatross/cert.h"
+
+/* The limits of the endpoint under test (small, to test them cheaply). */
+#define T_IMAGE_MAX 100000
+#define T_CONN_MAX 4
+#define T_HANDSHAKE_MS 1000
+
+/* ---- what the fake daemon saw ---------------------------------------------- */
+
+#define LOG_MAX 64
+
+struct seen {
+	enum alb_endpoint ep;
+	enum alb_cmd_kind kind;
+	int64_t sequence;
+	char name[ALB_NAME_BUF];
+	size_t image_len;   /* create */
+	uint8_t image_first, image_last;
+	size_t stream_len;  /* block set: bytes relayed */
+	size_t max_chunk;
+};
+
+static struct {
+	char dir[64];
+	uint16_t port;
+	uv_loop_t loop;
+	uv_async_t stop;
+	struct alb_tlsd *d;
+	pthread_t loop_thread, dm_thread[2];
+	int dm_fd[2];
+	pthread_mutex_t mu;
+	struct seen log[LOG_MAX];
+	size_t n_log;
+	/* PKI */
+	EVP_PKEY *ca_key, *other_key, *key;
+	X509 *ca, *other_ca;
+	char bad_policy_path[ALB_NAME_BUF]; /* vmmd refuses Policy_add here */
+} T;
+
+static void record(const struct seen *s)
+{
+	pthread_mutex_lock(&T.mu);
+	if (T.n_log < LOG_MAX)
+		T.log[T.n_log++] = *s;
+	pthread_mutex_unlock(&T.mu);
+}
+
+static void reply(int fd, const struct alb_msg *req, enum alb_payload_kind kind,
+		  const char *text)
+{
+	struct alb_msg m;
+	memset(&m, 0, sizeof(m));
+	m.header = req->header;
+	m.kind = kind;
+	if (kind == ALB_PAYLOAD_FAILURE) {
+		m.u.failure.ptr = text;
+		m.u.failure.len = strlen(text);
+	} else {
+		m.u.success.kind = ALB_REPLY_STRING;
+		m.u.success.u.string.ptr = text;
+		m.u.success.u.string.len = strlen(text);
+	}
+	struct alb_buf out;
+	memset(&out, 0, sizeof(out));
+	if (alb_msg_encode(&m, 0, &out, NULL) == 0)
+		alb_frame_write_fd(fd, out.data, out.len, NULL);
+	alb_buf_free(&out);
+}
+
+static void console_line(int fd, const struct alb_msg *req, const char *line)
+{
+	struct alb_msg m;
+	memset(&m, 0, sizeof(m));
+	m.header = req->header;
+	m.header.sequence = 0;
+	m.kind = ALB_PAYLOAD_DATA;
+	m.u.data.kind = ALB_DATA_CONSOLE;
+	m.u.data.u.console.time.sec = 1700000000;
+	m.u.data.u.console.line.ptr = line;
+	m.u.data.u.console.line.len = strlen(line);
+	struct alb_buf out;
+	memset(&out, 0, sizeof(out));
+	if (alb_msg_encode(&m, 0, &out, NULL) == 0)
+		alb_frame_write_fd(fd, out.data, out.len, NULL);
+	alb_buf_free(&out);
+}
+
+/* One connection to the fake daemon: Policy_add → Success (keep reading),
+ * anything else → its answer, then close. */
+static void serve(int fd, enum alb_endpoint ep)
+{
+	for (;;) {
+		struct alb_buf in;
+		memset(&in, 0, sizeof(in));
+		if (alb_frame_read_fd(fd, 0, &in, NULL) != 0)
+			return;
+		struct alb_msg *m;
+		int rc = alb_msg_decode(in.data, in.len, 0, &m, NULL);
+		alb_buf_free(&in);
+		if (rc != 0 || m->kind != ALB_PAYLOAD_COMMAND)
+			return;
+		struct seen s;
+		memset(&s, 0, sizeof(s));
+		s.ep = ep;
+		s.kind = m->u.command.kind;
+		s.sequence = m->header.sequence;
+		snprintf(s.name, sizeof(s.name), "%s", m->header.name);
+		const struct alb_command *c = &m->u.command;
+		if (s.kind == ALB_CMD_UNIKERNEL_CREATE && c->u.create.image.len > 0) {
+			s.image_len = c->u.create.image.len;
+			s.image_first = c->u.create.image.ptr[0];
+			s.image_last = c->u.create.image.ptr[s.image_len - 1];
+		}
+		if (s.kind == ALB_CMD_BLOCK_SET) {
+			for (;;) {
+				struct alb_buf ch;
+				memset(&ch, 0, sizeof(ch));
+				if (alb_frame_read_fd(fd, 0, &ch, NULL) != 0)
+					break;
+				s.stream_len += ch.len;
+				if (ch.len > s.max_chunk)
+					s.max_chunk = ch.len;
+				alb_buf_free(&ch);
+			}
+		}
+		record(&s);
+		bool more = false;
+		if (s.kind == ALB_CMD_POLICY_ADD) {
+			if (strcmp(s.name, T.bad_policy_path) == 0)
+				reply(fd, m, ALB_PAYLOAD_FAILURE, "policy refused");
+			else
+				reply(fd, m, ALB_PAYLOAD_SUCCESS, "added policy");
+			more = true;
+		} else if (s.kind == ALB_CMD_CONSOLE_SUBSCRIBE) {
+			reply(fd, m, ALB_PAYLOAD_SUCCESS, "subscribed");
+			console_line(fd, m, "hello from the console");
+		} else {
+			reply(fd, m, ALB_PAYLOAD_SUCCESS, alb_cmd_kind_name(s.kind));
+		}
+		alb_msg_free(m);
+		if (!more)
+			return;
+	}
+}
+
+struct dm_arg {
+	int fd;
+	enum alb_endpoint ep;
+};
+
+static struct dm_arg dm_args[2];
+
+static void *dm_main(void *arg)
+{
+	struct dm_arg *a = arg;
+	for (;;) {
+		int c = accept(a->fd, NULL, NULL);
+		if (c < 0)
+			return NULL;
+		serve(c, a->ep);
+		close(c);
+	}
+}
+
+static int listen_unix(enum alb_endpoint ep)
+{
+	char path[ALB_SOCKET_PATH_BUF];
+	assert_int_equal(alb_endpoint_socket_path(T.dir, ep, path, NULL), 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	return fd;
+}
+
+/* ---- the PKI ------------------------------------------------------------------ */
+
+static EVP_PKEY *new_key(void)
+{
+	EVP_PKEY *k;
+	assert_int_equal(alb_key_generate(ALB_KEY_ED25519, &k, NULL), 0);
+	return k;
+}
+
+static X509 *new_ca(EVP_PKEY *key, const char *cn)
+{
+	X509 *c;
+	struct alb_error err;
+	int rc = alb_cert_make_ca(key, cn, 30, alb_cert_now(), &c, &err);
+	if (rc != 0)
+		fail_msg("%s", err.msg);
+	return c;
+}
+
+static void write_pem(const char *name, X509 *cert, EVP_PKEY *key)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", T.dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	if (cert != NULL)
+		assert_int_equal(PEM_write_X509(f, cert), 1);
+	if (key != NULL)
+		assert_int_equal(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(f);
+}
+
+/* A certificate for cn signed by (issuer, ikey) from a CSR with cmd (a
+ * delegated CA for Policy_add, a server certificate for NULL). */
+static X509 *sign(X509 *issuer, EVP_PKEY *ikey, EVP_PKEY *key, const char *cn,
+		  const struct alb_command *cmd)
+{
+	X509_REQ *csr;
+	X509 *c;
+	struct alb_error err;
+	assert_int_equal(alb_csr_make(key, cn, cmd, 0, &csr, &err), 0);
+	int rc = alb_cert_sign_csr(issuer, ikey, csr, 0, alb_cert_now(), NULL, &c, &err);
+	X509_REQ_free(csr);
+	if (rc != 0)
+		fail_msg("%s", err.msg);
+	return c;
+}
+
+static struct alb_command policy_cmd(int64_t unikernels)
+{
+	static int64_t cpus[] = {0};
+	struct alb_command c;
+	memset(&c, 0, sizeof(c));
+	c.kind = ALB_CMD_POLICY_ADD;
+	c.u.policy.unikernels = unikernels;
+	c.u.policy.n_cpuids = 1;
+	c.u.policy.cpuids = cpus;
+	c.u.policy.memory = 1024;
+	c.u.policy.has_block = true;
+	c.u.policy.block = 100;
+	return c;
+}
+
+static X509 *leaf(X509 *issuer, EVP_PKEY *ikey, const char *cn,
+		  const struct alb_command *cmd, int64_t now)
+{
+	X509 *c;
+	struct alb_error err;
+	int rc = alb_cert_make_leaf(issuer, ikey, T.key, cn, cmd, 0, now, &c, &err);
+	if (rc != 0)
+		fail_msg("%s", err.msg);
+	return c;
+}
+
+/* ---- the endpoint ----------------------------------------------------------------- */
+
+static void on_stop(uv_async_t *a)
+{
+	alb_tlsd_free(T.d);
+	uv_close((uv_handle_t *)a, NULL);
+}
+
+static void *loop_main(void *arg)
+{
+	(void)arg;
+	uv_run(&T.loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	memset(&T, 0, sizeof(T));
+	pthread_mutex_init(&T.mu, NULL);
+	snprintf(T.dir, sizeof(T.dir), "/tmp/alb-tlsd-XXXXXX");
+	assert_non_null(mkdtemp(T.dir));
+	char util[128];
+	snprintf(util, sizeof(util), "%s/util", T.dir);
+	assert_int_equal(mkdir(util, 0755), 0);
+
+	T.ca_key = new_key();
+	T.other_key = new_key();
+	T.key = new_key();
+	T.ca = new_ca(T.ca_key, "ca");
+	T.other_ca = new_ca(T.other_key, "ca");
+	EVP_PKEY *skey = new_key();
+	X509 *srv = sign(T.ca, T.ca_key, skey, "server", NULL);
+	write_pem("ca.pem", T.ca, NULL);
+	write_pem("server.pem", srv, NULL);
+	write_pem("server.key", NULL, skey);
+	X509_free(srv);
+	EVP_PKEY_free(skey);
+
+	dm_args[0] = (struct dm_arg){listen_unix(ALB_ENDPOINT_VMMD), ALB_ENDPOINT_VMMD};
+	dm_args[1] = (struct dm_arg){listen_unix(ALB_ENDPOINT_CONSOLE), ALB_ENDPOINT_CONSOLE};
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&T.dm_thread[i], NULL, dm_main, &dm_args[i]), 0);
+
+	char ca[256], cert[256], key[256];
+	snprintf(ca, sizeof(ca), "%s/ca.pem", T.dir);
+	snprintf(cert, sizeof(cert), "%s/server.pem", T.dir);
+	snprintf(key, sizeof(key), "%s/server.key", T.dir);
+	struct alb_tlsd_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ca_file = ca;
+	cfg.cert_file = cert;
+	cfg.key_file = key;
+	cfg.tmpdir = T.dir;
+	cfg.ip = "127.0.0.1";
+	cfg.port_set = true;
+	cfg.port = 0;
+	cfg.conn_max = T_CONN_MAX;
+	cfg.handshake_timeout_ms = T_HANDSHAKE_MS;
+	cfg.image_max = T_IMAGE_MAX;
+	assert_int_equal(uv_loop_init(&T.loop), 0);
+	struct alb_error err;
+	if (alb_tlsd_new(&T.loop, &cfg, &T.d, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(alb_tlsd_port(T.d, &T.port, NULL), 0);
+	assert_int_equal(uv_async_init(&T.loop, &T.stop, on_stop), 0);
+	assert_int_equal(pthread_create(&T.loop_thread, NULL, loop_main, NULL), 0);
+	return 0;
+}
+
+static int rm_entry(const char *dir, const char *name)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return unlink(p);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	uv_async_send(&T.stop);
+	pthread_join(T.loop_thread, NULL);
+	assert_int_equal(uv_loop_close(&T.loop), 0);
+	for (int i = 0; i < 2; i++) {
+		shutdown(dm_args[i].fd, SHUT_RDWR);
+		close(dm_args[i].fd);
+		pthread_cancel(T.dm_thread[i]);
+		pthread_join(T.dm_thread[i], NULL);
+	}
+	X509_free(T.ca);
+	X509_free(T.other_ca);
+	EVP_PKEY_free(T.ca_key);
+	EVP_PKEY_free(T.other_key);
+	EVP_PKEY_free(T.key);
+	rm_entry(T.dir, "util/vmmd.sock");
+	rm_entry(T.dir, "util/console.sock");
+	rm_entry(T.dir, "ca.pem");
+	rm_entry(T.dir, "server.pem");
+	rm_entry(T.dir, "server.key");
+	char util[128];
+	snprintf(util, sizeof(util), "%s/util", T.dir);
+	rmdir(util);
+	rmdir(T.dir);
+	return 0;
+}
+
+/* ---- a client ------------------------------------------------------------------------ */
+
+struct client {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+};
+
+static int tcp_connect(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(T.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = {10, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Connects presenting chain[0..n) (leaf first) with T.key; returns whether
+ * the handshake succeeded (in TLS 1.3 a refused client certificate shows
+ * at the first read, which client_read_all reports). */
+static bool client_open(struct client *c, X509 **chain, size_t n)
+{
+	c->fd = tcp_connect();
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	assert_non_null(c->ctx);
+	SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION);
+	X509_STORE_add_cert(SSL_CTX_get_cert_store(c->ctx), T.ca);
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	assert_int_equal(SSL_CTX_use_certificate(c->ctx, chain[0]), 1);
+	for (size_t i = 1; i < n; i++)
+		assert_int_equal(SSL_CTX_add1_chain_cert(c->ctx, chain[i]), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(c->ctx, T.key), 1);
+	c->ssl = SSL_new(c->ctx);
+	SSL_set_fd(c->ssl, c->fd);
+	bool ok = SSL_connect(c->ssl) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+static void client_close(struct client *c)
+{
+	SSL_free(c->ssl);
+	SSL_CTX_free(c->ctx);
+	close(c->fd);
+}
+
+static void client_write(struct client *c, const void *p, size_t n)
+{
+	assert_int_equal(SSL_write(c->ssl, p, (int)n), (int)n);
+}
+
+static void client_chunk(struct client *c, size_t n, uint8_t fill)
+{
+	uint8_t hdr[4];
+	assert_int_equal(alb_frame_header(hdr, n, NULL), 0);
+	client_write(c, hdr, 4);
+	if (n == 0)
+		return;
+	uint8_t *p = malloc(n);
+	assert_non_null(p);
+	memset(p, fill, n);
+	client_write(c, p, n);
+	free(p);
+}
+
+/* Reads frames until the endpoint closes; decodes them into msgs (at most
+ * max) and returns how many. */
+static size_t client_read_all(struct client *c, struct alb_msg **msgs, size_t max)
+{
+	size_t n = 0;
+	uint8_t hdr[4];
+	for (;;) {
+		size_t got = 0;
+		while (got < 4) {
+			int r = SSL_read(c->ssl, hdr + got, (int)(4 - got));
+			if (r <= 0) {
+				ERR_clear_error();
+				return n;
+			}
+			got += (size_t)r;
+		}
+		uint32_t len = ((uint32_t)hdr[0] << 24) | ((uint32_t)hdr[1] << 16) |
+			       ((uint32_t)hdr[2] << 8) | hdr[3];
+		assert_true(len > 0 && len < (1u << 20));
+		uint8_t *p = malloc(len);
+		assert_non_null(p);
+		for (got = 0; got < len;) {
+			int r = SSL_read(c->ssl, p + got, (int)(len - got));
+			assert_true(r > 0);
+			got += (size_t)r;
+		}
+		assert_true(n < max);
+		assert_int_equal(alb_msg_decode(p, len, 0, &msgs[n], NULL), 0);
+		n++;
+		free(p);
+	}
+}
+
+/* One request: the chain, optional chunks already written by pre(), and
+ * the single message expected back. */
+static struct alb_msg *one_reply(X509 **chain, size_t n,
+				 void (*pre)(struct client *))
+{
+	struct client c;
+	assert_true(client_open(&c, chain, n));
+	if (pre != NULL)
+		pre(&c);
+	struct alb_msg *msgs[4];
+	size_t got = client_read_all(&c, msgs, 4);
+	client_close(&c);
+	assert_int_equal(got, 1);
+	return msgs[0];
+}
+
+static void assert_failure(const struct alb_msg *m, const char *text)
+{
+	assert_int_equal(m->kind, ALB_PAYLOAD_FAILURE);
+	assert_string_equal(m->u.failure.ptr, text);
+}
+
+static size_t log_mark(void)
+{
+	pthread_mutex_lock(&T.mu);
+	size_t n = T.n_log;
+	pthread_mutex_unlock(&T.mu);
+	return n;
+}
+
+static struct seen log_at(size_t i)
+{
+	pthread_mutex_lock(&T.mu);
+	assert_true(i < T.n_log);
+	struct seen s = T.log[i];
+	pthread_mutex_unlock(&T.mu);
+	return s;
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static struct alb_command simple(enum alb_cmd_kind kind)
+{
+	struct alb_command c;
+	memset(&c, 0, sizeof(c));
+	c.kind = kind;
+	return c;
+}
+
+static void test_info_nested_policies(void **state)
+{
+	(void)state;
+	struct alb_command pa = policy_cmd(5), pb = policy_cmd(3);
+	X509 *a = sign(T.ca, T.ca_key, T.key, "a", &pa);
+	X509 *b = sign(a, T.key, T.key, "b", &pb);
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+	X509 *l = leaf(b, T.key, "hello", &info, alb_cert_now());
+	size_t mark = log_mark();
+	struct alb_tlsd_stats st;
+	alb_tlsd_get_stats(T.d, &st);
+	X509 *chain[] = {l, b, a};
+	struct alb_msg *m = one_reply(chain, 3, NULL);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	assert_string_equal(m->u.success.u.string.ptr, "unikernel info");
+	assert_string_equal(m->header.name, "a:b:hello");
+	assert_int_equal(m->header.sequence, 0);
+	assert_int_equal(m->header.version, ALB_WIRE_VERSION);
+	alb_msg_free(m);
+	/* Deepest first, then the command, numbered in a row. */
+	assert_int_equal(log_mark(), mark + 3);
+	struct seen s0 = log_at(mark), s1 = log_at(mark + 1), s2 = log_at(mark + 2);
+	assert_int_equal(s0.kind, ALB_CMD_POLICY_ADD);
+	assert_string_equal(s0.name, "a:b:");
+	assert_int_equal(s1.kind, ALB_CMD_POLICY_ADD);
+	assert_string_equal(s1.name, "a:");
+	assert_int_equal(s2.kind, ALB_CMD_UNIKERNEL_INFO);
+	assert_string_equal(s2.name, "a:b:hello");
+	assert_int_equal(s0.sequence, (int64_t)st.next_sequence);
+	assert_int_equal(s1.sequence, s0.sequence + 1);
+	assert_int_equal(s2.sequence, s0.sequence + 2);
+	X509_free(l);
+	X509_free(b);
+	X509_free(a);
+}
+
+static void test_policy_refused(void **state)
+{
+	(void)state;
+	struct alb_command pa = policy_cmd(5);
+	X509 *a = sign(T.ca, T.ca_key, T.key, "refused", &pa);
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+	X509 *l = leaf(a, T.key, "x", &info, alb_cert_now());
+	snprintf(T.bad_policy_path, sizeof(T.bad_policy_path), "refused:");
+	size_t mark = log_mark();
+	X509 *chain[] = {l, a};
+	struct alb_msg *m = one_reply(chain, 2, NULL);
+	assert_failure(m, "expected success when adding policy, got: failure policy refused");
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark + 1); /* the command was not sent */
+	T.bad_policy_path[0] = '\0';
+	X509_free(l);
+	X509_free(a);
+}
+
+static void test_refused_chains(void **state)
+{
+	(void)state;
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+	size_t mark = log_mark();
+	struct alb_msg *msgs[2];
+	struct client c;
+	/* Another CA. */
+	X509 *l = leaf(T.other_ca, T.other_key, "x", &info, alb_cert_now());
+	X509 *chain[] = {l};
+	client_open(&c, chain, 1);
+	assert_int_equal(client_read_all(&c, msgs, 2), 0);
+	client_close(&c);
+	X509_free(l);
+	/* Expired: valid from now - 1010 s to now - 710 s. */
+	l = leaf(T.ca, T.ca_key, "x", &info, alb_cert_now() - 1000);
+	chain[0] = l;
+	client_open(&c, chain, 1);
+	assert_int_equal(client_read_all(&c, msgs, 2), 0);
+	client_close(&c);
+	X509_free(l);
+	/* No extension: a server certificate, refused already at the
+	 * handshake (not a TLS client certificate). */
+	l = sign(T.ca, T.ca_key, T.key, "plain", NULL);
+	chain[0] = l;
+	client_open(&c, chain, 1);
+	assert_int_equal(client_read_all(&c, msgs, 2), 0);
+	client_close(&c);
+	X509_free(l);
+	assert_int_equal(log_mark(), mark);
+}
+
+/* A leaf that verifies but does not map: the reason comes back. */
+static void test_unmappable_chain(void **state)
+{
+	(void)state;
+	struct alb_command pa = policy_cmd(5);
+	X509 *l = leaf(T.ca, T.ca_key, "x", &pa, alb_cert_now());
+	X509 *chain[] = {l};
+	size_t mark = log_mark();
+	struct alb_msg *m = one_reply(chain, 1, NULL);
+	assert_failure(m, "unexpected command");
+	assert_string_equal(m->header.name, ":");
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark);
+	X509_free(l);
+}
+
+static void test_console_stream(void **state)
+{
+	(void)state;
+	struct alb_command sub = simple(ALB_CMD_CONSOLE_SUBSCRIBE);
+	sub.u.subscribe.count = 10;
+	X509 *l = leaf(T.ca, T.ca_key, "hello", &sub, alb_cert_now());
+	X509 *chain[] = {l};
+	size_t mark = log_mark();
+	struct client c;
+	assert_true(client_open(&c, chain, 1));
+	struct alb_msg *msgs[4];
+	size_t n = client_read_all(&c, msgs, 4);
+	client_close(&c);
+	assert_int_equal(n, 3);
+	assert_int_equal(msgs[0]->kind, ALB_PAYLOAD_SUCCESS);
+	assert_string_equal(msgs[0]->u.success.u.string.ptr, "subscribed");
+	assert_int_equal(msgs[1]->kind, ALB_PAYLOAD_DATA);
+	assert_string_equal(msgs[1]->u.data.u.console.line.ptr, "hello from the console");
+	/* The daemon closed: the endpoint's last word (§9.2 step 8). */
+	assert_failure(msgs[2], "exception while reading from fd");
+	assert_string_equal(msgs[2]->header.name, ":hello");
+	for (size_t i = 0; i < n; i++)
+		alb_msg_free(msgs[i]);
+	assert_int_equal(log_mark(), mark + 1);
+	struct seen s = log_at(mark);
+	assert_int_equal(s.ep, ALB_ENDPOINT_CONSOLE);
+	assert_int_equal(s.kind, ALB_CMD_CONSOLE_SUBSCRIBE);
+	assert_string_equal(s.name, ":hello");
+	X509_free(l);
+}
+
+static void test_no_service(void **state)
+{
+	(void)state;
+	struct alb_command stats = simple(ALB_CMD_STATS_SUBSCRIBE);
+	X509 *l = leaf(T.ca, T.ca_key, "hello", &stats, alb_cert_now());
+	X509 *chain[] = {l};
+	struct alb_msg *m = one_reply(chain, 1, NULL);
+	assert_failure(m, "couldn't reach service");
+	alb_msg_free(m);
+	X509_free(l);
+}
+
+static size_t image_size;
+
+static void send_image(struct client *c)
+{
+	/* In three chunks, the middle one of the largest size. */
+	size_t mid = ALB_TLSD_CHUNK_MAX < image_size ? ALB_TLSD_CHUNK_MAX : image_size;
+	size_t first = (image_size - mid) / 2;
+	client_chunk(c, first, 0xaa);
+	client_chunk(c, mid, 0xbb);
+	client_chunk(c, image_size - mid - first, 0xcc);
+	client_chunk(c, 0, 0);
+}
+
+static struct alb_msg *create_streamed(size_t size)
+{
+	struct alb_command cr = simple(ALB_CMD_UNIKERNEL_CREATE);
+	static int64_t cpus[] = {0};
+	cr.u.create.memory = 32;
+	cr.u.create.n_cpuids = 1;
+	cr.u.create.cpuids = cpus;
+	cr.u.create.numcpus = 1;
+	X509 *l = leaf(T.ca, T.ca_key, "hello", &cr, alb_cert_now());
+	X509 *chain[] = {l};
+	image_size = size;
+	struct alb_msg *m = one_reply(chain, 1, send_image);
+	X509_free(l);
+	return m;
+}
+
+static void test_streamed_image(void **state)
+{
+	(void)state;
+	size_t mark = log_mark();
+	/* At the limit. */
+	struct alb_msg *m = create_streamed(T_IMAGE_MAX);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark + 1);
+	struct seen s = log_at(mark);
+	assert_int_equal(s.kind, ALB_CMD_UNIKERNEL_CREATE);
+	assert_int_equal(s.image_len, T_IMAGE_MAX);
+	assert_int_equal(s.image_first, 0xaa);
+	assert_int_equal(s.image_last, 0xcc);
+	/* One past. */
+	m = create_streamed(T_IMAGE_MAX + 1);
+	char text[64];
+	snprintf(text, sizeof(text), "image larger than %d bytes", T_IMAGE_MAX);
+	assert_failure(m, text);
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark + 1);
+}
+
+static size_t block_chunk;
+
+static void send_block(struct client *c)
+{
+	client_chunk(c, 4096, 1);
+	client_chunk(c, block_chunk, 2);
+	client_chunk(c, 0, 0);
+}
+
+static void test_block_set(void **state)
+{
+	(void)state;
+	struct alb_command bs = simple(ALB_CMD_BLOCK_SET);
+	X509 *l = leaf(T.ca, T.ca_key, "disk", &bs, alb_cert_now());
+	X509 *chain[] = {l};
+	size_t mark = log_mark();
+	block_chunk = ALB_TLSD_CHUNK_MAX;
+	struct alb_msg *m = one_reply(chain, 1, send_block);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	assert_string_equal(m->header.name, ":disk");
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark + 1);
+	struct seen s = log_at(mark);
+	assert_int_equal(s.kind, ALB_CMD_BLOCK_SET);
+	assert_int_equal(s.stream_len, 4096 + ALB_TLSD_CHUNK_MAX);
+	assert_int_equal(s.max_chunk, ALB_TLSD_CHUNK_MAX);
+	/* One past the chunk limit: refused, and vmmd never sees the end. */
+	block_chunk = ALB_TLSD_CHUNK_MAX + 1;
+	m = one_reply(chain, 1, send_block);
+	assert_failure(m, "reading tls chunk");
+	alb_msg_free(m);
+	X509_free(l);
+}
+
+static bool closed_within(int fd, int seconds)
+{
+	struct timeval tv = {seconds, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char b;
+	return read(fd, &b, 1) == 0;
+}
+
+static void wait_connections(size_t n)
+{
+	struct alb_tlsd_stats st;
+	for (int i = 0; i < 500; i++) {
+		alb_tlsd_get_stats(T.d, &st);
+		if (st.connections == n)
+			return;
+		usleep(10000);
+	}
+	fail_msg("%zu connections open, expected %zu", st.connections, n);
+}
+
+static void test_connection_limit_and_timeout(void **state)
+{
+	(void)state;
+	wait_connections(0);
+	struct alb_tlsd_stats st0, st;
+	alb_tlsd_get_stats(T.d, &st0);
+	int fds[T_CONN_MAX + 1];
+	/* At the limit: all kept. */
+	for (int i = 0; i < T_CONN_MAX; i++)
+		fds[i] = tcp_connect();
+	wait_connections(T_CONN_MAX);
+	/* One past: closed at once. */
+	fds[T_CONN_MAX] = tcp_connect();
+	assert_true(closed_within(fds[T_CONN_MAX], 5));
+	alb_tlsd_get_stats(T.d, &st);
+	assert_int_equal(st.refused, st0.refused + 1);
+	/* Silent clients are dropped after the handshake timeout. */
+	for (int i = 0; i < T_CONN_MAX; i++)
+		assert_true(closed_within(fds[i], 5));
+	wait_connections(0);
+	alb_tlsd_get_stats(T.d, &st);
+	assert_int_equal(st.handshakes_failed, st0.handshakes_failed + T_CONN_MAX);
+	for (int i = 0; i <= T_CONN_MAX; i++)
+		close(fds[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_info_nested_policies),
+		cmocka_unit_test(test_policy_refused),
+		cmocka_unit_test(test_refused_chains),
+		cmocka_unit_test(test_unmappable_chain),
+		cmocka_unit_test(test_console_stream),
+		cmocka_unit_test(test_no_service),
+		cmocka_unit_test(test_streamed_image),
+		cmocka_unit_test(test_block_set),
+		cmocka_unit_test(test_connection_limit_and_timeout),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
