@@ -191,7 +191,8 @@ ALB_EXPORT void alb_cert_auth_free(struct alb_cert_auth *a);
 
 /** Verifies a presented chain (leaf first, then the issuers as the client
  * sent them, perhaps including the root) against the single trusted ca at
- * time `at`: signatures, validity periods, CA basic constraints and key
+ * time `at`: signatures, validity periods (OpenSSL counts a certificate
+ * as expired from its notAfter second on), CA basic constraints and key
  * usage of issuers, TLS client purpose, RSA keys of at least 1024 bits;
  * no CRLs, no host names. Returns 0 or ALB_EPERM with OpenSSL's reason
  * ("certificate has expired", "unable to get local issuer certificate",
@@ -236,9 +237,10 @@ ALB_EXPORT int alb_cert_cn_for(const char *name, enum alb_cmd_kind kind,
 /** Checks a command against the policy in a signing certificate (the
  * client's pre-checks, §9.3, and sign's, §9.5): if ca carries Policy_add
  * p, a create/force-create config must fit p (alb_policy_allows) and a
- * Policy_add q must be ≤ p (alb_policy_is_smaller); a Policy_add q must be
- * usable (alb_policy_usable) whether or not ca has a policy. Returns 0 or
- * the policy module's code and text. */
+ * Policy_add q must be ≤ p (alb_policy_is_smaller). Returns 0, ALB_EPARSE
+ * "couldn't parse albatross extension in cert", or the policy module's
+ * code and text. (sign also requires a Policy_add to be usable; that is
+ * alb_cert_sign_csr's own check.) */
 ALB_EXPORT int alb_cert_check_command(const X509 *ca,
 				      const struct alb_command *cmd,
 				      struct alb_error *err);
@@ -260,19 +262,20 @@ ALB_EXPORT int alb_cert_make_ca(EVP_PKEY *key, const char *cn, int64_t days,
 				int64_t now, X509 **out,
 				struct alb_error *err);
 
-/** Makes a PEM-able CSR (--csr, §9.8): subject CN=cn signed by key, with
- * one extensionRequest holding the albatross extension for cmd
- * (non-critical), or no attribute when cmd is NULL (a server CSR).
- * *out: free with X509_REQ_free(). */
+/** Makes a CSR (--csr, §9.8): subject CN=cn signed by key, with one
+ * extensionRequest holding the albatross extension for cmd (non-critical),
+ * or no attribute when cmd is NULL (a server CSR). An uncompressed
+ * create/force-create image is compressed at `level` (1..9; 0 leaves it
+ * as it is), as alb_cert_make_leaf(). *out: free with X509_REQ_free(). */
 ALB_EXPORT int alb_csr_make(EVP_PKEY *key, const char *cn,
-			    const struct alb_command *cmd, X509_REQ **out,
-			    struct alb_error *err);
+			    const struct alb_command *cmd, int level,
+			    X509_REQ **out, struct alb_error *err);
 
 /** Signs a CSR with a CA certificate and its key (sign, §9.5). The CSR's
  * signature must verify and the CA key must match the CA. With the
  * albatross extension: Policy_add makes a CA certificate (365 days by
- * default), any other command a client leaf (1 day), after
- * alb_cert_check_command(); without: a server certificate (365 days).
+ * default; its policy must be usable, alb_policy_usable()), any other
+ * command a client leaf (1 day), after alb_cert_check_command(); without: a server certificate (365 days).
  * days 0 = that default, else 1..ALB_CERT_DAYS_MAX. Validity starts at
  * now − ALB_CERT_BACKDATE; subject = the CSR's; other CSR extensions are
  * ignored; SKI and AKI added. If the CSR's extension version is not 5 and
