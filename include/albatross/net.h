@@ -58,7 +58,11 @@ ALB_EXPORT bool alb_tap_name_index(const char *name, unsigned *index);
 
 /** Creates a persistent tap vmmtapN with the lowest N not used by any
  * interface, brings it up and attaches it to the existing interface
- * bridge, all or nothing: on failure nothing is left behind. The tap has
+ * bridge, all or nothing: on failure nothing is left behind. The search
+ * starts at a per-process hint (per network namespace) past the names it
+ * found taken, lowered when a vmmtapN is deleted through this library; a
+ * name that another program frees below it is used again once a lower one
+ * is freed here or every name above is taken. The tap has
  * no owner (any process with CAP_NET_ADMIN may open it, as Solo5 does, by
  * name). Writes the name to tap. Returns 0; ALB_ENOENT with
  * "interface <bridge> does not exist" when the bridge is missing;

@@ -818,6 +818,77 @@ static void *destroy_thread(void *arg)
 	return (void *)(intptr_t)alb_tap_destroy(NULL, arg, NULL);
 }
 
+/* Deletes a persistent tap as another program would, behind the
+ * library's back: attach to it and make it non-persistent. */
+static bool tap_unpersist(const char *name)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI);
+	bool ok = fd >= 0 && ioctl(fd, TUNSETIFF, &ifr) == 0 &&
+		  ioctl(fd, TUNSETPERSIST, 0) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Creates a tap on bridge and checks its name. */
+static void tap_is(struct alb_net *net, const char *bridge, const char *want)
+{
+	char tap[ALB_IFNAME_SIZE];
+	struct alb_error err = {0};
+	CHECK_RC(alb_tap_create(net, bridge, tap, &err), 0);
+	if (strcmp(tap, want) != 0)
+		printf("tap %s, expected %s\n", tap, want);
+	CHECK(strcmp(tap, want) == 0);
+}
+
+/* The search for a free name starts at a hint: past the names taken, back
+ * down at a name freed here, its own in another network namespace. */
+static void hint_scenario(struct alb_net *net)
+{
+	struct alb_error err = {0};
+	tap_is(net, "albbr1", "vmmtap0");
+	tap_is(NULL, "albbr1", "vmmtap1");
+	tap_is(net, "albbr1", "vmmtap2");
+	/* freed behind our back: below the hint, not seen yet */
+	CHECK(tap_unpersist("vmmtap1"));
+	CHECK(!sys_exists("vmmtap1"));
+	tap_is(net, "albbr1", "vmmtap3");
+	/* freed here: the search starts there again, and finds 1 too */
+	CHECK_RC(alb_tap_destroy(NULL, "vmmtap0", &err), 0);
+	tap_is(net, "albbr1", "vmmtap0");
+	tap_is(net, "albbr1", "vmmtap1");
+	tap_is(net, "albbr1", "vmmtap4");
+
+	/* a fresh namespace of a forked child: its own names from 0 */
+	fflush(stdout);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		char tap[ALB_IFNAME_SIZE];
+		bool ok = unshare(CLONE_NEWNET) == 0 &&
+			  alb_bridge_create(NULL, "albbr9", NULL) == 0 &&
+			  alb_tap_create(NULL, "albbr9", tap, NULL) == 0 &&
+			  strcmp(tap, "vmmtap0") == 0;
+		_exit(ok ? 0 : 1);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* and ours is still where it was */
+	tap_is(net, "albbr1", "vmmtap5");
+
+	static const char *const all[] = {"vmmtap0", "vmmtap1", "vmmtap2",
+					  "vmmtap3", "vmmtap4", "vmmtap5"};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		CHECK_RC(alb_tap_destroy(net, all[i], &err), 0);
+	tap_is(net, "albbr1", "vmmtap0");
+	CHECK_RC(alb_tap_destroy(net, "vmmtap0", &err), 0);
+}
+
 static void ns_scenario(void)
 {
 	struct alb_error err = {0};
@@ -929,6 +1000,8 @@ static void ns_scenario(void)
 		CHECK((intptr_t)ret == 0);
 		CHECK(!sys_exists(taps[i]));
 	}
+
+	hint_scenario(net);
 
 	/* deleting a bridge frees its ports but keeps them */
 	CHECK_RC(alb_tap_create(net, "albbr0", tap, &err), 0);
