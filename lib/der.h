@@ -142,6 +142,11 @@ struct alb_derw {
 	size_t off;
 	int err;
 	const char *errmsg;
+	/* optional, set after alb_derw_init(): where the bytes given by this
+	 * pointer to alb_derw_bytes() landed, as alb_derw_len() right after
+	 * (0 until then): a caller can cut them out of the result */
+	const void *find;
+	size_t found_end;
 };
 
 /** Starts an empty builder; hint is the expected total size (0: small). */
@@ -163,6 +168,10 @@ void alb_derw_bytes(struct alb_derw *w, const void *p, size_t n);
 /** Prepends the header of a value whose contents are the bytes written
  * since mark. */
 void alb_derw_close(struct alb_derw *w, unsigned tag, size_t mark);
+
+/** Prepends the header of a value of len content bytes that are not in
+ * the builder (the caller writes them after its result). */
+void alb_derw_header(struct alb_derw *w, unsigned tag, size_t len);
 
 /** Closes a SET OF: the elements written since mark are sorted by their
  * encodings (bytewise, a prefix first), identical encodings dropped when

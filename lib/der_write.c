@@ -73,6 +73,8 @@ void alb_derw_bytes(struct alb_derw *w, const void *p, size_t n)
 		return;
 	w->off -= n;
 	memcpy(w->base + w->off, p, n);
+	if (p == w->find && w->found_end == 0)
+		w->found_end = alb_derw_len(w);
 }
 
 static void put_header(struct alb_derw *w, unsigned tag, size_t len)
@@ -101,6 +103,13 @@ void alb_derw_close(struct alb_derw *w, unsigned tag, size_t mark)
 	if (w->err != 0)
 		return;
 	put_header(w, tag, alb_derw_len(w) - mark);
+}
+
+void alb_derw_header(struct alb_derw *w, unsigned tag, size_t len)
+{
+	if (w->err != 0)
+		return;
+	put_header(w, tag, len);
 }
 
 /* One element of a SET OF being sorted. */

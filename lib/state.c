@@ -7,6 +7,7 @@
 
 #include "albatross/name.h"
 #include "internal.h"
+#include "state_file.h"
 #include "wire_internal.h"
 
 /* The reserved choice Albatross raises on. */
@@ -185,6 +186,16 @@ static const void **sorted_entries(struct alb_derw *w, const void *v, size_t n,
 	return p;
 }
 
+/* One unikernel: its name and its configuration. */
+static void enc_entry(struct alb_derw *w, const char *name,
+		      const struct alb_unikernel_config *c)
+{
+	size_t e = alb_derw_len(w);
+	alb_enc_config(w, c, false);
+	alb_enc_name(w, name);
+	alb_derw_close(w, ALB_DER_SEQUENCE, e);
+}
+
 static void enc_unikernels(struct alb_derw *w, const struct alb_state *s)
 {
 	const void **p = sorted_entries(w, s->unikernels, s->n_unikernels,
@@ -194,10 +205,7 @@ static void enc_unikernels(struct alb_derw *w, const struct alb_state *s)
 	size_t m = alb_derw_len(w);
 	for (size_t i = s->n_unikernels; i-- > 0;) {
 		const struct alb_state_unikernel *u = p[i];
-		size_t e = alb_derw_len(w);
-		alb_enc_config(w, &u->config, false);
-		alb_enc_name(w, u->name);
-		alb_derw_close(w, ALB_DER_SEQUENCE, e);
+		enc_entry(w, u->name, &u->config);
 	}
 	alb_derw_close(w, ALB_DER_SEQUENCE, m);
 	free(p);
@@ -219,6 +227,81 @@ static void enc_policies(struct alb_derw *w, const struct alb_state *s)
 	}
 	alb_derw_close(w, ALB_DER_SEQUENCE, m);
 	free(p);
+}
+
+int alb_state_entry_encode(const char *name,
+			   const struct alb_unikernel_config *c,
+			   struct alb_state_entry *out, struct alb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	struct alb_derw w;
+	alb_derw_init(&w, alb_enc_hint(c->image.len));
+	w.find = c->image.len > 0 ? c->image.ptr : NULL;
+	enc_entry(&w, name, c);
+	size_t found_end = w.found_end;
+	struct alb_buf b = {0};
+	int rc = alb_derw_finish(&w, false, &b, err);
+	if (rc != 0)
+		return rc;
+	/* the image is cut out: it stays where the caller keeps it */
+	size_t cut = b.len, img = 0;
+	if (found_end != 0) {
+		cut = b.len - found_end;
+		img = c->image.len;
+	}
+	out->bytes = malloc(b.len - img > 0 ? b.len - img : 1);
+	if (out->bytes == NULL) {
+		alb_buf_free(&b);
+		return alb_fail(err, ALB_ENOMEM, "out of memory");
+	}
+	memcpy(out->bytes, b.data, cut);
+	memcpy(out->bytes + cut, b.data + cut + img, b.len - cut - img);
+	out->len = b.len - img;
+	out->cut = cut;
+	out->image = img;
+	alb_buf_free(&b);
+	return 0;
+}
+
+void alb_state_entry_free(struct alb_state_entry *e)
+{
+	if (e == NULL)
+		return;
+	free(e->bytes);
+	memset(e, 0, sizeof(*e));
+}
+
+int alb_state_encode_frame(const struct alb_named_policy *p, size_t np,
+			   size_t entries_len, struct alb_buf *head,
+			   struct alb_buf *tail, struct alb_error *err)
+{
+	if (head == NULL || tail == NULL || head->data != NULL ||
+	    head->base_ != NULL || tail->data != NULL || tail->base_ != NULL)
+		return alb_fail(err, ALB_EINVAL,
+				"alb_state_encode_frame: output buffer not empty");
+	int rc = alb_state_file_check_size(entries_len, err);
+	if (rc != 0)
+		return rc;
+	struct alb_state s = {.n_policies = np,
+			      .policies = (struct alb_named_policy *)p};
+	struct alb_derw w;
+	alb_derw_init(&w, 0);
+	enc_policies(&w, &s);
+	rc = alb_derw_finish(&w, false, tail, err);
+	if (rc != 0)
+		return rc;
+	/* every length around the entries counts them and the tail, though
+	 * neither is here: they follow the head in the file */
+	size_t after = entries_len + tail->len;
+	alb_derw_init(&w, 0);
+	alb_derw_header(&w, ALB_DER_SEQUENCE, entries_len);
+	alb_derw_header(&w, ALB_DER_SEQUENCE, alb_derw_len(&w) + after);
+	alb_derw_header(&w, ALB_DER_EXPLICIT(ALB_STATE_FORMAT_CURRENT),
+			alb_derw_len(&w) + after);
+	rc = alb_derw_finish(&w, false, head, err);
+	if (rc != 0)
+		alb_buf_free(tail);
+	return rc;
 }
 
 int alb_state_encode(const struct alb_state *s, struct alb_buf *out,

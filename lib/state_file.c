@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -175,29 +176,71 @@ static int replace_file(const char *dbdir, const struct replace *rp,
 	return rc;
 }
 
-struct bytes_src {
-	const uint8_t *p;
-	size_t len;
+struct iov_src {
+	const struct iovec *iov;
+	size_t n;
 };
 
-static int fill_bytes(int fd, void *ctx, struct alb_error *err)
+/* Writes every piece, IOV_MAX at a time, resuming after a short write. */
+static int fill_iov(int fd, void *ctx, struct alb_error *err)
 {
-	const struct bytes_src *b = ctx;
-	return write_all(fd, b->p, b->len, err);
+	const struct iov_src *src = ctx;
+	struct iovec batch[IOV_MAX];
+	size_t i = 0, done = 0; /* bytes of iov[i] already written */
+	while (i < src->n) {
+		int k = 0;
+		for (size_t j = i; j < src->n && k < IOV_MAX; j++) {
+			size_t skip = j == i ? done : 0;
+			if (src->iov[j].iov_len == skip)
+				continue;
+			batch[k].iov_base = (uint8_t *)src->iov[j].iov_base + skip;
+			batch[k].iov_len = src->iov[j].iov_len - skip;
+			k++;
+		}
+		if (k == 0)
+			break;
+		ssize_t w = writev(fd, batch, k);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return alb_fail_sys(err, "write");
+		}
+		/* advance over what was written */
+		size_t left = (size_t)w;
+		while (i < src->n && left >= src->iov[i].iov_len - done) {
+			left -= src->iov[i].iov_len - done;
+			done = 0;
+			i++;
+		}
+		done += left;
+	}
+	return 0;
+}
+
+int alb_state_file_write_iov(const char *dbdir, const struct iovec *iov,
+			     size_t n, struct alb_error *err)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		total += iov[i].iov_len;
+		/* checked as it grows: the sum cannot wrap */
+		int rc = alb_state_file_check_size(total, err);
+		if (rc != 0)
+			return rc;
+	}
+	struct iov_src src = {iov, n};
+	const struct replace rp = {
+		ALB_STATE_NAME, ALB_STATE_NAME ".tmp", ALB_STATE_BAK_NAME,
+		ALB_STATE_BAK_NAME ".tmp", fill_iov, &src,
+	};
+	return replace_file(dbdir, &rp, err);
 }
 
 int alb_state_file_write_bytes(const char *dbdir, const uint8_t *buf,
 			       size_t len, struct alb_error *err)
 {
-	int rc = alb_state_file_check_size(len, err);
-	if (rc != 0)
-		return rc;
-	struct bytes_src src = { buf, len };
-	const struct replace rp = {
-		ALB_STATE_NAME, ALB_STATE_NAME ".tmp", ALB_STATE_BAK_NAME,
-		ALB_STATE_BAK_NAME ".tmp", fill_bytes, &src,
-	};
-	return replace_file(dbdir, &rp, err);
+	struct iovec one = {(void *)buf, len};
+	return alb_state_file_write_iov(dbdir, &one, 1, err);
 }
 
 int alb_state_write_file(const char *dbdir, const struct alb_state *s,

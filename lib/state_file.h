@@ -5,6 +5,8 @@
 #ifndef ALB_STATE_FILE_H
 #define ALB_STATE_FILE_H
 
+#include <sys/uio.h>
+
 #include "albatross/state.h"
 
 /* File names inside dbdir (Albatross's). */
@@ -46,5 +48,42 @@ int alb_state_file_write_bytes(const char *dbdir, const uint8_t *buf,
  * ALB_STATE_FILE_MAX, ALB_EPARSE when it is not a regular file. */
 int alb_state_file_read_bytes(const char *dbdir, const char *name,
 			      struct alb_buf *out, struct alb_error *err);
+
+/** Replaces <dbdir>/state with the concatenation of iov[0..n) (written
+ * with writev), as alb_state_file_write_bytes() does. */
+int alb_state_file_write_iov(const char *dbdir, const struct iovec *iov,
+			     size_t n, struct alb_error *err);
+
+/* ---- a state file in pieces: alb_state_encode() is a head, the entries
+ * of the unikernels in name order (alb_name_cmp) and a tail (the
+ * policies), so that a writer may keep each unikernel's entry and write
+ * them with writev. */
+
+/** One unikernel's entry with its image cut out: the entry is
+ * bytes[0..cut), the image (image bytes), bytes[cut..len). */
+struct alb_state_entry {
+	uint8_t *bytes;
+	size_t len;
+	size_t cut;
+	size_t image;
+};
+
+/** Encodes the entry of unikernel name with configuration c (whose image
+ * is cut out, not copied: the caller writes c->image at out->cut). Free
+ * with alb_state_entry_free(). 0 or ALB_ENOMEM. */
+int alb_state_entry_encode(const char *name,
+			   const struct alb_unikernel_config *c,
+			   struct alb_state_entry *out, struct alb_error *err);
+/** Frees e's bytes (NULL or already freed: nothing). */
+void alb_state_entry_free(struct alb_state_entry *e);
+
+/** The current format's state file around its unikernel entries, which
+ * are entries_len bytes in all: the head in front of them and the tail
+ * (the policies p[0..np), any order) after them. head and tail must be
+ * empty; free both with alb_buf_free(). ALB_ETOOBIG past
+ * ALB_STATE_FILE_MAX. */
+int alb_state_encode_frame(const struct alb_named_policy *p, size_t np,
+			   size_t entries_len, struct alb_buf *head,
+			   struct alb_buf *tail, struct alb_error *err);
 
 #endif

@@ -8,12 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "state_file.h"
 #include "vmmd_internal.h"
 
 #define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 
-union cfg_head {
+/* The count, and the copy's state file entry once a state write has
+ * encoded it (only the state writer touches it: one write at a time, in
+ * the threadpool, holding a reference). */
+struct cfg_meta {
 	size_t refs;
+	bool has_entry;
+	struct alb_state_entry entry;
+};
+
+union cfg_head {
+	struct cfg_meta m;
 	max_align_t align;
 };
 
@@ -24,14 +34,29 @@ static union cfg_head *head_of(struct alb_unikernel_config *c)
 
 struct alb_unikernel_config *config_retain(struct alb_unikernel_config *c)
 {
-	head_of(c)->refs++;
+	head_of(c)->m.refs++;
 	return c;
 }
 
 void config_free(struct alb_unikernel_config *c)
 {
-	if (c != NULL && --head_of(c)->refs == 0)
+	if (c != NULL && --head_of(c)->m.refs == 0) {
+		alb_state_entry_free(&head_of(c)->m.entry);
 		free(head_of(c));
+	}
+}
+
+const struct alb_state_entry *config_state_entry(struct alb_unikernel_config *c,
+						 const char *name,
+						 struct alb_error *err)
+{
+	struct cfg_meta *m = &head_of(c)->m;
+	if (!m->has_entry) {
+		if (alb_state_entry_encode(name, c, &m->entry, err) != 0)
+			return NULL;
+		m->has_entry = true;
+	}
+	return &m->entry;
 }
 
 /* A bump allocator over one block whose size was computed first. */
@@ -127,7 +152,7 @@ struct alb_unikernel_config *config_copy(const struct alb_unikernel_config *c,
 	union cfg_head *h = malloc(sizeof(*h) + total);
 	if (h == NULL)
 		return NULL;
-	h->refs = 1;
+	h->m = (struct cfg_meta){.refs = 1};
 	struct bump b = {(uint8_t *)(h + 1), total};
 	struct alb_unikernel_config *d = take(&b, sizeof(*d));
 	*d = *c;

@@ -258,6 +258,14 @@ struct alb_unikernel_config *config_copy(const struct alb_unikernel_config *c,
 struct alb_unikernel_config *config_retain(struct alb_unikernel_config *c);
 /** Drops a reference, freeing the copy with the last; NULL is a no-op. */
 void config_free(struct alb_unikernel_config *c);
+struct alb_state_entry;
+/** The state file entry of unikernel name whose configuration is the copy
+ * c (a copy belongs to one name), encoded at the first call and kept with
+ * c until its last reference goes. For the state writer only, which holds
+ * a reference. NULL when out of memory. */
+const struct alb_state_entry *config_state_entry(struct alb_unikernel_config *c,
+						 const char *name,
+						 struct alb_error *err);
 /** Restart arguments applied to a running configuration (spec §6.9): the
  * old typ, compressed and image with every other field from args. */
 struct alb_unikernel_config *config_merge(const struct alb_unikernel_config *old,

@@ -116,32 +116,57 @@ static void notify(struct alb_vmmd *v, bool all)
 	}
 }
 
+static int by_name(const void *a, const void *b, void *ctx)
+{
+	const char *const *names = ctx;
+	return alb_name_cmp(names[*(const size_t *)a], names[*(const size_t *)b]);
+}
+
+/* The file is a head (lengths), each unikernel's entry in name order and
+ * a tail (the policies): an entry is encoded once per
+ * configuration and kept with it, and the images are written from the
+ * configurations themselves, so a write costs the I/O, not an encoding of
+ * every unikernel. */
 static void write_work(uv_work_t *w)
 {
 	struct write_job *j = w->data;
-	struct alb_state_unikernel *uks = calloc(j->n ? j->n : 1, sizeof(*uks));
-	struct alb_buf buf = {0};
-	if (uks == NULL) {
+	size_t *order = calloc(j->n ? j->n : 1, sizeof(*order));
+	struct iovec *iov = calloc(2 + 3 * j->n, sizeof(*iov));
+	struct alb_buf head = {0}, tail = {0};
+	if (order == NULL || iov == NULL) {
 		j->rc = alb_fail(&j->err, ALB_ENOMEM, "out of memory");
-		return;
+		goto out;
 	}
+	for (size_t i = 0; i < j->n; i++)
+		order[i] = i;
+	qsort_r(order, j->n, sizeof(*order), by_name, j->names);
+	size_t k = 1, total = 0;
 	for (size_t i = 0; i < j->n; i++) {
-		uks[i].name = j->names[i];
-		uks[i].config = *j->cfgs[i];
+		struct alb_unikernel_config *c = j->cfgs[order[i]];
+		const struct alb_state_entry *e =
+		    config_state_entry(c, j->names[order[i]], &j->err);
+		if (e == NULL) {
+			j->rc = j->err.code != 0 ? j->err.code : ALB_ENOMEM;
+			goto out;
+		}
+		iov[k++] = (struct iovec){e->bytes, e->cut};
+		iov[k++] = (struct iovec){(void *)c->image.ptr, e->image};
+		iov[k++] = (struct iovec){e->bytes + e->cut, e->len - e->cut};
+		/* each entry is smaller than the memory holding it: no wrap */
+		total += e->len + e->image;
 	}
-	struct alb_state st = {
-		.format = ALB_STATE_FORMAT_CURRENT,
-		.n_unikernels = j->n,
-		.unikernels = uks,
-		.n_policies = j->np,
-		.policies = j->pols,
-	};
-	j->rc = alb_state_encode(&st, &buf, &j->err);
-	if (j->rc == 0)
-		j->rc = alb_state_file_write_bytes(j->v->dbdir, buf.data, buf.len,
-						   &j->err);
-	alb_buf_free(&buf);
-	free(uks);
+	j->rc = alb_state_encode_frame(j->pols, j->np, total, &head, &tail,
+				       &j->err);
+	if (j->rc != 0)
+		goto out;
+	iov[0] = (struct iovec){head.data, head.len};
+	iov[k++] = (struct iovec){tail.data, tail.len};
+	j->rc = alb_state_file_write_iov(j->v->dbdir, iov, k, &j->err);
+out:
+	alb_buf_free(&head);
+	alb_buf_free(&tail);
+	free(iov);
+	free(order);
 }
 
 static void write_after(uv_work_t *w, int status)

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "albatross/name.h"
 #include "state_file.h"
 #include "vectors.h"
 
@@ -541,6 +543,127 @@ static void test_state_large_image(void **state)
 	alb_buf_free(&v);
 }
 
+/* Writes st the way albd does: the head, each unikernel's entry in name
+ * order with its image between the two halves, the tail; and checks that the
+ * file is exactly alb_state_encode(st). */
+static void expect_pieces_equal_whole(const struct alb_state *st)
+{
+	struct alb_buf whole;
+	encode(st, &whole);
+	size_t n = st->n_unikernels;
+	struct alb_state_entry *e = calloc(n + 1, sizeof(*e));
+	struct iovec *iov = calloc(2 + 3 * n, sizeof(*iov));
+	size_t *order = calloc(n + 1, sizeof(*order));
+	assert_true(e != NULL && iov != NULL && order != NULL);
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	/* a handful of entries: insertion sort by name */
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 &&
+				   alb_name_cmp(st->unikernels[order[k - 1]].name,
+						st->unikernels[order[k]].name) > 0;
+		     k--) {
+			size_t t = order[k];
+			order[k] = order[k - 1];
+			order[k - 1] = t;
+		}
+	size_t total = 0, k = 1;
+	for (size_t i = 0; i < n; i++) {
+		const struct alb_state_unikernel *u = &st->unikernels[order[i]];
+		assert_int_equal(alb_state_entry_encode(u->name, &u->config, &e[i],
+							NULL), 0);
+		/* the image is cut out, not copied */
+		assert_int_equal(e[i].image, u->config.image.len);
+		iov[k++] = (struct iovec){e[i].bytes, e[i].cut};
+		iov[k++] = (struct iovec){(void *)u->config.image.ptr, e[i].image};
+		iov[k++] = (struct iovec){e[i].bytes + e[i].cut, e[i].len - e[i].cut};
+		total += e[i].len + e[i].image;
+	}
+	struct alb_buf head = {0}, tail = {0};
+	assert_int_equal(alb_state_encode_frame(st->policies, st->n_policies,
+						total, &head, &tail, NULL), 0);
+	assert_int_equal(head.len + total + tail.len, whole.len);
+	iov[0] = (struct iovec){head.data, head.len};
+	iov[k++] = (struct iovec){tail.data, tail.len};
+	assert_int_equal(alb_state_file_write_iov(dir, iov, k, NULL), 0);
+	expect_file_bytes(ALB_STATE_NAME, &whole);
+	for (size_t i = 0; i < n; i++)
+		alb_state_entry_free(&e[i]);
+	alb_state_entry_free(&e[0]); /* twice: a no-op */
+	alb_buf_free(&head);
+	alb_buf_free(&tail);
+	alb_buf_free(&whole);
+	free(order);
+	free(iov);
+	free(e);
+}
+
+/* The state file in pieces (head, entries with the images cut out, tail) is
+ * alb_state_encode() byte for byte: Albatross's vector, a bulk image
+ * (past the writer's headroom threshold) and an empty one. */
+static void test_state_pieces(void **state)
+{
+	(void)state;
+	struct alb_buf v;
+	struct alb_state *st = decode_vector("state_2u_2p.der", &v);
+	if (st == NULL)
+		skip();
+	expect_pieces_equal_whole(st);
+	size_t len = 6000;
+	uint8_t *img = malloc(len);
+	assert_non_null(img);
+	for (size_t i = 0; i < len; i++)
+		img[i] = (uint8_t)(i * 7);
+	st->unikernels[0].config.image = (struct alb_bytes){img, len};
+	st->unikernels[1].config.image = (struct alb_bytes){NULL, 0};
+	expect_pieces_equal_whole(st);
+	/* no unikernel at all */
+	st->n_unikernels = 0;
+	expect_pieces_equal_whole(st);
+	st->n_unikernels = 2;
+	alb_state_free(st);
+	free(img);
+	alb_buf_free(&v);
+}
+
+/* Pieces: more than IOV_MAX of them, empty ones among them; the size
+ * limit at and one past it, checked before anything is written; a frame
+ * for entries of ALB_STATE_FILE_MAX bytes and one past. */
+static void test_write_iov(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	static char text[N];
+	static struct iovec iov[2 * N];
+	for (size_t i = 0; i < N; i++) {
+		text[i] = (char)('a' + i % 26);
+		iov[2 * i] = (struct iovec){&text[i], 1};
+		iov[2 * i + 1] = (struct iovec){&text[i], 0};
+	}
+	assert_int_equal(alb_state_file_write_iov(dir, iov, 2 * N, NULL), 0);
+	struct alb_buf want = {.data = (uint8_t *)text, .len = N};
+	expect_file_bytes(ALB_STATE_NAME, &want);
+
+	struct alb_error err;
+	uint8_t one = 0;
+	struct iovec big[2] = {{&one, ALB_STATE_FILE_MAX}, {&one, 1}};
+	assert_int_equal(alb_state_file_write_iov(dir, big, 2, &err), ALB_ETOOBIG);
+	assert_int_equal(err.code, ALB_ETOOBIG);
+	expect_no_temporaries();
+	expect_file_bytes(ALB_STATE_NAME, &want);
+
+	struct alb_buf head = {0}, tail = {0};
+	assert_int_equal(alb_state_encode_frame(NULL, 0, ALB_STATE_FILE_MAX, &head,
+						&tail, NULL), 0);
+	assert_true(head.len > 0 && tail.len > 0);
+	alb_buf_free(&head);
+	alb_buf_free(&tail);
+	assert_int_equal(alb_state_encode_frame(NULL, 0, ALB_STATE_FILE_MAX + 1,
+						&head, &tail, &err), ALB_ETOOBIG);
+	assert_null(head.data);
+	assert_null(tail.data);
+}
+
 static const struct alb_state *crash_state;
 
 static void child_write_state(void)
@@ -615,6 +738,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_bad, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_large_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_crash_decodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_pieces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_iov, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
