@@ -415,8 +415,6 @@ static void reserve(struct uop *o)
 	u->state = UK_STARTING;
 	u->kind = o->kind;
 	memcpy(u->digest, o->img.digest, ALB_SHA256_LEN);
-	if (o->needs_dump)
-		o->gen = persist_mark(v);
 
 	rc = make_fifo(v, u->name, &o->err);
 	if (rc != 0) {
@@ -433,6 +431,10 @@ static void reserve(struct uop *o)
 	o->work.data = o;
 	vmmd_job_begin(v);
 	uv_queue_work(v->loop, &o->work, host_work, host_after);
+	/* the snapshot of the state write (a walk over every unikernel)
+	 * overlaps the host work queued just before */
+	if (o->needs_dump)
+		o->gen = persist_mark(v);
 }
 
 /* ---- prepare ----------------------------------------------------------------- */

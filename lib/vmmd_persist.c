@@ -33,34 +33,6 @@ struct write_job {
 	struct alb_error err;
 };
 
-static int snap_size(struct uk *u, void *ctx)
-{
-	size_t *len = ctx;
-	if (!u->freeing && uk_persisted(u))
-		*len += strlen(u->name) + 1;
-	return 0;
-}
-
-struct snap {
-	struct write_job *j;
-	size_t used, room;
-};
-
-static int snap_one(struct uk *u, void *ctx)
-{
-	struct snap *s = ctx;
-	struct write_job *j = s->j;
-	size_t l = strlen(u->name) + 1;
-	if (u->freeing || !uk_persisted(u) || j->n == j->cap || l > s->room - s->used)
-		return 0;
-	memcpy(j->name_buf + s->used, u->name, l);
-	j->names[j->n] = j->name_buf + s->used;
-	j->cfgs[j->n] = config_retain(u->cfg);
-	j->n++;
-	s->used += l;
-	return 0;
-}
-
 static void job_free(struct write_job *j)
 {
 	for (size_t i = 0; i < j->n; i++)
@@ -73,7 +45,8 @@ static void job_free(struct write_job *j)
 }
 
 /* The configs of what runs (or waits for its restart) and every policy,
- * the root one included. */
+ * the root one included. One walk over the records (it runs on the loop
+ * for every create): the names are copied once the room is known. */
 static struct write_job *snapshot(struct alb_vmmd *v)
 {
 	struct write_job *j = calloc(1, sizeof(*j));
@@ -81,17 +54,36 @@ static struct write_job *snapshot(struct alb_vmmd *v)
 		return NULL;
 	j->v = v;
 	j->cap = v->n_all;
-	size_t room = 0;
-	uks_each(v, snap_size, &room);
 	j->names = calloc(j->cap ? j->cap : 1, sizeof(*j->names));
 	j->cfgs = calloc(j->cap ? j->cap : 1, sizeof(*j->cfgs));
+	if (j->names == NULL || j->cfgs == NULL) {
+		job_free(j);
+		return NULL;
+	}
+	size_t room = 0;
+	for (struct vlist *e = v->all.next; e != &v->all && j->n < j->cap;
+	     e = e->next) {
+		struct uk *u = vlist_entry(e, struct uk, link);
+		if (u->freeing || !uk_persisted(u))
+			continue;
+		/* the record's own name for now: copied below */
+		j->names[j->n] = u->name;
+		j->cfgs[j->n] = config_retain(u->cfg);
+		j->n++;
+		room += strlen(u->name) + 1;
+	}
 	j->name_buf = malloc(room ? room : 1);
-	struct snap s = {j, 0, room};
-	if (j->names == NULL || j->cfgs == NULL || j->name_buf == NULL ||
-	    uks_each(v, snap_one, &s) != 0 ||
+	if (j->name_buf == NULL ||
 	    alb_resources_policy_list(v->res, ":", &j->pols, &j->np, NULL) != 0) {
 		job_free(j);
 		return NULL;
+	}
+	char *p = j->name_buf;
+	for (size_t i = 0; i < j->n; i++) {
+		size_t l = strlen(j->names[i]) + 1;
+		memcpy(p, j->names[i], l);
+		j->names[i] = p;
+		p += l;
 	}
 	return j;
 }
