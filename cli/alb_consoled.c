@@ -2,7 +2,6 @@
  * reads the console FIFOs of unikernels into rings and serves subscribers
  * on <tmpdir>/util/console.sock.
  * SPDX-License-Identifier: ISC */
-#include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +32,10 @@ static void usage(FILE *out)
 /* --max-subscribers: an integer from 1 to ALB_CONSOLE_SUBSCRIBERS_LIMIT. */
 static int parse_subscribers(const char *s, unsigned *out)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0')
-		return daemon_usage_error(prog, "option '--max-subscribers': invalid "
-					  "value '%s', expected an integer", s);
+	long long v;
+	int rc = daemon_parse_int(prog, "--max-subscribers", s, &v);
+	if (rc != 0)
+		return rc;
 	if (v < 1)
 		return daemon_usage_error(prog, "option '--max-subscribers': max "
 					  "subscribers must be greater than or "

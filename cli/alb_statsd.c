@@ -3,7 +3,6 @@
  * subscribers on <tmpdir>/util/stat.sock, and optionally pushes Influx
  * line protocol (albatross-influx's output) and serves Prometheus.
  * SPDX-License-Identifier: ISC */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,12 +31,10 @@ static void usage(FILE *out)
 /* --interval: whole seconds, 1 to ALB_STATS_INTERVAL_MAX. */
 static int parse_interval(const char *s, unsigned *out)
 {
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0')
-		return daemon_usage_error(prog, "option '--interval': invalid value "
-					  "'%s', expected an integer", s);
+	long long v;
+	int rc = daemon_parse_int(prog, "--interval", s, &v);
+	if (rc != 0)
+		return rc;
 	if (v < 1 || v > ALB_STATS_INTERVAL_MAX)
 		return daemon_usage_error(prog, "option '--interval': must be 1 to "
 					  "%d seconds", ALB_STATS_INTERVAL_MAX);

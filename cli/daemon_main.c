@@ -1,6 +1,7 @@
 /* alb-consoled and alb-statsd — the shared part of a daemon's main (see
  * daemon_main.h).
  * SPDX-License-Identifier: ISC */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -34,6 +35,19 @@ int daemon_usage_error(const char *prog, const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	return DAEMON_EXIT_CLI;
+}
+
+int daemon_parse_int(const char *prog, const char *opt, const char *s,
+		     long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		return daemon_usage_error(prog, "option '%s': invalid value '%s', "
+					  "expected an integer", opt, s);
+	*out = v;
+	return 0;
 }
 
 /* Connections, console FIFOs and the /proc files of each unikernel are

@@ -58,6 +58,12 @@ struct daemon_common {
 int daemon_usage_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Parses `s`, the value of option `opt` (e.g. "--interval"), as a decimal
+ * integer into *out; returns 0, or the exit status once "option '<opt>':
+ * invalid value '<s>', expected an integer" is printed. */
+int daemon_parse_int(const char *prog, const char *opt, const char *s,
+		     long long *out);
+
 /* Parses the command line, sets the log level (-v, -q) and syslog, takes
  * the socket systemd passes (albatrossd's rules: fd 3, LISTEN_PID ours),
  * ignores SIGPIPE and raises the open-file limit to its maximum. Returns
