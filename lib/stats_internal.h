@@ -11,9 +11,11 @@
 
 /* ---- /proc parsers (stats_proc.c) ----------------------------------- */
 
-/* The figures of /proc/PID/stat that albatross-stats uses (spec §8.3). */
+/* The figures of /proc/PID/stat that albatross-stats uses (spec §8.3),
+ * and the start time (clock ticks after boot) that tells a pid's
+ * process from a later one with the same pid (vmmd's adoption). */
 struct alb_proc_stat {
-	int64_t minflt, majflt, utime, stime, vsize, rss, nswap;
+	int64_t minflt, majflt, utime, stime, starttime, vsize, rss, nswap;
 };
 
 /* Parses the contents of /proc/PID/stat (one line, the newline optional):

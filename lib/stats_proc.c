@@ -18,6 +18,7 @@ enum {
 	STAT_MAJFLT = 12,
 	STAT_UTIME = 14,
 	STAT_STIME = 15,
+	STAT_STARTTIME = 22,
 	STAT_VSIZE = 23,
 	STAT_RSS = 24,
 	STAT_NSWAP = 36
@@ -95,8 +96,8 @@ int alb_proc_parse_stat(const char *buf, size_t len, int64_t pid,
 	    (size_t)(close - buf) + 2 > len || close[1] != ' ')
 		goto bad;
 	static const size_t want[] = {STAT_MINFLT, STAT_MAJFLT, STAT_UTIME,
-				      STAT_STIME,  STAT_VSIZE,  STAT_RSS,
-				      STAT_NSWAP};
+				      STAT_STIME,  STAT_STARTTIME, STAT_VSIZE,
+				      STAT_RSS,    STAT_NSWAP};
 	const char *pos[ALB_ARRAY_LEN(want)];
 	size_t lens[ALB_ARRAY_LEN(want)];
 	const char *rest = close + 2;
@@ -113,9 +114,10 @@ int alb_proc_parse_stat(const char *buf, size_t len, int64_t pid,
 				      .majflt = v[1],
 				      .utime = v[2],
 				      .stime = v[3],
-				      .vsize = v[4],
-				      .rss = v[5],
-				      .nswap = v[6]};
+				      .starttime = v[4],
+				      .vsize = v[5],
+				      .rss = v[6],
+				      .nswap = v[7]};
 	return 0;
 bad:
 	return alb_fail(err, ALB_EPARSE, "unable to parse /proc/%lld/stat",

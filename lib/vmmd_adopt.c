@@ -36,32 +36,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stats_internal.h"
 #include "vmmd_internal.h"
 
 /* Field 22 of /proc/<pid>/stat; 0 when the process is gone. */
 static unsigned long long proc_starttime(pid_t pid)
 {
-	char path[64], buf[1024];
+	char path[64], buf[ALB_STATS_PROC_FILE_MAX];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	ssize_t n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n <= 0)
+	struct alb_proc_stat st;
+	if (n <= 0 || alb_proc_parse_stat(buf, (size_t)n, pid, &st, NULL) != 0)
 		return 0;
-	buf[n] = '\0';
-	/* the command name may hold anything: fields follow its last ')' */
-	char *p = strrchr(buf, ')');
-	if (p == NULL)
-		return 0;
-	p++;
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (p == NULL)
-			return 0;
-	}
-	return strtoull(p + 1, NULL, 10);
+	return (unsigned long long)st.starttime;
 }
 
 /* True when the command line of pid has the argument arg. */

@@ -103,6 +103,7 @@ static void test_parse_stat(void **state)
 	    "140729748523678 140729748523678 140729748525035 0\n";
 	assert_int_equal(alb_proc_parse_stat(real, strlen(real), 8744, &st, &err), 0);
 	assert_int_equal(st.minflt, 101);
+	assert_int_equal(st.starttime, 123936);
 	assert_int_equal(st.vsize, 3133440);
 	assert_int_equal(st.rss, 411);
 
