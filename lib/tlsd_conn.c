@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "albatross/log.h"
+#include "albatross/stream.h"
 #include "internal.h"
 #include "tlsd_internal.h"
 
@@ -538,7 +539,9 @@ static int image_append(struct tconn *k, const uint8_t *p, size_t n)
 		return -1;
 	}
 	if (b->cap_ - b->len < n) {
-		size_t cap = b->cap_ < 65536 ? 65536 : b->cap_;
+		/* grows by doubling from one stream chunk */
+		size_t cap = b->cap_ < ALB_STREAM_CHUNK_MAX ? ALB_STREAM_CHUNK_MAX
+							    : b->cap_;
 		while (cap - b->len < n)
 			cap *= 2;
 		if (cap > k->d->image_max)
