@@ -14,8 +14,8 @@
  * SPDX-License-Identifier: ISC */
 #include <limits.h>
 
-#include "../tests/integration/albd_harness.h"
-#include "../tests/integration/host_helpers.h"
+#include "albd_harness.h"
+#include "host_helpers.h"
 
 #define BR "bench0"
 /* Runs of info over all unikernels, for its median. */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
+#include "base/arena.h"
 #include "wire_internal.h"
 
 #define FUZZ_ASSERT(cond)                                                   \

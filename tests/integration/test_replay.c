@@ -26,7 +26,7 @@
 
 #include <cmocka.h>
 
-#include "../unit/vectors.h"
+#include "vectors.h"
 #include "albd_harness.h"
 #include "host_helpers.h"
 

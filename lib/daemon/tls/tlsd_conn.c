@@ -1,0 +1,647 @@
+/* libalbatross — one connection of the TLS endpoint (spec §9.2): map the
+ * client's chain, read a streamed image, reach the daemon, install the
+ * chain's policies, send the command, relay block data and replies, and
+ * send the final reply.
+ * SPDX-License-Identifier: ISC */
+#include <stdlib.h>
+#include <string.h>
+
+#include "albatross/log.h"
+#include "albatross/stream.h"
+#include "base/internal.h"
+#include "tlsd_internal.h"
+
+/* A write to the daemon: a framed message, or a chunk's length prefix
+ * followed by its payload. */
+struct dm_write {
+	uv_write_t req;
+	struct tconn *k;
+	const char *failure; /* the final reply when the write fails */
+	size_t len;
+	uint8_t hdr[ALB_FRAME_HEADER_LEN];
+	struct alb_buf data;
+};
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+static void release(struct tconn *k)
+{
+	struct alb_tlsd *d = k->d;
+	SSL_free(k->ssl);
+	alb_frame_reader_free(k->crd);
+	alb_frame_reader_free(k->drd);
+	alb_cert_auth_free(k->auth);
+	free(k->image.data);
+	tlsd_conn_unlink(d, k);
+	free(k);
+	tlsd_maybe_release(d);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	struct tconn *k = h->data;
+	if (--k->handles == 0)
+		release(k);
+}
+
+struct tconn *tlsd_conn_new(struct alb_tlsd *d)
+{
+	struct tconn *k = calloc(1, sizeof(*k));
+	if (k == NULL)
+		return NULL;
+	k->d = d;
+	if (alb_frame_reader_new(ALB_TLSD_CHUNK_MAX, &k->crd, NULL) != 0 ||
+	    alb_frame_reader_new(d->frame_max, &k->drd, NULL) != 0 ||
+	    uv_timer_init(d->loop, &k->timer) != 0) {
+		alb_frame_reader_free(k->crd);
+		alb_frame_reader_free(k->drd);
+		free(k);
+		return NULL;
+	}
+	k->handles = 1;
+	k->timer.data = k;
+	k->version = ALB_WIRE_VERSION;
+	k->next = d->conns;
+	if (d->conns != NULL)
+		d->conns->prev = k;
+	d->conns = k;
+	d->st.connections++;
+	return k;
+}
+
+static void close_daemon(struct tconn *k)
+{
+	if (!k->dm_init)
+		return;
+	k->dm_init = false;
+	k->dm_reading = false;
+	uv_close((uv_handle_t *)&k->dm, on_closed);
+}
+
+void tlsd_conn_close(struct tconn *k)
+{
+	if (k->state == T_CLOSING)
+		return;
+	k->state = T_CLOSING;
+	close_daemon(k);
+	uv_close((uv_handle_t *)&k->timer, on_closed);
+	if (k->cl_init) {
+		k->cl_init = false;
+		uv_close((uv_handle_t *)&k->cl, on_closed);
+	}
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	tlsd_conn_close(req->data);
+}
+
+void tlsd_conn_end(struct tconn *k)
+{
+	if (k->state == T_CLOSING)
+		return;
+	k->state = T_FINISH;
+	tlsd_client_read_stop(k);
+	close_daemon(k);
+	k->shutdown_req.data = k;
+	if (!k->cl_init ||
+	    uv_shutdown(&k->shutdown_req, (uv_stream_t *)&k->cl, on_shutdown) != 0)
+		tlsd_conn_close(k);
+}
+
+/* ---- the final reply (§9.2 step 9) ----------------------------------------- */
+
+/* Sends the payload of m with the header (client's version, sequence 0,
+ * the chain's name) and ends the connection. */
+static void finish(struct tconn *k, const struct alb_msg *m)
+{
+	if (k->state >= T_FINISH)
+		return;
+	struct alb_msg r = *m;
+	r.header.version = k->version;
+	r.header.sequence = 0;
+	r.header.name = k->auth != NULL ? k->auth->name : ":";
+	r.arena_ = NULL;
+	struct alb_buf out;
+	memset(&out, 0, sizeof(out));
+	struct alb_error err;
+	close_daemon(k);
+	k->state = T_FINISH;
+	if (alb_msg_encode(&r, ALB_ENCODE_FRAMED, &out, &err) != 0)
+		alb_log_error("cannot encode the reply: %s", err.msg);
+	else if (tlsd_tls_send(k, out.data, out.len) == 0)
+		tlsd_tls_close_notify(k);
+	alb_buf_free(&out);
+	tlsd_conn_end(k);
+}
+
+static void finish_failure(struct tconn *k, const char *text)
+{
+	struct alb_msg m;
+	memset(&m, 0, sizeof(m));
+	m.kind = ALB_PAYLOAD_FAILURE;
+	m.u.failure.ptr = text;
+	m.u.failure.len = strlen(text);
+	finish(k, &m);
+}
+
+/* ---- the daemon side ------------------------------------------------------- */
+
+static void on_dm_written(uv_write_t *req, int status)
+{
+	struct dm_write *w = (struct dm_write *)req;
+	struct tconn *k = w->k;
+	const char *failure = w->failure;
+	k->dm_pending -= w->len;
+	alb_buf_free(&w->data);
+	free(w);
+	if (k->state >= T_FINISH)
+		return;
+	if (status < 0) {
+		alb_log_warn("writing to the daemon: %s", uv_strerror(status));
+		finish_failure(k, failure);
+		return;
+	}
+	if (k->cl_paused && k->state == T_BLOCK &&
+	    k->dm_pending <= ALB_TLSD_PENDING_MAX) {
+		k->cl_paused = false;
+		tlsd_client_read_start(k);
+		tlsd_tls_pump(k);
+	}
+}
+
+/* Queues hdr (if not NULL) and data (taken over) for the daemon. Returns 0,
+ * or -1 after finishing with failure. */
+static int dm_send(struct tconn *k, const uint8_t *hdr, struct alb_buf *data,
+		   const char *failure)
+{
+	struct dm_write *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		alb_buf_free(data);
+		finish_failure(k, failure);
+		return -1;
+	}
+	w->k = k;
+	w->failure = failure;
+	w->data = *data;
+	memset(data, 0, sizeof(*data));
+	uv_buf_t b[2];
+	unsigned n = 0;
+	if (hdr != NULL) {
+		memcpy(w->hdr, hdr, ALB_FRAME_HEADER_LEN);
+		b[n++] = uv_buf_init((char *)w->hdr, ALB_FRAME_HEADER_LEN);
+		w->len += ALB_FRAME_HEADER_LEN;
+	}
+	if (w->data.len > 0)
+		b[n++] = uv_buf_init((char *)w->data.data, (unsigned)w->data.len);
+	w->len += w->data.len;
+	if (uv_write(&w->req, (uv_stream_t *)&k->dm, b, n, on_dm_written) != 0) {
+		alb_buf_free(&w->data);
+		free(w);
+		finish_failure(k, failure);
+		return -1;
+	}
+	k->dm_pending += w->len;
+	return 0;
+}
+
+/* Encodes a command for the daemon with the next sequence number. */
+static int dm_command(struct tconn *k, const char *name,
+		      const struct alb_command *cmd, const char *failure)
+{
+	struct alb_msg m;
+	memset(&m, 0, sizeof(m));
+	m.header.version = ALB_WIRE_VERSION;
+	m.header.sequence = k->d->sequence++;
+	m.header.name = name;
+	m.kind = ALB_PAYLOAD_COMMAND;
+	m.u.command = *cmd;
+	struct alb_buf out;
+	memset(&out, 0, sizeof(out));
+	struct alb_error err;
+	if (alb_msg_encode(&m, ALB_ENCODE_FRAMED, &out, &err) != 0) {
+		alb_log_error("cannot encode a command for %s: %s", name, err.msg);
+		finish_failure(k, failure);
+		return -1;
+	}
+	return dm_send(k, NULL, &out, failure);
+}
+
+static void send_command(struct tconn *k)
+{
+	if (dm_command(k, k->auth->name, &k->auth->ext->command,
+		       "couldn't write unikernel to VMMD") != 0)
+		return;
+	k->d->st.commands++;
+	if (!k->block_stream) {
+		k->state = T_REPLY;
+		return;
+	}
+	/* The client's chunks waited in TLS until now. */
+	k->state = T_BLOCK;
+	k->cl_paused = false;
+	tlsd_client_read_start(k);
+	tlsd_tls_pump(k);
+}
+
+/* Installs the delegations deepest first (§9.2 step 5), each for the
+ * path itself. */
+static void send_next_policy(struct tconn *k)
+{
+	const struct alb_cert_delegation *del =
+	    &k->auth->delegations[--k->next_policy];
+	struct alb_command cmd;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.kind = ALB_CMD_POLICY_ADD;
+	cmd.u.policy = *del->policy;
+	alb_log_debug("adding policy for %s", del->path);
+	if (dm_command(k, del->path, &cmd, "failed to write policy") == 0)
+		k->state = T_POLICY;
+}
+
+/* The daemon closed, failed or sent what could not be read. */
+static void daemon_lost(struct tconn *k)
+{
+	switch (k->state) {
+	case T_POLICY:
+		finish_failure(k, "read error after writing policy");
+		break;
+	case T_BLOCK:
+	case T_REPLY:
+		finish_failure(k, k->mode == ALB_REPLY_MODE_SINGLE
+					  ? "error reading from fd"
+					  : "exception while reading from fd");
+		break;
+	default:
+		break;
+	}
+}
+
+/* Forwards a message of a read or dump stream with the client's version. */
+static void forward(struct tconn *k, struct alb_msg *m)
+{
+	m->header.version = k->version;
+	struct alb_buf out;
+	memset(&out, 0, sizeof(out));
+	struct alb_error err;
+	if (alb_msg_encode(m, ALB_ENCODE_FRAMED, &out, &err) != 0) {
+		alb_log_error("cannot encode a message to forward: %s", err.msg);
+		finish_failure(k, "exception");
+		return;
+	}
+	int rc = tlsd_tls_send(k, out.data, out.len);
+	alb_buf_free(&out);
+	if (rc != 0) {
+		finish_failure(k, "exception");
+		return;
+	}
+	if (k->cl_pending > ALB_TLSD_PENDING_MAX && k->dm_reading) {
+		/* The client does not keep up: stop reading the daemon. */
+		uv_read_stop((uv_stream_t *)&k->dm);
+		k->dm_reading = false;
+		k->dm_paused = true;
+	}
+}
+
+static void policy_answer(struct tconn *k, const struct alb_msg *m)
+{
+	if (m->kind != ALB_PAYLOAD_SUCCESS) {
+		char text[ALB_ERROR_MSG_MAX];
+		if (m->kind == ALB_PAYLOAD_FAILURE)
+			snprintf(text, sizeof(text), "expected success when adding "
+				 "policy, got: failure %.*s",
+				 (int)(m->u.failure.len > 400 ? 400 : m->u.failure.len),
+				 m->u.failure.ptr);
+		else
+			snprintf(text, sizeof(text), "expected success when adding "
+				 "policy, got: %s",
+				 m->kind == ALB_PAYLOAD_DATA ? "data" : "command");
+		alb_log_warn("error while applying policies %s", text);
+		finish_failure(k, text);
+		return;
+	}
+	if (k->next_policy > 0)
+		send_next_policy(k);
+	else
+		send_command(k);
+}
+
+static void daemon_message(struct tconn *k, struct alb_bytes frame)
+{
+	struct alb_msg *m;
+	struct alb_error err;
+	if (alb_msg_decode(frame.ptr, frame.len, ALB_DECODE_BORROW, &m, &err) != 0) {
+		alb_log_warn("undecodable message from the daemon: %s", err.msg);
+		daemon_lost(k);
+		return;
+	}
+	switch (k->state) {
+	case T_POLICY:
+		policy_answer(k, m);
+		break;
+	case T_BLOCK:
+		/* vmmd answered before the stream ended (e.g. it refused the
+		 * command): that is the reply. */
+		finish(k, m);
+		break;
+	case T_REPLY:
+		if (k->mode == ALB_REPLY_MODE_SINGLE ||
+		    (m->kind == ALB_PAYLOAD_DATA && m->u.data.kind == ALB_DATA_BLOCK &&
+		     !m->u.data.u.block.has_data))
+			finish(k, m);
+		else
+			forward(k, m);
+		break;
+	default:
+		/* Nothing is expected from the daemon before the command. */
+		alb_log_warn("unexpected message from the daemon");
+		finish_failure(k, "error reading from fd");
+		break;
+	}
+	alb_msg_free(m);
+}
+
+static void on_dm_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	struct tconn *k = h->data;
+	uint8_t *p;
+	size_t len;
+	(void)suggested;
+	/* The bytes land in the frame's own buffer, never past its end. */
+	if (alb_frame_reader_space(k->drd, &p, &len, NULL) != 0)
+		*b = uv_buf_init(NULL, 0);
+	else
+		*b = uv_buf_init((char *)p, len > 0x10000000u ? 0x10000000u : (unsigned)len);
+}
+
+static void on_dm_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct tconn *k = s->data;
+	(void)b;
+	if (nread == 0 || k->state >= T_FINISH)
+		return;
+	if (nread < 0) {
+		if (nread != UV_EOF)
+			alb_log_warn("reading from the daemon: %s", uv_strerror((int)nread));
+		daemon_lost(k);
+		return;
+	}
+	struct alb_error err;
+	int rc = alb_frame_reader_advance(k->drd, (size_t)nread, &err);
+	if (rc == ALB_EAGAIN)
+		return;
+	if (rc != 0) {
+		if (rc != ALB_EEOF)
+			alb_log_warn("reading from the daemon: %s", err.msg);
+		daemon_lost(k);
+		return;
+	}
+	struct alb_bytes frame;
+	alb_frame_reader_frame(k->drd, &frame);
+	daemon_message(k, frame);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+	struct tconn *k = req->data;
+	if (k->state != T_CONNECT)
+		return;
+	if (status < 0) {
+		alb_log_warn("failed to connect to the %s socket: %s",
+			     alb_endpoint_socket_name(k->endpoint), uv_strerror(status));
+		finish_failure(k, "couldn't reach service");
+		return;
+	}
+	if (uv_read_start((uv_stream_t *)&k->dm, on_dm_alloc, on_dm_read) != 0) {
+		finish_failure(k, "couldn't reach service");
+		return;
+	}
+	k->dm_reading = true;
+	k->next_policy = k->endpoint == ALB_ENDPOINT_VMMD ? k->auth->n_delegations : 0;
+	if (k->next_policy > 0)
+		send_next_policy(k);
+	else
+		send_command(k);
+}
+
+static void connect_daemon(struct tconn *k)
+{
+	struct alb_tlsd *d = k->d;
+	char path[ALB_SOCKET_PATH_BUF];
+	struct alb_error err;
+	k->state = T_CONNECT;
+	if (alb_endpoint_socket_path(d->tmpdir, k->endpoint, path, &err) != 0 ||
+	    uv_pipe_init(d->loop, &k->dm, 0) != 0) {
+		finish_failure(k, "couldn't reach service");
+		return;
+	}
+	k->dm.data = k;
+	k->dm_init = true;
+	k->handles++;
+	k->connect_req.data = k;
+	uv_pipe_connect(&k->connect_req, &k->dm, path, on_connect);
+}
+
+void tlsd_conn_client_drained(struct tconn *k)
+{
+	if (k->dm_paused && k->dm_init && k->cl_pending <= ALB_TLSD_PENDING_MAX &&
+	    k->state == T_REPLY) {
+		if (uv_read_start((uv_stream_t *)&k->dm, on_dm_alloc, on_dm_read) == 0) {
+			k->dm_paused = false;
+			k->dm_reading = true;
+		}
+	}
+}
+
+/* ---- the client side ---------------------------------------------------------- */
+
+/* Commands followed by a chunk stream from the client (§2.4). */
+static bool takes_stream(const struct alb_command *c)
+{
+	switch (c->kind) {
+	case ALB_CMD_BLOCK_SET:
+		return true;
+	case ALB_CMD_OLD_BLOCK_ADD:
+		return c->u.old_block_add.has_data && c->u.old_block_add.data.len == 0;
+	case ALB_CMD_OLD_BLOCK_SET:
+		return c->u.old_block_set.data.len == 0;
+	default:
+		return false;
+	}
+}
+
+static bool streams_image(const struct alb_command *c)
+{
+	return (c->kind == ALB_CMD_UNIKERNEL_CREATE ||
+		c->kind == ALB_CMD_UNIKERNEL_FORCE_CREATE) &&
+	       c->u.create.image.len == 0;
+}
+
+void tlsd_conn_established(struct tconn *k)
+{
+	X509 *leaf = SSL_get0_peer_certificate(k->ssl);
+	STACK_OF(X509) *rest = SSL_get_peer_cert_chain(k->ssl);
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	struct alb_error err;
+	int rc = ALB_ENOMEM;
+	if (chain != NULL && leaf != NULL && sk_X509_push(chain, leaf) > 0) {
+		rc = 0;
+		/* The server's view of the chain leaves the leaf out; be sure. */
+		for (int i = 0; rest != NULL && i < sk_X509_num(rest) && rc == 0; i++) {
+			X509 *c = sk_X509_value(rest, i);
+			if (i == 0 && X509_cmp(c, leaf) == 0)
+				continue;
+			if (sk_X509_push(chain, c) <= 0)
+				rc = ALB_ENOMEM;
+		}
+	}
+	if (rc == 0)
+		rc = alb_cert_map(chain, &k->auth, &err);
+	else
+		alb_set_error(&err, rc, "out of memory");
+	sk_X509_free(chain);
+	if (rc != 0) {
+		/* Albatross closes without a reply; albatross-client then
+		 * reports success (§12.2 item 10). The reason is more useful. */
+		alb_log_error("failed to handle TLS connection %s", err.msg);
+		k->d->st.chains_refused++;
+		finish_failure(k, err.msg);
+		return;
+	}
+	const struct alb_command *cmd = &k->auth->ext->command;
+	k->version = k->auth->ext->version;
+	k->endpoint = alb_command_endpoint(cmd->kind);
+	k->mode = alb_command_reply_mode(cmd->kind);
+	alb_log_info("%s for %s", alb_cmd_kind_name(cmd->kind), k->auth->name);
+	if (streams_image(cmd)) {
+		k->state = T_IMAGE;
+		return;
+	}
+	k->block_stream = takes_stream(cmd);
+	if (k->block_stream) {
+		/* The chunks stay in TLS until the command has gone out. */
+		k->cl_paused = true;
+		tlsd_client_read_stop(k);
+	}
+	connect_daemon(k);
+}
+
+/* Appends a chunk of the streamed image, within image_max. */
+static int image_append(struct tconn *k, const uint8_t *p, size_t n)
+{
+	struct alb_buf *b = &k->image;
+	if (n > k->d->image_max - b->len) {
+		char text[128];
+		snprintf(text, sizeof(text), "image larger than %zu bytes", k->d->image_max);
+		alb_log_warn("refusing a streamed image: %s", text);
+		finish_failure(k, text);
+		return -1;
+	}
+	if (b->cap_ - b->len < n) {
+		/* grows by doubling from one stream chunk */
+		size_t cap = b->cap_ < ALB_STREAM_CHUNK_MAX ? ALB_STREAM_CHUNK_MAX
+							    : b->cap_;
+		while (cap - b->len < n)
+			cap *= 2;
+		if (cap > k->d->image_max)
+			cap = k->d->image_max;
+		uint8_t *q = realloc(b->base_, cap);
+		if (q == NULL) {
+			finish_failure(k, "out of memory");
+			return -1;
+		}
+		b->base_ = b->data = q;
+		b->cap_ = cap;
+	}
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static void chunk(struct tconn *k)
+{
+	if (k->state == T_IMAGE) {
+		struct alb_bytes c;
+		alb_frame_reader_frame(k->crd, &c);
+		image_append(k, c.ptr, c.len);
+		return;
+	}
+	struct alb_buf c;
+	memset(&c, 0, sizeof(c));
+	uint8_t hdr[ALB_FRAME_HEADER_LEN];
+	alb_frame_reader_take(k->crd, &c);
+	alb_frame_header(hdr, c.len, NULL);
+	if (dm_send(k, hdr, &c, "writing block data") != 0)
+		return;
+	if (k->dm_pending > ALB_TLSD_PENDING_MAX) {
+		/* vmmd does not keep up: leave the rest in TLS for now. */
+		k->cl_paused = true;
+		tlsd_client_read_stop(k);
+	}
+}
+
+static void stream_end(struct tconn *k)
+{
+	if (k->state == T_IMAGE) {
+		k->auth->ext->command.u.create.image.ptr = k->image.data;
+		k->auth->ext->command.u.create.image.len = k->image.len;
+		k->block_stream = false;
+		connect_daemon(k);
+		return;
+	}
+	struct alb_buf none;
+	memset(&none, 0, sizeof(none));
+	uint8_t hdr[ALB_FRAME_HEADER_LEN];
+	alb_frame_header(hdr, 0, NULL);
+	if (dm_send(k, hdr, &none, "writing block data") == 0)
+		k->state = T_REPLY;
+}
+
+void tlsd_conn_app_data(struct tconn *k, const uint8_t *p, size_t n)
+{
+	/* Outside a stream the client has nothing to say (Albatross does not
+	 * read it): what it sends is dropped. */
+	while (n > 0 && (k->state == T_IMAGE || k->state == T_BLOCK)) {
+		size_t used = 0;
+		struct alb_error err;
+		int rc = alb_frame_reader_feed(k->crd, p, n, &used, &err);
+		p += used;
+		n -= used;
+		if (rc == 0) {
+			chunk(k);
+		} else if (rc == ALB_EEOF) {
+			stream_end(k);
+		} else if (rc != ALB_EAGAIN) {
+			alb_log_warn("reading a chunk from the client: %s", err.msg);
+			finish_failure(k, "reading tls chunk");
+		}
+	}
+}
+
+void tlsd_conn_client_gone(struct tconn *k, bool error)
+{
+	switch (k->state) {
+	case T_IMAGE:
+		/* As Albatross: a TLS failure during the image ends it all. */
+		tlsd_conn_close(k);
+		break;
+	case T_BLOCK:
+		finish_failure(k, "reading tls chunk");
+		break;
+	case T_CONNECT:
+	case T_POLICY:
+	case T_REPLY:
+		/* A client that only stopped writing still gets its single
+		 * reply; a stream ends when its reader goes. */
+		if (error || k->mode != ALB_REPLY_MODE_SINGLE)
+			tlsd_conn_close(k);
+		else
+			tlsd_client_read_stop(k);
+		break;
+	default:
+		tlsd_conn_close(k);
+		break;
+	}
+}

@@ -1,0 +1,235 @@
+/* libalbatross — TLS for the endpoint's clients on a libuv stream: OpenSSL
+ * works on two memory BIOs, bytes read from the socket go into one, and
+ * what OpenSSL writes to the other is sent with uv_write. Nothing blocks.
+ * SPDX-License-Identifier: ISC */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "albatross/log.h"
+#include "base/internal.h"
+#include "tlsd_internal.h"
+
+/* Plaintext bytes taken from OpenSSL at once: one TLS record. */
+#define TLS_PLAIN_BUF (16 * 1024)
+
+struct tls_write {
+	uv_write_t req;
+	struct tconn *k;
+	size_t len;
+	uint8_t data[];
+};
+
+static uv_stream_t *client(struct tconn *k)
+{
+	return (uv_stream_t *)&k->cl;
+}
+
+/* The reason of the last OpenSSL failure, for a log line. */
+static const char *tls_reason(struct tconn *k)
+{
+	unsigned long e = ERR_get_error();
+	ERR_clear_error();
+	long v = SSL_get_verify_result(k->ssl);
+	if (v != X509_V_OK)
+		return X509_verify_cert_error_string(v);
+	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+	return r != NULL ? r : "connection failed";
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct tls_write *w = (struct tls_write *)req;
+	struct tconn *k = w->k;
+	k->cl_pending -= w->len;
+	free(w);
+	if (k->state == T_CLOSING)
+		return;
+	if (status < 0) {
+		alb_log_debug("writing to a TLS client: %s", uv_strerror(status));
+		tlsd_conn_close(k);
+		return;
+	}
+	tlsd_conn_client_drained(k);
+}
+
+void tlsd_tls_flush(struct tconn *k)
+{
+	size_t n = BIO_ctrl_pending(k->wbio);
+	if (n == 0 || k->state == T_CLOSING)
+		return;
+	struct tls_write *w = malloc(sizeof(*w) + n);
+	if (w == NULL) {
+		alb_log_error("out of memory for TLS output");
+		tlsd_conn_close(k);
+		return;
+	}
+	w->k = k;
+	w->len = n;
+	/* A memory BIO hands out everything it holds. */
+	int got = BIO_read(k->wbio, w->data, (int)n);
+	if (got != (int)n) {
+		free(w);
+		tlsd_conn_close(k);
+		return;
+	}
+	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)n);
+	if (uv_write(&w->req, client(k), &b, 1, on_written) != 0) {
+		free(w);
+		tlsd_conn_close(k);
+		return;
+	}
+	k->cl_pending += n;
+}
+
+int tlsd_tls_send(struct tconn *k, const uint8_t *p, size_t n)
+{
+	if (k->state == T_CLOSING)
+		return -1;
+	/* Into a memory BIO SSL_write never blocks; large messages are cut
+	 * into records by OpenSSL itself, in INT_MAX pieces here. */
+	while (n > 0) {
+		int part = n > 0x40000000u ? 0x40000000 : (int)n;
+		if (SSL_write(k->ssl, p, part) != part) {
+			alb_log_warn("TLS write failed: %s", tls_reason(k));
+			return -1;
+		}
+		p += part;
+		n -= (size_t)part;
+	}
+	tlsd_tls_flush(k);
+	return 0;
+}
+
+void tlsd_tls_close_notify(struct tconn *k)
+{
+	SSL_shutdown(k->ssl);
+	ERR_clear_error();
+	tlsd_tls_flush(k);
+}
+
+void tlsd_tls_pump(struct tconn *k)
+{
+	uint8_t buf[TLS_PLAIN_BUF];
+	while (k->state > T_HANDSHAKE && k->state < T_FINISH && !k->cl_paused) {
+		int n = SSL_read(k->ssl, buf, sizeof(buf));
+		if (n > 0) {
+			tlsd_conn_app_data(k, buf, (size_t)n);
+			continue;
+		}
+		int e = SSL_get_error(k->ssl, n);
+		if (e == SSL_ERROR_WANT_READ)
+			break;
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			tlsd_conn_client_gone(k, false);
+		} else {
+			alb_log_info("TLS read failed: %s", tls_reason(k));
+			tlsd_conn_client_gone(k, true);
+		}
+		break;
+	}
+	tlsd_tls_flush(k);
+}
+
+static void handshake(struct tconn *k)
+{
+	int r = SSL_do_handshake(k->ssl);
+	tlsd_tls_flush(k);
+	if (r == 1) {
+		uv_timer_stop(&k->timer);
+		alb_log_debug("TLS handshake done");
+		tlsd_conn_established(k);
+		tlsd_tls_pump(k);
+		return;
+	}
+	if (SSL_get_error(k->ssl, r) == SSL_ERROR_WANT_READ)
+		return;
+	alb_log_error("TLS handshake failed: %s", tls_reason(k));
+	k->d->st.handshakes_failed++;
+	/* The alert goes out before the connection closes. */
+	tlsd_conn_end(k);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	struct tconn *k = h->data;
+	(void)suggested;
+	*b = uv_buf_init((char *)k->inbuf, sizeof(k->inbuf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct tconn *k = s->data;
+	(void)b;
+	if (nread == 0 || k->state >= T_FINISH)
+		return;
+	if (nread < 0) {
+		tlsd_client_read_stop(k);
+		if (k->state == T_HANDSHAKE) {
+			alb_log_info("TLS handshake: the client went away");
+			k->d->st.handshakes_failed++;
+			tlsd_conn_close(k);
+			return;
+		}
+		tlsd_conn_client_gone(k, nread != UV_EOF);
+		return;
+	}
+	if (BIO_write(k->rbio, k->inbuf, (int)nread) != (int)nread) {
+		tlsd_conn_close(k);
+		return;
+	}
+	if (k->state == T_HANDSHAKE)
+		handshake(k);
+	else
+		tlsd_tls_pump(k);
+}
+
+void tlsd_client_read_start(struct tconn *k)
+{
+	if (k->cl_reading || k->state >= T_FINISH)
+		return;
+	if (uv_read_start(client(k), on_alloc, on_read) == 0)
+		k->cl_reading = true;
+}
+
+void tlsd_client_read_stop(struct tconn *k)
+{
+	if (!k->cl_reading)
+		return;
+	uv_read_stop(client(k));
+	k->cl_reading = false;
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	struct tconn *k = t->data;
+	if (k->state != T_HANDSHAKE)
+		return;
+	alb_log_warn("TLS handshake timed out after %u ms", k->d->handshake_ms);
+	k->d->st.handshakes_failed++;
+	tlsd_conn_close(k);
+}
+
+int tlsd_tls_start(struct tconn *k)
+{
+	k->ssl = SSL_new(k->d->ctx);
+	if (k->ssl == NULL)
+		return -1;
+	k->rbio = BIO_new(BIO_s_mem());
+	k->wbio = BIO_new(BIO_s_mem());
+	if (k->rbio == NULL || k->wbio == NULL) {
+		BIO_free(k->rbio);
+		BIO_free(k->wbio);
+		k->rbio = k->wbio = NULL;
+		return -1;
+	}
+	/* An empty input BIO means "wait for more", never end of file. */
+	BIO_set_mem_eof_return(k->rbio, -1);
+	SSL_set_bio(k->ssl, k->rbio, k->wbio);
+	SSL_set_accept_state(k->ssl);
+	if (uv_timer_start(&k->timer, on_timeout, k->d->handshake_ms, 0) != 0)
+		return -1;
+	tlsd_client_read_start(k);
+	return k->cl_reading ? 0 : -1;
+}

@@ -1,0 +1,354 @@
+/* libalbatross — vmmd: the core's lifecycle (new, start, shutdown, free),
+ * its file paths, and the dispatch of client commands (spec §6).
+ * SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmmd_internal.h"
+
+/* Directory of the runtime records of running tenders (vmmd_adopt.c). It
+ * cannot clash with <tmpdir>/<name>.img, util/ or fifo/. */
+#define RUN_DIR_NAME "running"
+/* Longest file name the core builds below tmpdir, beyond the name. */
+#define PATH_EXTRA 32
+
+void alb_vmmd_config_init(struct alb_vmmd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->listen_fd = -1;
+	c->qemu_accel = ALB_QEMU_ACCEL_DEFAULT;
+}
+
+static int dir_path(char *out, const char *base, const char *sub,
+		    struct alb_error *err)
+{
+	int n = snprintf(out, VMMD_PATH_MAX, "%s/%s", base, sub);
+	if (n < 0 || (size_t)n + 1 + ALB_NAME_MAX + PATH_EXTRA >= VMMD_PATH_MAX)
+		return alb_fail(err, ALB_ETOOBIG, "directory %s too long", base);
+	return 0;
+}
+
+int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
+		 struct alb_vmmd **out, struct alb_error *err)
+{
+	if (loop == NULL || c == NULL || out == NULL)
+		return alb_fail(err, ALB_EINVAL, "alb_vmmd_new: NULL argument");
+	const char *tmpdir = c->tmpdir ? c->tmpdir : ALB_TMPDIR_DEFAULT;
+	const char *dbdir = c->dbdir ? c->dbdir : ALB_DBDIR_DEFAULT;
+	if (c->frame_max > ALB_FRAME_MAX_LIMIT)
+		return alb_fail(err, ALB_EINVAL, "frame limit %zu too large",
+				c->frame_max);
+	struct alb_vmmd *v = calloc(1, sizeof(*v));
+	if (v == NULL)
+		return alb_fail(err, ALB_ENOMEM, "out of memory");
+	v->loop = loop;
+	snprintf(v->tmpdir, sizeof(v->tmpdir), "%s", tmpdir);
+	snprintf(v->dbdir, sizeof(v->dbdir), "%s", dbdir);
+	int rc = 0;
+	if (strlen(tmpdir) >= VMMD_PATH_MAX || strlen(dbdir) >= VMMD_PATH_MAX)
+		rc = alb_fail(err, ALB_ETOOBIG, "directory name too long");
+	if (rc == 0)
+		rc = dir_path(v->block_dir, dbdir, "block", err);
+	if (rc == 0)
+		rc = dir_path(v->fifo_dir, tmpdir, "fifo", err);
+	if (rc == 0)
+		rc = dir_path(v->util_dir, tmpdir, "util", err);
+	if (rc == 0)
+		rc = dir_path(v->run_dir, tmpdir, RUN_DIR_NAME, err);
+	if (rc == 0) {
+		int n = snprintf(v->sock_path, sizeof(v->sock_path),
+				 "%s/vmmd.sock", v->util_dir);
+		if (n < 0 || (size_t)n >= sizeof(v->sock_path))
+			rc = alb_fail(err, ALB_ETOOBIG, "socket path %s/vmmd.sock "
+				      "longer than %d bytes", v->util_dir,
+				      ALB_SOCKET_PATH_MAX);
+	}
+	v->full_name = c->no_drop_path;
+	v->accel = c->qemu_accel;
+	v->frame_max = c->frame_max ? c->frame_max : ALB_VMMD_FRAME_MAX;
+	v->conn_max = c->conn_max ? c->conn_max : ALB_VMMD_CONN_MAX;
+	v->kill_timeout_ms = c->kill_timeout_ms ? c->kill_timeout_ms
+						: ALB_VMMD_KILL_TIMEOUT_MS;
+	v->listen_fd = c->listen_fd;
+	vlist_init(&v->conns);
+	vlist_init(&v->all);
+	vlist_init(&v->st_waiters);
+	vlist_init(&v->console.pending);
+	v->console.seq = 1;
+	v->stats_seq = 1;
+	if (rc == 0) {
+		v->res = alb_resources_new();
+		v->uks = alb_trie_new();
+		if (v->res == NULL || v->uks == NULL)
+			rc = alb_fail(err, ALB_ENOMEM, "out of memory");
+	}
+	if (rc == 0 && c->zvol_path != NULL)
+		rc = alb_resources_set_zvol_path(v->res, c->zvol_path, err);
+	if (rc != 0) {
+		v->listen_fd = -1; /* the caller keeps its socket on failure */
+		alb_vmmd_free(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+static int make_dir(const char *path, mode_t mode, struct alb_error *err)
+{
+	if (mkdir(path, mode) == 0 || errno == EEXIST) {
+		struct stat st;
+		if (stat(path, &st) != 0)
+			return alb_fail_sys(err, "stat %s", path);
+		if (!S_ISDIR(st.st_mode))
+			return alb_fail(err, ALB_EEXIST, "%s is not a directory",
+					path);
+		return 0;
+	}
+	return alb_fail_sys(err, "mkdir %s", path);
+}
+
+static int make_dirs(struct alb_vmmd *v, struct alb_error *err)
+{
+	int rc = make_dir(v->tmpdir, 0755, err);
+	if (rc == 0)
+		rc = make_dir(v->util_dir, 0755, err);
+	if (rc == 0)
+		rc = make_dir(v->fifo_dir, 0755, err);
+	if (rc == 0)
+		rc = make_dir(v->run_dir, 0700, err);
+	if (rc == 0)
+		rc = make_dir(v->dbdir, 0755, err);
+	if (rc == 0)
+		rc = make_dir(v->block_dir, 0700, err);
+	return rc;
+}
+
+int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err)
+{
+	if (v == NULL || v->started || v->stopping)
+		return alb_fail(err, ALB_EINVAL, "alb_vmmd_start: not a new core");
+	v->started = true;
+	int rc = make_dirs(v, err);
+	if (rc != 0)
+		return rc;
+	blocks_discover(v);
+	struct alb_state *st = NULL;
+	rc = persist_load(v, &st, err);
+	if (rc == ALB_ENOENT) {
+		alb_log_warn("vmmd: no state file in %s, starting with no "
+			     "unikernels", v->dbdir);
+		st = NULL;
+	} else if (rc != 0) {
+		return rc;
+	}
+	rc = policies_restore(v, st, err);
+	/* the socket first: if another daemon has it, nothing of its
+	 * unikernels is touched (no client is served before we return) */
+	if (rc == 0)
+		rc = vmmd_listen(v, err);
+	if (rc != 0) {
+		alb_state_free(st);
+		return rc;
+	}
+	adopt_survivors(v, st);
+	alb_log_info("vmmd: listening on %s", v->sock_path);
+	persist_restore(v, st);
+	return 0;
+}
+
+static int stop_one(struct uk *u, void *ctx)
+{
+	(void)ctx;
+	if (u->freeing)
+		return 0;
+	switch (u->state) {
+	case UK_RESTART_WAIT:
+		uk_cancel_restart(u);
+		uk_forget_config(u);
+		uk_maybe_free(u);
+		break;
+	case UK_RUNNING:
+		/* an operation waiting for this exit keeps waiting */
+		if (u->on_exit == NULL)
+			uk_stop(u, false, NULL, NULL);
+		break;
+	case UK_IDLE:
+	case UK_STARTING:
+	case UK_STOPPING:
+		/* a create in progress sees `stopping` at its next step */
+		break;
+	}
+	return 0;
+}
+
+int alb_vmmd_shutdown(struct alb_vmmd *v, alb_vmmd_done_fn done, void *ctx)
+{
+	if (v == NULL)
+		return ALB_EINVAL;
+	v->done = done;
+	v->done_ctx = ctx;
+	if (v->stopping) {
+		vmmd_maybe_done(v);
+		return 0;
+	}
+	v->stopping = true;
+	alb_log_info("vmmd: shutting down");
+	if (v->listener_open) {
+		vmmd_listen_close(v);
+		unlink(v->sock_path);
+	}
+	uks_cancel_queued(v);
+	uks_each(v, stop_one, NULL);
+	conns_close_idle(v);
+	console_close(v);
+	vmmd_maybe_done(v);
+	return 0;
+}
+
+void vmmd_job_begin(struct alb_vmmd *v)
+{
+	v->jobs++;
+}
+
+void vmmd_job_end(struct alb_vmmd *v)
+{
+	v->jobs--;
+	vmmd_maybe_done(v);
+}
+
+void vmmd_maybe_done(struct alb_vmmd *v)
+{
+	if (!v->stopping || v->done_called || v->n_uks > 0 || v->n_conns > 0 ||
+	    v->jobs > 0 || v->listener_open || v->console.open ||
+	    v->st_writing || v->restoring != NULL)
+		return;
+	v->done_called = true;
+	alb_log_info("vmmd: shut down");
+	if (v->done != NULL)
+		v->done(v, v->done_ctx);
+}
+
+static void free_uk(void *p)
+{
+	struct uk *u = p;
+	/* only reached for a core freed while unikernels run: they stay */
+	config_free(u->cfg);
+	free(u->taps);
+	free(u->macs);
+	free(u);
+}
+
+void alb_vmmd_free(struct alb_vmmd *v)
+{
+	if (v == NULL)
+		return;
+	if (v->listen_fd >= 0)
+		close(v->listen_fd);
+	alb_trie_free(v->uks, free_uk);
+	alb_resources_free(v->res);
+	alb_frame_reader_free(v->console.rd);
+	alb_state_free(v->restoring);
+	free(v->restore_order);
+	free(v);
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+/* The lengths were checked by alb_vmmd_new() against ALB_NAME_MAX. */
+static void join(char *out, const char *dir, const char *name,
+		 const char *suffix)
+{
+	int n = snprintf(out, VMMD_PATH_MAX, "%s/%s%s", dir, name, suffix);
+	if (n < 0 || n >= VMMD_PATH_MAX)
+		out[0] = '\0';
+}
+
+void path_image(const struct alb_vmmd *v, const char *name, char *out)
+{
+	join(out, v->tmpdir, name, ".img");
+}
+
+void path_fifo(const struct alb_vmmd *v, const char *name, char *out)
+{
+	join(out, v->fifo_dir, name, "");
+}
+
+void path_log(const struct alb_vmmd *v, const char *name, char *out)
+{
+	join(out, v->tmpdir, name, ".log");
+}
+
+void path_record(const struct alb_vmmd *v, const char *name, char *out)
+{
+	join(out, v->run_dir, name, "");
+}
+
+void path_block(const struct alb_vmmd *v, const char *name, char *out)
+{
+	join(out, v->block_dir, name, "");
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+void vmmd_dispatch(struct conn *c, const struct alb_msg *m)
+{
+	struct hdr h;
+	hdr_copy(&h, &m->header);
+	if (m->kind != ALB_PAYLOAD_COMMAND) {
+		alb_log_warn("vmmd: %s: ignoring a message that is not a command",
+			     h.name);
+		conn_reply_failure(c, &h, "unknown command");
+		conn_done(c);
+		return;
+	}
+	enum alb_cmd_kind k = m->u.command.kind;
+	alb_log_debug("vmmd: %s: %s", h.name, alb_cmd_kind_name(k));
+	switch (k) {
+	case ALB_CMD_UNIKERNEL_INFO:
+	case ALB_CMD_OLD_UNIKERNEL_INFO4:
+	case ALB_CMD_OLD_UNIKERNEL_INFO5:
+		vmmd_info_cmd(c, m);
+		return;
+	case ALB_CMD_UNIKERNEL_GET:
+		vmmd_get_cmd(c, m);
+		return;
+	case ALB_CMD_UNIKERNEL_CREATE:
+	case ALB_CMD_UNIKERNEL_FORCE_CREATE:
+	case ALB_CMD_UNIKERNEL_DESTROY:
+	case ALB_CMD_UNIKERNEL_RESTART:
+		vmmd_unikernel_cmd(c, m);
+		return;
+	case ALB_CMD_POLICY_INFO:
+	case ALB_CMD_POLICY_ADD:
+	case ALB_CMD_POLICY_REMOVE:
+		vmmd_policy_cmd(c, m);
+		return;
+	case ALB_CMD_BLOCK_INFO:
+	case ALB_CMD_BLOCK_ADD:
+	case ALB_CMD_BLOCK_REMOVE:
+	case ALB_CMD_BLOCK_SET:
+	case ALB_CMD_BLOCK_DUMP:
+	case ALB_CMD_OLD_BLOCK_ADD:
+	case ALB_CMD_OLD_BLOCK_SET:
+	case ALB_CMD_OLD_BLOCK_DUMP:
+		vmmd_block_cmd(c, m);
+		return;
+	case ALB_CMD_STATS_INITIAL:
+		stats_initial(c, &h);
+		return;
+	case ALB_CMD_CONSOLE_ADD:
+	case ALB_CMD_CONSOLE_SUBSCRIBE:
+	case ALB_CMD_CONSOLE_LIST_INACTIVE:
+	case ALB_CMD_STATS_ADD:
+	case ALB_CMD_STATS_REMOVE:
+	case ALB_CMD_STATS_SUBSCRIBE:
+		break;
+	}
+	alb_log_warn("vmmd: %s: ignoring %s", h.name, alb_cmd_kind_name(k));
+	conn_reply_failure(c, &h, "unknown command");
+	conn_done(c);
+}

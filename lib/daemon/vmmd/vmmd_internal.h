@@ -1,0 +1,544 @@
+/* libalbatross — private parts of the vmmd core, shared by its files:
+ *   vmmd.c          lifecycle (new, start, shutdown, free), paths, dispatch
+ *   vmmd_conn.c     client connections: framing, replies, streams
+ *   vmmd_uk.c       the table of unikernels and per-name operation queues
+ *   vmmd_config.c   deep copies of configurations
+ *   vmmd_unikernel.c create, force-create, restart, destroy commands
+ *   vmmd_create.c   the create procedure (spec §6.3) with rollback
+ *   vmmd_exit.c     exits (pidfd), stopping, restart-on-failure, taps release
+ *   vmmd_info.c     info and get replies
+ *   vmmd_block.c    block device commands and discovery
+ *   vmmd_policy.c   policy commands and root policy discovery
+ *   vmmd_peers.c    the console daemon connection and the stats channel
+ *   vmmd_persist.c  the state file: writes and restore
+ *   vmmd_adopt.c    runtime records, adoption after a crash, leftovers
+ * Everything runs on the loop thread except the bodies of threadpool jobs.
+ * SPDX-License-Identifier: ISC */
+#ifndef ALB_VMMD_INTERNAL_H
+#define ALB_VMMD_INTERNAL_H
+
+#include <limits.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "albatross/client.h"
+#include "albatross/frame.h"
+#include "albatross/image.h"
+#include "albatross/log.h"
+#include "albatross/name.h"
+#include "albatross/net.h"
+#include "albatross/policy.h"
+#include "albatross/state.h"
+#include "albatross/stream.h"
+#include "albatross/tender.h"
+#include "albatross/vmmd.h"
+#include "albatross/wire.h"
+#include "base/internal.h"
+#include "policy/trie.h"
+
+/** Backlog of the listening socket (albatrossd uses 1, which makes
+ * concurrent clients wait in connect()). */
+#define VMMD_LISTEN_BACKLOG 64
+/** A block dump stops producing chunks while this many bytes wait to be
+ * written to the client, and goes on once the socket has drained. */
+#define VMMD_DUMP_QUEUE_MAX (256u * 1024u)
+/** Bytes of block device data per uncompressed dump chunk (Albatross's). */
+#define VMMD_DUMP_CHUNK 4096
+/** Largest frame read from the console daemon (its replies are small);
+ * a larger one drops the connection. */
+#define VMMD_CONSOLE_FRAME_MAX 65536
+/** Largest device the legacy Old_block_dump sends inline, in bytes: its
+ * reply must fit a client's default frame limit. */
+#define VMMD_OLD_DUMP_MAX ((uint64_t)ALB_FRAME_MAX_DEFAULT - (1u << 20))
+/** Size of a buffer holding any file path built by the core. */
+#define VMMD_PATH_MAX PATH_MAX
+
+/* ---- a doubly-linked intrusive list ----------------------------------- */
+
+struct vlist {
+	struct vlist *prev, *next;
+};
+
+static inline void vlist_init(struct vlist *l)
+{
+	l->prev = l->next = l;
+}
+
+static inline bool vlist_empty(const struct vlist *l)
+{
+	return l->next == l;
+}
+
+static inline void vlist_push(struct vlist *l, struct vlist *e)
+{
+	e->prev = l->prev;
+	e->next = l;
+	l->prev->next = e;
+	l->prev = e;
+}
+
+static inline void vlist_del(struct vlist *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	e->prev = e->next = e;
+}
+
+#define vlist_entry(ptr, type, member)                                        \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* ---- connections (vmmd_conn.c) ---------------------------------------- */
+
+enum conn_mode {
+	CONN_COMMAND,   /* reading the next command */
+	CONN_BUSY,      /* a command is being processed; not reading */
+	CONN_STREAM_IN, /* reading the chunks of a Block_set stream */
+	CONN_STATS,     /* the stats channel: reading replies to our commands */
+	CONN_CLOSING    /* closing once the queued writes are done */
+};
+
+struct conn;
+
+/** Receives each chunk of an incoming stream (CONN_STREAM_IN); an empty
+ * chunk (len 0, data NULL) is the end marker. A negative rc with err set
+ * means the connection failed before the end. */
+typedef void (*conn_chunk_fn)(struct conn *c, const uint8_t *data, size_t len,
+			      int rc, const struct alb_error *err);
+
+/** Called when a connection's write queue has drained below
+ * VMMD_DUMP_QUEUE_MAX, or with failed = true when the connection broke. */
+typedef void (*conn_drain_fn)(struct conn *c, bool failed);
+
+struct conn {
+	struct vlist link;
+	struct alb_vmmd *v;
+	uv_pipe_t pipe;
+	struct alb_frame_reader *rd;
+	enum conn_mode mode;
+	bool reading;
+	bool broken;        /* a read or write failed; replies are dropped */
+	bool handle_closing;
+	unsigned writes;    /* uv_write requests in flight */
+	size_t queued;      /* bytes in those requests */
+	conn_chunk_fn on_chunk;
+	conn_drain_fn on_drain;
+	void *ctx;          /* of the command being processed */
+	int64_t stats_expect; /* stats channel: sequence of the next reply */
+};
+
+/** The request header a reply echoes, copied out of the request. */
+struct hdr {
+	int64_t version;
+	int64_t sequence;
+	char name[ALB_NAME_BUF];
+};
+
+void hdr_copy(struct hdr *dst, const struct alb_header *src);
+void hdr_make(struct hdr *dst, int64_t sequence, const char *name);
+
+int vmmd_listen(struct alb_vmmd *v, struct alb_error *err);
+void vmmd_listen_close(struct alb_vmmd *v);
+/** Closes every connection that is not processing a command; the others
+ * close when they are done. */
+void conns_close_idle(struct alb_vmmd *v);
+
+void conn_reply(struct conn *c, const struct hdr *h, const struct alb_reply *r);
+void conn_reply_string(struct conn *c, const struct hdr *h, const char *s);
+void conn_reply_failure(struct conn *c, const struct hdr *h, const char *msg);
+void conn_send_data(struct conn *c, const struct hdr *h,
+		    const struct alb_data *d);
+void conn_send_command(struct conn *c, const struct hdr *h,
+		       const struct alb_command *cmd);
+/** The command is done: close once the replies are written. */
+void conn_done(struct conn *c);
+/** The command is done: read the next one (Policy_add, §2.3). */
+void conn_next(struct conn *c);
+/** Reads the chunks of a stream into fn (Block_set, §2.4). */
+void conn_stream_in(struct conn *c, conn_chunk_fn fn);
+/** Makes c the stats channel (Stats_initial, §6.14). */
+void conn_become_stats(struct conn *c);
+/** Closes c now (queued writes are dropped by libuv's close). */
+void conn_abort(struct conn *c);
+
+/** Decodes and serves one command of a client (vmmd.c). */
+void vmmd_dispatch(struct conn *c, const struct alb_msg *m);
+
+/* ---- unikernels (vmmd_uk.c) ------------------------------------------- */
+
+enum uk_state {
+	UK_IDLE,         /* nothing runs; the record only holds operations */
+	UK_STARTING,     /* resources reserved, being started */
+	UK_RUNNING,
+	UK_STOPPING,     /* signalled, waiting for the exit */
+	UK_RESTART_WAIT  /* exited; restart pending on the timer */
+};
+
+struct op;
+struct uk;
+
+/** Called when a stopped tender has exited and the resources of its
+ * unikernel are released (taps may still be on their way out). */
+typedef void (*uk_exit_fn)(struct uk *u, void *ctx);
+
+struct uk {
+	struct alb_vmmd *v;
+	struct vlist link;  /* in v->all, for cheap iteration */
+	char name[ALB_NAME_BUF];
+	enum uk_state state;
+	/* the configuration that runs (or will be restarted); owned */
+	struct alb_unikernel_config *cfg;
+	uint8_t digest[ALB_SHA256_LEN];
+	enum alb_tender_kind kind;
+	/* the tender */
+	pid_t pid;
+	struct watch *watch; /* its pidfd, polled for the exit */
+	bool adopted;       /* not our child: its exit status is unknown */
+	bool log_output;    /* console output goes to <tmpdir>/<name>.log */
+	size_t n_taps;
+	struct alb_ifname *taps;
+	uint8_t (*macs)[ALB_MAC_LEN];
+	struct alb_time started;
+	uint64_t started_ms; /* loop time of the start, for the back-off */
+	/* kill timeout while stopping; restart delay while waiting */
+	uv_timer_t timer;
+	unsigned fast_failures;
+	bool restart_without_name;
+	/* who waits for the exit of a stopping tender */
+	uk_exit_fn on_exit;
+	void *on_exit_ctx;
+	bool on_exit_taps; /* ... once the taps are gone too */
+	/* the operation owning the name, and those waiting for it */
+	struct op *op;
+	struct vlist waitq;
+	unsigned handles;   /* open libuv handles (the timer) */
+	bool freeing;
+};
+
+/** An operation on one name; operations on a name run one at a time. */
+struct op {
+	struct vlist link;
+	struct uk *uk;
+	struct conn *conn; /* the client to answer, or NULL */
+	struct hdr hdr;
+	void (*start)(struct op *o);
+	void (*cancel)(struct op *o); /* frees a queued operation at shutdown */
+};
+
+/** The record of name, made (UK_IDLE) when missing; NULL when out of
+ * memory. */
+struct uk *uk_get(struct alb_vmmd *v, const char *name);
+struct uk *uk_find(const struct alb_vmmd *v, const char *name);
+/** Runs o on its name now, or once the operation before it is done. */
+void uk_op_submit(struct uk *u, struct op *o);
+/** The running operation is done (and freed by its owner): the next one
+ * starts, or an idle record without operations goes away. */
+void uk_op_done(struct uk *u);
+/** Frees an idle record that nothing refers to any more. */
+void uk_maybe_free(struct uk *u);
+/** Drops the configuration (the unikernel is gone for good). */
+void uk_forget_config(struct uk *u);
+/** True when u's configuration belongs in the state file. */
+bool uk_persisted(const struct uk *u);
+/** True when u appears in info and get (a tender runs). */
+bool uk_visible(const struct uk *u);
+/** Cancels every queued operation (shutdown). */
+void uks_cancel_queued(struct alb_vmmd *v);
+/** Calls fn for every record (in no particular order); fn may free
+ * records. */
+int uks_each(struct alb_vmmd *v, int (*fn)(struct uk *u, void *ctx), void *ctx);
+
+/* ---- configurations (vmmd_config.c) ----------------------------------- */
+
+/** A deep copy of c in one allocation with a reference count of 1 (release
+ * with config_free()); NULL when out of memory or too large. image: the
+ * image to store instead of c's (NULL keeps c's). */
+struct alb_unikernel_config *config_copy(const struct alb_unikernel_config *c,
+					 const struct alb_bytes *image);
+/** Another reference to a copy (loop thread only); returns c. */
+struct alb_unikernel_config *config_retain(struct alb_unikernel_config *c);
+/** Drops a reference, freeing the copy with the last; NULL is a no-op. */
+void config_free(struct alb_unikernel_config *c);
+struct alb_state_entry;
+/** The state file entry of unikernel name whose configuration is the copy
+ * c (a copy belongs to one name), encoded at the first call and kept with
+ * c until its last reference goes. For the state writer only, which holds
+ * a reference. NULL when out of memory. */
+const struct alb_state_entry *config_state_entry(struct alb_unikernel_config *c,
+						 const char *name,
+						 struct alb_error *err);
+/** Restart arguments applied to a running configuration (spec §6.9): the
+ * old typ, compressed and image with every other field from args. */
+struct alb_unikernel_config *config_merge(const struct alb_unikernel_config *old,
+					  const struct alb_unikernel_config *args);
+
+/* ---- commands ---------------------------------------------------------- */
+
+void vmmd_unikernel_cmd(struct conn *c, const struct alb_msg *m);
+void vmmd_info_cmd(struct conn *c, const struct alb_msg *m);
+void vmmd_get_cmd(struct conn *c, const struct alb_msg *m);
+void vmmd_block_cmd(struct conn *c, const struct alb_msg *m);
+/** Answers c with in[0..len) (taken over) inflated, or deflated at level,
+ * as a reply of kind (an image reply), computed in the threadpool. */
+void zlib_reply(struct conn *c, const struct hdr *h, uint8_t *in, size_t len,
+		bool inflate, int level, enum alb_reply_kind kind);
+void vmmd_policy_cmd(struct conn *c, const struct alb_msg *m);
+
+/* ---- unikernel operations (vmmd_unikernel.c, vmmd_create.c) ------------- */
+
+enum create_mode {
+	CREATE_NEW,     /* client create; a running one is refused */
+	CREATE_REPLACE, /* force-create or restart: a running one is replaced */
+	CREATE_RESTORE, /* at startup, from the state file */
+	CREATE_AUTO     /* restart on failure */
+};
+
+/** Called when a create without a client is done (rc 0: running). */
+typedef void (*create_done_fn)(struct alb_vmmd *v, const char *name, int rc,
+			       void *ctx);
+
+/** An operation on a unikernel name: a client's create, force-create,
+ * restart or destroy, or a restore or restart-on-failure. */
+struct uop {
+	struct op op; /* first: an op is a uop */
+	enum alb_cmd_kind cmd;
+	enum create_mode mode;
+	bool needs_dump;
+	struct alb_unikernel_config *cfg;  /* what to start; owned */
+	struct alb_unikernel_config *args; /* restart arguments; owned */
+	create_done_fn done;
+	void *done_ctx;
+	/* the create procedure's state */
+	struct alb_image img;
+	enum alb_tender_kind kind;
+	char tender[ALB_TENDER_PATH_MAX];
+	struct alb_argv argv;
+	bool reserved, fifo_made, image_written, use_log, ok;
+	int console_rc;
+	size_t n_taps;
+	struct alb_ifname *taps;
+	uint8_t (*macs)[ALB_MAC_LEN];
+	pid_t pid;
+	int pidfd;
+	unsigned pending;
+	uint64_t gen;
+	int rc;
+	struct alb_error err;
+	uv_work_t work;
+};
+
+/** A new operation for conn (may be NULL) and header h; NULL when out of
+ * memory. */
+struct uop *uop_new(struct conn *conn, const struct hdr *h);
+/** Frees an operation that never ran (with its configurations). */
+void uop_free(struct uop *o);
+/** Starts the create procedure (spec §6.3) as o's work on its name: o->cfg,
+ * o->mode, o->needs_dump are set. Ends with a reply to o's client (if
+ * any), o->done, uk_op_done() and o freed. */
+void create_begin(struct uop *o);
+/** Submits a create for name without a client (restore, restart); cfg is
+ * taken over. 0 or ALB_ENOMEM (cfg freed). */
+int create_internal(struct alb_vmmd *v, const char *name,
+		    struct alb_unikernel_config *cfg, enum create_mode mode,
+		    bool needs_dump, create_done_fn done, void *ctx);
+
+/* ---- exits (vmmd_exit.c) ----------------------------------------------- */
+
+/** Watches the tender u->pid through its pidfd (which uk_watch owns from
+ * now on, also on failure). */
+int uk_watch(struct uk *u, int pidfd, struct alb_error *err);
+/** Sends a signal to u's tender through its pidfd. */
+int uk_signal(const struct uk *u, int sig);
+/** Sends SIGTERM to u's tender (SIGKILL after the kill timeout) and calls
+ * fn once it has exited and its resources are released, its taps too when
+ * wait_taps (destroy answers only then; a replacement need not wait the
+ * ≈20 ms per tap). */
+void uk_stop(struct uk *u, bool wait_taps, uk_exit_fn fn, void *ctx);
+/** Cancels a pending restart of u (state UK_RESTART_WAIT -> UK_IDLE,
+ * configuration kept for the caller). */
+void uk_cancel_restart(struct uk *u);
+/** Restart back-off: the failures in a row after a run of ran_ms (a run
+ * of ALB_VMMD_RESTART_STABLE_MS or more starts a new count) ... */
+unsigned restart_failures(unsigned prev, uint64_t ran_ms);
+/** ... and the delay before the next restart: none for the first failure
+ * in a row (as Albatross), then ALB_VMMD_RESTART_DELAY_MIN_MS doubling up to
+ * ALB_VMMD_RESTART_DELAY_MAX_MS. */
+uint64_t restart_delay_ms(unsigned failures);
+/** Restarts u now if it waits for a restart whose timer fired while an
+ * operation held the name. */
+void uk_restart_resume(struct uk *u);
+/** Releases taps in the threadpool; done (may be NULL) runs afterwards. */
+void taps_release(struct alb_vmmd *v, struct alb_ifname *taps, size_t n,
+		  void (*done)(void *ctx), void *ctx);
+/** Removes u's image and FIFO files. */
+void uk_remove_files(const struct uk *u);
+/** Registers a started tender: state, resources are already reserved. */
+void uk_started(struct uk *u);
+
+/* ---- peers (vmmd_peers.c) ---------------------------------------------- */
+
+/** The console daemon's answer to a Console_add: 0, or failed. */
+typedef void (*console_fn)(void *ctx, int rc);
+
+/** Sends Console_add for name with the path's ring count (§6.3 step 4,
+ * §7.3), connecting first if needed. Returns 0 when sent (fn is called
+ * later, exactly once), or ALB_ENOENT when no console daemon listens
+ * (logged; the caller sends the output to a log file). */
+int console_add(struct alb_vmmd *v, const char *name, console_fn fn,
+		void *ctx);
+void console_close(struct alb_vmmd *v);
+void stats_initial(struct conn *c, const struct hdr *h);
+void stats_add(struct alb_vmmd *v, const struct uk *u);
+void stats_remove(struct alb_vmmd *v, const char *name);
+/** The stats connection closed or broke. */
+void stats_lost(struct alb_vmmd *v, struct conn *c);
+/** A message read on the stats channel (a reply to Stats_add/remove). */
+void stats_reply(struct conn *c, const struct alb_msg *m);
+
+/* ---- persistence (vmmd_persist.c) -------------------------------------- */
+
+/** Notes that the persisted state changed and starts writing it (one write
+ * at a time; changes during a write are written next). Returns the
+ * generation to wait for, or 0 when nothing is written (shutdown). */
+uint64_t persist_mark(struct alb_vmmd *v);
+/** Calls fn(ctx) once generation gen is on disk (at once for gen 0). */
+int persist_wait(struct alb_vmmd *v, uint64_t gen, void (*fn)(void *ctx),
+		 void *ctx);
+/** Reads the state file (ALB_ENOENT: none) and copies it to state.started. */
+int persist_load(struct alb_vmmd *v, struct alb_state **out,
+		 struct alb_error *err);
+/** Starts restoring the unikernels of st (kept until done) that are not
+ * running already, in startup-priority order, one after the other. */
+void persist_restore(struct alb_vmmd *v, struct alb_state *st);
+
+/* ---- policies and blocks ----------------------------------------------- */
+
+/** Discovers the root policy and restores the stored policies (§6.2 steps
+ * 4, 7, 8). */
+int policies_restore(struct alb_vmmd *v, const struct alb_state *st,
+		     struct alb_error *err);
+/** Registers the block devices found in <dbdir>/block (§6.2 step 2). */
+void blocks_discover(struct alb_vmmd *v);
+
+/* ---- adoption (vmmd_adopt.c) ------------------------------------------- */
+
+/** Largest runtime record read, in bytes (a few lines per tap). */
+#define VMMD_RECORD_MAX 65536
+/** Most taps a record lists (as many as a manifest can declare). */
+#define VMMD_RECORD_TAPS_MAX (ALB_MFT_MAX_ENTRIES - 1)
+
+/** What a runtime record says about a running tender. */
+struct record {
+	pid_t pid;
+	unsigned long long starttime; /* field 22 of /proc/PID/stat */
+	int kind;                     /* enum alb_tender_kind */
+	struct alb_time started;
+	uint8_t fingerprint[ALB_SHA256_LEN];
+	bool log_output;
+	size_t n_taps;
+	struct alb_ifname taps[VMMD_RECORD_TAPS_MAX];
+	uint8_t macs[VMMD_RECORD_TAPS_MAX][ALB_MAC_LEN];
+};
+
+/** Parses the text of a runtime record: every field once ("pid",
+ * "starttime", "kind", "started", "fingerprint"; "log" optional) and up to
+ * VMMD_RECORD_TAPS_MAX "tap" lines; false for anything else, a NUL byte or
+ * more than VMMD_RECORD_MAX bytes. */
+bool record_parse(const char *text, size_t len, struct record *r);
+
+/** Writes u's runtime record (after a start). */
+void record_write(const struct uk *u);
+void record_remove(const struct uk *u);
+/** Adopts the tenders of a previous daemon whose unikernels are in st, stops
+ * the other survivors, and removes taps, FIFOs, images and records that no
+ * adopted unikernel owns. */
+void adopt_survivors(struct alb_vmmd *v, const struct alb_state *st);
+
+/* ---- the core ------------------------------------------------------------ */
+
+struct console_peer {
+	uv_pipe_t pipe;
+	bool open;      /* the handle is initialised and not closed */
+	bool connected;
+	bool warned;    /* "not running" was logged since the last success */
+	struct alb_frame_reader *rd;
+	struct vlist pending; /* requests awaiting their reply, in order */
+	int64_t seq;
+};
+
+struct persist_waiter {
+	struct vlist link;
+	uint64_t gen;
+	void (*fn)(void *ctx);
+	void *ctx;
+};
+
+struct alb_vmmd {
+	uv_loop_t *loop;
+	char tmpdir[VMMD_PATH_MAX];
+	char dbdir[VMMD_PATH_MAX];
+	char block_dir[VMMD_PATH_MAX];
+	char fifo_dir[VMMD_PATH_MAX];
+	char util_dir[VMMD_PATH_MAX];
+	char run_dir[VMMD_PATH_MAX];
+	char sock_path[ALB_SOCKET_PATH_BUF];
+	bool full_name;
+	enum alb_qemu_accel accel;
+	size_t frame_max;
+	unsigned conn_max;
+	unsigned kill_timeout_ms;
+
+	struct alb_resources *res;
+	struct alb_trie *uks; /* name -> struct uk */
+	struct vlist all;     /* every struct uk not being freed */
+	size_t n_all;
+	size_t n_uks;
+
+	int listen_fd;
+	uv_pipe_t listener;
+	bool listener_open;
+	struct vlist conns;
+	unsigned n_conns;
+
+	struct console_peer console;
+	struct conn *stats;
+	int64_t stats_seq;
+
+	uint64_t st_gen;      /* changes made */
+	uint64_t st_done;     /* changes on disk */
+	bool st_writing;
+	struct vlist st_waiters;
+
+	struct alb_state *restoring; /* state whose unikernels are restored */
+	size_t *restore_order;
+	size_t restore_n, restore_next;
+	bool restore_in_step, restore_advance;
+
+	unsigned jobs;        /* threadpool jobs and other pending work */
+	bool started;
+	bool stopping;
+	bool done_called;
+	alb_vmmd_done_fn done;
+	void *done_ctx;
+};
+
+/** Counts a piece of asynchronous work (shutdown waits for it). */
+void vmmd_job_begin(struct alb_vmmd *v);
+void vmmd_job_end(struct alb_vmmd *v);
+/** Calls the shutdown callback once nothing is active any more. */
+void vmmd_maybe_done(struct alb_vmmd *v);
+
+/** <tmpdir>/<name>.img, <tmpdir>/fifo/<name>, <tmpdir>/<name>.log,
+ * <run_dir>/<name>, <dbdir>/block/<name>. */
+void path_image(const struct alb_vmmd *v, const char *name, char *out);
+void path_fifo(const struct alb_vmmd *v, const char *name, char *out);
+void path_log(const struct alb_vmmd *v, const char *name, char *out);
+void path_record(const struct alb_vmmd *v, const char *name, char *out);
+void path_block(const struct alb_vmmd *v, const char *name, char *out);
+
+/** Milliseconds of the loop's clock. */
+static inline uint64_t vmmd_now_ms(const struct alb_vmmd *v)
+{
+	return uv_now(v->loop);
+}
+
+#endif

@@ -1,0 +1,218 @@
+/* libalbatross — starting a tender: a child that shares our memory until
+ * it execs (clone with CLONE_VM | CLONE_VFORK, as posix_spawn does), with
+ * CPU pinning, the console as stdio, nothing else inherited, failures
+ * reported back. Unlike fork(), this costs the same whatever the daemon's
+ * size: no page table is copied and no page of ours becomes copy-on-write
+ * (after a fork every first write to a page of the daemon faults).
+ * SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/internal.h"
+#include "tender_internal.h"
+
+extern char **environ;
+
+/* What the child reports through the error pipe when a step before or at
+ * exec fails. */
+enum stage {
+	STAGE_SETPGID,
+	STAGE_AFFINITY,
+	STAGE_FDS,
+	STAGE_EXEC
+};
+
+/* The child's stack (its own mapping, a guard page below): the child
+ * runs on it until exec while the calling thread is suspended. Room for
+ * the few calls the child makes, instrumented ones included. */
+#define CHILD_STACK_LEN (256 * 1024)
+#define CHILD_GUARD_LEN 4096
+
+static const char *stage_name(int stage)
+{
+	switch (stage) {
+	case STAGE_SETPGID: return "setpgid";
+	case STAGE_AFFINITY: return "sched_setaffinity";
+	case STAGE_FDS: return "setting up file descriptors";
+	}
+	return "exec";
+}
+
+/* Everything the child needs, prepared by the parent: the child of a
+ * threaded process may only make async-signal-safe calls, and as it shares
+ * our memory it writes nowhere but its own stack and `failed` below. */
+struct child {
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	int console_fd;
+	bool pin;
+	cpu_set_t cpus;
+	/* set by the child when a step before or at exec fails; read by the
+	 * parent once the child has exec'd or exited (CLONE_VFORK) */
+	volatile bool failed;
+	volatile int stage;
+	volatile int err;
+};
+
+static void report_and_exit(struct child *c, int stage)
+    __attribute__((noreturn));
+
+static void report_and_exit(struct child *c, int stage)
+{
+	c->err = errno;
+	c->stage = stage;
+	c->failed = true;
+	_exit(127);
+}
+
+/* Closes every fd from `from` up. close_range() when the kernel has it,
+ * else every possible descriptor below the limit. */
+static int close_from(int from)
+{
+	if (syscall(SYS_close_range, (unsigned)from, ~0U, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+	struct rlimit rl;
+	long max = (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < INT_MAX)
+		       ? (long)rl.rlim_cur
+		       : 65536;
+	for (long fd = from; fd < max; fd++)
+		close((int)fd);
+	return 0;
+}
+
+static int run_child(void *arg) __attribute__((noreturn));
+
+static int run_child(void *arg)
+{
+	struct child *c = arg;
+
+	/* Handlers are reset by exec anyway, but ignored signals would be
+	 * inherited; reset all before the mask is lifted below. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);
+
+	if (setpgid(0, 0) != 0)
+		report_and_exit(c, STAGE_SETPGID);
+	if (c->pin && sched_setaffinity(0, sizeof(c->cpus), &c->cpus) != 0)
+		report_and_exit(c, STAGE_AFFINITY);
+
+	/* The console goes above 2 first, so that it is not overwritten
+	 * while it becomes stdio (it may be 0, 1 or 2 itself); everything
+	 * above stdio is closed then. */
+	int con = fcntl(c->console_fd, F_DUPFD_CLOEXEC, 3);
+	if (con < 0)
+		report_and_exit(c, STAGE_FDS);
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(con, fd) < 0)
+			report_and_exit(c, STAGE_FDS);
+	if (close_from(3) != 0)
+		report_and_exit(c, STAGE_FDS);
+
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(c->path, c->argv, c->envp);
+	report_and_exit(c, STAGE_EXEC);
+}
+
+/* Runs the child on a stack of its own and returns once it has exec'd or
+ * exited: its pid, or -1 with errno. */
+static pid_t clone_child(struct child *c)
+{
+	size_t len = CHILD_STACK_LEN + CHILD_GUARD_LEN;
+	uint8_t *stack = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return -1;
+	pid_t pid = -1;
+	/* the stack grows down: an overflow hits the guard page, not our
+	 * memory */
+	if (mprotect(stack, CHILD_GUARD_LEN, PROT_NONE) == 0)
+		pid = clone(run_child, stack + len,
+			    CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+	int saved = errno;
+	munmap(stack, len);
+	errno = saved;
+	return pid;
+}
+
+int alb_tender_spawn(const struct alb_spawn *s, pid_t *pid_out,
+		     struct alb_error *err)
+{
+	if (s == NULL || pid_out == NULL || s->argv == NULL ||
+	    s->argv[0] == NULL || s->console_fd < 0 ||
+	    (s->n_cpus > 0 && s->cpus == NULL))
+		return alb_fail(err, ALB_EINVAL, "spawn: invalid argument");
+
+	struct child c = {
+		.path = s->argv[0],
+		.argv = (char *const *)s->argv,
+		.envp = s->envp ? (char *const *)s->envp : environ,
+		.console_fd = s->console_fd,
+		.pin = s->n_cpus > 0,
+	};
+	CPU_ZERO(&c.cpus);
+	for (size_t i = 0; i < s->n_cpus; i++) {
+		if (s->cpus[i] < 0 || s->cpus[i] >= ALB_TENDER_CPU_MAX)
+			return alb_fail(err, ALB_ETOOBIG,
+					"CPU id %lld out of range 0..%d",
+					(long long)s->cpus[i],
+					ALB_TENDER_CPU_MAX - 1);
+		CPU_SET((size_t)s->cpus[i], &c.cpus);
+	}
+
+	/* The PATH search happens here rather than in the child (execvp may
+	 * allocate), and a tender that is not there needs no child. */
+	char found[ALB_TENDER_PATH_MAX];
+	if (strchr(c.path, '/') == NULL) {
+		if (alb__tender_which(c.path, getenv("PATH"), found) != 0) {
+			errno = ENOENT;
+			return alb_fail_sys(err, "exec %s failed", c.path);
+		}
+		c.path = found;
+	}
+
+	/* With every signal blocked, no handler of ours can run in the child
+	 * before it has reset them (a libuv handler would write into the
+	 * parent's loop, and the child shares our memory). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t pid = clone_child(&c);
+	int clone_errno = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		errno = clone_errno;
+		return alb_fail_sys(err, "clone");
+	}
+	if (c.failed) {
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		errno = c.err;
+		if (c.stage == STAGE_EXEC)
+			return alb_fail_sys(err, "exec %s failed", c.path);
+		return alb_fail_sys(err, "spawning %s: %s failed", c.path,
+				    stage_name(c.stage));
+	}
+	*pid_out = pid;
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* libalbatross — private side of the state file persistence (state_file.c):
+ * the byte-level file operations under alb_state_write_file() /
+ * alb_state_read_file(), and a fault-injection hook for tests.
+ * SPDX-License-Identifier: ISC */
+#ifndef ALB_IO_STATE_FILE_H
+#define ALB_IO_STATE_FILE_H
+
+#include <sys/uio.h>
+
+#include "albatross/state.h"
+
+/* File names inside dbdir (Albatross's). */
+#define ALB_STATE_NAME "state"
+#define ALB_STATE_BAK_NAME "state.bak"
+#define ALB_STATE_STARTED_NAME "state.started"
+
+/** The instants of an atomic file replacement at which the hook is called,
+ * in order. A crash at any of them leaves the target and its backup each
+ * holding a complete old or new content. */
+enum alb_state_step {
+	ALB_STATE_STEP_TMP_CREATED,  /* empty temporary file created */
+	ALB_STATE_STEP_TMP_WRITTEN,  /* content written, not yet fsync'ed */
+	ALB_STATE_STEP_TMP_SYNCED,   /* temporary file fsync'ed and closed */
+	ALB_STATE_STEP_BAK_LINKED,   /* current file linked as <bak>.tmp */
+	ALB_STATE_STEP_BAK_REPLACED, /* <bak>.tmp renamed over <bak> */
+	ALB_STATE_STEP_RENAMED,      /* temporary file renamed over the target */
+	ALB_STATE_STEP_DIR_SYNCED    /* directory fsync'ed: done */
+};
+
+/** Called at each step; a non-zero return makes the operation fail there
+ * as if a system call had failed (it then cleans up), and a hook that never
+ * returns (a child's _exit) simulates a crash. Tests only; not thread-safe.
+ * NULL removes the hook. */
+typedef int (*alb_state_hook_fn)(enum alb_state_step step, void *ctx);
+void alb_state_file_set_hook(alb_state_hook_fn fn, void *ctx);
+
+/** Replaces <dbdir>/state with buf[0..len) as alb_state_write_file()
+ * describes, keeping the previous file as state.bak. */
+int alb_state_file_write_bytes(const char *dbdir, const uint8_t *buf,
+			       size_t len, struct alb_error *err);
+
+/** Reads <dbdir>/<name> whole into out (which must be empty; free with
+ * alb_buf_free()). ALB_ENOENT when it does not exist, ALB_ETOOBIG past
+ * ALB_STATE_FILE_MAX, ALB_EPARSE when it is not a regular file. */
+int alb_state_file_read_bytes(const char *dbdir, const char *name,
+			      struct alb_buf *out, struct alb_error *err);
+
+/** Replaces <dbdir>/state with the concatenation of iov[0..n) (written
+ * with writev), as alb_state_file_write_bytes() does. */
+int alb_state_file_write_iov(const char *dbdir, const struct iovec *iov,
+			     size_t n, struct alb_error *err);
+
+#endif
