@@ -58,7 +58,8 @@ ALB_EXPORT bool alb_tap_name_index(const char *name, unsigned *index);
 
 /** Creates a persistent tap vmmtapN with the lowest N not used by any
  * interface, brings it up and attaches it to the existing interface
- * bridge, all or nothing: on failure nothing is left behind. The search
+ * bridge (left unattached when bridge is NULL, e.g. for
+ * alb_redirect_add()), all or nothing: on failure nothing is left behind. The search
  * starts at a per-process hint (per network namespace) past the names it
  * found taken, lowered when a vmmtapN is deleted through this library; a
  * name that another program frees below it is used again once a lower one
@@ -69,6 +70,24 @@ ALB_EXPORT bool alb_tap_name_index(const char *name, unsigned *index);
  * ALB_ETOOBIG when every N up to ALB_TAP_INDEX_MAX is taken; ALB_ESYS. */
 ALB_EXPORT int alb_tap_create(struct alb_net *net, const char *bridge,
 			      char tap[ALB_IFNAME_SIZE], struct alb_error *err);
+
+/** Couples the interface from to the interface to: every frame arriving
+ * on from is sent out of to (tc: an ingress qdisc on from, with a u32
+ * filter that matches every frame and a mirred egress-redirect action),
+ * the way urunc couples a unikernel's tap and a container's veth; call it
+ * both ways for a two-way coupling. from must have no ingress qdisc yet
+ * (ALB_EEXIST, "interface <from> already has an ingress qdisc"); on failure
+ * nothing is left on from. Returns 0; ALB_ENOENT ("interface <x> does not
+ * exist"); ALB_ESYS (e.g. a kernel without sch_ingress, cls_u32 or
+ * act_mirred). */
+ALB_EXPORT int alb_redirect_add(struct alb_net *net, const char *from,
+				const char *to, struct alb_error *err);
+
+/** Removes the ingress qdisc of ifname, and with it every redirect that
+ * alb_redirect_add() put there. Returns 0; ALB_ENOENT when there is no
+ * such interface or it has no ingress qdisc; ALB_ESYS. */
+ALB_EXPORT int alb_redirect_remove(struct alb_net *net, const char *ifname,
+				   struct alb_error *err);
 
 /** Deletes the tap interface tap (which must be a tun/tap device, so that a
  * wrong name never removes a bridge or an uplink). Blocks while the kernel

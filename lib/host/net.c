@@ -203,11 +203,11 @@ static int del_link(struct alb_net *net, const char *name, int ifindex,
 
 /* ---- taps -------------------------------------------------------------- */
 
-/* The index of an interface, by an ioctl on the netlink socket (any socket
- * answers SIOCGIFINDEX): much cheaper than an RTM_GETLINK, whose answer is
- * the link's whole description. */
-static int if_index(struct alb_net *net, const char *name, int *index,
-		    struct alb_error *err)
+/* By an ioctl on the netlink socket (any socket answers SIOCGIFINDEX):
+ * much cheaper than an RTM_GETLINK, whose answer is the link's whole
+ * description. */
+int alb_nl_ifindex(struct alb_net *net, const char *name, int *index,
+		   struct alb_error *err)
 {
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
@@ -339,21 +339,28 @@ static int tap_up_attach(struct alb_net *net, const char *tap, int bridge_index,
 			 const char *bridge, struct alb_error *err)
 {
 	char what[WHAT_SIZE];
-	snprintf(what, sizeof(what), "cannot attach tap %s to %s", tap, bridge);
+	if (bridge != NULL)
+		snprintf(what, sizeof(what), "cannot attach tap %s to %s", tap,
+			 bridge);
+	else
+		snprintf(what, sizeof(what), "cannot bring tap %s up", tap);
 	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP,
 				.ifi_change = IFF_UP};
 	struct alb_nl_req r;
 	alb_nl_req_init(&r, RTM_SETLINK, 0, &ifi, sizeof(ifi));
 	alb_nla_put_str(&r, IFLA_IFNAME, tap);
-	alb_nla_put_u32(&r, IFLA_MASTER, (uint32_t)bridge_index);
+	if (bridge != NULL)
+		alb_nla_put_u32(&r, IFLA_MASTER, (uint32_t)bridge_index);
 	return alb_nl_talk(net, &r, NULL, NULL, what, err);
 }
 
 static int tap_create(struct alb_net *net, const char *bridge,
 		      char tap[ALB_IFNAME_SIZE], struct alb_error *err)
 {
-	int bridge_index;
-	int rc = if_index(net, bridge, &bridge_index, err);
+	int bridge_index = 0;
+	int rc = bridge != NULL
+		     ? alb_nl_ifindex(net, bridge, &bridge_index, err)
+		     : 0;
 	if (rc != 0)
 		return rc;
 	char name[ALB_IFNAME_SIZE];
@@ -386,7 +393,7 @@ int alb_tap_create(struct alb_net *net, const char *bridge,
 {
 	if (tap == NULL)
 		return alb_fail(err, ALB_EINVAL, "alb_tap_create: tap is NULL");
-	if (!cname_valid(bridge))
+	if (bridge != NULL && !cname_valid(bridge))
 		return no_such_interface(err, bridge);
 	struct alb_net *owned;
 	int rc = alb_net_acquire(&net, &owned, err);
@@ -433,7 +440,7 @@ int alb_bridge_check(struct alb_net *net, const char *bridge,
 	if (rc != 0)
 		return rc;
 	int index;
-	rc = if_index(net, bridge, &index, err);
+	rc = alb_nl_ifindex(net, bridge, &index, err);
 	alb_net_free(owned);
 	return rc;
 }

@@ -115,6 +115,11 @@ void alb_nl_feed(struct alb_nl_exchange *x, const uint8_t *buf, size_t len,
 int alb_nl_talk(struct alb_net *net, struct alb_nl_req *r, alb_nl_cb cb,
 		void *ctx, const char *what, struct alb_error *err);
 
+/** The index of the interface name into *index. Returns 0, ALB_ENOENT
+ * ("interface <name> does not exist") or ALB_ESYS. */
+int alb_nl_ifindex(struct alb_net *net, const char *name, int *index,
+		   struct alb_error *err);
+
 /** Lets a public function take net == NULL: when *net is NULL, opens a
  * handle, stores it in *net and *owned (free *owned afterwards). */
 int alb_net_acquire(struct alb_net **net, struct alb_net **owned,
