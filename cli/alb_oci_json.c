@@ -16,7 +16,7 @@ struct parser {
 	int rc;
 };
 
-static int fail(struct parser *p, int code, const char *reason)
+static int jfail(struct parser *p, int code, const char *reason)
 {
 	if (p->rc == 0) {
 		p->rc = code;
@@ -42,7 +42,7 @@ static uint32_t new_node(struct parser *p, uint32_t parent, enum oj_type t)
 		uint32_t cap = d->cap_nodes ? d->cap_nodes * 2 : 64;
 		struct oj_node *n = realloc(d->nodes, cap * sizeof(*n));
 		if (n == NULL) {
-			fail(p, ALB_ENOMEM, "out of memory");
+			jfail(p, ALB_ENOMEM, "out of memory");
 			return 0;
 		}
 		d->nodes = n;
@@ -68,7 +68,7 @@ static uint32_t new_node(struct parser *p, uint32_t parent, enum oj_type t)
 static int hex4(struct parser *p, uint32_t *out)
 {
 	if (p->len - p->pos < 4)
-		return fail(p, ALB_EPARSE, "truncated \\u escape");
+		return jfail(p, ALB_EPARSE, "truncated \\u escape");
 	uint32_t v = 0;
 	for (int i = 0; i < 4; i++) {
 		char c = p->s[p->pos++];
@@ -80,7 +80,7 @@ static int hex4(struct parser *p, uint32_t *out)
 		else if (c >= 'A' && c <= 'F')
 			v |= (uint32_t)(c - 'A' + 10);
 		else
-			return fail(p, ALB_EPARSE, "bad \\u escape");
+			return jfail(p, ALB_EPARSE, "bad \\u escape");
 	}
 	*out = v;
 	return 0;
@@ -149,26 +149,26 @@ static int string(struct parser *p, const char **out, size_t *out_len)
 	p->pos++;
 	for (;;) {
 		if (p->pos >= p->len)
-			return fail(p, ALB_EPARSE, "unterminated string");
+			return jfail(p, ALB_EPARSE, "unterminated string");
 		unsigned char c = (unsigned char)p->s[p->pos];
 		if (c == '"') {
 			p->pos++;
 			break;
 		}
 		if (c < 0x20)
-			return fail(p, ALB_EPARSE, "control character in string");
+			return jfail(p, ALB_EPARSE, "control character in string");
 		if (c != '\\') {
 			size_t l = utf8_len((const unsigned char *)p->s + p->pos,
 					    p->len - p->pos);
 			if (l == 0)
-				return fail(p, ALB_EPARSE, "invalid UTF-8");
+				return jfail(p, ALB_EPARSE, "invalid UTF-8");
 			memcpy(o + n, p->s + p->pos, l);
 			n += l;
 			p->pos += l;
 			continue;
 		}
 		if (++p->pos >= p->len)
-			return fail(p, ALB_EPARSE, "unterminated string");
+			return jfail(p, ALB_EPARSE, "unterminated string");
 		char e = p->s[p->pos++];
 		const char *simple = strchr("\"\\/bfnrt", e);
 		if (e != '\0' && e != 'u' && simple != NULL) {
@@ -177,26 +177,26 @@ static int string(struct parser *p, const char **out, size_t *out_len)
 			continue;
 		}
 		if (e != 'u')
-			return fail(p, ALB_EPARSE, "bad escape");
+			return jfail(p, ALB_EPARSE, "bad escape");
 		uint32_t cp;
 		if (hex4(p, &cp) != 0)
 			return p->rc;
 		if (cp >= 0xdc00 && cp <= 0xdfff)
-			return fail(p, ALB_EPARSE, "lone low surrogate");
+			return jfail(p, ALB_EPARSE, "lone low surrogate");
 		if (cp >= 0xd800 && cp <= 0xdbff) {
 			uint32_t lo;
 			if (p->len - p->pos < 2 || p->s[p->pos] != '\\' ||
 			    p->s[p->pos + 1] != 'u')
-				return fail(p, ALB_EPARSE, "lone high surrogate");
+				return jfail(p, ALB_EPARSE, "lone high surrogate");
 			p->pos += 2;
 			if (hex4(p, &lo) != 0)
 				return p->rc;
 			if (lo < 0xdc00 || lo > 0xdfff)
-				return fail(p, ALB_EPARSE, "lone high surrogate");
+				return jfail(p, ALB_EPARSE, "lone high surrogate");
 			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 		}
 		if (cp == 0)
-			return fail(p, ALB_EPARSE, "NUL in string");
+			return jfail(p, ALB_EPARSE, "NUL in string");
 		n += put_utf8(o + n, cp);
 	}
 	o[n] = '\0';
@@ -218,11 +218,11 @@ static int number(struct parser *p, uint32_t node)
 	if (p->pos < p->len && s[p->pos] == '-')
 		p->pos++;
 	if (p->pos >= p->len || !is_digit(s[p->pos]))
-		return fail(p, ALB_EPARSE, "bad number");
+		return jfail(p, ALB_EPARSE, "bad number");
 	if (s[p->pos] == '0') {
 		p->pos++;
 		if (p->pos < p->len && is_digit(s[p->pos]))
-			return fail(p, ALB_EPARSE, "leading zero");
+			return jfail(p, ALB_EPARSE, "leading zero");
 	} else {
 		while (p->pos < p->len && is_digit(s[p->pos]))
 			p->pos++;
@@ -230,7 +230,7 @@ static int number(struct parser *p, uint32_t node)
 	if (p->pos < p->len && s[p->pos] == '.') {
 		p->pos++;
 		if (p->pos >= p->len || !is_digit(s[p->pos]))
-			return fail(p, ALB_EPARSE, "bad fraction");
+			return jfail(p, ALB_EPARSE, "bad fraction");
 		while (p->pos < p->len && is_digit(s[p->pos]))
 			p->pos++;
 	}
@@ -239,7 +239,7 @@ static int number(struct parser *p, uint32_t node)
 		if (p->pos < p->len && (s[p->pos] == '+' || s[p->pos] == '-'))
 			p->pos++;
 		if (p->pos >= p->len || !is_digit(s[p->pos]))
-			return fail(p, ALB_EPARSE, "bad exponent");
+			return jfail(p, ALB_EPARSE, "bad exponent");
 		while (p->pos < p->len && is_digit(s[p->pos]))
 			p->pos++;
 	}
@@ -281,17 +281,17 @@ static int members(struct parser *p, uint32_t node, bool object, int depth)
 		skip_ws(p);
 		if (object) {
 			if (p->pos >= p->len || p->s[p->pos] != '"')
-				return fail(p, ALB_EPARSE, "expected a key");
+				return jfail(p, ALB_EPARSE, "expected a key");
 			if (string(p, &key, &key_len) != 0)
 				return p->rc;
 			for (const struct oj_node *m = oj_first(p->doc, &p->doc->nodes[node]);
 			     m != NULL; m = oj_next(p->doc, m))
 				if (m->key_len == key_len &&
 				    memcmp(m->key, key, key_len) == 0)
-					return fail(p, ALB_EPARSE, "duplicate key");
+					return jfail(p, ALB_EPARSE, "duplicate key");
 			skip_ws(p);
 			if (p->pos >= p->len || p->s[p->pos] != ':')
-				return fail(p, ALB_EPARSE, "expected ':'");
+				return jfail(p, ALB_EPARSE, "expected ':'");
 			p->pos++;
 		}
 		if (value(p, node, depth + 1, key, key_len) != 0)
@@ -305,7 +305,7 @@ static int members(struct parser *p, uint32_t node, bool object, int depth)
 			p->pos++;
 			return 0;
 		}
-		return fail(p, ALB_EPARSE, object ? "expected ',' or '}'"
+		return jfail(p, ALB_EPARSE, object ? "expected ',' or '}'"
 						  : "expected ',' or ']'");
 	}
 }
@@ -315,7 +315,7 @@ static int value(struct parser *p, uint32_t parent, int depth,
 {
 	skip_ws(p);
 	if (p->pos >= p->len)
-		return fail(p, ALB_EPARSE, "unexpected end");
+		return jfail(p, ALB_EPARSE, "unexpected end");
 	char c = p->s[p->pos];
 	enum oj_type t;
 	switch (c) {
@@ -327,11 +327,11 @@ static int value(struct parser *p, uint32_t parent, int depth,
 	case 'n': t = OJ_NULL; break;
 	default:
 		if (c != '-' && !is_digit(c))
-			return fail(p, ALB_EPARSE, "unexpected character");
+			return jfail(p, ALB_EPARSE, "unexpected character");
 		t = OJ_NUMBER;
 	}
 	if ((t == OJ_OBJECT || t == OJ_ARRAY) && depth >= OJ_DEPTH_MAX)
-		return fail(p, ALB_ETOOBIG, "nested too deeply");
+		return jfail(p, ALB_ETOOBIG, "nested too deeply");
 	uint32_t node = new_node(p, parent, t);
 	if (node == 0)
 		return p->rc;
@@ -354,7 +354,7 @@ static int value(struct parser *p, uint32_t parent, int depth,
 		return number(p, node);
 	default:
 		if (!literal(p, t == OJ_TRUE ? "true" : t == OJ_FALSE ? "false" : "null"))
-			return fail(p, ALB_EPARSE, "bad literal");
+			return jfail(p, ALB_EPARSE, "bad literal");
 		return 0;
 	}
 }
@@ -369,11 +369,11 @@ int oj_parse(const char *text, size_t len, const char *what,
 	 * at most one NUL, and values are at least one byte apart */
 	doc->strings = malloc(2 * len + 2);
 	if (doc->strings == NULL)
-		return fail(&p, ALB_ENOMEM, "out of memory");
+		return jfail(&p, ALB_ENOMEM, "out of memory");
 	if (value(&p, 0, 0, NULL, 0) == 0) {
 		skip_ws(&p);
 		if (p.pos != len)
-			fail(&p, ALB_EPARSE, "trailing bytes");
+			jfail(&p, ALB_EPARSE, "trailing bytes");
 	}
 	if (p.rc != 0)
 		oj_free(doc);

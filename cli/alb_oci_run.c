@@ -19,7 +19,6 @@
 #include "alb_oci.h"
 #include "alb_oci_json.h"
 
-#define IMAGE_FILE OCI_UK_NAME ".img"
 #define NETNS_NEW "new" /* state: the tap lives in the process's own netns */
 /* Most guest arguments alb-oci adds before the user's (--ipv4=, ...). */
 #define NET_ARGS_MAX 2
@@ -176,8 +175,11 @@ static int prepare_image(struct prep *p, int dirfd, struct alb_error *err)
 	}
 	if (rc == 0 && p->kind != ALB_TENDER_QEMU && !p->has_notes)
 		rc = oci_seterr(err, ALB_EINVAL, "%s: %s", binary, perr.msg);
+	/* where alb_tender_argv() has the tender look: <tmpdir>/<name>.img */
+	char file[ALB_NAME_BUF + 8];
+	snprintf(file, sizeof(file), "%s.img", p->name);
 	if (rc == 0)
-		rc = oci_write_file(dirfd, IMAGE_FILE, img.data, img.len, err);
+		rc = oci_write_file(dirfd, file, img.data, img.len, err);
 	free(img.base_);
 	return rc;
 }
