@@ -113,12 +113,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* the build tree is the parent of this program's directory */
-	char self[PATH_MAX], build[PATH_MAX], tool[PATH_MAX + 64];
+	char self[PATH_MAX], build[OH_PATH / 2], tool[OH_PATH];
 	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (len <= 0)
 		return 1;
 	self[len] = '\0';
-	snprintf(build, sizeof(build), "%s", self);
+	if (snprintf(build, sizeof(build), "%s", self) >= (int)sizeof(build)) {
+		fprintf(stderr, "bench-oci: build directory path too long\n");
+		return 1;
+	}
 	*strrchr(build, '/') = '\0';
 	*strrchr(build, '/') = '\0';
 	setenv("ALB_BUILD_ROOT", build, 0);
@@ -166,7 +169,7 @@ int main(int argc, char **argv)
 		oh_stop(&H);
 		return 1;
 	}
-	char alb_opts[OH_PATH * 2], runc_opts[OH_PATH * 2];
+	char alb_opts[OH_PATH * 3], runc_opts[OH_PATH * 2];
 	snprintf(alb_opts, sizeof(alb_opts), "--runc-binary %s --runc-root %s",
 		 H.alb_oci, H.runc_root);
 	snprintf(runc_opts, sizeof(runc_opts), "--runc-root %s/runc-plain", H.dir);
