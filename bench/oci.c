@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 	rc = rc || oh_image(&H, "bench/plain:1", args) != 0;
 	if (have_hello) {
 		snprintf(args, sizeof(args),
-			 "--unikernel %s --hypervisor qemu --cmdline '--seconds=0'",
+			 "--unikernel %s --hypervisor qemu --cmdline=--seconds=0",
 			 hello);
 		rc = rc || oh_image(&H, "bench/hello:1", args) != 0;
 	}
