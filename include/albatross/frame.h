@@ -28,6 +28,11 @@ extern "C" {
  * integer. A reader's maximum may not exceed it. */
 #define ALB_FRAME_MAX_LIMIT 0x7fffffffu
 
+/** A payload buffer starts at this many bytes (or the announced length if
+ * smaller) and doubles as bytes arrive, up to the announced length: a
+ * reader never allocates what a peer announces before it has sent it. */
+#define ALB_FRAME_BUF_MIN 65536u
+
 /** Writes the 4-byte big-endian length prefix of a payload of len bytes to
  * hdr. A len of 0 makes the end-of-stream marker. Returns 0, or ALB_ETOOBIG
  * when len > ALB_FRAME_MAX_LIMIT. */
@@ -75,12 +80,17 @@ ALB_EXPORT int alb_frame_reader_feed(struct alb_frame_reader *r,
 
 /** Where the next incoming bytes belong: *ptr and *len describe the rest of
  * the length prefix or, once the length is known, the rest of the payload in
- * its final buffer (allocated here, exactly as large as announced). Read at
- * most *len bytes there and report them with alb_frame_reader_advance().
+ * its final buffer (grown here as bytes arrive, see ALB_FRAME_BUF_MIN, so
+ * *len may be less than what the frame still needs). Read at most *len
+ * bytes there and report them with alb_frame_reader_advance().
  * A complete frame not yet taken is dropped first. Returns 0, ALB_ENOMEM,
  * or ALB_ETOOBIG when the reader is unusable after an oversized length. */
 ALB_EXPORT int alb_frame_reader_space(struct alb_frame_reader *r, uint8_t **ptr,
 				      size_t *len, struct alb_error *err);
+
+/** Bytes of payload buffer the reader holds now (at most twice what the
+ * current frame has received, or ALB_FRAME_BUF_MIN). */
+ALB_EXPORT size_t alb_frame_reader_held(const struct alb_frame_reader *r);
 
 /** Records that n bytes were written at the place alb_frame_reader_space()
  * gave (n must not exceed its length: ALB_EINVAL). Returns the same codes

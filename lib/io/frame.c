@@ -107,21 +107,41 @@ static void start_frame(struct alb_frame_reader *r)
 	r->got = 0;
 }
 
-/* Gives the payload a buffer of exactly the announced size, reusing the
- * previous one only when it is not more than twice as large, so that one
- * large frame does not pin its memory for the reader's lifetime. */
-static int ensure_payload_buffer(struct alb_frame_reader *r,
-				 struct alb_error *err)
+/* Makes room for the next payload bytes. The buffer grows as bytes
+ * arrive, never to the announced length up front: it starts at
+ * ALB_FRAME_BUF_MIN bytes (or the announced length if smaller) and doubles
+ * each time it is full, up to the announced length. A peer that announces a
+ * large frame and stalls costs what it sent, not what it announced. At the
+ * start of a frame the previous buffer is kept only when it is not larger
+ * than ALB_FRAME_BUF_MIN, so that one large frame does not pin its memory
+ * for the reader's lifetime. */
+static int grow_payload_buffer(struct alb_frame_reader *r,
+			       struct alb_error *err)
 {
-	if (r->buf != NULL && r->cap >= r->want && r->cap / 2 <= r->want)
+	if (r->got == 0 && r->buf != NULL && r->cap > ALB_FRAME_BUF_MIN) {
+		free(r->buf);
+		r->buf = NULL;
+		r->cap = 0;
+	}
+	if (r->buf != NULL && r->got < r->cap)
 		return 0;
-	free(r->buf);
-	r->buf = malloc(r->want);
-	r->cap = r->buf != NULL ? r->want : 0;
-	if (r->buf == NULL)
+	size_t cap = r->cap < ALB_FRAME_BUF_MIN ? ALB_FRAME_BUF_MIN : r->cap * 2;
+	if (cap > r->want)
+		cap = r->want;
+	if (r->buf != NULL && cap <= r->cap)
+		return 0;
+	uint8_t *b = realloc(r->buf, cap);
+	if (b == NULL)
 		return alb_fail(err, ALB_ENOMEM,
 				"out of memory for a frame of %zu bytes", r->want);
+	r->buf = b;
+	r->cap = cap;
 	return 0;
+}
+
+size_t alb_frame_reader_held(const struct alb_frame_reader *r)
+{
+	return r->cap;
 }
 
 int alb_frame_reader_space(struct alb_frame_reader *r, uint8_t **ptr,
@@ -137,13 +157,11 @@ int alb_frame_reader_space(struct alb_frame_reader *r, uint8_t **ptr,
 		*len = ALB_FRAME_HEADER_LEN - r->hdr_got;
 		return 0;
 	}
-	if (r->got == 0) {
-		int rc = ensure_payload_buffer(r, err);
-		if (rc != 0)
-			return rc;
-	}
+	int rc = grow_payload_buffer(r, err);
+	if (rc != 0)
+		return rc;
 	*ptr = r->buf + r->got;
-	*len = r->want - r->got;
+	*len = (r->cap < r->want ? r->cap : r->want) - r->got;
 	return 0;
 }
 
@@ -193,7 +211,7 @@ int alb_frame_reader_advance(struct alb_frame_reader *r, size_t n,
 	case ST_PAYLOAD:
 		/* The buffer exists only once space() was asked after the
 		 * header; bytes reported before that went nowhere. */
-		if (r->buf == NULL || r->cap < r->want || n > r->want - r->got)
+		if (r->buf == NULL || n > (r->cap < r->want ? r->cap : r->want) - r->got)
 			return alb_fail(err, ALB_EINVAL,
 					"advance of %zu bytes past the space given", n);
 		r->got += n;

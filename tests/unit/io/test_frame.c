@@ -245,6 +245,51 @@ static void test_max(void **state)
 	alb_frame_reader_free(r);
 }
 
+/* The payload buffer grows as bytes arrive: a 100 MiB announcement costs
+ * ALB_FRAME_BUF_MIN until more is sent, then doubles; a frame of exactly
+ * ALB_FRAME_BUF_MIN bytes gets that much, one byte more grows to its
+ * length once the first ALB_FRAME_BUF_MIN bytes are in. */
+static void test_buffer_grows(void **state)
+{
+	(void)state;
+	struct alb_frame_reader *r = new_reader(0);
+	uint8_t b[4];
+	put_len(b, 100u * 1024 * 1024);
+	assert_int_equal(alb_frame_reader_feed(r, b, 4, NULL, NULL), ALB_EAGAIN);
+	assert_int_equal(alb_frame_reader_held(r), 0);
+	uint8_t *chunk = calloc(1, 3 * ALB_FRAME_BUF_MIN);
+	assert_non_null(chunk);
+	assert_int_equal(alb_frame_reader_feed(r, chunk, 10, NULL, NULL), ALB_EAGAIN);
+	assert_int_equal(alb_frame_reader_held(r), ALB_FRAME_BUF_MIN);
+	assert_int_equal(alb_frame_reader_feed(r, chunk, ALB_FRAME_BUF_MIN, NULL, NULL),
+			 ALB_EAGAIN);
+	assert_int_equal(alb_frame_reader_held(r), 2 * ALB_FRAME_BUF_MIN);
+	assert_int_equal(alb_frame_reader_feed(r, chunk, ALB_FRAME_BUF_MIN, NULL, NULL),
+			 ALB_EAGAIN);
+	assert_int_equal(alb_frame_reader_held(r), 4 * ALB_FRAME_BUF_MIN);
+	alb_frame_reader_free(r);
+	for (size_t len = ALB_FRAME_BUF_MIN; len <= ALB_FRAME_BUF_MIN + 1; len++) {
+		r = new_reader(0);
+		put_len(b, (uint32_t)len);
+		assert_int_equal(alb_frame_reader_feed(r, b, 4, NULL, NULL), ALB_EAGAIN);
+		assert_int_equal(alb_frame_reader_feed(r, chunk, ALB_FRAME_BUF_MIN, NULL,
+						       NULL),
+				 len == ALB_FRAME_BUF_MIN ? 0 : ALB_EAGAIN);
+		assert_int_equal(alb_frame_reader_held(r), ALB_FRAME_BUF_MIN);
+		if (len > ALB_FRAME_BUF_MIN) {
+			assert_int_equal(alb_frame_reader_feed(r, chunk, 1, NULL, NULL), 0);
+			assert_int_equal(alb_frame_reader_held(r), len);
+		}
+		struct alb_buf out = {0};
+		assert_int_equal(alb_frame_reader_take(r, &out), 0);
+		assert_int_equal(out.len, len);
+		alb_buf_free(&out);
+		assert_int_equal(alb_frame_reader_held(r), 0);
+		alb_frame_reader_free(r);
+	}
+	free(chunk);
+}
+
 /* The zero-copy path: space() gives the header, then the payload's final
  * buffer, which take() hands over unchanged. */
 static void test_space_advance(void **state)
@@ -400,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_end_of_stream),
 		cmocka_unit_test(test_max),
 		cmocka_unit_test(test_space_advance),
+		cmocka_unit_test(test_buffer_grows),
 		cmocka_unit_test(test_untaken_dropped),
 		cmocka_unit_test(test_fd_round_trip),
 		cmocka_unit_test(test_fd_large),
