@@ -39,8 +39,31 @@ struct uv_loop_s;
  * inline, so an image of ALB_IMAGE_MAX plus 1 MiB for the rest. */
 #define ALB_VMMD_FRAME_MAX (ALB_IMAGE_MAX + 1024u * 1024u)
 
-/** Most client connections served at once; more are closed at accept. */
+/** Most client connections served at once. A new one beyond it replaces
+ * the oldest connection that has not sent a complete command yet (so idle
+ * connections cannot shut clients out); it is closed at accept only when
+ * every connection is past its first command. */
 #define ALB_VMMD_CONN_MAX 128
+
+/** A client connection waiting for a command must complete it within this
+ * many milliseconds, or it is closed. */
+#define ALB_VMMD_COMMAND_TIMEOUT_MS 10000
+
+/** Bytes of incomplete frames all client connections may hold together
+ * (beyond the first 64 KiB of each frame, always granted): a frame's buffer
+ * grows as its bytes arrive, and a connection that would go past this
+ * waits until others complete or are closed. Memory held is at most twice
+ * this (buffers double). */
+#define ALB_VMMD_READ_BYTES_MAX (2u * ALB_VMMD_FRAME_MAX)
+
+/** ... of which the connections of one peer user (the uid of the
+ * connecting process) may hold at most this many, so that one local user
+ * cannot starve alb-tlsd or others running as users of their own. */
+#define ALB_VMMD_READ_UID_MAX ALB_VMMD_FRAME_MAX
+
+/** Bytes of incomplete frames the peer daemons (the stats channel, once
+ * its Stats_initial identified it) hold, apart from everything above. */
+#define ALB_VMMD_READ_PEER_MAX (1024u * 1024u)
 
 /** How long a tender may take to exit after SIGTERM before it gets
  * SIGKILL, in milliseconds. */
@@ -81,9 +104,18 @@ struct alb_vmmd_config {
 	unsigned conn_max;
 	/** SIGTERM-to-SIGKILL delay; 0: ALB_VMMD_KILL_TIMEOUT_MS. */
 	unsigned kill_timeout_ms;
+	/** Group of the socket bound at <tmpdir>/util/vmmd.sock (mode 0660,
+	 * whatever the umask), or -1 (alb_vmmd_config_init()) to leave the
+	 * process's group. */
+	int64_t socket_gid;
+	/** 0: ALB_VMMD_COMMAND_TIMEOUT_MS. */
+	unsigned command_timeout_ms;
+	/** 0: ALB_VMMD_READ_BYTES_MAX. */
+	size_t read_bytes_max;
 };
 
-/** Fills c with the defaults (directories NULL, listen_fd -1, limits 0). */
+/** Fills c with the defaults (directories NULL, listen_fd and socket_gid
+ * -1, limits 0). */
 ALB_EXPORT void alb_vmmd_config_init(struct alb_vmmd_config *c);
 
 /** The socket systemd passed (--systemd-socket-activation): requires

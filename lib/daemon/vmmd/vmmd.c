@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dcommon/socket.h"
 #include "vmmd_internal.h"
 
 /* Directory of the runtime records of running tenders (vmmd_adopt.c). It
@@ -20,6 +21,7 @@ void alb_vmmd_config_init(struct alb_vmmd_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->listen_fd = -1;
+	c->socket_gid = -1;
 	c->qemu_accel = ALB_QEMU_ACCEL_DEFAULT;
 }
 
@@ -74,7 +76,11 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 	v->kill_timeout_ms = c->kill_timeout_ms ? c->kill_timeout_ms
 						: ALB_VMMD_KILL_TIMEOUT_MS;
 	v->listen_fd = c->listen_fd;
-	vlist_init(&v->conns);
+	v->socket_gid = c->socket_gid;
+	v->command_timeout_ms = c->command_timeout_ms ? c->command_timeout_ms
+						      : ALB_VMMD_COMMAND_TIMEOUT_MS;
+	v->read_bytes_max = c->read_bytes_max ? c->read_bytes_max
+					      : ALB_VMMD_READ_BYTES_MAX;
 	vlist_init(&v->all);
 	vlist_init(&v->st_waiters);
 	vlist_init(&v->console.pending);
@@ -97,33 +103,19 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 	return 0;
 }
 
-static int make_dir(const char *path, mode_t mode, struct alb_error *err)
-{
-	if (mkdir(path, mode) == 0 || errno == EEXIST) {
-		struct stat st;
-		if (stat(path, &st) != 0)
-			return alb_fail_sys(err, "stat %s", path);
-		if (!S_ISDIR(st.st_mode))
-			return alb_fail(err, ALB_EEXIST, "%s is not a directory",
-					path);
-		return 0;
-	}
-	return alb_fail_sys(err, "mkdir %s", path);
-}
-
 static int make_dirs(struct alb_vmmd *v, struct alb_error *err)
 {
-	int rc = make_dir(v->tmpdir, 0755, err);
+	int rc = dc_mkdir_p(v->tmpdir, 0755, err);
 	if (rc == 0)
-		rc = make_dir(v->util_dir, 0755, err);
+		rc = dc_mkdir_p(v->util_dir, 0755, err);
 	if (rc == 0)
-		rc = make_dir(v->fifo_dir, 0755, err);
+		rc = dc_mkdir_p(v->fifo_dir, 0755, err);
 	if (rc == 0)
-		rc = make_dir(v->run_dir, 0700, err);
+		rc = dc_mkdir_p(v->run_dir, 0700, err);
 	if (rc == 0)
-		rc = make_dir(v->dbdir, 0755, err);
+		rc = dc_mkdir_p(v->dbdir, 0755, err);
 	if (rc == 0)
-		rc = make_dir(v->block_dir, 0700, err);
+		rc = dc_mkdir_p(v->block_dir, 0700, err);
 	return rc;
 }
 
@@ -197,9 +189,10 @@ int alb_vmmd_shutdown(struct alb_vmmd *v, alb_vmmd_done_fn done, void *ctx)
 	}
 	v->stopping = true;
 	alb_log_info("vmmd: shutting down");
-	if (v->listener_open) {
-		vmmd_listen_close(v);
+	vmmd_listen_close(v);
+	if (v->bound_path) {
 		unlink(v->sock_path);
+		v->bound_path = false;
 	}
 	uks_cancel_queued(v);
 	uks_each(v, stop_one, NULL);
@@ -222,8 +215,9 @@ void vmmd_job_end(struct alb_vmmd *v)
 
 void vmmd_maybe_done(struct alb_vmmd *v)
 {
-	if (!v->stopping || v->done_called || v->n_uks > 0 || v->n_conns > 0 ||
-	    v->jobs > 0 || v->listener_open || v->console.open ||
+	if (!v->stopping || v->done_called || v->n_uks > 0 ||
+	    (v->pool != NULL && dc_pool_handles(v->pool) > 0) ||
+	    v->jobs > 0 || v->console.open ||
 	    v->st_writing || v->restoring != NULL)
 		return;
 	v->done_called = true;
@@ -248,6 +242,7 @@ void alb_vmmd_free(struct alb_vmmd *v)
 		return;
 	if (v->listen_fd >= 0)
 		close(v->listen_fd);
+	dc_pool_free(v->pool);
 	alb_trie_free(v->uks, free_uk);
 	alb_resources_free(v->res);
 	alb_frame_reader_free(v->console.rd);

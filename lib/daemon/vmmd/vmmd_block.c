@@ -244,7 +244,7 @@ static void dump_drain(struct conn *c, bool failed)
 static void dump_pump(struct xfer *x)
 {
 	struct conn *c = x->c;
-	while (c->queued < VMMD_DUMP_QUEUE_MAX) {
+	while (conn_queued(c) < VMMD_DUMP_QUEUE_MAX) {
 		if (c->broken) {
 			xfer_end(x, NULL, NULL);
 			return;

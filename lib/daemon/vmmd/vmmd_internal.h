@@ -34,6 +34,7 @@
 #include "albatross/vmmd.h"
 #include "albatross/wire.h"
 #include "base/internal.h"
+#include "dcommon/conn.h"
 #include "policy/trie.h"
 
 /** Backlog of the listening socket (albatrossd uses 1, which makes
@@ -110,21 +111,21 @@ typedef void (*conn_chunk_fn)(struct conn *c, const uint8_t *data, size_t len,
 typedef void (*conn_drain_fn)(struct conn *c, bool failed);
 
 struct conn {
-	struct vlist link;
 	struct alb_vmmd *v;
-	uv_pipe_t pipe;
-	struct alb_frame_reader *rd;
+	struct dc_conn *dc;
 	enum conn_mode mode;
-	bool reading;
 	bool broken;        /* a read or write failed; replies are dropped */
-	bool handle_closing;
-	unsigned writes;    /* uv_write requests in flight */
-	size_t queued;      /* bytes in those requests */
 	conn_chunk_fn on_chunk;
 	conn_drain_fn on_drain;
 	void *ctx;          /* of the command being processed */
 	int64_t stats_expect; /* stats channel: sequence of the next reply */
 };
+
+/** Bytes queued for c and not yet sent. */
+static inline size_t conn_queued(const struct conn *c)
+{
+	return dc_conn_pending(c->dc);
+}
 
 /** The request header a reply echoes, copied out of the request. */
 struct hdr {
@@ -493,11 +494,12 @@ struct alb_vmmd {
 	size_t n_all;
 	size_t n_uks;
 
-	int listen_fd;
-	uv_pipe_t listener;
-	bool listener_open;
-	struct vlist conns;
-	unsigned n_conns;
+	int listen_fd;        /* given by the caller until vmmd_listen() */
+	int64_t socket_gid;
+	unsigned command_timeout_ms;
+	size_t read_bytes_max;
+	struct dc_pool *pool; /* the clients of vmmd.sock */
+	bool bound_path;      /* we bound sock_path (removed at shutdown) */
 
 	struct console_peer console;
 	struct conn *stats;
