@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	cfg.tmpdir = com.tmpdir;
-	cfg.use_listen_fd = com.use_listen_fd;
+	cfg.use_listen_fd = com.listen_fd >= 0;
 	cfg.listen_fd = com.listen_fd;
 	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 

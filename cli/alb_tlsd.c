@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 	o.cfg.cert_file = s.positional[1];
 	o.cfg.key_file = s.positional[2];
 	o.cfg.tmpdir = com.tmpdir;
-	o.cfg.use_listen_fd = com.use_listen_fd;
+	o.cfg.use_listen_fd = com.listen_fd >= 0;
 	o.cfg.listen_fd = com.listen_fd;
 
 	uv_loop_t loop;

@@ -84,8 +84,8 @@ int main(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	o.cfg.tmpdir = com.tmpdir;
-	if (com.use_listen_fd)
-		o.cfg.listen_fd = com.listen_fd;
+	o.cfg.listen_fd = com.listen_fd;
+	o.cfg.socket_gid = com.socket_gid;
 
 	uv_loop_t loop;
 	struct alb_vmmd *vmmd;

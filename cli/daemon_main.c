@@ -2,6 +2,7 @@
  * daemon_main.h).
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -12,11 +13,12 @@
 #include "albatross/vmmd.h"
 #include "daemon_main.h"
 
-enum { OPT_TMPDIR = 256, OPT_SYSTEMD, OPT_SYSLOG, OPT_VERSION };
+enum { OPT_TMPDIR = 256, OPT_SYSTEMD, OPT_SOCKET_GROUP, OPT_SYSLOG, OPT_VERSION };
 
 static const struct option common_opts[] = {
 	{"tmpdir", required_argument, NULL, OPT_TMPDIR},
 	{"systemd-socket-activation", no_argument, NULL, OPT_SYSTEMD},
+	{"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
@@ -61,18 +63,37 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* The gid of group name into *gid; returns 0 or the exit status once the
+ * message is printed. */
+static int group_id(const char *prog, const char *name, int64_t *gid)
+{
+	char buf[16384];
+	struct group gr, *res = NULL;
+	int e = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
+	if (e != 0 || res == NULL)
+		return daemon_usage_error(prog, "option '--socket-group': no group "
+					  "'%s'%s%s", name, e ? ": " : "",
+					  e ? strerror(e) : "");
+	*gid = (int64_t)res->gr_gid;
+	return 0;
+}
+
 /* The getopt loop over the common options and p's own (opts, both);
  * returns -1 to go on, or the exit status to end with. */
 static int parse(const struct daemon_prog *p, int argc, char **argv,
 		 const struct option *opts, struct daemon_common *c,
-		 int *verbosity, bool *use_syslog)
+		 int *verbosity, bool *use_syslog, bool *systemd)
 {
 	int ch, rc;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":vqh", opts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_TMPDIR: c->tmpdir = optarg; break;
-		case OPT_SYSTEMD: c->use_listen_fd = true; break;
+		case OPT_SYSTEMD: *systemd = true; break;
+		case OPT_SOCKET_GROUP:
+			if ((rc = group_id(p->name, optarg, &c->socket_gid)) != 0)
+				return rc;
+			break;
 		case 'v': (*verbosity)++; break;
 		case 'q': (*verbosity)--; break;
 		case OPT_SYSLOG: *use_syslog = true; break;
@@ -114,9 +135,12 @@ int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
 	memcpy(opts, common_opts, sizeof(common_opts));
 	memcpy(opts + N_COMMON, p->opts, n_own * sizeof(*opts));
 	memset(c, 0, sizeof(*c));
+	c->listen_fd = -1;
+	c->socket_gid = -1;
 	int verbosity = 0;
-	bool use_syslog = false;
-	int status = parse(p, argc, argv, opts, c, &verbosity, &use_syslog);
+	bool use_syslog = false, systemd = false;
+	int status = parse(p, argc, argv, opts, c, &verbosity, &use_syslog,
+			   &systemd);
 	free(opts);
 	if (status >= 0)
 		return status;
@@ -127,14 +151,15 @@ int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
 					  : ALB_LOG_WARN);
 	if (use_syslog)
 		alb_log_use_syslog(p->name);
-	if (c->use_listen_fd) {
+	if (systemd) {
 		struct alb_error err;
 		if (alb_vmmd_systemd_fd(&c->listen_fd, &err) != 0) {
 			alb_log_error("%s", err.msg);
 			return 1;
 		}
 	}
-	/* A peer that went away must not end the daemon. */
+	/* Until every core writes with MSG_NOSIGNAL (tlsd's client side and
+	 * the console/stats peers still use uv_write). */
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	return -1;

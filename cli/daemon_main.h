@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <uv.h>
@@ -23,7 +24,8 @@
 #define DAEMON_HELP_HEAD                                                       \
 	"  --tmpdir DIR                 runtime directory (default "            \
 	ALB_TMPDIR_DEFAULT ")\n"                                               \
-	"  --systemd-socket-activation  serve the socket systemd passes\n"
+	"  --systemd-socket-activation  serve the socket systemd passes\n"     \
+	"  --socket-group NAME          group of the socket (mode 0660)\n"
 #define DAEMON_HELP_TAIL                                                       \
 	"  -v, --verbose                more log messages (repeatable)\n"       \
 	"  -q, --quiet                  only errors\n"                          \
@@ -50,8 +52,8 @@ struct daemon_prog {
 /* What the common options said. */
 struct daemon_common {
 	const char *tmpdir;   /* NULL: the default */
-	bool use_listen_fd;   /* --systemd-socket-activation */
-	int listen_fd;        /* the socket systemd passed */
+	int listen_fd;        /* the socket systemd passed, or -1 */
+	int64_t socket_gid;   /* --socket-group, or -1 */
 };
 
 /* Writes "<prog>: <message>" to stderr; returns DAEMON_EXIT_CLI. */
@@ -66,7 +68,8 @@ int daemon_parse_int(const char *prog, const char *opt, const char *s,
 
 /* Parses the command line, sets the log level (-v, -q) and syslog, takes
  * the socket systemd passes (albatrossd's rules: fd 3, LISTEN_PID ours),
- * ignores SIGPIPE and raises the open-file limit to its maximum. Returns
+ * looks up --socket-group and raises the open-file limit to its maximum
+ * (the cores write with MSG_NOSIGNAL: SIGPIPE needs no handling). Returns
  * -1 to go on with *c filled, or the exit status to end with (0 after
  * --help or --version). */
 int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
