@@ -15,10 +15,21 @@
  * - a streamed image (create with an empty image) is bounded by
  *   image_max and each client chunk by ALB_TLSD_CHUNK_MAX (upstream
  *   accumulates without a limit, §12.2 item 2);
- * - at most conn_max connections are served at once, a handshake must end
- *   within handshake_timeout_ms, and a client or daemon that does not read
- *   is not buffered for beyond ALB_TLSD_PENDING_MAX bytes (reading from the
- *   other side pauses instead). */
+ * - at most conn_max connections are served at once and at most
+ *   handshakes_max of them are in their handshake; a new connection beyond
+ *   either limit replaces the oldest connection still in its handshake
+ *   (so silent connections cannot shut clients out), and is refused only
+ *   when none is; a handshake must end within handshake_timeout_ms;
+ * - at most addr_conn_max connections come from one source address; more
+ *   are refused at accept;
+ * - a client certificate chain (the TLS Certificate message) larger than
+ *   cert_list_max bytes is refused when its length arrives, before any of
+ *   it is buffered, parsed or verified;
+ * - an authenticated client that is to send (a streamed image, block data)
+ *   and sends nothing for idle_timeout_ms is dropped;
+ * - a client or daemon that does not read is not buffered for beyond
+ *   ALB_TLSD_PENDING_MAX bytes (reading from the other side pauses
+ *   instead). */
 #ifndef ALBATROSS_TLSD_H
 #define ALBATROSS_TLSD_H
 
@@ -42,7 +53,17 @@ extern "C" {
 #define ALB_TLSD_CONN_MAX 64
 
 /** Default time a client has to complete the TLS handshake, in ms. */
-#define ALB_TLSD_HANDSHAKE_TIMEOUT_MS 30000
+#define ALB_TLSD_HANDSHAKE_TIMEOUT_MS 10000
+
+/** Default most connections in their TLS handshake at once. */
+#define ALB_TLSD_HANDSHAKES_MAX 16
+
+/** Default most connections from one source address at once. */
+#define ALB_TLSD_ADDR_CONN_MAX 8
+
+/** Default time an authenticated client that is to send data (a streamed
+ * image, block data) may stay silent, in ms. */
+#define ALB_TLSD_IDLE_TIMEOUT_MS 30000
 
 /** Largest chunk a client may send in a data stream (an image or a block
  * device), in bytes: what Albatross's own producers send at most. */
@@ -60,10 +81,16 @@ extern "C" {
  * client or the daemon); past it reading from the other peer pauses. */
 #define ALB_TLSD_PENDING_MAX (1024u * 1024u)
 
-/** Largest certificate chain a client may present, in bytes: a TLS
- * handshake message holds at most 2^24 - 1 bytes, and albatross-client
- * puts whole images into its leaf certificates (spec §9.3). */
+/** Largest cert_list_max, in bytes: a TLS handshake message holds at most
+ * 2^24 - 1 bytes, and albatross-client puts whole images into its leaf
+ * certificates (spec §9.3). */
 #define ALB_TLSD_CERT_LIST_MAX ((1u << 24) - 1)
+
+/** Default largest certificate chain a client may present, in bytes (the
+ * body of the TLS Certificate message): room for an image of a few MiB in a
+ * leaf; larger images are streamed. Every handshake in progress may hold
+ * this much, so handshakes_max times it bounds their memory. */
+#define ALB_TLSD_CERT_LIST_DEFAULT (8u * 1024u * 1024u)
 
 /** How the endpoint is set up. Zero it, then set the files and what
  * differs from the defaults. Strings are used during alb_tlsd_new() only. */
@@ -102,6 +129,14 @@ struct alb_tlsd_config {
 	size_t image_max;
 	/** 0: ALB_TLSD_FRAME_MAX (at most ALB_FRAME_MAX_LIMIT of frame.h). */
 	size_t frame_max;
+	/** 0: ALB_TLSD_HANDSHAKES_MAX. */
+	unsigned handshakes_max;
+	/** 0: ALB_TLSD_ADDR_CONN_MAX. */
+	unsigned addr_conn_max;
+	/** 0: ALB_TLSD_CERT_LIST_DEFAULT; at most ALB_TLSD_CERT_LIST_MAX. */
+	size_t cert_list_max;
+	/** 0: ALB_TLSD_IDLE_TIMEOUT_MS. */
+	unsigned idle_timeout_ms;
 };
 
 /** A running endpoint (opaque). */
@@ -132,8 +167,8 @@ ALB_EXPORT int alb_tlsd_port(const struct alb_tlsd *d, uint16_t *port,
 struct alb_tlsd_stats {
 	size_t connections;   /* open now */
 	uint64_t accepted;    /* connections accepted since the start */
-	uint64_t refused;     /* closed at accept: over the connection limit */
-	uint64_t handshakes_failed; /* TLS failures and timeouts */
+	uint64_t refused;     /* closed at accept: over a limit */
+	uint64_t handshakes_failed; /* TLS failures, timeouts, replaced ones */
 	uint64_t chains_refused;    /* chains that do not map to a command */
 	uint64_t commands;    /* commands sent to a daemon */
 	uint64_t next_sequence; /* of the next message sent to a daemon */

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,19 @@
 #define T_IMAGE_MAX 100000
 #define T_CONN_MAX 4
 #define T_HANDSHAKE_MS 1000
+#define T_HANDSHAKES_MAX 3
+#define T_ADDR_MAX 2
+#define T_IDLE_MS 400
+#define T_CERT_LIST 200000
+/* The body of a TLS 1.3 Certificate message with one certificate and no
+ * extensions is the certificate's DER and 9 bytes. */
+#define CERT_MSG_OVERHEAD 9
+
+/* What the real alb-tlsd must show (with its default limits). */
+#define SILENT_CONNS 200
+#define SERVED_MS_MAX 2000
+#define BIG_CERT (15u * 1000u * 1000u)
+#define BIG_CERT_COST_MAX_KIB (4u * 1024u)
 
 /* ---- what the fake daemon saw ---------------------------------------------- */
 
@@ -57,6 +71,8 @@ struct seen {
 static struct {
 	char dir[64];
 	uint16_t port;
+	uint16_t target;  /* the port clients connect to: port or the binary's */
+	const char *src;  /* source address of the next connections, or NULL */
 	uv_loop_t loop;
 	uv_async_t stop;
 	struct alb_tlsd *d;
@@ -346,6 +362,10 @@ static int setup(void **state)
 	cfg.conn_max = T_CONN_MAX;
 	cfg.handshake_timeout_ms = T_HANDSHAKE_MS;
 	cfg.image_max = T_IMAGE_MAX;
+	cfg.handshakes_max = T_HANDSHAKES_MAX;
+	cfg.addr_conn_max = T_ADDR_MAX;
+	cfg.idle_timeout_ms = T_IDLE_MS;
+	cfg.cert_list_max = T_CERT_LIST;
 	assert_int_equal(uv_loop_init(&T.loop), 0);
 	struct alb_error err;
 	if (alb_tlsd_new(&T.loop, &cfg, &T.d, &err) != 0)
@@ -407,7 +427,11 @@ static int tcp_connect(void)
 	struct sockaddr_in sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
-	sa.sin_port = htons(T.port);
+	if (T.src != NULL) {
+		assert_int_equal(inet_pton(AF_INET, T.src, &sa.sin_addr), 1);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	sa.sin_port = htons(T.target != 0 ? T.target : T.port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	struct timeval tv = {10, 0};
@@ -431,6 +455,8 @@ static bool client_open(struct client *c, X509 **chain, size_t n)
 	for (size_t i = 1; i < n; i++)
 		assert_int_equal(SSL_CTX_add1_chain_cert(c->ctx, chain[i]), 1);
 	assert_int_equal(SSL_CTX_use_PrivateKey(c->ctx, T.key), 1);
+	/* exactly the chain given: OpenSSL would add the CA from its store */
+	SSL_CTX_set_mode(c->ctx, SSL_MODE_NO_AUTO_CHAIN);
 	c->ssl = SSL_new(c->ctx);
 	SSL_set_fd(c->ssl, c->fd);
 	bool ok = SSL_connect(c->ssl) == 1;
@@ -798,30 +824,296 @@ static void wait_connections(size_t n)
 	fail_msg("%zu connections open, expected %zu", st.connections, n);
 }
 
-static void test_connection_limit_and_timeout(void **state)
+static int connect_from(const char *src)
+{
+	T.src = src;
+	int fd = tcp_connect();
+	T.src = NULL;
+	return fd;
+}
+
+/* At the per-address limit every connection is kept; one past it from the
+ * same address is refused at once, while other addresses still get in. */
+static void test_addr_limit(void **state)
 {
 	(void)state;
 	wait_connections(0);
 	struct alb_tlsd_stats st0, st;
 	alb_tlsd_get_stats(T.d, &st0);
-	int fds[T_CONN_MAX + 1];
-	/* At the limit: all kept. */
-	for (int i = 0; i < T_CONN_MAX; i++)
-		fds[i] = tcp_connect();
-	wait_connections(T_CONN_MAX);
-	/* One past: closed at once. */
-	fds[T_CONN_MAX] = tcp_connect();
-	assert_true(closed_within(fds[T_CONN_MAX], 5));
+	int fds[T_ADDR_MAX + 2];
+	for (int i = 0; i < T_ADDR_MAX; i++)
+		fds[i] = connect_from("127.0.0.2");
+	wait_connections(T_ADDR_MAX);
+	fds[T_ADDR_MAX] = connect_from("127.0.0.2");
+	assert_true(closed_within(fds[T_ADDR_MAX], 5));
 	alb_tlsd_get_stats(T.d, &st);
 	assert_int_equal(st.refused, st0.refused + 1);
+	fds[T_ADDR_MAX + 1] = connect_from("127.0.0.3");
+	wait_connections(T_ADDR_MAX + 1);
+	for (int i = 0; i < T_ADDR_MAX + 2; i++)
+		close(fds[i]);
+	wait_connections(0);
+}
+
+/* At the handshake limit every silent connection is kept; one past it
+ * replaces the oldest; the silent ones go at the handshake timeout. */
+static void test_handshake_limit_and_timeout(void **state)
+{
+	(void)state;
+	wait_connections(0);
+	struct alb_tlsd_stats st0, st;
+	alb_tlsd_get_stats(T.d, &st0);
+	int fds[T_HANDSHAKES_MAX + 1];
+	char src[32];
+	for (int i = 0; i < T_HANDSHAKES_MAX; i++) {
+		snprintf(src, sizeof(src), "127.0.0.%d", 10 + i);
+		fds[i] = connect_from(src);
+		wait_connections((size_t)i + 1);
+	}
+	alb_tlsd_get_stats(T.d, &st);
+	assert_int_equal(st.handshakes_failed, st0.handshakes_failed);
+	fds[T_HANDSHAKES_MAX] = connect_from("127.0.0.30");
+	assert_true(closed_within(fds[0], 5));
+	wait_connections(T_HANDSHAKES_MAX);
+	alb_tlsd_get_stats(T.d, &st);
+	assert_int_equal(st.refused, st0.refused);
+	assert_int_equal(st.handshakes_failed, st0.handshakes_failed + 1);
 	/* Silent clients are dropped after the handshake timeout. */
-	for (int i = 0; i < T_CONN_MAX; i++)
+	for (int i = 1; i <= T_HANDSHAKES_MAX; i++)
 		assert_true(closed_within(fds[i], 5));
 	wait_connections(0);
 	alb_tlsd_get_stats(T.d, &st);
-	assert_int_equal(st.handshakes_failed, st0.handshakes_failed + T_CONN_MAX);
-	for (int i = 0; i <= T_CONN_MAX; i++)
+	assert_int_equal(st.handshakes_failed,
+			 st0.handshakes_failed + 1 + T_HANDSHAKES_MAX);
+	for (int i = 0; i <= T_HANDSHAKES_MAX; i++)
 		close(fds[i]);
+}
+
+static int pause_ms;
+
+static void send_image_slowly(struct client *c)
+{
+	client_chunk(c, 1000, 0xaa);
+	usleep((useconds_t)pause_ms * 1000);
+	/* past the idle timeout the endpoint has answered and closed: what is
+	 * written now may fail */
+	uint8_t b[4 + 1000 + 4];
+	memset(b, 0xcc, sizeof(b));
+	alb_frame_header(b, 1000, NULL);
+	memset(b + 1004, 0, 4);
+	if (SSL_write(c->ssl, b, (int)sizeof(b)) <= 0)
+		ERR_clear_error();
+}
+
+/* An authenticated client streaming an image may pause for less than the
+ * idle timeout; one that stalls past it is dropped with a reason. */
+static void test_idle_after_handshake(void **state)
+{
+	(void)state;
+	struct alb_command cr = simple(ALB_CMD_UNIKERNEL_CREATE);
+	static int64_t cpus[] = {0};
+	cr.u.create.memory = 32;
+	cr.u.create.n_cpuids = 1;
+	cr.u.create.cpuids = cpus;
+	cr.u.create.numcpus = 1;
+	X509 *l = leaf(T.ca, T.ca_key, "hello", &cr, alb_cert_now());
+	X509 *chain[] = {l};
+	pause_ms = T_IDLE_MS / 4;
+	struct alb_msg *m = one_reply(chain, 1, send_image_slowly);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	alb_msg_free(m);
+	pause_ms = T_IDLE_MS + T_IDLE_MS / 2;
+	m = one_reply(chain, 1, send_image_slowly);
+	char text[64];
+	snprintf(text, sizeof(text), "no data from the client for %d ms", T_IDLE_MS);
+	assert_failure(m, text);
+	alb_msg_free(m);
+	X509_free(l);
+}
+
+/* A leaf carrying a create whose image makes its DER exactly len bytes. */
+static X509 *leaf_of_size(size_t len)
+{
+	struct alb_command cr = simple(ALB_CMD_UNIKERNEL_CREATE);
+	static int64_t cpus[] = {0};
+	cr.u.create.memory = 32;
+	cr.u.create.n_cpuids = 1;
+	cr.u.create.cpuids = cpus;
+	cr.u.create.numcpus = 1;
+	size_t img = len > 4096 ? len - 4096 : 1;
+	uint8_t *p = calloc(1, len);
+	assert_non_null(p);
+	for (int tries = 0; tries < 20; tries++) {
+		cr.u.create.image.ptr = p;
+		cr.u.create.image.len = img;
+		X509 *l = leaf(T.ca, T.ca_key, "big", &cr, alb_cert_now());
+		int der = i2d_X509(l, NULL);
+		assert_true(der > 0);
+		if ((size_t)der == len) {
+			free(p);
+			return l;
+		}
+		X509_free(l);
+		img = img + len - (size_t)der;
+	}
+	free(p);
+	fail_msg("cannot make a certificate of %zu bytes", len);
+	return NULL;
+}
+
+/* A Certificate message of exactly cert_list_max bytes is taken; one byte
+ * more is refused (when its length arrives). */
+static void test_cert_list_limit(void **state)
+{
+	(void)state;
+	size_t mark = log_mark();
+	X509 *l = leaf_of_size(T_CERT_LIST - CERT_MSG_OVERHEAD);
+	X509 *chain[] = {l};
+	struct alb_msg *m = one_reply(chain, 1, NULL);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark + 1);
+	X509_free(l);
+	l = leaf_of_size(T_CERT_LIST - CERT_MSG_OVERHEAD + 1);
+	chain[0] = l;
+	struct client c;
+	if (client_open(&c, chain, 1)) {
+		struct alb_msg *msgs[2];
+		assert_int_equal(client_read_all(&c, msgs, 2), 0);
+	}
+	client_close(&c);
+	assert_int_equal(log_mark(), mark + 1);
+	X509_free(l);
+}
+
+/* ---- the real alb-tlsd ---------------------------------------------------------- */
+
+static pid_t tlsd_pid;
+
+static long vm_kib(pid_t pid, const char *field)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strstr(buf, field);
+	return p != NULL ? strtol(p + strlen(field) + 1, NULL, 10) : -1;
+}
+
+static uint16_t free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(sa);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* Starts cli/alb-tlsd on 127.0.0.1 with the test's PKI and tmpdir and its
+ * default limits; returns once it accepts. */
+static void start_binary(void)
+{
+	const char *build = getenv("ALB_BUILD_ROOT");
+	char exe[256], ca[256], cert[256], key[256], port[16];
+	snprintf(exe, sizeof(exe), "%s/cli/alb-tlsd", build != NULL ? build : ".");
+	snprintf(ca, sizeof(ca), "%s/ca.pem", T.dir);
+	snprintf(cert, sizeof(cert), "%s/server.pem", T.dir);
+	snprintf(key, sizeof(key), "%s/server.key", T.dir);
+	T.target = free_port();
+	snprintf(port, sizeof(port), "%u", (unsigned)T.target);
+	fflush(stdout);
+	tlsd_pid = fork();
+	if (tlsd_pid == 0) {
+		execl(exe, exe, "-q", "--tmpdir", T.dir, "--ip", "127.0.0.1", "--port",
+		      port, ca, cert, key, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+					 .sin_port = htons(T.target)};
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		close(fd);
+		if (ok == 0)
+			return;
+		usleep(10000);
+	}
+	fail_msg("alb-tlsd did not start");
+}
+
+static void stop_binary(void)
+{
+	kill(tlsd_pid, SIGTERM);
+	int st;
+	waitpid(tlsd_pid, &st, 0);
+	T.target = 0;
+}
+
+/* 200 TCP connections that send nothing, each from an address of its own,
+ * and an authenticated client is still served within 2 s. */
+static void test_binary_silent_connections(void **state)
+{
+	(void)state;
+	start_binary();
+	static int fds[SILENT_CONNS];
+	char src[32];
+	for (int i = 0; i < SILENT_CONNS; i++) {
+		snprintf(src, sizeof(src), "127.0.%d.%d", 1 + i / 200, 1 + i % 200);
+		fds[i] = connect_from(src);
+	}
+	usleep(100000);
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+	X509 *l = leaf(T.ca, T.ca_key, "hello", &info, alb_cert_now());
+	X509 *chain[] = {l};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct alb_msg *m = one_reply(chain, 1, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	printf("alb-tlsd with %d silent TCP connections (handshake limit %d): an "
+	       "authenticated info served in %ld ms (bound %d ms)\n", SILENT_CONNS,
+	       ALB_TLSD_HANDSHAKES_MAX, ms, SERVED_MS_MAX);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	assert_true(ms < SERVED_MS_MAX);
+	alb_msg_free(m);
+	X509_free(l);
+	for (int i = 0; i < SILENT_CONNS; i++)
+		close(fds[i]);
+	stop_binary();
+}
+
+/* A 15 MB client certificate is refused when the length of its message
+ * arrives: alb-tlsd's peak memory grows by less than the printed bound. */
+static void test_binary_big_certificate(void **state)
+{
+	(void)state;
+	start_binary();
+	X509 *l = leaf_of_size(BIG_CERT);
+	long before = vm_kib(tlsd_pid, "VmHWM:");
+	X509 *chain[] = {l};
+	struct client c;
+	if (client_open(&c, chain, 1)) {
+		struct alb_msg *msgs[2];
+		assert_int_equal(client_read_all(&c, msgs, 2), 0);
+	}
+	client_close(&c);
+	usleep(100000);
+	long after = vm_kib(tlsd_pid, "VmHWM:");
+	printf("alb-tlsd and a %u-byte client certificate (limit %u): peak RSS "
+	       "%ld KiB before, %ld KiB after (bound: before + %u KiB)\n", BIG_CERT,
+	       ALB_TLSD_CERT_LIST_DEFAULT, before, after, BIG_CERT_COST_MAX_KIB);
+	assert_true(before > 0 && after > 0);
+	assert_true(after - before < (long)BIG_CERT_COST_MAX_KIB);
+	X509_free(l);
+	stop_binary();
 }
 
 int main(void)
@@ -835,7 +1127,12 @@ int main(void)
 		cmocka_unit_test(test_no_service),
 		cmocka_unit_test(test_streamed_image),
 		cmocka_unit_test(test_block_set),
-		cmocka_unit_test(test_connection_limit_and_timeout),
+		cmocka_unit_test(test_addr_limit),
+		cmocka_unit_test(test_handshake_limit_and_timeout),
+		cmocka_unit_test(test_idle_after_handshake),
+		cmocka_unit_test(test_cert_list_limit),
+		cmocka_unit_test(test_binary_silent_connections),
+		cmocka_unit_test(test_binary_big_certificate),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

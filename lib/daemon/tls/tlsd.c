@@ -23,8 +23,17 @@ void tlsd_maybe_release(struct alb_tlsd *d)
 	free(d);
 }
 
+void tlsd_handshake_over(struct tconn *k)
+{
+	if (k->in_handshake) {
+		k->in_handshake = false;
+		k->d->n_handshakes--;
+	}
+}
+
 void tlsd_conn_unlink(struct alb_tlsd *d, struct tconn *k)
 {
+	tlsd_handshake_over(k);
 	if (k->prev != NULL)
 		k->prev->next = k->next;
 	else
@@ -81,8 +90,12 @@ static int tls_context(struct alb_tlsd *d, const struct alb_tlsd_config *cfg,
 	SSL_CTX_set_verify(d->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
 			   NULL);
 	SSL_CTX_set_cert_verify_callback(d->ctx, verify_chain, d);
-	/* albatross-client carries whole images in its leaf certificates. */
-	SSL_CTX_set_max_cert_list(d->ctx, ALB_TLSD_CERT_LIST_MAX);
+	/* albatross-client carries whole images in its leaf certificates; a
+	 * larger Certificate message is refused at its length, before OpenSSL
+	 * buffers, parses or verifies any of it. */
+	SSL_CTX_set_max_cert_list(d->ctx, cfg->cert_list_max != 0
+						  ? (long)cfg->cert_list_max
+						  : (long)ALB_TLSD_CERT_LIST_DEFAULT);
 	/* Every connection presents and proves its chain: no resumption. */
 	SSL_CTX_set_session_cache_mode(d->ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(d->ctx, SSL_OP_NO_TICKET);
@@ -119,6 +132,76 @@ static int client_handle(struct tconn *k, int fd)
 	return fd >= 0 ? uv_tcp_open(&k->cl.tcp, fd) : 0;
 }
 
+/* The client's address as 16 bytes (IPv4 v4-mapped), for the per-address
+ * limit. */
+static void client_addr(struct tconn *k)
+{
+	struct sockaddr_storage sa;
+	int len = sizeof(sa);
+	if (uv_tcp_getpeername(&k->cl.tcp, (struct sockaddr *)&sa, &len) != 0)
+		return;
+	memset(k->addr, 0, sizeof(k->addr));
+	if (sa.ss_family == AF_INET6) {
+		memcpy(k->addr, &((struct sockaddr_in6 *)&sa)->sin6_addr, 16);
+	} else if (sa.ss_family == AF_INET) {
+		k->addr[10] = k->addr[11] = 0xff;
+		memcpy(k->addr + 12, &((struct sockaddr_in *)&sa)->sin_addr, 4);
+	} else {
+		return;
+	}
+	k->has_addr = true;
+}
+
+static unsigned same_addr(const struct alb_tlsd *d, const struct tconn *k)
+{
+	unsigned n = 0;
+	for (const struct tconn *o = d->conns; o != NULL; o = o->next)
+		if (o != k && o->state != T_CLOSING && o->has_addr &&
+		    memcmp(o->addr, k->addr, sizeof(k->addr)) == 0)
+			n++;
+	return n;
+}
+
+/* The oldest connection in its handshake other than k (the list is newest
+ * first), or NULL. */
+static struct tconn *oldest_handshake(struct alb_tlsd *d, struct tconn *k)
+{
+	struct tconn *found = NULL;
+	for (struct tconn *o = d->conns; o != NULL; o = o->next)
+		if (o != k && o->in_handshake && o->state == T_HANDSHAKE)
+			found = o;
+	return found;
+}
+
+/* Connections open and not closing (k included). */
+static unsigned live_conns(const struct alb_tlsd *d)
+{
+	unsigned n = 0;
+	for (const struct tconn *o = d->conns; o != NULL; o = o->next)
+		if (o->state != T_CLOSING)
+			n++;
+	return n;
+}
+
+/* Makes room for k beyond conn_max or handshakes_max by closing the oldest
+ * handshake in progress; false when there is none to close. */
+static bool make_room(struct alb_tlsd *d, struct tconn *k)
+{
+	while (live_conns(d) > d->conn_max ||
+	       d->n_handshakes >= d->handshakes_max) {
+		struct tconn *old = oldest_handshake(d, k);
+		if (old == NULL)
+			return false;
+		alb_log_info("%u connections, %u handshakes: closing the oldest "
+			     "handshake for a new connection",
+			     live_conns(d), d->n_handshakes);
+		d->st.handshakes_failed++;
+		tlsd_handshake_over(old);
+		tlsd_conn_close(old);
+	}
+	return true;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct alb_tlsd *d = server->data;
@@ -136,9 +219,17 @@ static void on_connection(uv_stream_t *server, int status)
 		tlsd_conn_close(k);
 		return;
 	}
-	if (d->st.connections > d->conn_max) {
-		alb_log_warn("refusing a connection: %u are open (the limit)",
-			     d->conn_max);
+	client_addr(k);
+	if (k->has_addr && same_addr(d, k) >= d->addr_conn_max) {
+		alb_log_warn("refusing a connection: %u are open from its address "
+			     "(the limit)", d->addr_conn_max);
+		d->st.refused++;
+		tlsd_conn_close(k);
+		return;
+	}
+	if (!make_room(d, k)) {
+		alb_log_warn("refusing a connection: %u are open (the limit), none "
+			     "in its handshake", d->conn_max);
 		d->st.refused++;
 		tlsd_conn_close(k);
 		return;
@@ -208,6 +299,9 @@ int alb_tlsd_new(struct uv_loop_s *loop, const struct alb_tlsd_config *cfg,
 	if (cfg->use_listen_fd && cfg->use_conn_fd)
 		return alb_fail(err, ALB_EINVAL, "a listening socket and a connection "
 				"cannot both be served");
+	if (cfg->cert_list_max > ALB_TLSD_CERT_LIST_MAX)
+		return alb_fail(err, ALB_EINVAL, "certificate chain limit %zu above "
+				"%u bytes", cfg->cert_list_max, ALB_TLSD_CERT_LIST_MAX);
 	if ((cfg->use_listen_fd || cfg->use_conn_fd) && cfg->port_set)
 		return alb_fail(err, ALB_EINVAL, "Options --port and "
 				"--systemd-socket-activation are not compatible");
@@ -219,6 +313,12 @@ int alb_tlsd_new(struct uv_loop_s *loop, const struct alb_tlsd_config *cfg,
 	d->handshake_ms = cfg->handshake_timeout_ms != 0 ? cfg->handshake_timeout_ms
 							 : ALB_TLSD_HANDSHAKE_TIMEOUT_MS;
 	d->image_max = cfg->image_max != 0 ? cfg->image_max : ALB_TLSD_IMAGE_MAX;
+	d->handshakes_max = cfg->handshakes_max != 0 ? cfg->handshakes_max
+						     : ALB_TLSD_HANDSHAKES_MAX;
+	d->addr_conn_max = cfg->addr_conn_max != 0 ? cfg->addr_conn_max
+						   : ALB_TLSD_ADDR_CONN_MAX;
+	d->idle_ms = cfg->idle_timeout_ms != 0 ? cfg->idle_timeout_ms
+					       : ALB_TLSD_IDLE_TIMEOUT_MS;
 	d->frame_max = cfg->frame_max != 0 ? cfg->frame_max : ALB_TLSD_FRAME_MAX;
 	int rc = 0;
 	if (cfg->tmpdir != NULL && (d->tmpdir = strdup(cfg->tmpdir)) == NULL)

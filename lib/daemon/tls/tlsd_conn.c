@@ -516,6 +516,7 @@ void tlsd_conn_established(struct tconn *k)
 	alb_log_info("%s for %s", alb_cmd_kind_name(cmd->kind), k->auth->name);
 	if (streams_image(cmd)) {
 		k->state = T_IMAGE;
+		tlsd_idle_update(k);
 		return;
 	}
 	k->block_stream = takes_stream(cmd);
@@ -618,6 +619,11 @@ void tlsd_conn_app_data(struct tconn *k, const uint8_t *p, size_t n)
 			finish_failure(k, "reading tls chunk");
 		}
 	}
+}
+
+void tlsd_conn_idle_timeout(struct tconn *k, const char *text)
+{
+	finish_failure(k, text);
 }
 
 void tlsd_conn_client_gone(struct tconn *k, bool error)

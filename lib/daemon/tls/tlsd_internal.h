@@ -28,6 +28,10 @@ struct alb_tlsd {
 	bool single; /* one connection (conn_fd), no listener */
 	unsigned conn_max;
 	unsigned handshake_ms;
+	unsigned handshakes_max;
+	unsigned addr_conn_max;
+	unsigned idle_ms;
+	unsigned n_handshakes; /* connections in T_HANDSHAKE */
 	size_t image_max;
 	size_t frame_max;
 	struct tconn *conns;
@@ -70,6 +74,9 @@ struct tconn {
 	size_t cl_pending, dm_pending; /* bytes written but not yet sent */
 	struct alb_frame_reader *crd; /* client chunks (decrypted) */
 	struct alb_frame_reader *drd; /* daemon messages */
+	bool in_handshake;   /* counted in d->n_handshakes */
+	bool has_addr;
+	uint8_t addr[16];    /* the client's address (IPv4 as v4-mapped) */
 	struct alb_cert_auth *auth;
 	int64_t version; /* the client's (of its certificate extension) */
 	enum alb_endpoint endpoint;
@@ -82,6 +89,8 @@ struct tconn {
 
 /* tlsd.c */
 void tlsd_conn_unlink(struct alb_tlsd *d, struct tconn *k);
+/* k's handshake is over (done, failed or closed). */
+void tlsd_handshake_over(struct tconn *k);
 void tlsd_maybe_release(struct alb_tlsd *d);
 
 /* tlsd_tls.c: TLS on k's client stream */
@@ -91,6 +100,9 @@ void tlsd_tls_close_notify(struct tconn *k);
 void tlsd_tls_flush(struct tconn *k);
 void tlsd_client_read_start(struct tconn *k);
 void tlsd_client_read_stop(struct tconn *k);
+/* Runs the idle timer while k's client is to send and is read; stops it
+ * otherwise. */
+void tlsd_idle_update(struct tconn *k);
 /* Decrypts what was received and hands it to tlsd_conn_app_data(), unless
  * k's client side is paused. */
 void tlsd_tls_pump(struct tconn *k);
@@ -104,5 +116,7 @@ void tlsd_conn_established(struct tconn *k);
 void tlsd_conn_app_data(struct tconn *k, const uint8_t *p, size_t n);
 void tlsd_conn_client_gone(struct tconn *k, bool error);
 void tlsd_conn_client_drained(struct tconn *k);
+/* The client stayed silent for the idle timeout: ends k with text. */
+void tlsd_conn_idle_timeout(struct tconn *k, const char *text);
 
 #endif

@@ -138,6 +138,7 @@ static void handshake(struct tconn *k)
 	tlsd_tls_flush(k);
 	if (r == 1) {
 		uv_timer_stop(&k->timer);
+		tlsd_handshake_over(k);
 		alb_log_debug("TLS handshake done");
 		tlsd_conn_established(k);
 		tlsd_tls_pump(k);
@@ -147,6 +148,7 @@ static void handshake(struct tconn *k)
 		return;
 	alb_log_error("TLS handshake failed: %s", tls_reason(k));
 	k->d->st.handshakes_failed++;
+	tlsd_handshake_over(k);
 	/* The alert goes out before the connection closes. */
 	tlsd_conn_end(k);
 }
@@ -179,26 +181,53 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 		tlsd_conn_close(k);
 		return;
 	}
-	if (k->state == T_HANDSHAKE)
+	if (k->state == T_HANDSHAKE) {
 		handshake(k);
-	else
+	} else {
 		tlsd_tls_pump(k);
+		/* the client sent something: its silence starts again */
+		if (k->state < T_FINISH)
+			tlsd_idle_update(k);
+	}
 }
 
 void tlsd_client_read_start(struct tconn *k)
 {
-	if (k->cl_reading || k->state >= T_FINISH)
-		return;
-	if (uv_read_start(client(k), on_alloc, on_read) == 0)
+	if (!k->cl_reading && k->state < T_FINISH &&
+	    uv_read_start(client(k), on_alloc, on_read) == 0)
 		k->cl_reading = true;
+	tlsd_idle_update(k);
 }
 
 void tlsd_client_read_stop(struct tconn *k)
 {
-	if (!k->cl_reading)
+	if (k->cl_reading) {
+		uv_read_stop(client(k));
+		k->cl_reading = false;
+	}
+	tlsd_idle_update(k);
+}
+
+static void on_idle(uv_timer_t *t)
+{
+	struct tconn *k = t->data;
+	if ((k->state != T_IMAGE && k->state != T_BLOCK) || k->cl_paused)
 		return;
-	uv_read_stop(client(k));
-	k->cl_reading = false;
+	alb_log_warn("dropping a client that sent nothing for %u ms",
+		     k->d->idle_ms);
+	char text[96];
+	snprintf(text, sizeof(text), "no data from the client for %u ms",
+		 k->d->idle_ms);
+	tlsd_conn_idle_timeout(k, text);
+}
+
+void tlsd_idle_update(struct tconn *k)
+{
+	if ((k->state == T_IMAGE || k->state == T_BLOCK) && !k->cl_paused &&
+	    k->cl_reading)
+		uv_timer_start(&k->timer, on_idle, k->d->idle_ms, 0);
+	else if (k->state > T_HANDSHAKE && k->state < T_CLOSING)
+		uv_timer_stop(&k->timer);
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -230,6 +259,8 @@ int tlsd_tls_start(struct tconn *k)
 	SSL_set_accept_state(k->ssl);
 	if (uv_timer_start(&k->timer, on_timeout, k->d->handshake_ms, 0) != 0)
 		return -1;
+	k->in_handshake = true;
+	k->d->n_handshakes++;
 	tlsd_client_read_start(k);
 	return k->cl_reading ? 0 : -1;
 }
