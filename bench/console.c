@@ -256,9 +256,10 @@ int main(int argc, char **argv)
 	static struct core core;
 	uv_loop_init(&core.loop);
 	struct alb_console_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
+	alb_console_config_init(&cfg);
 	cfg.tmpdir = tmpdir;
-	if (alb_console_new(&core.loop, &cfg, &core.console, &err) != 0) {
+	if (alb_console_new(&core.loop, &cfg, &core.console, &err) != 0 ||
+	    alb_console_start(core.console, &err) != 0) {
 		fprintf(stderr, "bench-console: %s\n", err.msg);
 		return 1;
 	}

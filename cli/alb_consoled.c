@@ -59,7 +59,7 @@ static int take_option(void *ctx, int id, const char *arg)
 
 static void stop(void *console)
 {
-	alb_console_free(console);
+	alb_console_shutdown(console, NULL, NULL);
 }
 
 int main(int argc, char **argv)
@@ -69,15 +69,15 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct alb_console_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
+	alb_console_config_init(&cfg);
 	const struct daemon_prog p = {prog, usage, opts, take_option, &cfg};
 	struct daemon_common com;
 	int status = daemon_setup(&p, argc, argv, &com);
 	if (status >= 0)
 		return status;
 	cfg.tmpdir = com.tmpdir;
-	cfg.use_listen_fd = com.listen_fd >= 0;
 	cfg.listen_fd = com.listen_fd;
+	cfg.socket_gid = com.socket_gid;
 	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 
 	uv_loop_t loop;
@@ -92,8 +92,17 @@ int main(int argc, char **argv)
 		uv_loop_close(&loop);
 		return 1;
 	}
+	if (alb_console_start(console, &err) != 0) {
+		alb_log_error("%s", err.msg);
+		alb_console_free(console);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		uv_loop_close(&loop);
+		return 1;
+	}
 	alb_log_info("%s: serving consoles (at most %u subscribers each)", prog,
 		     cfg.max_subscribers != 0 ? cfg.max_subscribers
 					      : ALB_CONSOLE_SUBSCRIBERS_DEFAULT);
-	return daemon_run(prog, &loop, stop, console);
+	status = daemon_run(prog, &loop, stop, console);
+	alb_console_free(console);
+	return status;
 }

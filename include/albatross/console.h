@@ -169,19 +169,31 @@ struct uv_loop_s;
  * longest name is about 1.1 KiB. A larger frame closes the connection. */
 #define ALB_CONSOLE_FRAME_MAX 4096
 
-/** Most connections served at once; more are closed at accept. */
+/** Most connections served at once. A new one beyond it replaces the
+ * oldest connection that has not sent a complete command yet; it is closed
+ * at accept only when every connection is past its first command. As
+ * frames are at most ALB_CONSOLE_FRAME_MAX bytes, this also bounds the
+ * bytes all connections' incomplete commands hold (4 MiB). */
 #define ALB_CONSOLE_CONN_MAX 1024
 
-/** How the core is set up. Zero it, then set what differs from the
- * defaults. Strings are copied by alb_console_new(). */
+/** A connection waiting for a command must complete it within this many
+ * milliseconds, or it is closed. vmmd's connection is exempt once its
+ * first Console_add identified it. */
+#define ALB_CONSOLE_COMMAND_TIMEOUT_MS 10000
+
+/** How the core is set up. Fill with alb_console_config_init() first, then
+ * set what differs from the defaults. Strings are copied by
+ * alb_console_new(). */
 struct alb_console_config {
 	/** Runtime directory; NULL: ALB_TMPDIR_DEFAULT of client.h. FIFOs are
 	 * read from <tmpdir>/fifo; <tmpdir>/util is created when missing. */
 	const char *tmpdir;
-	/** Serve listen_fd (a listening Unix stream socket, e.g. from systemd)
-	 * instead of binding <tmpdir>/util/console.sock; the core closes it. */
-	bool use_listen_fd;
+	/** A listening Unix stream socket to serve (e.g. from systemd), or -1
+	 * to bind <tmpdir>/util/console.sock. The core takes it over. */
 	int listen_fd;
+	/** Group of the socket the core binds (mode 0660, whatever the
+	 * umask), or -1 to leave the process's group. */
+	int64_t socket_gid;
 	/** Subscribers per unikernel, 1..ALB_CONSOLE_SUBSCRIBERS_LIMIT; 0:
 	 * ALB_CONSOLE_SUBSCRIBERS_DEFAULT. */
 	unsigned max_subscribers;
@@ -191,21 +203,46 @@ struct alb_console_config {
 	size_t inactive_max;
 	/** 0: ALB_CONSOLE_CONN_MAX. */
 	unsigned conn_max;
+	/** 0: ALB_CONSOLE_COMMAND_TIMEOUT_MS. */
+	unsigned command_timeout_ms;
 };
 
-/** A running console daemon (opaque). */
+/** Fills cfg with the defaults (tmpdir NULL, listen_fd and socket_gid -1,
+ * limits 0). */
+ALB_EXPORT void alb_console_config_init(struct alb_console_config *cfg);
+
+/** A console daemon core (opaque). The lifecycle is every core's:
+ * alb_console_new(), alb_console_start(), run the loop,
+ * alb_console_shutdown() with a callback, alb_console_free(). Writes use
+ * MSG_NOSIGNAL: the caller need not ignore SIGPIPE. */
 struct alb_console;
 
-/** Sets up the daemon on loop (a uv_loop_t): listens on
- * <tmpdir>/util/console.sock (a stale socket file is replaced; ALB_EBUSY
- * when another daemon answers there) or on cfg->listen_fd. Nothing happens
- * until the caller runs the loop. Returns 0 and *out (stop it with
- * alb_console_free()); ALB_EINVAL for a bad configuration, e.g. "max
- * subscribers must be greater than or equal to 1"; ALB_ETOOBIG for a
- * tmpdir too long for a socket path; ALB_ESYS; ALB_ENOMEM. */
+/** Makes a core on loop (a uv_loop_t) with cfg; nothing is touched yet.
+ * Returns 0 and *out; ALB_EINVAL for a bad configuration, e.g. "max
+ * subscribers must be at most 1024"; ALB_ETOOBIG for a tmpdir too long for
+ * a socket path; ALB_ENOMEM. On failure the caller keeps cfg->listen_fd. */
 ALB_EXPORT int alb_console_new(struct uv_loop_s *loop,
 			       const struct alb_console_config *cfg,
 			       struct alb_console **out, struct alb_error *err);
+
+/** Starts listening: on cfg->listen_fd, or on <tmpdir>/util/console.sock
+ * (made with its directory when missing; a stale socket file is replaced,
+ * ALB_EBUSY when another daemon answers there, ALB_EEXIST when the path is
+ * not a socket). Nothing happens until the caller runs the loop. Returns
+ * 0, ALB_EINVAL when called twice, ALB_ESYS. After a failure, shut down
+ * and free. */
+ALB_EXPORT int alb_console_start(struct alb_console *c, struct alb_error *err);
+
+/** Called once the core has shut down. */
+typedef void (*alb_console_done_fn)(struct alb_console *c, void *ctx);
+
+/** Stops the daemon: closes the listening socket (removing the socket file
+ * it bound), every connection and every FIFO, frees the rings. done(c,
+ * ctx), if not NULL, is called on the loop once every handle is closed (it
+ * may be called before this returns). A second call only replaces done.
+ * Returns 0, or ALB_EINVAL for NULL. */
+ALB_EXPORT int alb_console_shutdown(struct alb_console *c,
+				    alb_console_done_fn done, void *ctx);
 
 /** What a daemon holds now (for monitoring and tests). */
 struct alb_console_stats {
@@ -226,11 +263,10 @@ struct alb_console_stats {
 ALB_EXPORT void alb_console_get_stats(const struct alb_console *c,
 				      struct alb_console_stats *out);
 
-/** Stops the daemon: closes the listening socket, every connection and
- * every FIFO, frees the rings. The memory of the handle is released by the
- * loop once the last libuv handle has closed, so the caller must run the
- * loop afterwards (uv_run() returns when nothing is left). NULL is a
- * no-op. */
+/** Frees the core: from or after the done callback, or instead of
+ * starting it. A core still running is shut down first and its memory
+ * released once its last handle has closed (the caller runs the loop until
+ * uv_run() returns). NULL is a no-op. */
 ALB_EXPORT void alb_console_free(struct alb_console *c);
 
 #ifdef __cplusplus

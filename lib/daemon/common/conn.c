@@ -18,11 +18,16 @@
 /* Buffers sent by one sendmsg(). */
 #define IOV_BATCH 16
 
+/* Smallest inline chunk: small messages queued one after the other share
+ * one chunk (one allocation, one iovec). */
+#define CHUNK_MIN 4096
+
 struct dc_chunk {
 	struct dc_chunk *next;
 	struct alb_buf buf; /* owned, or empty for an inline copy */
 	const uint8_t *p;
 	size_t len, off;
+	size_t cap;         /* of copy[]; 0 for a taken buffer */
 	uint8_t copy[];
 };
 
@@ -281,6 +286,25 @@ static bool flush(struct dc_conn *c)
 	return !c->wfail;
 }
 
+static int enqueue_only(struct dc_conn *c, struct dc_chunk *k)
+{
+	if (c->closing || c->wfail || c->lost) {
+		chunk_free(k);
+		return ALB_EPROTO;
+	}
+	if (k->len == 0) {
+		chunk_free(k);
+		return 0;
+	}
+	if (c->wq_tail != NULL)
+		c->wq_tail->next = k;
+	else
+		c->wq_head = k;
+	c->wq_tail = k;
+	c->pending += k->len;
+	return 0;
+}
+
 static int enqueue(struct dc_conn *c, struct dc_chunk *k)
 {
 	if (c->closing || c->wfail || c->lost) {
@@ -320,17 +344,48 @@ int dc_conn_send_buf(struct dc_conn *c, struct alb_buf *buf)
 	return enqueue(c, k);
 }
 
-int dc_conn_send(struct dc_conn *c, const void *p, size_t n)
+int dc_conn_queue(struct dc_conn *c, const void *p, size_t n)
 {
-	struct dc_chunk *k = malloc(sizeof(*k) + n);
+	if (c->closing || c->wfail || c->lost)
+		return ALB_EPROTO;
+	if (n == 0)
+		return 0;
+	struct dc_chunk *t = c->wq_tail;
+	if (t != NULL && t->cap - t->len >= n) {
+		memcpy(t->copy + t->len, p, n);
+		t->len += n;
+		c->pending += n;
+		return 0;
+	}
+	size_t cap = n < CHUNK_MIN ? CHUNK_MIN : n;
+	struct dc_chunk *k = malloc(sizeof(*k) + cap);
 	if (k == NULL)
 		return ALB_ENOMEM;
 	memset(k, 0, sizeof(*k));
-	if (n > 0)
-		memcpy(k->copy, p, n);
+	memcpy(k->copy, p, n);
 	k->p = k->copy;
 	k->len = n;
-	return enqueue(c, k);
+	k->cap = cap;
+	return enqueue_only(c, k);
+}
+
+void dc_conn_flush(struct dc_conn *c)
+{
+	if (c->closing || c->lost)
+		return;
+	flush(c);
+	update_events(c);
+}
+
+int dc_conn_send(struct dc_conn *c, const void *p, size_t n)
+{
+	bool was_empty = c->wq_head == NULL;
+	int rc = dc_conn_queue(c, p, n);
+	if (rc == 0 && was_empty)
+		dc_conn_flush(c);
+	else if (rc == 0)
+		update_events(c);
+	return rc;
 }
 
 int dc_conn_send_msg(struct dc_conn *c, const struct alb_msg *m,
@@ -676,6 +731,14 @@ size_t dc_pool_count(const struct dc_pool *p)
 size_t dc_pool_handles(const struct dc_pool *p)
 {
 	return p->handles;
+}
+
+size_t dc_pool_pending(const struct dc_pool *p)
+{
+	size_t n = 0;
+	for (const struct dc_conn *c = p->head; c != NULL; c = c->next)
+		n += c->pending;
+	return n;
 }
 
 size_t dc_pool_bytes(const struct dc_pool *p)

@@ -2,21 +2,17 @@
  * its lifecycle, the listening socket and the commands. The state lives in
  * console_state.c, the connections in console_conn.c.
  * SPDX-License-Identifier: ISC */
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "albatross/client.h"
 #include "albatross/log.h"
 #include "console_internal.h"
 #include "base/internal.h"
+#include "dcommon/socket.h"
 #include "policy/trie.h"
 
 /* ---- commands ------------------------------------------------------------- */
@@ -58,6 +54,7 @@ static void cmd_add(struct conn *k, const struct alb_msg *m)
 	}
 	if (console_add_fifo(k->c, name, m->u.command.u.console_add) != 0) {
 		reply_failure(k, m, "opening", false);
+		console_conn_next(k);
 		return;
 	}
 	struct alb_msg r;
@@ -65,8 +62,10 @@ static void cmd_add(struct conn *k, const struct alb_msg *m)
 	r.header = m->header;
 	r.kind = ALB_PAYLOAD_SUCCESS;
 	r.u.success.kind = ALB_REPLY_EMPTY;
-	if (console_conn_send(k, &r) == 0)
+	if (console_conn_send(k, &r) == 0) {
 		console_conn_flush(k);
+		console_conn_next(k);
+	}
 }
 
 /* Where a new subscriber's history starts (spec §7.6), as a line number. */
@@ -115,6 +114,7 @@ static void cmd_subscribe(struct conn *k, const struct alb_msg *m)
 	k->version = m->header.version;
 	k->state = CONN_SUB;
 	k->live = true;
+	console_conn_subscribed(k);
 	console_sub_add(c, e, k);
 	/* Exactly max_subscribers (upstream keeps one more, spec §12.5 5a):
 	 * the oldest goes. The new one is counted first, so that the console
@@ -238,162 +238,36 @@ void console_handle_frame(struct conn *k, const uint8_t *p, size_t len)
 	alb_msg_free(m);
 }
 
-/* ---- listening ----------------------------------------------------------- */
+/* ---- lifecycle ------------------------------------------------------------ */
 
-static void on_listen(uv_poll_t *h, int status, int events);
-
-void console_listen_resume(struct alb_console *c)
+void alb_console_config_init(struct alb_console_config *cfg)
 {
-	if (!c->listen_paused || c->freeing)
-		return;
-	c->listen_paused = false;
-	uv_poll_start(&c->listener, UV_READABLE, on_listen);
-}
-
-static void on_listen(uv_poll_t *h, int status, int events)
-{
-	(void)events;
-	struct alb_console *c = h->data;
-	if (status < 0) {
-		alb_log_error("listening socket: %s", uv_strerror(status));
-		return;
-	}
-	for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
-		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE) {
-				/* Wait for a connection to close rather than spin. */
-				alb_log_error("cannot accept: %s", strerror(errno));
-				c->listen_paused = true;
-				uv_poll_stop(&c->listener);
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				alb_log_error("cannot accept: %s", strerror(errno));
-			}
-			return;
-		}
-		if (c->n_conns >= c->conn_max) {
-			alb_log_warn("refusing a connection: %zu connections already",
-				     c->n_conns);
-			close(fd);
-			continue;
-		}
-		console_conn_new(c, fd);
-	}
-}
-
-/* Creates dir if it is missing. */
-static int make_dir(const char *dir, struct alb_error *err)
-{
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return alb_fail_sys(err, "cannot create %s", dir);
-	return 0;
-}
-
-/* Binds path, replacing a stale socket file but not a live daemon. */
-static int listen_path(const char *path, int *out, struct alb_error *err)
-{
-	struct sockaddr_un sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return alb_fail(err, ALB_ETOOBIG, "socket path too long: %s", path);
-	memcpy(sa.sun_path, path, strlen(path));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return alb_fail_sys(err, "socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		if (errno != EADDRINUSE) {
-			int rc = alb_fail_sys(err, "cannot bind %s", path);
-			close(fd);
-			return rc;
-		}
-		struct stat sb;
-		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool live = probe >= 0 &&
-			    connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (probe >= 0)
-			close(probe);
-		if (live) {
-			close(fd);
-			return alb_fail(err, ALB_EBUSY,
-					"another console daemon listens on %s", path);
-		}
-		if (lstat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
-			close(fd);
-			return alb_fail(err, ALB_EEXIST, "%s exists and is not a socket",
-					path);
-		}
-		/* A stale socket of a daemon that is gone. */
-		unlink(path);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-			int rc = alb_fail_sys(err, "cannot bind %s", path);
-			close(fd);
-			return rc;
-		}
-	}
-	if (listen(fd, LISTEN_BACKLOG) != 0) {
-		int rc = alb_fail_sys(err, "cannot listen on %s", path);
-		close(fd);
-		return rc;
-	}
-	*out = fd;
-	return 0;
-}
-
-static int open_listener(struct alb_console *c,
-			 const struct alb_console_config *cfg, int *fd,
-			 struct alb_error *err)
-{
-	if (cfg->use_listen_fd) {
-		int fl = fcntl(cfg->listen_fd, F_GETFL);
-		if (fl < 0 || fcntl(cfg->listen_fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
-		    fcntl(cfg->listen_fd, F_SETFD, FD_CLOEXEC) != 0)
-			return alb_fail_sys(err, "the listening socket %d", cfg->listen_fd);
-		*fd = cfg->listen_fd;
-		return 0;
-	}
-	char util[PATH_MAX];
-	snprintf(util, sizeof(util), "%s/util", c->tmpdir);
-	int rc = make_dir(c->tmpdir, err);
-	if (rc == 0)
-		rc = make_dir(util, err);
-	char path[ALB_SOCKET_PATH_BUF];
-	if (rc == 0)
-		rc = alb_endpoint_socket_path(c->tmpdir, ALB_ENDPOINT_CONSOLE, path, err);
-	if (rc == 0)
-		rc = listen_path(path, fd, err);
-	return rc;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen_fd = -1;
+	cfg->socket_gid = -1;
 }
 
 int alb_console_new(struct uv_loop_s *loop, const struct alb_console_config *cfg,
 		    struct alb_console **out, struct alb_error *err)
 {
-	int rc;
-	if (loop == NULL || cfg == NULL || out == NULL) {
-		rc = alb_fail(err, ALB_EINVAL, "alb_console_new: missing argument");
-		goto fail_fd;
-	}
-	if (cfg->max_subscribers > ALB_CONSOLE_SUBSCRIBERS_LIMIT) {
-		rc = alb_fail(err, ALB_EINVAL, "max subscribers must be at most %d",
-			      ALB_CONSOLE_SUBSCRIBERS_LIMIT);
-		goto fail_fd;
-	}
+	if (loop == NULL || cfg == NULL || out == NULL)
+		return alb_fail(err, ALB_EINVAL, "alb_console_new: missing argument");
+	if (cfg->max_subscribers > ALB_CONSOLE_SUBSCRIBERS_LIMIT)
+		return alb_fail(err, ALB_EINVAL, "max subscribers must be at most %d",
+				ALB_CONSOLE_SUBSCRIBERS_LIMIT);
 	const char *tmpdir = cfg->tmpdir != NULL ? cfg->tmpdir : ALB_TMPDIR_DEFAULT;
 	/* <tmpdir>/fifo/<name> must fit a path. */
-	if (strlen(tmpdir) + sizeof("/fifo/") + ALB_NAME_MAX >= PATH_MAX) {
-		rc = alb_fail(err, ALB_ETOOBIG, "temporary directory name too long");
-		goto fail_fd;
-	}
+	if (strlen(tmpdir) + sizeof("/fifo/") + ALB_NAME_MAX >= PATH_MAX)
+		return alb_fail(err, ALB_ETOOBIG, "temporary directory name too long");
 	struct alb_console *c = calloc(1, sizeof(*c));
 	if (c == NULL || (c->tmpdir = strdup(tmpdir)) == NULL ||
 	    (c->paths = alb_trie_new()) == NULL) {
-		if (c != NULL)
+		if (c != NULL) {
 			free(c->tmpdir);
+			alb_trie_free(c->paths, NULL);
+		}
 		free(c);
-		rc = alb_fail(err, ALB_ENOMEM, "out of memory");
-		goto fail_fd;
+		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	}
 	c->loop = loop;
 	c->max_subs = cfg->max_subscribers != 0 ? cfg->max_subscribers
@@ -402,64 +276,123 @@ int alb_console_new(struct uv_loop_s *loop, const struct alb_console_config *cfg
 	c->inactive_max = cfg->inactive_max != 0 ? cfg->inactive_max
 						 : ALB_CONSOLE_INACTIVE_MAX;
 	c->conn_max = cfg->conn_max != 0 ? cfg->conn_max : ALB_CONSOLE_CONN_MAX;
-	int fd = -1;
-	rc = open_listener(c, cfg, &fd, err);
-	if (rc == 0 && uv_poll_init(loop, &c->listener, fd) != 0)
-		rc = alb_fail(err, ALB_ESYS, "cannot watch the listening socket");
+	c->command_timeout_ms = cfg->command_timeout_ms != 0
+					? cfg->command_timeout_ms
+					: ALB_CONSOLE_COMMAND_TIMEOUT_MS;
+	c->listen_fd = cfg->listen_fd;
+	c->socket_gid = cfg->socket_gid;
+	int rc = cfg->listen_fd >= 0
+			 ? 0
+			 : alb_endpoint_socket_path(c->tmpdir, ALB_ENDPOINT_CONSOLE,
+						    c->sock_path, err);
+	struct dc_pool_config pc = {
+		.who = "console",
+		.conn_max = c->conn_max,
+		.frame_max = ALB_CONSOLE_FRAME_MAX,
+		.command_timeout_ms = c->command_timeout_ms,
+		.backlog = LISTEN_BACKLOG,
+	};
+	if (rc == 0)
+		rc = dc_pool_new(loop, &pc, &console_conn_ops, c, &c->pool, err);
 	if (rc != 0) {
-		/* The core owns a given socket even when it fails. */
-		if (fd >= 0)
-			close(fd);
-		else if (cfg->use_listen_fd)
-			close(cfg->listen_fd);
+		c->listen_fd = -1; /* the caller keeps its socket on failure */
 		console_final_free(c);
 		return rc;
 	}
-	c->listen_fd = fd;
-	c->listening = true;
-	c->handles++;
-	c->listener.data = c;
-	uv_poll_start(&c->listener, UV_READABLE, on_listen);
 	*out = c;
 	return 0;
-fail_fd:
-	if (cfg != NULL && cfg->use_listen_fd)
-		close(cfg->listen_fd);
-	return rc;
+}
+
+int alb_console_start(struct alb_console *c, struct alb_error *err)
+{
+	if (c == NULL || c->started || c->freeing)
+		return alb_fail(err, ALB_EINVAL, "alb_console_start: not a new core");
+	c->started = true;
+	int fd = c->listen_fd;
+	c->listen_fd = -1;
+	int rc;
+	if (fd >= 0) {
+		rc = dc_listen_fd_adopt(fd, err);
+		if (rc != 0) {
+			close(fd);
+			return rc;
+		}
+	} else {
+		char util[PATH_MAX];
+		snprintf(util, sizeof(util), "%s/util", c->tmpdir);
+		rc = dc_mkdir_p(util, 0755, err);
+		if (rc == 0)
+			rc = dc_unix_listen(c->sock_path, c->socket_gid, LISTEN_BACKLOG,
+					    &fd, err);
+		if (rc != 0)
+			return rc;
+		c->bound_path = true;
+	}
+	return dc_pool_listen(c->pool, fd, err);
 }
 
 void alb_console_get_stats(const struct alb_console *c,
 			   struct alb_console_stats *out)
 {
 	*out = c->st;
-	out->connections = c->n_conns;
-	out->pending_bytes = 0;
-	for (const struct conn *k = c->conns; k != NULL; k = k->next)
-		out->pending_bytes += console_pending(k);
+	out->connections = dc_pool_count(c->pool);
+	out->pending_bytes = dc_pool_pending(c->pool);
 }
 
-static void listener_closed(uv_handle_t *h)
+static void maybe_done(struct alb_console *c)
 {
-	struct alb_console *c = h->data;
-	close(c->listen_fd);
-	console_handle_gone(c);
-}
-
-void alb_console_free(struct alb_console *c)
-{
-	if (c == NULL || c->freeing)
+	if (!c->freeing || c->done_called || c->handles > 0 ||
+	    dc_pool_handles(c->pool) > 0)
 		return;
+	c->done_called = true;
+	if (c->done != NULL)
+		c->done(c, c->done_ctx);
+	if (c->free_when_done)
+		console_final_free(c);
+}
+
+void console_handle_gone(struct alb_console *c)
+{
+	maybe_done(c);
+}
+
+int alb_console_shutdown(struct alb_console *c, alb_console_done_fn done,
+			 void *ctx)
+{
+	if (c == NULL)
+		return ALB_EINVAL;
+	c->done = done;
+	c->done_ctx = ctx;
+	if (c->freeing) {
+		maybe_done(c);
+		return 0;
+	}
 	c->freeing = true;
-	while (c->conns != NULL)
-		console_conn_close(c->conns);
+	dc_pool_close_all(c->pool);
+	if (c->bound_path) {
+		unlink(c->sock_path);
+		c->bound_path = false;
+	}
 	while (c->path_list != NULL) {
 		struct cpath *p = c->path_list;
 		while (p->count > 1)
 			console_entry_remove(c, p->entries);
 		console_entry_remove(c, p->entries); /* frees p */
 	}
-	if (c->listening)
-		uv_close((uv_handle_t *)&c->listener, listener_closed);
-	if (c->handles == 0)
-		console_final_free(c);
+	maybe_done(c);
+	return 0;
+}
+
+void alb_console_free(struct alb_console *c)
+{
+	if (c == NULL)
+		return;
+	if (!c->done_called) {
+		/* still running: shut down, and go once the handles are closed
+		 * (at once when none is open) */
+		c->free_when_done = true;
+		alb_console_shutdown(c, NULL, NULL);
+		return;
+	}
+	console_final_free(c);
 }

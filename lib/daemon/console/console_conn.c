@@ -1,11 +1,10 @@
-/* libalbatross — the console daemon's connections: reading commands,
- * one output buffer each, subscribers' history and live lines.
+/* libalbatross — the console daemon's connections on daemon/common's pool
+ * (command deadline, growing frames, connection limit, one write queue
+ * with MSG_NOSIGNAL): reading commands, subscribers' history and live
+ * lines.
  * SPDX-License-Identifier: ISC */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "albatross/log.h"
 #include "console_internal.h"
@@ -15,25 +14,7 @@
 
 size_t console_pending(const struct conn *k)
 {
-	return k->len - k->off;
-}
-
-static void on_conn(uv_poll_t *h, int status, int events);
-
-static void conn_events(struct conn *k)
-{
-	int ev = 0;
-	if (k->state != CONN_DONE)
-		ev |= UV_READABLE;
-	if (console_pending(k) > 0)
-		ev |= UV_WRITABLE;
-	if (ev == k->events)
-		return;
-	k->events = ev;
-	if (ev == 0)
-		uv_poll_stop(&k->poll);
-	else
-		uv_poll_start(&k->poll, ev, on_conn);
+	return k->dc != NULL ? dc_conn_pending(k->dc) : 0;
 }
 
 /* Queues p[0..n) for k. A capped write that would make more than
@@ -52,62 +33,24 @@ int console_conn_queue(struct conn *k, const uint8_t *p, size_t n, bool capped)
 		console_conn_close(k);
 		return -1;
 	}
-	if (k->cap - k->len < n && k->off > 0) {
-		memmove(k->out, k->out + k->off, console_pending(k));
-		k->len -= k->off;
-		k->off = 0;
+	if (dc_conn_queue(k->dc, p, n) != 0) {
+		alb_log_error("cannot queue output for a connection");
+		console_conn_close(k);
+		return -1;
 	}
-	if (k->cap - k->len < n) {
-		size_t cap = k->cap < 4096 ? 4096 : k->cap * 2;
-		if (cap < k->len + n)
-			cap = k->len + n;
-		uint8_t *out = realloc(k->out, cap);
-		if (out == NULL) {
-			alb_log_error("out of memory for a connection's output");
-			console_conn_close(k);
-			return -1;
-		}
-		k->out = out;
-		k->cap = cap;
-	}
-	memcpy(k->out + k->len, p, n);
-	k->len += n;
 	return 0;
 }
 
-/* Writes what waits, as far as the socket takes it. May close k. */
+/* Writes what waits, as far as the socket takes it; a connection that has
+ * replied for good closes once its output is out. */
 void console_conn_flush(struct conn *k)
 {
-	while (!k->closing && console_pending(k) > 0) {
-		ssize_t w = send(k->fd, k->out + k->off, console_pending(k),
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w > 0) {
-			k->off += (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		alb_log_debug("write failed: %s", strerror(errno));
-		console_conn_close(k);
-		return;
-	}
 	if (k->closing)
 		return;
-	if (console_pending(k) == 0) {
-		k->off = k->len = 0;
-		if (k->cap > OUT_KEEP) {
-			free(k->out);
-			k->out = NULL;
-			k->cap = 0;
-		}
-		if (k->state == CONN_DONE) {
-			console_conn_close(k);
-			return;
-		}
-	}
-	conn_events(k);
+	if (k->state == CONN_DONE)
+		dc_conn_end(k->dc);
+	else
+		dc_conn_flush(k->dc);
 }
 
 /* Encodes m (framed) and queues it. Returns 0 or -1 when k is closed. */
@@ -194,124 +137,105 @@ void console_pump(struct conn *k)
 
 /* ---- connections ----------------------------------------------------------- */
 
-static void conn_closed(uv_handle_t *h)
-{
-	struct conn *k = h->data;
-	struct alb_console *c = k->c;
-	close(k->fd);
-	free(k->out);
-	free(k);
-	console_handle_gone(c);
-}
-
 void console_conn_close(struct conn *k)
 {
 	if (k->closing)
 		return;
-	struct alb_console *c = k->c;
 	k->closing = true;
 	if (k->e != NULL)
 		console_unsubscribe(k);
-	if (k->prev != NULL)
-		k->prev->next = k->next;
+	dc_conn_close(k->dc);
+}
+
+static void on_frame(struct dc_conn *dc, struct alb_buf *frame)
+{
+	struct conn *k = dc->data;
+	if (k->state == CONN_CMD && !k->closing)
+		console_handle_frame(k, frame->data, frame->len);
+	alb_buf_free(frame);
+}
+
+/* Any message, EOF or error from a subscriber ends it. */
+static void on_bytes(struct dc_conn *dc, const uint8_t *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	console_conn_close(dc->data);
+}
+
+static void on_lost(struct dc_conn *dc, int rc, const char *why)
+{
+	struct conn *k = dc->data;
+	if (rc == ALB_EEOF)
+		alb_log_info("connection closed");
 	else
-		c->conns = k->next;
-	if (k->next != NULL)
-		k->next->prev = k->prev;
-	c->n_conns--;
-	alb_frame_reader_free(k->fr);
-	k->fr = NULL;
-	uv_close((uv_handle_t *)&k->poll, conn_closed);
-	console_listen_resume(c);
+		alb_log_warn("closing a connection: %s", why);
+	console_conn_close(k);
 }
 
-static void conn_read_commands(struct conn *k)
+static void on_drained(struct dc_conn *dc)
 {
-	struct alb_error err;
-	for (int i = 0; i < FRAMES_PER_WAKE && k->state == CONN_CMD && !k->closing;
-	     i++) {
-		uint8_t *p;
-		size_t len;
-		if (alb_frame_reader_space(k->fr, &p, &len, &err) != 0) {
-			alb_log_warn("closing a connection: %s", err.msg);
-			console_conn_close(k);
-			return;
-		}
-		ssize_t n = recv(k->fd, p, len, MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			alb_log_info("connection closed%s%s", n < 0 ? ": " : "",
-				     n < 0 ? strerror(errno) : "");
-			console_conn_close(k);
-			return;
-		}
-		int rc = alb_frame_reader_advance(k->fr, (size_t)n, &err);
-		if (rc == ALB_EAGAIN)
-			continue;
-		if (rc != 0) {
-			/* An end-of-stream length, or one past the limit. */
-			alb_log_warn("closing a connection: %s",
-				     rc == ALB_EEOF ? "end of stream" : err.msg);
-			console_conn_close(k);
-			return;
-		}
-		struct alb_bytes f;
-		alb_frame_reader_frame(k->fr, &f);
-		console_handle_frame(k, f.ptr, f.len);
-	}
+	struct conn *k = dc->data;
+	if (!k->closing && !k->live && k->e != NULL)
+		console_pump(k);
 }
 
-static void on_conn(uv_poll_t *h, int status, int events)
+static void on_closed(struct dc_conn *dc)
 {
-	struct conn *k = h->data;
-	if (status < 0) {
-		console_conn_close(k);
+	struct conn *k = dc->data;
+	if (k == NULL)
 		return;
-	}
-	if (events & UV_WRITABLE) {
-		console_conn_flush(k);
-		if (!k->closing && !k->live && k->e != NULL)
-			console_pump(k);
-	}
-	if (k->closing || !(events & UV_READABLE))
-		return;
-	if (k->state == CONN_CMD) {
-		conn_read_commands(k);
-	} else if (k->state == CONN_SUB) {
-		/* Any message, EOF or error from a subscriber ends it. */
-		uint8_t b[64];
-		ssize_t n = recv(k->fd, b, sizeof(b), MSG_DONTWAIT);
-		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-			console_conn_close(k);
-	}
+	if (!k->closing && k->e != NULL)
+		console_unsubscribe(k);
+	free(k);
 }
 
-void console_conn_new(struct alb_console *c, int fd)
+static void on_gone(struct dc_pool *p)
 {
+	console_handle_gone(dc_pool_data(p));
+}
+
+static int on_accepted(struct dc_pool *p, struct dc_conn *dc)
+{
+	struct alb_console *c = dc_pool_data(p);
+	if (c->freeing)
+		return -1;
 	struct conn *k = calloc(1, sizeof(*k));
-	if (k == NULL || alb_frame_reader_new(ALB_CONSOLE_FRAME_MAX, &k->fr, NULL) != 0 ||
-	    uv_poll_init(c->loop, &k->poll, fd) != 0) {
+	if (k == NULL) {
 		alb_log_error("cannot serve a connection: out of memory");
-		if (k != NULL)
-			alb_frame_reader_free(k->fr);
-		free(k);
-		close(fd);
-		return;
+		return -1;
 	}
-	c->handles++;
-	k->fd = fd;
 	k->c = c;
-	k->poll.data = k;
+	k->dc = dc;
+	dc->data = k;
 	k->state = CONN_CMD;
-	k->next = c->conns;
-	if (c->conns != NULL)
-		c->conns->prev = k;
-	c->conns = k;
-	c->n_conns++;
-	k->events = UV_READABLE;
-	uv_poll_start(&k->poll, UV_READABLE, on_conn);
+	dc_conn_read(dc, true);
+	return 0;
 }
 
+const struct dc_ops console_conn_ops = {
+	.accepted = on_accepted,
+	.frame = on_frame,
+	.bytes = on_bytes,
+	.lost = on_lost,
+	.drained = on_drained,
+	.closed = on_closed,
+	.gone = on_gone,
+};
+
+void console_conn_subscribed(struct conn *k)
+{
+	/* from now on any input ends the subscription */
+	dc_conn_set_raw(k->dc);
+	dc_conn_read(k->dc, false);
+}
+
+void console_conn_next(struct conn *k)
+{
+	/* vmmd identifies itself with its first Console_add: a peer daemon
+	 * that keeps its connection between unikernels (no command
+	 * deadline, never replaced by a newcomer) */
+	if (!k->dc->peer)
+		dc_conn_set_peer(k->dc);
+	dc_conn_read(k->dc, true);
+}

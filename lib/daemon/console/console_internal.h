@@ -24,6 +24,8 @@
 #include "albatross/frame.h"
 #include "albatross/name.h"
 #include "albatross/wire.h"
+#include "albatross/client.h"
+#include "dcommon/conn.h"
 
 /* Bytes read from a FIFO per read(); one timestamp for all of them. */
 #define READ_BUF 65536
@@ -32,12 +34,6 @@
 #define READS_PER_WAKE 16
 /* A catching-up subscriber gets history until this many bytes wait. */
 #define PUMP_WATERMARK 65536
-/* An output buffer larger than this is released once drained. */
-#define OUT_KEEP 65536
-/* Connections accepted per readiness event of the listening socket. */
-#define ACCEPTS_PER_WAKE 64
-/* Frames read per readiness event of a connection. */
-#define FRAMES_PER_WAKE 16
 /* Listening backlog (albatross-console uses 1; a burst of clients should
  * not be refused). */
 #define LISTEN_BACKLOG 16
@@ -85,13 +81,9 @@ enum conn_state {
 };
 
 struct conn {
-	uv_poll_t poll;
-	int fd;
+	struct dc_conn *dc;
 	struct alb_console *c;
-	struct conn *next, *prev; /* all connections */
-	struct alb_frame_reader *fr;
 	enum conn_state state;
-	int events;
 	bool closing;
 	/* subscription */
 	struct entry *e;
@@ -99,9 +91,6 @@ struct conn {
 	int64_t version;
 	bool live;          /* caught up: new lines are queued as they come */
 	uint64_t next_line; /* catching up: number of the next line to send */
-	/* output: out[off..len) waits to be sent */
-	uint8_t *out;
-	size_t off, len, cap;
 };
 
 struct alb_console {
@@ -111,25 +100,30 @@ struct alb_console {
 	size_t pending_max;
 	size_t inactive_max;
 	unsigned conn_max;
-	uv_poll_t listener;
-	int listen_fd;
-	bool listening;
-	bool listen_paused; /* out of file descriptors */
+	unsigned command_timeout_ms;
+	int listen_fd;      /* given by the caller until started */
+	int64_t socket_gid;
+	bool bound_path;    /* we bound the socket (removed at shutdown) */
+	char sock_path[ALB_SOCKET_PATH_BUF];
+	struct dc_pool *pool; /* the connections */
 	struct alb_trie *paths;
 	struct cpath *path_list;
-	struct conn *conns;
-	size_t n_conns;
 	struct entry *lru_head, *lru_tail;
 	struct alb_console_stats st;
-	size_t handles; /* libuv handles not yet closed */
-	bool freeing;
+	size_t handles; /* FIFO readers' libuv handles not yet closed */
+	bool started;
+	bool freeing;   /* shut down: nothing new is served */
+	bool free_when_done; /* alb_console_free() before the handles closed */
+	bool done_called;
+	alb_console_done_fn done;
+	void *done_ctx;
 	uint8_t rbuf[READ_BUF];
 };
 
 /* ---- console_state.c ---- */
 
-/* One libuv handle of the core has closed; the last one after
- * alb_console_free() frees the core. */
+/* One libuv handle of the core has closed: after a shutdown, the last one
+ * calls the done callback (and frees the core after alb_console_free()). */
 void console_handle_gone(struct alb_console *c);
 /* Frees what the core holds besides its handles. */
 void console_final_free(struct alb_console *c);
@@ -160,8 +154,13 @@ int console_add_fifo(struct alb_console *c, const char *name, int64_t n);
 
 /* ---- console_conn.c ---- */
 
-/* Serves a new connection (fd is taken). */
-void console_conn_new(struct alb_console *c, int fd);
+/* The core's callbacks of its connection pool. */
+extern const struct dc_ops console_conn_ops;
+/* k subscribed: any input from now on ends it. */
+void console_conn_subscribed(struct conn *k);
+/* k answered a Console_add: read its next command (vmmd's connection is a
+ * peer from now on). */
+void console_conn_next(struct conn *k);
 /* Closes a connection (asynchronously; k stays readable until the loop
  * runs); a no-op for one already closing. */
 void console_conn_close(struct conn *k);
@@ -188,7 +187,5 @@ void console_pump(struct conn *k);
 
 /* Decodes and runs one command frame of k. */
 void console_handle_frame(struct conn *k, const uint8_t *p, size_t len);
-/* Accepts connections again after running out of file descriptors. */
-void console_listen_resume(struct alb_console *c);
 
 #endif

@@ -21,16 +21,12 @@
 
 void console_final_free(struct alb_console *c)
 {
+	if (c->listen_fd >= 0)
+		close(c->listen_fd);
+	dc_pool_free(c->pool);
 	alb_trie_free(c->paths, NULL);
 	free(c->tmpdir);
 	free(c);
-}
-
-void console_handle_gone(struct alb_console *c)
-{
-	c->handles--;
-	if (c->freeing && c->handles == 0)
-		console_final_free(c);
 }
 
 /* ---- paths and entries ------------------------------------------------ */
@@ -239,6 +235,7 @@ static void reader_closed(uv_handle_t *h)
 	struct reader *r = h->data;
 	struct alb_console *c = r->c;
 	close(r->fd);
+	c->handles--;
 	alb_console_lines_free(r->split);
 	free(r);
 	console_handle_gone(c);

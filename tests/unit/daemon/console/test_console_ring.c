@@ -672,6 +672,8 @@ static void core_start(struct core *k, struct alb_console_config *cfg)
 	struct alb_error err;
 	if (alb_console_new(&k->loop, cfg, &k->c, &err) != 0)
 		fail_msg("alb_console_new: %s", err.msg);
+	if (alb_console_start(k->c, &err) != 0)
+		fail_msg("alb_console_start: %s", err.msg);
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_cond_init(&k->cv, NULL);
 	uv_async_init(&k->loop, &k->wake, on_wake);
@@ -760,7 +762,7 @@ static void test_core_config(void **state)
 	struct alb_console *c = NULL;
 	struct alb_error err;
 	struct alb_console_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
+	alb_console_config_init(&cfg);
 	cfg.tmpdir = k.dir;
 	assert_int_equal(alb_console_new(NULL, &cfg, &c, &err), ALB_EINVAL);
 	assert_int_equal(alb_console_new(&loop, NULL, &c, &err), ALB_EINVAL);
@@ -770,25 +772,47 @@ static void test_core_config(void **state)
 	assert_string_equal(err.msg, "max subscribers must be at most 1024");
 	cfg.max_subscribers = ALB_CONSOLE_SUBSCRIBERS_LIMIT;
 	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), 0);
+	assert_int_equal(alb_console_start(c, &err), 0);
+	assert_int_equal(alb_console_start(c, &err), ALB_EINVAL);
 	/* A second daemon on the same socket. */
 	struct alb_console *c2 = NULL;
-	assert_int_equal(alb_console_new(&loop, &cfg, &c2, &err), ALB_EBUSY);
+	assert_int_equal(alb_console_new(&loop, &cfg, &c2, &err), 0);
+	assert_int_equal(alb_console_start(c2, &err), ALB_EBUSY);
+	alb_console_free(c2);
 	alb_console_free(c);
 	alb_console_free(NULL);
 	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
-	/* The socket file it leaves is stale: the next daemon replaces it. */
-	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), 0);
-	alb_console_free(c);
-	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
-	/* A file that is no socket is left alone. */
+	/* The socket is removed at shutdown; a stale one left by a daemon
+	 * that died is replaced. */
 	char path[ALB_SOCKET_PATH_BUF];
 	assert_int_equal(alb_endpoint_socket_path(k.dir, ALB_ENDPOINT_CONSOLE, path,
 						  NULL), 0);
-	assert_int_equal(unlink(path), 0);
+	struct stat sb;
+	assert_int_equal(lstat(path, &sb), -1);
+	int sfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	assert_int_equal(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(sfd);
+	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), 0);
+	assert_int_equal(alb_console_start(c, &err), 0);
+	/* the socket is 0660 whatever the umask */
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0660);
+	alb_console_free(c);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	/* A file that is no socket is left alone. */
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), ALB_EEXIST);
+	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), 0);
+	assert_int_equal(alb_console_start(c, &err), ALB_EEXIST);
+	alb_console_free(c);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
 	/* A tmpdir too long for the socket path. */
 	char longdir[200];
 	memset(longdir, 'd', sizeof(longdir) - 1);
@@ -796,11 +820,13 @@ static void test_core_config(void **state)
 	longdir[sizeof(longdir) - 1] = '\0';
 	cfg.tmpdir = longdir;
 	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), ALB_ETOOBIG);
-	/* A given socket that is not one: refused, and closed. */
+	/* A given socket that is not a listening one: refused. */
 	cfg.tmpdir = k.dir;
-	cfg.use_listen_fd = true;
-	cfg.listen_fd = 1000;
-	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), ALB_ESYS);
+	cfg.listen_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(alb_console_new(&loop, &cfg, &c, &err), 0);
+	assert_int_equal(alb_console_start(c, &err), ALB_EINVAL);
+	alb_console_free(c);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
 	assert_int_equal(uv_loop_close(&loop), 0);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", k.dir);
@@ -814,7 +840,7 @@ static void test_core_conn_limit(void **state)
 	struct core k;
 	core_dir(&k);
 	struct alb_console_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
+	alb_console_config_init(&cfg);
 	cfg.conn_max = 2;
 	core_start(&k, &cfg);
 	struct alb_command list;
@@ -838,6 +864,44 @@ static void test_core_conn_limit(void **state)
 	assert_int_equal(core_call(again, ":", &list), ALB_PAYLOAD_SUCCESS);
 	close(again);
 	close(b);
+	core_stop(&k);
+}
+
+/* A connection that has not sent a command is replaced by a newcomer at
+ * conn_max; one that sends half a command is closed at the deadline,
+ * while one that completes it in time is served. */
+static void test_core_idle_connections(void **state)
+{
+	(void)state;
+	struct core k;
+	core_dir(&k);
+	struct alb_console_config cfg;
+	alb_console_config_init(&cfg);
+	cfg.conn_max = 2;
+	cfg.command_timeout_ms = 300;
+	core_start(&k, &cfg);
+	struct alb_command list;
+	memset(&list, 0, sizeof(list));
+	list.kind = ALB_CMD_CONSOLE_LIST_INACTIVE;
+	int a = core_connect(&k);
+	int b = core_connect(&k);
+	for (int i = 0; i < 500 && core_stats(&k).connections != 2; i++)
+		usleep(2000);
+	/* at the limit: a third replaces the oldest idle one */
+	int c = core_connect(&k);
+	assert_int_equal(core_call(c, ":", &list), ALB_PAYLOAD_SUCCESS);
+	char x;
+	assert_int_equal(read(a, &x, 1), 0);
+	/* b sends half a frame: closed once the deadline passes */
+	assert_int_equal(write(b, "\0\0", 2), 2);
+	usleep(100000);
+	int d = core_connect(&k);
+	assert_int_equal(core_call(d, ":", &list), ALB_PAYLOAD_SUCCESS);
+	assert_int_equal(read(b, &x, 1), 0);
+	close(a);
+	close(b);
+	close(c);
+	close(d);
 	core_stop(&k);
 }
 
@@ -869,7 +933,7 @@ static void test_core_inactive_max(void **state)
 	struct core k;
 	core_dir(&k);
 	struct alb_console_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
+	alb_console_config_init(&cfg);
 	cfg.inactive_max = 2 * ring;
 	core_start(&k, &cfg);
 	int vfd = core_connect(&k);
@@ -925,6 +989,7 @@ int main(void)
 		cmocka_unit_test(test_lines_refusal),
 		cmocka_unit_test(test_core_config),
 		cmocka_unit_test(test_core_conn_limit),
+		cmocka_unit_test(test_core_idle_connections),
 		cmocka_unit_test(test_core_inactive_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

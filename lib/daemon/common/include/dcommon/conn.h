@@ -133,6 +133,8 @@ void dc_pool_each(struct dc_pool *p, void (*fn)(struct dc_conn *c, void *ctx),
 void dc_pool_close_all(struct dc_pool *p);
 /** Open libuv handles of the pool (0 once everything closed). */
 size_t dc_pool_handles(const struct dc_pool *p);
+/** Bytes queued for all connections and not yet sent. */
+size_t dc_pool_pending(const struct dc_pool *p);
 /** Bytes counted against bytes_max / reserved_bytes now. */
 size_t dc_pool_bytes(const struct dc_pool *p);
 size_t dc_pool_reserved_bytes(const struct dc_pool *p);
@@ -165,8 +167,14 @@ int dc_conn_send_msg(struct dc_conn *c, const struct alb_msg *m,
 		     struct alb_error *err);
 /** Queues buf (taken over: it is freed once sent or dropped). */
 int dc_conn_send_buf(struct dc_conn *c, struct alb_buf *buf);
-/** Queues a copy of p[0..n). */
+/** Queues a copy of p[0..n) and sends at once when nothing waited. */
 int dc_conn_send(struct dc_conn *c, const void *p, size_t n);
+/** Queues a copy of p[0..n) without sending (small messages queued one
+ * after the other share one buffer); dc_conn_flush() sends. */
+int dc_conn_queue(struct dc_conn *c, const void *p, size_t n);
+/** Sends what the socket takes now; the rest when it is writable. A
+ * failure reaches the core through ops->lost, never in this call. */
+void dc_conn_flush(struct dc_conn *c);
 /** Bytes queued and not yet sent. */
 size_t dc_conn_pending(const struct dc_conn *c);
 /** Stops reading and closes c once its queue is sent (or at once when a
