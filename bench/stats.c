@@ -298,14 +298,17 @@ static void bench_tick(void)
 	char tmp[] = "/tmp/alb-bench-stats-XXXXXX";
 	if (mkdtemp(tmp) == NULL)
 		exit(1);
-	struct alb_statsd_config cfg = {.tmpdir = tmp,
-					.interval_s = ALB_STATS_INTERVAL_MAX,
-					.no_vmmd = true};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
+	cfg.tmpdir = tmp;
+	cfg.interval_s = ALB_STATS_INTERVAL_MAX;
+	cfg.no_vmmd = true;
 	struct alb_error err;
 	pthread_mutex_init(&H.mu, NULL);
 	pthread_cond_init(&H.cv, NULL);
 	uv_loop_init(&H.loop);
-	if (alb_statsd_new(&H.loop, &cfg, &H.d, &err) != 0) {
+	if (alb_statsd_new(&H.loop, &cfg, &H.d, &err) != 0 ||
+	    alb_statsd_start(H.d, &err) != 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		exit(1);
 	}

@@ -63,7 +63,7 @@ static int take_option(void *ctx, int id, const char *arg)
 
 static void stop(void *stats)
 {
-	alb_statsd_free(stats);
+	alb_statsd_shutdown(stats, NULL, NULL);
 }
 
 int main(int argc, char **argv)
@@ -76,15 +76,15 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct alb_statsd_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
+	alb_statsd_config_init(&cfg);
 	const struct daemon_prog p = {prog, usage, opts, take_option, &cfg};
 	struct daemon_common com;
 	int status = daemon_setup(&p, argc, argv, &com);
 	if (status >= 0)
 		return status;
 	cfg.tmpdir = com.tmpdir;
-	cfg.use_listen_fd = com.listen_fd >= 0;
 	cfg.listen_fd = com.listen_fd;
+	cfg.socket_gid = com.socket_gid;
 
 	uv_loop_t loop;
 	if (uv_loop_init(&loop) != 0) {
@@ -95,7 +95,13 @@ int main(int argc, char **argv)
 	struct alb_error err;
 	if (alb_statsd_new(&loop, &cfg, &stats, &err) != 0) {
 		alb_log_error("%s", err.msg);
+		uv_loop_close(&loop);
+		return err.code == ALB_EINVAL ? DAEMON_EXIT_CLI : 1;
+	}
+	if (alb_statsd_start(stats, &err) != 0) {
+		alb_log_error("%s", err.msg);
 		/* Runs the loop to close what was set up before the failure. */
+		alb_statsd_free(stats);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 		return err.code == ALB_EINVAL ? DAEMON_EXIT_CLI : 1;
@@ -103,5 +109,7 @@ int main(int argc, char **argv)
 	alb_log_info("%s: sampling every %u s", prog,
 		     cfg.interval_s != 0 ? cfg.interval_s
 					 : ALB_STATS_INTERVAL_DEFAULT);
-	return daemon_run(prog, &loop, stop, stats);
+	status = daemon_run(prog, &loop, stop, stats);
+	alb_statsd_free(stats);
+	return status;
 }

@@ -120,8 +120,18 @@ ALB_EXPORT int alb_stats_prometheus(const struct alb_stats_entry *v, size_t n,
 #define ALB_STATSD_TAPS_MAX 64
 /** Most unikernels monitored at once. */
 #define ALB_STATSD_UNIKERNELS_MAX 65536
-/** Most connections on the stats socket at once; more are closed. */
+/** Most connections on the stats socket at once. A new one beyond it
+ * replaces the oldest connection that has not sent a complete command yet;
+ * it is closed at accept only when every connection is past its first
+ * command. */
 #define ALB_STATSD_CONN_MAX 1024
+/** A connection must send its first command within this many
+ * milliseconds, or it is closed. */
+#define ALB_STATSD_COMMAND_TIMEOUT_MS 10000
+/** Bytes of incomplete frames all connections hold together beyond the
+ * first 64 KiB of each (frames are at most ALB_STATSD_FRAME_MAX, so this
+ * only matters for the few bytes past it). */
+#define ALB_STATSD_READ_BYTES_MAX (1024u * 1024u)
 /** Most subscriptions one connection may hold. */
 #define ALB_STATSD_SUBS_PER_CONN_MAX 64
 /** Most bytes queued for one peer (subscriber, Influx server); a peer that
@@ -137,33 +147,58 @@ ALB_EXPORT int alb_stats_prometheus(const struct alb_stats_entry *v, size_t n,
 /** Milliseconds an HTTP client has to send its request. */
 #define ALB_STATS_HTTP_TIMEOUT_MS 10000
 
-/** How the daemon is set up. Zero it, then set what differs from the
- * defaults. Strings are copied by alb_statsd_new(). */
+/** How the daemon is set up. Fill with alb_statsd_config_init() first,
+ * then set what differs from the defaults. Strings are copied by
+ * alb_statsd_new(). */
 struct alb_statsd_config {
 	const char *tmpdir;   /* NULL: ALB_TMPDIR_DEFAULT; util/ is created */
 	unsigned interval_s;  /* 0: ALB_STATS_INTERVAL_DEFAULT */
-	bool use_listen_fd;   /* serve listen_fd (systemd) instead of binding */
-	int listen_fd;        /*   <tmpdir>/util/stat.sock */
+	int listen_fd;        /* a listening socket to serve (systemd), or -1
+			       * to bind <tmpdir>/util/stat.sock */
+	int64_t socket_gid;   /* group of the bound socket (0660), or -1 */
 	bool no_vmmd;         /* do not connect to albd (tests, debugging) */
 	const char *influx;   /* "HOST[:PORT]", numeric address; NULL: none */
 	bool influx_full_names; /* tag vm = the whole name (--no-drop-path) */
 	const char *prometheus; /* "ADDR:PORT" to serve GET /metrics; NULL */
+	unsigned command_timeout_ms; /* 0: ALB_STATSD_COMMAND_TIMEOUT_MS */
 };
 
-/** A running statistics daemon (opaque). */
+/** Fills cfg with the defaults (listen_fd and socket_gid -1, the rest 0). */
+ALB_EXPORT void alb_statsd_config_init(struct alb_statsd_config *cfg);
+
+/** A statistics daemon core (opaque), with every core's lifecycle:
+ * alb_statsd_new(), alb_statsd_start(), run the loop,
+ * alb_statsd_shutdown() with a callback, alb_statsd_free(). Writes to the
+ * stats socket's peers use MSG_NOSIGNAL. */
 struct alb_statsd;
 
-/** Sets up the daemon on loop: listens on <tmpdir>/util/stat.sock (a
- * stale socket file is replaced; ALB_EBUSY when another daemon answers
- * there), connects to <tmpdir>/util/vmmd.sock in the background (retrying
- * every ALB_STATS_RECONNECT_S), serves the Prometheus endpoint if asked,
- * and samples every interval. Nothing happens until the caller runs the
- * loop. The caller must ignore SIGPIPE (as alb-statsd does): a subscriber
- * that goes away makes a write fail, which must not kill the process. Returns 0 and *out (stop it with alb_statsd_free()), ALB_EINVAL
- * for a bad configuration (with the reason), ALB_ESYS, ALB_ENOMEM. */
+/** Makes a core on loop with cfg; nothing is touched yet. Returns 0 and
+ * *out, ALB_EINVAL for a bad configuration (with the reason), ALB_ETOOBIG
+ * for a tmpdir too long for a socket path, ALB_ENOMEM. On failure the
+ * caller keeps cfg->listen_fd. */
 ALB_EXPORT int alb_statsd_new(uv_loop_t *loop,
 			      const struct alb_statsd_config *cfg,
 			      struct alb_statsd **out, struct alb_error *err);
+
+/** Starts: listens on cfg->listen_fd or <tmpdir>/util/stat.sock (made with
+ * its directory when missing; a stale socket file is replaced, ALB_EBUSY
+ * when another daemon answers there, ALB_EEXIST when the path is not a
+ * socket), serves the Prometheus endpoint and Influx output if asked
+ * (ALB_EINVAL for a bad address), connects to <tmpdir>/util/vmmd.sock in
+ * the background (retrying every ALB_STATS_RECONNECT_S) and samples every
+ * interval. Nothing happens until the caller runs the loop. After a
+ * failure, shut down and free. */
+ALB_EXPORT int alb_statsd_start(struct alb_statsd *d, struct alb_error *err);
+
+/** Called once the core has shut down. */
+typedef void (*alb_statsd_done_fn)(struct alb_statsd *d, void *ctx);
+
+/** Stops the daemon: closes every socket (removing the socket file it
+ * bound) and timer; done(d, ctx), if not NULL, is called on the loop once
+ * every handle is closed. A second call only replaces done. Returns 0, or
+ * ALB_EINVAL for NULL. */
+ALB_EXPORT int alb_statsd_shutdown(struct alb_statsd *d,
+				   alb_statsd_done_fn done, void *ctx);
 
 /** Samples now, as if the interval had elapsed (the interval timer is not
  * reset). */
@@ -172,10 +207,10 @@ ALB_EXPORT void alb_statsd_tick(struct alb_statsd *d);
 /** Number of unikernels monitored. */
 ALB_EXPORT size_t alb_statsd_count(const struct alb_statsd *d);
 
-/** Stops the daemon: closes every socket and timer. The memory is
- * released by the loop once the last handle has closed, so the caller must
- * run the loop afterwards (uv_run() returns when nothing is left). NULL is
- * a no-op. */
+/** Frees the core: from or after the done callback, or instead of
+ * starting it. A core still running is shut down first and its memory
+ * released once its last handle has closed (the caller runs the loop until
+ * uv_run() returns). NULL is a no-op. */
 ALB_EXPORT void alb_statsd_free(struct alb_statsd *d);
 
 #ifdef __cplusplus

@@ -20,11 +20,11 @@
 #include "albatross/name.h"
 #include "albatross/net.h"
 #include "base/internal.h"
+#include "dcommon/conn.h"
+#include "dcommon/socket.h"
 #include "stats_internal.h"
 #include "policy/trie.h"
 
-/* Bytes read from a connection at once. */
-#define READ_CHUNK 4096
 /* Pending connections on the stats socket. */
 #define LISTEN_BACKLOG 16
 
@@ -80,24 +80,13 @@ struct vm {
 enum conn_kind { CONN_CLIENT, CONN_VMMD };
 
 struct conn {
-	uv_pipe_t pipe;
-	uv_connect_t connect;
+	struct dc_conn *dc;
 	struct alb_statsd *d;
 	enum conn_kind kind;
 	bool ready;   /* albd: Stats_initial was answered */
 	bool closing;
 	bool failed;  /* a Failure was sent: nothing more is read */
 	size_t n_subs;
-	struct alb_frame_reader *reader;
-	struct conn *prev, *next;
-	uint8_t rbuf[READ_CHUNK];
-};
-
-struct out_write {
-	uv_write_t req;
-	struct conn *c;
-	bool close_after;
-	struct alb_buf buf;
 };
 
 /* A subscriber found for a unikernel, kept until the trie walk is over. */
@@ -114,11 +103,15 @@ struct alb_statsd {
 	bool influx_full_names;
 	char vmmd_path[ALB_SOCKET_PATH_BUF];
 	char stat_path[ALB_SOCKET_PATH_BUF];
-	uv_pipe_t listener;
+	int listen_fd;        /* given by the caller until started */
+	int64_t socket_gid;
+	bool bound_path;      /* we bound stat_path (removed at shutdown) */
+	char *influx_addr, *prometheus_addr;
+	unsigned command_timeout_ms;
+	struct dc_pool *pool; /* every connection, albd's included */
+	bool pool_open;       /* counted in open until its handles close */
 	uv_timer_t tick_timer;
 	uv_timer_t reconnect_timer;
-	struct conn *conns;   /* every connection, albd's included */
-	size_t n_clients;     /* accepted connections */
 	struct conn *vmmd;    /* the connection to albd, if any */
 	bool vmmd_failing;    /* the last attempt failed: log quietly */
 	struct alb_trie *vms; /* name -> struct vm */
@@ -128,7 +121,12 @@ struct alb_statsd {
 	struct alb_influx *influx;
 	struct alb_http_server *http;
 	size_t open;          /* handles and components not yet closed */
-	bool freeing;
+	bool started;
+	bool freeing;         /* shut down */
+	bool free_when_done;  /* alb_statsd_free() before the handles closed */
+	bool done_called;
+	alb_statsd_done_fn done;
+	void *done_ctx;
 	/* scratch space of a tick */
 	bool in_tick;
 	bool clear_after_tick; /* albd went away during the tick */
@@ -167,6 +165,11 @@ static void handle_closed(uv_handle_t *h);
 
 static void destroy(struct alb_statsd *d)
 {
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	dc_pool_free(d->pool);
+	free(d->influx_addr);
+	free(d->prometheus_addr);
 	alb_trie_free(d->vms, vm_free);
 	alb_stats_subs_free(d->subs);
 	alb_net_free(d->net);
@@ -177,7 +180,12 @@ static void destroy(struct alb_statsd *d)
 
 static void release(struct alb_statsd *d)
 {
-	if (--d->open == 0 && d->freeing)
+	if (--d->open > 0 || !d->freeing || d->done_called)
+		return;
+	d->done_called = true;
+	if (d->done != NULL)
+		d->done(d, d->done_ctx);
+	if (d->free_when_done)
 		destroy(d);
 }
 
@@ -195,48 +203,40 @@ static void component_closed(void *ctx)
 
 static void vmmd_schedule(struct alb_statsd *d);
 
-static void conn_closed(uv_handle_t *h)
-{
-	struct conn *c = h->data;
-	struct alb_statsd *d = c->d;
-	alb_frame_reader_free(c->reader);
-	free(c);
-	release(d);
-}
-
-static void conn_close(struct conn *c, const char *why)
+/* Forgets c (once): its subscriptions, and for albd's channel what albd
+ * told us. */
+static void conn_forget(struct conn *c, const char *why)
 {
 	if (c->closing)
 		return;
 	c->closing = true;
 	struct alb_statsd *d = c->d;
 	alb_stats_subs_remove_owner(d->subs, c);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		d->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
 	if (c->kind == CONN_CLIENT) {
-		d->n_clients--;
 		alb_log_debug("stats: connection closed (%s)", why);
-	} else {
-		if (c->ready) {
-			if (!d->freeing)
-				alb_log_warn("stats: connection to albd lost "
-					     "(%s); forgetting %zu unikernels",
-					     why, d->n_vms);
-			/* a tick holds pointers to them until it ends */
-			if (d->in_tick)
-				d->clear_after_tick = true;
-			else
-				vms_clear(d);
-		}
-		d->vmmd = NULL;
-		if (!d->freeing)
-			vmmd_schedule(d);
+		return;
 	}
-	uv_close((uv_handle_t *)&c->pipe, conn_closed);
+	if (c->ready) {
+		if (!d->freeing)
+			alb_log_warn("stats: connection to albd lost (%s); "
+				     "forgetting %zu unikernels", why, d->n_vms);
+		/* a tick holds pointers to them until it ends */
+		if (d->in_tick)
+			d->clear_after_tick = true;
+		else
+			vms_clear(d);
+	}
+	d->vmmd = NULL;
+	if (!d->freeing)
+		vmmd_schedule(d);
+}
+
+static void conn_close(struct conn *c, const char *why)
+{
+	if (c->closing)
+		return;
+	conn_forget(c, why);
+	dc_conn_close(c->dc);
 }
 
 static struct conn *conn_new(struct alb_statsd *d, enum conn_kind kind)
@@ -244,72 +244,35 @@ static struct conn *conn_new(struct alb_statsd *d, enum conn_kind kind)
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
-	if (alb_frame_reader_new(ALB_STATSD_FRAME_MAX, &c->reader, NULL) != 0 ||
-	    uv_pipe_init(d->loop, &c->pipe, 0) != 0) {
-		alb_frame_reader_free(c->reader);
-		free(c);
-		return NULL;
-	}
-	d->open++;
 	c->d = d;
 	c->kind = kind;
-	c->pipe.data = c;
-	c->connect.data = c;
-	c->next = d->conns;
-	if (d->conns != NULL)
-		d->conns->prev = c;
-	d->conns = c;
-	if (kind == CONN_CLIENT)
-		d->n_clients++;
 	return c;
 }
 
-static void written(uv_write_t *req, int status)
-{
-	struct out_write *w = req->data;
-	struct conn *c = w->c;
-	bool close_after = w->close_after;
-	alb_buf_free(&w->buf);
-	free(w);
-	if (status < 0 && status != UV_ECANCELED)
-		conn_close(c, uv_strerror(status));
-	else if (close_after)
-		conn_close(c, "after a failure");
-}
-
-/* Queues a framed message (moved from buf). A peer that does not read
- * is dropped once ALB_STATSD_QUEUE_MAX bytes wait for it. */
+/* Queues a framed message (moved from buf); close_after: the connection
+ * closes once it is sent. A peer that does not read is dropped once
+ * ALB_STATSD_QUEUE_MAX bytes wait for it. */
 static int conn_send(struct conn *c, struct alb_buf *buf, bool close_after)
 {
 	if (c->closing) {
 		alb_buf_free(buf);
 		return ALB_EEOF;
 	}
-	if (!alb_statsd_queue_ok(c->pipe.write_queue_size, buf->len)) {
+	if (!alb_statsd_queue_ok(dc_conn_pending(c->dc), buf->len)) {
 		alb_log_warn("stats: a peer left more than %u bytes unread, "
 			     "closing it", ALB_STATSD_QUEUE_MAX);
 		alb_buf_free(buf);
 		conn_close(c, "too slow");
 		return ALB_ETOOBIG;
 	}
-	struct out_write *w = malloc(sizeof(*w));
-	if (w == NULL) {
-		alb_buf_free(buf);
-		conn_close(c, "out of memory");
-		return ALB_ENOMEM;
-	}
-	w->c = c;
-	w->close_after = close_after;
-	w->buf = *buf;
-	memset(buf, 0, sizeof(*buf));
-	w->req.data = w;
-	uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
-	int rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, written);
+	int rc = dc_conn_send_buf(c->dc, buf);
 	if (rc != 0) {
-		alb_buf_free(&w->buf);
-		free(w);
-		conn_close(c, uv_strerror(rc));
-		return ALB_ESYS;
+		conn_close(c, "write failed");
+		return rc;
+	}
+	if (close_after) {
+		conn_forget(c, "after a failure");
+		dc_conn_end(c->dc);
 	}
 	return 0;
 }
@@ -513,113 +476,98 @@ static void handle_frame(struct conn *c, struct alb_bytes f)
 	alb_msg_free(m);
 }
 
-static void alloc_read(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_frame(struct dc_conn *dc, struct alb_buf *frame)
 {
-	(void)suggested;
-	struct conn *c = h->data;
-	*buf = uv_buf_init((char *)c->rbuf, sizeof(c->rbuf));
-}
-
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	struct conn *c = s->data;
-	if (n < 0) {
-		conn_close(c, n == UV_EOF ? "closed by the peer"
-					  : uv_strerror((int)n));
-		return;
-	}
-	const uint8_t *p = (const uint8_t *)buf->base;
-	size_t left = (size_t)n;
+	struct conn *c = dc->data;
 	/* after a Failure the rest is not looked at (Albatross closes) */
-	while (left > 0 && !c->closing && !c->failed) {
-		size_t used = 0;
-		struct alb_error err;
-		int rc = alb_frame_reader_feed(c->reader, p, left, &used, &err);
-		p += used;
-		left -= used;
-		if (rc == ALB_EAGAIN)
-			break;
-		if (rc != 0) {
-			/* an end-of-stream length, or more than we accept */
-			conn_close(c, rc == ALB_EEOF ? "end of stream" : err.msg);
-			return;
-		}
-		struct alb_bytes f;
-		alb_frame_reader_frame(c->reader, &f);
-		handle_frame(c, f);
+	if (!c->closing && !c->failed)
+		handle_frame(c, (struct alb_bytes){frame->data, frame->len});
+	alb_buf_free(frame);
+}
+
+static void on_lost(struct dc_conn *dc, int rc, const char *why)
+{
+	conn_close(dc->data, rc == ALB_EEOF ? "closed by the peer" : why);
+}
+
+static void on_closed(struct dc_conn *dc)
+{
+	struct conn *c = dc->data;
+	if (c == NULL)
+		return;
+	conn_forget(c, "closed");
+	free(c);
+}
+
+static void on_gone(struct dc_pool *p)
+{
+	struct alb_statsd *d = dc_pool_data(p);
+	if (d->freeing && d->pool_open && dc_pool_handles(p) == 0) {
+		d->pool_open = false;
+		release(d);
 	}
 }
 
-static void on_connection(uv_stream_t *l, int status)
+static int on_accepted(struct dc_pool *p, struct dc_conn *dc)
 {
-	struct alb_statsd *d = l->data;
-	if (status < 0) {
-		alb_log_warn("stats: accept failed: %s", uv_strerror(status));
-		return;
-	}
+	struct alb_statsd *d = dc_pool_data(p);
+	if (d->freeing)
+		return -1;
 	struct conn *c = conn_new(d, CONN_CLIENT);
 	if (c == NULL) {
 		alb_log_error("stats: out of memory");
-		return;
+		return -1;
 	}
-	if (uv_accept(l, (uv_stream_t *)&c->pipe) != 0) {
-		conn_close(c, "accept failed");
-		return;
-	}
-	if (d->n_clients > ALB_STATSD_CONN_MAX) {
-		alb_log_warn("stats: more than %d connections, closing one",
-			     ALB_STATSD_CONN_MAX);
-		conn_close(c, "too many connections");
-		return;
-	}
-	if (uv_read_start((uv_stream_t *)&c->pipe, alloc_read, on_read) != 0)
-		conn_close(c, "cannot read");
+	c->dc = dc;
+	dc->data = c;
+	dc_conn_read(dc, true);
+	return 0;
 }
+
+static const struct dc_ops conn_ops = {
+	.accepted = on_accepted,
+	.frame = on_frame,
+	.lost = on_lost,
+	.closed = on_closed,
+	.gone = on_gone,
+};
 
 /* ---- the channel from albd ----------------------------------------------- */
-
-static void vmmd_connected(uv_connect_t *req, int status)
-{
-	struct conn *c = req->data;
-	struct alb_statsd *d = c->d;
-	if (c->closing)
-		return;
-	if (status < 0) {
-		if (!d->vmmd_failing)
-			alb_log_warn("stats: cannot connect to albd at %s: %s "
-				     "(retrying every %d s)",
-				     d->vmmd_path, uv_strerror(status),
-				     ALB_STATS_RECONNECT_S);
-		d->vmmd_failing = true;
-		conn_close(c, uv_strerror(status));
-		return;
-	}
-	struct alb_header h = {ALB_WIRE_VERSION, 0, ":"};
-	struct alb_command cmd = {.kind = ALB_CMD_STATS_INITIAL};
-	struct alb_buf out = {0};
-	struct alb_error err;
-	if (alb_statsd_encode_cmd(&h, &cmd, &out, &err) != 0) {
-		alb_log_error("stats: cannot encode Stats_initial: %s", err.msg);
-		conn_close(c, "encoding failed");
-		return;
-	}
-	if (conn_send(c, &out, false) == 0 &&
-	    uv_read_start((uv_stream_t *)&c->pipe, alloc_read, on_read) != 0)
-		conn_close(c, "cannot read");
-}
 
 static void vmmd_connect(uv_timer_t *t)
 {
 	struct alb_statsd *d = t->data;
 	if (d->freeing || d->vmmd != NULL)
 		return;
+	int fd = -1;
+	struct alb_error err = {0};
+	if (dc_unix_connect(d->vmmd_path, &fd, &err) != 0) {
+		if (!d->vmmd_failing)
+			alb_log_warn("stats: %s (retrying every %d s)", err.msg,
+				     ALB_STATS_RECONNECT_S);
+		d->vmmd_failing = true;
+		vmmd_schedule(d);
+		return;
+	}
 	struct conn *c = conn_new(d, CONN_VMMD);
-	if (c == NULL) {
+	if (c == NULL || dc_conn_open(d->pool, fd, c, &c->dc, &err) != 0) {
+		if (c == NULL)
+			close(fd);
+		free(c);
 		vmmd_schedule(d);
 		return;
 	}
 	d->vmmd = c;
-	uv_pipe_connect(&c->connect, &c->pipe, d->vmmd_path, vmmd_connected);
+	struct alb_header h = {ALB_WIRE_VERSION, 0, ":"};
+	struct alb_command cmd = {.kind = ALB_CMD_STATS_INITIAL};
+	struct alb_buf out = {0};
+	if (alb_statsd_encode_cmd(&h, &cmd, &out, &err) != 0) {
+		alb_log_error("stats: cannot encode Stats_initial: %s", err.msg);
+		conn_close(c, "encoding failed");
+		return;
+	}
+	if (conn_send(c, &out, false) == 0)
+		dc_conn_read(c->dc, false);
 }
 
 static void vmmd_schedule(struct alb_statsd *d)
@@ -911,90 +859,37 @@ static int render(void *ctx, struct alb_buf *out)
 
 /* ---- setup and teardown ------------------------------------------------ */
 
-/* mkdir -p of a directory. */
-static int make_dirs(const char *path, struct alb_error *err)
+static int start_listener(struct alb_statsd *d, struct alb_error *err)
 {
-	char buf[ALB_SOCKET_PATH_BUF];
-	size_t len = strlen(path);
-	if (len >= sizeof(buf))
-		return alb_fail(err, ALB_ETOOBIG, "path too long: %s", path);
-	memcpy(buf, path, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		char saved = buf[i];
-		buf[i] = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return alb_fail_sys(err, "cannot create %s", buf);
-		buf[i] = saved;
-	}
-	return 0;
-}
-
-/* Removes a stale socket file, unless a daemon still answers there. */
-static int claim_socket(const char *path, struct alb_error *err)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return alb_fail_sys(err, "socket");
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (rc == 0)
-		return alb_fail(err, ALB_EBUSY,
-				"another daemon listens on %s", path);
-	if (unlink(path) != 0 && errno != ENOENT)
-		return alb_fail_sys(err, "cannot remove %s", path);
-	return 0;
-}
-
-static int start_listener(struct alb_statsd *d,
-			  const struct alb_statsd_config *cfg,
-			  struct alb_error *err)
-{
-	int rc = uv_pipe_init(d->loop, &d->listener, 0);
-	if (rc != 0)
-		return alb_fail(err, ALB_ESYS, "stats socket: %s", uv_strerror(rc));
-	d->listener.data = d;
-	d->open++;
-	if (cfg->use_listen_fd) {
-		rc = uv_pipe_open(&d->listener, cfg->listen_fd);
-		if (rc != 0)
-			return alb_fail(err, ALB_ESYS,
-					"cannot use socket fd %d: %s",
-					cfg->listen_fd, uv_strerror(rc));
+	int fd = d->listen_fd;
+	d->listen_fd = -1;
+	int rc;
+	if (fd >= 0) {
+		rc = dc_listen_fd_adopt(fd, err);
+		if (rc != 0) {
+			close(fd);
+			return rc;
+		}
 	} else {
 		char dir[ALB_SOCKET_PATH_BUF];
 		snprintf(dir, sizeof(dir), "%s", d->stat_path);
 		*strrchr(dir, '/') = '\0';
-		int r = make_dirs(dir, err);
-		if (r == 0)
-			r = claim_socket(d->stat_path, err);
-		if (r != 0)
-			return r;
-		rc = uv_pipe_bind(&d->listener, d->stat_path);
+		rc = dc_mkdir_p(dir, 0755, err);
+		if (rc == 0)
+			rc = dc_unix_listen(d->stat_path, d->socket_gid, LISTEN_BACKLOG,
+					    &fd, err);
 		if (rc != 0)
-			return alb_fail(err, ALB_ESYS, "cannot bind %s: %s",
-					d->stat_path, uv_strerror(rc));
+			return rc;
+		d->bound_path = true;
 	}
-	rc = uv_listen((uv_stream_t *)&d->listener, LISTEN_BACKLOG,
-		       on_connection);
-	if (rc != 0)
-		return alb_fail(err, ALB_ESYS, "cannot listen on %s: %s",
-				cfg->use_listen_fd ? "the given socket"
-						   : d->stat_path,
-				uv_strerror(rc));
-	return 0;
+	return dc_pool_listen(d->pool, fd, err);
 }
 
-static int start_exporters(struct alb_statsd *d,
-			   const struct alb_statsd_config *cfg,
-			   struct alb_error *err)
+static int start_exporters(struct alb_statsd *d, struct alb_error *err)
 {
 	struct sockaddr_storage sa;
-	if (cfg->influx != NULL) {
-		int rc = alb_stats_parse_addr(cfg->influx,
+	if (d->influx_addr != NULL) {
+		int rc = alb_stats_parse_addr(d->influx_addr,
 					      ALB_STATS_INFLUX_PORT_DEFAULT, &sa,
 					      err);
 		if (rc == 0)
@@ -1004,8 +899,8 @@ static int start_exporters(struct alb_statsd *d,
 			return rc;
 		d->open++;
 	}
-	if (cfg->prometheus != NULL) {
-		int rc = alb_stats_parse_addr(cfg->prometheus, 0, &sa, err);
+	if (d->prometheus_addr != NULL) {
+		int rc = alb_stats_parse_addr(d->prometheus_addr, 0, &sa, err);
 		if (rc == 0)
 			rc = alb_http_server_new(d->loop, (struct sockaddr *)&sa,
 						 render, d, &d->http, err);
@@ -1014,6 +909,23 @@ static int start_exporters(struct alb_statsd *d,
 		d->open++;
 	}
 	return 0;
+}
+
+void alb_statsd_config_init(struct alb_statsd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen_fd = -1;
+	cfg->socket_gid = -1;
+}
+
+static char *dup_opt(const char *s, bool *fail)
+{
+	if (s == NULL)
+		return NULL;
+	char *r = strdup(s);
+	if (r == NULL)
+		*fail = true;
+	return r;
 }
 
 int alb_statsd_new(uv_loop_t *loop, const struct alb_statsd_config *cfg,
@@ -1029,60 +941,90 @@ int alb_statsd_new(uv_loop_t *loop, const struct alb_statsd_config *cfg,
 	if (d == NULL)
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	d->loop = loop;
+	d->listen_fd = -1;
 	d->interval_s = cfg->interval_s ? cfg->interval_s
 					: ALB_STATS_INTERVAL_DEFAULT;
 	d->no_vmmd = cfg->no_vmmd;
 	d->influx_full_names = cfg->influx_full_names;
+	d->socket_gid = cfg->socket_gid;
+	d->command_timeout_ms = cfg->command_timeout_ms != 0
+					? cfg->command_timeout_ms
+					: ALB_STATSD_COMMAND_TIMEOUT_MS;
+	bool nomem = false;
+	d->influx_addr = dup_opt(cfg->influx, &nomem);
+	d->prometheus_addr = dup_opt(cfg->prometheus, &nomem);
 	d->vms = alb_trie_new();
 	d->subs = alb_stats_subs_new();
-	if (d->vms == NULL || d->subs == NULL) {
-		destroy(d);
-		return alb_fail(err, ALB_ENOMEM, "out of memory");
-	}
-	int rc = alb_endpoint_socket_path(cfg->tmpdir, ALB_ENDPOINT_VMMD,
-					  d->vmmd_path, err);
+	struct dc_pool_config pc = {
+		.who = "stats",
+		.conn_max = ALB_STATSD_CONN_MAX,
+		.frame_max = ALB_STATSD_FRAME_MAX,
+		.command_timeout_ms = d->command_timeout_ms,
+		.bytes_max = ALB_STATSD_READ_BYTES_MAX,
+		.backlog = LISTEN_BACKLOG,
+	};
+	int rc = 0;
+	if (nomem || d->vms == NULL || d->subs == NULL)
+		rc = alb_fail(err, ALB_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = alb_endpoint_socket_path(cfg->tmpdir, ALB_ENDPOINT_VMMD,
+					      d->vmmd_path, err);
 	if (rc == 0)
 		rc = alb_endpoint_socket_path(cfg->tmpdir, ALB_ENDPOINT_STATS,
 					      d->stat_path, err);
+	if (rc == 0)
+		rc = dc_pool_new(loop, &pc, &conn_ops, d, &d->pool, err);
 	if (rc != 0) {
 		destroy(d);
 		return rc;
 	}
-	/* the timers first: they exist whatever fails later, so teardown
-	 * is the same on every path */
+	d->listen_fd = cfg->listen_fd;
 	uv_timer_init(loop, &d->tick_timer);
 	uv_timer_init(loop, &d->reconnect_timer);
 	d->tick_timer.data = d->reconnect_timer.data = d;
-	d->open += 2;
-	rc = start_listener(d, cfg, err);
-	if (rc == 0)
-		rc = start_exporters(d, cfg, err);
-	if (rc != 0) {
-		alb_statsd_free(d);
-		return rc;
-	}
-	uint64_t ms = (uint64_t)d->interval_s * 1000;
-	uv_timer_start(&d->tick_timer, on_tick, ms, ms);
-	if (!d->no_vmmd)
-		uv_timer_start(&d->reconnect_timer, vmmd_connect, 0, 0);
+	d->open += 3; /* the timers and the pool */
+	d->pool_open = true;
 	*out = d;
 	return 0;
 }
 
-void alb_statsd_free(struct alb_statsd *d)
+int alb_statsd_start(struct alb_statsd *d, struct alb_error *err)
 {
-	if (d == NULL || d->freeing)
-		return;
+	if (d == NULL || d->started || d->freeing)
+		return alb_fail(err, ALB_EINVAL, "alb_statsd_start: not a new core");
+	d->started = true;
+	int rc = start_listener(d, err);
+	if (rc == 0)
+		rc = start_exporters(d, err);
+	if (rc != 0)
+		return rc;
+	uint64_t ms = (uint64_t)d->interval_s * 1000;
+	uv_timer_start(&d->tick_timer, on_tick, ms, ms);
+	if (!d->no_vmmd)
+		uv_timer_start(&d->reconnect_timer, vmmd_connect, 0, 0);
+	return 0;
+}
+
+int alb_statsd_shutdown(struct alb_statsd *d, alb_statsd_done_fn done, void *ctx)
+{
+	if (d == NULL)
+		return ALB_EINVAL;
+	d->done = done;
+	d->done_ctx = ctx;
+	if (d->freeing)
+		return 0;
 	d->freeing = true;
-	/* one reference held here, so that nothing is freed while the
+	/* one reference held here, so that nothing is released while the
 	 * handles are being closed */
 	d->open++;
 	uv_close((uv_handle_t *)&d->tick_timer, handle_closed);
 	uv_close((uv_handle_t *)&d->reconnect_timer, handle_closed);
-	if (d->listener.loop != NULL)
-		uv_close((uv_handle_t *)&d->listener, handle_closed);
-	while (d->conns != NULL)
-		conn_close(d->conns, "shutting down");
+	dc_pool_close_all(d->pool);
+	if (d->bound_path) {
+		unlink(d->stat_path);
+		d->bound_path = false;
+	}
+	on_gone(d->pool);
 	if (d->influx != NULL)
 		alb_influx_close(d->influx, component_closed, d);
 	if (d->http != NULL)
@@ -1090,4 +1032,18 @@ void alb_statsd_free(struct alb_statsd *d)
 	d->influx = NULL;
 	d->http = NULL;
 	release(d);
+	return 0;
+}
+
+void alb_statsd_free(struct alb_statsd *d)
+{
+	if (d == NULL)
+		return;
+	if (!d->done_called) {
+		/* still running: shut down, and go once the handles closed */
+		d->free_when_done = true;
+		alb_statsd_shutdown(d, NULL, NULL);
+		return;
+	}
+	destroy(d);
 }

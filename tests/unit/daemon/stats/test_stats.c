@@ -1045,6 +1045,9 @@ static void harness_start(struct harness *h, struct alb_statsd_config *cfg)
 	int rc = alb_statsd_new(&h->loop, cfg, &h->d, &err);
 	if (rc != 0)
 		fail_msg("alb_statsd_new: %s", err.msg);
+	rc = alb_statsd_start(h->d, &err);
+	if (rc != 0)
+		fail_msg("alb_statsd_start: %s", err.msg);
 	assert_int_equal(uv_async_init(&h->loop, &h->async, on_async), 0);
 	h->async.data = h;
 	assert_int_equal(pthread_create(&h->thread, NULL, loop_thread, h), 0);
@@ -1216,7 +1219,9 @@ static void test_daemon_commands(void **state)
 {
 	(void)state;
 	struct harness h = {0};
-	struct alb_statsd_config cfg = {.no_vmmd = true};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
+	cfg.no_vmmd = true;
 	harness_start(&h, &cfg);
 	/* the vectors as albatross would send them (sequence 1, a:b:c) */
 	int fd = stat_connect(&h);
@@ -1298,7 +1303,9 @@ static void test_daemon_subscribe(void **state)
 {
 	(void)state;
 	struct harness h = {0};
-	struct alb_statsd_config cfg = {.no_vmmd = true};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
+	cfg.no_vmmd = true;
 	harness_start(&h, &cfg);
 	pid_t child = sleeper();
 	int ctl = stat_connect(&h);
@@ -1379,7 +1386,9 @@ static void test_daemon_limits(void **state)
 {
 	(void)state;
 	struct harness h = {0};
-	struct alb_statsd_config cfg = {.no_vmmd = true};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
+	cfg.no_vmmd = true;
 	harness_start(&h, &cfg);
 
 	/* taps per Stats_add */
@@ -1478,7 +1487,9 @@ static void test_daemon_connections(void **state)
 		assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	}
 	struct harness h = {0};
-	struct alb_statsd_config cfg = {.no_vmmd = true};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
+	cfg.no_vmmd = true;
 	harness_start(&h, &cfg);
 	int *fds = calloc(ALB_STATSD_CONN_MAX + 1, sizeof(int));
 	assert_non_null(fds);
@@ -1523,7 +1534,9 @@ static void test_daemon_slow_subscriber(void **state)
 	/* a subscriber that never reads is dropped once its queue is full,
 	 * and the others go on */
 	struct harness h = {0};
-	struct alb_statsd_config cfg = {.no_vmmd = true};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
+	cfg.no_vmmd = true;
 	harness_start(&h, &cfg);
 	int ctl = stat_connect(&h);
 	char name[32];
@@ -1570,7 +1583,10 @@ static void test_daemon_config(void **state)
 	assert_int_equal(uv_loop_init(&loop), 0);
 	struct harness h = {0};
 	harness_dirs(&h);
-	struct alb_statsd_config cfg = {.tmpdir = h.tmp, .no_vmmd = true};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
+	cfg.tmpdir = h.tmp;
+	cfg.no_vmmd = true;
 	struct alb_statsd *d = NULL;
 	struct alb_error err;
 	cfg.interval_s = ALB_STATS_INTERVAL_MAX + 1;
@@ -1578,24 +1594,45 @@ static void test_daemon_config(void **state)
 	assert_string_equal(err.msg, "the interval must be 1 to 86400 seconds");
 	cfg.interval_s = ALB_STATS_INTERVAL_MAX;
 	assert_int_equal(alb_statsd_new(&loop, &cfg, &d, &err), 0);
+	assert_int_equal(alb_statsd_start(d, &err), 0);
+	assert_int_equal(alb_statsd_start(d, &err), ALB_EINVAL);
 	/* a second daemon on the same socket is refused while one answers */
 	struct alb_statsd *d2 = NULL;
-	assert_int_equal(alb_statsd_new(&loop, &cfg, &d2, &err), ALB_EBUSY);
+	assert_int_equal(alb_statsd_new(&loop, &cfg, &d2, &err), 0);
+	assert_int_equal(alb_statsd_start(d2, &err), ALB_EBUSY);
 	assert_non_null(strstr(err.msg, "another daemon listens on"));
+	alb_statsd_free(d2);
+	/* the socket is 0660 whatever the umask */
+	struct stat sb;
+	assert_int_equal(lstat(h.stat_path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0660);
 	alb_statsd_free(d);
 	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
-	/* a stale socket file is replaced */
+	/* removed at shutdown; a stale socket file is replaced */
+	assert_int_equal(lstat(h.stat_path, &sb), -1);
+	int sfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	assert_true(strlen(h.stat_path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, h.stat_path, strlen(h.stat_path));
+	assert_int_equal(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(sfd);
 	cfg.interval_s = 0;
 	assert_int_equal(alb_statsd_new(&loop, &cfg, &d, &err), 0);
+	assert_int_equal(alb_statsd_start(d, &err), 0);
 	alb_statsd_free(d);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
 	/* what an exporter needs */
 	cfg.influx = "influx.example:8094";
-	assert_int_equal(alb_statsd_new(&loop, &cfg, &d, &err), ALB_EINVAL);
+	assert_int_equal(alb_statsd_new(&loop, &cfg, &d, &err), 0);
+	assert_int_equal(alb_statsd_start(d, &err), ALB_EINVAL);
 	assert_string_equal(err.msg, "invalid address 'influx.example:8094': the "
 				     "host must be a numeric IPv4 or IPv6 address");
+	alb_statsd_free(d);
 	cfg.influx = NULL;
 	cfg.prometheus = "127.0.0.1";
-	assert_int_equal(alb_statsd_new(&loop, &cfg, &d, &err), ALB_EINVAL);
+	assert_int_equal(alb_statsd_new(&loop, &cfg, &d, &err), 0);
+	assert_int_equal(alb_statsd_start(d, &err), ALB_EINVAL);
+	alb_statsd_free(d);
 	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
 	assert_int_equal(uv_loop_close(&loop), 0);
 	alb_statsd_free(NULL);
@@ -1682,7 +1719,8 @@ static void test_daemon_vmmd(void **state)
 	snprintf(util, sizeof(util), "%s/util", h.tmp);
 	assert_int_equal(mkdir(util, 0755), 0);
 	int lfd = unix_listen(h.vmmd_path);
-	struct alb_statsd_config cfg = {0};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
 	harness_start(&h, &cfg);
 	pid_t child = sleeper();
 
@@ -1902,8 +1940,11 @@ static void test_daemon_exporters(void **state)
 	snprintf(influx, sizeof(influx), "127.0.0.1:%d", iport);
 	snprintf(prom, sizeof(prom), "127.0.0.1:%d", pport);
 	struct harness h = {0};
-	struct alb_statsd_config cfg = {.no_vmmd = true, .influx = influx,
-					.prometheus = prom};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
+	cfg.no_vmmd = true;
+	cfg.influx = influx;
+	cfg.prometheus = prom;
 	harness_start(&h, &cfg);
 	pid_t child = sleeper();
 	int ctl = stat_connect(&h);
@@ -2016,7 +2057,10 @@ static void test_http_limits(void **state)
 	char prom[32];
 	snprintf(prom, sizeof(prom), "127.0.0.1:%d", pport);
 	struct harness h = {0};
-	struct alb_statsd_config cfg = {.no_vmmd = true, .prometheus = prom};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
+	cfg.no_vmmd = true;
+	cfg.prometheus = prom;
 	harness_start(&h, &cfg);
 	int fds[ALB_STATS_HTTP_CONN_MAX + 1];
 	int64_t t0 = now_ms();
@@ -2058,8 +2102,10 @@ static void test_daemon_listen_fd(void **state)
 	char path[128];
 	snprintf(path, sizeof(path), "%s/given.sock", h.tmp);
 	int lfd = unix_listen(path);
-	struct alb_statsd_config cfg = {.no_vmmd = true, .use_listen_fd = true,
-					.listen_fd = lfd};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
+	cfg.no_vmmd = true;
+	cfg.listen_fd = lfd;
 	harness_start(&h, &cfg);
 	int fd = unix_connect(path, 5000);
 	send_simple(fd, ":", ALB_CMD_STATS_SUBSCRIBE);
@@ -2071,11 +2117,42 @@ static void test_daemon_listen_fd(void **state)
 	harness_stop(&h);
 }
 
+/* A connection that completes its first command in time is served; one
+ * that sends half a frame is closed at the command deadline. */
+static void test_daemon_command_deadline(void **state)
+{
+	(void)state;
+	struct harness h = {0};
+	struct alb_statsd_config cfg;
+	alb_statsd_config_init(&cfg);
+	cfg.no_vmmd = true;
+	cfg.command_timeout_ms = 300;
+	harness_start(&h, &cfg);
+	int slow = unix_connect(h.stat_path, 5000);
+	assert_int_equal(write(slow, "\0\0", 2), 2);
+	usleep(100000);
+	int quick = unix_connect(h.stat_path, 5000);
+	send_simple(quick, ":", ALB_CMD_STATS_SUBSCRIBE);
+	expect_success(quick, ":", 0, "subscribed");
+	struct timeval tv = {5, 0};
+	setsockopt(slow, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char b;
+	assert_int_equal(read(slow, &b, 1), 0);
+	/* the subscriber, past its first command, stays */
+	usleep(400000);
+	assert_int_equal(recv(quick, &b, 1, MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	close(slow);
+	close(quick);
+	harness_stop(&h);
+}
+
 int main(void)
 {
 	/* as alb-statsd: a peer that leaves must not kill the process */
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_daemon_command_deadline),
 	    cmocka_unit_test(test_parse_stat),
 	    cmocka_unit_test(test_proc_file_limit),
 	    cmocka_unit_test(test_parse_statm),
