@@ -116,13 +116,14 @@ static int prescan(int *argc, char **argv, struct scan *s)
 
 static void stop(void *tlsd)
 {
-	alb_tlsd_free(tlsd);
+	alb_tlsd_shutdown(tlsd, NULL, NULL);
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o;
 	memset(&o, 0, sizeof(o));
+	alb_tlsd_config_init(&o.cfg);
 	struct scan s;
 	memset(&s, 0, sizeof(s));
 	int status = prescan(&argc, argv, &s);
@@ -153,14 +154,12 @@ int main(int argc, char **argv)
 				dup2(null, STDERR_FILENO);
 			close(null);
 		}
-		o.cfg.use_conn_fd = true;
 		o.cfg.conn_fd = STDIN_FILENO;
 	}
 	o.cfg.ca_file = s.positional[0];
 	o.cfg.cert_file = s.positional[1];
 	o.cfg.key_file = s.positional[2];
 	o.cfg.tmpdir = com.tmpdir;
-	o.cfg.use_listen_fd = com.listen_fd >= 0;
 	o.cfg.listen_fd = com.listen_fd;
 
 	uv_loop_t loop;
@@ -172,6 +171,12 @@ int main(int argc, char **argv)
 	struct alb_error err;
 	if (alb_tlsd_new(&loop, &o.cfg, &d, &err) != 0) {
 		alb_log_error("%s", err.msg);
+		uv_loop_close(&loop);
+		return 1;
+	}
+	if (alb_tlsd_start(d, &err) != 0) {
+		alb_log_error("%s", err.msg);
+		alb_tlsd_free(d);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 		return 1;
@@ -186,5 +191,7 @@ int main(int argc, char **argv)
 	uint16_t port = 0;
 	if (alb_tlsd_port(d, &port, NULL) == 0)
 		alb_log_info("%s: listening on port %u", prog, (unsigned)port);
-	return daemon_run(prog, &loop, stop, d);
+	status = daemon_run(prog, &loop, stop, d);
+	alb_tlsd_free(d);
+	return status;
 }

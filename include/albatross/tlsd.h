@@ -92,8 +92,9 @@ extern "C" {
  * this much, so handshakes_max times it bounds their memory. */
 #define ALB_TLSD_CERT_LIST_DEFAULT (8u * 1024u * 1024u)
 
-/** How the endpoint is set up. Zero it, then set the files and what
- * differs from the defaults. Strings are used during alb_tlsd_new() only. */
+/** How the endpoint is set up. Fill with alb_tlsd_config_init() first,
+ * then set the files and what differs from the defaults. Strings are used
+ * during alb_tlsd_new() only. */
 struct alb_tlsd_config {
 	/** PEM file with exactly one certificate: the CA that client chains
 	 * must lead to ("expect single ca as cacert" otherwise). */
@@ -112,14 +113,12 @@ struct alb_tlsd_config {
 	 * ALB_TLSD_PORT_DEFAULT. */
 	uint16_t port;
 	bool port_set;
-	/** Serve listen_fd (a listening TCP socket, e.g. from systemd)
-	 * instead of binding ip and port; the core closes it. */
-	bool use_listen_fd;
+	/** A listening TCP socket to serve (e.g. from systemd) instead of
+	 * binding ip and port, or -1; the core takes it over. */
 	int listen_fd;
-	/** Serve exactly one connection on conn_fd (a connected socket, e.g.
-	 * inetd's stdin) instead of listening; the core closes it. The loop
-	 * ends once that connection is done. */
-	bool use_conn_fd;
+	/** A connected socket (e.g. inetd's stdin) to serve as the only
+	 * connection instead of listening, or -1; the core takes it over.
+	 * The loop ends once that connection is done. */
 	int conn_fd;
 	/** 0: ALB_TLSD_CONN_MAX. */
 	unsigned conn_max;
@@ -139,24 +138,43 @@ struct alb_tlsd_config {
 	unsigned idle_timeout_ms;
 };
 
-/** A running endpoint (opaque). */
+/** Fills cfg with the defaults (listen_fd and conn_fd -1, the rest 0). */
+ALB_EXPORT void alb_tlsd_config_init(struct alb_tlsd_config *cfg);
+
+/** An endpoint core (opaque), with every core's lifecycle: alb_tlsd_new(),
+ * alb_tlsd_start(), run the loop, alb_tlsd_shutdown() with a callback,
+ * alb_tlsd_free(). Clients and daemons are written to with MSG_NOSIGNAL:
+ * the caller need not ignore SIGPIPE. */
 struct alb_tlsd;
 
 struct uv_loop_s;
 
-/** Sets up the endpoint on loop (a uv_loop_t): loads the CA, the server
- * certificate and key, and listens (or takes the connection of conn_fd).
- * Nothing happens until the caller runs the loop. Returns 0 and *out (stop
- * it with alb_tlsd_free()); ALB_EINVAL for a bad configuration (e.g.
- * "Options --port and --systemd-socket-activation are not compatible") or
- * a CA file that does not hold exactly one certificate ("expect single ca
- * as cacert"); ALB_EPARSE for an unusable certificate or key; ALB_ESYS when
- * a file cannot be read or the socket cannot be set up; ALB_ENOMEM. After
- * a failure the caller runs the loop once more so that what was set up is
- * released. */
+/** Makes an endpoint on loop (a uv_loop_t): loads the CA, the server
+ * certificate and key; nothing listens yet. Returns 0 and *out; ALB_EINVAL
+ * for a bad configuration (e.g. "Options --port and
+ * --systemd-socket-activation are not compatible") or a CA file that does
+ * not hold exactly one certificate ("expect single ca as cacert");
+ * ALB_EPARSE for an unusable certificate or key; ALB_ESYS when a file
+ * cannot be read; ALB_ENOMEM. On failure the caller keeps its sockets. */
 ALB_EXPORT int alb_tlsd_new(struct uv_loop_s *loop,
 			    const struct alb_tlsd_config *cfg,
 			    struct alb_tlsd **out, struct alb_error *err);
+
+/** Starts: listens on listen_fd, or on ip and port (ALB_EINVAL for an
+ * address that does not parse, ALB_ESYS when it cannot be bound), or takes
+ * the connection of conn_fd. Nothing happens until the caller runs the
+ * loop. After a failure, shut down and free. */
+ALB_EXPORT int alb_tlsd_start(struct alb_tlsd *d, struct alb_error *err);
+
+/** Called once the endpoint has shut down. */
+typedef void (*alb_tlsd_done_fn)(struct alb_tlsd *d, void *ctx);
+
+/** Stops the endpoint: closes the listening socket and every connection;
+ * done(d, ctx), if not NULL, is called on the loop once every handle is
+ * closed. A second call only replaces done. Returns 0, or ALB_EINVAL for
+ * NULL. */
+ALB_EXPORT int alb_tlsd_shutdown(struct alb_tlsd *d, alb_tlsd_done_fn done,
+				 void *ctx);
 
 /** The TCP port the endpoint listens on (useful after asking for an
  * ephemeral one). ALB_EINVAL when it serves a single connection. */
@@ -178,10 +196,10 @@ struct alb_tlsd_stats {
 ALB_EXPORT void alb_tlsd_get_stats(const struct alb_tlsd *d,
 				   struct alb_tlsd_stats *out);
 
-/** Stops the endpoint: closes the listening socket and every connection.
- * The memory of the handle is released by the loop once the last libuv
- * handle has closed, so the caller must run the loop afterwards. NULL is a
- * no-op. */
+/** Frees the endpoint: from or after the done callback, or instead of
+ * starting it. An endpoint still running is shut down first and its memory
+ * released once its last handle has closed (the caller runs the loop until
+ * uv_run() returns). NULL is a no-op. */
 ALB_EXPORT void alb_tlsd_free(struct alb_tlsd *d);
 
 #ifdef __cplusplus

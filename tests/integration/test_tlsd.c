@@ -351,7 +351,7 @@ static int setup(void **state)
 	snprintf(cert, sizeof(cert), "%s/server.pem", T.dir);
 	snprintf(key, sizeof(key), "%s/server.key", T.dir);
 	struct alb_tlsd_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
+	alb_tlsd_config_init(&cfg);
 	cfg.ca_file = ca;
 	cfg.cert_file = cert;
 	cfg.key_file = key;
@@ -368,7 +368,8 @@ static int setup(void **state)
 	cfg.cert_list_max = T_CERT_LIST;
 	assert_int_equal(uv_loop_init(&T.loop), 0);
 	struct alb_error err;
-	if (alb_tlsd_new(&T.loop, &cfg, &T.d, &err) != 0)
+	if (alb_tlsd_new(&T.loop, &cfg, &T.d, &err) != 0 ||
+	    alb_tlsd_start(T.d, &err) != 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(alb_tlsd_port(T.d, &T.port, NULL), 0);
 	assert_int_equal(uv_async_init(&T.loop, &T.stop, on_stop), 0);

@@ -307,22 +307,11 @@ static int enqueue_only(struct dc_conn *c, struct dc_chunk *k)
 
 static int enqueue(struct dc_conn *c, struct dc_chunk *k)
 {
-	if (c->closing || c->wfail || c->lost) {
-		chunk_free(k);
-		return ALB_EPROTO;
-	}
-	if (k->len == 0) {
-		chunk_free(k);
-		return 0;
-	}
 	bool was_empty = c->wq_head == NULL;
-	if (c->wq_tail != NULL)
-		c->wq_tail->next = k;
-	else
-		c->wq_head = k;
-	c->wq_tail = k;
-	c->pending += k->len;
-	/* Sent at once when nothing waits; a failure surfaces through the
+	int rc = enqueue_only(c, k);
+	if (rc != 0)
+		return rc;
+	/* Sent at once when nothing waited; a failure surfaces through the
 	 * poll callback, never inside the core's call. */
 	if (was_empty)
 		flush(c);
@@ -351,7 +340,8 @@ int dc_conn_queue(struct dc_conn *c, const void *p, size_t n)
 	if (n == 0)
 		return 0;
 	struct dc_chunk *t = c->wq_tail;
-	if (t != NULL && t->cap - t->len >= n) {
+	/* only an inline chunk (cap > 0) takes more bytes */
+	if (t != NULL && t->cap > 0 && t->cap - t->len >= n) {
 		memcpy(t->copy + t->len, p, n);
 		t->len += n;
 		c->pending += n;

@@ -1,7 +1,9 @@
 /* libalbatross — the TLS endpoint core (spec §9.1): the TLS
  * configuration, the listener, the connection limit and the lifecycle.
  * SPDX-License-Identifier: ISC */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,16 +13,35 @@
 
 #include "albatross/log.h"
 #include "base/internal.h"
+#include "dcommon/socket.h"
 #include "tlsd_internal.h"
 
-void tlsd_maybe_release(struct alb_tlsd *d)
+static void final_free(struct alb_tlsd *d)
 {
-	if (!d->stopping || d->handles > 0 || d->conns != NULL)
-		return;
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	if (d->conn_fd >= 0)
+		close(d->conn_fd);
+	dc_pool_free(d->pool);
+	dc_pool_free(d->dm_pool);
 	SSL_CTX_free(d->ctx);
 	X509_free(d->ca);
 	free(d->tmpdir);
+	free(d->ip);
 	free(d);
+}
+
+void tlsd_maybe_release(struct alb_tlsd *d)
+{
+	if (!d->stopping || d->done_called || d->conns != NULL ||
+	    (d->pool != NULL && dc_pool_handles(d->pool) > 0) ||
+	    (d->dm_pool != NULL && dc_pool_handles(d->dm_pool) > 0))
+		return;
+	d->done_called = true;
+	if (d->done != NULL)
+		d->done(d, d->done_ctx);
+	if (d->free_when_done)
+		final_free(d);
 }
 
 void tlsd_handshake_over(struct tconn *k)
@@ -103,42 +124,13 @@ static int tls_context(struct alb_tlsd *d, const struct alb_tlsd_config *cfg,
 	return 0;
 }
 
-static void on_core_closed(uv_handle_t *h)
-{
-	struct alb_tlsd *d = h->data;
-	d->handles--;
-	tlsd_maybe_release(d);
-}
-
-/* Initialises the client handle of k for fd or an accepted connection;
- * counts it as k's. */
-static int client_handle(struct tconn *k, int fd)
-{
-	uv_loop_t *loop = k->d->loop;
-	int rc;
-	if (fd >= 0 && uv_guess_handle(fd) == UV_NAMED_PIPE) {
-		if ((rc = uv_pipe_init(loop, &k->cl.pipe, 0)) != 0)
-			return rc;
-		k->handles++;
-		k->cl_init = true;
-		k->cl.pipe.data = k;
-		return uv_pipe_open(&k->cl.pipe, fd);
-	}
-	if ((rc = uv_tcp_init(loop, &k->cl.tcp)) != 0)
-		return rc;
-	k->handles++;
-	k->cl_init = true;
-	k->cl.tcp.data = k;
-	return fd >= 0 ? uv_tcp_open(&k->cl.tcp, fd) : 0;
-}
-
 /* The client's address as 16 bytes (IPv4 v4-mapped), for the per-address
  * limit. */
 static void client_addr(struct tconn *k)
 {
 	struct sockaddr_storage sa;
-	int len = sizeof(sa);
-	if (uv_tcp_getpeername(&k->cl.tcp, (struct sockaddr *)&sa, &len) != 0)
+	socklen_t len = sizeof(sa);
+	if (getpeername(k->cl->fd, (struct sockaddr *)&sa, &len) != 0)
 		return;
 	memset(k->addr, 0, sizeof(k->addr));
 	if (sa.ss_family == AF_INET6) {
@@ -202,92 +194,181 @@ static bool make_room(struct alb_tlsd *d, struct tconn *k)
 	return true;
 }
 
-static void on_connection(uv_stream_t *server, int status)
+/* A tconn for the client connection dc (raw bytes). */
+static struct tconn *client_conn(struct alb_tlsd *d, struct dc_conn *dc)
 {
-	struct alb_tlsd *d = server->data;
-	if (status < 0) {
-		alb_log_warn("accept: %s", uv_strerror(status));
-		return;
-	}
 	struct tconn *k = tlsd_conn_new(d);
 	if (k == NULL) {
 		alb_log_error("out of memory for a connection");
-		return;
+		return NULL;
 	}
-	if (client_handle(k, -1) != 0 ||
-	    uv_accept(server, (uv_stream_t *)&k->cl.tcp) != 0) {
-		tlsd_conn_close(k);
-		return;
-	}
+	k->cl = dc;
+	k->handles++;
+	dc->data = k;
+	dc_conn_set_raw(dc);
+	return k;
+}
+
+static int on_accepted(struct dc_pool *p, struct dc_conn *dc)
+{
+	struct alb_tlsd *d = dc_pool_data(p);
+	if (d->stopping)
+		return -1;
+	struct tconn *k = client_conn(d, dc);
+	if (k == NULL)
+		return -1;
 	client_addr(k);
 	if (k->has_addr && same_addr(d, k) >= d->addr_conn_max) {
 		alb_log_warn("refusing a connection: %u are open from its address "
 			     "(the limit)", d->addr_conn_max);
 		d->st.refused++;
-		tlsd_conn_close(k);
-		return;
+		return -1;
 	}
 	if (!make_room(d, k)) {
 		alb_log_warn("refusing a connection: %u are open (the limit), none "
 			     "in its handshake", d->conn_max);
 		d->st.refused++;
-		tlsd_conn_close(k);
-		return;
+		return -1;
 	}
 	d->st.accepted++;
-	if (tlsd_tls_start(k) != 0)
-		tlsd_conn_close(k);
+	return tlsd_tls_start(k) == 0 ? 0 : -1;
 }
 
-static int listen_tcp(struct alb_tlsd *d, const struct alb_tlsd_config *cfg,
-		      struct alb_error *err)
+static void cl_frame(struct dc_conn *dc, struct alb_buf *b)
 {
-	const char *ip = cfg->ip != NULL ? cfg->ip : ALB_TLSD_IP_DEFAULT;
-	uint16_t port = cfg->port_set ? cfg->port : ALB_TLSD_PORT_DEFAULT;
+	(void)dc; /* raw mode: never framed */
+	alb_buf_free(b);
+}
+
+static void cl_bytes(struct dc_conn *dc, const uint8_t *p, size_t n)
+{
+	tlsd_client_bytes(dc->data, p, n);
+}
+
+static void cl_lost(struct dc_conn *dc, int rc, const char *why)
+{
+	(void)why;
+	tlsd_client_lost(dc->data, rc);
+}
+
+static void cl_drained(struct dc_conn *dc)
+{
+	tlsd_conn_client_drained(dc->data);
+}
+
+static void cl_closed(struct dc_conn *dc)
+{
+	if (dc->data != NULL)
+		tlsd_client_closed(dc->data);
+}
+
+static void pool_gone(struct dc_pool *p)
+{
+	tlsd_maybe_release(dc_pool_data(p));
+}
+
+static const struct dc_ops client_ops = {
+	.accepted = on_accepted,
+	.frame = cl_frame,
+	.bytes = cl_bytes,
+	.lost = cl_lost,
+	.drained = cl_drained,
+	.closed = cl_closed,
+	.gone = pool_gone,
+};
+
+static void dm_frame(struct dc_conn *dc, struct alb_buf *b)
+{
+	tlsd_daemon_frame(dc->data, b);
+}
+
+static void dm_lost(struct dc_conn *dc, int rc, const char *why)
+{
+	tlsd_daemon_lost(dc->data, rc, why);
+}
+
+static void dm_drained(struct dc_conn *dc)
+{
+	tlsd_daemon_drained(dc->data);
+}
+
+static void dm_closed(struct dc_conn *dc)
+{
+	tlsd_daemon_closed(dc->data);
+}
+
+static const struct dc_ops daemon_ops = {
+	.frame = dm_frame,
+	.lost = dm_lost,
+	.drained = dm_drained,
+	.closed = dm_closed,
+	.gone = pool_gone,
+};
+
+/* Binds and listens on ip and port: dual-stack for an IPv6 address, as
+ * Albatross. */
+static int listen_tcp(struct alb_tlsd *d, struct alb_error *err)
+{
+	const char *ip = d->ip != NULL ? d->ip : ALB_TLSD_IP_DEFAULT;
 	struct sockaddr_storage sa;
 	memset(&sa, 0, sizeof(sa));
-	int family = AF_INET6;
-	if (uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&sa) != 0) {
-		family = AF_INET;
-		if (uv_ip4_addr(ip, port, (struct sockaddr_in *)&sa) != 0)
-			return alb_fail(err, ALB_EINVAL, "invalid IP address %s", ip);
+	socklen_t len;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+	if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(d->port);
+		len = sizeof(*s6);
+	} else if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(d->port);
+		len = sizeof(*s4);
+	} else {
+		return alb_fail(err, ALB_EINVAL, "invalid IP address %s", ip);
 	}
-	int rc = uv_tcp_init_ex(d->loop, &d->listener, (unsigned)family);
-	if (rc != 0)
-		return alb_fail(err, ALB_ESYS, "socket: %s", uv_strerror(rc));
-	d->handles++;
-	d->listening = true;
-	d->listener.data = d;
-	if (cfg->use_listen_fd) {
-		if ((rc = uv_tcp_open(&d->listener, cfg->listen_fd)) != 0)
-			return alb_fail(err, ALB_ESYS, "listening socket %d: %s",
-					cfg->listen_fd, uv_strerror(rc));
-	} else if ((rc = uv_tcp_bind(&d->listener, (struct sockaddr *)&sa, 0)) != 0) {
-		/* libuv sets SO_REUSEADDR, and IPV6_V6ONLY off without
-		 * UV_TCP_IPV6ONLY: dual-stack as Albatross. */
-		return alb_fail(err, ALB_ESYS, "bind %s port %u: %s", ip,
-				(unsigned)port, uv_strerror(rc));
+	int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return alb_fail_sys(err, "socket");
+	int one = 1, zero = 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&sa, len) != 0 ||
+	    listen(fd, ALB_TLSD_BACKLOG) != 0) {
+		int rc = alb_fail_sys(err, "bind %s port %u", ip, (unsigned)d->port);
+		close(fd);
+		return rc;
 	}
-	if ((rc = uv_listen((uv_stream_t *)&d->listener, ALB_TLSD_BACKLOG,
-			    on_connection)) != 0)
-		return alb_fail(err, ALB_ESYS, "listen: %s", uv_strerror(rc));
-	return 0;
+	d->tcp_fd = fd;
+	return dc_pool_listen(d->pool, fd, err);
 }
 
 static int serve_fd(struct alb_tlsd *d, int fd, struct alb_error *err)
 {
 	d->single = true;
-	struct tconn *k = tlsd_conn_new(d);
-	if (k == NULL)
+	struct dc_conn *dc = NULL;
+	int rc = dc_conn_open(d->pool, fd, NULL, &dc, err);
+	if (rc != 0)
+		return rc;
+	struct tconn *k = client_conn(d, dc);
+	if (k == NULL) {
+		dc_conn_close(dc);
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
-	int rc = client_handle(k, fd);
-	if (rc == 0 && (rc = tlsd_tls_start(k)) == 0) {
-		d->st.accepted++;
-		return 0;
 	}
-	tlsd_conn_close(k);
-	return alb_fail(err, ALB_ESYS, "serving file descriptor %d: %s", fd,
-			rc < 0 ? uv_strerror(rc) : "TLS setup failed");
+	if (tlsd_tls_start(k) != 0) {
+		tlsd_conn_close(k);
+		return alb_fail(err, ALB_ESYS, "serving file descriptor %d: TLS "
+				"setup failed", fd);
+	}
+	d->st.accepted++;
+	return 0;
+}
+
+void alb_tlsd_config_init(struct alb_tlsd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen_fd = -1;
+	cfg->conn_fd = -1;
 }
 
 int alb_tlsd_new(struct uv_loop_s *loop, const struct alb_tlsd_config *cfg,
@@ -296,19 +377,20 @@ int alb_tlsd_new(struct uv_loop_s *loop, const struct alb_tlsd_config *cfg,
 	if (loop == NULL || cfg == NULL || out == NULL || cfg->ca_file == NULL ||
 	    cfg->cert_file == NULL || cfg->key_file == NULL)
 		return alb_fail(err, ALB_EINVAL, "the CA, certificate and key files are needed");
-	if (cfg->use_listen_fd && cfg->use_conn_fd)
+	if (cfg->listen_fd >= 0 && cfg->conn_fd >= 0)
 		return alb_fail(err, ALB_EINVAL, "a listening socket and a connection "
 				"cannot both be served");
 	if (cfg->cert_list_max > ALB_TLSD_CERT_LIST_MAX)
 		return alb_fail(err, ALB_EINVAL, "certificate chain limit %zu above "
 				"%u bytes", cfg->cert_list_max, ALB_TLSD_CERT_LIST_MAX);
-	if ((cfg->use_listen_fd || cfg->use_conn_fd) && cfg->port_set)
+	if ((cfg->listen_fd >= 0 || cfg->conn_fd >= 0) && cfg->port_set)
 		return alb_fail(err, ALB_EINVAL, "Options --port and "
 				"--systemd-socket-activation are not compatible");
 	struct alb_tlsd *d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	d->loop = loop;
+	d->listen_fd = d->conn_fd = d->tcp_fd = -1;
 	d->conn_max = cfg->conn_max != 0 ? cfg->conn_max : ALB_TLSD_CONN_MAX;
 	d->handshake_ms = cfg->handshake_timeout_ms != 0 ? cfg->handshake_timeout_ms
 							 : ALB_TLSD_HANDSHAKE_TIMEOUT_MS;
@@ -320,8 +402,10 @@ int alb_tlsd_new(struct uv_loop_s *loop, const struct alb_tlsd_config *cfg,
 	d->idle_ms = cfg->idle_timeout_ms != 0 ? cfg->idle_timeout_ms
 					       : ALB_TLSD_IDLE_TIMEOUT_MS;
 	d->frame_max = cfg->frame_max != 0 ? cfg->frame_max : ALB_TLSD_FRAME_MAX;
+	d->port = cfg->port_set ? cfg->port : ALB_TLSD_PORT_DEFAULT;
 	int rc = 0;
-	if (cfg->tmpdir != NULL && (d->tmpdir = strdup(cfg->tmpdir)) == NULL)
+	if ((cfg->tmpdir != NULL && (d->tmpdir = strdup(cfg->tmpdir)) == NULL) ||
+	    (cfg->ip != NULL && (d->ip = strdup(cfg->ip)) == NULL))
 		rc = alb_fail(err, ALB_ENOMEM, "out of memory");
 	if (rc == 0 && cfg->tmpdir != NULL) {
 		/* Fail now rather than at every connection. */
@@ -330,26 +414,53 @@ int alb_tlsd_new(struct uv_loop_s *loop, const struct alb_tlsd_config *cfg,
 	}
 	if (rc == 0)
 		rc = tls_context(d, cfg, err);
+	struct dc_pool_config pc = {.who = "tlsd", .backlog = ALB_TLSD_BACKLOG};
 	if (rc == 0)
-		rc = cfg->use_conn_fd ? serve_fd(d, cfg->conn_fd, err)
-				      : listen_tcp(d, cfg, err);
+		rc = dc_pool_new(loop, &pc, &client_ops, d, &d->pool, err);
+	pc.who = "tlsd daemon";
+	pc.frame_max = d->frame_max;
+	if (rc == 0)
+		rc = dc_pool_new(loop, &pc, &daemon_ops, d, &d->dm_pool, err);
 	if (rc != 0) {
-		alb_tlsd_free(d);
+		final_free(d); /* the caller keeps its sockets */
 		return rc;
 	}
+	d->listen_fd = cfg->listen_fd;
+	d->conn_fd = cfg->conn_fd;
 	*out = d;
 	return 0;
 }
 
+int alb_tlsd_start(struct alb_tlsd *d, struct alb_error *err)
+{
+	if (d == NULL || d->started || d->stopping)
+		return alb_fail(err, ALB_EINVAL, "alb_tlsd_start: not a new core");
+	d->started = true;
+	int fd = d->conn_fd;
+	d->conn_fd = -1;
+	if (fd >= 0)
+		return serve_fd(d, fd, err);
+	fd = d->listen_fd;
+	d->listen_fd = -1;
+	if (fd < 0)
+		return listen_tcp(d, err);
+	int rc = dc_listen_fd_adopt(fd, err);
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	d->tcp_fd = fd;
+	return dc_pool_listen(d->pool, fd, err);
+}
+
 int alb_tlsd_port(const struct alb_tlsd *d, uint16_t *port, struct alb_error *err)
 {
-	if (d == NULL || port == NULL || !d->listening)
+	if (d == NULL || port == NULL || d->tcp_fd < 0 || d->stopping)
 		return alb_fail(err, ALB_EINVAL, "the endpoint does not listen");
 	struct sockaddr_storage sa;
-	int len = sizeof(sa);
-	int rc = uv_tcp_getsockname(&d->listener, (struct sockaddr *)&sa, &len);
-	if (rc != 0)
-		return alb_fail(err, ALB_ESYS, "getsockname: %s", uv_strerror(rc));
+	socklen_t len = sizeof(sa);
+	if (getsockname(d->tcp_fd, (struct sockaddr *)&sa, &len) != 0)
+		return alb_fail_sys(err, "getsockname");
 	*port = sa.ss_family == AF_INET6
 			? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
 			: ntohs(((struct sockaddr_in *)&sa)->sin_port);
@@ -362,14 +473,38 @@ void alb_tlsd_get_stats(const struct alb_tlsd *d, struct alb_tlsd_stats *out)
 	out->next_sequence = (uint64_t)d->sequence;
 }
 
+int alb_tlsd_shutdown(struct alb_tlsd *d, alb_tlsd_done_fn done, void *ctx)
+{
+	if (d == NULL)
+		return ALB_EINVAL;
+	d->done = done;
+	d->done_ctx = ctx;
+	if (d->stopping) {
+		tlsd_maybe_release(d);
+		return 0;
+	}
+	d->stopping = true;
+	dc_pool_stop_listening(d->pool);
+	d->tcp_fd = -1;
+	struct tconn *k = d->conns;
+	while (k != NULL) {
+		struct tconn *next = k->next;
+		tlsd_conn_close(k);
+		k = next;
+	}
+	tlsd_maybe_release(d);
+	return 0;
+}
+
 void alb_tlsd_free(struct alb_tlsd *d)
 {
-	if (d == NULL || d->stopping)
+	if (d == NULL)
 		return;
-	d->stopping = true;
-	if (d->listening)
-		uv_close((uv_handle_t *)&d->listener, on_core_closed);
-	for (struct tconn *k = d->conns; k != NULL; k = k->next)
-		tlsd_conn_close(k);
-	tlsd_maybe_release(d);
+	if (!d->done_called) {
+		/* still running: shut down, and go once the handles closed */
+		d->free_when_done = true;
+		alb_tlsd_shutdown(d, NULL, NULL);
+		return;
+	}
+	final_free(d);
 }

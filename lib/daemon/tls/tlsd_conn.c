@@ -9,18 +9,8 @@
 #include "albatross/log.h"
 #include "albatross/stream.h"
 #include "base/internal.h"
+#include "dcommon/socket.h"
 #include "tlsd_internal.h"
-
-/* A write to the daemon: a framed message, or a chunk's length prefix
- * followed by its payload. */
-struct dm_write {
-	uv_write_t req;
-	struct tconn *k;
-	const char *failure; /* the final reply when the write fails */
-	size_t len;
-	uint8_t hdr[ALB_FRAME_HEADER_LEN];
-	struct alb_buf data;
-};
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
@@ -29,7 +19,6 @@ static void release(struct tconn *k)
 	struct alb_tlsd *d = k->d;
 	SSL_free(k->ssl);
 	alb_frame_reader_free(k->crd);
-	alb_frame_reader_free(k->drd);
 	alb_cert_auth_free(k->auth);
 	free(k->image.data);
 	tlsd_conn_unlink(d, k);
@@ -37,11 +26,15 @@ static void release(struct tconn *k)
 	tlsd_maybe_release(d);
 }
 
-static void on_closed(uv_handle_t *h)
+void tlsd_conn_handle_gone(struct tconn *k)
 {
-	struct tconn *k = h->data;
 	if (--k->handles == 0)
 		release(k);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	tlsd_conn_handle_gone(h->data);
 }
 
 struct tconn *tlsd_conn_new(struct alb_tlsd *d)
@@ -51,10 +44,8 @@ struct tconn *tlsd_conn_new(struct alb_tlsd *d)
 		return NULL;
 	k->d = d;
 	if (alb_frame_reader_new(ALB_TLSD_CHUNK_MAX, &k->crd, NULL) != 0 ||
-	    alb_frame_reader_new(d->frame_max, &k->drd, NULL) != 0 ||
 	    uv_timer_init(d->loop, &k->timer) != 0) {
 		alb_frame_reader_free(k->crd);
-		alb_frame_reader_free(k->drd);
 		free(k);
 		return NULL;
 	}
@@ -71,11 +62,13 @@ struct tconn *tlsd_conn_new(struct alb_tlsd *d)
 
 static void close_daemon(struct tconn *k)
 {
-	if (!k->dm_init)
+	if (k->dm == NULL)
 		return;
-	k->dm_init = false;
+	struct dc_conn *dm = k->dm;
+	k->dm = NULL;
 	k->dm_reading = false;
-	uv_close((uv_handle_t *)&k->dm, on_closed);
+	/* its closed callback counts the handle down */
+	dc_conn_close(dm);
 }
 
 void tlsd_conn_close(struct tconn *k)
@@ -83,18 +76,14 @@ void tlsd_conn_close(struct tconn *k)
 	if (k->state == T_CLOSING)
 		return;
 	k->state = T_CLOSING;
+	tlsd_handshake_over(k);
 	close_daemon(k);
-	uv_close((uv_handle_t *)&k->timer, on_closed);
-	if (k->cl_init) {
-		k->cl_init = false;
-		uv_close((uv_handle_t *)&k->cl, on_closed);
+	uv_close((uv_handle_t *)&k->timer, on_timer_closed);
+	if (k->cl != NULL) {
+		struct dc_conn *cl = k->cl;
+		k->cl = NULL;
+		dc_conn_close(cl);
 	}
-}
-
-static void on_shutdown(uv_shutdown_t *req, int status)
-{
-	(void)status;
-	tlsd_conn_close(req->data);
 }
 
 void tlsd_conn_end(struct tconn *k)
@@ -104,10 +93,25 @@ void tlsd_conn_end(struct tconn *k)
 	k->state = T_FINISH;
 	tlsd_client_read_stop(k);
 	close_daemon(k);
-	k->shutdown_req.data = k;
-	if (!k->cl_init ||
-	    uv_shutdown(&k->shutdown_req, (uv_stream_t *)&k->cl, on_shutdown) != 0)
+	if (k->cl == NULL) {
 		tlsd_conn_close(k);
+		return;
+	}
+	/* what is queued goes out, then the client's connection closes and
+	 * with it the rest (tlsd_client_closed) */
+	dc_conn_end(k->cl);
+}
+
+void tlsd_client_closed(struct tconn *k)
+{
+	k->cl = NULL;
+	tlsd_conn_close(k);
+	tlsd_conn_handle_gone(k);
+}
+
+void tlsd_daemon_closed(struct tconn *k)
+{
+	tlsd_conn_handle_gone(k);
 }
 
 /* ---- the final reply (§9.2 step 9) ----------------------------------------- */
@@ -148,23 +152,11 @@ static void finish_failure(struct tconn *k, const char *text)
 
 /* ---- the daemon side ------------------------------------------------------- */
 
-static void on_dm_written(uv_write_t *req, int status)
+/* The daemon read what was queued: the client's block stream goes on. */
+void tlsd_daemon_drained(struct tconn *k)
 {
-	struct dm_write *w = (struct dm_write *)req;
-	struct tconn *k = w->k;
-	const char *failure = w->failure;
-	k->dm_pending -= w->len;
-	alb_buf_free(&w->data);
-	free(w);
-	if (k->state >= T_FINISH)
-		return;
-	if (status < 0) {
-		alb_log_warn("writing to the daemon: %s", uv_strerror(status));
-		finish_failure(k, failure);
-		return;
-	}
-	if (k->cl_paused && k->state == T_BLOCK &&
-	    k->dm_pending <= ALB_TLSD_PENDING_MAX) {
+	if (k->cl_paused && k->state == T_BLOCK && k->dm != NULL &&
+	    dc_conn_pending(k->dm) <= ALB_TLSD_PENDING_MAX) {
 		k->cl_paused = false;
 		tlsd_client_read_start(k);
 		tlsd_tls_pump(k);
@@ -176,33 +168,17 @@ static void on_dm_written(uv_write_t *req, int status)
 static int dm_send(struct tconn *k, const uint8_t *hdr, struct alb_buf *data,
 		   const char *failure)
 {
-	struct dm_write *w = calloc(1, sizeof(*w));
-	if (w == NULL) {
+	int rc = k->dm == NULL ? ALB_EPROTO : 0;
+	if (rc == 0 && hdr != NULL)
+		rc = dc_conn_queue(k->dm, hdr, ALB_FRAME_HEADER_LEN);
+	if (rc == 0)
+		rc = dc_conn_send_buf(k->dm, data);
+	else
 		alb_buf_free(data);
+	if (rc != 0) {
 		finish_failure(k, failure);
 		return -1;
 	}
-	w->k = k;
-	w->failure = failure;
-	w->data = *data;
-	memset(data, 0, sizeof(*data));
-	uv_buf_t b[2];
-	unsigned n = 0;
-	if (hdr != NULL) {
-		memcpy(w->hdr, hdr, ALB_FRAME_HEADER_LEN);
-		b[n++] = uv_buf_init((char *)w->hdr, ALB_FRAME_HEADER_LEN);
-		w->len += ALB_FRAME_HEADER_LEN;
-	}
-	if (w->data.len > 0)
-		b[n++] = uv_buf_init((char *)w->data.data, (unsigned)w->data.len);
-	w->len += w->data.len;
-	if (uv_write(&w->req, (uv_stream_t *)&k->dm, b, n, on_dm_written) != 0) {
-		alb_buf_free(&w->data);
-		free(w);
-		finish_failure(k, failure);
-		return -1;
-	}
-	k->dm_pending += w->len;
 	return 0;
 }
 
@@ -296,9 +272,9 @@ static void forward(struct tconn *k, struct alb_msg *m)
 		finish_failure(k, "exception");
 		return;
 	}
-	if (k->cl_pending > ALB_TLSD_PENDING_MAX && k->dm_reading) {
+	if (tlsd_client_pending(k) > ALB_TLSD_PENDING_MAX && k->dm_reading) {
 		/* The client does not keep up: stop reading the daemon. */
-		uv_read_stop((uv_stream_t *)&k->dm);
+		dc_conn_pause(k->dm);
 		k->dm_reading = false;
 		k->dm_paused = true;
 	}
@@ -362,61 +338,42 @@ static void daemon_message(struct tconn *k, struct alb_bytes frame)
 	alb_msg_free(m);
 }
 
-static void on_dm_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+void tlsd_daemon_frame(struct tconn *k, struct alb_buf *frame)
 {
-	struct tconn *k = h->data;
-	uint8_t *p;
-	size_t len;
-	(void)suggested;
-	/* The bytes land in the frame's own buffer, never past its end. */
-	if (alb_frame_reader_space(k->drd, &p, &len, NULL) != 0)
-		*b = uv_buf_init(NULL, 0);
-	else
-		*b = uv_buf_init((char *)p, len > 0x10000000u ? 0x10000000u : (unsigned)len);
+	if (k->state < T_FINISH)
+		daemon_message(k, (struct alb_bytes){frame->data, frame->len});
+	alb_buf_free(frame);
 }
 
-static void on_dm_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+void tlsd_daemon_lost(struct tconn *k, int rc, const char *why)
 {
-	struct tconn *k = s->data;
-	(void)b;
-	if (nread == 0 || k->state >= T_FINISH)
+	if (k->state >= T_FINISH)
 		return;
-	if (nread < 0) {
-		if (nread != UV_EOF)
-			alb_log_warn("reading from the daemon: %s", uv_strerror((int)nread));
-		daemon_lost(k);
-		return;
-	}
-	struct alb_error err;
-	int rc = alb_frame_reader_advance(k->drd, (size_t)nread, &err);
-	if (rc == ALB_EAGAIN)
-		return;
-	if (rc != 0) {
-		if (rc != ALB_EEOF)
-			alb_log_warn("reading from the daemon: %s", err.msg);
-		daemon_lost(k);
-		return;
-	}
-	struct alb_bytes frame;
-	alb_frame_reader_frame(k->drd, &frame);
-	daemon_message(k, frame);
+	if (rc != ALB_EEOF)
+		alb_log_warn("reading from the daemon: %s", why);
+	daemon_lost(k);
 }
 
-static void on_connect(uv_connect_t *req, int status)
+static void connect_daemon(struct tconn *k)
 {
-	struct tconn *k = req->data;
-	if (k->state != T_CONNECT)
-		return;
-	if (status < 0) {
+	struct alb_tlsd *d = k->d;
+	char path[ALB_SOCKET_PATH_BUF];
+	struct alb_error err = {0};
+	k->state = T_CONNECT;
+	int fd = -1;
+	if (alb_endpoint_socket_path(d->tmpdir, k->endpoint, path, &err) != 0 ||
+	    dc_unix_connect(path, &fd, &err) != 0) {
 		alb_log_warn("failed to connect to the %s socket: %s",
-			     alb_endpoint_socket_name(k->endpoint), uv_strerror(status));
+			     alb_endpoint_socket_name(k->endpoint), err.msg);
 		finish_failure(k, "couldn't reach service");
 		return;
 	}
-	if (uv_read_start((uv_stream_t *)&k->dm, on_dm_alloc, on_dm_read) != 0) {
+	if (dc_conn_open(d->dm_pool, fd, k, &k->dm, &err) != 0) {
 		finish_failure(k, "couldn't reach service");
 		return;
 	}
+	k->handles++;
+	dc_conn_read(k->dm, false);
 	k->dm_reading = true;
 	k->next_policy = k->endpoint == ALB_ENDPOINT_VMMD ? k->auth->n_delegations : 0;
 	if (k->next_policy > 0)
@@ -425,32 +382,13 @@ static void on_connect(uv_connect_t *req, int status)
 		send_command(k);
 }
 
-static void connect_daemon(struct tconn *k)
-{
-	struct alb_tlsd *d = k->d;
-	char path[ALB_SOCKET_PATH_BUF];
-	struct alb_error err;
-	k->state = T_CONNECT;
-	if (alb_endpoint_socket_path(d->tmpdir, k->endpoint, path, &err) != 0 ||
-	    uv_pipe_init(d->loop, &k->dm, 0) != 0) {
-		finish_failure(k, "couldn't reach service");
-		return;
-	}
-	k->dm.data = k;
-	k->dm_init = true;
-	k->handles++;
-	k->connect_req.data = k;
-	uv_pipe_connect(&k->connect_req, &k->dm, path, on_connect);
-}
-
 void tlsd_conn_client_drained(struct tconn *k)
 {
-	if (k->dm_paused && k->dm_init && k->cl_pending <= ALB_TLSD_PENDING_MAX &&
-	    k->state == T_REPLY) {
-		if (uv_read_start((uv_stream_t *)&k->dm, on_dm_alloc, on_dm_read) == 0) {
-			k->dm_paused = false;
-			k->dm_reading = true;
-		}
+	if (k->dm_paused && k->dm != NULL &&
+	    tlsd_client_pending(k) <= ALB_TLSD_PENDING_MAX && k->state == T_REPLY) {
+		dc_conn_read(k->dm, false);
+		k->dm_paused = false;
+		k->dm_reading = true;
 	}
 }
 
@@ -576,7 +514,7 @@ static void chunk(struct tconn *k)
 	alb_frame_header(hdr, c.len, NULL);
 	if (dm_send(k, hdr, &c, "writing block data") != 0)
 		return;
-	if (k->dm_pending > ALB_TLSD_PENDING_MAX) {
+	if (k->dm != NULL && dc_conn_pending(k->dm) > ALB_TLSD_PENDING_MAX) {
 		/* vmmd does not keep up: leave the rest in TLS for now. */
 		k->cl_paused = true;
 		tlsd_client_read_stop(k);

@@ -13,19 +13,26 @@
 #include "albatross/frame.h"
 #include "albatross/tlsd.h"
 #include "albatross/wire.h"
-
-/* Bytes read from the client socket at once: one TLS record and its
- * overhead. */
-#define TLSD_READ_BUF (16 * 1024 + 512)
+#include "dcommon/conn.h"
 
 struct alb_tlsd {
 	uv_loop_t *loop;
 	SSL_CTX *ctx;
 	X509 *ca;
 	char *tmpdir; /* NULL: the default */
-	uv_tcp_t listener;
-	bool listening;
+	char *ip;     /* NULL: the default */
+	uint16_t port;
+	int listen_fd; /* given, until started */
+	int conn_fd;   /* given (inetd), until started */
+	int tcp_fd;    /* the listening socket (the pool's), or -1 */
+	struct dc_pool *pool;    /* the clients */
+	struct dc_pool *dm_pool; /* the daemons */
+	bool started;
 	bool single; /* one connection (conn_fd), no listener */
+	bool free_when_done;
+	bool done_called;
+	alb_tlsd_done_fn done;
+	void *done_ctx;
 	unsigned conn_max;
 	unsigned handshake_ms;
 	unsigned handshakes_max;
@@ -58,22 +65,15 @@ struct tconn {
 	struct alb_tlsd *d;
 	struct tconn *prev, *next;
 	enum tstate state;
-	union {
-		uv_tcp_t tcp;
-		uv_pipe_t pipe;
-	} cl; /* the client */
-	uv_pipe_t dm; /* the daemon */
+	struct dc_conn *cl; /* the client (raw), NULL once closed */
+	struct dc_conn *dm; /* the daemon (framed), NULL when none */
 	uv_timer_t timer;
-	uv_connect_t connect_req;
-	uv_shutdown_t shutdown_req;
-	bool dm_init, dm_reading, dm_paused;
-	bool cl_init, cl_reading, cl_paused;
-	size_t handles; /* open libuv handles of this connection */
+	bool dm_reading, dm_paused;
+	bool cl_reading, cl_paused;
+	size_t handles; /* the timer and the two connections while open */
 	SSL *ssl;
 	BIO *rbio, *wbio; /* owned by ssl */
-	size_t cl_pending, dm_pending; /* bytes written but not yet sent */
 	struct alb_frame_reader *crd; /* client chunks (decrypted) */
-	struct alb_frame_reader *drd; /* daemon messages */
 	bool in_handshake;   /* counted in d->n_handshakes */
 	bool has_addr;
 	uint8_t addr[16];    /* the client's address (IPv4 as v4-mapped) */
@@ -84,7 +84,6 @@ struct tconn {
 	bool block_stream; /* the command is followed by a client stream */
 	size_t next_policy; /* delegations still to install: [0, next) */
 	struct alb_buf image;
-	uint8_t inbuf[TLSD_READ_BUF];
 };
 
 /* tlsd.c */
@@ -93,7 +92,11 @@ void tlsd_conn_unlink(struct alb_tlsd *d, struct tconn *k);
 void tlsd_handshake_over(struct tconn *k);
 void tlsd_maybe_release(struct alb_tlsd *d);
 
-/* tlsd_tls.c: TLS on k's client stream */
+/* tlsd_tls.c: TLS on k's client connection */
+size_t tlsd_client_pending(const struct tconn *k);
+/* Bytes from the client; the client went away (rc ALB_EEOF) or broke. */
+void tlsd_client_bytes(struct tconn *k, const uint8_t *p, size_t n);
+void tlsd_client_lost(struct tconn *k, int rc);
 int tlsd_tls_start(struct tconn *k);
 int tlsd_tls_send(struct tconn *k, const uint8_t *p, size_t n);
 void tlsd_tls_close_notify(struct tconn *k);
@@ -109,6 +112,16 @@ void tlsd_tls_pump(struct tconn *k);
 
 /* tlsd_conn.c */
 struct tconn *tlsd_conn_new(struct alb_tlsd *d);
+/* One of k's handles (timer, client, daemon) has closed. */
+void tlsd_conn_handle_gone(struct tconn *k);
+/* k's client / daemon connection has closed. */
+void tlsd_client_closed(struct tconn *k);
+void tlsd_daemon_closed(struct tconn *k);
+/* From the daemon: a frame (taken over), the connection lost, its queue
+ * drained. */
+void tlsd_daemon_frame(struct tconn *k, struct alb_buf *frame);
+void tlsd_daemon_lost(struct tconn *k, int rc, const char *why);
+void tlsd_daemon_drained(struct tconn *k);
 void tlsd_conn_close(struct tconn *k);
 /* Closes k once what is queued for the client has been sent. */
 void tlsd_conn_end(struct tconn *k);

@@ -1,6 +1,7 @@
-/* libalbatross — TLS for the endpoint's clients on a libuv stream: OpenSSL
- * works on two memory BIOs, bytes read from the socket go into one, and
- * what OpenSSL writes to the other is sent with uv_write. Nothing blocks.
+/* libalbatross — TLS for the endpoint's clients on a daemon/common
+ * connection in raw mode: OpenSSL works on two memory BIOs, bytes read from
+ * the socket go into one, and what OpenSSL writes to the other goes to the
+ * connection's write queue (MSG_NOSIGNAL). Nothing blocks.
  * SPDX-License-Identifier: ISC */
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +10,11 @@
 
 #include "albatross/log.h"
 #include "base/internal.h"
+#include "dcommon/conn.h"
 #include "tlsd_internal.h"
 
 /* Plaintext bytes taken from OpenSSL at once: one TLS record. */
 #define TLS_PLAIN_BUF (16 * 1024)
-
-struct tls_write {
-	uv_write_t req;
-	struct tconn *k;
-	size_t len;
-	uint8_t data[];
-};
-
-static uv_stream_t *client(struct tconn *k)
-{
-	return (uv_stream_t *)&k->cl;
-}
 
 /* The reason of the last OpenSSL failure, for a log line. */
 static const char *tls_reason(struct tconn *k)
@@ -38,49 +28,34 @@ static const char *tls_reason(struct tconn *k)
 	return r != NULL ? r : "connection failed";
 }
 
-static void on_written(uv_write_t *req, int status)
+size_t tlsd_client_pending(const struct tconn *k)
 {
-	struct tls_write *w = (struct tls_write *)req;
-	struct tconn *k = w->k;
-	k->cl_pending -= w->len;
-	free(w);
-	if (k->state == T_CLOSING)
-		return;
-	if (status < 0) {
-		alb_log_debug("writing to a TLS client: %s", uv_strerror(status));
-		tlsd_conn_close(k);
-		return;
-	}
-	tlsd_conn_client_drained(k);
+	return k->cl != NULL ? dc_conn_pending(k->cl) : 0;
 }
 
 void tlsd_tls_flush(struct tconn *k)
 {
 	size_t n = BIO_ctrl_pending(k->wbio);
-	if (n == 0 || k->state == T_CLOSING)
+	if (n == 0 || k->state == T_CLOSING || k->cl == NULL)
 		return;
-	struct tls_write *w = malloc(sizeof(*w) + n);
-	if (w == NULL) {
+	struct alb_buf b = {0};
+	uint8_t *p = malloc(n);
+	if (p == NULL) {
 		alb_log_error("out of memory for TLS output");
 		tlsd_conn_close(k);
 		return;
 	}
-	w->k = k;
-	w->len = n;
 	/* A memory BIO hands out everything it holds. */
-	int got = BIO_read(k->wbio, w->data, (int)n);
+	int got = BIO_read(k->wbio, p, (int)n);
 	if (got != (int)n) {
-		free(w);
+		free(p);
 		tlsd_conn_close(k);
 		return;
 	}
-	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)n);
-	if (uv_write(&w->req, client(k), &b, 1, on_written) != 0) {
-		free(w);
+	b.data = b.base_ = p;
+	b.len = b.cap_ = n;
+	if (dc_conn_send_buf(k->cl, &b) != 0)
 		tlsd_conn_close(k);
-		return;
-	}
-	k->cl_pending += n;
 }
 
 int tlsd_tls_send(struct tconn *k, const uint8_t *p, size_t n)
@@ -153,31 +128,11 @@ static void handshake(struct tconn *k)
 	tlsd_conn_end(k);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+void tlsd_client_bytes(struct tconn *k, const uint8_t *p, size_t n)
 {
-	struct tconn *k = h->data;
-	(void)suggested;
-	*b = uv_buf_init((char *)k->inbuf, sizeof(k->inbuf));
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
-{
-	struct tconn *k = s->data;
-	(void)b;
-	if (nread == 0 || k->state >= T_FINISH)
+	if (k->state >= T_FINISH)
 		return;
-	if (nread < 0) {
-		tlsd_client_read_stop(k);
-		if (k->state == T_HANDSHAKE) {
-			alb_log_info("TLS handshake: the client went away");
-			k->d->st.handshakes_failed++;
-			tlsd_conn_close(k);
-			return;
-		}
-		tlsd_conn_client_gone(k, nread != UV_EOF);
-		return;
-	}
-	if (BIO_write(k->rbio, k->inbuf, (int)nread) != (int)nread) {
+	if (BIO_write(k->rbio, p, (int)n) != (int)n) {
 		tlsd_conn_close(k);
 		return;
 	}
@@ -191,18 +146,37 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 	}
 }
 
+void tlsd_client_lost(struct tconn *k, int rc)
+{
+	if (k->state >= T_FINISH) {
+		/* a final reply that cannot be sent: nothing more to do */
+		tlsd_conn_close(k);
+		return;
+	}
+	tlsd_client_read_stop(k);
+	if (k->state == T_HANDSHAKE) {
+		alb_log_info("TLS handshake: the client went away");
+		k->d->st.handshakes_failed++;
+		tlsd_conn_close(k);
+		return;
+	}
+	tlsd_conn_client_gone(k, rc != ALB_EEOF);
+}
+
 void tlsd_client_read_start(struct tconn *k)
 {
-	if (!k->cl_reading && k->state < T_FINISH &&
-	    uv_read_start(client(k), on_alloc, on_read) == 0)
+	if (!k->cl_reading && k->state < T_FINISH && k->cl != NULL) {
+		dc_conn_read(k->cl, false);
 		k->cl_reading = true;
+	}
 	tlsd_idle_update(k);
 }
 
 void tlsd_client_read_stop(struct tconn *k)
 {
 	if (k->cl_reading) {
-		uv_read_stop(client(k));
+		if (k->cl != NULL)
+			dc_conn_pause(k->cl);
 		k->cl_reading = false;
 	}
 	tlsd_idle_update(k);

@@ -363,6 +363,42 @@ static void test_pool_bytes(void **state)
 	uv_loop_close(&loop);
 }
 
+/* Buffers taken over and small copies queued after them go out in order;
+ * small copies share one buffer. */
+static void test_queue_order(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct rec r = {0};
+	struct dc_pool_config pc = {.who = "t"};
+	struct dc_pool *p = NULL;
+	assert_int_equal(dc_pool_new(&loop, &pc, &t_ops, &r, &p, NULL), 0);
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	struct dc_conn *c = NULL;
+	assert_int_equal(dc_conn_open(p, sv[0], &r, &c, NULL), 0);
+	struct alb_buf b = {0};
+	uint8_t *m = malloc(3);
+	memcpy(m, "abc", 3);
+	b.data = b.base_ = m;
+	b.len = b.cap_ = 3;
+	assert_int_equal(dc_conn_queue(c, "0", 1), 0);
+	assert_int_equal(dc_conn_send_buf(c, &b), 0);
+	assert_int_equal(dc_conn_queue(c, "de", 2), 0);
+	assert_int_equal(dc_conn_queue(c, "f", 1), 0);
+	assert_int_equal(dc_conn_send(c, "", 0), 0);
+	dc_conn_flush(c);
+	spin(&loop, 10);
+	char got[16] = {0};
+	assert_int_equal(read(sv[1], got, sizeof(got)), 7);
+	assert_string_equal(got, "0abcdef");
+	assert_int_equal(dc_conn_pending(c), 0);
+	close(sv[1]);
+	finish_pool(&loop, p, "/nonexistent");
+	uv_loop_close(&loop);
+}
+
 /* A reply to a peer that went away is a failed write reported to the core,
  * not a SIGPIPE (the test does not ignore SIGPIPE). */
 static void test_no_sigpipe(void **state)
@@ -399,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_pool_conn_max),
 		cmocka_unit_test(test_pool_deadline),
 		cmocka_unit_test(test_pool_bytes),
+		cmocka_unit_test(test_queue_order),
 		cmocka_unit_test(test_no_sigpipe),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
