@@ -158,8 +158,9 @@ int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
 			return 1;
 		}
 	}
-	/* Until every core writes with MSG_NOSIGNAL (tlsd's client side and
-	 * the console/stats peers still use uv_write). */
+	/* The cores write with MSG_NOSIGNAL; vmmd's connection to the
+	 * console daemon (vmmd_peers.c) still uses uv_write, until it moves
+	 * to daemon/common's connections. */
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	return -1;

@@ -6,11 +6,12 @@
  * core), prints what it sees (the create reply, then info), destroys it,
  * and shuts the core down cleanly.
  *
- *   embed_vmmd TMPDIR DBDIR IMAGE
+ *   embed_vmmd TMPDIR DBDIR IMAGE [ARGUMENT]...
  *
- * IMAGE is a Solo5 hvt executable; the tender is looked up as albd does
- * (<DBDIR>/solo5-hvt, then PATH). The library writes to its sockets with
- * MSG_NOSIGNAL, so nothing here deals with SIGPIPE.
+ * IMAGE is a Solo5 hvt executable, started with the ARGUMENTs; the tender is looked up as albd does
+ * (<DBDIR>/solo5-hvt, then PATH). The core writes to its clients with
+ * MSG_NOSIGNAL (a client that went away is no SIGPIPE), so nothing here
+ * deals with SIGPIPE for them.
  * SPDX-License-Identifier: ISC */
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ struct orchestrator {
 	const char *tmpdir;
 	uint8_t *image;
 	size_t image_len;
+	char **args;    /* the unikernel's arguments */
+	size_t n_args;
 	unsigned ticks;
 	int status;      /* the program's exit status */
 	bool shutting_down;
@@ -79,6 +82,12 @@ static void deploy(uv_work_t *w)
 	u->n_cpuids = 1;
 	u->cpuids = &cpu;
 	u->image = (struct alb_bytes){o->image, o->image_len};
+	struct alb_str argv[16];
+	for (size_t i = 0; i < o->n_args && i < 16; i++)
+		argv[i] = (struct alb_str){o->args[i], strlen(o->args[i])};
+	u->has_argv = o->n_args > 0;
+	u->argv = argv;
+	u->n_argv = o->n_args < 16 ? o->n_args : 16;
 	struct alb_command info = {.kind = ALB_CMD_UNIKERNEL_INFO};
 	struct alb_command destroy = {.kind = ALB_CMD_UNIKERNEL_DESTROY};
 	int rc = call(o, &create);
@@ -153,12 +162,15 @@ static uint8_t *read_file(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s TMPDIR DBDIR IMAGE\n", argv[0]);
+	if (argc < 4) {
+		fprintf(stderr, "usage: %s TMPDIR DBDIR IMAGE [ARGUMENT]...\n",
+			argv[0]);
 		return 2;
 	}
 	static struct orchestrator o;
 	o.tmpdir = argv[1];
+	o.args = argv + 4;
+	o.n_args = (size_t)(argc - 4);
 	o.image = read_file(argv[3], &o.image_len);
 	struct alb_error err = {0};
 	if (o.image == NULL ||

@@ -17,8 +17,11 @@
  * restart, and restarts of a unikernel that keeps failing fast are spaced
  * out; a tender that ignores SIGTERM is killed after a timeout; the console
  * daemon may be absent (output then goes to <tmpdir>/<name>.log) and is
- * reconnected; frames and connections are limited; after a crash of the
- * daemon the surviving tenders are adopted and leftovers cleaned up. */
+ * reconnected; frames and connections are limited (see the limits below:
+ * idle connections cannot shut clients out, a frame's buffer grows as its
+ * bytes arrive); after a crash of the daemon the surviving tenders are
+ * adopted and leftovers cleaned up. Clients are written to with
+ * MSG_NOSIGNAL: one that went away is no SIGPIPE. */
 #ifndef ALBATROSS_VMMD_H
 #define ALBATROSS_VMMD_H
 

@@ -33,7 +33,9 @@ static void test_embed(void **state)
 		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl(exe, exe, h.tmpdir, h.dbdir, image, (char *)NULL);
+		/* the fake tender runs until the destroy's SIGTERM */
+		execl(exe, exe, h.tmpdir, h.dbdir, image, "--sleep-ms=60000",
+		      (char *)NULL);
 		_exit(127);
 	}
 	int st;
@@ -45,7 +47,7 @@ static void test_embed(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 	assert_non_null(strstr(text, "client: unikernel create -> "));
 	assert_non_null(strstr(text, "client: unikernel info -> "));
-	assert_non_null(strstr(text, "hello"));
+	assert_non_null(strstr(text, "- name: :hello"));
 	assert_non_null(strstr(text, "destroyed unikernel"));
 	assert_non_null(strstr(text, "deployment done"));
 	assert_non_null(strstr(text, "loop closed (nothing left), exit 0"));

@@ -395,6 +395,20 @@ size_t dc_conn_pending(const struct dc_conn *c)
 	return c->pending;
 }
 
+static void maybe_shut(struct dc_conn *c)
+{
+	if (c->shut_wr && !c->shut_done && c->pending == 0 && !c->closing) {
+		c->shut_done = true;
+		shutdown(c->fd, SHUT_WR);
+	}
+}
+
+void dc_conn_shutdown_write(struct dc_conn *c)
+{
+	c->shut_wr = true;
+	maybe_shut(c);
+}
+
 /* ---- reading -------------------------------------------------------------- */
 
 static void read_raw(struct dc_conn *c)
@@ -506,6 +520,7 @@ static void on_conn(uv_poll_t *h, int status, int events)
 			dc_conn_close(c);
 			return;
 		}
+		maybe_shut(c);
 		update_events(c);
 		if (c->pending < before && c->pool->ops->drained != NULL)
 			c->pool->ops->drained(c);

@@ -1,13 +1,17 @@
 /* libalbatross — the Prometheus endpoint of alb-statsd: a minimal HTTP/1.0
- * server on libuv that answers GET /metrics, one request per connection,
- * with bounded requests, connections and time.
+ * server on daemon/common's connections (raw mode, MSG_NOSIGNAL) that
+ * answers GET /metrics, one request per connection, with bounded requests,
+ * connections and time.
  * SPDX-License-Identifier: ISC */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "albatross/log.h"
 #include "base/internal.h"
+#include "dcommon/conn.h"
 #include "stats_internal.h"
 
 /* Pending connections: room for every client allowed at once. */
@@ -82,100 +86,22 @@ enum alb_http_verdict alb_http_parse(const char *buf, size_t len, bool *head)
 /* ---- the server --------------------------------------------------------- */
 
 struct alb_http_server {
-	uv_tcp_t listener;
+	struct dc_pool *pool;
 	alb_http_render_fn render;
 	void *ctx;
-	size_t n_conns;
-	struct http_conn *conns;
 	bool closing;
-	size_t open_handles;
+	bool freed;
 	alb_stats_done_fn done;
 	void *done_ctx;
 };
 
 struct http_conn {
-	uv_tcp_t tcp;
-	uv_timer_t timer;
 	struct alb_http_server *srv;
-	struct http_conn *prev, *next;
 	bool answered;
-	bool closing;
-	int handles; /* of tcp and timer, still open */
-	uv_write_t write;
-	uv_shutdown_t shutdown;
-	char head[256];
-	struct alb_buf body;
 	size_t len;
 	/* one byte past the limit tells a request that is too large */
 	char req[ALB_STATS_HTTP_REQUEST_MAX + 1];
 };
-
-static void server_maybe_done(struct alb_http_server *s)
-{
-	if (!s->closing || s->open_handles > 0 || s->n_conns > 0)
-		return;
-	alb_stats_done_fn done = s->done;
-	void *ctx = s->done_ctx;
-	free(s);
-	if (done != NULL)
-		done(ctx);
-}
-
-static void conn_closed(uv_handle_t *h)
-{
-	struct http_conn *c = h->data;
-	if (--c->handles > 0)
-		return;
-	struct alb_http_server *s = c->srv;
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	s->n_conns--;
-	alb_buf_free(&c->body);
-	free(c);
-	server_maybe_done(s);
-}
-
-static void conn_close(struct http_conn *c)
-{
-	if (c->closing)
-		return;
-	c->closing = true;
-	uv_close((uv_handle_t *)&c->tcp, conn_closed);
-	uv_close((uv_handle_t *)&c->timer, conn_closed);
-}
-
-static void timed_out(uv_timer_t *t)
-{
-	conn_close(t->data);
-}
-
-/* After the answer: the write side is shut and what the client still
- * sends is read and dropped until it closes (or the timer fires), so that
- * unread input never turns the close into a reset that loses the answer. */
-static void shut(uv_shutdown_t *req, int status)
-{
-	(void)status;
-	struct http_conn *c = req->data;
-	if (status < 0)
-		conn_close(c);
-}
-
-static void written(uv_write_t *req, int status)
-{
-	struct http_conn *c = req->data;
-	alb_buf_free(&c->body);
-	if (status < 0 || c->closing) {
-		conn_close(c);
-		return;
-	}
-	c->shutdown.data = c;
-	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, shut) != 0)
-		conn_close(c);
-}
 
 static const char *status_text(enum alb_http_verdict v, int *code)
 {
@@ -191,17 +117,23 @@ static const char *status_text(enum alb_http_verdict v, int *code)
 	return "Bad Request";
 }
 
-static void answer(struct http_conn *c, enum alb_http_verdict v, bool head)
+/* Queues the answer; then the write side is shut and what the client
+ * still sends is read and dropped until it closes (or the connection's
+ * time is up), so that unread input never turns the close into a reset
+ * that loses the answer. */
+static void answer(struct dc_conn *dc, struct http_conn *c,
+		   enum alb_http_verdict v, bool head)
 {
 	c->answered = true;
 	int code;
 	const char *text = status_text(v, &code);
 	const char *type = "text/plain; charset=utf-8";
+	struct alb_buf body = {0};
 	if (v == ALB_HTTP_METRICS) {
-		if (c->srv->render(c->srv->ctx, &c->body) == 0) {
+		if (c->srv->render(c->srv->ctx, &body) == 0) {
 			type = ALB_STATS_PROMETHEUS_CONTENT_TYPE;
 		} else {
-			alb_buf_free(&c->body);
+			alb_buf_free(&body);
 			code = 500;
 			text = "Internal Server Error";
 		}
@@ -210,99 +142,115 @@ static void answer(struct http_conn *c, enum alb_http_verdict v, bool head)
 		/* a one-line body naming the status */
 		char msg[64];
 		int n = snprintf(msg, sizeof(msg), "%d %s\n", code, text);
-		struct alb_text t = {&c->body, false};
+		struct alb_text t = {&body, false};
 		alb_text_put(&t, msg, (size_t)n);
 		if (t.failed)
-			alb_buf_free(&c->body);
+			alb_buf_free(&body);
 	}
-	int hl = snprintf(c->head, sizeof(c->head),
+	char hdr[256];
+	int hl = snprintf(hdr, sizeof(hdr),
 			  "HTTP/1.0 %d %s\r\nContent-Type: %s\r\n"
 			  "Content-Length: %zu\r\n%sConnection: close\r\n\r\n",
-			  code, text, type, c->body.len,
+			  code, text, type, body.len,
 			  code == 405 ? "Allow: GET, HEAD\r\n" : "");
-	uv_buf_t bufs[2] = {uv_buf_init(c->head, (unsigned)hl),
-			    uv_buf_init((char *)c->body.data,
-					head ? 0 : (unsigned)c->body.len)};
-	c->write.data = c;
-	if (uv_write(&c->write, (uv_stream_t *)&c->tcp, bufs, 2, written) != 0)
-		conn_close(c);
+	int rc = dc_conn_queue(dc, hdr, (size_t)hl);
+	if (rc == 0 && !head)
+		rc = dc_conn_send_buf(dc, &body);
+	else
+		alb_buf_free(&body);
+	if (rc == 0)
+		dc_conn_flush(dc);
+	if (rc != 0)
+		dc_conn_close(dc);
+	else
+		dc_conn_shutdown_write(dc);
 }
 
-static void alloc_req(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_bytes(struct dc_conn *dc, const uint8_t *p, size_t n)
 {
-	(void)suggested;
-	struct http_conn *c = h->data;
-	static char sink[1024];
+	struct http_conn *c = dc->data;
 	/* once answered, input is only drained */
 	if (c->answered)
-		*buf = uv_buf_init(sink, sizeof(sink));
-	else
-		*buf = uv_buf_init(c->req + c->len, (unsigned)(sizeof(c->req) - c->len));
-}
-
-static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
-{
-	(void)buf;
-	struct http_conn *c = st->data;
-	if (n < 0) {
-		/* EOF before a complete request, or after the answer */
-		conn_close(c);
 		return;
-	}
-	if (c->answered || n == 0)
-		return;
-	c->len += (size_t)n;
+	size_t room = sizeof(c->req) - c->len;
+	if (n > room)
+		n = room;
+	memcpy(c->req + c->len, p, n);
+	c->len += n;
 	bool head;
 	enum alb_http_verdict v = alb_http_parse(c->req, c->len, &head);
 	if (v != ALB_HTTP_INCOMPLETE)
-		answer(c, v, head);
+		answer(dc, c, v, head);
 }
 
-static void free_handle(uv_handle_t *h)
+static void on_frame(struct dc_conn *dc, struct alb_buf *b)
 {
-	free(h);
+	(void)dc; /* raw mode: never framed */
+	alb_buf_free(b);
 }
 
-static void on_connection(uv_stream_t *l, int status)
+/* EOF before a complete request or after the answer, an error, or the
+ * connection's time is up (ALB_STATS_HTTP_TIMEOUT_MS). */
+static void on_lost(struct dc_conn *dc, int rc, const char *why)
 {
-	struct alb_http_server *s = l->data;
-	if (status < 0) {
-		alb_log_warn("prometheus endpoint: accept failed: %s",
-			     uv_strerror(status));
+	(void)rc;
+	(void)why;
+	dc_conn_close(dc);
+}
+
+static void on_closed(struct dc_conn *dc)
+{
+	free(dc->data);
+}
+
+static void server_maybe_done(struct alb_http_server *s)
+{
+	if (!s->closing || s->freed || dc_pool_handles(s->pool) > 0)
 		return;
+	s->freed = true;
+	alb_stats_done_fn done = s->done;
+	void *ctx = s->done_ctx;
+	dc_pool_free(s->pool);
+	free(s);
+	if (done != NULL)
+		done(ctx);
+}
+
+static void on_gone(struct dc_pool *p)
+{
+	server_maybe_done(dc_pool_data(p));
+}
+
+static int on_accepted(struct dc_pool *p, struct dc_conn *dc)
+{
+	struct alb_http_server *s = dc_pool_data(p);
+	if (s->closing)
+		return -1;
+	if (dc_pool_count(p) > ALB_STATS_HTTP_CONN_MAX) {
+		/* accepted and dropped, so the backlog does not fill up */
+		alb_log_warn("prometheus endpoint: more than %d connections, "
+			     "closing one", ALB_STATS_HTTP_CONN_MAX);
+		return -1;
 	}
-	struct http_conn *c = s->n_conns < ALB_STATS_HTTP_CONN_MAX
-				  ? calloc(1, sizeof(*c))
-				  : NULL;
-	if (c == NULL) {
-		/* accept and drop, so the backlog does not fill up */
-		uv_tcp_t *t = malloc(sizeof(*t));
-		if (t == NULL || uv_tcp_init(l->loop, t) != 0) {
-			free(t);
-			return;
-		}
-		if (uv_accept(l, (uv_stream_t *)t) == 0)
-			alb_log_warn("prometheus endpoint: more than %d "
-				     "connections, closing one",
-				     ALB_STATS_HTTP_CONN_MAX);
-		uv_close((uv_handle_t *)t, free_handle);
-		return;
-	}
+	struct http_conn *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -1;
 	c->srv = s;
-	uv_tcp_init(l->loop, &c->tcp);
-	uv_timer_init(l->loop, &c->timer);
-	c->tcp.data = c->timer.data = c;
-	c->handles = 2;
-	c->next = s->conns;
-	if (s->conns != NULL)
-		s->conns->prev = c;
-	s->conns = c;
-	s->n_conns++;
-	if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0 ||
-	    uv_read_start((uv_stream_t *)&c->tcp, alloc_req, on_read) != 0 ||
-	    uv_timer_start(&c->timer, timed_out, ALB_STATS_HTTP_TIMEOUT_MS, 0) != 0)
-		conn_close(c);
+	dc->data = c;
+	dc_conn_set_raw(dc);
+	/* the deadline of a raw connection runs until it closes */
+	dc_conn_read(dc, true);
+	return 0;
 }
+
+static const struct dc_ops http_ops = {
+	.accepted = on_accepted,
+	.frame = on_frame,
+	.bytes = on_bytes,
+	.lost = on_lost,
+	.closed = on_closed,
+	.gone = on_gone,
+};
 
 int alb_http_server_new(uv_loop_t *loop, const struct sockaddr *addr,
 			alb_http_render_fn render, void *ctx,
@@ -313,34 +261,38 @@ int alb_http_server_new(uv_loop_t *loop, const struct sockaddr *addr,
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	s->render = render;
 	s->ctx = ctx;
-	int rc = uv_tcp_init(loop, &s->listener);
+	struct dc_pool_config pc = {
+		.who = "prometheus endpoint",
+		.command_timeout_ms = ALB_STATS_HTTP_TIMEOUT_MS,
+		.backlog = LISTEN_BACKLOG,
+	};
+	int rc = dc_pool_new(loop, &pc, &http_ops, s, &s->pool, err);
 	if (rc != 0) {
 		free(s);
-		return alb_fail(err, ALB_ESYS, "prometheus endpoint: %s",
-				uv_strerror(rc));
+		return rc;
 	}
-	s->listener.data = s;
-	s->open_handles = 1;
-	rc = uv_tcp_bind(&s->listener, addr, 0);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&s->listener, LISTEN_BACKLOG,
-			       on_connection);
+	socklen_t len = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						     : sizeof(struct sockaddr_in);
+	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, addr, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+		rc = alb_fail_sys(err, "prometheus endpoint: cannot listen");
+		if (fd >= 0)
+			close(fd);
+		dc_pool_free(s->pool);
+		free(s);
+		return rc;
+	}
+	rc = dc_pool_listen(s->pool, fd, err);
 	if (rc != 0) {
-		/* the handle must still be closed through the loop */
-		alb_http_server_close(s, NULL, NULL);
-		return alb_fail(err, ALB_ESYS,
-				"prometheus endpoint: cannot listen: %s",
-				uv_strerror(rc));
+		dc_pool_free(s->pool);
+		free(s);
+		return rc;
 	}
 	*out = s;
 	return 0;
-}
-
-static void listener_closed(uv_handle_t *h)
-{
-	struct alb_http_server *s = h->data;
-	s->open_handles--;
-	server_maybe_done(s);
 }
 
 void alb_http_server_close(struct alb_http_server *s, alb_stats_done_fn done,
@@ -351,7 +303,6 @@ void alb_http_server_close(struct alb_http_server *s, alb_stats_done_fn done,
 	s->closing = true;
 	s->done = done;
 	s->done_ctx = ctx;
-	uv_close((uv_handle_t *)&s->listener, listener_closed);
-	for (struct http_conn *c = s->conns; c != NULL; c = c->next)
-		conn_close(c);
+	dc_pool_close_all(s->pool);
+	server_maybe_done(s);
 }

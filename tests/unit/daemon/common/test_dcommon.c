@@ -281,6 +281,16 @@ static void test_pool_conn_max(void **state)
 	spin(&loop, 30);
 	assert_true(peer_closed(b));
 	assert_false(peer_closed(busy));
+	/* every connection past its first command: a newcomer is refused */
+	assert_int_equal(write(c, frame, 5), 5);
+	assert_int_equal(write(d, frame, 5), 5);
+	spin(&loop, 30);
+	int e = connect_to(path);
+	spin(&loop, 30);
+	assert_true(peer_closed(e));
+	assert_false(peer_closed(c));
+	assert_false(peer_closed(d));
+	close(e);
 	close(a);
 	close(b);
 	close(c);

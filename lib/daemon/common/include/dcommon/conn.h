@@ -110,6 +110,7 @@ struct dc_conn {
 	unsigned handles;
 	bool reading, deadline, raw, starved, lost, wfail, ending, closing;
 	bool accepted;  /* counted against conn_max */
+	bool shut_wr, shut_done; /* dc_conn_shutdown_write() */
 };
 
 /** Makes a pool on loop with limits cfg (copied; who must outlive the
@@ -180,6 +181,10 @@ size_t dc_conn_pending(const struct dc_conn *c);
 /** Stops reading and closes c once its queue is sent (or at once when a
  * write fails). */
 void dc_conn_end(struct dc_conn *c);
+/** Shuts the write side (shutdown(SHUT_WR)) once the queue is sent; c
+ * goes on reading (e.g. to drain a peer's input so that the close does not
+ * turn into a reset). */
+void dc_conn_shutdown_write(struct dc_conn *c);
 /** Closes c now; what is queued is dropped. */
 void dc_conn_close(struct dc_conn *c);
 
