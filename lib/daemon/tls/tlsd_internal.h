@@ -47,7 +47,6 @@ struct alb_tlsd {
 	 * Albatross, which starts at 0). */
 	int64_t sequence;
 	bool stopping;
-	size_t handles; /* open libuv handles of the core itself */
 };
 
 enum tstate {
