@@ -252,7 +252,7 @@ static void test_max(void **state)
 static void test_buffer_grows(void **state)
 {
 	(void)state;
-	struct alb_frame_reader *r = new_reader(0);
+	struct alb_frame_reader *r = new_reader(ALB_FRAME_MAX_LIMIT);
 	uint8_t b[4];
 	put_len(b, 100u * 1024 * 1024);
 	assert_int_equal(alb_frame_reader_feed(r, b, 4, NULL, NULL), ALB_EAGAIN);
