@@ -158,9 +158,8 @@ int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
 			return 1;
 		}
 	}
-	/* The cores write to their clients with MSG_NOSIGNAL; vmmd's
-	 * connection to the console daemon (vmmd_peers.c) and alb-statsd's
-	 * Influx output (stats_influx.c) still use uv_write, until they move
+	/* The cores write with MSG_NOSIGNAL; only vmmd's connection to the
+	 * console daemon (vmmd_peers.c) still uses uv_write, until it moves
 	 * to daemon/common's connections. */
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();

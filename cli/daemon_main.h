@@ -69,7 +69,7 @@ int daemon_parse_int(const char *prog, const char *opt, const char *s,
 /* Parses the command line, sets the log level (-v, -q) and syslog, takes
  * the socket systemd passes (albatrossd's rules: fd 3, LISTEN_PID ours),
  * looks up --socket-group, ignores SIGPIPE (vmmd's console-daemon
- * connection and statsd's Influx output still need it) and raises the open-file limit to its
+ * connection still needs it) and raises the open-file limit to its
  * maximum. Returns
  * -1 to go on with *c filled, or the exit status to end with (0 after
  * --help or --version). */

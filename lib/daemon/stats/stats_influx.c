@@ -3,6 +3,7 @@
  * SO_KEEPALIVE, reconnected after a failure), and address parsing.
  * SPDX-License-Identifier: ISC */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "albatross/log.h"
 #include "base/internal.h"
+#include "dcommon/conn.h"
 #include "stats_internal.h"
 
 /* Longest text address accepted ("[v6]:port" fits easily). */
@@ -80,27 +82,115 @@ int alb_stats_parse_addr(const char *s, int default_port,
 
 /* ---- the client --------------------------------------------------------- */
 
+/* The TCP connect is libuv's (asynchronous); once connected, the socket
+ * moves to a daemon/common connection, whose writes use MSG_NOSIGNAL. */
 enum influx_state { IDLE, CONNECTING, CONNECTED, CLOSING };
 
 struct alb_influx {
 	uv_loop_t *loop;
 	struct sockaddr_storage addr;
 	char addr_text[ADDR_TEXT_MAX + 8];
-	uv_tcp_t tcp;
+	uv_tcp_t tcp;           /* for connecting only */
+	bool tcp_open;
 	uv_connect_t connect;
+	struct dc_pool *pool;
+	struct dc_conn *dc;     /* while connected */
 	enum influx_state state;
 	struct alb_buf pending; /* the newest batch while connecting */
 	bool failing;           /* the last attempt failed: log quietly */
 	bool freeing;
+	bool finished;
 	alb_stats_done_fn done;
 	void *done_ctx;
-	char drain[256];
 };
 
-struct influx_write {
-	uv_write_t req;
-	struct alb_influx *c;
-	struct alb_buf buf;
+static void maybe_finish(struct alb_influx *c)
+{
+	if (!c->freeing || c->finished || c->tcp_open || c->dc != NULL ||
+	    dc_pool_handles(c->pool) > 0)
+		return;
+	c->finished = true;
+	alb_buf_free(&c->pending);
+	dc_pool_free(c->pool);
+	alb_stats_done_fn done = c->done;
+	void *ctx = c->done_ctx;
+	free(c);
+	if (done != NULL)
+		done(ctx);
+}
+
+static void settle(struct alb_influx *c)
+{
+	if (!c->tcp_open && c->dc == NULL)
+		c->state = IDLE;
+	maybe_finish(c);
+}
+
+static void tcp_closed(uv_handle_t *h)
+{
+	struct alb_influx *c = h->data;
+	c->tcp_open = false;
+	settle(c);
+}
+
+static void drop(struct alb_influx *c)
+{
+	if (c->state == IDLE || c->state == CLOSING)
+		return;
+	c->state = CLOSING;
+	if (c->tcp_open && !uv_is_closing((uv_handle_t *)&c->tcp))
+		uv_close((uv_handle_t *)&c->tcp, tcp_closed);
+	if (c->dc != NULL)
+		dc_conn_close(c->dc);
+}
+
+/* The server says nothing; reading only notices that it went away. */
+static void on_bytes(struct dc_conn *dc, const uint8_t *p, size_t n)
+{
+	(void)dc;
+	(void)p;
+	(void)n;
+}
+
+static void on_frame(struct dc_conn *dc, struct alb_buf *b)
+{
+	(void)dc; /* raw mode: never framed */
+	alb_buf_free(b);
+}
+
+static void on_lost(struct dc_conn *dc, int rc, const char *why)
+{
+	struct alb_influx *c = dc->data;
+	alb_log_warn("influx %s: connection closed: %s", c->addr_text,
+		     rc == ALB_EEOF ? "by the server" : why);
+	drop(c);
+}
+
+static void on_closed(struct dc_conn *dc)
+{
+	struct alb_influx *c = dc->data;
+	c->dc = NULL;
+}
+
+static void on_gone(struct dc_pool *p)
+{
+	settle(dc_pool_data(p));
+}
+
+static int on_accepted(struct dc_pool *p, struct dc_conn *dc)
+{
+	(void)p;
+	(void)dc;
+	return -1; /* never listens */
+}
+
+static const struct dc_ops influx_ops = {
+	.accepted = on_accepted,
+	.frame = on_frame,
+	.bytes = on_bytes,
+	.lost = on_lost,
+	.closed = on_closed,
+	.gone = on_gone,
 };
 
 int alb_influx_new(uv_loop_t *loop, const struct sockaddr *addr,
@@ -110,6 +200,12 @@ int alb_influx_new(uv_loop_t *loop, const struct sockaddr *addr,
 	if (c == NULL)
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	c->loop = loop;
+	struct dc_pool_config pc = {.who = "influx"};
+	int rc = dc_pool_new(loop, &pc, &influx_ops, c, &c->pool, err);
+	if (rc != 0) {
+		free(c);
+		return rc;
+	}
 	size_t alen = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 						  : sizeof(struct sockaddr_in);
 	memcpy(&c->addr, addr, alen);
@@ -130,89 +226,17 @@ int alb_influx_new(uv_loop_t *loop, const struct sockaddr *addr,
 	return 0;
 }
 
-static void finish(struct alb_influx *c)
-{
-	alb_buf_free(&c->pending);
-	alb_stats_done_fn done = c->done;
-	void *ctx = c->done_ctx;
-	free(c);
-	if (done != NULL)
-		done(ctx);
-}
-
-static void closed(uv_handle_t *h)
-{
-	struct alb_influx *c = h->data;
-	c->state = IDLE;
-	if (c->freeing)
-		finish(c);
-}
-
-static void drop(struct alb_influx *c)
-{
-	if (c->state == IDLE || c->state == CLOSING)
-		return;
-	c->state = CLOSING;
-	uv_close((uv_handle_t *)&c->tcp, closed);
-}
-
-static void wrote(uv_write_t *req, int status)
-{
-	struct influx_write *w = req->data;
-	struct alb_influx *c = w->c;
-	alb_buf_free(&w->buf);
-	free(w);
-	if (status < 0 && status != UV_ECANCELED) {
-		alb_log_warn("influx %s: write failed: %s", c->addr_text,
-			     uv_strerror(status));
-		drop(c);
-	}
-}
-
 static void send_batch(struct alb_influx *c, struct alb_buf *batch)
 {
-	if (!alb_statsd_queue_ok(c->tcp.write_queue_size, batch->len)) {
+	if (!alb_statsd_queue_ok(dc_conn_pending(c->dc), batch->len)) {
 		alb_log_warn("influx %s: more than %u bytes unsent, "
 			     "reconnecting", c->addr_text, ALB_STATSD_QUEUE_MAX);
 		alb_buf_free(batch);
 		drop(c);
 		return;
 	}
-	struct influx_write *w = malloc(sizeof(*w));
-	if (w == NULL) {
-		alb_buf_free(batch);
-		return;
-	}
-	w->c = c;
-	w->buf = *batch;
-	memset(batch, 0, sizeof(*batch));
-	w->req.data = w;
-	uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
-	int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, wrote);
-	if (rc != 0) {
-		alb_buf_free(&w->buf);
-		free(w);
+	if (dc_conn_send_buf(c->dc, batch) != 0)
 		drop(c);
-	}
-}
-
-static void alloc_drain(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	(void)suggested;
-	struct alb_influx *c = h->data;
-	*buf = uv_buf_init(c->drain, sizeof(c->drain));
-}
-
-/* The server says nothing; reading only notices that it went away. */
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-	(void)buf;
-	struct alb_influx *c = s->data;
-	if (n < 0) {
-		alb_log_warn("influx %s: connection closed: %s", c->addr_text,
-			     n == UV_EOF ? "by the server" : uv_strerror((int)n));
-		drop(c);
-	}
 }
 
 static void connected(uv_connect_t *req, int status)
@@ -230,15 +254,25 @@ static void connected(uv_connect_t *req, int status)
 		drop(c);
 		return;
 	}
+	uv_tcp_keepalive(&c->tcp, 1, KEEPALIVE_S);
+	/* the socket goes to a connection of our own; the handle closes */
+	uv_os_fd_t fd;
+	int nfd = -1;
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	uv_close((uv_handle_t *)&c->tcp, tcp_closed);
+	if (nfd < 0 || dc_conn_open(c->pool, nfd, c, &c->dc, NULL) != 0) {
+		c->dc = NULL;
+		alb_buf_free(&c->pending);
+		c->state = CLOSING;
+		return;
+	}
 	if (c->failing)
 		alb_log_info("influx %s: connected", c->addr_text);
 	c->failing = false;
 	c->state = CONNECTED;
-	uv_tcp_keepalive(&c->tcp, 1, KEEPALIVE_S);
-	if (uv_read_start((uv_stream_t *)&c->tcp, alloc_drain, on_read) != 0) {
-		drop(c);
-		return;
-	}
+	dc_conn_set_raw(c->dc);
+	dc_conn_read(c->dc, false);
 	if (c->pending.len > 0)
 		send_batch(c, &c->pending);
 }
@@ -264,6 +298,7 @@ void alb_influx_push(struct alb_influx *c, struct alb_buf *batch)
 		alb_buf_free(batch);
 		return;
 	}
+	c->tcp_open = true;
 	c->tcp.data = c;
 	c->connect.data = c;
 	c->state = CONNECTING;
@@ -286,8 +321,6 @@ void alb_influx_close(struct alb_influx *c, alb_stats_done_fn done, void *ctx)
 	c->freeing = true;
 	c->done = done;
 	c->done_ctx = ctx;
-	if (c->state == IDLE)
-		finish(c);
-	else
-		drop(c);
+	drop(c);
+	maybe_finish(c);
 }
