@@ -133,8 +133,8 @@ struct alb_spawn {
 
 /** Starts a tender: fork and exec, in the child its CPU affinity set
  * (sched_setaffinity), console_fd as fds 0, 1 and 2 and no other open fd,
- * a process group of its own, default signal dispositions and an empty
- * signal mask. Returns once the exec has happened, with the pid in *pid;
+ * a process group of its own, default signal dispositions but SIGPIPE
+ * ignored (as Albatross's tenders have it) and an empty signal mask. Returns once the exec has happened, with the pid in *pid;
  * a failure in the child before or at exec is returned here (e.g.
  * "exec /x failed: No such file or directory", ALB_ESYS with sys_errno),
  * the child then already reaped. ALB_ETOOBIG for a CPU id at or past

@@ -15,6 +15,7 @@
 #include <linux/if_tun.h>
 
 #include "base/internal.h"
+#include "host/tap.h"
 #include "netlink.h"
 
 #define TUN_DEVICE "/dev/net/tun"
@@ -269,12 +270,12 @@ static void tap_hint_lower(const char *name)
 	pthread_mutex_unlock(&tap_hint.lock);
 }
 
-/* Creates the persistent tap vmmtapN with the lowest N from `from` up that
- * no interface is named after, and writes its name (or ALB_ETOOBIG). Each
- * attempt is atomic: with IFF_TUN_EXCL, TUNSETIFF fails (EBUSY) when any
- * interface has the name, instead of attaching to someone else's tap. A
- * taken name costs one failed ioctl (≈0.7 µs), far less than listing the
- * links. */
+/* Attaches fd to a new tap vmmtapN with the lowest N from `from` up that
+ * no interface is named after, and writes its name (or ALB_ETOOBIG). The
+ * tap is not persistent yet: it vanishes with fd. Each attempt is atomic:
+ * with IFF_TUN_EXCL, TUNSETIFF fails (EBUSY) when any interface has the
+ * name, instead of attaching to someone else's tap. A taken name costs one
+ * failed ioctl (≈0.7 µs), far less than listing the links. */
 static int tun_probe(int fd, unsigned from, char name[ALB_IFNAME_SIZE],
 		     struct alb_error *err)
 {
@@ -289,11 +290,6 @@ static int tun_probe(int fd, unsigned from, char name[ALB_IFNAME_SIZE],
 		ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL);
 		if (ioctl(fd, TUNSETIFF, &ifr) == 0) {
 			memcpy(name, ifr.ifr_name, ALB_IFNAME_SIZE);
-			/* without persistence the tap vanishes with fd:
-			 * nothing to undo */
-			if (ioctl(fd, TUNSETPERSIST, 1) < 0)
-				return alb_fail_sys(err, "cannot make tap %s persistent",
-						    name);
 			return 0;
 		}
 		if (errno != EBUSY)
@@ -301,8 +297,11 @@ static int tun_probe(int fd, unsigned from, char name[ALB_IFNAME_SIZE],
 	}
 }
 
-/* The lowest free vmmtapN, searched from the hint (see tap_hint). */
-static int tun_make(char name[ALB_IFNAME_SIZE], struct alb_error *err)
+/* The lowest free vmmtapN, searched from the hint (see tap_hint), made
+ * persistent once claim (if any) has accepted its name: until then the
+ * tap exists only as long as this process does. */
+static int tun_make(char name[ALB_IFNAME_SIZE], alb_tap_claim_fn claim,
+		    void *ctx, struct alb_error *err)
 {
 	int fd = open(TUN_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -329,8 +328,16 @@ static int tun_make(char name[ALB_IFNAME_SIZE], struct alb_error *err)
 		tap_hint.next = n + 1;
 	}
 	pthread_mutex_unlock(&tap_hint.lock);
+	/* the name is ours while fd holds it: the claim runs unlocked */
+	if (rc == 0 && claim != NULL)
+		rc = claim(ctx, name, err);
+	/* without persistence the tap vanishes with fd: nothing to undo */
+	if (rc == 0 && ioctl(fd, TUNSETPERSIST, 1) < 0)
+		rc = alb_fail_sys(err, "cannot make tap %s persistent", name);
 	int saved = errno;
 	close(fd);
+	if (rc != 0 && name[0] != '\0')
+		tap_hint_lower(name);
 	errno = saved;
 	return rc;
 }
@@ -355,6 +362,7 @@ static int tap_up_attach(struct alb_net *net, const char *tap, int bridge_index,
 }
 
 static int tap_create(struct alb_net *net, const char *bridge,
+		      alb_tap_claim_fn claim, void *ctx,
 		      char tap[ALB_IFNAME_SIZE], struct alb_error *err)
 {
 	int bridge_index = 0;
@@ -363,8 +371,8 @@ static int tap_create(struct alb_net *net, const char *bridge,
 		     : 0;
 	if (rc != 0)
 		return rc;
-	char name[ALB_IFNAME_SIZE];
-	rc = tun_make(name, err);
+	char name[ALB_IFNAME_SIZE] = "";
+	rc = tun_make(name, claim, ctx, err);
 	if (rc != 0)
 		return rc;
 	rc = tap_up_attach(net, name, bridge_index, bridge, err);
@@ -388,8 +396,9 @@ static int tap_create(struct alb_net *net, const char *bridge,
 	return 0;
 }
 
-int alb_tap_create(struct alb_net *net, const char *bridge,
-		   char tap[ALB_IFNAME_SIZE], struct alb_error *err)
+int alb_tap_create_claimed(struct alb_net *net, const char *bridge,
+			   alb_tap_claim_fn claim, void *ctx,
+			   char tap[ALB_IFNAME_SIZE], struct alb_error *err)
 {
 	if (tap == NULL)
 		return alb_fail(err, ALB_EINVAL, "alb_tap_create: tap is NULL");
@@ -398,9 +407,15 @@ int alb_tap_create(struct alb_net *net, const char *bridge,
 	struct alb_net *owned;
 	int rc = alb_net_acquire(&net, &owned, err);
 	if (rc == 0)
-		rc = tap_create(net, bridge, tap, err);
+		rc = tap_create(net, bridge, claim, ctx, tap, err);
 	alb_net_free(owned);
 	return rc;
+}
+
+int alb_tap_create(struct alb_net *net, const char *bridge,
+		   char tap[ALB_IFNAME_SIZE], struct alb_error *err)
+{
+	return alb_tap_create_claimed(net, bridge, NULL, NULL, tap, err);
 }
 
 int alb_tap_destroy(struct alb_net *net, const char *tap,

@@ -101,13 +101,18 @@ static int run_child(void *arg)
 	struct child *c = arg;
 
 	/* Handlers are reset by exec anyway, but ignored signals would be
-	 * inherited; reset all before the mask is lifted below. */
-	struct sigaction dfl;
+	 * inherited; reset all before the mask is lifted below. SIGPIPE
+	 * alone stays ignored, as for Albatross's tenders: a console FIFO
+	 * whose reader went away fails the write (EPIPE) instead of killing
+	 * the unikernel. */
+	struct sigaction dfl, ign;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &dfl, NULL);
+			sigaction(sig, sig == SIGPIPE ? &ign : &dfl, NULL);
 
 	if (setpgid(0, 0) != 0)
 		report_and_exit(c, STAGE_SETPGID);
