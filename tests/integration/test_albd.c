@@ -302,12 +302,7 @@ static void test_create_info_destroy(void **state)
 
 static pid_t pid_of(const char *name)
 {
-	char path[H_PATH * 2];
-	snprintf(path, sizeof(path), "%s/running/%s", H.tmpdir, name);
-	char *rec = h_read_file(path, NULL);
-	pid_t pid = rec != NULL ? (pid_t)atoi(rec + 4) : 0;
-	free(rec);
-	return pid;
+	return h_tender_of(&H, name);
 }
 
 static void test_running_force_restart(void **state)
@@ -552,55 +547,6 @@ static void test_restart_delays(void **state)
 	assert_true(t[4] - t[3] >= 4 * ALB_VMMD_RESTART_DELAY_MIN_MS * ms);
 	no_leftovers();
 	uk_free(&u);
-}
-
-/* Runtime records: VMMD_RECORD_TAPS_MAX taps and VMMD_RECORD_MAX bytes
- * are read, one more of either is not; every field is required. */
-static void test_record_parse(void **state)
-{
-	(void)state;
-	static const char head[] =
-		"pid 4242\nstarttime 123456\nkind 1\nstarted 1700000000 5\n"
-		"fingerprint 000102030405060708090a0b0c0d0e0f"
-		"101112131415161718191a1b1c1d1e1f\n";
-	size_t cap = VMMD_RECORD_MAX + 64;
-	char *text = malloc(cap);
-	struct record *r = malloc(sizeof(*r));
-	size_t o = (size_t)snprintf(text, cap, "%s", head);
-	assert_true(record_parse(text, o, r));
-	assert_int_equal(r->pid, 4242);
-	assert_int_equal(r->starttime, 123456);
-	assert_int_equal(r->kind, ALB_TENDER_HVT);
-	assert_int_equal(r->started.nsec, 5);
-	assert_int_equal(r->fingerprint[31], 0x1f);
-	assert_int_equal(r->n_taps, 0);
-	for (int i = 0; i < VMMD_RECORD_TAPS_MAX; i++)
-		o += (size_t)snprintf(text + o, cap - o,
-				      "tap vmmtap%d 00:80:41:00:00:%02x\n", i, i);
-	assert_true(record_parse(text, o, r));
-	assert_int_equal(r->n_taps, VMMD_RECORD_TAPS_MAX);
-	assert_string_equal(r->taps[3].name, "vmmtap3");
-	assert_int_equal(r->macs[3][5], 3);
-	size_t at = o;
-	o += (size_t)snprintf(text + o, cap - o, "tap vmmtap99 00:80:41:00:00:99\n");
-	assert_false(record_parse(text, o, r));
-	/* padded to exactly the size limit (trailing blanks of "log 1") */
-	o = at;
-	o += (size_t)snprintf(text + o, cap - o, "log 1");
-	memset(text + o, ' ', VMMD_RECORD_MAX - o);
-	assert_true(record_parse(text, VMMD_RECORD_MAX, r));
-	assert_true(r->log_output);
-	text[VMMD_RECORD_MAX] = ' ';
-	assert_false(record_parse(text, VMMD_RECORD_MAX + 1, r));
-	/* a field missing, an unknown line, a NUL byte */
-	assert_false(record_parse(head, sizeof(head) - 1 - 82, r));
-	o = (size_t)snprintf(text, cap, "%sbogus 1\n", head);
-	assert_false(record_parse(text, o, r));
-	o = (size_t)snprintf(text, cap, "%s", head);
-	text[3] = '\0';
-	assert_false(record_parse(text, o, r));
-	free(text);
-	free(r);
 }
 
 /* A failing step undoes the earlier ones: the first tap is made, the
@@ -1621,19 +1567,27 @@ static void test_crash_adopt(void **state)
 	/* kill -9 of the daemon: the tenders live on */
 	h_stop(&H, SIGKILL);
 	assert_int_equal(h_tenders(&H, NULL, 0), 4);
-	/* leftovers of all kinds, and one tender that dies meanwhile */
-	char tap[ALB_IFNAME_SIZE], path[H_PATH * 2];
+	/* leftovers of all kinds, and one tender that dies meanwhile: a tap
+	 * that the record of a dead start names goes, one that no record
+	 * names (another program's) stays */
+	char tap[ALB_IFNAME_SIZE], other[ALB_IFNAME_SIZE], path[H_PATH * 2];
 	assert_int_equal(alb_tap_create(NULL, BR, tap, NULL), 0);
+	assert_int_equal(alb_tap_create(NULL, BR, other, NULL), 0);
 	snprintf(path, sizeof(path), "%s/fifo/:ghost", H.tmpdir);
 	assert_int_equal(mkfifo(path, 0640), 0);
 	snprintf(path, sizeof(path), "%s/:ghost.img", H.tmpdir);
 	assert_int_equal(h_write_file(path, "x", 1), 0);
 	snprintf(path, sizeof(path), "%s/running/:ghost", H.tmpdir);
 	assert_int_equal(h_write_file(path, "pid 1\n", 6), 0);
+	char rec[512];
+	int rl = snprintf(rec, sizeof(rec), "stage taps\nkind 1\nfingerprint "
+			  "%064d\ntap %s 00:80:41:00:00:01\n", 0, tap);
+	snprintf(path, sizeof(path), "%s/running/:ghost@99", H.tmpdir);
+	assert_int_equal(h_write_file(path, rec, (size_t)rl), 0);
 	kill(pq, SIGKILL);
 	for (int i = 0; i < 500 && pid_alive(pq); i++)
 		h_sleep_ms(10);
-	assert_int_equal(h_count_taps(), 3);
+	assert_int_equal(h_count_taps(), 4);
 	size_t before_len;
 	snprintf(path, sizeof(path), "%s/state", H.dbdir);
 	char *before = h_read_file(path, &before_len);
@@ -1659,9 +1613,10 @@ static void test_crash_adopt(void **state)
 	assert_memory_equal(started, before, before_len);
 	free(started);
 	free(before);
-	for (int i = 0; i < 100 && h_count_taps() != 2; i++)
+	for (int i = 0; i < 100 && h_count_taps() != 3; i++)
 		h_sleep_ms(10);
-	assert_int_equal(h_count_taps(), 2);
+	assert_int_equal(h_count_taps(), 3);
+	assert_int_equal(alb_tap_destroy(NULL, other, NULL), 0);
 	char fifo[H_PATH * 2];
 	snprintf(fifo, sizeof(fifo), "%s/fifo", H.tmpdir);
 	assert_int_equal(h_count_files(fifo, ""), 4);
@@ -1778,7 +1733,8 @@ static void test_kill_timeout(void **state)
 	cfg.kill_timeout_ms = 300;
 	assert_int_equal(h_start_core(&H, &cfg), 0);
 	create_expect(":stubborn", 32, 0, NULL, NULL, "created unikernel");
-	pid_t pid = pid_of(":stubborn");
+	/* it becomes `sleep`: its record tells its pid */
+	pid_t pid = h_record_pid(&H, ":stubborn");
 	assert_true(pid > 0 && pid_alive(pid));
 	/* the script ignores SIGTERM once it has become `sleep` */
 	char cmdline[64], proc[64];
@@ -2108,7 +2064,6 @@ static int tests(void)
 		cmocka_unit_test(test_restart_on_failure),
 		cmocka_unit_test(test_exit64_without_name),
 		cmocka_unit_test(test_restart_delays),
-		cmocka_unit_test(test_record_parse),
 		cmocka_unit_test(test_boot_loop_destroy),
 		cmocka_unit_test(test_policies),
 		cmocka_unit_test(test_blocks),

@@ -276,6 +276,92 @@ static inline int h_tenders(const struct harness *h, pid_t *pids, int max)
 	return n;
 }
 
+/* True when the NUL-separated command line cmd[0..len) has the argument
+ * arg. */
+static inline bool h_cmdline_has(const char *cmd, size_t len, const char *arg)
+{
+	for (size_t i = 0; i < len; i += strnlen(cmd + i, len - i) + 1)
+		if (strcmp(cmd + i, arg) == 0)
+			return true;
+	return false;
+}
+
+/* The command line of pid (NUL-separated, NUL-terminated) into buf; its
+ * length, 0 when it is gone or a zombie. */
+static inline size_t h_cmdline(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t r = read(fd, buf, size - 1);
+	close(fd);
+	if (r <= 0)
+		return 0;
+	buf[r] = '\0';
+	return (size_t)r;
+}
+
+/* Pids (up to max) of the tenders that run the image of unikernel name
+ * (<tmpdir>/<name>.img on their command line); their number. */
+static inline int h_tenders_of(const struct harness *h, const char *name,
+			       pid_t *pids, int max)
+{
+	pid_t all[256];
+	char img[H_PATH * 2];
+	snprintf(img, sizeof(img), "%s/%s.img", h->tmpdir, name);
+	int n = h_tenders(h, all, 256), k = 0;
+	static char cmd[65536];
+	for (int i = 0; i < n && i < 256; i++) {
+		size_t len = h_cmdline(all[i], cmd, sizeof(cmd));
+		if (len > 0 && h_cmdline_has(cmd, len, img)) {
+			if (pids != NULL && k < max)
+				pids[k] = all[i];
+			k++;
+		}
+	}
+	return k;
+}
+
+/* The pid that the runtime record <tmpdir>/running/<name>@<id> of a
+ * running tender names (the newest such record), 0 when there is none. */
+static inline pid_t h_record_pid(const struct harness *h, const char *name)
+{
+	char dir[H_PATH * 2];
+	snprintf(dir, sizeof(dir), "%s/running", h->tmpdir);
+	DIR *d = opendir(dir);
+	pid_t pid = 0;
+	unsigned long long best = 0;
+	struct dirent *e;
+	size_t nl = strlen(name);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, name, nl) != 0 || e->d_name[nl] != '@')
+			continue;
+		unsigned long long id = strtoull(e->d_name + nl + 1, NULL, 10);
+		char path[H_PATH * 3];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		char *text = h_read_file(path, NULL);
+		const char *p = text != NULL ? strstr(text, "\npid ") : NULL;
+		if (p != NULL && id > best) {
+			best = id;
+			pid = (pid_t)atoi(p + 5);
+		}
+		free(text);
+	}
+	if (d != NULL)
+		closedir(d);
+	return pid;
+}
+
+/* The pid of the one tender of unikernel name, 0 when none runs (or
+ * more than one). */
+static inline pid_t h_tender_of(const struct harness *h, const char *name)
+{
+	pid_t pid = 0;
+	return h_tenders_of(h, name, &pid, 1) == 1 ? pid : 0;
+}
+
 static inline int h_count_taps_cb(void *ctx, int ifindex, const char *ifname,
 				  const struct alb_ifdata *d)
 {

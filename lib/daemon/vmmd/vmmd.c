@@ -2,6 +2,7 @@
  * its file paths, and the dispatch of client commands (spec §6).
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,9 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 						      : ALB_VMMD_COMMAND_TIMEOUT_MS;
 	v->read_bytes_max = c->read_bytes_max ? c->read_bytes_max
 					      : ALB_VMMD_READ_BYTES_MAX;
+	v->run_fd = v->tmp_fd = v->fifo_fd = v->block_fd = -1;
+	v->lock_ns = v->lock_tmp = v->lock_db = -1;
+	v->rec_next = 1;
 	vlist_init(&v->all);
 	vlist_init(&v->st_waiters);
 	vlist_init(&v->console.pending);
@@ -103,19 +107,25 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 	return 0;
 }
 
+/* The directories below tmpdir and dbdir (which vmmd_lock() made). */
 static int make_dirs(struct alb_vmmd *v, struct alb_error *err)
 {
-	int rc = dc_mkdir_p(v->tmpdir, 0755, err);
-	if (rc == 0)
-		rc = dc_mkdir_p(v->util_dir, 0755, err);
+	int rc = dc_mkdir_p(v->util_dir, 0755, err);
 	if (rc == 0)
 		rc = dc_mkdir_p(v->fifo_dir, 0755, err);
 	if (rc == 0)
 		rc = dc_mkdir_p(v->run_dir, 0700, err);
 	if (rc == 0)
-		rc = dc_mkdir_p(v->dbdir, 0755, err);
-	if (rc == 0)
 		rc = dc_mkdir_p(v->block_dir, 0700, err);
+	/* the files below are opened relative to these */
+	const char *dirs[4] = {v->run_dir, v->tmpdir, v->fifo_dir, v->block_dir};
+	int *fds[4] = {&v->run_fd, &v->tmp_fd, &v->fifo_fd, &v->block_fd};
+	for (int i = 0; i < 4 && rc == 0; i++) {
+		*fds[i] = open(dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+						(i == 1 ? 0 : O_NOFOLLOW));
+		if (*fds[i] < 0)
+			rc = alb_fail_sys(err, "cannot open %s", dirs[i]);
+	}
 	return rc;
 }
 
@@ -124,7 +134,14 @@ int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err)
 	if (v == NULL || v->started || v->stopping)
 		return alb_fail(err, ALB_EINVAL, "alb_vmmd_start: not a new core");
 	v->started = true;
-	int rc = make_dirs(v, err);
+	uv_timer_init(v->loop, &v->console.retry);
+	v->console.retry.data = v;
+	v->console.retry_open = true;
+	/* nothing is touched before the locks are ours: a second daemon
+	 * leaves the first one's unikernels, taps and files alone */
+	int rc = vmmd_lock(v, err);
+	if (rc == 0)
+		rc = make_dirs(v, err);
 	if (rc != 0)
 		return rc;
 	blocks_discover(v);
@@ -138,8 +155,8 @@ int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err)
 		return rc;
 	}
 	rc = policies_restore(v, st, err);
-	/* the socket first: if another daemon has it, nothing of its
-	 * unikernels is touched (no client is served before we return) */
+	/* no client is served before we return: the adoption below sees
+	 * what the previous daemon left */
 	if (rc == 0)
 		rc = vmmd_listen(v, err);
 	if (rc != 0) {
@@ -217,7 +234,7 @@ void vmmd_maybe_done(struct alb_vmmd *v)
 {
 	if (!v->stopping || v->done_called || v->n_uks > 0 ||
 	    (v->pool != NULL && dc_pool_handles(v->pool) > 0) ||
-	    v->jobs > 0 || v->console.open ||
+	    v->jobs > 0 || v->console.open || v->console.retry_open ||
 	    v->st_writing || v->restoring != NULL)
 		return;
 	v->done_called = true;
@@ -243,6 +260,11 @@ void alb_vmmd_free(struct alb_vmmd *v)
 	if (v->listen_fd >= 0)
 		close(v->listen_fd);
 	dc_pool_free(v->pool);
+	int *fds[4] = {&v->run_fd, &v->tmp_fd, &v->fifo_fd, &v->block_fd};
+	for (int i = 0; i < 4; i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+	vmmd_unlock(v);
 	alb_trie_free(v->uks, free_uk);
 	alb_resources_free(v->res);
 	alb_frame_reader_free(v->console.rd);

@@ -1,20 +1,21 @@
-/* libalbatross — vmmd: surviving a crash of the daemon.
+/* libalbatross — vmmd: surviving a crash of the daemon (runtime records
+ * are in vmmd_record.c).
  *
- * For every running tender a runtime record is kept in <tmpdir>/running/
- * <name> (written atomically): its pid and process start time (field 22 of
- * /proc/PID/stat, which tells a recycled pid apart), tender kind, taps with
- * their MACs, start time, where its output goes, and a fingerprint of its
- * configuration (SHA-256 of the name and configuration encoded as in the
- * state file, with the image replaced by its digest).
- *
- * At startup, a tender whose record matches a live process (same pid and
- * start time, its command line naming the unikernel's image) and whose
- * fingerprint matches the unikernel in the state file is ADOPTED: it keeps
- * running, is watched through a pidfd, and owns its taps, FIFO and image
- * again. Any other live tender of a record is stopped. Then every tap
- * vmmtapN, console FIFO, image and record that no adopted unikernel owns is
- * removed (the daemon owns every vmmtapN of its network namespace), so
- * that the restore that follows starts exactly one tender per unikernel.
+ * At startup, before anything is started, every tender of this tmpdir is
+ * found by scanning /proc for processes with an argument
+ * <tmpdir>/<name>.img (records alone would miss one spawned just before a
+ * crash). Each is ADOPTED when a record says it is ours — same pid and
+ * process start time (stage running), or, for one spawned before its pid
+ * was recorded, the newest record of its name at stage spawn — and the
+ * record's fingerprint matches the unikernel in the state file: it keeps
+ * running, is watched through a pidfd, and owns its taps, FIFO, image and
+ * record again. At most one tender per name is adopted. Every other one is
+ * stopped (SIGTERM, SIGKILL after the kill timeout) and waited for. Then
+ * the taps that the records of the tenders not adopted name are removed
+ * (and those records with them), as are the console FIFOs and images
+ * that no adopted unikernel owns; a tap that no record names is never
+ * touched. The restore that follows thus starts at most one tender per
+ * unikernel.
  *
  * An adopted tender is not our child: waitid() cannot tell how it ended.
  * Its exit counts as "exit code unknown", which restarts it only when it is
@@ -25,7 +26,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,232 +36,208 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "host/proc.h"
 #include "vmmd_internal.h"
 
-/* Field 22 of /proc/<pid>/stat; 0 when the process is gone. */
-static unsigned long long proc_starttime(pid_t pid)
+/* A record read at startup. */
+struct found_record {
+	char name[ALB_NAME_BUF];
+	uint64_t id;
+	struct record r;
+	bool adopted;
+};
+
+/* A tender found in /proc. */
+struct found_tender {
+	pid_t pid;
+	unsigned long long starttime;
+	char name[ALB_NAME_BUF];
+	bool done; /* adopted, put on the stop list, or gone */
+};
+
+struct survey {
+	struct found_record *recs;
+	size_t n_recs, cap_recs;
+	struct found_tender *tenders;
+	size_t n_tenders, cap_tenders;
+	int *stop;             /* pidfds of the tenders to stop */
+	size_t n_stop;
+};
+
+static void *grow(void *p, size_t *cap, size_t n, size_t size)
 {
-	char path[64], buf[ALB_STATS_PROC_FILE_MAX];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf));
-	close(fd);
-	struct alb_proc_stat st;
-	if (n <= 0 || alb_proc_parse_stat(buf, (size_t)n, pid, &st, NULL) != 0)
-		return 0;
-	return (unsigned long long)st.starttime;
+	if (n < *cap)
+		return p;
+	size_t c = *cap ? 2 * *cap : 16;
+	void *q = realloc(p, c * size);
+	if (q != NULL)
+		*cap = c;
+	return q;
 }
 
-/* True when the command line of pid has the argument arg. */
-static bool proc_has_arg(pid_t pid, const char *arg)
+/* ---- what runs: /proc ------------------------------------------------------- */
+
+bool proc_tender_of(const char *tmpdir, const char *cmdline, size_t len,
+		    char name[ALB_NAME_BUF])
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
+	size_t tl = strlen(tmpdir);
+	for (size_t i = 0; i < len; i += strnlen(cmdline + i, len - i) + 1) {
+		const char *a = cmdline + i;
+		size_t al = strnlen(a, len - i);
+		if (al <= tl + 1 + 4 || memcmp(a, tmpdir, tl) != 0 || a[tl] != '/' ||
+		    memcmp(a + al - 4, ".img", 4) != 0)
+			continue;
+		size_t nl = al - tl - 1 - 4;
+		const char *n = a + tl + 1;
+		char canon[ALB_NAME_BUF];
+		if (nl >= ALB_NAME_BUF || memchr(n, '/', nl) != NULL ||
+		    alb_name_parse(n, nl, canon, NULL) != 0 ||
+		    strlen(canon) != nl || memcmp(canon, n, nl) != 0 ||
+		    alb_name_is_path(canon))
+			continue;
+		memcpy(name, canon, nl + 1);
+		return true;
+	}
+	return false;
+}
+
+/* Every process (but us) running an image of this tmpdir. */
+static void scan_proc(struct alb_vmmd *v, struct survey *s)
+{
+	DIR *d = opendir("/proc");
 	char *buf = malloc(ALB_TENDER_ARGV_MAX + 1);
-	ssize_t n = buf ? read(fd, buf, ALB_TENDER_ARGV_MAX) : -1;
-	close(fd);
-	bool found = false;
-	if (n > 0) {
-		buf[n] = '\0';
-		for (ssize_t i = 0; i < n && !found; i += (ssize_t)strlen(buf + i) + 1)
-			found = strcmp(buf + i, arg) == 0;
-	}
-	free(buf);
-	return found;
-}
-
-static int fingerprint(const char *name, const struct alb_unikernel_config *c,
-		       const uint8_t digest[ALB_SHA256_LEN],
-		       uint8_t out[ALB_SHA256_LEN])
-{
-	struct alb_state_unikernel e = {.name = name, .config = *c};
-	e.config.image = (struct alb_bytes){digest, ALB_SHA256_LEN};
-	struct alb_state st = {.format = ALB_STATE_FORMAT_CURRENT,
-			       .n_unikernels = 1, .unikernels = &e};
-	struct alb_buf buf = {0};
-	int rc = alb_state_encode(&st, &buf, NULL);
-	if (rc == 0)
-		rc = alb_image_digest(buf.data, buf.len, out, NULL);
-	alb_buf_free(&buf);
-	return rc;
-}
-
-static void hex(char *out, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
-}
-
-void record_write(const struct uk *u)
-{
-	struct alb_vmmd *v = u->v;
-	uint8_t fp[ALB_SHA256_LEN];
-	unsigned long long st = proc_starttime(u->pid);
-	if (st == 0 || fingerprint(u->name, u->cfg, u->digest, fp) != 0) {
-		alb_log_warn("vmmd: %s: no runtime record (it will not be "
-			     "adopted after a crash)", u->name);
+	if (d == NULL || buf == NULL) {
+		alb_log_error("vmmd: cannot look for running tenders in /proc: %s",
+			      strerror(errno));
+		if (d != NULL)
+			closedir(d);
+		free(buf);
 		return;
 	}
-	size_t cap = 512 + u->n_taps * 64;
-	char *text = malloc(cap);
-	if (text == NULL)
-		return;
-	char fph[2 * ALB_SHA256_LEN + 1];
-	hex(fph, fp, ALB_SHA256_LEN);
-	size_t o = (size_t)snprintf(text, cap,
-				    "pid %d\nstarttime %llu\nkind %d\n"
-				    "started %lld %u\nfingerprint %s\nlog %d\n",
-				    (int)u->pid, st, (int)u->kind,
-				    (long long)u->started.sec, u->started.nsec,
-				    fph, u->log_output ? 1 : 0);
-	for (size_t i = 0; i < u->n_taps && o < cap; i++) {
-		char mac[ALB_MAC_STR_SIZE];
-		alb_mac_print(u->macs[i], mac);
-		o += (size_t)snprintf(text + o, cap - o, "tap %s %s\n",
-				      u->taps[i].name, mac);
-	}
-	char path[VMMD_PATH_MAX], tmp[VMMD_PATH_MAX];
-	path_record(v, u->name, path);
-	/* '#' is in no name, so the temporary file is nobody's record */
-	int tl = snprintf(tmp, sizeof(tmp), "%s/#%s", v->run_dir, u->name);
-	if (tl < 0 || (size_t)tl >= sizeof(tmp)) {
-		free(text);
-		return;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	bool ok = fd >= 0 && o < cap && write(fd, text, o) == (ssize_t)o;
-	if (fd >= 0 && close(fd) != 0)
-		ok = false;
-	if (!ok || rename(tmp, path) != 0) {
-		alb_log_warn("vmmd: %s: writing its runtime record failed: %s",
-			     u->name, strerror(errno));
-		unlink(tmp);
-	}
-	free(text);
-}
-
-void record_remove(const struct uk *u)
-{
-	char path[VMMD_PATH_MAX];
-	path_record(u->v, u->name, path);
-	if (unlink(path) != 0 && errno != ENOENT)
-		alb_log_warn("vmmd: unlink %s: %s", path, strerror(errno));
-}
-
-static bool unhex(const char *s, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned b;
-		if (sscanf(s + 2 * i, "%2x", &b) != 1)
-			return false;
-		out[i] = (uint8_t)b;
-	}
-	return s[2 * n] == '\0' || s[2 * n] == '\n';
-}
-
-bool record_parse(const char *data, size_t len, struct record *r)
-{
-	memset(r, 0, sizeof(*r));
-	if (len > VMMD_RECORD_MAX || memchr(data, '\0', len) != NULL)
-		return false;
-	char *text = malloc(len + 1);
-	if (text == NULL)
-		return false;
-	memcpy(text, data, len);
-	text[len] = '\0';
-	unsigned seen = 0;
-	bool ok = true;
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); ok && line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		int pid, kind, log;
-		long long sec;
-		unsigned nsec;
-		char a[64], b[64];
-		if (sscanf(line, "pid %d", &pid) == 1 && pid > 1) {
-			r->pid = pid;
-			seen |= 1;
-		} else if (sscanf(line, "starttime %llu", &r->starttime) == 1) {
-			seen |= 2;
-		} else if (sscanf(line, "kind %d", &kind) == 1 && kind >= 1 &&
-			   kind <= 3) {
-			r->kind = kind;
-			seen |= 4;
-		} else if (sscanf(line, "started %lld %u", &sec, &nsec) == 2 &&
-			   nsec < 1000000000u) {
-			r->started = (struct alb_time){sec, nsec};
-			seen |= 8;
-		} else if (strncmp(line, "fingerprint ", 12) == 0 &&
-			   unhex(line + 12, r->fingerprint, ALB_SHA256_LEN)) {
-			seen |= 16;
-		} else if (sscanf(line, "log %d", &log) == 1) {
-			r->log_output = log != 0;
-		} else if (sscanf(line, "tap %63s %63s", a, b) == 2 &&
-			   r->n_taps < VMMD_RECORD_TAPS_MAX &&
-			   alb_tap_name_index(a, NULL) &&
-			   alb_mac_parse(b, strlen(b), r->macs[r->n_taps], NULL) == 0) {
-			/* alb_tap_name_index() accepted it: it fits */
-			memcpy(r->taps[r->n_taps].name, a, strlen(a) + 1);
-			r->n_taps++;
-		} else {
-			ok = false;
+	pid_t self = getpid();
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end != '\0' || pid <= 1 || pid == self)
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		size_t len = 0;
+		ssize_t n;
+		while (len < ALB_TENDER_ARGV_MAX &&
+		       (n = read(fd, buf + len, ALB_TENDER_ARGV_MAX - len)) > 0)
+			len += (size_t)n;
+		close(fd);
+		char name[ALB_NAME_BUF];
+		/* a zombie has an empty command line: it runs nothing */
+		if (len == 0 || !proc_tender_of(v->tmpdir, buf, len, name))
+			continue;
+		unsigned long long st = proc_starttime((pid_t)pid);
+		struct found_tender *t = grow(s->tenders, &s->cap_tenders,
+					      s->n_tenders, sizeof(*t));
+		if (st == 0 || t == NULL) {
+			if (t == NULL)
+				alb_log_error("vmmd: out of memory looking for tenders");
+			continue;
 		}
+		s->tenders = t;
+		t = &s->tenders[s->n_tenders++];
+		t->pid = (pid_t)pid;
+		t->starttime = st;
+		memcpy(t->name, name, sizeof(name));
 	}
-	free(text);
-	return ok && seen == 31;
+	closedir(d);
+	free(buf);
 }
 
-static bool record_read(struct alb_vmmd *v, const char *name, struct record *r)
-{
-	char path[VMMD_PATH_MAX];
-	path_record(v, name, path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
-	/* one byte more than a record may have tells a too long one */
-	char *text = malloc(VMMD_RECORD_MAX + 1);
-	ssize_t n = text ? read(fd, text, VMMD_RECORD_MAX + 1) : -1;
-	close(fd);
-	bool ok = n > 0 && record_parse(text, (size_t)n, r);
-	free(text);
-	return ok;
-}
+/* ---- what was recorded --------------------------------------------------------- */
 
-/* Stops a leftover tender that is not adopted: SIGTERM, SIGKILL after the
- * kill timeout, waiting for it each time (it is not our child). */
-static void stop_leftover(struct alb_vmmd *v, const char *name, int pidfd)
+static void read_records(struct alb_vmmd *v, struct survey *s)
 {
-	alb_log_warn("vmmd: %s: stopping a tender left by a previous daemon",
-		     name);
-	int sigs[2] = {SIGTERM, SIGKILL};
-	for (int i = 0; i < 2; i++) {
-		if (syscall(SYS_pidfd_send_signal, pidfd, sigs[i], NULL, 0) != 0)
-			return;
-		struct pollfd p = {.fd = pidfd, .events = POLLIN};
-		int r;
-		do
-			r = poll(&p, 1, (int)v->kill_timeout_ms);
-		while (r < 0 && errno == EINTR);
-		if (r > 0)
-			return;
+	int fd = openat(v->run_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		alb_log_error("vmmd: cannot read %s: %s", v->run_dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
 	}
+	uint64_t max = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (e->d_name[0] == '#') {
+			/* a write that a crash interrupted: its previous
+			 * version (if any) is in place */
+			unlinkat(fd, e->d_name, 0);
+			continue;
+		}
+		struct found_record *r = grow(s->recs, &s->cap_recs, s->n_recs,
+					      sizeof(*r));
+		if (r == NULL) {
+			alb_log_error("vmmd: out of memory reading records");
+			break;
+		}
+		s->recs = r;
+		r = &s->recs[s->n_recs];
+		memset(r, 0, sizeof(*r));
+		if (!record_file_parse(e->d_name, r->name, &r->id) ||
+		    !record_read_at(fd, e->d_name, &r->r)) {
+			alb_log_warn("vmmd: removing %s/%s: not a runtime record",
+				     v->run_dir, e->d_name);
+			unlinkat(fd, e->d_name, 0);
+			continue;
+		}
+		if (r->id > max)
+			max = r->id;
+		s->n_recs++;
+	}
+	closedir(d);
+	v->rec_next = max + 1;
 }
 
-/* Adopts the survivor of record r as unikernel name with config c. */
-static bool adopt(struct alb_vmmd *v, const char *name,
-		  const struct alb_unikernel_config *c, const struct record *r,
+/* The record that says tender t is ours: the running one with its pid and
+ * start time, else the newest one of its name at stage spawn. */
+static struct found_record *record_of(struct survey *s,
+				      const struct found_tender *t)
+{
+	struct found_record *spawn = NULL;
+	for (size_t i = 0; i < s->n_recs; i++) {
+		struct found_record *r = &s->recs[i];
+		if (strcmp(r->name, t->name) != 0 || r->adopted)
+			continue;
+		if (r->r.stage == RECORD_RUNNING && r->r.pid == t->pid &&
+		    r->r.starttime == t->starttime)
+			return r;
+		if (r->r.stage == RECORD_SPAWN && (spawn == NULL || r->id > spawn->id))
+			spawn = r;
+	}
+	return spawn;
+}
+
+/* ---- adopting ------------------------------------------------------------------- */
+
+/* Adopts the tender t (its pidfd stays the caller's) as unikernel
+ * fr->name with config c under record fr. */
+static bool adopt(struct alb_vmmd *v, const struct alb_unikernel_config *c,
+		  struct found_record *fr, const struct found_tender *t,
 		  const uint8_t digest[ALB_SHA256_LEN], int pidfd)
 {
+	const char *name = fr->name;
+	const struct record *r = &fr->r;
 	struct alb_error err = {0};
 	struct uk *u = uk_get(v, name);
-	if (u == NULL || u->state != UK_IDLE)
+	int wfd = u != NULL && u->state == UK_IDLE
+			  ? fcntl(pidfd, F_DUPFD_CLOEXEC, 3) : -1;
+	if (wfd < 0) {
+		if (u != NULL)
+			uk_maybe_free(u);
 		return false;
+	}
 	struct alb_unikernel_config *copy = config_copy(c, NULL);
 	u->taps = calloc(r->n_taps ? r->n_taps : 1, sizeof(*u->taps));
 	u->macs = calloc(r->n_taps ? r->n_taps : 1, sizeof(*u->macs));
@@ -275,102 +251,162 @@ static bool adopt(struct alb_vmmd *v, const char *name,
 		u->taps = NULL;
 		u->macs = NULL;
 		uk_maybe_free(u);
+		close(wfd);
 		return false;
 	}
 	memcpy(u->taps, r->taps, r->n_taps * sizeof(*u->taps));
 	memcpy(u->macs, r->macs, r->n_taps * sizeof(*u->macs));
 	u->n_taps = r->n_taps;
 	u->cfg = copy;
-	u->pid = r->pid;
+	u->pid = t->pid;
 	u->kind = (enum alb_tender_kind)r->kind;
 	memcpy(u->digest, digest, ALB_SHA256_LEN);
-	u->started = r->started;
 	u->started_ms = vmmd_now_ms(v);
 	u->log_output = r->log_output;
 	u->adopted = true;
-	if (uk_watch(u, pidfd, &err) != 0) {
-		/* the pidfd is gone with it: the tender cannot be supervised,
-		 * its record lets the next start try again */
+	u->rec_id = fr->id;
+	if (r->stage == RECORD_RUNNING) {
+		u->started = r->started;
+	} else {
+		/* spawned just before the crash: its record learns its pid
+		 * now (when that fails, /proc finds it again next time) */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		u->started = (struct alb_time){ts.tv_sec, (uint32_t)ts.tv_nsec};
+		fr->r.stage = RECORD_RUNNING;
+		fr->r.pid = t->pid;
+		fr->r.starttime = t->starttime;
+		fr->r.started = u->started;
+		if (record_store(v, name, fr->id, &fr->r, &err) != 0)
+			alb_log_warn("vmmd: %s", err.msg);
+	}
+	if (uk_watch(u, wfd, &err) != 0) {
+		/* the caller stops it: better not running than unsupervised */
 		alb_log_error("vmmd: %s: cannot watch its tender: %s", name,
 			      err.msg);
 		alb_resources_unikernel_remove(v->res, name, NULL);
 		uk_forget_config(u);
 		u->n_taps = 0;
+		u->rec_id = 0;
 		uk_maybe_free(u);
 		return false;
 	}
+	fr->adopted = true;
 	uk_started(u);
 	alb_log_warn("vmmd: %s: adopted its running tender (pid %d)", name,
-		     (int)r->pid);
+		     (int)t->pid);
 	return true;
 }
 
-/* Looks at the record of name: adopts, stops or ignores its tender. */
-static void survivor(struct alb_vmmd *v, const char *name,
-		     const struct alb_trie *stored)
+/* Adopts tender t, or puts it on the stop list. */
+static void survivor(struct alb_vmmd *v, struct survey *s,
+		     struct found_tender *t, const struct alb_trie *stored)
 {
-	struct record r;
-	if (!record_read(v, name, &r))
-		return;
-	char image[VMMD_PATH_MAX];
-	path_image(v, name, image);
-	if (proc_starttime(r.pid) != r.starttime || !proc_has_arg(r.pid, image))
-		return; /* gone, or the pid is someone else's now */
-	int pidfd = (int)syscall(SYS_pidfd_open, r.pid, 0);
+	t->done = true;
+	int pidfd = (int)syscall(SYS_pidfd_open, t->pid, 0);
 	if (pidfd < 0)
-		return;
+		return; /* gone meanwhile */
 	/* checked again through the pidfd's process: no recycled pid */
-	if (proc_starttime(r.pid) != r.starttime) {
+	if (proc_starttime(t->pid) != t->starttime) {
 		close(pidfd);
 		return;
 	}
-	const struct alb_unikernel_config *c = alb_trie_find(stored, name);
+	struct found_record *fr = record_of(s, t);
+	const struct alb_unikernel_config *c = alb_trie_find(stored, t->name);
+	const struct uk *u = uk_find(v, t->name);
 	struct alb_image img = {0};
 	uint8_t fp[ALB_SHA256_LEN];
-	if (c != NULL && alb_image_load(c->image, c->compressed, &img, NULL) == 0 &&
-	    fingerprint(name, c, img.digest, fp) == 0 &&
-	    memcmp(fp, r.fingerprint, ALB_SHA256_LEN) == 0 &&
-	    adopt(v, name, c, &r, img.digest, pidfd)) {
-		alb_image_free(&img);
+	bool ok = fr != NULL && c != NULL && (u == NULL || !uk_visible(u)) &&
+		  alb_image_load(c->image, c->compressed, &img, NULL) == 0 &&
+		  record_fingerprint(t->name, c, img.digest, fp) == 0 &&
+		  memcmp(fp, fr->r.fingerprint, ALB_SHA256_LEN) == 0;
+	bool adopted = ok && adopt(v, c, fr, t, img.digest, pidfd);
+	alb_image_free(&img);
+	if (adopted) {
+		close(pidfd);
 		return;
 	}
-	alb_image_free(&img);
-	stop_leftover(v, name, pidfd);
-	close(pidfd);
+	alb_log_warn("vmmd: %s: stopping its tender (pid %d), which %s",
+		     t->name, (int)t->pid,
+		     ok ? "cannot be adopted"
+		     : fr == NULL ? "no record names"
+		     : c == NULL ? "the state file does not hold"
+		     : u != NULL && uk_visible(u) ? "runs twice"
+		     : "runs another configuration");
+	int *st = realloc(s->stop, (s->n_stop + 1) * sizeof(*st));
+	if (st == NULL) {
+		/* cannot wait for it: at least it does not run on */
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		close(pidfd);
+		return;
+	}
+	s->stop = st;
+	s->stop[s->n_stop++] = pidfd;
 }
+
+/* Waits up to ms for every process of fds[0..n) to end; how many run. */
+static size_t wait_exits(int *fds, size_t n, unsigned ms)
+{
+	struct pollfd *p = calloc(n ? n : 1, sizeof(*p));
+	if (p == NULL)
+		return n;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	size_t left = n;
+	for (;;) {
+		left = 0;
+		for (size_t i = 0; i < n; i++)
+			if (fds[i] >= 0)
+				p[left++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+		if (left == 0)
+			break;
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long spent = (t.tv_sec - t0.tv_sec) * 1000 +
+			     (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (spent >= (long)ms)
+			break;
+		int r = poll(p, left, (int)((long)ms - spent));
+		if (r < 0 && errno != EINTR)
+			break;
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < left && fds[i] >= 0; k++)
+				if (p[k].fd == fds[i] && p[k].revents != 0)
+					fds[i] = -1 - fds[i]; /* done, kept to close */
+	}
+	free(p);
+	return left;
+}
+
+/* Stops every tender of the list at once: SIGTERM, SIGKILL to those alive
+ * after the kill timeout, and waits for them (they are not our children:
+ * their pidfds say when they are gone). */
+static void stop_all(struct alb_vmmd *v, struct survey *s)
+{
+	if (s->n_stop == 0)
+		return;
+	for (size_t i = 0; i < s->n_stop; i++)
+		syscall(SYS_pidfd_send_signal, s->stop[i], SIGTERM, NULL, 0);
+	if (wait_exits(s->stop, s->n_stop, v->kill_timeout_ms) > 0) {
+		for (size_t i = 0; i < s->n_stop; i++)
+			if (s->stop[i] >= 0)
+				syscall(SYS_pidfd_send_signal, s->stop[i], SIGKILL,
+					NULL, 0);
+		size_t left = wait_exits(s->stop, s->n_stop, v->kill_timeout_ms);
+		if (left > 0)
+			alb_log_error("vmmd: %zu tenders of a previous daemon did "
+				      "not end after SIGKILL", left);
+	}
+	for (size_t i = 0; i < s->n_stop; i++)
+		close(s->stop[i] >= 0 ? s->stop[i] : -1 - s->stop[i]);
+}
+
+/* ---- leftovers ---------------------------------------------------------------------- */
 
 static bool owned(struct alb_vmmd *v, const char *name)
 {
 	const struct uk *u = uk_find(v, name);
 	return u != NULL && uk_visible(u);
-}
-
-struct taps_found {
-	struct alb_vmmd *v;
-	struct alb_ifname *v_taps;
-	size_t n, cap;
-};
-
-static bool tap_owned(struct alb_vmmd *v, const char *tap);
-
-static int tap_cb(void *ctx, int ifindex, const char *ifname,
-		  const struct alb_ifdata *d)
-{
-	(void)ifindex;
-	(void)d;
-	struct taps_found *t = ctx;
-	if (!alb_tap_name_index(ifname, NULL) || tap_owned(t->v, ifname))
-		return 0;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 16;
-		struct alb_ifname *nv = realloc(t->v_taps, cap * sizeof(*nv));
-		if (nv == NULL)
-			return ALB_ENOMEM;
-		t->v_taps = nv;
-		t->cap = cap;
-	}
-	snprintf(t->v_taps[t->n++].name, ALB_IFNAME_SIZE, "%s", ifname);
-	return 0;
 }
 
 struct tap_owner {
@@ -393,9 +429,30 @@ static bool tap_owned(struct alb_vmmd *v, const char *tap)
 	return o.found;
 }
 
+/* Removes the taps of a record that no adopted tender owns, then the
+ * record (in the threadpool: the restore does not wait for them). */
+static void release_record(struct alb_vmmd *v, const struct found_record *fr)
+{
+	struct alb_ifname *taps = calloc(fr->r.n_taps ? fr->r.n_taps : 1,
+					 sizeof(*taps));
+	size_t n = 0;
+	for (size_t i = 0; taps != NULL && i < fr->r.n_taps; i++) {
+		if (tap_owned(v, fr->r.taps[i].name))
+			continue;
+		alb_log_info("vmmd: removing leftover tap %s of %s",
+			     fr->r.taps[i].name, fr->name);
+		taps[n++] = fr->r.taps[i];
+	}
+	if (taps == NULL) {
+		alb_log_error("vmmd: out of memory, the taps of %s stay", fr->name);
+		return;
+	}
+	taps_release(v, fr->name, fr->id, taps, n, NULL, NULL);
+}
+
 /* Removes the files of dir that are not an adopted unikernel's: those
- * named <name><suffix> (suffix "" for FIFOs and records), and leftovers of
- * interrupted writes (<name>.img.tmp, #<name>). */
+ * named <name><suffix> (suffix "" for FIFOs), and leftovers of interrupted
+ * writes (<name>.img.tmp). */
 static void clean_dir(struct alb_vmmd *v, const char *dir, const char *suffix)
 {
 	DIR *d = opendir(dir);
@@ -410,13 +467,10 @@ static void clean_dir(struct alb_vmmd *v, const char *dir, const char *suffix)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		if (sl > 0 && l > sl + 4 && strcmp(e->d_name + l - 4, ".tmp") == 0 &&
-		    strncmp(e->d_name + l - 4 - sl, suffix, sl) == 0) {
+		    strncmp(e->d_name + l - 4 - sl, suffix, sl) == 0)
 			tmp = true;
-		} else if (sl > 0 && (l <= sl || strcmp(e->d_name + l - sl, suffix) != 0)) {
+		else if (sl > 0 && (l <= sl || strcmp(e->d_name + l - sl, suffix) != 0))
 			continue;
-		} else if (sl == 0 && e->d_name[0] == '#') {
-			tmp = true;
-		}
 		if (e->d_type == DT_DIR)
 			continue;
 		if (!tmp) {
@@ -440,27 +494,29 @@ void adopt_survivors(struct alb_vmmd *v, const struct alb_state *st)
 	for (size_t i = 0; stored != NULL && st != NULL && i < st->n_unikernels; i++)
 		alb_trie_insert(stored, st->unikernels[i].name,
 				(void *)&st->unikernels[i].config, NULL, NULL);
-	DIR *d = opendir(v->run_dir);
-	if (d != NULL && stored != NULL) {
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL)
-			if (strcmp(e->d_name, ".") != 0 &&
-			    strcmp(e->d_name, "..") != 0 && e->d_name[0] != '#')
-				survivor(v, e->d_name, stored);
-		closedir(d);
-	}
+	struct survey s = {0};
+	read_records(v, &s);
+	scan_proc(v, &s);
+	/* running records first: a tender found by its pid wins over one
+	 * found by its name */
+	for (int pass = 0; pass < 2 && stored != NULL; pass++)
+		for (size_t i = 0; i < s.n_tenders; i++) {
+			if (s.tenders[i].done)
+				continue;
+			struct found_record *fr = record_of(&s, &s.tenders[i]);
+			bool by_pid = fr != NULL && fr->r.stage == RECORD_RUNNING;
+			if (by_pid == (pass == 0))
+				survivor(v, &s, &s.tenders[i], stored);
+		}
 	alb_trie_free(stored, NULL);
-	clean_dir(v, v->run_dir, "");
+	stop_all(v, &s);
+	for (size_t i = 0; i < s.n_recs; i++)
+		if (!s.recs[i].adopted)
+			release_record(v, &s.recs[i]);
 	clean_dir(v, v->fifo_dir, "");
 	clean_dir(v, v->tmpdir, ".img");
-
-	struct taps_found t = {.v = v};
-	struct alb_error err = {0};
-	if (alb_ifdata_dump(NULL, tap_cb, &t, &err) != 0)
-		alb_log_warn("vmmd: listing interfaces for leftover taps: %s",
-			     err.msg);
-	for (size_t i = 0; i < t.n; i++)
-		alb_log_info("vmmd: removing leftover tap %s", t.v_taps[i].name);
-	/* in the threadpool: the restore does not wait for them */
-	taps_release(v, t.v_taps, t.n, NULL, NULL);
+	free(s.recs);
+	free(s.tenders);
+	free(s.stop);
+	console_readd_all(v);
 }

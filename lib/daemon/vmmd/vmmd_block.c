@@ -3,7 +3,9 @@
  * a stream (Block_set) and dumped as a stream (Block_dump), plus the
  * legacy forms with inline data. A device being filled or dumped is marked
  * active meanwhile, so no unikernel can attach to it half-written and no
- * second transfer runs on it.
+ * second transfer runs on it. New contents replace a device only once
+ * they are complete and valid (vmmd_blockfile.c): a failed Block_set,
+ * Block_add or Old_block_set leaves the device as it was.
  * SPDX-License-Identifier: ISC */
 #include <dirent.h>
 #include <errno.h>
@@ -28,20 +30,6 @@ static int bytes_of_mb(int64_t mb, uint64_t *out, struct alb_error *err)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 void blocks_discover(struct alb_vmmd *v)
 {
 	DIR *d = opendir(v->block_dir);
@@ -54,6 +42,14 @@ void blocks_discover(struct alb_vmmd *v)
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
+		if (e->d_name[0] == '#') {
+			/* new contents that a crash interrupted: the device
+			 * (if any) kept its old ones */
+			if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+				alb_log_info("vmmd: removed the unfinished block "
+					     "write %s/%s", v->block_dir, e->d_name);
+			continue;
+		}
 		struct stat st;
 		char name[ALB_NAME_BUF];
 		struct alb_error err = {0};
@@ -84,13 +80,18 @@ void blocks_discover(struct alb_vmmd *v)
 struct xfer {
 	struct conn *c;
 	struct hdr h;
-	int fd;
+	int fd;                  /* dump: the device */
+	struct blockfile bf;     /* set: the new contents (vmmd_blockfile.c) */
+	bool set, committing;
 	uint64_t size;
 	struct alb_stream_reader *rd;
 	struct alb_stream_writer *wr;
 	uint8_t *buf;
 	bool failed;
 	char msg[ALB_ERROR_MSG_MAX];
+	uv_work_t work;
+	int rc;
+	struct alb_error err;
 };
 
 static void xfer_end(struct xfer *x, const char *failure, const char *ok)
@@ -98,11 +99,17 @@ static void xfer_end(struct xfer *x, const char *failure, const char *ok)
 	struct alb_vmmd *v = x->c->v;
 	if (x->fd >= 0)
 		close(x->fd);
+	if (x->set)
+		blockfile_abort(&x->bf); /* nothing left after a commit */
 	alb_resources_block_set_active(v->res, x->h.name, false, NULL);
-	if (failure != NULL)
+	if (failure != NULL) {
+		if (x->set)
+			alb_log_warn("vmmd: block device %s kept as it was: %s",
+				     x->h.name, failure);
 		conn_reply_failure(x->c, &x->h, failure);
-	else if (ok != NULL)
+	} else if (ok != NULL) {
 		conn_reply_string(x->c, &x->h, ok);
+	}
 	conn_done(x->c);
 	alb_stream_reader_free(x->rd);
 	alb_stream_writer_free(x->wr);
@@ -114,9 +121,27 @@ static int to_file(void *ctx, const uint8_t *data, size_t len,
 		   struct alb_error *err)
 {
 	struct xfer *x = ctx;
-	if (write_all(x->fd, data, len) != 0)
-		return alb_fail(err, ALB_ESYS, "error writing to file descriptor");
-	return 0;
+	return blockfile_write(&x->bf, data, len, err);
+}
+
+/* The fsync of a whole device must not hold the loop. */
+static void commit_work(uv_work_t *w)
+{
+	struct xfer *x = w->data;
+	x->rc = blockfile_commit(&x->bf, x->size, true, &x->err);
+}
+
+static void commit_after(uv_work_t *w, int status)
+{
+	(void)status;
+	struct xfer *x = w->data;
+	vmmd_job_end(x->c->v);
+	if (x->rc != 0) {
+		xfer_end(x, x->err.msg, NULL);
+		return;
+	}
+	alb_log_info("vmmd: block device %s set", x->h.name);
+	xfer_end(x, NULL, "set block device");
 }
 
 static void set_chunk(struct conn *c, const uint8_t *data, size_t len, int rc,
@@ -124,6 +149,8 @@ static void set_chunk(struct conn *c, const uint8_t *data, size_t len, int rc,
 {
 	struct xfer *x = c->ctx;
 	struct alb_error err = {0};
+	if (x->committing)
+		return; /* the stream is complete; the reply follows the commit */
 	if (rc != 0) {
 		xfer_end(x, cerr->msg, NULL);
 		return;
@@ -131,12 +158,13 @@ static void set_chunk(struct conn *c, const uint8_t *data, size_t len, int rc,
 	if (data == NULL) {
 		if (alb_stream_reader_finish(x->rd, &err) != 0) {
 			xfer_end(x, err.msg, NULL);
-		} else if (ftruncate(x->fd, (off_t)x->size) != 0) {
-			xfer_end(x, "error writing to file descriptor", NULL);
-		} else {
-			alb_log_info("vmmd: block device %s set", x->h.name);
-			xfer_end(x, NULL, "set block device");
+			return;
 		}
+		/* the whole stream was valid and fits: it replaces the device */
+		x->committing = true;
+		x->work.data = x;
+		vmmd_job_begin(c->v);
+		uv_queue_work(c->v->loop, &x->work, commit_work, commit_after);
 		return;
 	}
 	rc = alb_stream_reader_write(x->rd, data, len, &err);
@@ -177,16 +205,15 @@ static void block_set(struct conn *c, const struct hdr *h, bool compressed)
 		return;
 	}
 	struct xfer *x = calloc(1, sizeof(*x));
-	char path[VMMD_PATH_MAX];
-	path_block(v, h->name, path);
-	int fd = -1;
+	bool begun = false;
 	if (x == NULL ||
-	    (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+	    !(begun = blockfile_begin(&x->bf, v->block_fd, h->name, &err) == 0) ||
 	    alb_stream_reader_new(compressed, bytes, to_file, x, &x->rd, &err) != 0) {
-		if (fd >= 0)
-			close(fd);
-		if (x != NULL)
+		if (x != NULL) {
+			if (begun)
+				blockfile_abort(&x->bf);
 			alb_stream_reader_free(x->rd);
+		}
 		free(x);
 		conn_reply_failure(c, h, "error opening block device");
 		conn_done(c);
@@ -194,7 +221,8 @@ static void block_set(struct conn *c, const struct hdr *h, bool compressed)
 	}
 	x->c = c;
 	x->h = *h;
-	x->fd = fd;
+	x->fd = -1;
+	x->set = true;
 	x->size = bytes;
 	alb_resources_block_set_active(v->res, h->name, true, NULL);
 	c->ctx = x;
@@ -332,27 +360,22 @@ static void block_dump(struct conn *c, const struct hdr *h, int64_t level)
 
 /* ---- add, remove, legacy forms ------------------------------------------------ */
 
-/* Creates the device file of bytes with data (may be empty) at its start. */
+/* Makes the device file of bytes with data (may be empty) at its start,
+ * in place of the old one (replace) or where there is none, all or
+ * nothing (vmmd_blockfile.c). */
 static int create_file(struct alb_vmmd *v, const char *name, uint64_t bytes,
-		       const uint8_t *data, size_t len, bool exclusive,
+		       const uint8_t *data, size_t len, bool replace,
 		       struct alb_error *err)
 {
-	char path[VMMD_PATH_MAX];
-	path_block(v, name, path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC |
-				    (exclusive ? O_EXCL : O_TRUNC), 0600);
-	if (fd < 0 && errno == EEXIST)
-		return alb_fail(err, ALB_EEXIST, "file already exists");
-	if (fd < 0)
-		return alb_fail_sys(err, "file %s error in open", path);
-	if (write_all(fd, data, len) != 0 || ftruncate(fd, (off_t)bytes) != 0) {
-		int rc = alb_fail(err, ALB_ESYS, "error writing to file descriptor");
-		close(fd);
-		unlink(path);
+	struct blockfile bf;
+	int rc = blockfile_begin(&bf, v->block_fd, name, err);
+	if (rc != 0)
 		return rc;
-	}
-	close(fd);
-	return 0;
+	rc = blockfile_write(&bf, data, len, err);
+	if (rc == 0)
+		return blockfile_commit(&bf, bytes, replace, err);
+	blockfile_abort(&bf);
+	return rc;
 }
 
 /* The inline data of a legacy command, inflated if needed, if it fits. */
@@ -389,14 +412,11 @@ static int block_add(struct alb_vmmd *v, const char *name, int64_t size,
 		const uint8_t *p = compressed ? inflated.data
 					      : (data ? data->ptr : NULL);
 		size_t len = compressed ? inflated.len : (data ? data->len : 0);
-		rc = create_file(v, name, bytes, p, len, true, err);
+		rc = create_file(v, name, bytes, p, len, false, err);
 	}
 	alb_buf_free(&inflated);
-	if (rc == 0 && (rc = alb_resources_block_add(v->res, name, size, err)) != 0) {
-		char path[VMMD_PATH_MAX];
-		path_block(v, name, path);
-		unlink(path);
-	}
+	if (rc == 0 && (rc = alb_resources_block_add(v->res, name, size, err)) != 0)
+		blockfile_remove(v->block_fd, name, NULL);
 	return rc;
 }
 
@@ -407,10 +427,10 @@ static int block_remove(struct alb_vmmd *v, const char *name,
 	int rc = find_idle(v, name, "remove", &size, err->msg);
 	if (rc != 0)
 		return err->code = rc;
-	char path[VMMD_PATH_MAX];
-	path_block(v, name, path);
-	if (unlink(path) != 0 && errno != ENOENT)
-		return alb_fail_sys(err, "file %s error in unlink", path);
+	/* gone from the disk for good before the reply says so */
+	rc = blockfile_remove(v->block_fd, name, err);
+	if (rc != 0)
+		return rc;
 	return alb_resources_block_remove(v->res, name, err);
 }
 
@@ -430,7 +450,7 @@ static int old_block_set(struct alb_vmmd *v, const char *name,
 	if (rc == 0)
 		rc = create_file(v, name, bytes,
 				 compressed ? inflated.data : data->ptr,
-				 compressed ? inflated.len : data->len, false, err);
+				 compressed ? inflated.len : data->len, true, err);
 	alb_buf_free(&inflated);
 	return rc;
 }

@@ -7,8 +7,11 @@
  *   [replace] (loop)  stop the running one and wait for its exit
  *   reserve   (loop)  resources taken, state write started, FIFO made,
  *                     Console_add sent                      } concurrently
- *   host      (pool)  image file written, taps created      }
- *   spawn     (pool)  console fd opened, tender spawned, pidfd opened
+ *   host      (pool)  image file written, taps created, each }
+ *                     named in the runtime record first      }
+ *   spawn     (pool)  console fd opened, our FIFO reader opened, record
+ *                     at stage spawn (the intent), tender spawned, pidfd
+ *                     opened, record at stage running (vmmd_record.c)
  *   started   (loop)  watched, recorded, Stats_add; reply once the state
  *                     file is durable (the fsync ran beside the host and
  *                     spawn steps, so the latency is max(), not sum()).
@@ -64,7 +67,29 @@ static void undo(struct uop *o)
 		o->reserved = false;
 		u->state = UK_IDLE;
 	}
-	taps_release(v, taps, n, undone, o);
+	/* the record of this start goes once its taps are gone */
+	taps_release(v, u->name, o->rec_id, taps, n, undone, o);
+}
+
+/* A restart-on-failure (or the restore of a unikernel that restarts on
+ * failure) that failed: the fault may be transient (a tender, bridge or
+ * block device missing for a while), so it stays in the restart back-off
+ * and in the state file, and is tried again until it runs or is
+ * destroyed. */
+static bool keep_restarting(struct uop *o)
+{
+	struct uk *u = o->op.uk;
+	const struct alb_unikernel_config *c = u->cfg ? u->cfg : o->cfg;
+	if (u->v->stopping || c == NULL ||
+	    (o->mode != CREATE_AUTO && !(o->mode == CREATE_RESTORE && c->fail.restart)) ||
+	    (u->state != UK_IDLE && u->state != UK_RESTART_WAIT))
+		return false;
+	if (u->cfg == NULL) {
+		u->cfg = o->cfg;
+		o->cfg = NULL;
+	}
+	uk_restart_retry(u, o->err.msg);
+	return true;
 }
 
 static void finish_reply(void *ctx)
@@ -72,10 +97,12 @@ static void finish_reply(void *ctx)
 	struct uop *o = ctx;
 	struct uk *u = o->op.uk;
 	struct alb_vmmd *v = u->v;
-	if (o->rc != 0) {
+	if (o->rc != 0 && !keep_restarting(o)) {
 		alb_log_error("vmmd: %s: create failed: %s", u->name, o->err.msg);
 		/* nothing of it runs any more: the state file must say so */
-		if (u->state == UK_IDLE && u->cfg != NULL) {
+		if ((u->state == UK_IDLE || u->state == UK_RESTART_WAIT) &&
+		    u->cfg != NULL) {
+			uk_cancel_restart(u);
 			uk_forget_config(u);
 			persist_mark(v);
 		}
@@ -145,6 +172,21 @@ static void spawn_work(uv_work_t *w)
 		o->rc = fd;
 		return;
 	}
+	struct alb_vmmd *v = o->op.uk->v;
+	const char *name = o->op.uk->name;
+	/* our reader keeps the FIFO open for the tender whatever becomes of
+	 * the console daemon's */
+	if (!o->use_log)
+		o->keep_fd = keeper_open(v, name);
+	/* the intent: after a crash, the tender spawned now is found in
+	 * /proc and recognised by this record */
+	o->rec->stage = RECORD_SPAWN;
+	o->rec->log_output = o->use_log;
+	o->rc = record_store(v, name, o->rec_id, o->rec, &o->err);
+	if (o->rc != 0) {
+		close(fd);
+		return;
+	}
 	struct alb_spawn sp = {
 		.argv = (const char *const *)o->argv.argv,
 		.console_fd = fd,
@@ -166,6 +208,18 @@ static void spawn_work(uv_work_t *w)
 	}
 	o->pid = pid;
 	o->pidfd = pidfd;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	o->rec->stage = RECORD_RUNNING;
+	o->rec->pid = pid;
+	o->rec->starttime = proc_starttime(pid);
+	o->rec->started = (struct alb_time){ts.tv_sec, (uint32_t)ts.tv_nsec};
+	struct alb_error err = {0};
+	/* without it the stage spawn record still finds the tender */
+	if (o->rec->starttime == 0 ||
+	    record_store(v, name, o->rec_id, o->rec, &err) != 0)
+		alb_log_warn("vmmd: %s: its runtime record keeps stage spawn: %s",
+			     name, err.msg[0] ? err.msg : "no start time");
 }
 
 static void spawn_after(uv_work_t *w, int status)
@@ -180,9 +234,7 @@ static void spawn_after(uv_work_t *w, int status)
 		undo(o);
 		return;
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	u->started = (struct alb_time){ts.tv_sec, (uint32_t)ts.tv_nsec};
+	u->started = o->rec->started;
 	u->started_ms = vmmd_now_ms(v);
 	u->pid = o->pid;
 	u->log_output = o->use_log;
@@ -198,6 +250,11 @@ static void spawn_after(uv_work_t *w, int status)
 		undo(o);
 		return;
 	}
+	u->rec_id = o->rec_id;
+	o->rec_id = 0;
+	u->console_gen = o->console_gen;
+	keeper_attach(u, o->keep_fd);
+	o->keep_fd = -1;
 	u->taps = o->taps;
 	u->n_taps = o->n_taps;
 	u->macs = o->macs;
@@ -315,10 +372,17 @@ static void host_work(uv_work_t *w)
 	struct uop *o = w->data;
 	struct uk *u = o->op.uk;
 	const struct alb_unikernel_config *cfg = u->cfg;
+	o->rc = record_fingerprint(u->name, cfg, o->img.digest,
+				   o->rec->fingerprint);
+	if (o->rc != 0) {
+		alb_fail(&o->err, o->rc, "out of memory");
+		return;
+	}
 	o->rc = write_image(o, u->name, &o->err);
 	if (o->rc != 0)
 		return;
 	o->image_written = true;
+	struct record_claim claim = {u->v, u->name, o->rec_id, o->rec, {0}};
 	for (size_t i = 0; i < cfg->n_bridges; i++) {
 		const struct alb_net_dev *d = &cfg->bridges[i];
 		const struct alb_str *b = d->bridge.ptr ? &d->bridge : &d->netif;
@@ -327,16 +391,17 @@ static void host_work(uv_work_t *w)
 					 "interface %s does not exist", b->ptr);
 			return;
 		}
-		/* a private netlink socket: this runs on a worker thread */
-		o->rc = alb_tap_create(NULL, b->ptr, o->taps[i].name, &o->err);
-		if (o->rc != 0)
-			return;
-		o->n_taps = i + 1;
 		if (d->has_mac)
 			memcpy(o->macs[i], d->mac, ALB_MAC_LEN);
 		else if ((o->rc = alb_mac_derive(d->netif, u->name, o->macs[i],
 						 &o->err)) != 0)
 			return;
+		/* named in the record before it can outlive us */
+		memcpy(claim.mac, o->macs[i], ALB_MAC_LEN);
+		o->rc = record_tap_create(&claim, b->ptr, o->taps[i].name, &o->err);
+		if (o->rc != 0)
+			return;
+		o->n_taps = i + 1;
 	}
 }
 
@@ -359,6 +424,8 @@ static void console_done(void *ctx, int rc)
 {
 	struct uop *o = ctx;
 	o->console_rc = rc;
+	if (rc == 0)
+		o->console_gen = o->op.uk->v->console.gen;
 	step_done(o);
 }
 
@@ -402,7 +469,8 @@ static void reserve(struct uop *o)
 	size_t n = o->cfg->n_bridges;
 	o->taps = calloc(n ? n : 1, sizeof(*o->taps));
 	o->macs = calloc(n ? n : 1, sizeof(*o->macs));
-	if (o->taps == NULL || o->macs == NULL) {
+	o->rec = calloc(1, sizeof(*o->rec));
+	if (o->taps == NULL || o->macs == NULL || o->rec == NULL) {
 		alb_resources_unikernel_remove(v->res, u->name, NULL);
 		fail(o, ALB_ENOMEM, "out of memory");
 		return;
@@ -415,6 +483,9 @@ static void reserve(struct uop *o)
 	u->state = UK_STARTING;
 	u->kind = o->kind;
 	memcpy(u->digest, o->img.digest, ALB_SHA256_LEN);
+	o->rec_id = v->rec_next++;
+	o->rec->stage = RECORD_TAPS;
+	o->rec->kind = (int)o->kind;
 
 	rc = make_fifo(v, u->name, &o->err);
 	if (rc != 0) {
@@ -558,6 +629,7 @@ struct uop *uop_new(struct conn *conn, const struct hdr *h)
 	o->op.start = uop_start_create;
 	o->op.cancel = uop_cancel;
 	o->pidfd = -1;
+	o->keep_fd = -1;
 	return o;
 }
 
@@ -571,6 +643,9 @@ void uop_free(struct uop *o)
 	free(o->macs);
 	alb_image_free(&o->img);
 	alb_argv_free(&o->argv);
+	free(o->rec);
+	if (o->keep_fd >= 0)
+		close(o->keep_fd);
 	free(o);
 }
 

@@ -57,8 +57,10 @@ struct taps_job {
 	struct alb_vmmd *v;
 	struct alb_ifname *taps;
 	size_t n;
+	uint64_t rec_id;
 	void (*done)(void *ctx);
 	void *ctx;
+	char name[ALB_NAME_BUF];
 };
 
 static void taps_work(uv_work_t *w)
@@ -72,6 +74,8 @@ static void taps_work(uv_work_t *w)
 			alb_log_warn("vmmd: removing tap %s: %s", j->taps[i].name,
 				     err.msg);
 	}
+	/* the record goes last: until the taps are gone it names them */
+	record_delete(j->v, j->name, j->rec_id);
 }
 
 static void taps_after(uv_work_t *w, int status)
@@ -86,21 +90,26 @@ static void taps_after(uv_work_t *w, int status)
 	vmmd_job_end(v);
 }
 
-void taps_release(struct alb_vmmd *v, struct alb_ifname *taps, size_t n,
-		  void (*done)(void *ctx), void *ctx)
+void taps_release(struct alb_vmmd *v, const char *name, uint64_t rec_id,
+		  struct alb_ifname *taps, size_t n, void (*done)(void *ctx),
+		  void *ctx)
 {
-	struct taps_job *j = calloc(1, sizeof(*j));
-	if (n == 0 || j == NULL) {
+	struct taps_job *j = n > 0 ? calloc(1, sizeof(*j)) : NULL;
+	if (j == NULL) {
 		if (n > 0)
+			/* the record stays: the next start removes them */
 			alb_log_error("vmmd: out of memory, taps not removed");
-		free(j);
+		else if (name != NULL)
+			record_delete(v, name, rec_id);
 		free(taps);
 		if (done != NULL)
 			done(ctx);
 		return;
 	}
 	*j = (struct taps_job){.v = v, .taps = taps, .n = n, .done = done,
-			       .ctx = ctx};
+			       .ctx = ctx, .rec_id = name != NULL ? rec_id : 0};
+	if (name != NULL)
+		snprintf(j->name, sizeof(j->name), "%s", name);
 	j->work.data = j;
 	vmmd_job_begin(v);
 	if (uv_queue_work(v->loop, &j->work, taps_work, taps_after) != 0) {
@@ -152,10 +161,24 @@ void uk_cancel_restart(struct uk *u)
 
 static void restarted(struct alb_vmmd *v, const char *name, int rc, void *ctx)
 {
-	(void)v;
 	(void)ctx;
-	if (rc != 0)
-		alb_log_error("vmmd: %s: restart failed", name);
+	const struct uk *u = uk_find(v, name);
+	/* a failure that is tried again was logged by uk_restart_retry() */
+	if (rc != 0 && (u == NULL || u->state != UK_RESTART_WAIT))
+		alb_log_error("vmmd: %s: restart failed, not tried again", name);
+}
+
+void uk_restart_retry(struct uk *u, const char *msg)
+{
+	/* the attempt counts as a run of no time: the delays grow */
+	u->fast_failures = restart_failures(u->fast_failures, 0);
+	uint64_t delay = restart_delay_ms(u->fast_failures);
+	if (delay < ALB_VMMD_RESTART_DELAY_MIN_MS)
+		delay = ALB_VMMD_RESTART_DELAY_MIN_MS;
+	alb_log_error("vmmd: %s: restart failed: %s; trying again in %llu ms",
+		      u->name, msg, (unsigned long long)delay);
+	u->state = UK_RESTART_WAIT;
+	uv_timer_start(&u->timer, restart_now, delay, 0);
 }
 
 static void restart_now(uv_timer_t *t)
@@ -182,10 +205,12 @@ static void restart_now(uv_timer_t *t)
 			     u->name);
 	}
 	u->restart_without_name = false;
-	u->state = UK_IDLE;
+	/* it stays in UK_RESTART_WAIT (and in the state file) until the
+	 * create has reserved its resources, or failed and waits again */
 	alb_log_info("vmmd: %s: restarting", u->name);
 	if (create_internal(v, u->name, cfg, CREATE_AUTO, dump, restarted, NULL) != 0) {
 		alb_log_error("vmmd: %s: out of memory, not restarted", u->name);
+		u->state = UK_IDLE;
 		uk_forget_config(u);
 		persist_mark(v);
 		uk_maybe_free(u);
@@ -253,8 +278,8 @@ static void exited(struct uk *u, const struct alb_exit_status *st, bool known)
 		     desc);
 	uv_timer_stop(&u->timer);
 	watch_close(u);
+	keeper_close(u);
 	uk_remove_files(u);
-	record_remove(u);
 	stats_remove(v, u->name);
 	struct alb_error err = {0};
 	if (alb_resources_unikernel_remove(v->res, u->name, &err) != 0)
@@ -268,6 +293,8 @@ static void exited(struct uk *u, const struct alb_exit_status *st, bool known)
 	u->macs = NULL;
 	u->pid = 0;
 	u->adopted = false;
+	uint64_t rec = u->rec_id;
+	u->rec_id = 0;
 
 	if (u->on_exit != NULL) {
 		uk_exit_fn fn = u->on_exit;
@@ -278,16 +305,16 @@ static void exited(struct uk *u, const struct alb_exit_status *st, bool known)
 		u->on_exit_ctx = NULL;
 		u->state = UK_IDLE;
 		if (e == NULL) {
-			taps_release(v, taps, n, NULL, NULL);
+			taps_release(v, u->name, rec, taps, n, NULL, NULL);
 			fn(u, ctx);
 			return;
 		}
 		*e = (struct exit_wait){u, fn, ctx};
 		/* whoever stopped it answers once the taps are gone */
-		taps_release(v, taps, n, exit_taps_done, e);
+		taps_release(v, u->name, rec, taps, n, exit_taps_done, e);
 		return;
 	}
-	taps_release(v, taps, n, NULL, NULL);
+	taps_release(v, u->name, rec, taps, n, NULL, NULL);
 	if (v->stopping || u->state == UK_STOPPING || u->cfg == NULL) {
 		u->state = UK_IDLE;
 		uk_forget_config(u);
@@ -393,7 +420,6 @@ void uk_stop(struct uk *u, bool wait_taps, uk_exit_fn fn, void *ctx)
 void uk_started(struct uk *u)
 {
 	u->state = UK_RUNNING;
-	record_write(u);
 	stats_add(u->v, u);
 	/* a shutdown that began while this one was starting stops it too */
 	if (u->v->stopping)

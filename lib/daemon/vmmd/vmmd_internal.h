@@ -11,7 +11,10 @@
  *   vmmd_policy.c   policy commands and root policy discovery
  *   vmmd_peers.c    the console daemon connection and the stats channel
  *   vmmd_persist.c  the state file: writes and restore
- *   vmmd_adopt.c    runtime records, adoption after a crash, leftovers
+ *   vmmd_record.c   runtime records, written before what they name exists
+ *   vmmd_adopt.c    adoption after a crash (/proc and records), leftovers
+ *   vmmd_keep.c     albd's own reader of each console FIFO
+ *   vmmd_lock.c     one daemon per tmpdir, dbdir and network namespace
  * Everything runs on the loop thread except the bodies of threadpool jobs.
  * SPDX-License-Identifier: ISC */
 #ifndef ALB_VMMD_INTERNAL_H
@@ -51,6 +54,9 @@
 /** Largest device the legacy Old_block_dump sends inline, in bytes: its
  * reply must fit a client's default frame limit. */
 #define VMMD_OLD_DUMP_MAX ((uint64_t)ALB_FRAME_MAX_DEFAULT - (1u << 20))
+/** Delay between attempts to reach the console daemon again while our
+ * readers drain the FIFOs of running unikernels (vmmd_keep.c). */
+#define VMMD_CONSOLE_RETRY_MS 500
 /** Size of a buffer holding any file path built by the core. */
 #define VMMD_PATH_MAX PATH_MAX
 
@@ -195,6 +201,9 @@ struct uk {
 	struct watch *watch; /* its pidfd, polled for the exit */
 	bool adopted;       /* not our child: its exit status is unknown */
 	bool log_output;    /* console output goes to <tmpdir>/<name>.log */
+	uint64_t rec_id;    /* its runtime record <name>@<id>, 0: none */
+	struct keeper *keep; /* our reader of its console FIFO, or NULL */
+	uint64_t console_gen; /* the console connection that took its FIFO */
 	size_t n_taps;
 	struct alb_ifname *taps;
 	uint8_t (*macs)[ALB_MAC_LEN];
@@ -314,6 +323,10 @@ struct uop {
 	char tender[ALB_TENDER_PATH_MAX];
 	struct alb_argv argv;
 	bool reserved, fifo_made, image_written, use_log, ok;
+	uint64_t rec_id;   /* the runtime record of this start */
+	struct record *rec;
+	int keep_fd;       /* our reader of the console FIFO, or -1 */
+	uint64_t console_gen; /* the connection that answered Console_add */
 	int console_rc;
 	size_t n_taps;
 	struct alb_ifname *taps;
@@ -367,13 +380,20 @@ uint64_t restart_delay_ms(unsigned failures);
 /** Restarts u now if it waits for a restart whose timer fired while an
  * operation held the name. */
 void uk_restart_resume(struct uk *u);
-/** Releases taps in the threadpool; done (may be NULL) runs afterwards. */
-void taps_release(struct alb_vmmd *v, struct alb_ifname *taps, size_t n,
-		  void (*done)(void *ctx), void *ctx);
+/** Releases taps (taken over) in the threadpool, then removes the runtime
+ * record name@rec_id (rec_id 0: none) that names them; done (may be NULL)
+ * runs afterwards. */
+void taps_release(struct alb_vmmd *v, const char *name, uint64_t rec_id,
+		  struct alb_ifname *taps, size_t n, void (*done)(void *ctx),
+		  void *ctx);
 /** Removes u's image and FIFO files. */
 void uk_remove_files(const struct uk *u);
 /** Registers a started tender: state, resources are already reserved. */
 void uk_started(struct uk *u);
+/** A restart of u (a restart-on-failure, or the restore of a unikernel
+ * that restarts on failure) failed with msg: u stays configured and
+ * waits in the restart back-off for the next attempt. */
+void uk_restart_retry(struct uk *u, const char *msg);
 
 /* ---- peers (vmmd_peers.c) ---------------------------------------------- */
 
@@ -387,6 +407,10 @@ typedef void (*console_fn)(void *ctx, int rc);
 int console_add(struct alb_vmmd *v, const char *name, console_fn fn,
 		void *ctx);
 void console_close(struct alb_vmmd *v);
+/** Sends Console_add again for every running unikernel whose console is
+ * a FIFO (after the console daemon came back, or after an adoption);
+ * while no console daemon takes them, our readers drain the FIFOs. */
+void console_readd_all(struct alb_vmmd *v);
 void stats_initial(struct conn *c, const struct hdr *h);
 void stats_add(struct alb_vmmd *v, const struct uk *u);
 void stats_remove(struct alb_vmmd *v, const char *name);
@@ -420,44 +444,162 @@ int policies_restore(struct alb_vmmd *v, const struct alb_state *st,
 /** Registers the block devices found in <dbdir>/block (§6.2 step 2). */
 void blocks_discover(struct alb_vmmd *v);
 
-/* ---- adoption (vmmd_adopt.c) ------------------------------------------- */
+/* ---- runtime records (vmmd_record.c) and adoption (vmmd_adopt.c) ------ */
 
 /** Largest runtime record read, in bytes (a few lines per tap). */
 #define VMMD_RECORD_MAX 65536
 /** Most taps a record lists (as many as a manifest can declare). */
 #define VMMD_RECORD_TAPS_MAX (ALB_MFT_MAX_ENTRIES - 1)
 
-/** What a runtime record says about a running tender. */
+/** How far a start had come when its record was written. */
+enum record_stage {
+	RECORD_TAPS = 1,   /* taps being made; no tender */
+	RECORD_SPAWN = 2,  /* the tender may be starting; its pid is unknown */
+	RECORD_RUNNING = 3 /* the tender runs: pid, starttime, started */
+};
+
+/** What a runtime record says. */
 struct record {
-	pid_t pid;
-	unsigned long long starttime; /* field 22 of /proc/PID/stat */
+	enum record_stage stage;
 	int kind;                     /* enum alb_tender_kind */
-	struct alb_time started;
 	uint8_t fingerprint[ALB_SHA256_LEN];
 	bool log_output;
 	size_t n_taps;
 	struct alb_ifname taps[VMMD_RECORD_TAPS_MAX];
 	uint8_t macs[VMMD_RECORD_TAPS_MAX][ALB_MAC_LEN];
+	/* stage running only */
+	pid_t pid;
+	unsigned long long starttime; /* field 22 of /proc/PID/stat */
+	struct alb_time started;
 };
 
-/** Parses the text of a runtime record: every field once ("pid",
- * "starttime", "kind", "started", "fingerprint"; "log" optional) and up to
- * VMMD_RECORD_TAPS_MAX "tap" lines; false for anything else, a NUL byte or
- * more than VMMD_RECORD_MAX bytes. */
+/** Field 22 of /proc/PID/stat (clock ticks after boot); 0 when gone. */
+unsigned long long proc_starttime(pid_t pid);
+/** SHA-256 of name and c encoded as a state file entry, the image
+ * replaced by its digest: which configuration a tender runs. */
+int record_fingerprint(const char *name, const struct alb_unikernel_config *c,
+		       const uint8_t digest[ALB_SHA256_LEN],
+		       uint8_t out[ALB_SHA256_LEN]);
+/** The text of r into out[0..cap): its length, 0 when it does not fit. */
+size_t record_format(const struct record *r, char *out, size_t cap);
+/** Parses the text of a runtime record: "stage", "kind" and "fingerprint"
+ * once each, "log" at most once, up to VMMD_RECORD_TAPS_MAX "tap" lines,
+ * and "pid", "starttime" and "started" once each exactly at stage
+ * running; false for anything else, a NUL byte or more than
+ * VMMD_RECORD_MAX bytes. */
 bool record_parse(const char *text, size_t len, struct record *r);
+/** The file name <name>@<id> of a record; false when it does not fit. */
+bool record_file(char *out, size_t cap, const char *name, uint64_t id);
+/** Splits a record's file name into a unikernel name and an id (> 0). */
+bool record_file_parse(const char *file, char name[ALB_NAME_BUF], uint64_t *id);
+/** Writes r as the record name@id in the directory dirfd, atomically and
+ * durably (#name@id made with O_EXCL, fdatasync, rename, directory
+ * fsync). Safe on a worker thread. */
+int record_store_at(int dirfd, const char *name, uint64_t id,
+		    const struct record *r, struct alb_error *err);
+/** record_store_at() in the core's records directory. */
+int record_store(const struct alb_vmmd *v, const char *name, uint64_t id,
+		 const struct record *r, struct alb_error *err);
+/** Removes the record name@id (id 0: none). */
+void record_delete(const struct alb_vmmd *v, const char *name, uint64_t id);
+/** Reads and parses the record file of dirfd; false when it is not one. */
+bool record_read_at(int dirfd, const char *file, struct record *r);
 
-/** Writes u's runtime record (after a start). */
-void record_write(const struct uk *u);
-void record_remove(const struct uk *u);
-/** Adopts the tenders of a previous daemon whose unikernels are in st, stops
- * the other survivors, and removes taps, FIFOs, images and records that no
- * adopted unikernel owns. */
+/** A tap about to be made for record name@id: its MAC, and the record
+ * that it joins before it becomes persistent. */
+struct record_claim {
+	const struct alb_vmmd *v;
+	const char *name;
+	uint64_t id;
+	struct record *r;
+	uint8_t mac[ALB_MAC_LEN];
+};
+/** Makes a tap on bridge, named in c->r (stored) before it can outlive
+ * us. On a worker thread. */
+int record_tap_create(struct record_claim *c, const char *bridge,
+		      char tap[ALB_IFNAME_SIZE], struct alb_error *err);
+
+/** True when one argument of the command line cmdline[0..len) (NUL
+ * separated) is <tmpdir>/<name>.img for a unikernel name; the name goes
+ * to name. */
+bool proc_tender_of(const char *tmpdir, const char *cmdline, size_t len,
+		    char name[ALB_NAME_BUF]);
+/** Adopts the tenders of a previous daemon whose unikernels are in st,
+ * stops every other tender of this tmpdir, removes the taps of the
+ * records not adopted and the FIFOs and images that no adopted unikernel
+ * owns, and sends Console_add for the adopted ones. */
 void adopt_survivors(struct alb_vmmd *v, const struct alb_state *st);
+
+/* ---- our console FIFO readers (vmmd_keep.c) ------------------------------- */
+
+struct keeper;
+/** Opens our reader of name's console FIFO (O_RDONLY|O_NONBLOCK, before
+ * the tender opens its side): the fd, or -1 (logged). Any thread. */
+int keeper_open(const struct alb_vmmd *v, const char *name);
+/** Watches fd (taken over) as u's keeper; drains it at once when no
+ * console daemon takes u's console. */
+void keeper_attach(struct uk *u, int fd);
+/** Closes u's keeper (its tender exited). */
+void keeper_close(struct uk *u);
+/** Starts (true) or stops (false) draining u's FIFO into its log file. */
+void keeper_drain(struct uk *u, bool on);
+
+/* ---- block device files (vmmd_blockfile.c) -------------------------------- */
+
+/** A block device file being written as #<name> beside <name>. */
+struct blockfile {
+	int dirfd;      /* the block directory (borrowed) */
+	int fd;
+	uint64_t written;
+	char name[ALB_NAME_BUF];
+	char tmp[ALB_NAME_BUF + 1];
+};
+
+/** Starts writing name's new contents: #<name> in dirfd, made with
+ * O_EXCL|O_NOFOLLOW, 0600 (a leftover of a crash is replaced). */
+int blockfile_begin(struct blockfile *b, int dirfd, const char *name,
+		    struct alb_error *err);
+int blockfile_write(struct blockfile *b, const uint8_t *p, size_t len,
+		    struct alb_error *err);
+/** Sizes the new contents to bytes (ALB_ETOOBIG when more was written),
+ * fsyncs them and renames them over name (replace), or to name only when
+ * no file has it (ALB_EEXIST "file already exists"), then fsyncs the
+ * directory. On failure the new contents are gone and name is as it was. */
+int blockfile_commit(struct blockfile *b, uint64_t bytes, bool replace,
+		     struct alb_error *err);
+/** Drops the new contents; name is as it was. */
+void blockfile_abort(struct blockfile *b);
+/** Removes name from dirfd durably (the directory fsynced). */
+int blockfile_remove(int dirfd, const char *name, struct alb_error *err);
+
+/* ---- one daemon per host (vmmd_lock.c) ------------------------------------ */
+
+/** The lock file in tmpdir and in dbdir. */
+#define VMMD_LOCK_FILE "vmmd.lock"
+/** The abstract Unix socket name that locks the network namespace. */
+#define VMMD_NETNS_LOCK "albatross-vmmd"
+
+/** Opens name in dirfd (dir for messages) with O_NOFOLLOW, made 0600 when
+ * missing, and flocks it exclusively without waiting; our pid is written
+ * in it. Returns the fd, or ALB_EBUSY "another albd (pid N) holds
+ * <dir>/<name>: refusing to start", ALB_ESYS. */
+int lock_file_take(int dirfd, const char *dir, const char *name,
+		   struct alb_error *err);
+/** Binds the abstract Unix socket @name: the fd, or ALB_EBUSY when
+ * another process of this network namespace holds it. */
+int lock_netns_take(const char *name, struct alb_error *err);
+/** Takes the three locks of the core (namespace, tmpdir, dbdir; the two
+ * directories are made when missing). */
+int vmmd_lock(struct alb_vmmd *v, struct alb_error *err);
+void vmmd_unlock(struct alb_vmmd *v);
 
 /* ---- the core ------------------------------------------------------------ */
 
 struct console_peer {
 	uv_pipe_t pipe;
+	uv_timer_t retry;  /* reconnects while FIFOs are drained */
+	bool retry_open;
+	uint64_t gen;   /* connections made so far */
 	bool open;      /* the handle is initialised and not closed */
 	bool connected;
 	bool warned;    /* "not running" was logged since the last success */
@@ -481,6 +623,12 @@ struct alb_vmmd {
 	char fifo_dir[VMMD_PATH_MAX];
 	char util_dir[VMMD_PATH_MAX];
 	char run_dir[VMMD_PATH_MAX];
+	int run_fd;           /* run_dir, for the runtime records */
+	int tmp_fd, fifo_fd;  /* tmpdir and fifo_dir */
+	int block_fd;         /* block_dir */
+	uint64_t rec_next;    /* id of the next runtime record */
+	int lock_ns, lock_tmp, lock_db;
+	unsigned n_draining;  /* keepers draining a FIFO */
 	char sock_path[ALB_SOCKET_PATH_BUF];
 	bool full_name;
 	enum alb_qemu_accel accel;

@@ -5,13 +5,20 @@
  * connection to <tmpdir>/util/console.sock, and the reply (same sequence)
  * is awaited. Unlike albatrossd, a missing console daemon is no reason to
  * refuse: the tender's output goes to a log file then; the connection is
- * made again at the next create after it broke.
+ * made again at the next create after it broke. A console daemon that
+ * dies costs no unikernel: albd holds a reader of every FIFO
+ * (vmmd_keep.c), which drains the FIFOs of the running unikernels while
+ * the console daemon is away; albd tries to connect again every
+ * VMMD_CONSOLE_RETRY_MS meanwhile and, once it is back, sends Console_add
+ * again for each of them, so that their consoles are kept again.
  *
  * The stats channel (spec §6.14, §8.2): the connection that sent
  * Stats_initial receives Stats_add for every running unikernel at once and
  * on every start, Stats_remove on every exit, numbered by the stats
  * counter; a reply that is not a success with the expected sequence number
- * drops the channel.
+ * drops the channel. alb-statsd connects again by itself when albd or it
+ * restarted (spec §8.2), and its Stats_initial gets every running
+ * unikernel again.
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +43,7 @@ struct cwrite {
 };
 
 static void console_lost(struct alb_vmmd *v, const char *why);
+static void console_retry_later(struct alb_vmmd *v);
 
 static void console_closed(uv_handle_t *h)
 {
@@ -64,11 +72,37 @@ static void console_lost(struct alb_vmmd *v, const char *why)
 		free(r);
 		fn(ctx, ALB_ENOENT);
 	}
+	if (v->stopping)
+		return;
+	/* nobody reads the FIFOs now but us */
+	size_t n = 0;
+	for (struct vlist *e = v->all.next; e != &v->all; e = e->next) {
+		struct uk *u = vlist_entry(e, struct uk, link);
+		if (u->keep != NULL && !u->freeing) {
+			keeper_drain(u, true);
+			n++;
+		}
+	}
+	if (n > 0) {
+		alb_log_warn("vmmd: the console output of %zu unikernels goes to "
+			     "<tmpdir>/<name>.log until the console daemon is "
+			     "back", n);
+		console_retry_later(v);
+	}
+}
+
+static void retry_closed(uv_handle_t *h)
+{
+	struct alb_vmmd *v = h->data;
+	v->console.retry_open = false;
+	vmmd_maybe_done(v);
 }
 
 void console_close(struct alb_vmmd *v)
 {
 	console_lost(v, NULL);
+	if (v->console.retry_open && !uv_is_closing((uv_handle_t *)&v->console.retry))
+		uv_close((uv_handle_t *)&v->console.retry, retry_closed);
 }
 
 static void console_reply(struct alb_vmmd *v, const struct alb_msg *m)
@@ -176,6 +210,7 @@ static int console_connect(struct alb_vmmd *v)
 		return ALB_ENOENT;
 	}
 	p->connected = true;
+	p->gen++;
 	if (uv_read_start((uv_stream_t *)&p->pipe, console_alloc, console_read) != 0) {
 		console_lost(v, "cannot read");
 		return ALB_ENOENT;
@@ -225,6 +260,85 @@ int console_add(struct alb_vmmd *v, const char *name, console_fn fn,
 	*r = (struct creq){.seq = p->seq++, .fn = fn, .ctx = ctx};
 	vlist_push(&p->pending, &r->link);
 	return 0;
+}
+
+/* ---- the console daemon comes back ------------------------------------------ */
+
+/* Which Console_add of console_readd_all() this answers. */
+struct readd {
+	struct alb_vmmd *v;
+	uint64_t gen;
+	char name[ALB_NAME_BUF];
+};
+
+static void readd_done(void *ctx, int rc)
+{
+	struct readd *r = ctx;
+	struct alb_vmmd *v = r->v;
+	struct uk *u = uk_find(v, r->name);
+	/* the same connection still, and the same tender with a reader */
+	if (rc == 0 && u != NULL && u->keep != NULL && v->console.connected &&
+	    v->console.gen == r->gen) {
+		u->console_gen = r->gen;
+		keeper_drain(u, false);
+		alb_log_info("vmmd: %s: the console daemon reads its console again",
+			     r->name);
+	} else if (rc != 0 && rc != ALB_ENOENT && u != NULL) {
+		alb_log_warn("vmmd: %s: the console daemon refused its console "
+			     "again; the output stays in <tmpdir>/<name>.log",
+			     r->name);
+	}
+	free(r);
+}
+
+static void retry_now(uv_timer_t *t)
+{
+	console_readd_all(t->data);
+}
+
+static void console_retry_later(struct alb_vmmd *v)
+{
+	struct console_peer *p = &v->console;
+	if (v->stopping || !p->retry_open || uv_is_active((uv_handle_t *)&p->retry))
+		return;
+	uv_timer_start(&p->retry, retry_now, VMMD_CONSOLE_RETRY_MS, 0);
+}
+
+void console_readd_all(struct alb_vmmd *v)
+{
+	struct console_peer *p = &v->console;
+	if (v->stopping)
+		return;
+	size_t want = 0;
+	for (struct vlist *e = v->all.next; e != &v->all; e = e->next) {
+		struct uk *u = vlist_entry(e, struct uk, link);
+		want += u->keep != NULL && !u->freeing && u->console_gen != p->gen;
+	}
+	if (want == 0)
+		return;
+	if (console_connect(v) != 0) {
+		console_retry_later(v);
+		return;
+	}
+	/* those that the daemon of this connection has not taken yet */
+	size_t sent = 0;
+	for (struct vlist *e = v->all.next; e != &v->all; e = e->next) {
+		struct uk *u = vlist_entry(e, struct uk, link);
+		if (u->keep == NULL || u->freeing || u->console_gen == p->gen)
+			continue;
+		struct readd *r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			break;
+		*r = (struct readd){.v = v, .gen = p->gen};
+		snprintf(r->name, sizeof(r->name), "%s", u->name);
+		if (console_add(v, u->name, readd_done, r) != 0) {
+			free(r);
+			break;
+		}
+		sent++;
+	}
+	alb_log_info("vmmd: console daemon: Console_add sent again for %zu "
+		     "running unikernels", sent);
 }
 
 /* ---- stats ------------------------------------------------------------------ */

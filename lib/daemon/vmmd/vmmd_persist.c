@@ -270,7 +270,9 @@ static void restore_done(struct alb_vmmd *v, const char *name, int rc,
 			 void *ctx)
 {
 	(void)ctx;
-	if (rc != 0)
+	const struct uk *u = uk_find(v, name);
+	/* one that restarts on failure waits in the back-off instead */
+	if (rc != 0 && (u == NULL || u->state != UK_RESTART_WAIT))
 		alb_log_error("vmmd: %s could not be restored; it does not run "
 			      "and leaves the state file (state.started keeps "
 			      "the state as it was at startup)", name);
