@@ -9,6 +9,9 @@
  *   --lines=N       print N console lines "fake-tender: line <i>"
  *   --spam-bytes=N  print one line of N 'x' bytes
  *   --sleep-ms=N    sleep N ms first (SIGTERM ends it as in solo5-hvt)
+ *   --ticks-ms=N    then print "fake-tender: tick <i>" every N ms until a
+ *                   signal ends it; a console write that fails aborts,
+ *                   as solo5-hvt's assert on its console write does
  *   --reject-name   exit 64 when a --name= argument is present, like a
  *                   unikernel that does not know --name
  *
@@ -242,7 +245,7 @@ int main(int argc, char **argv)
 	char cmdline[CMDLINE_MAX + 1];
 	size_t o = 0;
 	cmdline[0] = '\0';
-	long code = 0, sig = 0, lines = 0, spam = 0, sleep_ms = 0;
+	long code = 0, sig = 0, lines = 0, spam = 0, sleep_ms = 0, ticks_ms = 0;
 	int reject_name = 0, has_name = 0;
 	for (int k = i; k < argc; k++) {
 		const char *a = argv[k];
@@ -262,6 +265,8 @@ int main(int argc, char **argv)
 			spam = number(a + 13, a);
 		else if (strncmp(a, "--sleep-ms=", 11) == 0)
 			sleep_ms = number(a + 11, a);
+		else if (strncmp(a, "--ticks-ms=", 11) == 0)
+			ticks_ms = number(a + 11, a);
 		else if (strcmp(a, "--reject-name") == 0)
 			reject_name = 1;
 		else if (strncmp(a, "--name=", 7) == 0)
@@ -292,6 +297,15 @@ int main(int argc, char **argv)
 		}
 		fputc('\n', stdout);
 		fflush(stdout);
+	}
+	for (long k = 1; ticks_ms > 0; k++) {
+		struct timespec ts = {ticks_ms / 1000, (ticks_ms % 1000) * 1000000};
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+		char tick[64];
+		int n = snprintf(tick, sizeof(tick), "fake-tender: tick %ld\n", k);
+		if (write(1, tick, (size_t)n) != n)
+			abort();
 	}
 	if (sig > 0) {
 		signal((int)sig, SIG_DFL);

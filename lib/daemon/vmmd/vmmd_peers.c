@@ -312,7 +312,8 @@ void console_readd_all(struct alb_vmmd *v)
 	size_t want = 0;
 	for (struct vlist *e = v->all.next; e != &v->all; e = e->next) {
 		struct uk *u = vlist_entry(e, struct uk, link);
-		want += u->keep != NULL && !u->freeing && u->console_gen != p->gen;
+		want += u->keep != NULL && !u->freeing &&
+			(!p->connected || u->console_gen != p->gen);
 	}
 	if (want == 0)
 		return;

@@ -1,0 +1,282 @@
+/* Helpers of the fault-injection suite (tests/faults/): each test runs the
+ * real daemons (albd, alb-consoled, alb-statsd binaries) and the fake
+ * tender as root in a private network and mount namespace, /tmp a private
+ * tmpfs, a bridge br0; it injects a fault (kill -9, a broken stream, a
+ * missing tender, a second daemon) and checks what survives. Header-only:
+ * each test is one binary. No cmocka: a failed check prints why and the
+ * test exits 1.
+ * SPDX-License-Identifier: ISC */
+#ifndef ALB_TEST_FAULTS_H
+#define ALB_TEST_FAULTS_H
+
+#include <net/if.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <sys/mount.h>
+
+#include "albd_harness.h"
+#include "host_helpers.h"
+
+#define F_BR "br0"
+#define F_MIB ((size_t)1 << 20)
+
+static int f_failures;
+
+/* A check: prints the failure (file:line and a message) and counts it. */
+#define F_CHECK(cond, ...)                                                    \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__,\
+				__LINE__, #cond);                             \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fprintf(stderr, "\n");                                \
+			f_failures++;                                         \
+		}                                                             \
+	} while (0)
+
+/* ---- the world ------------------------------------------------------------ */
+
+/* Inside run_in_netns(): /tmp becomes a tmpfs of this mount namespace
+ * (gone with it), br0 is made, and the harness's directories are set up
+ * there. 0 or -1. */
+static inline int f_world(struct harness *h, const char *tag)
+{
+	if (mount("tmpfs", "/tmp", "tmpfs", 0, "size=512m,mode=1777") != 0) {
+		perror("mount tmpfs on /tmp");
+		return -1;
+	}
+	struct alb_net *net = NULL;
+	struct alb_error err = {0};
+	if (alb_net_new(&net, &err) != 0 ||
+	    alb_bridge_create(net, F_BR, &err) != 0) {
+		fprintf(stderr, "bridge: %s\n", err.msg);
+		alb_net_free(net);
+		return -1;
+	}
+	alb_net_free(net);
+	/* the tender of the daemons is the fake one, never one on PATH */
+	setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	return h_setup(h, tag);
+}
+
+/* Path of a program of the build (cli/<name>). */
+static inline void f_exe(char *out, size_t size, const char *name)
+{
+	const char *build = getenv("ALB_BUILD_ROOT");
+	snprintf(out, size, "%s/cli/%s", build ? build : ".", name);
+}
+
+/* Starts cli/<prog> --tmpdir=<tmpdir> [arg] with stderr to errfile (NULL:
+ * ours); its pid. */
+static inline pid_t f_spawn(const char *prog, const char *tmpdir,
+			    const char *arg, const char *errfile)
+{
+	char exe[H_PATH], tmp[H_PATH + 16];
+	f_exe(exe, sizeof(exe), prog);
+	snprintf(tmp, sizeof(tmp), "--tmpdir=%s", tmpdir);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (errfile != NULL) {
+			int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (fd >= 0)
+				dup2(fd, 2);
+		}
+		execl(exe, exe, tmp, arg, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits until the Unix socket path accepts connections. */
+static inline bool f_wait_socket(const char *path, int timeout_ms)
+{
+	for (int64_t end = h_now_us() + (int64_t)timeout_ms * 1000;
+	     h_now_us() < end; h_sleep_ms(5)) {
+		struct alb_client *c = NULL;
+		if (alb_client_connect(path, 1000, &c, NULL) == 0) {
+			alb_client_close(c);
+			return true;
+		}
+	}
+	return false;
+}
+
+static inline void f_kill(pid_t pid, int sig)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, sig);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Every tender of the harness killed (after a failed test). */
+static inline void f_kill_tenders(const struct harness *h)
+{
+	pid_t pids[256];
+	int n = h_tenders(h, pids, 256);
+	for (int i = 0; i < n && i < 256; i++)
+		kill(pids[i], SIGKILL);
+}
+
+/* ---- unikernels ---------------------------------------------------------- */
+
+#define F_ARGS 4
+
+/* A create (or force-create) command for the fake tender: 32 MB on CPU 0,
+ * --name added, optionally a NIC "service" on br0 and a block "storage",
+ * arguments for the fake tender. */
+struct f_uk {
+	struct alb_command cmd;
+	struct alb_net_dev net;
+	struct alb_block_dev block;
+	struct alb_str argv[F_ARGS];
+	char args[F_ARGS][64];
+	char device[ALB_NAME_BUF];
+	int64_t cpuid;
+	uint8_t *image;
+	size_t image_len;
+};
+
+static inline void f_uk_init(struct f_uk *u, bool force, const char *bridge,
+			     const char *device, uint32_t salt, bool restart)
+{
+	memset(u, 0, sizeof(*u));
+	u->cmd.kind = force ? ALB_CMD_UNIKERNEL_FORCE_CREATE
+			    : ALB_CMD_UNIKERNEL_CREATE;
+	struct alb_unikernel_config *c = &u->cmd.u.create;
+	c->typ = ALB_TYP_SOLO5;
+	c->memory = 32;
+	c->add_name = true;
+	c->numcpus = 1;
+	c->n_cpuids = 1;
+	c->cpuids = &u->cpuid;
+	c->argv = u->argv;
+	c->fail.restart = restart;
+	const char *names[2];
+	unsigned types[2];
+	size_t n = 0;
+	if (bridge != NULL) {
+		u->net.netif = (struct alb_str){"service", 7};
+		u->net.bridge = (struct alb_str){bridge, strlen(bridge)};
+		c->bridges = &u->net;
+		c->n_bridges = 1;
+		names[n] = "service";
+		types[n++] = H_NET;
+	}
+	if (device != NULL) {
+		snprintf(u->device, sizeof(u->device), "%s", device);
+		u->block.name = (struct alb_str){"storage", 7};
+		u->block.device = (struct alb_str){u->device, strlen(u->device)};
+		c->blocks = &u->block;
+		c->n_blocks = 1;
+		names[n] = "storage";
+		types[n++] = H_BLOCK;
+	}
+	u->image = h_image(1, names, types, n, salt, &u->image_len);
+	c->image = (struct alb_bytes){u->image, u->image_len};
+}
+
+/* Adds an argument for the fake tender (printf-style). */
+static inline void f_uk_arg(struct f_uk *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline void f_uk_arg(struct f_uk *u, const char *fmt, ...)
+{
+	struct alb_unikernel_config *c = &u->cmd.u.create;
+	if (c->n_argv >= F_ARGS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(u->args[c->n_argv], sizeof(u->args[0]), fmt, ap);
+	va_end(ap);
+	u->argv[c->n_argv] = (struct alb_str){u->args[c->n_argv],
+					      strlen(u->args[c->n_argv])};
+	c->n_argv++;
+	c->has_argv = true;
+}
+
+static inline void f_uk_free(struct f_uk *u)
+{
+	free(u->image);
+	u->image = NULL;
+}
+
+/* The names of the running unikernels (info of ":") into a malloc'd
+ * array of n strings (free each and it); -1 when albd does not answer. */
+static inline int f_running(const struct harness *h, char ***names)
+{
+	struct alb_command c = {.kind = ALB_CMD_UNIKERNEL_INFO};
+	struct alb_msg *m = h_call(h, ":", &c);
+	*names = NULL;
+	if (m == NULL || m->kind != ALB_PAYLOAD_SUCCESS ||
+	    m->u.success.kind != ALB_REPLY_UNIKERNEL_INFO) {
+		alb_msg_free(m);
+		return -1;
+	}
+	size_t n = m->u.success.u.infos.n;
+	*names = calloc(n ? n : 1, sizeof(**names));
+	for (size_t i = 0; i < n; i++) {
+		(*names)[i] = strdup(m->u.success.u.infos.v[i].name);
+	}
+	alb_msg_free(m);
+	return (int)n;
+}
+
+static inline void f_names_free(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* ---- the host's view -------------------------------------------------------- */
+
+struct f_taps {
+	char name[64][ALB_IFNAME_SIZE];
+	int n;
+};
+
+static inline int f_taps_cb(void *ctx, int ifindex, const char *ifname,
+			    const struct alb_ifdata *d)
+{
+	(void)ifindex;
+	(void)d;
+	struct f_taps *t = ctx;
+	if (alb_tap_name_index(ifname, NULL) && t->n < 64)
+		snprintf(t->name[t->n++], ALB_IFNAME_SIZE, "%s", ifname);
+	return 0;
+}
+
+/* The vmmtapN of this namespace. */
+static inline void f_list_taps(struct f_taps *t)
+{
+	t->n = 0;
+	alb_ifdata_dump(NULL, f_taps_cb, t, NULL);
+}
+
+/* SHA-256 of a file as hex (65 bytes), "" when it cannot be read. */
+static inline void f_file_hash(const char *path, char out[2 * ALB_SHA256_LEN + 1])
+{
+	size_t len = 0;
+	char *data = h_read_file(path, &len);
+	uint8_t d[ALB_SHA256_LEN];
+	out[0] = '\0';
+	if (data != NULL && alb_image_digest((const uint8_t *)data, len, d, NULL) == 0)
+		for (int i = 0; i < ALB_SHA256_LEN; i++)
+			snprintf(out + 2 * i, 3, "%02x", d[i]);
+	free(data);
+}
+
+/* A simple seeded generator (xorshift64*), one per thread. */
+static inline uint64_t f_rand(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+#endif
