@@ -9,6 +9,8 @@
  *   --lines=N       print N console lines "fake-tender: line <i>"
  *   --spam-bytes=N  print one line of N 'x' bytes
  *   --sleep-ms=N    sleep N ms first (SIGTERM ends it as in solo5-hvt)
+ *   --usr1-exit=N   SIGUSR1 makes it exit with status N (a failure
+ *                   that a test triggers when it wants)
  *   --ticks-ms=N    then print "fake-tender: tick <i>" every N ms until a
  *                   signal ends it; a console write that fails aborts,
  *                   as solo5-hvt's assert on its console write does
@@ -73,6 +75,14 @@ static void on_signal(int sig)
 	if (n > 0 && write(2, msg, (size_t)n) < 0)
 		_exit(1);
 	_exit(1);
+}
+
+static volatile sig_atomic_t usr1_code;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	_exit((int)usr1_code);
 }
 
 static long number(const char *s, const char *arg)
@@ -267,6 +277,10 @@ int main(int argc, char **argv)
 			sleep_ms = number(a + 11, a);
 		else if (strncmp(a, "--ticks-ms=", 11) == 0)
 			ticks_ms = number(a + 11, a);
+		else if (strncmp(a, "--usr1-exit=", 12) == 0) {
+			usr1_code = (sig_atomic_t)number(a + 12, a);
+			signal(SIGUSR1, on_usr1);
+		}
 		else if (strcmp(a, "--reject-name") == 0)
 			reject_name = 1;
 		else if (strncmp(a, "--name=", 7) == 0)

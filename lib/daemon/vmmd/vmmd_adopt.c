@@ -4,7 +4,9 @@
  * At startup, before anything is started, every tender of this tmpdir is
  * found by scanning /proc for processes with an argument
  * <tmpdir>/<name>.img (records alone would miss one spawned just before a
- * crash). Each is ADOPTED when a record says it is ours — same pid and
+ * crash), and by the records of running tenders whose pid and process
+ * start time still match (a tender may have rewritten its command line).
+ * Each is ADOPTED when a record says it is ours — same pid and
  * process start time (stage running), or, for one spawned before its pid
  * was recorded, the newest record of its name at stage spawn — and the
  * record's fingerprint matches the unikernel in the state file: it keeps
@@ -147,10 +149,37 @@ static void scan_proc(struct alb_vmmd *v, struct survey *s)
 		t = &s->tenders[s->n_tenders++];
 		t->pid = (pid_t)pid;
 		t->starttime = st;
+		t->done = false;
 		memcpy(t->name, name, sizeof(name));
 	}
 	closedir(d);
 	free(buf);
+}
+
+/* The tenders of running records that /proc did not show by their image
+ * (a command line rewritten, or read while the exec was under way): same
+ * pid and start time is the process we spawned. */
+static void add_recorded(struct survey *s)
+{
+	for (size_t i = 0; i < s->n_recs; i++) {
+		const struct found_record *r = &s->recs[i];
+		if (r->r.stage != RECORD_RUNNING ||
+		    proc_starttime(r->r.pid) != r->r.starttime)
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < s->n_tenders && !seen; k++)
+			seen = s->tenders[k].pid == r->r.pid;
+		struct found_tender *t = seen ? NULL
+				       : grow(s->tenders, &s->cap_tenders,
+					      s->n_tenders, sizeof(*t));
+		if (t == NULL)
+			continue;
+		s->tenders = t;
+		t = &s->tenders[s->n_tenders++];
+		*t = (struct found_tender){.pid = r->r.pid,
+					   .starttime = r->r.starttime};
+		memcpy(t->name, r->name, sizeof(t->name));
+	}
 }
 
 /* ---- what was recorded --------------------------------------------------------- */
@@ -497,6 +526,7 @@ void adopt_survivors(struct alb_vmmd *v, const struct alb_state *st)
 	struct survey s = {0};
 	read_records(v, &s);
 	scan_proc(v, &s);
+	add_recorded(&s);
 	/* running records first: a tender found by its pid wins over one
 	 * found by its name */
 	for (int pass = 0; pass < 2 && stored != NULL; pass++)

@@ -492,9 +492,9 @@ bool record_parse(const char *text, size_t len, struct record *r);
 bool record_file(char *out, size_t cap, const char *name, uint64_t id);
 /** Splits a record's file name into a unikernel name and an id (> 0). */
 bool record_file_parse(const char *file, char name[ALB_NAME_BUF], uint64_t *id);
-/** Writes r as the record name@id in the directory dirfd, atomically and
- * durably (#name@id made with O_EXCL, fdatasync, rename, directory
- * fsync). Safe on a worker thread. */
+/** Writes r as the record name@id in the directory dirfd, atomically
+ * (#name@id made with O_EXCL, renamed into place) and, before stage
+ * running, durably (fdatasync, directory fsync). Safe on a worker thread. */
 int record_store_at(int dirfd, const char *name, uint64_t id,
 		    const struct record *r, struct alb_error *err);
 /** record_store_at() in the core's records directory. */
