@@ -188,8 +188,32 @@ static int body(void)
 	for (int i = 0; i < UKS; i++)
 		F_CHECK(h_tender_of(&H, names[i]) == pids[i], "%s: tender changed",
 			names[i]);
+
+	/* albd dies while alb-consoled is away: the next albd adopts the
+	 * tenders and holds their FIFOs again; alb-consoled gets them back */
+	f_kill(con, SIGKILL);
+	h_stop(&H, SIGKILL);
+	h_sleep_ms(200);
+	F_CHECK(h_start_albd(&H, "-q") == 0, "albd restarts");
+	h_sleep_ms(1000);
+	for (int i = 0; i < UKS; i++) {
+		F_CHECK(h_tender_of(&H, names[i]) == pids[i], "%s: not adopted",
+			names[i]);
+		before[i] = log_tick(names[i]);
+	}
+	con = start_helper("alb-consoled", "-q", "console.sock");
+	for (int i = 0; i < UKS; i++) {
+		const char *args[] = {"console", names[i]};
+		F_CHECK(info_shows(args, 2, "fake-tender: tick", before[i], 5000,
+				   line, sizeof(line)),
+			"after albd's restart, alb-info console %s shows no tick "
+			"after %ld", names[i], before[i]);
+		F_CHECK(h_tender_of(&H, names[i]) == pids[i], "%s: tender changed",
+			names[i]);
+	}
 	printf("helpers: %d unikernels kept running through kill -9 of "
-	       "alb-consoled and alb-statsd; %d failed checks\n", UKS, f_failures);
+	       "alb-consoled, alb-statsd, and albd with alb-consoled; %d failed "
+	       "checks\n", UKS, f_failures);
 	fflush(stdout);
 	h_stop(&H, SIGTERM);
 	f_kill(con, SIGTERM);

@@ -321,6 +321,10 @@ static bool adopt(struct alb_vmmd *v, const struct alb_unikernel_config *c,
 		return false;
 	}
 	fr->adopted = true;
+	/* its FIFO gets our reader again; console_readd_all() gives it to
+	 * the console daemon again */
+	if (!u->log_output)
+		keeper_attach(u, keeper_open(v, name));
 	uk_started(u);
 	alb_log_warn("vmmd: %s: adopted its running tender (pid %d)", name,
 		     (int)t->pid);

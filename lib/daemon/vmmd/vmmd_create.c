@@ -135,7 +135,12 @@ static void finish(struct uop *o)
 
 /* The tender's stdin, stdout and stderr: the FIFO when the console daemon
  * has its read side open (O_NONBLOCK makes that a check: ENXIO without a
- * reader), otherwise the log file. */
+ * reader), otherwise the log file. A Solo5 tender, which never reads its
+ * console, gets the FIFO read-write: then the FIFO has a reader for as
+ * long as the tender runs, and no console write of it fails (solo5-hvt
+ * asserts that they succeed) whatever becomes of the console daemon and
+ * of albd; QEMU reads its serial console from stdin, so it gets the write
+ * side only (and SIGPIPE ignored, EPIPE it handles). */
 static int open_console(struct uop *o, struct alb_error *err)
 {
 	struct alb_vmmd *v = o->op.uk->v;
@@ -144,6 +149,13 @@ static int open_console(struct uop *o, struct alb_error *err)
 	if (!o->use_log) {
 		path_fifo(v, name, path);
 		int fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 && o->kind != ALB_TENDER_QEMU) {
+			int rw = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+			close(fd);
+			if (rw < 0)
+				return alb_fail_sys(err, "file %s error in open", path);
+			return rw;
+		}
 		if (fd >= 0) {
 			/* the tender writes blocking, as with albatrossd */
 			int fl = fcntl(fd, F_GETFL);
