@@ -138,23 +138,33 @@ ALB_EXPORT int alb_vmmd_new(struct uv_loop_s *loop,
 			    const struct alb_vmmd_config *c,
 			    struct alb_vmmd **out, struct alb_error *err);
 
-/** Starts the core (spec §6.2): creates missing directories, registers the
+/** Starts the core (spec §6.2): first takes the locks that make it the
+ * only core of its network namespace, tmpdir and dbdir (flock on
+ * <tmpdir>/vmmd.lock and <dbdir>/vmmd.lock, the abstract socket
+ * @albatross-vmmd; ALB_EBUSY "... refusing to start", nothing touched,
+ * when another process holds one; released when the core is freed or the
+ * process dies), creates missing directories, registers the
  * block devices found in <dbdir>/block, discovers the root policy (CPUs,
  * memory, the block filesystem, the host's bridges), reads the state file
  * and copies it to state.started, restores the policies (one that does
  * not fit under its parent is logged and dropped: the parent still
  * applies), starts listening, adopts the tenders that survived a crash of
- * a previous daemon (they keep running; as they are not our children, how
+ * a previous daemon, found in /proc by their image and recognised by their
+ * runtime records (they keep running; as they are not our children, how
  * they end is unknown, which restarts them only when they restart on any
- * exit code) and removes what no unikernel owns any more (taps vmmtapN,
- * FIFOs, images), and then restores the remaining unikernels in
- * startup-priority order in the background (one that fails to start, e.g.
- * for an image that is not a Solo5 executable, is logged and left out of
- * the next state file). The console daemon is connected to when a
- * unikernel starts. Returns 0, or an error that makes the daemon unusable:
- * an unreadable state file, a socket that cannot be bound (or on which
- * another daemon listens), a root policy that cannot be computed. Call
- * once; after a failure, shut down (alb_vmmd_shutdown) and free. */
+ * exit code), stops the other tenders of the tmpdir, removes the taps that
+ * the records of tenders not adopted name (never another vmmtapN) and the
+ * FIFOs and images that no unikernel owns any more, and then restores the
+ * remaining unikernels in startup-priority order in the background (one
+ * that fails to start, e.g. for an image that is not a Solo5 executable,
+ * is logged and left out of the next state file; one that restarts on
+ * failure is tried again with the restart back-off). The console daemon
+ * is connected to when a unikernel starts, and again after it went away
+ * (doc/faults.md). Returns 0, or an error that makes the daemon unusable:
+ * a lock held by another process, an unreadable state file, a socket that
+ * cannot be bound (or on which another daemon listens), a root policy that
+ * cannot be computed. Call once; after a failure, shut down
+ * (alb_vmmd_shutdown) and free. */
 ALB_EXPORT int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err);
 
 /** Called once the core has shut down. */
