@@ -185,9 +185,15 @@ static int orphans(char **running, int n, bool report)
 				continue;
 			*cut = '\0';
 			if (!in_list(running, n, name)) {
-				if (report)
-					fprintf(stderr, "%s/%s has no owner\n", path,
-						e->d_name);
+				if (report) {
+					char file[H_PATH * 3];
+					snprintf(file, sizeof(file), "%s/%s", path,
+						 e->d_name);
+					char *text = d == 2 ? h_read_file(file, NULL) : NULL;
+					fprintf(stderr, "%s has no owner%s%s\n", file,
+						text ? ":\n" : "", text ? text : "");
+					free(text);
+				}
 				bad++;
 			}
 		}
@@ -196,6 +202,9 @@ static int orphans(char **running, int n, bool report)
 	}
 	return bad;
 }
+
+static unsigned albd_count;
+static void log_path(char *out, size_t size, unsigned n);
 
 /* After a restart: waits until every unikernel that must run runs, then
  * checks the model and resolves what was open. */
@@ -220,8 +229,19 @@ static void verify(unsigned round)
 		}
 	}
 	F_CHECK(ready, "round %u: not every acknowledged unikernel runs", round);
-	/* what is not to run has had the time to appear */
-	h_sleep_ms(150);
+	/* the restore has started everything it will (it says so in its log;
+	 * without a state file there is nothing to restore) */
+	char log[H_PATH * 2];
+	log_path(log, sizeof(log), albd_count);
+	bool restored = false;
+	for (int64_t end = h_now_us() + 10 * 1000000; !restored && h_now_us() < end;
+	     h_sleep_ms(10)) {
+		char *text = h_read_file(log, NULL);
+		restored = text != NULL && (strstr(text, "vmmd: restore done") != NULL ||
+					    strstr(text, "vmmd: no state file") != NULL);
+		free(text);
+	}
+	F_CHECK(restored, "round %u: albd did not finish its restore", round);
 	f_names_free(running, n);
 	n = f_running(&H, &running);
 	for (int i = 0; i < NAMES; i++) {
@@ -260,26 +280,44 @@ static void verify(unsigned round)
 	/* the leftovers of what died are removed in the background */
 	int bad = 1;
 	for (int64_t end = h_now_us() + 3 * 1000000; bad > 0 && h_now_us() < end;
-	     h_sleep_ms(20))
+	     h_sleep_ms(20)) {
+		f_names_free(running, n);
+		n = f_running(&H, &running);
 		bad = orphans(running, n, false);
+	}
 	if (bad > 0)
 		orphans(running, n, true);
 	F_CHECK(bad == 0, "round %u: %d things without an owner", round, bad);
 	f_names_free(running, n);
 }
 
+/* Each albd logs (-v) to <root>/albd-<n>.log (albd_count of them); the
+ * last two are printed when a check fails. */
+
+static void log_path(char *out, size_t size, unsigned n)
+{
+	snprintf(out, size, "%s/albd-%u.log", H.root, n);
+}
+
 /* albd started without waiting for it. */
 static pid_t spawn_albd(void)
 {
-	char exe[H_PATH], tmp[H_PATH + 16], db[H_PATH + 16];
+	char exe[H_PATH], tmp[H_PATH + 16], db[H_PATH + 16], log[H_PATH * 2];
 	f_exe(exe, sizeof(exe), "albd");
 	snprintf(tmp, sizeof(tmp), "--tmpdir=%s", H.tmpdir);
 	snprintf(db, sizeof(db), "--dbdir=%s", H.dbdir);
+	log_path(log, sizeof(log), ++albd_count);
+	/* the one before the previous is not needed any more */
+	char old[H_PATH * 2];
+	log_path(old, sizeof(old), albd_count - 2);
+	unlink(old);
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
 	if (pid == 0) {
-		execl(exe, exe, tmp, db, "-q", (char *)NULL);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 2);
+		execl(exe, exe, tmp, db, "-v", (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -287,12 +325,26 @@ static pid_t spawn_albd(void)
 
 static bool start_albd(void)
 {
-	if (h_start_albd(&H, "-q") != 0) {
+	H.pid = spawn_albd();
+	H.reaped = false;
+	if (!h_wait_socket(&H, 10000)) {
 		fprintf(stderr, "albd did not start\n");
 		f_failures++;
 		return false;
 	}
 	return true;
+}
+
+/* The logs of the last two albd, after a failed check. */
+static void print_logs(void)
+{
+	for (unsigned n = albd_count > 1 ? albd_count - 1 : 1; n <= albd_count; n++) {
+		char path[H_PATH * 2];
+		log_path(path, sizeof(path), n);
+		char *text = h_read_file(path, NULL);
+		fprintf(stderr, "---- albd %u ----\n%s", n, text ? text : "");
+		free(text);
+	}
 }
 
 static int body(void)
@@ -351,7 +403,10 @@ static int body(void)
 		}
 		if (!start_albd())
 			break;
+		int before = f_failures;
 		verify(round);
+		if (f_failures > before)
+			print_logs();
 	}
 	double secs = (double)(h_now_us() - t0) / 1e6;
 	printf("kill -9 suite: seed %llu: %u instants tried (%u during operations, "

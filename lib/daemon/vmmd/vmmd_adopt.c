@@ -59,6 +59,9 @@ struct found_tender {
 struct survey {
 	struct found_record *recs;
 	size_t n_recs, cap_recs;
+	struct alb_ifname *taps; /* the vmmtapN that exist */
+	size_t n_taps, cap_taps;
+	bool taps_known;
 	struct found_tender *tenders;
 	size_t n_tenders, cap_tenders;
 	int *stop;             /* pidfds of the tenders to stop */
@@ -462,15 +465,44 @@ static bool tap_owned(struct alb_vmmd *v, const char *tap)
 	return o.found;
 }
 
+static int exists_cb(void *ctx, int ifindex, const char *ifname,
+		     const struct alb_ifdata *d)
+{
+	(void)ifindex;
+	(void)d;
+	struct survey *s = ctx;
+	if (!alb_tap_name_index(ifname, NULL))
+		return 0;
+	struct alb_ifname *t = grow(s->taps, &s->cap_taps, s->n_taps, sizeof(*t));
+	if (t == NULL)
+		return ALB_ENOMEM;
+	s->taps = t;
+	snprintf(s->taps[s->n_taps++].name, ALB_IFNAME_SIZE, "%s", ifname);
+	return 0;
+}
+
+static bool tap_exists(const struct survey *s, const char *tap)
+{
+	for (size_t i = 0; i < s->n_taps; i++)
+		if (strcmp(s->taps[i].name, tap) == 0)
+			return true;
+	return false;
+}
+
 /* Removes the taps of a record that no adopted tender owns, then the
- * record (in the threadpool: the restore does not wait for them). */
-static void release_record(struct alb_vmmd *v, const struct found_record *fr)
+ * record (in the threadpool: the restore does not wait for them). Only
+ * taps that exist now: a name that does not could be taken by a create of
+ * the restore before the removal runs, and removed under it; one that
+ * exists is taken by nobody else until it is removed. */
+static void release_record(struct alb_vmmd *v, const struct survey *s,
+			   const struct found_record *fr)
 {
 	struct alb_ifname *taps = calloc(fr->r.n_taps ? fr->r.n_taps : 1,
 					 sizeof(*taps));
 	size_t n = 0;
 	for (size_t i = 0; taps != NULL && i < fr->r.n_taps; i++) {
-		if (tap_owned(v, fr->r.taps[i].name))
+		if (tap_owned(v, fr->r.taps[i].name) ||
+		    !tap_exists(s, fr->r.taps[i].name))
 			continue;
 		alb_log_info("vmmd: removing leftover tap %s of %s",
 			     fr->r.taps[i].name, fr->name);
@@ -544,12 +576,18 @@ void adopt_survivors(struct alb_vmmd *v, const struct alb_state *st)
 		}
 	alb_trie_free(stored, NULL);
 	stop_all(v, &s);
+	struct alb_error err = {0};
+	s.taps_known = alb_ifdata_dump(NULL, exists_cb, &s, &err) == 0;
+	if (!s.taps_known)
+		alb_log_warn("vmmd: listing the taps: %s (the leftovers of the "
+			     "records stay)", err.msg);
 	for (size_t i = 0; i < s.n_recs; i++)
-		if (!s.recs[i].adopted)
-			release_record(v, &s.recs[i]);
+		if (!s.recs[i].adopted && s.taps_known)
+			release_record(v, &s, &s.recs[i]);
 	clean_dir(v, v->fifo_dir, "");
 	clean_dir(v, v->tmpdir, ".img");
 	free(s.recs);
+	free(s.taps);
 	free(s.tenders);
 	free(s.stop);
 	console_readd_all(v);
