@@ -270,6 +270,7 @@ void alb_vmmd_free(struct alb_vmmd *v)
 	alb_frame_reader_free(v->console.rd);
 	alb_state_free(v->restoring);
 	free(v->restore_order);
+	free(v->keep_buf);
 	free(v);
 }
 

@@ -628,7 +628,7 @@ struct alb_vmmd {
 	int block_fd;         /* block_dir */
 	uint64_t rec_next;    /* id of the next runtime record */
 	int lock_ns, lock_tmp, lock_db;
-	unsigned n_draining;  /* keepers draining a FIFO */
+	uint8_t *keep_buf;    /* the FIFO readers' buffer (vmmd_keep.c) */
 	char sock_path[ALB_SOCKET_PATH_BUF];
 	bool full_name;
 	enum alb_qemu_accel accel;

@@ -91,11 +91,18 @@ static void on_readable(uv_poll_t *p, int status, int events)
 {
 	(void)events;
 	struct keeper *k = p->data;
-	static uint8_t buf[KEEP_READ]; /* loop thread only */
+	struct alb_vmmd *v = k->v;
+	/* one buffer per core, made when a FIFO is first drained */
+	if (v->keep_buf == NULL && (v->keep_buf = malloc(KEEP_READ)) == NULL) {
+		alb_log_error("vmmd: %s: out of memory, its FIFO is not drained",
+			      k->u->name);
+		uv_poll_stop(&k->poll);
+		return;
+	}
 	for (int i = 0; i < KEEP_READS_PER_WAKE && status == 0; i++) {
-		ssize_t n = read(k->fd, buf, sizeof(buf));
+		ssize_t n = read(k->fd, v->keep_buf, KEEP_READ);
 		if (n > 0) {
-			keep_write(k, buf, (size_t)n);
+			keep_write(k, v->keep_buf, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -118,14 +125,12 @@ void keeper_drain(struct uk *u, bool on)
 	struct alb_vmmd *v = u->v;
 	k->draining = on;
 	if (on) {
-		v->n_draining++;
 		alb_log_debug("vmmd: %s: the console daemon does not read its "
 			      "console: the output goes to %s/%s.log meanwhile",
 			      u->name, v->tmpdir, u->name);
 		if (!k->eof)
 			uv_poll_start(&k->poll, UV_READABLE, on_readable);
 	} else {
-		v->n_draining--;
 		uv_poll_stop(&k->poll);
 		if (k->log_fd >= 0)
 			close(k->log_fd);
