@@ -87,6 +87,7 @@ int main(int argc, char **argv)
 	o.cfg.listen_fd = com.listen_fd;
 	o.cfg.socket_gid = com.socket_gid;
 
+	daemon_hold_signals();
 	uv_loop_t loop;
 	struct alb_vmmd *vmmd;
 	struct alb_error err;

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -182,6 +183,15 @@ static void on_signal(uv_signal_t *h, int signum)
 	uv_close((uv_handle_t *)&r->sigint, NULL);
 }
 
+void daemon_hold_signals(void)
+{
+	sigset_t held;
+	sigemptyset(&held);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &held, NULL);
+}
+
 int daemon_run(const char *prog, uv_loop_t *loop, void (*stop)(void *core),
 	       void *core)
 {
@@ -191,6 +201,13 @@ int daemon_run(const char *prog, uv_loop_t *loop, void (*stop)(void *core),
 	r.sigterm.data = r.sigint.data = &r;
 	uv_signal_start(&r.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&r.sigint, on_signal, SIGINT);
+	/* one that came while daemon_hold_signals() held it is delivered
+	 * now, to the handlers above */
+	sigset_t held;
+	sigemptyset(&held);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGINT);
+	pthread_sigmask(SIG_UNBLOCK, &held, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	return 0;

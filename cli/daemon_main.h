@@ -76,6 +76,12 @@ int daemon_parse_int(const char *prog, const char *opt, const char *s,
 int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
 		 struct daemon_common *c);
 
+/* Holds SIGTERM and SIGINT (blocked) until daemon_run() has its handlers:
+ * a core whose start takes a while (albd adopts and cleans up first)
+ * stops cleanly on a signal sent meanwhile instead of dying half-started.
+ * Call before the core's start, before any thread is made. */
+void daemon_hold_signals(void);
+
 /* Runs loop until SIGTERM or SIGINT, on which it logs the signal, calls
  * stop(core) and closes its own handles, so that the loop ends once the
  * core's handles are closed; then closes the loop. Returns 0. */
