@@ -26,7 +26,8 @@ static const char *const usage =
     "       alb-ca create-csr NAME IMAGE [--mem MB] [--cpu ID]... [--arg A]... "
     "[--net NAME[:BRIDGE]]... [--block NAME[:DEVICE]]... [--compression-level N] [--key-type T]\n"
     "       alb-ca show CERT\n"
-    "key types: ed25519 (default), rsa2048, rsa4096, p256, p384, p521\n";
+    "key types: ed25519 (default), rsa2048, rsa4096, p256, p384, p521\n"
+    "  -h, --help    show this help\n";
 
 struct opts {
 	int64_t days, server_days;
@@ -378,6 +379,10 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage_error("no subcommand");
 	const char *sub = argv[1];
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
+		fputs(usage, stdout);
+		return CLI_EXIT_OK;
+	}
 	int rc = parse_opts(argc - 1, argv + 1, &o);
 	if (rc != 0)
 		return rc;
