@@ -25,9 +25,15 @@
 static const char usage[] =
     "usage: alb-oci [--root DIR] [--log FILE] [--log-format text|json] "
     "[--systemd-cgroup] [--debug] COMMAND\n"
-    "  create --bundle DIR [--pid-file FILE] [--console-socket SOCK] ID\n"
-    "  start ID | state ID | kill [--all] ID [SIGNAL] | delete [--force] ID\n"
-    "  ps [--format table|json] ID | features | --version\n";
+    "       alb-oci create --bundle DIR [--pid-file FILE] [--console-socket SOCK] ID\n"
+    "       alb-oci start ID\n"
+    "       alb-oci state ID\n"
+    "       alb-oci kill [--all] ID [SIGNAL]\n"
+    "       alb-oci delete [--force] ID\n"
+    "       alb-oci ps [--format table|json] ID\n"
+    "       alb-oci features\n"
+    "  -v, --version   show the version\n"
+    "  -h, --help      show this help\n";
 
 static const struct oci_global *log_global;
 

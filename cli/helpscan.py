@@ -9,7 +9,9 @@ Three shapes of help are understood:
 - a "Commands:" section of "  name  doc" lines (alb-deploy, alb-info),
   each command with a --help of its own (its options, and an alias in
   "(also available as 'PROG ALIAS')");
-- usage lines "PROG SUBCOMMAND ARGS [--opt VALUE]..." (alb-ca).
+- usage lines "PROG SUBCOMMAND ARGS [--opt VALUE]..." (alb-ca, alb-oci),
+  with the program's own options in a line "PROG [--opt VALUE]... COMMAND"
+  or an option list.
 """
 import os
 import re
@@ -98,15 +100,34 @@ def commands_section(text):
     return names
 
 
-def usage_commands(text, prog):
-    """{subcommand: its usage text} from lines "[usage:] PROG SUB ..."."""
-    pat = re.compile(r"^\s*(?:[Uu]sage:)?\s*" + re.escape(prog) + r" ([a-z][a-z0-9-]*)\b(.*)$")
-    out = {}
+USAGE_OPT = re.compile(r"--([a-z0-9][a-z0-9-]*)(?: ([^\s\[\]|-][^\s\]]*))?")
+
+
+def usage_options(text):
+    """The options of a usage line: every --name, bracketed or not, with the
+    placeholder that follows it."""
+    return {m.group(1): Option(m.group(1), None, m.group(2))
+            for m in USAGE_OPT.finditer(text)}
+
+
+def usage_lines(text, prog):
+    """(commands, program options) of usage-shaped help: each line
+    "[usage:] PROG COMMAND ARGS [--opt VALUE]..." is a command; a line
+    "[usage:] PROG [--opt VALUE]..." gives the program's own options, as do
+    option-list lines."""
+    line_re = re.compile(r"^\s*(?:[Uu]sage:)?\s*" + re.escape(prog) + r"(?=\s|$)(.*)$")
+    cmds, top = {}, {}
     for line in text.splitlines():
-        m = pat.match(line)
-        if m:
-            out[m.group(1)] = out.get(m.group(1), "") + m.group(2) + "\n"
-    return out
+        m = line_re.match(line)
+        if m is None:
+            top.update(parse_options(line))
+            continue
+        c = re.match(r"\s+([a-z][a-z0-9-]*)\b(.*)$", m.group(1))
+        if c:
+            cmds.setdefault(c.group(1), {}).update(usage_options(c.group(2)))
+        else:
+            top.update(usage_options(m.group(1)))
+    return cmds, top
 
 
 def scan(exe):
@@ -123,16 +144,9 @@ def scan(exe):
             c.aliases = ALIAS.findall(text)
             p.commands[cname] = c
         return p
-    subs = usage_commands(top, name)
-    if subs:
-        for cname, text in subs.items():
-            c = Command(cname)
-            c.options = parse_options(text)
-            p.commands[cname] = c
-        # the program's own options (-h, --help) are listed apart
-        usage = re.compile(r"^\s*(?:[Uu]sage:)?\s*" + re.escape(name) + r" ")
-        p.options = parse_options("\n".join(
-            l for l in top.splitlines() if not usage.match(l)))
-        return p
-    p.options = parse_options(top)
+    cmds, p.options = usage_lines(top, name)
+    for cname, opts in cmds.items():
+        c = Command(cname)
+        c.options = opts
+        p.commands[cname] = c
     return p

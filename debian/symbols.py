@@ -131,7 +131,7 @@ def check(lib):
         print("debian/libalbatross0.symbols, lib/libalbatross.map and the library disagree:")
         for p in problems:
             print("  " + p)
-        print("after a change to the map, rebuild and run: debian/symbols.py update "
+        print("when the exports change, rebuild and run: debian/symbols.py update "
               "BUILDDIR/lib/libalbatross.so.0.*")
         return 1
     print(f"{len(syms)} symbols in {', '.join(sorted(nodes))}: the library, "

@@ -13,7 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 debdir=$(cd "$1" && pwd)
 hello=$(realpath "$2")
-pkgs=(libalbatross0 libalbatross-dev alb-daemons alb-tools)
+pkgs=(libalbatross0 libalbatross-dev alb-daemons alb-tools alb-oci)
 bridge=albsmoke0
 say() { printf '== %s\n' "$*"; }
 fail() { printf 'smoke: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -116,7 +116,7 @@ for u in albd.service albd.socket alb-consoled.socket alb-statsd.socket; do
 	ls /etc/systemd/system/*.wants/"$u" >/dev/null 2>&1 || fail "$u is not enabled"
 done
 ls /etc/systemd/system/*.wants/alb-tlsd.* >/dev/null 2>&1 && fail "alb-tlsd is enabled"
-for prog in albd alb-consoled alb-statsd alb-tlsd alb-deploy alb-info alb-ca; do
+for prog in albd alb-consoled alb-statsd alb-tlsd alb-deploy alb-info alb-ca alb-oci; do
 	man -w "$prog" >/dev/null || fail "no man page for $prog"
 	"$prog" --help >/dev/null || fail "$prog --help"
 done
