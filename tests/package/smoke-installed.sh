@@ -46,7 +46,7 @@ if [ -n "${ALB_SMOKE_NETNS:-}" ]; then
 	done
 	as() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --init-groups "$@"; }
 	say "alb-deploy create hello, as albsmoke (group albatross)"
-	as albsmoke alb-deploy create --net "service:$bridge" --arg=--seconds=30 \
+	as albsmoke alb-deploy create --net "service:$bridge" --arg=--seconds=60 \
 		--arg=--exit=0 hello "$work/hello.elf" || fail "create as albsmoke"
 	say "alb-info info"
 	as albsmoke alb-info info | tee "$work/info.txt"
@@ -60,6 +60,9 @@ if [ -n "${ALB_SMOKE_NETNS:-}" ]; then
 	wait "$cpid" 2>/dev/null || true
 	head -n 5 "$work/console.txt"
 	grep -q 'Hello from' "$work/console.txt" || fail "no greeting on the console"
+	say "alb-info stats (alb-statsd, user albatross, samples the root tender)"
+	as albsmoke alb-info stats --timeout 25 | tee "$work/stats.txt"
+	grep -q '^:hello ' "$work/stats.txt" || fail "no statistics of hello"
 	say "a user outside the group albatross is refused"
 	rc=0
 	as albother alb-info info >/dev/null 2>"$work/other.txt" || rc=$?
