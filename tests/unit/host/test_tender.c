@@ -136,6 +136,26 @@ static bool has_line(const char *out, const char *line)
 	return false;
 }
 
+/* The ignored signals the C library keeps for itself (32 up to SIGRTMIN):
+ * sigaction() refuses them, so the spawner cannot reset them and a tender
+ * inherits them as this process has them (GNU make, for one, runs its
+ * commands with 32 and 33 ignored). Every other signal must reach the
+ * tender with its default action. */
+static unsigned long long reserved_ignored(void)
+{
+	unsigned long long ign = 0, mask = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "SigIgn:", 7) == 0)
+			ign = strtoull(line + 7, NULL, 16);
+	fclose(f);
+	for (int sig = 32; sig < SIGRTMIN; sig++)
+		mask |= 1ull << (sig - 1);
+	return ign & mask;
+}
+
 static const char *fake_tender(void)
 {
 	return getenv("ALB_FAKE_TENDER");
@@ -1012,8 +1032,12 @@ static void test_spawn_fake(void **state)
 	assert_true(has_line(r.out, "fake-tender: affinity 0"));
 	assert_true(has_line(r.out, "fake-tender: fds 0 1 2"));
 	assert_true(has_line(r.out, "fake-tender: sigblk 0000000000000000"));
-	/* SIGPIPE (13) alone is ignored, as for Albatross's tenders */
-	assert_true(has_line(r.out, "fake-tender: sigign 0000000000001000"));
+	/* SIGPIPE (13) alone is ignored, as for Albatross's tenders, besides
+	 * what the C library keeps for itself (reserved_ignored()) */
+	char ign[64];
+	snprintf(ign, sizeof(ign), "fake-tender: sigign %016llx",
+		 (1ull << (SIGPIPE - 1)) | reserved_ignored());
+	assert_true(has_line(r.out, ign));
 	assert_true(has_line(r.out, "fake-tender: cmdline --name=hello --lines=3 --exit=7"));
 	assert_true(has_line(r.out, "fake-tender: line 3"));
 	char want[128];
