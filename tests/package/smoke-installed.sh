@@ -102,7 +102,7 @@ lintian --fail-on error --suppress-tags package-supports-alternative-init-but-no
 	"$debdir"/*.changes || fail "lintian"
 
 say "apt-get install ${pkgs[*]}"
-apt-get install -y -q "${debs[@]}" >"$work/apt.log" 2>&1 || { cat "$work/apt.log"; fail "install"; }
+apt-get install -y -q --no-install-recommends "${debs[@]}" >"$work/apt.log" 2>&1 || { cat "$work/apt.log"; fail "install"; }
 for p in "${pkgs[@]}"; do dpkg-query -L "$p"; done | sort -u >"$work/files.txt"
 
 say "the layout"
