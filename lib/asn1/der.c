@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "asn1/der.h"
+#include "der_time.h"
 #include "base/internal.h"
 
 /* A parsed element header. */
@@ -356,53 +357,6 @@ int alb_der_get_int64(struct alb_der *c, int64_t *v, const char *label,
 	return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (m 1..12). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t mp = (m + 9) % 12; /* March = 0 */
-	int64_t doy = (153 * mp + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static bool leap_year(unsigned y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static unsigned days_in_month(unsigned y, unsigned m)
-{
-	static const unsigned char days[12] = {31, 28, 31, 30, 31, 30,
-					       31, 31, 30, 31, 30, 31};
-	return m == 2 && leap_year(y) ? 29 : days[m - 1];
-}
-
-/* Reads n decimal digits at s; false if any is not a digit. */
-static bool digits(const uint8_t *s, size_t n, unsigned *v)
-{
-	unsigned x = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		x = x * 10 + (unsigned)(s[i] - '0');
-	}
-	*v = x;
-	return true;
-}
-
-static int bad_time(const struct alb_bytes *s, struct alb_error *err)
-{
-	char text[64];
-	size_t n = s->len < sizeof(text) - 1 ? s->len : sizeof(text) - 1;
-	for (size_t i = 0; i < n; i++)
-		text[i] = (s->ptr[i] >= 0x20 && s->ptr[i] < 0x7f) ? (char)s->ptr[i] : '?';
-	text[n] = '\0';
-	return alb_fail(err, ALB_EPARSE, "GeneralizedTime: invalid format: %s", text);
-}
-
 int alb_der_get_time(struct alb_der *c, struct alb_time *v, const char *label,
 		     struct alb_error *err)
 {
@@ -411,38 +365,8 @@ int alb_der_get_time(struct alb_der *c, struct alb_time *v, const char *label,
 	int rc = get_form(c, ALB_DER_GENERALIZED_TIME, FORM_ANY, &b, label, err);
 	if (rc < 0)
 		return rc;
-	struct alb_bytes s = {b.ptr, b.len};
-	unsigned y, mo, d, h, mi, sec, ms = 0;
-	const uint8_t *p = s.ptr;
-	if (s.len < 14 || !digits(p, 4, &y) || !digits(p + 4, 2, &mo) ||
-	    !digits(p + 6, 2, &d) || !digits(p + 8, 2, &h) ||
-	    !digits(p + 10, 2, &mi) || !digits(p + 12, 2, &sec))
-		goto bad;
-	size_t i = 14;
-	if (i < s.len && p[i] == '.') {
-		size_t start = ++i;
-		while (i < s.len && p[i] >= '0' && p[i] <= '9')
-			i++;
-		size_t nd = i - start;
-		if (nd == 0 || nd > ALB_DER_TIME_FRAC_MAX)
-			goto bad;
-		/* a decimal fraction: milliseconds are its first three digits */
-		for (size_t k = 0; k < 3; k++)
-			ms = ms * 10 + (k < nd ? (unsigned)(p[start + k] - '0') : 0);
-	}
-	/* the zone is 'Z' or absent (UTC); offsets are refused */
-	if (i < s.len && p[i] == 'Z')
-		i++;
-	if (i != s.len)
-		goto bad;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-	    mi > 59 || sec > 59)
-		goto bad;
-	v->sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-	v->nsec = ms * 1000000u;
-	return 0;
-bad:
-	return undo(c, &save, bad_time(&s, err));
+	rc = alb_der_time_parse(b.ptr, b.len, v, err);
+	return rc < 0 ? undo(c, &save, rc) : 0;
 }
 
 static int explicit_body(struct alb_der *c, const struct hdr *h,

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -364,47 +365,151 @@ static int time_of(const char *s, struct alb_time *t, struct alb_error *err)
 	return alb_der_get_time(&c, t, "t", err);
 }
 
+/* GeneralizedTime strings as Albatross reads them (asn1-combinators'
+ * Scanf reader, lib/asn1/der_time.c): the UTC value or the error text. */
+struct time_case {
+	const char *in;
+	int64_t sec;
+	uint32_t nsec;
+	const char *error; /* NULL when accepted */
+};
+
+static const struct time_case time_cases[] = {
+	{"19700101000000Z", 0, 0, NULL},
+	{"20240229123456Z", 1709210096, 0, NULL},
+	{"20240229123456.123Z", 1709210096, 123000000, NULL},
+	/* the fraction is a number of milliseconds: ".5" is 5 ms */
+	{"20240229123456.5Z", 1709210096, 5000000, NULL},
+	{"20240229123456.50Z", 1709210096, 50000000, NULL},
+	{"20240229123456.500Z", 1709210096, 500000000, NULL},
+	{"20240229123456.05Z", 1709210096, 5000000, NULL},
+	/* the lenient vectors: a 4th digit (read as an unfinished zone), no zone */
+	{"20240229123456.1234Z", 1709210096, 123000000, NULL},
+	{"20240229123456", 1709210096, 0, NULL},
+	/* zone offsets, converted to UTC */
+	{"20240229123456+0100", 1709206496, 0, NULL},
+	{"20240229123456-0530", 1709229896, 0, NULL},
+	{"20240229123456.123+0100", 1709206496, 123000000, NULL},
+	{"20240229123456+0000", 1709210096, 0, NULL},
+	/* the offset is not range checked */
+	{"20240229123456+9999", 1708847756, 0, NULL},
+	/* no seconds, no minutes */
+	{"202402291234Z", 1709210040, 0, NULL},
+	{"202402291234", 1709210040, 0, NULL},
+	{"202402291234+0100", 1709206440, 0, NULL},
+	{"2024022912Z", 1709208000, 0, NULL},
+	{"2024022912", 1709208000, 0, NULL},
+	{"2024022912-0100", 1709211600, 0, NULL},
+	/* short last fields: "5" seconds, "3" minutes */
+	{"2024022912345Z", 1709210045, 0, NULL},
+	{"20240229123Z", 1709208180, 0, NULL},
+	/* a '.' without digits, an offset that does not end the string or
+	 * is incomplete: UTC */
+	{"20240229123456.Z", 1709210096, 0, NULL},
+	{"20240229123456.", 1709210096, 0, NULL},
+	{"20240229123456+01", 1709210096, 0, NULL},
+	{"20240229123456+0100Z", 1709210096, 0, NULL},
+	{"20240229123456-", 1709210096, 0, NULL},
+	/* fraction digits past the 3rd are read as a zone */
+	{"20240229123456.1234567Z", 1709210096, 123000000, NULL},
+	{"20240229123456.123456", 1709047736, 123000000, NULL},
+	/* Scanf's digits may hold '_' (it counts in the field width) */
+	{"202_0228123456Z", -55787657104, 0, NULL},
+	/* a leap second is the next second */
+	{"20241231235960Z", 1735689600, 0, NULL},
+	/* the range: 0000-01-01 .. 9999-12-31 UTC */
+	{"00000101000000Z", -62167219200, 0, NULL},
+	{"99991231235959Z", 253402300799, 0, NULL},
+	{"99991231235959.999Z", 253402300799, 999000000, NULL},
+	{"19691231235959Z", -1, 0, NULL},
+	{"00000101000000+0001", 0, 0, "out of range"},
+	{"99991231235959-0001", 0, 0, "out of range"},
+	{"20230229123456Z", 0, 0, "out of range"},
+	{"20241301000000Z", 0, 0, "out of range"},
+	{"20240001000000Z", 0, 0, "out of range"},
+	{"20240100000000Z", 0, 0, "out of range"},
+	{"20240101240000Z", 0, 0, "out of range"},
+	{"20240101006000Z", 0, 0, "out of range"},
+	{"20240101000061Z", 0, 0, "out of range"},
+	{"202_0229123456Z", 0, 0, "out of range"},
+	/* the date and hour are required */
+	{"", 0, 0, "unexpected end"},
+	{"2024", 0, 0, "unexpected end"},
+	{"20240229", 0, 0, "unexpected end"},
+	{"2024022", 0, 0, "unexpected end"},
+	{"x0240229123456Z", 0, 0, "invalid format"},
+	{"_0240229123456Z", 0, 0, "invalid format"},
+	{"2024-02-29T12:34:56Z", 0, 0, "invalid format"},
+	{"20240229123456ZZ", 0, 0, "invalid format"},
+	{"20240229123456 ", 0, 0, "invalid format"},
+	{"2024010100000aZ", 0, 0, "invalid format"},
+	{"202402291234.5Z", 0, 0, "invalid format"},
+	{"20240229123456.12345678Z", 0, 0, "invalid format"},
+	{"20240229123456+0100+0100", 0, 0, "invalid format"},
+};
+
 static void test_time_read(void **state)
 {
 	(void)state;
+	for (size_t i = 0; i < sizeof(time_cases) / sizeof(*time_cases); i++) {
+		const struct time_case *tc = &time_cases[i];
+		struct alb_time t = {-7, 7};
+		struct alb_error err = {0};
+		int rc = time_of(tc->in, &t, &err);
+		if (tc->error == NULL) {
+			if (rc != 0 || t.sec != tc->sec || t.nsec != tc->nsec)
+				fail_msg("\"%s\": rc %d (%s), %lld s %u ns, expected %lld s %u ns",
+					 tc->in, rc, err.msg, (long long)t.sec, t.nsec,
+					 (long long)tc->sec, tc->nsec);
+			continue;
+		}
+		char want[ALB_ERROR_MSG_MAX];
+		snprintf(want, sizeof(want), "GeneralizedTime: %s: %s", tc->error, tc->in);
+		if (rc != ALB_EPARSE || strcmp(err.msg, want) != 0)
+			fail_msg("\"%s\": rc %d \"%s\", expected \"%s\"", tc->in, rc, err.msg,
+				 want);
+		/* a refused value leaves the output alone */
+		assert_int_equal(t.sec, -7);
+	}
+	/* bytes that cannot be printed are shown as '?' in the error */
 	struct alb_time t;
 	struct alb_error err;
-	assert_int_equal(time_of("19700101000000Z", &t, NULL), 0);
-	assert_int_equal(t.sec, 0);
-	assert_int_equal(t.nsec, 0);
-	assert_int_equal(time_of("20240229123456Z", &t, NULL), 0);
-	assert_int_equal(t.sec, 1709210096);
-	assert_int_equal(time_of("20240229123456.123Z", &t, NULL), 0);
-	assert_int_equal(t.nsec, 123000000);
-	/* a fraction is decimal: ".5" is 500 ms */
-	assert_int_equal(time_of("20240229123456.5Z", &t, NULL), 0);
-	assert_int_equal(t.nsec, 500000000);
-	/* the lenient vectors: 4 digits (the 4th ignored), no zone */
-	assert_int_equal(time_of("20240229123456.1234Z", &t, NULL), 0);
-	assert_int_equal(t.nsec, 123000000);
-	assert_int_equal(time_of("20240229123456", &t, NULL), 0);
-	assert_int_equal(t.sec, 1709210096);
-	assert_int_equal(time_of("99991231235959Z", &t, NULL), 0);
-	assert_int_equal(t.sec, 253402300799);
-	assert_int_equal(time_of("19691231235959Z", &t, NULL), 0);
-	assert_int_equal(t.sec, -1);
-	assert_int_equal(time_of("00000101000000Z", &t, NULL), 0);
-	assert_int_equal(t.sec, -62167219200);
-	/* past the fraction limit and other odd forms */
-	assert_int_equal(time_of("20240229123456.12345Z", &t, &err), ALB_EPARSE);
-	assert_string_equal(err.msg,
-			    "GeneralizedTime: invalid format: 20240229123456.12345Z");
-	assert_int_equal(time_of("20240229123456.Z", &t, NULL), ALB_EPARSE);
-	assert_int_equal(time_of("20240229123456+0100", &t, NULL), ALB_EPARSE);
-	assert_int_equal(time_of("202402291234Z", &t, NULL), ALB_EPARSE);
-	assert_int_equal(time_of("20230229123456Z", &t, NULL), ALB_EPARSE);
-	assert_int_equal(time_of("20241301000000Z", &t, NULL), ALB_EPARSE);
-	assert_int_equal(time_of("20240100000000Z", &t, NULL), ALB_EPARSE);
-	assert_int_equal(time_of("20240101240000Z", &t, NULL), ALB_EPARSE);
-	assert_int_equal(time_of("20240101006000Z", &t, NULL), ALB_EPARSE);
-	assert_int_equal(time_of("20240101000060Z", &t, NULL), ALB_EPARSE);
-	assert_int_equal(time_of("2024010100000aZ", &t, NULL), ALB_EPARSE);
-	assert_int_equal(time_of("20240101000000ZZ", &t, NULL), ALB_EPARSE);
+	assert_int_equal(time_of("2024\x01", &t, &err), ALB_EPARSE);
+	assert_string_equal(err.msg, "GeneralizedTime: invalid format: 2024?");
+}
+
+/* Every accepted form re-encodes as the canonical YYYYMMDDHHMMSS[.mmm]Z of
+ * its UTC value. */
+static void test_time_canonical(void **state)
+{
+	(void)state;
+	static const char *const forms[][2] = {
+		{"20240229123456+0100", "20240229113456Z"},
+		{"20240229123456-0530", "20240229180456Z"},
+		{"202402291234Z", "20240229123400Z"},
+		{"2024022912", "20240229120000Z"},
+		{"20240229123456.5Z", "20240229123456.005Z"},
+		{"20240229123456.50Z", "20240229123456.050Z"},
+		{"20240229123456.1234Z", "20240229123456.123Z"},
+		{"20241231235960Z", "20250101000000Z"},
+		{"20240229123456.000Z", "20240229123456Z"},
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(*forms); i++) {
+		struct alb_time t;
+		assert_int_equal(time_of(forms[i][0], &t, NULL), 0);
+		struct alb_derw w;
+		alb_derw_init(&w, 0);
+		alb_derw_time(&w, &t);
+		struct alb_buf out = {0};
+		assert_int_equal(alb_derw_finish(&w, false, &out, NULL), 0);
+		size_t n = strlen(forms[i][1]);
+		assert_int_equal(out.len, 2 + n);
+		assert_int_equal(out.data[0], 0x18);
+		if (memcmp(out.data + 2, forms[i][1], n) != 0)
+			fail_msg("%s re-encodes as %.*s, expected %s", forms[i][0], (int)n,
+				 (const char *)out.data + 2, forms[i][1]);
+		alb_buf_free(&out);
+	}
 }
 
 static void test_explicit_choice(void **state)
@@ -777,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_int64),
 		cmocka_unit_test(test_bool_null),
 		cmocka_unit_test(test_time_read),
+		cmocka_unit_test(test_time_canonical),
 		cmocka_unit_test(test_explicit_choice),
 		cmocka_unit_test(test_sequence_helpers),
 		cmocka_unit_test(test_write_primitives),

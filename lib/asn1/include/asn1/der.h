@@ -46,9 +46,6 @@
 #define ALB_DER_INT_MIN (-ALB_DER_INT_MAX - 1)
 /** Size of an int64 on the wire (an OCTET STRING, spec §1.2). */
 #define ALB_DER_INT64_OCTETS 8
-/** Most fraction digits accepted in a GeneralizedTime (the lenient
- * 4-digit vector; only the first 3 count). */
-#define ALB_DER_TIME_FRAC_MAX 4
 /** Most bytes dumped in hex into an error text (more end in "..."). */
 #define ALB_DER_DUMP_MAX 128
 /** Years a GeneralizedTime can carry (4 digits, Ptime's range). */
@@ -102,8 +99,9 @@ int alb_der_get_utf8(struct alb_der *c, struct alb_bytes *v, const char *label,
 /** int64 as an OCTET STRING: at least 8 bytes, the first 8 big-endian. */
 int alb_der_get_int64(struct alb_der *c, int64_t *v, const char *label,
 		      struct alb_error *err);
-/** GeneralizedTime: YYYYMMDDHHMMSS, optional '.' and 1..4 fraction digits
- * (milliseconds, further digits ignored), optional 'Z'. */
+/** GeneralizedTime, read as Albatross reads it (lib/asn1/der_time.c):
+ * YYYYMMDDHH, optional minutes, seconds and ".mmm" (a number of
+ * milliseconds), an optional zone ('Z' or +-HHMM, converted to UTC). */
 int alb_der_get_time(struct alb_der *c, struct alb_time *v, const char *label,
 		     struct alb_error *err);
 
