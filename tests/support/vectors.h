@@ -1,10 +1,14 @@
 /* Test helper: the golden vectors made by the real Albatross
  * (../shared/vectors, see its README.md): locating them, reading files,
- * MANIFEST.tsv and the hex dumps of the .txt files.
+ * MANIFEST.tsv, and what the .txt files say (hex dumps, the decoded value).
+ * Nothing here knows how many vectors there are or which: the MANIFEST and
+ * the directory listing say it, so that any directory of the same layout
+ * can be checked (ALB_VECTORS_DIR).
  * SPDX-License-Identifier: ISC */
 #ifndef ALB_TEST_VECTORS_H
 #define ALB_TEST_VECTORS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +178,204 @@ static inline uint8_t *vec_txt_hex(const char *txt, size_t txtlen,
 		p = eol + 1;
 	}
 	return NULL;
+}
+
+/* The row of MANIFEST entries v[0..n) named name, NULL when there is none. */
+static inline const struct vec_entry *vec_find(const struct vec_entry *v, size_t n,
+					       const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* The number of rows of v[0..n) of the given kind and expectation (NULL
+ * for any). */
+static inline size_t vec_count(const struct vec_entry *v, size_t n,
+			       const char *kind, const char *expect)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += (kind == NULL || strcmp(v[i].kind, kind) == 0) &&
+		     (expect == NULL || strcmp(v[i].expect, expect) == 0);
+	return k;
+}
+
+/* Reads the file of the MANIFEST row named name of dir, when the MANIFEST
+ * has it; otherwise says so (tests that need one particular vector skip
+ * when a vector set lacks it). The caller frees. */
+static inline uint8_t *vec_read_named(const char *dir, const char *name, size_t *len,
+				      struct vec_entry *row)
+{
+	struct vec_entry *v;
+	size_t n = vec_manifest(dir, &v);
+	const struct vec_entry *e = vec_find(v, n, name);
+	uint8_t *b = NULL;
+	*len = 0;
+	if (e == NULL)
+		printf("vector %s is not in the MANIFEST of %s\n", name, dir);
+	else
+		b = vec_read_at(dir, e->file, len);
+	if (e != NULL && row != NULL)
+		*row = *e;
+	free(v);
+	return b;
+}
+
+/* The .txt beside a vector file (NAME.der -> NAME.txt) of dir; NULL when
+ * absent. The caller frees; the text is NUL-terminated. */
+static inline char *vec_read_txt(const char *dir, const char *file, size_t *len)
+{
+	char name[4096];
+	size_t l = strlen(file);
+	*len = 0;
+	if (l < 4 || l >= sizeof(name) || strcmp(file + l - 4, ".der") != 0)
+		return NULL;
+	memcpy(name, file, l - 4);
+	strcpy(name + l - 4, ".txt");
+	uint8_t *t = vec_read_at(dir, name, len);
+	if (t == NULL)
+		return NULL;
+	char *z = realloc(t, *len + 1);
+	if (z == NULL) {
+		free(t);
+		return NULL;
+	}
+	z[*len] = '\0';
+	return z;
+}
+
+/* ---- the value a .txt shows ----------------------------------------- */
+
+/* The value Albatross decoded is an indented tree that starts at a line
+ * "wire:", "state:" or "cert_extension:" and goes on while lines are
+ * indented; each line is "key: value" or "key:" (a subtree). */
+static inline const char *vec_txt_value_start(const char *txt)
+{
+	static const char *const roots[] = {"wire:\n", "state:\n", "cert_extension:\n"};
+	for (const char *p = txt; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		for (size_t i = 0; i < sizeof(roots) / sizeof(*roots); i++)
+			if (strncmp(p, roots[i], strlen(roots[i])) == 0)
+				return p;
+	}
+	return NULL;
+}
+
+/* Where the value that starts at v ends: at the first line after v that
+ * is not indented (or the end of the text). */
+static inline const char *vec_txt_value_end(const char *v)
+{
+	const char *p = strchr(v, '\n');
+	while (p != NULL && p[1] == ' ')
+		p = strchr(p + 1, '\n');
+	return p != NULL ? p + 1 : v + strlen(v);
+}
+
+/* Whether the key of the line at p (after its indentation) is seg, or seg
+ * followed by " (" as in "block_devices (2 elements)". */
+static inline bool vec_txt_key_is(const char *p, const char *seg, size_t sl)
+{
+	if (strncmp(p, seg, sl) != 0)
+		return false;
+	return p[sl] == ':' || (p[sl] == ' ' && p[sl + 1] == '(');
+}
+
+static inline size_t vec_txt_indent(const char *line)
+{
+	size_t in = 0;
+	while (line[in] == ' ')
+		in++;
+	return in;
+}
+
+/* Looks up path ("a/b/c": each segment the key of a child line of the
+ * previous one, the first segment a child of the root line) in the value
+ * of a .txt and copies what follows the key's ": " into out (empty for a
+ * subtree line). False when the path is not there. */
+static inline bool vec_txt_get(const char *txt, const char *path, char *out, size_t outsz)
+{
+	const char *line = vec_txt_value_start(txt);
+	if (line == NULL)
+		return false;
+	const char *end = vec_txt_value_end(line);
+	for (const char *seg = path; seg != NULL;) {
+		const char *slash = strchr(seg, '/');
+		size_t sl = slash != NULL ? (size_t)(slash - seg) : strlen(seg);
+		size_t indent = vec_txt_indent(line), child = 0;
+		const char *found = NULL;
+		/* the lines below the current one, while deeper than it; its
+		 * children are as deep as the first of them */
+		for (const char *q = strchr(line, '\n'); q != NULL && q + 1 < end;
+		     q = strchr(q + 1, '\n')) {
+			size_t in = vec_txt_indent(q + 1);
+			if (in <= indent)
+				break;
+			if (child == 0)
+				child = in;
+			if (in == child && vec_txt_key_is(q + 1 + in, seg, sl)) {
+				found = q + 1;
+				break;
+			}
+		}
+		if (found == NULL)
+			return false;
+		line = found;
+		seg = slash != NULL ? slash + 1 : NULL;
+	}
+	const char *v = line + vec_txt_indent(line);
+	const char *eol = strchr(v, '\n');
+	if (eol == NULL)
+		eol = v + strlen(v);
+	const char *colon;
+	if (v[0] == '"') {
+		/* a quoted key ("vmexit": 1000) */
+		const char *close = memchr(v + 1, '"', (size_t)(eol - v - 1));
+		colon = close != NULL ? memchr(close, ':', (size_t)(eol - close)) : NULL;
+	} else {
+		colon = memchr(v, ':', (size_t)(eol - v));
+	}
+	if (colon == NULL)
+		return false;
+	const char *val = colon + 1;
+	while (val < eol && *val == ' ')
+		val++;
+	size_t n = (size_t)(eol - val) < outsz - 1 ? (size_t)(eol - val) : outsz - 1;
+	memcpy(out, val, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* A point in time as the .txt shows it ("span D days + P ps since
+ * epoch"), in seconds and nanoseconds. */
+struct vec_time {
+	int64_t sec;
+	uint32_t nsec;
+};
+
+/* The times in the value of a .txt, in order; returns how many there are
+ * (at most max are stored). */
+static inline size_t vec_txt_times(const char *txt, struct vec_time *out, size_t max)
+{
+	const char *start = vec_txt_value_start(txt);
+	if (start == NULL)
+		return 0;
+	const char *end = vec_txt_value_end(start);
+	size_t n = 0;
+	for (const char *p = strstr(start, "; span "); p != NULL && p < end;
+	     p = strstr(p + 1, "; span ")) {
+		long long d, ps;
+		if (sscanf(p, "; span %lld days + %lld ps since epoch", &d, &ps) != 2)
+			continue;
+		if (n < max) {
+			out[n].sec = d * 86400 + ps / 1000000000000LL;
+			out[n].nsec = (uint32_t)(ps % 1000000000000LL / 1000);
+		}
+		n++;
+	}
+	return n;
 }
 
 #endif
