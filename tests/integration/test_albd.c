@@ -15,6 +15,7 @@
 
 #include "albd_harness.h"
 #include "host_helpers.h"
+#include "vectors.h"
 #include "vmmd_internal.h"
 
 /* Where the tmpdirs go: a tmpfs of the test's mount namespace. */
@@ -1895,14 +1896,6 @@ static void test_with_clis(void **state)
 }
 
 /* Copies a vector file to <dbdir>/state, or returns false when absent. */
-static uint8_t *vector(const char *file, size_t *len)
-{
-	const char *dir = getenv("ALB_VECTORS_DIR");
-	char path[H_PATH * 2];
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", file);
-	return (uint8_t *)h_read_file(path, len);
-}
-
 static void put_state(const uint8_t *data, size_t len)
 {
 	char path[H_PATH * 2];
@@ -1959,24 +1952,91 @@ static void runnable(struct alb_state *st, struct alb_buf *out, uint8_t **keep)
 	assert_int_equal(alb_state_encode(st, out, NULL), 0);
 }
 
+/* One state file vector: albd serves it with runnable images, every
+ * unikernel comes up, and what albd writes back is the current format. */
+static void state_vector_runs(const char *dir, const struct vec_entry *e)
+{
+	size_t len;
+	uint8_t *raw = vec_read_at(dir, e->file, &len);
+	assert_non_null(raw);
+	struct alb_state *st = NULL;
+	assert_int_equal(alb_state_decode(raw, len, 0, &st, NULL), 0);
+	uint8_t **keep = calloc(st->n_unikernels + 1, sizeof(*keep));
+	assert_non_null(keep);
+	struct alb_buf b = {0};
+	runnable(st, &b, keep);
+	put_state(b.data, b.len);
+	assert_int_equal(h_start_core(&H, NULL), 0);
+	assert_true(wait_tenders((int)st->n_unikernels, 10000));
+	for (int i = 0; i < 200 && info_count(":") != st->n_unikernels; i++)
+		h_sleep_ms(10);
+	assert_int_equal(info_count(":"), st->n_unikernels);
+	for (size_t i = 0; i < st->n_unikernels; i++)
+		assert_int_equal(info_count(st->unikernels[i].name), 1);
+	assert_int_equal(h_stop(&H, SIGTERM), 0);
+	no_leftovers();
+	/* what albd wrote is the current format and re-encodes to the
+	 * same bytes through the library (so Albatross reads it too) */
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/state", H.dbdir);
+	size_t wl;
+	char *written = h_read_file(path, &wl);
+	struct alb_state *back = NULL;
+	assert_int_equal(alb_state_decode((uint8_t *)written, wl, 0, &back, NULL), 0);
+	assert_int_equal(back->format, ALB_STATE_FORMAT_CURRENT);
+	assert_int_equal(back->n_unikernels, st->n_unikernels);
+	struct alb_buf again = {0};
+	assert_int_equal(alb_state_encode(back, &again, NULL), 0);
+	assert_int_equal(again.len, wl);
+	assert_memory_equal(again.data, written, wl);
+	alb_buf_free(&again);
+	alb_state_free(back);
+	free(written);
+	alb_buf_free(&b);
+	for (size_t i = 0; i < st->n_unikernels; i++)
+		free(keep[i]);
+	free(keep);
+	alb_state_free(st);
+	free(raw);
+}
+
+/* The state file vectors of the MANIFEST: each one Albatross reads, in
+ * every format, serves its unikernels; each one it refuses keeps the
+ * daemon from starting. */
 static void test_state_vectors(void **state)
 {
 	(void)state;
-	static const char *files[] = {
-		"state_2u_2p.der", "state_empty.der", "state_root_policy.der",
-		"legacy/legacy_state_v4_configs.der",
-		"legacy/legacy_state_v3_with_policies.der",
-		"legacy/legacy_state_v3.der", "legacy/legacy_state_v2.der",
-		"legacy/legacy_state_v1.der", "legacy/legacy_state_v0.der",
-	};
-	size_t len;
-	uint8_t *raw = vector(files[0], &len);
-	if (raw == NULL) {
-		printf("state vectors skipped: %s not found\n", files[0]);
-		return;
+	const char *dir = vec_dir();
+	struct vec_entry *v;
+	size_t n = vec_manifest(dir, &v);
+	size_t good = 0, bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].kind, "state") != 0)
+			continue;
+		if (strcmp(v[i].expect, "error") != 0) {
+			state_vector_runs(dir, &v[i]);
+			good++;
+			continue;
+		}
+		size_t len;
+		uint8_t *raw = vec_read_at(dir, v[i].file, &len);
+		assert_non_null(raw);
+		put_state(raw, len);
+		free(raw);
+		assert_int_equal(h_start_core(&H, NULL), -1);
+		int st = h_stop(&H, SIGKILL);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+		bad++;
 	}
+	free(v);
+	printf("%zu state file vectors served, %zu refused (%s)\n", good, bad, dir);
+
 	/* as written by Albatross: its images are not Solo5 executables and
 	 * its policy a:b: does not fit under a:; the daemon serves anyway */
+	size_t len;
+	uint8_t *raw = vec_read_named(dir, "state_2u_2p", &len, NULL);
+	if (raw == NULL)
+		return;
 	put_state(raw, len);
 	free(raw);
 	assert_int_equal(h_start_core(&H, NULL), 0);
@@ -1987,66 +2047,6 @@ static void test_state_vectors(void **state)
 	assert_int_equal(m->u.success.u.policies.n, 2); /* the root and a: */
 	alb_msg_free(m);
 	assert_int_equal(h_stop(&H, SIGTERM), 0);
-
-	/* each format with runnable images: every unikernel comes up */
-	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
-		raw = vector(files[f], &len);
-		assert_non_null(raw);
-		struct alb_state *st = NULL;
-		assert_int_equal(alb_state_decode(raw, len, 0, &st, NULL), 0);
-		uint8_t *keep[16] = {0};
-		assert_true(st->n_unikernels <= 16);
-		struct alb_buf b = {0};
-		runnable(st, &b, keep);
-		put_state(b.data, b.len);
-		assert_int_equal(h_start_core(&H, NULL), 0);
-		assert_true(wait_tenders((int)st->n_unikernels, 10000));
-		for (int i = 0; i < 200 && info_count(":") != st->n_unikernels; i++)
-			h_sleep_ms(10);
-		assert_int_equal(info_count(":"), st->n_unikernels);
-		for (size_t i = 0; i < st->n_unikernels; i++)
-			assert_int_equal(info_count(st->unikernels[i].name), 1);
-		assert_int_equal(h_stop(&H, SIGTERM), 0);
-		no_leftovers();
-		/* what albd wrote is the current format and re-encodes to the
-		 * same bytes through the library (so Albatross reads it too) */
-		char path[H_PATH * 2];
-		snprintf(path, sizeof(path), "%s/state", H.dbdir);
-		size_t wl;
-		char *written = h_read_file(path, &wl);
-		struct alb_state *back = NULL;
-		assert_int_equal(alb_state_decode((uint8_t *)written, wl, 0, &back,
-						  NULL), 0);
-		assert_int_equal(back->format, ALB_STATE_FORMAT_CURRENT);
-		assert_int_equal(back->n_unikernels, st->n_unikernels);
-		struct alb_buf again = {0};
-		assert_int_equal(alb_state_encode(back, &again, NULL), 0);
-		assert_int_equal(again.len, wl);
-		assert_memory_equal(again.data, written, wl);
-		alb_buf_free(&again);
-		alb_state_free(back);
-		free(written);
-		alb_buf_free(&b);
-		for (size_t i = 0; i < 16; i++)
-			free(keep[i]);
-		alb_state_free(st);
-		free(raw);
-	}
-
-	/* a state file that does not decode: the daemon does not start */
-	static const char *bad[] = {"invalid/invalid_state_nyi.der",
-				    "invalid/invalid_state_trailing.der",
-				    "invalid/invalid_state_bad_name.der",
-				    "invalid/invalid_state_duplicate_name.der"};
-	for (size_t f = 0; f < sizeof(bad) / sizeof(bad[0]); f++) {
-		raw = vector(bad[f], &len);
-		assert_non_null(raw);
-		put_state(raw, len);
-		free(raw);
-		assert_int_equal(h_start_core(&H, NULL), -1);
-		int st = h_stop(&H, SIGKILL);
-		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-	}
 }
 
 static int tests(void)

@@ -8,10 +8,11 @@
  * policy's CPUs, memory and block space, timestamps, the digest of an image
  * we made ourselves). One summary line per transcript says which.
  *
- * Transcripts 10-13 (creating tenant:hello and tenant:spt from real images)
- * were left out of the recording; the test creates those unikernels itself
- * with the configurations 14-info shows, from tiny images and the fake
- * tender. In the recording tenant:hello printed lines, then its console
+ * The transcripts are replayed in the order of their folder names, as the
+ * listing gives them. Transcripts 10-13 (creating tenant:hello and
+ * tenant:spt from real images) were left out of the recording; before the
+ * first one after them the test creates those unikernels itself with the
+ * configurations 14-info shows, from tiny images and the fake tender. In the recording tenant:hello printed lines, then its console
  * ended while it kept running (20-inactive-consoles lists it, yet
  * 21-restart finds it running); its tender here does the same through a
  * wrapper script around the fake tender.
@@ -36,10 +37,14 @@
 #define SETTLE_MS 10000
 /* How long a connection Albatross keeps open must stay open. */
 #define OPEN_CHECK_MS 300
-/* A transcript frame file: "CC-NNN-c2s.der". */
+/* A transcript frame file: "CC-NNN-c2s.der"; a transcript folder name. */
 #define FRAME_FILE_MAX 64
-/* Lines of tenant:hello's console that transcript 18 asks for (--count=2). */
-#define CONSOLE_COUNT 2
+#define FRAME_FILE_MAX_DIR 256
+/* The unrecorded transcripts: the unikernels they created are made by the
+ * test before the first transcript numbered above UNRECORDED_LAST. */
+#define UNRECORDED_LAST 13
+/* Most console lines a recorded `console --count=N` may ask for here. */
+#define CONSOLE_COUNT_MAX 16
 /* Host-dependent timestamps must lie within this many seconds of now. */
 #define TIME_SLACK_S 3600
 
@@ -47,6 +52,10 @@ static struct harness H;
 static pid_t consoled_pid;
 static char transcripts[H_PATH];
 static char console_sock[H_PATH * 2];
+/* The transcript of `albatross-client console NAME --count=N` (empty when
+ * the set has none), and N. */
+static char console_transcript[FRAME_FILE_MAX_DIR];
+static size_t console_count;
 
 /* ---- transcripts ------------------------------------------------------ */
 
@@ -620,23 +629,28 @@ static void replay_deliberate(const char *name, const char *failure,
 
 /* ---- the daemons and the unikernels -------------------------------------- */
 
-/* solo5-hvt for tenant:hello: the fake tender's checks and report, the two
- * console lines of transcript 18 (a %s each), then the fake tender again,
- * running until SIGTERM with its console closed. */
-static const char hvt_script[] =
+/* solo5-hvt for tenant:hello: the fake tender's checks and report, the
+ * console lines of the console transcript (printed by printf '%s\n' and
+ * the lines as arguments), then the fake tender again, running until
+ * SIGTERM with its console closed. */
+static const char hvt_script_head[] =
 	"#!/bin/sh\n"
 	"case \"$1\" in --version|--help) exec '%s' \"$@\";; esac\n"
 	"'%s' \"$@\" || exit $?\n"
-	"printf '%%s\\n' '%s' '%s'\n"
-	"exec '%s' \"$@\" --sleep-ms=3600000 </dev/null >/dev/null 2>&1\n";
+	"printf '%%s\\n'";
+static const char hvt_script_tail[] =
+	"\nexec '%s' \"$@\" --sleep-ms=3600000 </dev/null >/dev/null 2>&1\n";
 
-/* The lines tenant:hello's console handed to transcript 18's --count=2. */
-static void recorded_lines(char lines[CONSOLE_COUNT][ALB_CONSOLE_STORED_MAX + 1])
+/* The lines tenant:hello's console handed to the console transcript; how
+ * many. */
+static size_t recorded_lines(char lines[][ALB_CONSOLE_STORED_MAX + 1])
 {
+	if (console_transcript[0] == '\0')
+		return 0;
 	struct transcript t;
-	transcript_load("18-console-count", &t);
+	transcript_load(console_transcript, &t);
 	size_t k = 0;
-	for (size_t i = 0; i < t.n && k < CONSOLE_COUNT; i++) {
+	for (size_t i = 0; i < t.n && k < console_count; i++) {
 		if (t.f[i].c2s)
 			continue;
 		struct alb_msg *m = recorded(&t, i);
@@ -650,21 +664,28 @@ static void recorded_lines(char lines[CONSOLE_COUNT][ALB_CONSOLE_STORED_MAX + 1]
 		}
 		alb_msg_free(m);
 	}
-	assert_int_equal(k, CONSOLE_COUNT);
+	assert_int_equal(k, console_count);
 	transcript_free(&t);
+	return k;
 }
 
 static int install_tenders(void)
 {
 	const char *fake = getenv("ALB_FAKE_TENDER");
-	char lines[CONSOLE_COUNT][ALB_CONSOLE_STORED_MAX + 1];
-	recorded_lines(lines);
-	size_t cap = sizeof(hvt_script) + 3 * strlen(fake) + sizeof(lines);
+	static char lines[CONSOLE_COUNT_MAX][ALB_CONSOLE_STORED_MAX + 1];
+	size_t n = recorded_lines(lines);
+	size_t cap = sizeof(hvt_script_head) + sizeof(hvt_script_tail) + 3 * strlen(fake) +
+		     n * (ALB_CONSOLE_STORED_MAX + 3) + 8;
 	char *script = malloc(cap);
 	char spt[H_PATH * 2];
 	if (script == NULL || strchr(fake, '\'') != NULL)
 		return -1;
-	snprintf(script, cap, hvt_script, fake, fake, lines[0], lines[1], fake);
+	size_t o = (size_t)snprintf(script, cap, hvt_script_head, fake, fake);
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(script + o, cap - o, " '%s'", lines[i]);
+	if (n == 0)
+		o += (size_t)snprintf(script + o, cap - o, " ''");
+	snprintf(script + o, cap - o, hvt_script_tail, fake);
 	snprintf(spt, sizeof(spt), "%s/solo5-spt", H.dbdir);
 	unlink(H.tender);
 	int rc = h_write_file(H.tender, script, strlen(script)) != 0 ||
@@ -803,28 +824,9 @@ static void expect_no_difference(int before)
 	assert_int_equal(differences, before);
 }
 
-static void test_policies_blocks(void **state)
+/* The unrecorded transcripts 10-13: the unikernels 14-info shows. */
+static void create_unrecorded(void)
 {
-	(void)state;
-	int before = differences;
-	static const char *const names[] = {
-		"01-policy-info", "02-add-policy", "03-policy-info-tenant",
-		"04-create-block", "05-create-block-data", "06-block-info",
-		"07-set-block",
-		/* disk2's data was never set in the recording (05's set-block
-		 * could not connect), so the dump is 1 MiB of zeros here too */
-		"08-dump-block", "09-destroy-block",
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
-		replay(names[i], 0);
-	expect_no_difference(before);
-}
-
-static void test_unikernels(void **state)
-{
-	(void)state;
-	int before = differences;
-	/* 10-13, not recorded: the configurations 14-info shows */
 	struct alb_block_dev storage = {.name = S("storage"), .device = S("disk2")};
 	struct alb_str forced = S("Forced");
 	create("tenant:hello", 1, &storage, 1, &forced, 1);
@@ -835,34 +837,52 @@ static void test_unikernels(void **state)
 	     !settled && h_now_us() < end; h_sleep_ms(20))
 		settled = running(":") == 1 && inactive_consoles("tenant:", 2);
 	assert_true(settled);
-	replay("14-info", 0);
-	replay("15-info-all", 0);
-	/* the subscription's history; the recorded live lines came from the
-	 * recording host's unikernel and the client was stopped by hand */
-	replay("18-console-count", 1 + CONSOLE_COUNT);
-	replay("20-inactive-consoles", 0);
-	expect_no_difference(before);
 }
 
-static void test_lifecycle(void **state)
+/* Transcript folders ("NN-name"), not the files beside them. */
+static int transcript_dir(const struct dirent *e)
+{
+	return e->d_name[0] != '.' && strchr(e->d_name, '.') == NULL;
+}
+
+static void test_transcripts(void **state)
 {
 	(void)state;
 	int before = differences;
-	static const char *const names[] = {
-		"21-restart", "22-restart-not-running", "23-remove-policy-busy",
-		"24-destroy",
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
-		replay(names[i], 0);
-	/* albatrossd's exit waiter puts a destroyed unikernel's name into its
-	 * "restarting" set even for destroy's own waiter (a leak, spec §6.3
-	 * step 10), so a second destroy "succeeds" with "destroyed: removed
-	 * from restarting"; albd keeps no such leftover and reports that the
-	 * unikernel is not there, as a destroy of any unknown name does */
-	replay_deliberate("25-destroy-again", "destroy: not found",
-			  "albatrossd answers from a leaked restarting entry");
-	replay("26-destroy-block2", 0);
-	replay("27-remove-policy", 0);
+	struct dirent **list;
+	int n = scandir(transcripts, &list, transcript_dir, alphasort);
+	assert_true(n >= 0);
+	bool created = false;
+	for (int i = 0; i < n; i++) {
+		const char *name = list[i]->d_name;
+		if (!created && atoi(name) > UNRECORDED_LAST) {
+			create_unrecorded();
+			created = true;
+		}
+		if (strcmp(name, "25-destroy-again") == 0)
+			/* albatrossd's exit waiter puts a destroyed unikernel's
+			 * name into its "restarting" set even for destroy's own
+			 * waiter (a leak, spec §6.3 step 10), so a second destroy
+			 * "succeeds" with "destroyed: removed from restarting";
+			 * albd keeps no such leftover and reports that the
+			 * unikernel is not there, as a destroy of any unknown
+			 * name does */
+			replay_deliberate(name, "destroy: not found",
+					  "albatrossd answers from a leaked restarting entry");
+		else if (strcmp(name, console_transcript) == 0)
+			/* the subscription's history; the recorded live lines
+			 * came from the recording host's unikernel and the
+			 * client was stopped by hand */
+			replay(name, 1 + console_count);
+		else
+			/* 08-dump-block: disk2's data was never set in the
+			 * recording (05's set-block could not connect), so the
+			 * dump is 1 MiB of zeros here too */
+			replay(name, 0);
+		free(list[i]);
+	}
+	free(list);
+	printf("%d transcripts replayed\n", n);
 	expect_no_difference(before);
 }
 
@@ -941,12 +961,39 @@ static void test_final_state(void **state)
 	expect_no_difference(before);
 }
 
+/* The transcript whose COMMAND is `albatross-client console ... --count=N`. */
+static void find_console_transcript(void)
+{
+	struct dirent **list;
+	int n = scandir(transcripts, &list, transcript_dir, alphasort);
+	for (int i = 0; i < n; i++) {
+		char dir[H_PATH * 2];
+		size_t len;
+		snprintf(dir, sizeof(dir), "%s/%s", transcripts, list[i]->d_name);
+		char *cmd = (char *)vec_read_at(dir, "COMMAND", &len);
+		char *c = cmd != NULL ? realloc(cmd, len + 1) : NULL;
+		if (c != NULL) {
+			c[len] = '\0';
+			const char *count = strstr(c, " --count=");
+			if (strncmp(c, "albatross-client console ", 25) == 0 && count != NULL &&
+			    console_transcript[0] == '\0') {
+				console_count = strtoul(count + 9, NULL, 10);
+				if (console_count <= CONSOLE_COUNT_MAX)
+					snprintf(console_transcript, sizeof(console_transcript),
+						 "%s", list[i]->d_name);
+			}
+		}
+		free(c != NULL ? c : cmd);
+		free(list[i]);
+	}
+	if (n > 0)
+		free(list);
+}
+
 static int tests(void)
 {
 	const struct CMUnitTest list[] = {
-		cmocka_unit_test(test_policies_blocks),
-		cmocka_unit_test(test_unikernels),
-		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_transcripts),
 		cmocka_unit_test(test_final_state),
 	};
 	return cmocka_run_group_tests(list, setup, teardown);
@@ -966,5 +1013,6 @@ int main(void)
 		printf("skipped: no transcripts in %s\n", dir);
 		return SKIP_STATUS;
 	}
+	find_console_transcript();
 	return run_in_netns(tests);
 }
