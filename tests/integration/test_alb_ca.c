@@ -72,9 +72,9 @@ static struct run alb_ca(const char *arg, ...)
 		int o = open(".out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		int e = open(".err", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-			_exit(127);
+			test_child_exit(127);
 		execv(bin, (char *const *)argv);
-		_exit(127);
+		test_child_exit(127);
 	}
 	int st;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)

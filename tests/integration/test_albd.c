@@ -1378,7 +1378,7 @@ static pid_t console_start(enum con_mode mode)
 				if (rb.len == 0)
 					alb_msg_encode(&r, ALB_ENCODE_FRAMED, &rb, NULL);
 				if (write(p[i].fd, rb.data, rb.len) < 0)
-					_exit(1);
+					test_child_exit(1);
 				alb_buf_free(&rb);
 				alb_msg_free(m);
 				alb_buf_free(&b);
@@ -1389,7 +1389,7 @@ static pid_t console_start(enum con_mode mode)
 			char data[4096];
 			ssize_t r = read(p[i].fd, data, sizeof(data));
 			if (r > 0 && write(out, data, (size_t)r) < 0)
-				_exit(1);
+				test_child_exit(1);
 			if (r == 0 || !fifo[i]) {
 				close(p[i].fd);
 				fifo[i] = fifo[n - 1];
@@ -1695,7 +1695,7 @@ static void test_sigterm_albd(void **state)
 		setenv("LISTEN_PID", env, 1);
 		setenv("LISTEN_FDS", "1", 1);
 		execl(exe, exe, tmp, db, "--systemd-socket-activation", (char *)NULL);
-		_exit(127);
+		test_child_exit(127);
 	}
 	close(l);
 	H.pid = pid;
@@ -1848,7 +1848,7 @@ static void test_with_clis(void **state)
 	pid_t con = fork();
 	if (con == 0) {
 		execl(consoled, consoled, tmparg, (char *)NULL);
-		_exit(127);
+		test_child_exit(127);
 	}
 	for (int i = 0; i < 500 && access(csock, F_OK) != 0; i++)
 		h_sleep_ms(10);

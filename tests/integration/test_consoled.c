@@ -110,7 +110,7 @@ static void daemon_start(const char *arg1, const char *arg2)
 			 old != NULL ? old : "", old != NULL && *old ? ":" : "");
 		setenv("ASAN_OPTIONS", asan, 1);
 		execv(exe, (char *const *)argv);
-		_exit(127);
+		test_child_exit(127);
 	}
 	for (int i = 0; i < 1000; i++) {
 		int fd = try_connect();
@@ -642,7 +642,7 @@ static int run_cli(const char *a1, const char *a2, const char *a3, char *err,
 		dup2(p[1], 2);
 		dup2(p[1], 1);
 		execv(exe, (char *const *)argv);
-		_exit(127);
+		test_child_exit(127);
 	}
 	close(p[1]);
 	size_t off = 0;
@@ -707,7 +707,7 @@ static void test_systemd_socket(void **state)
 			dup2(lfd, 3);
 			execl(exe, exe, "--systemd-socket-activation", "--tmpdir", D.dir,
 			      (char *)NULL);
-			_exit(127);
+			test_child_exit(127);
 		}
 		if (!good) {
 			/* LISTEN_PID is not the daemon's: it refuses to start. */
@@ -1164,7 +1164,7 @@ static pid_t spawn_info(const char *const *args, int *out)
 		dup2(p[1], 1);
 		close(p[0]);
 		execv(exe, (char *const *)argv);
-		_exit(127);
+		test_child_exit(127);
 	}
 	close(p[1]);
 	*out = p[0];
@@ -1326,7 +1326,7 @@ static pid_t spawn(const char *prog, const char *a1, const char *a2,
 			close(p[0]);
 		}
 		execl(exe, exe, a1, a2, a3, a4, (char *)NULL);
-		_exit(127);
+		test_child_exit(127);
 	}
 	if (out != NULL) {
 		close(p[1]);

@@ -714,7 +714,7 @@ static int start_consoled(void)
 		return -1;
 	if (consoled_pid == 0) {
 		execl(exe, exe, tmparg, (char *)NULL);
-		_exit(127);
+		test_child_exit(127);
 	}
 	for (int64_t end = h_now_us() + (int64_t)SETTLE_MS * 1000; h_now_us() < end;
 	     h_sleep_ms(10)) {

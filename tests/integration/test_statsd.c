@@ -173,7 +173,7 @@ static pid_t spawn(char *const argv[], int *out)
 		if (out != NULL)
 			dup2(p[1], 1);
 		execv(exe, argv);
-		_exit(127);
+		test_child_exit(127);
 	}
 	if (out != NULL) {
 		close(p[1]);

@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "albatross/albatross.h"
+#include "test_child.h"
 
 #define H_PATH 512
 
@@ -489,7 +490,7 @@ static inline int h_start_core(struct harness *h, const struct alb_vmmd_config *
 		uv_loop_init(&c.loop);
 		if (alb_vmmd_new(&c.loop, &conf, &c.v, &err) != 0) {
 			fprintf(stderr, "core: %s\n", err.msg);
-			_exit(1);
+			test_child_exit(1);
 		}
 		uv_signal_init(&c.loop, &c.sig);
 		c.sig.data = &c;
@@ -503,7 +504,7 @@ static inline int h_start_core(struct harness *h, const struct alb_vmmd_config *
 		uv_run(&c.loop, UV_RUN_DEFAULT);
 		alb_vmmd_free(c.v);
 		uv_loop_close(&c.loop);
-		_exit(st);
+		test_child_exit(st);
 	}
 	h->pid = pid;
 	h->reaped = false;
@@ -527,7 +528,7 @@ static inline int h_start_albd(struct harness *h, const char *extra)
 		return -1;
 	if (pid == 0) {
 		execl(exe, exe, tmp, db, extra, (char *)NULL);
-		_exit(127);
+		test_child_exit(127);
 	}
 	h->pid = pid;
 	h->reaped = false;

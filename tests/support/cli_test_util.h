@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "vectors.h"
+#include "test_child.h"
 
 /* What a program run produced. */
 struct run {
@@ -108,7 +109,7 @@ static inline int run_argv(char *const *argv, struct run *r)
 		int null = open("/dev/null", O_RDONLY);
 		dup2(null, 0);
 		execv(argv[0], argv);
-		_exit(127);
+		test_child_exit(127);
 	}
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)

@@ -27,6 +27,7 @@
 
 #include "albatross/net.h"
 #include "netlink.h"
+#include "test_child.h"
 
 /* ---- MAC addresses -------------------------------------------------------- */
 
@@ -699,7 +700,7 @@ static void test_feed_hostile(void **state)
 		if (!(cond)) {                                              \
 			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
 				__LINE__, #cond);                           \
-			_exit(1);                                           \
+			test_child_exit(1);                                           \
 		}                                                           \
 	} while (0)
 #define CHECK_RC(expr, want)                                                \
@@ -709,7 +710,7 @@ static void test_feed_hostile(void **state)
 			fprintf(stderr, "%s:%d: %s = %d (want %d): %s\n",   \
 				__FILE__, __LINE__, #expr, rc_, (want),     \
 				err.msg);                                   \
-			_exit(1);                                           \
+			test_child_exit(1);                                           \
 		}                                                           \
 	} while (0)
 
@@ -873,7 +874,7 @@ static void hint_scenario(struct alb_net *net)
 			  alb_bridge_create(NULL, "albbr9", NULL) == 0 &&
 			  alb_tap_create(NULL, "albbr9", tap, NULL) == 0 &&
 			  strcmp(tap, "vmmtap0") == 0;
-		_exit(ok ? 0 : 1);
+		test_child_exit(ok ? 0 : 1);
 	}
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid);
@@ -1038,23 +1039,23 @@ static void run_in_netns(void (*fn)(void))
 		if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
 			printf("SKIP: unshare: %s\n", strerror(errno));
 			fflush(stdout);
-			_exit(NS_SKIP);
+			test_child_exit(NS_SKIP);
 		}
 		/* this namespace's own sysfs, to look at its interfaces */
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
 		    mount("sysfs", "/sys", "sysfs", 0, NULL) != 0) {
 			printf("SKIP: cannot mount sysfs: %s\n", strerror(errno));
 			fflush(stdout);
-			_exit(NS_SKIP);
+			test_child_exit(NS_SKIP);
 		}
 		if (access("/dev/net/tun", R_OK | W_OK) != 0) {
 			printf("SKIP: /dev/net/tun: %s\n", strerror(errno));
 			fflush(stdout);
-			_exit(NS_SKIP);
+			test_child_exit(NS_SKIP);
 		}
 		fn();
 		fflush(stdout);
-		_exit(0);
+		test_child_exit(0);
 	}
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);

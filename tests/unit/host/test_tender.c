@@ -25,6 +25,7 @@
 #include "albatross/net.h"
 #include "albatross/tender.h"
 #include "tender_internal.h"
+#include "test_child.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -538,7 +539,7 @@ static int real_status(int code, int sig)
 			signal(sig, SIG_DFL);
 			raise(sig);
 		}
-		_exit(code);
+		test_child_exit(code);
 	}
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -576,7 +577,7 @@ static void test_exit_decode(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		raise(SIGSTOP);
-		_exit(0);
+		test_child_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
 	assert_int_equal(alb_tender_exit_decode(st, ALB_TENDER_HVT, &s), 0);

@@ -21,6 +21,7 @@
 #include "io/state_file.h"
 #include "proto/state_codec.h"
 #include "vectors.h"
+#include "test_child.h"
 
 #define N_STEPS (ALB_STATE_STEP_DIR_SYNCED + 1)
 
@@ -283,7 +284,7 @@ static void test_failure_each_step(void **state)
 static int crash_hook(enum alb_state_step s, void *ctx)
 {
 	if ((int)s == *(const int *)ctx)
-		_exit(0);
+		test_child_exit(0);
 	return 0;
 }
 
@@ -296,7 +297,7 @@ static bool crash_at(int k, void (*fn)(void))
 	if (pid == 0) {
 		alb_state_file_set_hook(crash_hook, &k);
 		fn();
-		_exit(3);
+		test_child_exit(3);
 	}
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -307,13 +308,13 @@ static bool crash_at(int k, void (*fn)(void))
 static void child_write_new(void)
 {
 	if (alb_state_file_write_bytes(dir, (const uint8_t *)"new", 3, NULL) != 0)
-		_exit(2);
+		test_child_exit(2);
 }
 
 static void child_copy_started(void)
 {
 	if (alb_state_copy_started(dir, NULL) != 0)
-		_exit(2);
+		test_child_exit(2);
 }
 
 /* A crash at every step of a write leaves state and state.bak each holding
@@ -670,7 +671,7 @@ static const struct alb_state *crash_state;
 static void child_write_state(void)
 {
 	if (alb_state_write_file(dir, crash_state, NULL) != 0)
-		_exit(2);
+		test_child_exit(2);
 }
 
 /* Whether the file decodes and re-encodes to one of the given contents. */

@@ -33,6 +33,7 @@
 #include "albatross/stats.h"
 #include "stats_internal.h"
 #include "vectors.h"
+#include "test_child.h"
 
 /* ---- canned /proc files ------------------------------------------------ */
 
@@ -409,7 +410,7 @@ static void test_proc_gone(void **state)
 	assert_true(child >= 0);
 	if (child == 0) {
 		pause();
-		_exit(0);
+		test_child_exit(0);
 	}
 	assert_int_equal(alb_stats_proc_open(child, &p, &err), 0);
 	struct alb_kinfo_mem mem;
