@@ -9,6 +9,8 @@
  * SPDX-License-Identifier: ISC */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -34,6 +36,7 @@
 
 #include "albatross/albatross.h"
 #include "albatross/cert.h"
+#include "test_child.h"
 
 /* The limits of the endpoint under test (small, to test them cheaply). */
 #define T_IMAGE_MAX 100000
@@ -52,6 +55,8 @@
 #define SERVED_MS_MAX 2000
 #define BIG_CERT (15u * 1000u * 1000u)
 #define BIG_CERT_COST_MAX_KIB (4u * 1024u)
+/* alb-tlsd's exit status for a command-line error (Cmdliner's). */
+#define DAEMON_EXIT_CLI_T 124
 
 /* ---- what the fake daemon saw ---------------------------------------------- */
 
@@ -444,9 +449,9 @@ static int tcp_connect(void)
 /* Connects presenting chain[0..n) (leaf first) with T.key; returns whether
  * the handshake succeeded (in TLS 1.3 a refused client certificate shows
  * at the first read, which client_read_all reports). */
-static bool client_open(struct client *c, X509 **chain, size_t n)
+static bool client_open_fd(struct client *c, int fd, X509 **chain, size_t n)
 {
-	c->fd = tcp_connect();
+	c->fd = fd;
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	assert_non_null(c->ctx);
 	SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION);
@@ -463,6 +468,11 @@ static bool client_open(struct client *c, X509 **chain, size_t n)
 	bool ok = SSL_connect(c->ssl) == 1;
 	ERR_clear_error();
 	return ok;
+}
+
+static bool client_open(struct client *c, X509 **chain, size_t n)
+{
+	return client_open_fd(c, tcp_connect(), chain, n);
 }
 
 static void client_close(struct client *c)
@@ -1117,6 +1127,243 @@ static void test_binary_big_certificate(void **state)
 	stop_binary();
 }
 
+/* ---- the alb-tlsd program ------------------------------------------------------ */
+
+/* How long alb-tlsd gets to say it listens, to end after SIGTERM. */
+#define CLI_WAIT_MS 20000
+
+struct cli {
+	pid_t pid;
+	int err; /* its stderr (and stdout) */
+	char out[8192];
+	size_t len;
+};
+
+/* Starts alb-tlsd with args (NULL-terminated) and stdin in_fd (-1:
+ * /dev/null); with listen_fd >= 0 that socket becomes fd 3 as systemd
+ * passes it. */
+static void cli_start(struct cli *c, const char *const *args, int in_fd, int listen_fd)
+{
+	const char *build = getenv("ALB_BUILD_ROOT");
+	char exe[512];
+	snprintf(exe, sizeof(exe), "%s/cli/alb-tlsd", build != NULL ? build : ".");
+	const char *argv[24] = {exe};
+	size_t n = 1;
+	while (args[n - 1] != NULL && n < 23) {
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	memset(c, 0, sizeof(*c));
+	fflush(stdout);
+	fflush(stderr);
+	c->pid = fork();
+	assert_true(c->pid >= 0);
+	if (c->pid == 0) {
+		int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
+		dup2(in, STDIN_FILENO);
+		dup2(p[1], STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
+		if (listen_fd >= 0) {
+			char pid[32];
+			snprintf(pid, sizeof(pid), "%d", (int)getpid());
+			dup2(listen_fd, 3);
+			setenv("LISTEN_FDS", "1", 1);
+			setenv("LISTEN_PID", pid, 1);
+		}
+		execv(exe, (char *const *)argv);
+		test_child_exit(127);
+	}
+	close(p[1]);
+	c->err = p[0];
+}
+
+/* Reads its output until text shows (true) or it ends or CLI_WAIT_MS
+ * pass (false). */
+static bool cli_wait_for(struct cli *c, const char *text)
+{
+	for (int64_t waited = 0; waited < CLI_WAIT_MS; waited += 10) {
+		c->out[c->len] = '\0';
+		if (strstr(c->out, text) != NULL)
+			return true;
+		struct pollfd pf = {c->err, POLLIN, 0};
+		if (poll(&pf, 1, 10) == 1) {
+			ssize_t r = read(c->err, c->out + c->len, sizeof(c->out) - 1 - c->len);
+			if (r <= 0)
+				return strstr(c->out, text) != NULL;
+			c->len += (size_t)r;
+		}
+	}
+	return false;
+}
+
+/* Waits for its end; its exit status (its whole output read). */
+static int cli_end(struct cli *c)
+{
+	cli_wait_for(c, "\001never printed\001");
+	close(c->err);
+	int st;
+	assert_int_equal(waitpid(c->pid, &st, 0), c->pid);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void path_in(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s/%s", T.dir, name);
+}
+
+/* Command lines alb-tlsd refuses, each with its exit status and message. */
+static void test_cli_usage(void **state)
+{
+	(void)state;
+	char ca[256], cert[256], key[256], tmp[300], missing[256];
+	path_in(ca, sizeof(ca), "ca.pem");
+	path_in(cert, sizeof(cert), "server.pem");
+	path_in(key, sizeof(key), "server.key");
+	path_in(missing, sizeof(missing), "no-such-ca.pem");
+	snprintf(tmp, sizeof(tmp), "--tmpdir=%s", T.dir);
+	static const char *const none[] = {NULL};
+	const char *const one[] = {ca, NULL};
+	const char *const two[] = {ca, cert, NULL};
+	const char *const four[] = {ca, cert, key, key, NULL};
+	const char *const port[] = {"--port", "65536", ca, cert, key, NULL};
+	const char *const both[] = {"--port=1", "--systemd-socket-activation", ca, cert, key, NULL};
+	const char *const inetd[] = {"--inetd", ca, cert, key, NULL};
+	const char *const no_ca[] = {tmp, "--ip=127.0.0.1", "--port=0", missing, cert, key, NULL};
+	const char *const help[] = {"--help", NULL};
+	static const struct {
+		int status;
+		const char *text;
+	} want[] = {
+		{DAEMON_EXIT_CLI_T, "required argument CA is missing"},
+		{DAEMON_EXIT_CLI_T, "required argument CERT is missing"},
+		{DAEMON_EXIT_CLI_T, "required argument KEY is missing"},
+		{DAEMON_EXIT_CLI_T, "unexpected argument"},
+		{DAEMON_EXIT_CLI_T, "option '--port': invalid value '65536', expected a port number"},
+		{DAEMON_EXIT_CLI_T, "Options --port and --systemd-socket-activation are not compatible"},
+		{3, "--inetd requires --syslog or -q"},
+		{1, "no-such-ca.pem"},
+		{0, "Usage: alb-tlsd [OPTION]... CA CERT KEY"},
+	};
+	const char *const *cmds[] = {none, one, two, four, port, both, inetd, no_ca, help};
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(*cmds); i++) {
+		struct cli c;
+		cli_start(&c, cmds[i], -1, -1);
+		int st = cli_end(&c);
+		if (st != want[i].status || strstr(c.out, want[i].text) == NULL)
+			fail_msg("case %zu: exit %d, expected %d with \"%s\"; it said:\n%s", i, st,
+				 want[i].status, want[i].text, c.out);
+	}
+}
+
+/* An info request through the program: relayed to the fake vmmd. */
+static void cli_request(void)
+{
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+	X509 *l = leaf(T.ca, T.ca_key, "hello", &info, alb_cert_now());
+	X509 *chain[] = {l};
+	size_t mark = log_mark();
+	struct alb_msg *m = one_reply(chain, 1, NULL);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	assert_string_equal(m->header.name, ":hello");
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark + 1);
+	assert_int_equal(log_at(mark).kind, ALB_CMD_UNIKERNEL_INFO);
+	X509_free(l);
+}
+
+/* alb-tlsd on an ephemeral port of 127.0.0.1 serves a client, then ends
+ * cleanly on SIGTERM. */
+static void test_cli_serves(void **state)
+{
+	(void)state;
+	char ca[256], cert[256], key[256], tmp[300];
+	path_in(ca, sizeof(ca), "ca.pem");
+	path_in(cert, sizeof(cert), "server.pem");
+	path_in(key, sizeof(key), "server.key");
+	snprintf(tmp, sizeof(tmp), "--tmpdir=%s", T.dir);
+	const char *const args[] = {"-v", tmp, "--ip", "127.0.0.1", "--port", "0",
+				    ca, cert, key, NULL};
+	struct cli c;
+	cli_start(&c, args, -1, -1);
+	if (!cli_wait_for(&c, "listening on port "))
+		fail_msg("alb-tlsd did not listen:\n%s", c.out);
+	uint16_t saved = T.port;
+	T.port = (uint16_t)atoi(strstr(c.out, "listening on port ") + 18);
+	assert_true(T.port > 0);
+	cli_request();
+	T.port = saved;
+	assert_int_equal(kill(c.pid, SIGTERM), 0);
+	assert_int_equal(cli_end(&c), 0);
+	assert_non_null(strstr(c.out, "stopping on signal"));
+}
+
+/* The listening socket given the systemd way (fd 3, LISTEN_FDS). */
+static void test_cli_systemd(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	socklen_t sl = sizeof(sa);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	char ca[256], cert[256], key[256], tmp[300];
+	path_in(ca, sizeof(ca), "ca.pem");
+	path_in(cert, sizeof(cert), "server.pem");
+	path_in(key, sizeof(key), "server.key");
+	snprintf(tmp, sizeof(tmp), "--tmpdir=%s", T.dir);
+	const char *const args[] = {"-v", tmp, "--systemd-socket-activation", ca, cert, key,
+				    NULL};
+	struct cli c;
+	cli_start(&c, args, -1, fd);
+	close(fd);
+	if (!cli_wait_for(&c, "listening on port "))
+		fail_msg("alb-tlsd did not take the socket:\n%s", c.out);
+	uint16_t saved = T.port;
+	T.port = ntohs(sa.sin_port);
+	cli_request();
+	T.port = saved;
+	assert_int_equal(kill(c.pid, SIGINT), 0);
+	assert_int_equal(cli_end(&c), 0);
+}
+
+/* --inetd: one connection on stdin, served, then the program ends. */
+static void test_cli_inetd(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	char ca[256], cert[256], key[256], tmp[300];
+	path_in(ca, sizeof(ca), "ca.pem");
+	path_in(cert, sizeof(cert), "server.pem");
+	path_in(key, sizeof(key), "server.key");
+	snprintf(tmp, sizeof(tmp), "--tmpdir=%s", T.dir);
+	const char *const args[] = {"--inetd", "-q", tmp, ca, cert, key, NULL};
+	struct cli c;
+	cli_start(&c, args, sv[1], -1);
+	close(sv[1]);
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+	X509 *l = leaf(T.ca, T.ca_key, "hello", &info, alb_cert_now());
+	X509 *chain[] = {l};
+	struct client cl;
+	assert_true(client_open_fd(&cl, sv[0], chain, 1));
+	struct alb_msg *msgs[2];
+	assert_int_equal(client_read_all(&cl, msgs, 2), 1);
+	assert_int_equal(msgs[0]->kind, ALB_PAYLOAD_SUCCESS);
+	alb_msg_free(msgs[0]);
+	client_close(&cl);
+	X509_free(l);
+	assert_int_equal(cli_end(&c), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1134,6 +1381,10 @@ int main(void)
 		cmocka_unit_test(test_cert_list_limit),
 		cmocka_unit_test(test_binary_silent_connections),
 		cmocka_unit_test(test_binary_big_certificate),
+		cmocka_unit_test(test_cli_usage),
+		cmocka_unit_test(test_cli_serves),
+		cmocka_unit_test(test_cli_systemd),
+		cmocka_unit_test(test_cli_inetd),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
