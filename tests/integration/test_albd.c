@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: ISC */
 #include <net/if.h>
 #include <poll.h>
+#include <sys/mount.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -581,6 +582,65 @@ static void test_create_rollback(void **state)
 	assert_int_equal(rename(moved, H.tender), 0);
 	no_leftovers();
 	uk_free(&u);
+}
+
+/* A bridge the root policy lists that is not a bridge any more (a tap of
+ * that name): the second tap cannot join it, the first is removed again. */
+static void test_create_rollback_bridge(void **state)
+{
+	(void)state;
+	assert_int_equal(system("ip link del " BR2 " && ip tuntap add dev " BR2 " mode tap"), 0);
+	struct ukc u;
+	uk_init(&u, false);
+	uk_net(&u, "a", BR);
+	uk_net(&u, "b", BR2);
+	uk_arg(&u, "--sleep-ms=60000");
+	uk_image(&u, false);
+	struct alb_msg *m = h_call(&H, ":rbr", &u.cmd);
+	assert_int_equal(m->kind, ALB_PAYLOAD_FAILURE);
+	printf("a tap joining a tap: %s\n", h_text(m));
+	alb_msg_free(m);
+	no_leftovers();
+	assert_int_equal(info_count(":rbr"), 0);
+	uk_free(&u);
+	assert_int_equal(system("ip link del " BR2), 0);
+	struct alb_net *net;
+	assert_int_equal(alb_net_new(&net, NULL), 0);
+	assert_int_equal(alb_bridge_create(net, BR2, NULL), 0);
+	alb_net_free(net);
+}
+
+/* A tender that passed its checks (its ABI check is remembered) but can
+ * no longer be executed when the unikernel is spawned: its interpreter is
+ * gone. The spawn step fails and undoes the image, FIFO and taps. */
+static void test_create_rollback_spawn(void **state)
+{
+	(void)state;
+	const char *fake = getenv("ALB_FAKE_TENDER");
+	char interp[H_PATH + 16], script[2 * H_PATH + 64];
+	snprintf(interp, sizeof(interp), "%s/interp", H.dbdir);
+	snprintf(script, sizeof(script), "#!%s\nexec '%s' \"$@\"\n", interp, fake);
+	assert_int_equal(symlink("/bin/sh", interp), 0);
+	assert_int_equal(unlink(H.tender), 0);
+	assert_int_equal(h_write_file(H.tender, script, strlen(script)), 0);
+	assert_int_equal(chmod(H.tender, 0755), 0);
+	struct ukc u;
+	uk_init(&u, false);
+	uk_net(&u, "a", BR);
+	uk_arg(&u, "--sleep-ms=60000");
+	uk_image(&u, false);
+	assert_true(h_call_is(&H, ":sp", &u.cmd, "created unikernel"));
+	destroy(":sp", "destroyed unikernel");
+	assert_int_equal(unlink(interp), 0);
+	struct alb_msg *m = h_call(&H, ":sp", &u.cmd);
+	assert_int_equal(m->kind, ALB_PAYLOAD_FAILURE);
+	printf("a tender that cannot be executed: %s\n", h_text(m));
+	alb_msg_free(m);
+	no_leftovers();
+	assert_int_equal(info_count(":sp"), 0);
+	uk_free(&u);
+	assert_int_equal(unlink(H.tender), 0);
+	assert_int_equal(symlink(fake, H.tender), 0);
 }
 
 /* ---- policies ----------------------------------------------------------------- */
@@ -1537,6 +1597,68 @@ static int teardown_other(void **state)
 	return 0;
 }
 
+/* A tmpdir on a small tmpfs of its own (private: the test runs in a mount
+ * namespace of its own). */
+#define FULL_TMPFS "size=256k,mode=0755"
+static char full_dir[H_PATH];
+
+static int setup_full(void **state)
+{
+	(void)state;
+	snprintf(full_dir, sizeof(full_dir), "/tmp/alb-full-XXXXXX");
+	if (mkdtemp(full_dir) == NULL ||
+	    mount("tmpfs", full_dir, "tmpfs", 0, FULL_TMPFS) != 0)
+		return -1;
+	return h_setup_in(&H, "albdfull", full_dir);
+}
+
+static int teardown_full(void **state)
+{
+	teardown_other(state);
+	umount2(full_dir, MNT_DETACH);
+	rmdir(full_dir);
+	return 0;
+}
+
+/* The image cannot be written (the tmpdir is full): the create fails with
+ * the reason and leaves no FIFO, image or temporary file, no tap and no
+ * reservation; once there is room the same create succeeds. */
+static void test_create_rollback_full_tmpdir(void **state)
+{
+	(void)state;
+	struct alb_vmmd_config cfg;
+	alb_vmmd_config_init(&cfg);
+	assert_int_equal(h_start_core(&H, &cfg), 0);
+	char filler[H_PATH * 2];
+	snprintf(filler, sizeof(filler), "%s/filler", H.troot);
+	int fd = open(filler, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	static uint8_t block[4096];
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	assert_int_equal(errno, ENOSPC);
+	close(fd);
+	struct ukc u;
+	uk_init(&u, false);
+	uk_net(&u, "a", BR);
+	uk_arg(&u, "--sleep-ms=60000");
+	uk_image(&u, false);
+	struct alb_msg *m = h_call(&H, ":full", &u.cmd);
+	assert_int_equal(m->kind, ALB_PAYLOAD_FAILURE);
+	assert_non_null(strstr(h_text(m), "No space left on device"));
+	alb_msg_free(m);
+	no_leftovers();
+	assert_int_equal(h_count_files(H.tmpdir, ".tmp"), 0);
+	assert_int_equal(info_count(":full"), 0);
+	/* the same create, with room: the reservation was given back */
+	assert_int_equal(unlink(filler), 0);
+	assert_true(h_call_is(&H, ":full", &u.cmd, "created unikernel"));
+	destroy(":full", "destroyed unikernel");
+	uk_free(&u);
+	assert_int_equal(h_stop(&H, SIGTERM), 0);
+	no_leftovers();
+}
+
 static bool pid_alive(pid_t pid)
 {
 	return kill(pid, 0) == 0;
@@ -2069,6 +2191,8 @@ static int tests(void)
 		cmocka_unit_test(test_create_info_destroy),
 		cmocka_unit_test(test_running_force_restart),
 		cmocka_unit_test(test_create_rollback),
+		cmocka_unit_test(test_create_rollback_bridge),
+		cmocka_unit_test(test_create_rollback_spawn),
 		cmocka_unit_test(test_restart_on_failure),
 		cmocka_unit_test(test_exit64_without_name),
 		cmocka_unit_test(test_restart_delays),
@@ -2093,6 +2217,8 @@ static int tests(void)
 						teardown_other),
 		cmocka_unit_test_setup_teardown(test_state_vectors, setup_other,
 						teardown_other),
+		cmocka_unit_test_setup_teardown(test_create_rollback_full_tmpdir, setup_full,
+						teardown_full),
 		cmocka_unit_test_setup_teardown(test_default_limits, setup_other,
 						teardown_other),
 		cmocka_unit_test_setup_teardown(test_with_clis, setup_other,
