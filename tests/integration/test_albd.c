@@ -2090,7 +2090,7 @@ static void state_vector_runs(const char *dir, const struct vec_entry *e)
 	put_state(b.data, b.len);
 	assert_int_equal(h_start_core(&H, NULL), 0);
 	assert_true(wait_tenders((int)st->n_unikernels, 10000));
-	for (int i = 0; i < 200 && info_count(":") != st->n_unikernels; i++)
+	for (int i = 0; i < 1000 && info_count(":") != st->n_unikernels; i++)
 		h_sleep_ms(10);
 	assert_int_equal(info_count(":"), st->n_unikernels);
 	for (size_t i = 0; i < st->n_unikernels; i++)

@@ -5,8 +5,11 @@
 
 #include <unistd.h>
 
-/* gcov's counter dump, present only in a coverage build (-Db_coverage). */
-extern void __gcov_dump(void) __attribute__((weak));
+#ifdef ALB_TEST_COVERAGE
+/* gcov's counter dump (libgcov), linked in a coverage build
+ * (-Db_coverage=true defines ALB_TEST_COVERAGE for the tests). */
+void __gcov_dump(void);
+#endif
 
 /* Ends a forked child with code. exit() would run the parent's atexit
  * handlers and flush the stdio buffers it inherited a second time; a bare
@@ -14,8 +17,9 @@ extern void __gcov_dump(void) __attribute__((weak));
  * writes the coverage counters first (in a coverage build), then _exits. */
 static inline _Noreturn void test_child_exit(int code)
 {
-	if (__gcov_dump != NULL)
-		__gcov_dump();
+#ifdef ALB_TEST_COVERAGE
+	__gcov_dump();
+#endif
 	_exit(code);
 }
 
