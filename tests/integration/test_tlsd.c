@@ -140,6 +140,36 @@ static void console_line(int fd, const struct alb_msg *req, const char *line)
 	alb_buf_free(&out);
 }
 
+/* Fake daemon answers that are not answers, for the names that ask for
+ * them: a frame that does not decode (":garbage"), a frame longer than
+ * the endpoint reads (":huge"), nothing at all (":silent" and the policy
+ * path "silent:"), a Data message to a Policy_add ("data:"). True when the
+ * connection is to be closed. */
+static bool misbehave(int fd, const struct alb_msg *m)
+{
+	const char *name = m->header.name;
+	if (strcmp(name, ":garbage") == 0) {
+		static const uint8_t junk[] = {0, 0, 0, 3, 0xff, 0xff, 0xff};
+		if (write(fd, junk, sizeof(junk)) < 0)
+			perror("fake daemon: write");
+		return true;
+	}
+	if (strcmp(name, ":huge") == 0) {
+		uint8_t hdr[4];
+		assert_int_equal(alb_frame_header(hdr, ALB_TLSD_FRAME_MAX + 1, NULL), 0);
+		if (write(fd, hdr, sizeof(hdr)) < 0)
+			perror("fake daemon: write");
+		return true;
+	}
+	if (strcmp(name, ":silent") == 0 || strcmp(name, "silent:") == 0)
+		return true;
+	if (strcmp(name, "data:") == 0) {
+		console_line(fd, m, "not an answer");
+		return true;
+	}
+	return false;
+}
+
 /* One connection to the fake daemon: Policy_add → Success (keep reading),
  * anything else → its answer, then close. */
 static void serve(int fd, enum alb_endpoint ep)
@@ -180,6 +210,10 @@ static void serve(int fd, enum alb_endpoint ep)
 		}
 		record(&s);
 		bool more = false;
+		if (misbehave(fd, m)) {
+			alb_msg_free(m);
+			return;
+		}
 		if (s.kind == ALB_CMD_POLICY_ADD) {
 			if (strcmp(s.name, T.bad_policy_path) == 0)
 				reply(fd, m, ALB_PAYLOAD_FAILURE, "policy refused");
@@ -1127,6 +1161,112 @@ static void test_binary_big_certificate(void **state)
 	stop_binary();
 }
 
+/* ---- daemons and clients that misbehave --------------------------------------- */
+
+/* What the endpoint answers when the daemon sends junk, too much or
+ * nothing, to the command or to a policy of the chain. */
+static void test_daemon_misbehaves(void **state)
+{
+	(void)state;
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+	static const struct {
+		const char *cn, *failure;
+	} cases[] = {
+		{"garbage", "error reading from fd"},
+		{"huge", "error reading from fd"},
+		{"silent", "error reading from fd"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		X509 *l = leaf(T.ca, T.ca_key, cases[i].cn, &info, alb_cert_now());
+		X509 *chain[] = {l};
+		struct alb_msg *m = one_reply(chain, 1, NULL);
+		assert_failure(m, cases[i].failure);
+		alb_msg_free(m);
+		X509_free(l);
+	}
+	static const struct {
+		const char *cn, *failure;
+	} policies[] = {
+		{"silent", "read error after writing policy"},
+		{"data", "expected success when adding policy, got: data"},
+	};
+	for (size_t i = 0; i < sizeof(policies) / sizeof(*policies); i++) {
+		struct alb_command pa = policy_cmd(5);
+		X509 *a = sign(T.ca, T.ca_key, T.key, policies[i].cn, &pa);
+		X509 *l = leaf(a, T.key, "x", &info, alb_cert_now());
+		X509 *chain[] = {l, a};
+		struct alb_msg *m = one_reply(chain, 2, NULL);
+		assert_failure(m, policies[i].failure);
+		alb_msg_free(m);
+		X509_free(l);
+		X509_free(a);
+	}
+}
+
+/* Whether the endpoint closes fd within 10 s (whatever it sends first). */
+static bool closed_by_peer(int fd)
+{
+	char buf[4096];
+	for (int i = 0; i < 1000; i++) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 10) == 1 && read(fd, buf, sizeof(buf)) <= 0)
+			return true;
+	}
+	return false;
+}
+
+/* Clients that go away during the handshake, or end the TLS session
+ * (close_notify), or send bytes that are not TLS in the middle of a block
+ * stream: each counted or closed, and the endpoint serves on. */
+static void test_clients_misbehave(void **state)
+{
+	(void)state;
+	struct alb_tlsd_stats before, after;
+	alb_tlsd_get_stats(T.d, &before);
+	/* gone before a byte, then gone in the middle of a ClientHello */
+	close(tcp_connect());
+	int fd = tcp_connect();
+	static const uint8_t hello_start[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+	assert_int_equal(write(fd, hello_start, sizeof(hello_start)), sizeof(hello_start));
+	close(fd);
+	for (int i = 0; i < 1000; i++) {
+		alb_tlsd_get_stats(T.d, &after);
+		if (after.handshakes_failed >= before.handshakes_failed + 2)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(after.handshakes_failed, before.handshakes_failed + 2);
+	struct alb_command bs = simple(ALB_CMD_BLOCK_SET);
+	X509 *l = leaf(T.ca, T.ca_key, "disk", &bs, alb_cert_now());
+	X509 *chain[] = {l};
+	/* close_notify in the middle of the stream */
+	struct client c;
+	assert_true(client_open(&c, chain, 1));
+	client_chunk(&c, 100, 1);
+	assert_int_equal(SSL_shutdown(c.ssl) >= 0, 1);
+	struct alb_msg *msgs[2];
+	assert_int_equal(client_read_all(&c, msgs, 2), 1);
+	assert_failure(msgs[0], "reading tls chunk");
+	alb_msg_free(msgs[0]);
+	client_close(&c);
+	/* bytes that are not a TLS record */
+	assert_true(client_open(&c, chain, 1));
+	client_chunk(&c, 100, 1);
+	static const char junk[] = "this is not TLS";
+	assert_int_equal(write(c.fd, junk, sizeof(junk)), sizeof(junk));
+	assert_true(closed_by_peer(c.fd));
+	client_close(&c);
+	X509_free(l);
+	/* still serving */
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+	l = leaf(T.ca, T.ca_key, "hello", &info, alb_cert_now());
+	chain[0] = l;
+	struct alb_msg *m = one_reply(chain, 1, NULL);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	alb_msg_free(m);
+	X509_free(l);
+}
+
 /* ---- the alb-tlsd program ------------------------------------------------------ */
 
 /* How long alb-tlsd gets to say it listens, to end after SIGTERM. */
@@ -1381,6 +1521,8 @@ int main(void)
 		cmocka_unit_test(test_cert_list_limit),
 		cmocka_unit_test(test_binary_silent_connections),
 		cmocka_unit_test(test_binary_big_certificate),
+		cmocka_unit_test(test_daemon_misbehaves),
+		cmocka_unit_test(test_clients_misbehave),
 		cmocka_unit_test(test_cli_usage),
 		cmocka_unit_test(test_cli_serves),
 		cmocka_unit_test(test_cli_systemd),
