@@ -4,12 +4,18 @@
 # Integration tests need root (they make their own network namespace) and
 # skip with a printed reason otherwise.
 # Extra arguments go to `meson test` (e.g. a test name or --suite unit).
+# ALB_COVERAGE=1 also instruments the build for line coverage (gcov; the
+# counters of earlier runs are removed first), for .ci/run's report.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 .ci/install-packages.sh || exit 1
 builddir=${BUILDDIR:-build-test}
 if [ ! -f "$builddir/build.ninja" ]; then
   meson setup "$builddir" --werror -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
+fi
+if [ "${ALB_COVERAGE:-0}" = 1 ]; then
+  meson configure "$builddir" -Db_coverage=true >/dev/null || exit 1
+  find "$builddir" -name '*.gcda' -delete
 fi
 ninja -C "$builddir" || exit 1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
