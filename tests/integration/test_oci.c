@@ -73,11 +73,11 @@ static int make_pod(void)
 	if (pod == 0) {
 		char c = 0;
 		if (unshare(CLONE_NEWNET) != 0)
-			_exit(1);
+			test_child_exit(1);
 		if (write(ready[1], &c, 1) != 1)
-			_exit(1);
+			test_child_exit(1);
 		pause();
-		_exit(0);
+		test_child_exit(0);
 	}
 	char c;
 	close(ready[1]);

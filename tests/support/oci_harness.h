@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "test_child.h"
 
 #define OH_PATH 512
 /* Largest output of one command kept. */
@@ -141,7 +142,7 @@ static inline int oh_start(struct oci_harness *h, const char *tag)
 			dup2(fd, 2);
 		}
 		execlp("containerd", "containerd", "--config", cfg, (char *)NULL);
-		_exit(127);
+		test_child_exit(127);
 	}
 	for (int64_t end = oh_now_us() + OH_START_TIMEOUT_MS * 1000;
 	     oh_now_us() < end; oh_sleep_ms(20)) {
