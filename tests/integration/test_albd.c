@@ -2081,6 +2081,27 @@ static void runnable(struct alb_state *st, struct alb_buf *out, uint8_t **keep)
 	assert_int_equal(alb_state_encode(st, out, NULL), 0);
 }
 
+/* Whether <dbdir>/state holds n unikernels within timeout_ms. */
+static bool state_file_holds(size_t n, int timeout_ms)
+{
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/state", H.dbdir);
+	for (int64_t end = h_now_us() + (int64_t)timeout_ms * 1000; h_now_us() < end;
+	     h_sleep_ms(10)) {
+		size_t len;
+		char *raw = h_read_file(path, &len);
+		struct alb_state *st = NULL;
+		bool ok = raw != NULL &&
+			  alb_state_decode((uint8_t *)raw, len, 0, &st, NULL) == 0 &&
+			  st->n_unikernels == n;
+		alb_state_free(st);
+		free(raw);
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
 /* One state file vector: albd serves it with runnable images, every
  * unikernel comes up, and what albd writes back is the current format. */
 static void state_vector_runs(const char *dir, const struct vec_entry *e)
@@ -2102,6 +2123,9 @@ static void state_vector_runs(const char *dir, const struct vec_entry *e)
 	assert_int_equal(info_count(":"), st->n_unikernels);
 	for (size_t i = 0; i < st->n_unikernels; i++)
 		assert_int_equal(info_count(st->unikernels[i].name), 1);
+	/* a write still pending at SIGTERM is dropped: wait for the one
+	 * that holds them all */
+	assert_true(state_file_holds(st->n_unikernels, 10000));
 	assert_int_equal(h_stop(&H, SIGTERM), 0);
 	no_leftovers();
 	/* what albd wrote is the current format and re-encodes to the

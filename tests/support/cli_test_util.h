@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -177,6 +178,38 @@ static inline uint8_t *read_vector(const char *rel, size_t *len)
 			print_message("SKIP: vectors directory not found\n");  \
 			skip();                                                \
 		}                                                              \
+	} while (0)
+
+/* Whether the vector set has every transcript session named (NULL-ended);
+ * says which one it lacks. */
+static inline bool vectors_have_sessions(const char *first, ...)
+{
+	const char *d = vectors_dir();
+	if (d == NULL)
+		return false;
+	va_list ap;
+	va_start(ap, first);
+	bool ok = true;
+	for (const char *s = first; s != NULL && ok; s = va_arg(ap, const char *)) {
+		char path[4096];
+		struct stat st;
+		int n = snprintf(path, sizeof(path), "%s/transcripts/%.256s", d, s);
+		if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			print_message("SKIP: transcript %s is not in this vector set\n", s);
+			ok = false;
+		}
+	}
+	va_end(ap);
+	return ok;
+}
+
+/* In a cmocka test: skips it (before it allocates anything) unless the
+ * vector set has the transcript sessions named. */
+#define NEED_TRANSCRIPTS(...)                                                  \
+	do {                                                                   \
+		NEED_VECTORS();                                                \
+		if (!vectors_have_sessions(__VA_ARGS__, NULL))                 \
+			skip();                                                \
 	} while (0)
 
 /* In a cmocka test: declares path, the built program prog, or skips the

@@ -177,7 +177,7 @@ static void test_endpoints(void **state)
 static void test_encode(void **state)
 {
 	(void)state;
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("14-info");
 	size_t len;
 	uint8_t *want = read_vector("transcripts/14-info/01-001-c2s.der", &len);
 	assert_non_null(want);
@@ -234,7 +234,7 @@ static struct alb_client *connect_fake(struct fake *f, int timeout_ms)
 static void test_single_reply(void **state)
 {
 	(void)state;
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("14-info");
 	struct fake f = {0};
 	assert_true(fake_reply(&f, "transcripts/14-info/01-002-s2c.der"));
 	fake_start(&f);
@@ -259,7 +259,7 @@ static void test_single_reply(void **state)
 static void test_sent_bytes(void **state)
 {
 	(void)state;
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("24-destroy");
 	struct fake f = {0};
 	assert_true(fake_reply(&f, "transcripts/24-destroy/01-002-s2c.der"));
 	fake_start(&f);
@@ -321,7 +321,7 @@ static void test_eof_and_garbage(void **state)
 static void test_frame_limit(void **state)
 {
 	(void)state;
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("24-destroy");
 	size_t len;
 	uint8_t *reply = read_vector("transcripts/24-destroy/01-002-s2c.der", &len);
 	assert_non_null(reply);
@@ -389,7 +389,7 @@ static int count_msgs(void *ctx, const struct alb_msg *m)
 static void test_read_stream(void **state)
 {
 	(void)state;
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("18-console-count");
 	for (int stop = 0; stop <= 1; stop++) {
 		struct fake f = {0};
 		assert_true(fake_reply(&f, "transcripts/18-console-count/01-002-s2c.der"));
@@ -539,7 +539,7 @@ static int dump_from(struct fake *f, bool compressed, uint8_t **out, size_t *out
 static void test_dump_stream(void **state)
 {
 	(void)state;
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("08-dump-block");
 	/* The recorded dump of a 1 MiB device: a reply, 256 chunks, the end. */
 	struct fake f = {0};
 	char rel[128];
@@ -644,7 +644,7 @@ static void test_cli_info_table(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT(info, "alb-info");
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("14-info");
 	struct fake f = {0};
 	assert_true(fake_reply(&f, "transcripts/14-info/01-002-s2c.der"));
 	const char *args[] = {info, "info", "-n", "tenant:hello", NULL};
@@ -663,7 +663,7 @@ static void test_cli_json(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT(info, "alb-info");
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("14-info", "01-policy-info", "06-block-info");
 	static const char *const cases[][2] = {
 		{"info", "transcripts/14-info/01-002-s2c.der"},
 		{"policy", "transcripts/01-policy-info/01-002-s2c.der"},
@@ -694,7 +694,7 @@ static void test_cli_tables(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT(info, "alb-info");
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("03-policy-info-tenant", "06-block-info");
 	struct fake f = {0};
 	assert_true(fake_reply(&f, "transcripts/03-policy-info-tenant/01-002-s2c.der"));
 	const char *args[] = {info, "policy", "-p", "tenant", NULL};
@@ -722,7 +722,7 @@ static void test_cli_success_and_failure(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT(deploy, "alb-deploy");
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("24-destroy", "22-restart-not-running");
 	struct fake f = {0};
 	assert_true(fake_reply(&f, "transcripts/24-destroy/01-002-s2c.der"));
 	const char *args[] = {deploy, "destroy", "tenant:hello", NULL};
@@ -762,7 +762,7 @@ static void test_cli_set_block(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT(deploy, "alb-deploy");
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("07-set-block");
 	uint8_t data[100000];
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i >> 3);
@@ -810,7 +810,7 @@ static void test_cli_dump_block(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT(info, "alb-info");
-	NEED_VECTORS();
+	NEED_TRANSCRIPTS("08-dump-block");
 	struct fake f = {0};
 	char rel[128];
 	for (int i = 2; i <= 259; i++) {

@@ -888,8 +888,9 @@ static void assert_vector(const struct alb_buf *framed, const char *name)
 	size_t len;
 	uint8_t *want = vec_read_at(dir, file, &len);
 	if (want == NULL) {
-		print_message("skipped: vector %s is not in this set\n", file);
-		skip();
+		/* a vector set without it: this comparison is not made */
+		print_message("not compared: vector %s is not in this set\n", file);
+		return;
 	}
 	assert_int_equal(framed->len, len + 4);
 	assert_int_equal(((uint32_t)framed->data[0] << 24 | framed->data[1] << 16 |
@@ -1225,6 +1226,18 @@ static void reap(pid_t p)
 static void test_daemon_commands(void **state)
 {
 	(void)state;
+	/* the session needs these vectors: skipped before anything starts
+	 * when the set lacks one */
+	static const char *const need[] = {"cmd_stats_add", "cmd_stats_add_no_taps",
+					   "cmd_stats_remove", "cmd_stats_subscribe",
+					   "cmd_stats_initial"};
+	for (size_t i = 0; i < sizeof(need) / sizeof(*need); i++) {
+		size_t len;
+		uint8_t *b = vec_read_named(vec_dir(), need[i], &len, NULL);
+		if (b == NULL)
+			skip();
+		free(b);
+	}
 	struct harness h = {0};
 	struct alb_statsd_config cfg;
 	alb_statsd_config_init(&cfg);
