@@ -20,12 +20,16 @@
 /* Hex digits of a digest shown in the info table. */
 #define DIGEST_PREFIX_BYTES 8
 
-static const struct cli_opt common_opts[] = {
+static const struct cli_opt connect_opts[] = {
 	{"socket", 0, OPT_SOCKET, "PATH",
 	 "daemon socket to use instead of the daemon's under <tmpdir>/util (vmmd.sock, "
 	 "console.sock or stat.sock); '-' prints the encoded command"},
 	{"tmpdir", 0, OPT_TMPDIR, "DIR", "albatross temporary directory (" ALB_TMPDIR_DEFAULT ")"},
 	{"timeout", 0, OPT_TIMEOUT, "SECONDS", "give up when the daemon is silent this long (0: never)"},
+	CLI_REMOTE_OPTS,
+	{NULL, 0, 0, NULL, NULL}};
+
+static const struct cli_opt common_opts[] = {
 	{"json", 0, OPT_JSON, NULL, "print replies as JSON instead of tables (console: one line each)"},
 	{"verbose", 'v', OPT_VERBOSE, NULL, "more messages"},
 	{"quiet", 'q', OPT_QUIET, NULL, "no warnings"},
@@ -48,7 +52,15 @@ static const struct cli_opt download_opts[] = {
 	{"output", 'o', OPT_OUTPUT, "FILE",
 	 "write to FILE (default: $TMPDIR or /tmp, then <name>.<timestamp>)"},
 	{"compression-level", 0, OPT_LEVEL, "0-9",
-	 "ask the daemon to compress what it sends at this level (default 0)"},
+	 "ask the daemon to compress what it sends at this level (default 0 from "
+	 "a local socket, 9 with --destination or --csr)"},
+	{NULL, 0, 0, NULL, NULL}};
+
+static const struct cli_opt extract_opts[] = {
+	{"file", 0, OPT_FILE, "FILE", "state file to read, relative to --dbdir (default: state)"},
+	{"dbdir", 0, OPT_DBDIR, "DIR", "albatross database directory (" CLI_DBDIR_DEFAULT ")"},
+	{"output", 'o', OPT_OUTPUT, "FILE",
+	 "write the image to FILE (default: $TMPDIR or /tmp, then <name>.<timestamp>)"},
 	{NULL, 0, 0, NULL, NULL}};
 
 static const struct cli_opt inspect_opts[] = {
@@ -253,89 +265,6 @@ static int block_reply(struct cli_args *a, const struct alb_msg *m)
 	return print_table(a, t, rc);
 }
 
-/* <$TMPDIR or /tmp>/<name>.<RFC 3339 time>, where albatross-client puts
- * what it downloads. */
-static void default_output(const char *name, char *out, size_t size)
-{
-	const char *tmp = getenv("TMPDIR");
-	if (tmp == NULL || tmp[0] == '\0')
-		tmp = "/tmp";
-	time_t now = time(NULL);
-	struct tm tm;
-	char ts[64] = "";
-	if (gmtime_r(&now, &tm) != NULL)
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S-00:00", &tm);
-	snprintf(out, size, "%s/%s.%s", tmp, name, ts);
-}
-
-static int write_file(struct cli_args *a, const char *path, const uint8_t *p,
-		      size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		cli_error(a, "cannot write '%s': %s", path, strerror(errno));
-		return CLI_EXIT_CLI;
-	}
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			cli_error(a, "cannot write '%s': %s", path, strerror(errno));
-			close(fd);
-			return CLI_EXIT_CLI;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (close(fd) < 0) {
-		cli_error(a, "cannot write '%s': %s", path, strerror(errno));
-		return CLI_EXIT_CLI;
-	}
-	return CLI_EXIT_OK;
-}
-
-static int get_reply(struct cli_args *a, const struct alb_msg *m)
-{
-	const struct alb_reply *r = &m->u.success;
-	if (r->kind != ALB_REPLY_UNIKERNEL_IMAGE)
-		return print_other(a, m);
-	char path[4096];
-	if (a->output != NULL)
-		snprintf(path, sizeof(path), "%s", a->output);
-	else
-		default_output(m->header.name, path, sizeof(path));
-	struct alb_error err = {0};
-	struct alb_buf plain = {0};
-	const struct alb_bytes *img = &r->u.image.data;
-	const uint8_t *data = img->ptr;
-	size_t len = img->len;
-	if (r->u.image.compressed) {
-		if (alb_zlib_inflate(img->ptr, img->len, ALB_IMAGE_MAX, &plain,
-				     &err) < 0) {
-			cli_error(a, "failed to uncompress image: %s", err.msg);
-			return CLI_EXIT_COMM;
-		}
-		data = plain.data;
-		len = plain.len;
-	}
-	int status = write_file(a, path, data, len);
-	alb_buf_free(&plain);
-	if (status == CLI_EXIT_OK && a->json)
-		status = cli_print_msg(a, m, ALB_PRINT_JSON);
-	else if (status == CLI_EXIT_OK)
-		printf("%s: dumped image to %s\n", m->header.name, path);
-	return status;
-}
-
-/* The Block_device_image header of a dump: the data follows. */
-static int dump_reply(struct cli_args *a, const struct alb_msg *m)
-{
-	if (m->u.success.kind != ALB_REPLY_BLOCK_DEVICE_IMAGE)
-		return print_other(a, m);
-	return CLI_EXIT_OK;
-}
-
 static int query(struct cli_args *a, const char *name, enum alb_cmd_kind kind,
 		 int (*on_reply)(struct cli_args *, const struct alb_msg *))
 {
@@ -382,9 +311,9 @@ static int run_get(struct cli_args *a)
 	if (cli_name("NAME argument", a->pos[0], name, &err) < 0)
 		return cli_local_failure(a, &err);
 	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_GET};
-	cmd.u.level = a->has_level ? a->level : 0;
+	cmd.u.level = cli_level(a);
 	struct cli_request r = {.name = name, .cmd = &cmd, .upload_fd = -1,
-				.dump_fd = -1, .on_reply = get_reply};
+				.dump_fd = -1, .on_reply = cli_image_reply};
 	return cli_execute(a, &r);
 }
 
@@ -395,37 +324,10 @@ static int run_dump_block(struct cli_args *a)
 	if (cli_name("NAME argument", a->pos[0], name, &err) < 0)
 		return cli_local_failure(a, &err);
 	struct alb_command cmd = {.kind = ALB_CMD_BLOCK_DUMP};
-	cmd.u.level = a->has_level ? a->level : 0;
+	cmd.u.level = cli_level(a);
 	struct cli_request r = {.name = name, .cmd = &cmd, .upload_fd = -1,
-				.dump_fd = -1, .on_reply = dump_reply};
-	bool hex = a->socket != NULL && strcmp(a->socket, "-") == 0;
-	char path[4096];
-	if (a->output != NULL)
-		snprintf(path, sizeof(path), "%s", a->output);
-	else
-		default_output(name, path, sizeof(path));
-	if (!hex) {
-		r.dump_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-				 0644);
-		if (r.dump_fd < 0) {
-			cli_error(a, "cannot write '%s': %s", path, strerror(errno));
-			return CLI_EXIT_CLI;
-		}
-	}
-	int status = cli_execute(a, &r);
-	if (r.dump_fd >= 0 && close(r.dump_fd) < 0 && status == CLI_EXIT_OK) {
-		cli_error(a, "cannot write '%s': %s", path, strerror(errno));
-		status = CLI_EXIT_CLI;
-	}
-	if (hex)
-		return status;
-	if (status != CLI_EXIT_OK) {
-		/* Half a device is worse than none. */
-		unlink(path);
-		return status;
-	}
-	printf("%s: dumped to %s\n", name, path);
-	return status;
+				.dump_fd = -1};
+	return cli_dump(a, name, &r, NULL);
 }
 
 static int print_value(struct cli_args *a, const char *what, int rc,
@@ -438,7 +340,8 @@ static int print_value(struct cli_args *a, const char *what, int rc,
 	return CLI_EXIT_OK;
 }
 
-static int run_inspect_dump(struct cli_args *a)
+/* The state file of --file/--dbdir into *s (inspect-dump, extract-dump). */
+static int read_state(struct cli_args *a, struct alb_state **s)
 {
 	char path[4096];
 	const char *file = a->file != NULL ? a->file : "state";
@@ -451,14 +354,76 @@ static int run_inspect_dump(struct cli_args *a)
 	size_t len;
 	if (cli_read_file(path, (size_t)ALB_STATE_FILE_MAX, &data, &len, &err) < 0)
 		return cli_local_failure(a, &err);
-	struct alb_state *s;
-	int rc = alb_state_decode(data, len, 0, &s, &err);
+	int rc = alb_state_decode(data, len, 0, s, &err);
 	free(data);
 	if (rc < 0) {
 		cli_error(a, "couldn't parse dump file %s: %s", path, err.msg);
 		return CLI_EXIT_CLI;
 	}
-	rc = alb_state_print(stdout, s, a->json ? ALB_PRINT_JSON : 0, &err);
+	return CLI_EXIT_OK;
+}
+
+/* extract-dump NAME: the image to a file, the configuration printed (as
+ * a state holding only it, so that text and JSON are the printer's). */
+static int run_extract_dump(struct cli_args *a)
+{
+	char name[ALB_NAME_BUF];
+	struct alb_error err = {0};
+	if (cli_name("NAME argument", a->pos[0], name, &err) < 0)
+		return cli_local_failure(a, &err);
+	struct alb_state *s;
+	int status = read_state(a, &s);
+	if (status != CLI_EXIT_OK)
+		return status;
+	const struct alb_state_unikernel *u = NULL;
+	for (size_t i = 0; i < s->n_unikernels; i++)
+		if (strcmp(s->unikernels[i].name, name) == 0)
+			u = &s->unikernels[i];
+	if (u == NULL) {
+		alb_state_free(s);
+		cli_error(a, "unikernel not found");
+		return CLI_EXIT_CLI;
+	}
+	char path[4096];
+	if (a->output != NULL)
+		snprintf(path, sizeof(path), "%s", a->output);
+	else
+		cli_default_output(name, path, sizeof(path));
+	struct alb_buf plain = {0};
+	const struct alb_bytes *img = &u->config.image;
+	int rc = u->config.compressed
+			 ? alb_zlib_inflate(img->ptr, img->len, ALB_IMAGE_MAX, &plain, &err)
+			 : 0;
+	if (rc < 0) {
+		cli_error(a, "failed to uncompress image: %s", err.msg);
+		status = CLI_EXIT_CLI;
+	} else {
+		status = u->config.compressed
+				 ? cli_write_file(a, path, plain.data, plain.len)
+				 : cli_write_file(a, path, img->ptr, img->len);
+	}
+	alb_buf_free(&plain);
+	if (status == CLI_EXIT_OK) {
+		if (!a->json)
+			printf("dumped image to %s\n", path);
+		struct alb_state one = {.format = ALB_STATE_FORMAT_CURRENT,
+					.n_unikernels = 1,
+					.unikernels = (struct alb_state_unikernel *)u};
+		rc = alb_state_print(stdout, &one, a->json ? ALB_PRINT_JSON : 0, &err);
+		status = print_value(a, "the configuration", rc, &err);
+	}
+	alb_state_free(s);
+	return status;
+}
+
+static int run_inspect_dump(struct cli_args *a)
+{
+	struct alb_state *s;
+	int status = read_state(a, &s);
+	if (status != CLI_EXIT_OK)
+		return status;
+	struct alb_error err = {0};
+	int rc = alb_state_print(stdout, s, a->json ? ALB_PRINT_JSON : 0, &err);
 	alb_state_free(s);
 	return print_value(a, "the state", rc, &err);
 }
@@ -535,7 +500,11 @@ static const struct cli_cmd commands[] = {
 	 download_opts, run_dump_block},
 	{"inspect-dump", NULL, "", 0,
 	 "Prints the unikernels and policies of a state file.", inspect_opts,
-	 run_inspect_dump},
+	 run_inspect_dump, true},
+	{"extract-dump", NULL, "NAME", 1,
+	 "Writes the (decompressed) image of unikernel NAME from a state file to "
+	 "a file and prints its configuration.",
+	 extract_opts, run_extract_dump, true},
 	{"console", NULL, "NAME", 1,
 	 "Shows the console output of a unikernel and follows it until interrupted.",
 	 alb_info_console_opts, alb_info_console},
@@ -550,7 +519,12 @@ static const struct cli_cmd commands[] = {
 	{"decode", NULL, "FILE", 1,
 	 "Prints a wire message (with or without its 4-byte length), a state file "
 	 "or a certificate extension.",
-	 no_opts, run_decode},
+	 no_opts, run_decode, true},
+	{"certificate", NULL, "CERT KEY", 2,
+	 "Runs the command of an existing certificate (e.g. made with --csr and "
+	 "signed with 'alb-ca sign') at --destination; CERT holds the chain, leaf "
+	 "first, KEY the leaf's key.",
+	 cli_certificate_opts, cli_run_certificate, true},
 };
 
 static const struct cli_prog alb_info_prog = {
@@ -560,6 +534,7 @@ static const struct cli_prog alb_info_prog = {
 	commands,
 	sizeof(commands) / sizeof(commands[0]),
 	common_opts,
+	connect_opts,
 };
 
 int main(int argc, char **argv)

@@ -70,6 +70,16 @@ static const struct cli_opt *find_opt(const struct cli_opt *t, int id)
 	return NULL;
 }
 
+/* An option of command c of p: its own, the connect ones, the common. */
+static const struct cli_opt *lookup(const struct cli_prog *p,
+				    const struct cli_cmd *c, int id)
+{
+	const struct cli_opt *o = find_opt(c->opts, id);
+	if (o == NULL && !c->offline)
+		o = find_opt(p->connect, id);
+	return o != NULL ? o : find_opt(p->common, id);
+}
+
 static size_t count_opts(const struct cli_opt *t)
 {
 	size_t n = 0;
@@ -107,12 +117,24 @@ static void print_cmd_help(const struct cli_prog *p, const struct cli_cmd *c,
 		fprintf(out, "\nOptions:\n");
 		print_opts(out, c->opts);
 	}
+	if (!c->offline && count_opts(p->connect) > 0) {
+		fprintf(out, "\nConnection options (local socket, or a remote host over TLS):\n");
+		print_opts(out, p->connect);
+	}
 	fprintf(out, "\nCommon options:\n");
 	print_opts(out, p->common);
+	if (c->offline) {
+		fprintf(out, "\nExit status: 0 success, 124 command-line or input "
+			     "error, 125 internal error.\n");
+		return;
+	}
 	fprintf(out,
-		"\nExit status: 0 success, 117 the daemon refused the command, "
-		"121 communication failure (also --socket -), 122 connect "
-		"failure, 124 command-line error, 125 internal error.\n");
+		"\nExit status: 0 success, 116 our certificate chain does not "
+		"validate against --server-ca, 117 the daemon refused the command, "
+		"118 HTTP failure (update), 119 the remote server refused our "
+		"certificate, 120 the remote server's certificate is not trusted, "
+		"121 communication failure (also --socket - and --destination -), "
+		"122 connect failure, 124 command-line error, 125 internal error.\n");
 }
 
 static void print_prog_help(const struct cli_prog *p, FILE *out)
@@ -290,6 +312,53 @@ static int set_opt(struct cli_args *a, const struct cli_opt *o,
 		a->has_count = true;
 		break;
 	case OPT_FOLLOW: a->follow = true; break;
+	case OPT_DESTINATION:
+		rc = alb_remote_parse_destination(arg, a->host, &a->port, err);
+		if (rc < 0)
+			return cli_prefix_fail(err, rc, prefix);
+		a->remote = true;
+		break;
+	case OPT_CSR: a->csr = true; break;
+	case OPT_CA:
+	case OPT_CA_KEY:
+	case OPT_SERVER_CA: {
+		/* As albatross-client's: a file that must exist when given. */
+		struct stat st;
+		if (stat(arg, &st) < 0 || S_ISDIR(st.st_mode))
+			return cli_fail(err, ALB_EPARSE, "option '--%s': no '%s' file",
+					o->name, arg);
+		*(o->id == OPT_CA ? &a->ca : o->id == OPT_CA_KEY ? &a->ca_key
+								 : &a->server_ca) = arg;
+		break;
+	}
+	case OPT_KEY_TYPE:
+		rc = alb_key_type_parse(arg, &a->key_type, err);
+		if (rc < 0)
+			return cli_prefix_fail(err, ALB_EPARSE, prefix);
+		break;
+	case OPT_HTTP_HOST:
+		rc = cli_parse_http_host(a, arg, err);
+		if (rc < 0)
+			return cli_prefix_fail(err, rc, prefix);
+		break;
+	case OPT_DRYRUN: a->dryrun = true; break;
+	case OPT_VMMDEV: a->vmmdev = arg; break;
+	case OPT_TAP: {
+		struct alb_stats_tap t;
+		rc = cli_parse_tap(a, arg, &t, err);
+		if (rc < 0)
+			return cli_prefix_fail(err, rc, prefix);
+		rc = list_add(a, o->name, &a->taps, &a->n_taps, sizeof(*a->taps), err);
+		if (rc == 0)
+			a->taps[a->n_taps - 1] = t;
+		break;
+	}
+	case OPT_DAYS:
+	case OPT_SERVER_DAYS:
+		rc = opt_int(o, arg, 1, ALB_CERT_DAYS_MAX, &v, err);
+		*(o->id == OPT_DAYS ? &a->days : &a->server_days) = v;
+		break;
+	case OPT_SERVER: a->server = arg; break;
 	}
 	return rc;
 }
@@ -303,6 +372,7 @@ static bool repeatable(enum cli_opt_id id)
 	case OPT_NET:
 	case OPT_EXIT_CODE:
 	case OPT_BRIDGE:
+	case OPT_TAP:
 	case OPT_VERBOSE:
 	case OPT_QUIET:
 	case OPT_HELP:
@@ -316,7 +386,8 @@ static bool repeatable(enum cli_opt_id id)
 static int build_getopt(const struct cli_prog *p, const struct cli_cmd *c,
 			struct option **lo_out, char **so_out)
 {
-	size_t n = count_opts(p->common) + count_opts(c->opts);
+	const struct cli_opt *connect = c->offline ? NULL : p->connect;
+	size_t n = count_opts(p->common) + count_opts(connect) + count_opts(c->opts);
 	struct option *lo = calloc(n + 1, sizeof(*lo));
 	/* ":" first: a missing value is reported as ':' rather than '?'. */
 	char *so = calloc(2 * n + 2, 1);
@@ -327,8 +398,8 @@ static int build_getopt(const struct cli_prog *p, const struct cli_cmd *c,
 	}
 	size_t k = 0, s = 0;
 	so[s++] = ':';
-	const struct cli_opt *tables[2] = {p->common, c->opts};
-	for (size_t t = 0; t < 2; t++)
+	const struct cli_opt *tables[3] = {p->common, connect, c->opts};
+	for (size_t t = 0; t < 3; t++)
 		for (const struct cli_opt *o = tables[t]; o && o->name; o++) {
 			lo[k].name = o->name;
 			lo[k].has_arg = o->arg ? required_argument : no_argument;
@@ -366,6 +437,12 @@ int cli_parse(const struct cli_prog *p, int argc, char **argv,
 	a->dbdir = CLI_DBDIR_DEFAULT;
 	a->timeout_ms = CLI_TIMEOUT_DEFAULT * 1000;
 	a->vm.numcpus = 1;
+	a->port = ALB_REMOTE_PORT_DEFAULT;
+	a->ca = ALB_REMOTE_CA_DEFAULT;
+	a->ca_key = ALB_REMOTE_CA_KEY_DEFAULT;
+	a->server_ca = ALB_REMOTE_SERVER_CA_DEFAULT;
+	a->key_type = ALB_KEY_ED25519;
+	a->http_host = CLI_HTTP_HOST_DEFAULT;
 	if (argc < 2)
 		return cli_fail(err, ALB_EPARSE,
 				"no command given; try '%s --help'", p->name);
@@ -405,9 +482,7 @@ int cli_parse(const struct cli_prog *p, int argc, char **argv,
 	opterr = 0;
 	while (rc == 0 && (c = getopt_long(sargc, sargv, so, lo, NULL)) != -1) {
 		if (c == '?' || c == ':') {
-			const struct cli_opt *o = find_opt(a->cmd->opts, optopt);
-			if (o == NULL)
-				o = find_opt(p->common, optopt);
+			const struct cli_opt *o = lookup(p, a->cmd, optopt);
 			if (c == ':' && o != NULL)
 				rc = cli_fail(err, ALB_EPARSE,
 					      "option '--%s' needs an argument",
@@ -421,9 +496,7 @@ int cli_parse(const struct cli_prog *p, int argc, char **argv,
 					      sargv[optind - 1]);
 			break;
 		}
-		const struct cli_opt *o = find_opt(a->cmd->opts, c);
-		if (o == NULL)
-			o = find_opt(p->common, c);
+		const struct cli_opt *o = lookup(p, a->cmd, c);
 		if (o == NULL) {
 			rc = cli_fail(err, ALB_EPARSE, "unknown option");
 			break;
@@ -458,8 +531,19 @@ int cli_parse(const struct cli_prog *p, int argc, char **argv,
 	a->n_pos = n_pos;
 	for (size_t i = 0; i < n_pos; i++)
 		a->pos[i] = sargv[optind + (int)i];
+	if ((a->csr ? 1 : 0) + (a->remote ? 1 : 0) + (a->socket != NULL ? 1 : 0) > 1)
+		return cli_fail(err, ALB_EPARSE,
+				"The options --csr, --destination, and --socket are "
+				"mutually exclusive");
 	finish_defaults(a, err, &rc);
 	return rc;
+}
+
+int cli_level(const struct cli_args *a)
+{
+	if (a->has_level)
+		return a->level;
+	return a->remote || a->csr ? CLI_LEVEL_REMOTE : CLI_LEVEL_LOCAL;
 }
 
 int cli_main(const struct cli_prog *p, int argc, char **argv)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "albatross/albatross.h"
+#include "albatross/remote.h"
 
 /* Exit statuses of albatross-client (spec §10.1). */
 enum cli_exit {
@@ -32,15 +33,23 @@ enum cli_exit {
 #define CLI_LIST_MAX 256
 
 /* Most positional arguments of any subcommand. */
-#define CLI_POS_MAX 2
+#define CLI_POS_MAX 4
 
 /* Largest integer an option takes: OCaml's int, which is what the daemon
  * decodes (63 bits). */
 #define CLI_INT_MAX ((int64_t)0x3fffffffffffffff)
 #define CLI_INT_MIN (-CLI_INT_MAX - 1)
 
-/* Smallest upload, in bytes, for which a progress line is shown. */
+/* Smallest transfer, in bytes, for which a progress line is shown. */
 #define CLI_PROGRESS_MIN (1024 * 1024)
+
+/* Most progress lines per second on a terminal. */
+#define CLI_PROGRESS_HZ 10
+
+/* zlib level of what is sent when --compression-level is not given:
+ * albatross-client's 0 for a local socket, 9 remote and for --csr. */
+#define CLI_LEVEL_LOCAL 0
+#define CLI_LEVEL_REMOTE 9
 
 /* Smallest sector size of a block device, and the one the daemon reports
  * when none was configured. */
@@ -48,6 +57,9 @@ enum cli_exit {
 
 /* Largest compression level (zlib). */
 #define CLI_LEVEL_MAX 9
+
+/* Default --http-host of update (builder-web of robur.coop). */
+#define CLI_HTTP_HOST_DEFAULT "https://builds.robur.coop"
 
 /* Default database directory (Linux; spec §0). */
 #define CLI_DBDIR_DEFAULT "/var/lib/albatross"
@@ -98,11 +110,28 @@ enum cli_opt_id {
 	/* console and stats */
 	OPT_SINCE,
 	OPT_COUNT,
-	OPT_FOLLOW
+	OPT_FOLLOW,
+	/* remote (spec §10.1) */
+	OPT_DESTINATION,
+	OPT_CSR,
+	OPT_CA,
+	OPT_CA_KEY,
+	OPT_SERVER_CA,
+	OPT_KEY_TYPE,
+	/* update */
+	OPT_HTTP_HOST,
+	OPT_DRYRUN,
+	/* stats-add */
+	OPT_VMMDEV,
+	OPT_TAP,
+	/* alb-ca */
+	OPT_DAYS,
+	OPT_SERVER,
+	OPT_SERVER_DAYS
 };
 
-/* Number of option identifiers (OPT_FOLLOW is the last). */
-#define CLI_OPT_COUNT (OPT_FOLLOW - OPT_HELP + 1)
+/* Number of option identifiers (OPT_SERVER_DAYS is the last). */
+#define CLI_OPT_COUNT (OPT_SERVER_DAYS - OPT_HELP + 1)
 
 /* One option of a subcommand. */
 struct cli_opt {
@@ -124,6 +153,8 @@ struct cli_cmd {
 	const char *doc;           /* one sentence */
 	const struct cli_opt *opts; /* its own options (NULL-name terminated) */
 	int (*run)(struct cli_args *a);
+	/* Works on files only: the program's connect options do not apply. */
+	bool offline;
 };
 
 /* A program: its name, its subcommands and the options every subcommand
@@ -134,7 +165,34 @@ struct cli_prog {
 	const struct cli_cmd *cmds;
 	size_t n_cmds;
 	const struct cli_opt *common; /* NULL-name terminated */
+	/* Options of the commands that talk to a daemon (not offline ones):
+	 * the socket, the destination and keys. NULL-name terminated. */
+	const struct cli_opt *connect;
 };
+
+/* The destination and key options of every command that talks to a
+ * daemon (albatross-client's NETWORKING and CRYPTOGRAPHIC KEY OPTIONS),
+ * for a program's connect table. */
+#define CLI_REMOTE_OPTS                                                                \
+	{"destination", 'd', OPT_DESTINATION, "HOST[:PORT]",                           \
+	 "send the command to this albatross host over TLS instead of a local "        \
+	 "socket (port 1025 unless given; an IPv6 address needs its port, "            \
+	 "'::1:1025', or brackets, '[::1]'); '-' prints the certificate chain "        \
+	 "instead"},                                                                    \
+	    {"csr", 0, OPT_CSR, NULL,                                                   \
+	     "write a certificate signing request for the command instead of "          \
+	     "sending it: <CN>.req, with the key <CN>.key (made if missing)"},           \
+	    {"ca", 0, OPT_CA, "FILE",                                                   \
+	     "with -d: the CA certificate that signs the command, followed by its "     \
+	     "chain (default " ALB_REMOTE_CA_DEFAULT ")"},                               \
+	    {"ca-key", 0, OPT_CA_KEY, "FILE",                                           \
+	     "with -d: the private key of that CA (default " ALB_REMOTE_CA_KEY_DEFAULT ")"}, \
+	    {"server-ca", 0, OPT_SERVER_CA, "FILE",                                     \
+	     "with -d: the CA certificate(s) the server's certificate must lead to "    \
+	     "(default " ALB_REMOTE_SERVER_CA_DEFAULT ")"},                              \
+	    {"key-type", 0, OPT_KEY_TYPE, "TYPE",                                       \
+	     "with -d or --csr: the type of the new key: ed25519 (default), "           \
+	     "rsa2048, rsa4096, p256, p384 or p521"}
 
 /* Options of create and restart (spec §10.2), as given. */
 struct cli_vm {
@@ -176,6 +234,26 @@ struct cli_args {
 	int timeout_ms;
 	bool json;
 	int verbosity; /* 0 default, >0 -v, <0 -q */
+	/* remote (spec §10.1): -d/--destination, --csr and the key files */
+	bool remote;
+	char host[ALB_REMOTE_HOST_BUF]; /* "-": print the chain instead */
+	uint16_t port;
+	bool csr;
+	const char *ca, *ca_key, *server_ca;
+	enum alb_key_type key_type;
+	/* update */
+	const char *http_host; /* without a trailing '/' (owned) */
+	bool dryrun;
+	/* stats-add */
+	const char *vmmdev;
+	size_t n_taps;
+	struct alb_stats_tap *taps;
+	/* alb-ca */
+	int64_t days, server_days; /* 0: the default */
+	const char *server;
+	/* progress of the current transfer */
+	int64_t progress_start_ms, progress_last_ms;
+	bool progress_shown;
 	/* create, restart, policies */
 	struct cli_vm vm;
 	bool has_level;
@@ -210,6 +288,10 @@ struct cli_args {
 		alb_set_error((err), cli_fail_code_, __VA_ARGS__);             \
 		cli_fail_code_;                                                \
 	})
+
+/* The zlib level of what is sent: --compression-level, else
+ * CLI_LEVEL_REMOTE with -d or --csr, else CLI_LEVEL_LOCAL. */
+int cli_level(const struct cli_args *a);
 
 /* Parses argv (argv[0] is the program, argv[1] the subcommand) into *a
  * (zeroed first; free with cli_args_free() whatever the result). Returns:
@@ -285,6 +367,15 @@ int cli_path(const char *what, const char *s, char *out,
  * "invalid value 'x', expected an RFC 3339 timestamp or YYYY-MM-DD". */
 int cli_parse_since(const char *s, struct alb_time *out, struct alb_error *err);
 
+/* Parses update's --http-host: "http[s]://host" with an optional final
+ * '/', which is dropped ("expected http[s]://hostname"). */
+int cli_parse_http_host(struct cli_args *a, const char *s, struct alb_error *err);
+
+/* Parses stats-add's --bridge BRIDGE:TAP ("broken, format is bridge:tap");
+ * the netif (before ':') is owned by a. */
+int cli_parse_tap(struct cli_args *a, const char *s, struct alb_stats_tap *out,
+		  struct alb_error *err);
+
 /* Reads a whole regular file of at most max bytes into *data (free() it)
  * and *len: "cannot read '<path>': <reason>", "'<path>' is larger than N
  * bytes" (ALB_ETOOBIG). */
@@ -297,8 +388,9 @@ int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len,
 struct cli_request {
 	const char *name;             /* canonical name */
 	const struct alb_command *cmd;
-	int upload_fd;                /* Block_set: the data, or -1 */
+	int upload_fd;                /* a stream after the command, or -1 */
 	uint64_t upload_size;         /* its size if known, for progress */
+	int upload_level;             /* compress it at this level (0: not) */
 	int dump_fd;                  /* Block_dump: where the data goes, or -1 */
 	/* Called with the success reply (single mode) or each message (read
 	 * mode); NULL prints "<name>: success: <text>" for string replies. */
@@ -306,18 +398,110 @@ struct cli_request {
 };
 
 /* Runs a request: with --socket - prints the encoded command as a hexdump
- * on stdout and returns CLI_EXIT_COMM; otherwise connects (the socket of
- * the command's daemon under --tmpdir, or --socket), sends, uploads,
- * receives, and reports. Returns an exit status; failures are one line on
- * stderr (a Failure reply: "<name>: command failed: <text>", 117). */
+ * on stdout and returns CLI_EXIT_COMM; with --csr writes the CSR; otherwise
+ * connects (the socket of the command's daemon under --tmpdir, --socket,
+ * or the --destination over TLS), sends, uploads, receives, and reports.
+ * Returns an exit status; failures are one line on stderr (a Failure
+ * reply: "<name>: command failed: <text>", 117). */
 int cli_execute(struct cli_args *a, const struct cli_request *r);
 
 /* The first step of cli_execute(): with --socket - prints the encoded
- * command and returns CLI_EXIT_COMM; otherwise connects to the socket of
- * the command's daemon (or --socket) and returns CLI_EXIT_OK with *c set
- * (close it with alb_client_close()). Failures are one line on stderr. */
+ * command and returns CLI_EXIT_COMM; with --csr writes the CSR and returns
+ * its status with *c NULL; with --destination - prints the chain
+ * (CLI_EXIT_COMM); otherwise connects to the socket of the command's
+ * daemon (or --socket, or the destination) and returns CLI_EXIT_OK with
+ * *c set (close it with alb_client_close()). Failures are one line on
+ * stderr with albatross-client's exit status. */
 int cli_connect(struct cli_args *a, const char *name,
 		const struct alb_command *cmd, struct alb_client **c);
+
+/* Runs a request on a connection made by cli_connect() (closed here). */
+int cli_run_connected(struct cli_args *a, const struct cli_request *r,
+		      struct alb_client *c);
+
+/* Reports a failed call on c (client.h) and returns its exit status: for a
+ * remote client whose server refused our certificate, "local
+ * authentication failure ..." and 119; otherwise the message and 121 (125
+ * when out of memory). */
+int cli_comm_failure(struct cli_args *a, struct alb_client *c, int rc,
+		     const struct alb_error *err);
+
+/* ---- files (cli_files.c) --------------------------------------------- */
+
+/* Where albatross-client puts a download: <$TMPDIR or /tmp>/<name>.<RFC
+ * 3339 time>. */
+void cli_default_output(const char *name, char *out, size_t size);
+
+/* Writes p[0..len) to path (0644, replaced); "cannot write '<path>': ..."
+ * and 124 on failure. */
+int cli_write_file(struct cli_args *a, const char *path, const uint8_t *p,
+		   size_t len);
+
+/* An on_reply for Unikernel_get: writes the (decompressed) image to -o or
+ * the default output, prints "<name>: dumped image to <path>" (or the
+ * reply as JSON). Other replies are printed. */
+int cli_image_reply(struct cli_args *a, const struct alb_msg *m);
+
+/* Runs a block dump request into -o or the default output for name (a
+ * partial file is removed on failure), then prints "<name>: dumped to
+ * <path>"; on c when not NULL (made by cli_connect()), else through
+ * cli_execute(). */
+int cli_dump(struct cli_args *a, const char *name, struct cli_request *r,
+	     struct alb_client *c);
+
+/* ---- remote (cli_remote.c) ------------------------------------------- */
+
+/* The remote settings of the command line (--ca, --ca-key, --server-ca,
+ * --key-type, the level of an image in the certificate, --timeout). */
+void cli_remote_config(const struct cli_args *a, struct alb_remote_config *cfg);
+
+/* Exit status of a remote failure class (remote.h). */
+int cli_remote_exit(enum alb_remote_status why, int rc);
+
+/* cli_connect() for -d: the credentials of the command, then "-" prints
+ * them, else connects. */
+int cli_remote_connect(struct cli_args *a, const char *name,
+		       const struct alb_command *cmd, struct alb_client **c);
+
+/* --csr: writes <CN>.key (0400, kept when it exists) and <CN>.req for the
+ * command on name (spec §9.8). Returns 0, or 124 with
+ * "error while creating CSR: <reason>". */
+int cli_write_csr(struct cli_args *a, const char *name,
+		  const struct alb_command *cmd);
+
+/* Options and run function of `certificate CERT KEY` (spec §9.9): runs the
+ * command of an existing certificate at --destination. */
+extern const struct cli_opt cli_certificate_opts[];
+int cli_run_certificate(struct cli_args *a);
+
+/* ---- commands shared by alb-deploy and alb-ca (cli_cmds.c) ----------- */
+
+/* Options of create (alb-deploy create, alb-ca create-csr) and restart. */
+extern const struct cli_opt cli_create_opts[];
+extern const struct cli_opt cli_restart_opts[];
+/* Options of add-policy (alb-deploy add-policy, alb-ca add-policy-csr). */
+extern const struct cli_opt cli_policy_opts[];
+
+/* `create NAME IMAGE` (spec §10.2): the configuration from the options,
+ * the image checked against it, then sent (locally inline; remotely in
+ * the certificate or streamed; or written into a CSR). */
+int cli_run_create(struct cli_args *a);
+
+/* `add-policy PATH UNIKERNELS`. */
+int cli_run_add_policy(struct cli_args *a);
+
+/* Checks the Solo5 image file fd against the devices of cfg (spec §5.4):
+ * the errors of alb_solo5_parse() and alb_manifest_match(). */
+int cli_image_check(int fd, const struct alb_unikernel_config *cfg,
+		    struct alb_error *err);
+
+/* Sends a create or force-create whose configuration is in cmd, with the
+ * image read from fd (an uncompressed Solo5 image, checked here against
+ * the configuration's devices: spec §5.4; `what` names it in messages):
+ * locally inline, compressed at cli_level(); remotely in the certificate
+ * when it fits, else streamed (remote.h); with --csr in the request. */
+int cli_send_create(struct cli_args *a, const char *name,
+		    struct alb_command *cmd, int fd, const char *what);
 
 /* Reports a Failure reply on stderr ("<prog>: <name>: command failed:
  * <text>", escaped) and returns CLI_EXIT_REMOTE. */
@@ -369,9 +553,17 @@ void cli_table_print(const struct cli_table *t, FILE *out);
 /* Frees a table; NULL is a no-op. */
 void cli_table_free(struct cli_table *t);
 
-/* Progress of an upload on stderr when it is a terminal (and not -q):
- * "uploading: 12.3 MiB of 40.0 MiB (30%)". ctx is the struct cli_args. */
+/* Progress of an upload on stderr when it is a terminal (and not -q), at
+ * most CLI_PROGRESS_HZ lines a second: "uploading: 12.3 MiB of 40.0 MiB
+ * (30%), 150.2 MiB/s" (total 0: without the total). ctx is the struct
+ * cli_args. */
 void cli_progress(void *ctx, uint64_t done, uint64_t total);
+
+/* The same for a download: "downloading: 12.3 MiB, 150.2 MiB/s". */
+void cli_progress_download(void *ctx, uint64_t done, uint64_t total);
+
+/* Ends a progress line that was shown (a newline), and starts afresh. */
+void cli_progress_end(struct cli_args *a);
 
 /* Formats a size in bytes for people ("512 B", "4.0 KiB", "12.3 MiB"). */
 void cli_format_size(uint64_t n, char *buf, size_t size);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli_common.h"
@@ -94,28 +95,63 @@ void cli_format_size(uint64_t n, char *buf, size_t size)
 	snprintf(buf, size, "%.1f %s", v, units[u]);
 }
 
-void cli_progress(void *ctx, uint64_t done, uint64_t total)
+static int64_t now_ms(void)
 {
-	const struct cli_args *a = ctx;
-	static int last = -1;
-	/* Small messages go out in an instant: no line for them. */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One "\r<what>: <done>[ of <total> (<pct>%)], <rate>" line. */
+static void progress(struct cli_args *a, const char *what, uint64_t done,
+		     uint64_t total)
+{
+	/* Small transfers are over in an instant: no line for them. */
 	if (a->verbosity < 0 || (total != 0 && total < CLI_PROGRESS_MIN) ||
+	    (total == 0 && done < CLI_PROGRESS_MIN && !a->progress_shown) ||
 	    !isatty(STDERR_FILENO))
 		return;
-	char d[32], t[32];
+	int64_t now = now_ms();
+	if (a->progress_start_ms == 0)
+		a->progress_start_ms = now;
+	bool last = total != 0 && done >= total;
+	if (!last && a->progress_shown &&
+	    now - a->progress_last_ms < 1000 / CLI_PROGRESS_HZ)
+		return;
+	a->progress_last_ms = now;
+	a->progress_shown = true;
+	char d[32], t[32], r[32];
 	cli_format_size(done, d, sizeof(d));
+	int64_t ms = now - a->progress_start_ms;
+	cli_format_size(ms > 0 ? (uint64_t)((double)done * 1000.0 / (double)ms) : 0,
+			r, sizeof(r));
 	if (total == 0) {
-		fprintf(stderr, "\ruploading: %s", d);
+		fprintf(stderr, "\r%s: %s, %s/s  ", what, d, r);
 		return;
 	}
-	int pct = done >= total ? 100 : (int)(done * 100 / total);
-	/* One line per percent is plenty for a terminal. */
-	if (pct == last)
-		return;
-	last = pct;
 	cli_format_size(total, t, sizeof(t));
-	fprintf(stderr, "\ruploading: %s of %s (%d%%)%s", d, t, pct,
-		pct == 100 ? "\n" : "");
+	fprintf(stderr, "\r%s: %s of %s (%d%%), %s/s  ", what, d, t,
+		last ? 100 : (int)(done * 100 / total), r);
+	if (last)
+		cli_progress_end(a);
+}
+
+void cli_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	progress(ctx, "uploading", done, total);
+}
+
+void cli_progress_download(void *ctx, uint64_t done, uint64_t total)
+{
+	progress(ctx, "downloading", done, total);
+}
+
+void cli_progress_end(struct cli_args *a)
+{
+	if (a->progress_shown)
+		fputc('\n', stderr);
+	a->progress_shown = false;
+	a->progress_start_ms = a->progress_last_ms = 0;
 }
 
 struct cli_table {

@@ -49,10 +49,17 @@ int cli_report_failure(struct cli_args *a, const char *name, const char *text,
 	return CLI_EXIT_REMOTE;
 }
 
-/* Exit status for a failed client call. */
-static int comm_failure(struct cli_args *a, int rc, const struct alb_error *err)
+int cli_comm_failure(struct cli_args *a, struct alb_client *c, int rc,
+		     const struct alb_error *err)
 {
-	cli_error(a, "%s", err->msg[0] ? err->msg : alb_strerror(rc));
+	cli_progress_end(a);
+	const char *msg = err->msg[0] ? err->msg : alb_strerror(rc);
+	if (alb_remote_failure(c) == ALB_REMOTE_LOCAL_AUTH) {
+		/* TLS 1.3: a refused client certificate shows at the first read. */
+		cli_error(a, "local authentication failure %s", msg);
+		return CLI_EXIT_LOCAL_AUTH;
+	}
+	cli_error(a, "%s", msg);
 	return rc == ALB_ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_COMM;
 }
 
@@ -94,38 +101,46 @@ static int run_connected(struct cli_args *a, const struct cli_request *r,
 {
 	struct alb_error err = {0};
 	enum alb_reply_mode mode = alb_command_reply_mode(r->cmd->kind);
-	int rc = alb_client_send(c, r->name, r->cmd, cli_progress, a, &err);
+	/* A remote command is in the certificate: nothing more to send. */
+	int rc = a->remote ? 0
+			   : alb_client_send(c, r->name, r->cmd, cli_progress, a, &err);
+	cli_progress_end(a);
 	if (rc < 0)
-		return comm_failure(a, rc, &err);
+		return cli_comm_failure(a, c, rc, &err);
 	struct alb_error upload_err = {0};
 	int upload_rc = 0;
 	if (r->upload_fd >= 0)
-		upload_rc = alb_client_send_stream(c, r->upload_fd, a->level,
+		upload_rc = alb_client_send_stream(c, r->upload_fd, r->upload_level,
 						   r->upload_size, cli_progress,
 						   a, &upload_err);
+	cli_progress_end(a);
 	/* A daemon that refuses the upload (unknown device, device in use)
 	 * answers and closes without reading it: its reply says why, where
 	 * our write error would only say that the pipe broke. */
 	if (upload_rc < 0 && !(upload_rc == ALB_ESYS &&
 			       (upload_err.sys_errno == EPIPE ||
 				upload_err.sys_errno == ECONNRESET)))
-		return comm_failure(a, upload_rc, &upload_err);
+		return cli_comm_failure(a, c, upload_rc, &upload_err);
 	if (mode == ALB_REPLY_MODE_READ) {
 		struct read_ctx ctx = {a, r};
 		rc = alb_client_read_stream(c, on_stream_msg, &ctx, &err);
-		return rc < 0 ? comm_failure(a, rc, &err) : rc;
+		return rc < 0 ? cli_comm_failure(a, c, rc, &err) : rc;
 	}
+	/* What comes back may be large: an image, a block device. */
+	alb_client_set_recv_progress(c, cli_progress_download, a);
 	struct alb_msg *m;
 	rc = alb_client_recv(c, &m, &err);
-	if (rc < 0 && upload_rc < 0)
-		return comm_failure(a, upload_rc, &upload_err);
+	if (rc < 0 && upload_rc < 0 &&
+	    alb_remote_failure(c) != ALB_REMOTE_LOCAL_AUTH)
+		return cli_comm_failure(a, c, upload_rc, &upload_err);
 	if (rc == ALB_EEOF) {
 		/* albatross-client exits 0 here; a missing reply is a failure. */
 		cli_error(a, "the daemon closed the connection without a reply");
 		return CLI_EXIT_COMM;
 	}
+	cli_progress_end(a);
 	if (rc < 0)
-		return comm_failure(a, rc, &err);
+		return cli_comm_failure(a, c, rc, &err);
 	int status = handle_reply(a, r, m);
 	bool dump = status == CLI_EXIT_OK && mode == ALB_REPLY_MODE_DUMP &&
 		    m->kind == ALB_PAYLOAD_SUCCESS &&
@@ -142,9 +157,10 @@ static int run_connected(struct cli_args *a, const struct cli_request *r,
 		return status;
 	}
 	rc = alb_client_recv_dump(c, compressed, r->dump_fd, NULL, &err);
+	cli_progress_end(a);
 	if (rc == ALB_EPERM)
 		return cli_report_failure(a, name, err.msg, strlen(err.msg));
-	return rc < 0 ? comm_failure(a, rc, &err) : CLI_EXIT_OK;
+	return rc < 0 ? cli_comm_failure(a, c, rc, &err) : CLI_EXIT_OK;
 }
 
 int cli_connect(struct cli_args *a, const char *name,
@@ -152,6 +168,10 @@ int cli_connect(struct cli_args *a, const char *name,
 {
 	struct alb_error err = {0};
 	*c = NULL;
+	if (a->csr)
+		return cli_write_csr(a, name, cmd);
+	if (a->remote)
+		return cli_remote_connect(a, name, cmd, c);
 	if (a->socket != NULL && strcmp(a->socket, "-") == 0) {
 		struct alb_buf b = {0};
 		int rc = alb_client_encode_command(name, cmd, 0, &b, &err);
@@ -184,13 +204,19 @@ int cli_connect(struct cli_args *a, const char *name,
 	return CLI_EXIT_OK;
 }
 
+int cli_run_connected(struct cli_args *a, const struct cli_request *r,
+		      struct alb_client *c)
+{
+	int status = run_connected(a, r, c);
+	alb_client_close(c);
+	return status;
+}
+
 int cli_execute(struct cli_args *a, const struct cli_request *r)
 {
 	struct alb_client *c;
 	int status = cli_connect(a, r->name, r->cmd, &c);
-	if (status != CLI_EXIT_OK)
+	if (status != CLI_EXIT_OK || c == NULL)
 		return status;
-	status = run_connected(a, r, c);
-	alb_client_close(c);
-	return status;
+	return cli_run_connected(a, r, c);
 }

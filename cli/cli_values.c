@@ -410,3 +410,38 @@ int cli_policy(struct cli_args *a, int64_t unikernels, struct alb_policy *p,
 	p->block = a->policy_block;
 	return 0;
 }
+
+/* ---- update and stats-add values ---------------------------------------- */
+
+int cli_parse_http_host(struct cli_args *a, const char *s, struct alb_error *err)
+{
+	/* "http[s]://host" with an optional '/', as albatross-client's
+	 * --http-host: no path, no empty host. */
+	const char *h = strncmp(s, "https://", 8) == 0 ? s + 8
+			: strncmp(s, "http://", 7) == 0 ? s + 7
+							 : NULL;
+	size_t len = strlen(s);
+	if (h == NULL || *h == '\0' || *h == '/' ||
+	    (strchr(h, '/') != NULL && strchr(h, '/') != s + len - 1))
+		return cli_fail(err, ALB_EPARSE, "expected http[s]://hostname");
+	char *v = cli_own(a, strndup(s, s[len - 1] == '/' ? len - 1 : len));
+	if (v == NULL)
+		return cli_fail(err, ALB_ENOMEM, "out of memory");
+	a->http_host = v;
+	return 0;
+}
+
+int cli_parse_tap(struct cli_args *a, const char *s, struct alb_stats_tap *out,
+		  struct alb_error *err)
+{
+	const char *colon = strchr(s, ':');
+	if (colon == NULL || strchr(colon + 1, ':') != NULL)
+		return cli_fail(err, ALB_EPARSE, "broken, format is bridge:tap");
+	out->netif.ptr = cli_own(a, strndup(s, (size_t)(colon - s)));
+	out->netif.len = (size_t)(colon - s);
+	out->tap.ptr = colon + 1;
+	out->tap.len = strlen(colon + 1);
+	if (out->netif.ptr == NULL)
+		return cli_fail(err, ALB_ENOMEM, "out of memory");
+	return 0;
+}

@@ -22,5 +22,6 @@
 #include "albatross/stats.h"
 #include "albatross/tlsd.h"
 #include "albatross/cert.h"
+#include "albatross/remote.h"
 
 #endif

@@ -1,6 +1,7 @@
-/* libalbatross — the client side of the local protocol: connect to a
- * daemon's Unix socket, send a command, read its replies, and send or
- * receive data streams (spec §2, §2.5).
+/* libalbatross — the client side of the protocol: connect to a daemon's
+ * Unix socket, send a command, read its replies, and send or receive data
+ * streams (spec §2, §2.5). A connection to a remote host over TLS (remote.h)
+ * is the same struct alb_client: every call below works on both.
  * SPDX-License-Identifier: ISC
  *
  * The API is blocking. A connection is an opaque struct alb_client; every
@@ -94,6 +95,12 @@ ALB_EXPORT int alb_client_set_timeout(struct alb_client *c, int timeout_ms,
  * ALB_FRAME_MAX_DEFAULT of frame.h); ALB_EINVAL above ALB_FRAME_MAX_LIMIT. */
 ALB_EXPORT int alb_client_set_frame_max(struct alb_client *c, size_t max,
 					struct alb_error *err);
+
+/** Calls fn(ctx, bytes, 0) each time bytes arrive on the connection, with
+ * the count read since it was made (a download's progress: an image, a
+ * block dump). fn NULL stops it. */
+ALB_EXPORT void alb_client_set_recv_progress(struct alb_client *c,
+					     alb_progress_fn fn, void *ctx);
 
 /** Sends a command for name (see alb_client_encode_command()). progress,
  * if not NULL, is called as the message is written (useful for a create

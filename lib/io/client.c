@@ -13,6 +13,7 @@
 #include "albatross/frame.h"
 #include "albatross/stream.h"
 #include "base/internal.h"
+#include "io/client_transport.h"
 
 /* Bytes handed to one send(): progress is reported at this granularity. */
 #define SEND_SLICE 65536
@@ -23,7 +24,15 @@
 struct alb_client {
 	int fd;
 	int timeout_ms;
-	size_t frame_max;
+	/* The bytes go through t (TLS, remote.h), or straight to fd. */
+	const struct alb_client_transport *t;
+	void *tctx;
+	/* Frames are read into it; a frame cut by a timeout is resumed by
+	 * the next read. Its limit is the client's frame limit. */
+	struct alb_frame_reader *rd;
+	alb_progress_fn recv_progress;
+	void *recv_progress_ctx;
+	uint64_t received; /* bytes read on the connection so far */
 };
 
 enum alb_endpoint alb_command_endpoint(enum alb_cmd_kind kind)
@@ -103,7 +112,7 @@ int alb_client_encode_command(const char *name, const struct alb_command *cmd,
 
 /* Socket timeouts make a blocked send/recv/connect fail with EAGAIN, which
  * is reported as ETIMEDOUT. */
-static int set_timeouts(int fd, int timeout_ms, struct alb_error *err)
+int alb_client_socket_timeouts(int fd, int timeout_ms, struct alb_error *err)
 {
 	struct timeval tv;
 	tv.tv_sec = timeout_ms / 1000;
@@ -126,6 +135,49 @@ static int fail_timeout(struct alb_error *err, int timeout_ms, const char *what)
 			    timeout_ms);
 }
 
+/* A client over fd (taken over), with its frame reader. */
+static int client_new(int fd, int timeout_ms, const struct alb_client_transport *t,
+		      void *tctx, struct alb_client **out, struct alb_error *err)
+{
+	struct alb_client *c = calloc(1, sizeof(*c));
+	int rc = c == NULL ? alb_fail(err, ALB_ENOMEM, "out of memory") : 0;
+	if (rc == 0)
+		rc = alb_frame_reader_new(ALB_FRAME_MAX_DEFAULT, &c->rd, err);
+	if (rc < 0) {
+		if (t != NULL && t->close != NULL)
+			t->close(tctx);
+		close(fd);
+		free(c);
+		return rc;
+	}
+	c->fd = fd;
+	c->timeout_ms = timeout_ms;
+	c->t = t;
+	c->tctx = tctx;
+	*out = c;
+	return 0;
+}
+
+int alb_client_wrap(int fd, int timeout_ms, const struct alb_client_transport *t,
+		    void *ctx, struct alb_client **out, struct alb_error *err)
+{
+	if (fd < 0 || t == NULL || out == NULL || timeout_ms < 0) {
+		if (t != NULL && t->close != NULL)
+			t->close(ctx);
+		if (fd >= 0)
+			close(fd);
+		return alb_fail(err, ALB_EINVAL, "invalid transport");
+	}
+	*out = NULL;
+	return client_new(fd, timeout_ms, t, ctx, out, err);
+}
+
+void *alb_client_transport_ctx(const struct alb_client *c,
+			       const struct alb_client_transport *t)
+{
+	return c != NULL && c->t == t ? c->tctx : NULL;
+}
+
 int alb_client_connect(const char *path, int timeout_ms,
 		       struct alb_client **out, struct alb_error *err)
 {
@@ -144,42 +196,34 @@ int alb_client_connect(const char *path, int timeout_ms,
 				ALB_SOCKET_PATH_MAX);
 	memcpy(sa.sun_path, path, len);
 
-	struct alb_client *c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return alb_fail(err, ALB_ENOMEM, "out of memory");
-	c->timeout_ms = timeout_ms;
-	c->frame_max = ALB_FRAME_MAX_DEFAULT;
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
-		int rc = alb_fail_sys(err, "socket");
-		free(c);
-		return rc;
-	}
-	int rc = set_timeouts(c->fd, timeout_ms, err);
-	if (rc < 0)
-		goto fail;
-	while (connect(c->fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return alb_fail_sys(err, "socket");
+	int rc = alb_client_socket_timeouts(fd, timeout_ms, err);
+	while (rc == 0 &&
+	       connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == EINTR)
 			continue;
 		if (timeout_ms > 0 && is_timeout(errno))
 			errno = ETIMEDOUT;
 		rc = alb_fail_sys(err, "couldn't connect to unix domain socket %s",
 				  path);
-		goto fail;
 	}
-	*out = c;
-	return 0;
-fail:
-	close(c->fd);
-	free(c);
-	return rc;
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return client_new(fd, timeout_ms, NULL, NULL, out, err);
 }
 
 void alb_client_close(struct alb_client *c)
 {
 	if (c == NULL)
 		return;
+	if (c->t != NULL && c->t->close != NULL)
+		c->t->close(c->tctx);
 	close(c->fd);
+	alb_frame_reader_free(c->rd);
 	free(c);
 }
 
@@ -188,7 +232,7 @@ int alb_client_set_timeout(struct alb_client *c, int timeout_ms,
 {
 	if (c == NULL || timeout_ms < 0)
 		return alb_fail(err, ALB_EINVAL, "invalid client or timeout");
-	int rc = set_timeouts(c->fd, timeout_ms, err);
+	int rc = alb_client_socket_timeouts(c->fd, timeout_ms, err);
 	if (rc == 0)
 		c->timeout_ms = timeout_ms;
 	return rc;
@@ -203,12 +247,55 @@ int alb_client_set_frame_max(struct alb_client *c, size_t max,
 		return alb_fail(err, ALB_EINVAL,
 				"frame limit %zu is above the protocol's %u", max,
 				ALB_FRAME_MAX_LIMIT);
-	c->frame_max = max == 0 ? ALB_FRAME_MAX_DEFAULT : max;
-	return 0;
+	return alb_frame_reader_set_max(c->rd, max == 0 ? ALB_FRAME_MAX_DEFAULT
+						       : max, err);
 }
 
-/* Writes all of data; MSG_NOSIGNAL so that a vanished daemon is an error,
- * not a SIGPIPE. progress sees offsets base+done of total. */
+void alb_client_set_recv_progress(struct alb_client *c, alb_progress_fn fn,
+				  void *ctx)
+{
+	if (c == NULL)
+		return;
+	c->recv_progress = fn;
+	c->recv_progress_ctx = ctx;
+}
+
+/* One send or recv on the connection: n > 0 bytes, 0 at the end (recv),
+ * or an ALB_E* code. A timeout is reported as ETIMEDOUT. */
+static ssize_t io_once(struct alb_client *c, bool sending, uint8_t *p,
+		       size_t len, struct alb_error *err)
+{
+	const char *what = sending ? "writing to the daemon"
+				   : "reading from the daemon";
+	for (;;) {
+		struct alb_error e = {0};
+		ssize_t n;
+		if (c->t != NULL) {
+			n = sending ? c->t->send(c->tctx, p, len, &e)
+				    : c->t->recv(c->tctx, p, len, &e);
+			if (n >= 0)
+				return n;
+			if (n == ALB_ESYS && is_timeout(e.sys_errno) &&
+			    c->timeout_ms > 0)
+				return fail_timeout(err, c->timeout_ms, what);
+			if (err != NULL)
+				*err = e;
+			return n;
+		}
+		/* MSG_NOSIGNAL: a vanished daemon is an error, not a SIGPIPE. */
+		n = sending ? send(c->fd, p, len, MSG_NOSIGNAL)
+			    : recv(c->fd, p, len, 0);
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (c->timeout_ms > 0 && is_timeout(errno))
+			return fail_timeout(err, c->timeout_ms, what);
+		return alb_fail_sys(err, "%s", what);
+	}
+}
+
+/* Writes all of data. progress sees offsets base+done of total. */
 static int send_all(struct alb_client *c, const uint8_t *data, size_t len,
 		    alb_progress_fn progress, void *pctx, uint64_t base,
 		    uint64_t total, struct alb_error *err)
@@ -218,15 +305,10 @@ static int send_all(struct alb_client *c, const uint8_t *data, size_t len,
 		size_t n = len - done;
 		if (n > SEND_SLICE)
 			n = SEND_SLICE;
-		ssize_t w = send(c->fd, data + done, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (c->timeout_ms > 0 && is_timeout(errno))
-				return fail_timeout(err, c->timeout_ms,
-						    "writing to the daemon");
-			return alb_fail_sys(err, "writing to the daemon");
-		}
+		ssize_t w = io_once(c, true, (uint8_t *)(uintptr_t)(data + done),
+				    n, err);
+		if (w < 0)
+			return (int)w;
 		done += (size_t)w;
 		if (progress != NULL)
 			progress(pctx, base + done, total);
@@ -249,22 +331,45 @@ int alb_client_send(struct alb_client *c, const char *name,
 	return rc;
 }
 
+/* Reads the next frame into *out (alb_frame_read_fd()'s results). */
+static int recv_frame(struct alb_client *c, struct alb_buf *out,
+		      struct alb_error *err)
+{
+	for (;;) {
+		uint8_t *p;
+		size_t room;
+		int rc = alb_frame_reader_space(c->rd, &p, &room, err);
+		if (rc < 0)
+			return rc;
+		ssize_t n = io_once(c, false, p, room, err);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return alb_frame_reader_idle(c->rd)
+				       ? alb_fail(err, ALB_EEOF, "connection closed")
+				       : alb_fail(err, ALB_EPROTO,
+						  "connection closed in the middle of a frame");
+		c->received += (uint64_t)n;
+		if (c->recv_progress != NULL)
+			c->recv_progress(c->recv_progress_ctx, c->received, 0);
+		rc = alb_frame_reader_advance(c->rd, (size_t)n, err);
+		if (rc == 0)
+			return alb_frame_reader_take(c->rd, out);
+		if (rc != ALB_EAGAIN)
+			return rc;
+	}
+}
+
 int alb_client_recv(struct alb_client *c, struct alb_msg **out,
 		    struct alb_error *err)
 {
 	if (c == NULL || out == NULL)
 		return alb_fail(err, ALB_EINVAL, "no client or output");
 	*out = NULL;
-	struct alb_error e = {0};
 	struct alb_buf b = {0};
-	int rc = alb_frame_read_fd(c->fd, c->frame_max, &b, &e);
-	if (rc == ALB_ESYS && c->timeout_ms > 0 && is_timeout(e.sys_errno))
-		return fail_timeout(err, c->timeout_ms, "reading from the daemon");
-	if (rc < 0) {
-		if (err != NULL)
-			*err = e;
+	int rc = recv_frame(c, &b, err);
+	if (rc < 0)
 		return rc;
-	}
 	rc = alb_msg_decode(b.data, b.len, 0, out, err);
 	alb_buf_free(&b);
 	return rc;

@@ -20,12 +20,15 @@
 #include "albatross/cert.h"
 #include "albatross/policy.h"
 #include "albatross/stream.h"
+#include "albd_harness.h"
 #include "host_helpers.h"
 
 /* alb-ca's exit status on any failure (albatross-client's Cli_failed). */
 #define EXIT_CLI 124
-/* The image of the create: a few bytes, carried compressed. */
-static const char image[] = "not really a unikernel";
+/* The image of the create: a tiny Solo5 image with the network device
+ * "service", carried compressed. */
+static uint8_t *image;
+static size_t image_len;
 
 static char bin[4096];
 static char dir[] = "/tmp/alb-ca-test-XXXXXX";
@@ -247,7 +250,7 @@ static void test_delegate(void **state)
 static void test_create(void **state)
 {
 	(void)state;
-	assert_true(store_file("hello.img", image, sizeof(image) - 1));
+	assert_true(store_file("hello.img", image, image_len));
 	RUN_OK("create-csr", "hello", "hello.img", "--mem", "64", "--cpu", "1", "--net",
 	       "service", "--arg=--ipv4=10.0.0.2/24");
 	X509_REQ *csr = NULL;
@@ -258,9 +261,9 @@ static void test_create(void **state)
 	const struct alb_unikernel_config *c = &ce->command.u.create;
 	assert_true(c->compressed);
 	struct alb_buf img = {0};
-	assert_int_equal(alb_zlib_inflate(c->image.ptr, c->image.len, 4096, &img, NULL), 0);
-	assert_memory_equal(img.data, image, sizeof(image) - 1);
-	assert_int_equal(img.len, sizeof(image) - 1);
+	assert_int_equal(alb_zlib_inflate(c->image.ptr, c->image.len, 1 << 20, &img, NULL), 0);
+	assert_int_equal(img.len, image_len);
+	assert_memory_equal(img.data, image, image_len);
 	alb_buf_free(&img);
 	alb_certext_free(ce);
 	X509_REQ_free(csr);
@@ -340,7 +343,12 @@ static void test_errors(void **state)
 	run_free(&r);
 	r = alb_ca("create-csr", "x", "absent.img", NULL);
 	assert_int_equal(r.status, EXIT_CLI);
-	assert_true(output_has_line(r.err, "alb-ca: absent.img: No such file or directory"));
+	assert_true(output_has_line(r.err, "alb-ca: cannot read 'absent.img': No such file or directory"));
+	run_free(&r);
+	/* create-csr checks the image against the devices, as create does */
+	r = alb_ca("create-csr", "x", "hello.img", NULL);
+	assert_int_equal(r.status, EXIT_CLI);
+	assert_non_null(strstr(r.err, "specified bridge(s) does not match with the manifest"));
 	run_free(&r);
 	run_fails("alb-ca: Public key of certificate doesn't match private key", "sign",
 		  "cacert.pem", "ca.db", "tenant.key", "big.req");
@@ -354,6 +362,11 @@ static void test_errors(void **state)
 static int setup(void **state)
 {
 	(void)state;
+	const char *names[] = {"service"};
+	const unsigned types[] = {H_NET};
+	image = h_image(1, names, types, 1, 0, &image_len);
+	if (image == NULL)
+		return -1;
 	if (mkdtemp(dir) == NULL || chdir(dir) != 0) {
 		perror(dir);
 		return -1;
@@ -364,6 +377,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	free(image);
 	if (chdir("/") != 0)
 		return -1;
 	remove_tree(dir);
