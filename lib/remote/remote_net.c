@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,8 +233,12 @@ int remote_tcp_connect(const char *host, uint16_t port, int timeout_ms,
 		return alb_fail_sys(err, "connect failed with %s:%u", host,
 				    (unsigned)port);
 	}
+	/* TLS hands its records over one by one, each below a loopback
+	 * segment: Nagle would hold every one for the peer's delayed ACK. */
+	int one = 1;
 	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
 		int rc = alb_fail_sys(err, "connect failed with %s:%u", host,
 				      (unsigned)port);
 		close(fd);

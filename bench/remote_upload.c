@@ -1,0 +1,367 @@
+/* bench-remote_upload — a create over TLS on the loopback, as a tenant
+ * runs it: `alb-deploy create NAME IMAGE -d 127.0.0.1 --compression-level
+ * 0` (the image does not fit a certificate, so it streams after the
+ * handshake) to alb-tlsd, which hands the create to
+ *   sink: a stand-in vmmd that answers at once (client + TLS + alb-tlsd), or
+ *   albd: the real albd with the fake tender (everything, to the reply);
+ * for images of 16 and 64 MiB (random bytes behind a tiny Solo5 image).
+ * Prints, median of RUNS runs: the wall time from starting alb-deploy to
+ * its exit and the MB/s it makes of the image size, the client's peak RSS
+ * (wait4's ru_maxrss) and alb-tlsd's (VmHWM, a fresh alb-tlsd per run),
+ * next to the targets: >= 300 MB/s and peak RSS independent of the size.
+ * Runs as root in a private network namespace; the PKI is made with
+ * alb-ca. Build with --buildtype=release for figures that mean something.
+ *   usage: bench-remote_upload [MiB...]      (default: 16 64)
+ * SPDX-License-Identifier: ISC */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+
+#include "albd_harness.h"
+#include "host_helpers.h"
+
+#define RUNS 5
+#define TARGET_MBS 300.0
+#define PORT 1025
+
+static int sizes[8];
+static size_t n_sizes;
+static char pki[H_PATH + 8];
+static char sink_tmpdir[H_PATH + 16];
+
+static const char *build_root(void)
+{
+	const char *b = getenv("ALB_BUILD_ROOT");
+	return b != NULL ? b : ".";
+}
+
+static int64_t now_us(void)
+{
+	return h_now_us();
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int64_t median(int64_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_i64);
+	return v[n / 2];
+}
+
+/* CPU time (user + system) of a finished child, in us. */
+static int64_t cpu_us;
+
+/* Runs a program of the build and waits; returns its exit status (-1 when
+ * it did not exit), its peak RSS in KiB and its wall time in us (its CPU
+ * time in cpu_us). */
+static int run(char *const *argv, long *rss_kib, int64_t *us)
+{
+	char exe[512];
+	snprintf(exe, sizeof(exe), "%s/cli/%s", build_root(), argv[0]);
+	int64_t t0 = now_us();
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		execv(exe, argv);
+		_exit(127);
+	}
+	int st;
+	struct rusage ru;
+	while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
+		;
+	if (us != NULL)
+		*us = now_us() - t0;
+	if (rss_kib != NULL)
+		*rss_kib = ru.ru_maxrss;
+	cpu_us = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+		 ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static pid_t spawn(char *const *argv)
+{
+	char exe[512];
+	snprintf(exe, sizeof(exe), "%s/cli/%s", build_root(), argv[0]);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		execv(exe, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static long hwm_kib(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	long kib = -1;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return kib;
+}
+
+/* CPU time (user + system) of a running process so far, in us. */
+static int64_t proc_cpu_us(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	unsigned long long ut = 0, st = 0;
+	/* fields 14 and 15; comm (2) has no spaces here */
+	if (f == NULL || fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+				"%llu %llu", &ut, &st) != 2)
+		ut = st = 0;
+	if (f != NULL)
+		fclose(f);
+	return (int64_t)(ut + st) * 1000000 / sysconf(_SC_CLK_TCK);
+}
+
+static bool port_open(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	bool ok = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(s);
+	return ok;
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- the stand-in vmmd ---------------------------------------------------- */
+
+/* Answers every command with a success, as vmmd answers Policy_add and
+ * create; reads frames up to the protocol's limit. */
+static void *sink_main(void *arg)
+{
+	int ls = *(int *)arg;
+	for (;;) {
+		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			return NULL;
+		for (;;) {
+			struct alb_buf in = {0};
+			if (alb_frame_read_fd(c, ALB_FRAME_MAX_LIMIT, &in, NULL) != 0)
+				break;
+			struct alb_msg *m = NULL;
+			int rc = alb_msg_decode(in.data, in.len, ALB_DECODE_BORROW, &m, NULL);
+			if (rc == 0) {
+				struct alb_msg r;
+				memset(&r, 0, sizeof(r));
+				r.header = m->header;
+				r.kind = ALB_PAYLOAD_SUCCESS;
+				r.u.success.kind = ALB_REPLY_STRING;
+				r.u.success.u.string.ptr = "created unikernel";
+				r.u.success.u.string.len = strlen("created unikernel");
+				struct alb_buf out = {0};
+				if (alb_msg_encode(&r, 0, &out, NULL) == 0)
+					alb_frame_write_fd(c, out.data, out.len, NULL);
+				alb_buf_free(&out);
+				alb_msg_free(m);
+			}
+			alb_buf_free(&in);
+			if (rc != 0)
+				break;
+		}
+		close(c);
+	}
+}
+
+static int sink_start(pthread_t *t, int *ls)
+{
+	char path[H_PATH + 64];
+	snprintf(path, sizeof(path), "%s/util", sink_tmpdir);
+	if (mkdir(sink_tmpdir, 0755) != 0 || mkdir(path, 0755) != 0)
+		return -1;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vmmd.sock", path) >=
+	    (int)sizeof(sa.sun_path))
+		return -1;
+	*ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (bind(*ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(*ls, 8) != 0)
+		return -1;
+	return pthread_create(t, NULL, sink_main, ls);
+}
+
+/* ---- the runs ---------------------------------------------------------------- */
+
+static int make_image(const char *path, size_t mib)
+{
+	size_t len;
+	uint8_t *img = h_image(1, NULL, NULL, 0, 0, &len);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int r = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	bool ok = img != NULL && fd >= 0 && r >= 0 && write(fd, img, len) == (ssize_t)len;
+	uint8_t buf[65536];
+	for (size_t left = mib << 20; ok && left > 0;) {
+		size_t n = left < sizeof(buf) ? left : sizeof(buf);
+		ok = read(r, buf, n) == (ssize_t)n && write(fd, buf, n) == (ssize_t)n;
+		left -= n;
+	}
+	free(img);
+	if (r >= 0)
+		close(r);
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
+	return ok ? 0 : -1;
+}
+
+static int measure(const char *what, const char *tmpdir, size_t mib)
+{
+	char img[64];
+	snprintf(img, sizeof(img), "image-%zu.img", mib);
+	if (make_image(img, mib) != 0)
+		return -1;
+	int64_t us[RUNS], crss[RUNS], trss[RUNS], ccpu[RUNS], tcpu[RUNS];
+	for (int i = 0; i < RUNS; i++) {
+		char *tlsd[] = {"alb-tlsd", "-q", "--ip", "127.0.0.1", "--tmpdir",
+				(char *)tmpdir, "cacert.pem", "server.pem", "server.key", NULL};
+		pid_t t = spawn(tlsd);
+		for (int k = 0; k < 500 && !port_open(); k++)
+			h_sleep_ms(10);
+		char *deploy[] = {"alb-deploy", "create", "-f", "bench", img,
+				  "--compression-level", "0", "-q", "-d", "127.0.0.1",
+				  "--arg=--sleep-ms=600000", NULL};
+		long rss = 0;
+		int st = run(deploy, &rss, &us[i]);
+		crss[i] = rss;
+		ccpu[i] = cpu_us;
+		trss[i] = hwm_kib(t);
+		tcpu[i] = proc_cpu_us(t);
+		stop(t);
+		if (st != 0) {
+			fprintf(stderr, "alb-deploy create exited %d\n", st);
+			return -1;
+		}
+	}
+	int64_t m = median(us, RUNS);
+	double bytes = (double)(mib << 20);
+	printf("  %-5s %3zu MiB  %7.1f ms %7.1f MB/s | CPU ms: client %6.1f alb-tlsd %6.1f "
+	       "| peak RSS KiB: client %6ld alb-tlsd %7ld\n",
+	       what, mib, (double)m / 1e3, bytes / 1e6 / ((double)m / 1e6),
+	       (double)median(ccpu, RUNS) / 1e3, (double)median(tcpu, RUNS) / 1e3,
+	       (long)median(crss, RUNS), (long)median(trss, RUNS));
+	unlink(img);
+	return 0;
+}
+
+static double loadavg(void)
+{
+	double l = -1;
+	FILE *f = fopen("/proc/loadavg", "re");
+	if (f != NULL && fscanf(f, "%lf", &l) != 1)
+		l = -1;
+	if (f != NULL)
+		fclose(f);
+	return l;
+}
+
+static int alb_ca(char *const *argv)
+{
+	return run(argv, NULL, NULL);
+}
+
+static int body(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	struct harness h;
+	if (h_setup_in(&h, "bench-remote", getenv("ALB_BENCH_TMPDIR_BASE")) != 0 ||
+	    h_start_albd(&h, "-q") != 0) {
+		fprintf(stderr, "cannot start albd (root? ALB_FAKE_TENDER?)\n");
+		return 1;
+	}
+	snprintf(pki, sizeof(pki), "%s/pki", h.root);
+	snprintf(sink_tmpdir, sizeof(sink_tmpdir), "%s/sink", h.root);
+	pthread_t sink;
+	int sink_fd;
+	char *gen[] = {"alb-ca", "generate", "myca", "ca.db", NULL};
+	char *pol[] = {"alb-ca", "add-policy-csr", "tenant", "1", "--mem", "64", "-q", NULL};
+	char *sign[] = {"alb-ca", "sign", "cacert.pem", "ca.db", "myca.key", "tenant.req", NULL};
+	if (mkdir(pki, 0700) != 0 || chdir(pki) != 0 || alb_ca(gen) != 0 ||
+	    alb_ca(pol) != 0 || alb_ca(sign) != 0 || rename("tenant.pem", "ca.pem") != 0 ||
+	    rename("tenant.key", "ca.key") != 0 || sink_start(&sink, &sink_fd) != 0) {
+		fprintf(stderr, "cannot make the PKI or the stand-in vmmd\n");
+		h_stop(&h, SIGTERM);
+		h_teardown(&h);
+		return 1;
+	}
+	printf("create over TLS, loopback, --compression-level 0 (streamed), median "
+	       "of %d runs; target >= %.0f MB/s, peak RSS independent of the size\n"
+	       "(wall time from exec to exit of alb-deploy; CPU ms of each process; "
+	       "load average now %.2f)\n",
+	       RUNS, TARGET_MBS, loadavg());
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n_sizes; i++)
+		rc = measure("sink", sink_tmpdir, (size_t)sizes[i]);
+	for (size_t i = 0; rc == 0 && i < n_sizes; i++)
+		rc = measure("albd", h.tmpdir, (size_t)sizes[i]);
+	h_stop(&h, SIGTERM);
+	if (chdir("/") != 0)
+		rc = 1;
+	h_teardown(&h);
+	return rc == 0 ? 0 : 1;
+}
+
+/* Where this program's build tree keeps the fake tender and the programs. */
+static void default_paths(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	for (int k = 0; k < 2; k++) {
+		char *slash = strrchr(exe, '/');
+		if (slash == NULL)
+			return;
+		*slash = '\0';
+	}
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/tests/tools/fake-tender", exe);
+	setenv("ALB_FAKE_TENDER", path, 0);
+	setenv("ALB_BUILD_ROOT", exe, 0);
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc && n_sizes < 8; i++)
+		sizes[n_sizes++] = atoi(argv[i]);
+	if (n_sizes == 0) {
+		sizes[n_sizes++] = 16;
+		sizes[n_sizes++] = 64;
+	}
+	default_paths();
+	/* body() ends with _exit(): no buffered output may wait. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return run_in_netns(body);
+}
