@@ -175,10 +175,8 @@ static int read_samples(struct run *r, struct alb_client *c)
 					wait_ms / 1000);
 			return CLI_EXIT_OK;
 		}
-		if (rc < 0) {
-			cli_error(a, "%s", err.msg[0] ? err.msg : alb_strerror(rc));
-			return CLI_EXIT_COMM;
-		}
+		if (rc < 0)
+			return cli_comm_failure(a, c, rc, &err);
 		if (m->kind != ALB_PAYLOAD_DATA || m->u.data.kind != ALB_DATA_STATS) {
 			alb_msg_free(m);
 			cli_error(a, "unexpected message from the stats daemon");
@@ -260,16 +258,17 @@ int alb_info_stats(struct cli_args *a)
 	struct alb_command cmd = {.kind = ALB_CMD_STATS_SUBSCRIBE};
 	struct alb_client *c;
 	int status = cli_connect(a, name, &cmd, &c);
-	if (status != CLI_EXIT_OK)
+	if (status != CLI_EXIT_OK || c == NULL)
 		return status;
 	struct alb_msg *m = NULL;
-	int rc = alb_client_send(c, name, &cmd, NULL, NULL, &err);
+	/* Remotely the command is in the certificate. */
+	int rc = a->remote ? 0 : alb_client_send(c, name, &cmd, NULL, NULL, &err);
 	if (rc == 0)
 		rc = alb_client_recv(c, &m, &err);
 	if (rc < 0) {
+		status = cli_comm_failure(a, c, rc, &err);
 		alb_client_close(c);
-		cli_error(a, "%s", err.msg[0] ? err.msg : alb_strerror(rc));
-		return CLI_EXIT_COMM;
+		return status;
 	}
 	if (m->kind == ALB_PAYLOAD_FAILURE) {
 		status = cli_report_failure(a, m->header.name, m->u.failure.ptr,
