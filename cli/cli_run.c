@@ -126,8 +126,12 @@ static int run_connected(struct cli_args *a, const struct cli_request *r,
 		rc = alb_client_read_stream(c, on_stream_msg, &ctx, &err);
 		return rc < 0 ? cli_comm_failure(a, c, rc, &err) : rc;
 	}
-	/* What comes back may be large: an image, a block device. */
+	/* What comes back may be large: an image, a block device. An image
+	 * comes in one message, as large as albd may send it. */
 	alb_client_set_recv_progress(c, cli_progress_download, a);
+	if (r->cmd->kind == ALB_CMD_UNIKERNEL_GET &&
+	    alb_client_set_frame_max(c, ALB_VMMD_FRAME_MAX, &err) < 0)
+		return cli_comm_failure(a, c, ALB_EINVAL, &err);
 	struct alb_msg *m;
 	rc = alb_client_recv(c, &m, &err);
 	if (rc < 0 && upload_rc < 0 &&
