@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "albatross/albatross.h"
+#include "host/proc.h"
 #include "stats_internal.h"
 
 #define N_PROCS 1000

@@ -25,6 +25,7 @@ static void usage(FILE *out)
 		"of each; serves them on <tmpdir>/util/console.sock.\n\n"
 		DAEMON_HELP_HEAD
 		"  --max-subscribers N          subscribers per unikernel (default %d)\n"
+		DAEMON_HELP_METRICS
 		DAEMON_HELP_TAIL,
 		prog, ALB_CONSOLE_RING_LINES, ALB_CONSOLE_SUBSCRIBERS_DEFAULT);
 }
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
 	};
 	struct alb_console_config cfg;
 	alb_console_config_init(&cfg);
-	const struct daemon_prog p = {prog, usage, opts, take_option, &cfg};
+	const struct daemon_prog p = {prog, usage, opts, take_option, &cfg, true};
 	struct daemon_common com;
 	int status = daemon_setup(&p, argc, argv, &com);
 	if (status >= 0)
@@ -78,6 +79,8 @@ int main(int argc, char **argv)
 	cfg.tmpdir = com.tmpdir;
 	cfg.listen_fd = com.listen_fd;
 	cfg.socket_gid = com.socket_gid;
+	cfg.influx = com.influx;
+	cfg.prometheus = com.prometheus;
 	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 
 	uv_loop_t loop;
@@ -97,7 +100,8 @@ int main(int argc, char **argv)
 		alb_console_free(console);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
-		return 1;
+		/* a bad --influx or --prometheus address */
+		return err.code == ALB_EINVAL ? DAEMON_EXIT_CLI : 1;
 	}
 	alb_log_info("%s: serving consoles (at most %u subscribers each)", prog,
 		     cfg.max_subscribers != 0 ? cfg.max_subscribers

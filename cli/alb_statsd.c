@@ -1,7 +1,8 @@
 /* alb-statsd — the statistics daemon, albatross-stats's twin (spec §8.1):
  * learns unikernels from albd, samples them every interval, serves
  * subscribers on <tmpdir>/util/stat.sock, and optionally pushes Influx
- * line protocol (albatross-influx's output) and serves Prometheus.
+ * line protocol (albatross-influx's output, and its own metrics as
+ * albatross-stats does) and serves Prometheus.
  * SPDX-License-Identifier: ISC */
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,12 @@ static void usage(FILE *out)
 		"and serves them on <tmpdir>/util/stat.sock.\n\n"
 		DAEMON_HELP_HEAD
 		"  --interval SECONDS           time between samples (default %d)\n"
-		"  --influx HOST[:PORT]         push every sample as Influx line protocol\n"
-		"                               over TCP (numeric address, port %d)\n"
+		"  --influx HOST[:PORT]         push every sample, and the daemon's metrics\n"
+		"                               every 10 s, as Influx line protocol over\n"
+		"                               TCP (numeric address, port %d)\n"
 		"  --no-drop-path               Influx tag vm: the whole name, not its label\n"
-		"  --prometheus ADDR:PORT       serve GET /metrics (Prometheus) over HTTP\n"
+		"  --prometheus ADDR:PORT       serve the samples and the daemon's metrics\n"
+		"                               at GET /metrics (Prometheus) over HTTP\n"
 		DAEMON_HELP_TAIL,
 		prog, ALB_STATS_INTERVAL_DEFAULT, ALB_STATS_INFLUX_PORT_DEFAULT);
 }
@@ -42,21 +45,14 @@ static int parse_interval(const char *s, unsigned *out)
 	return 0;
 }
 
-enum {
-	OPT_INTERVAL = DAEMON_OPT_OWN,
-	OPT_INFLUX,
-	OPT_NO_DROP_PATH,
-	OPT_PROMETHEUS
-};
+enum { OPT_INTERVAL = DAEMON_OPT_OWN, OPT_NO_DROP_PATH };
 
 static int take_option(void *ctx, int id, const char *arg)
 {
 	struct alb_statsd_config *cfg = ctx;
 	switch (id) {
 	case OPT_INTERVAL: return parse_interval(arg, &cfg->interval_s);
-	case OPT_INFLUX: cfg->influx = arg; break;
 	case OPT_NO_DROP_PATH: cfg->influx_full_names = true; break;
-	case OPT_PROMETHEUS: cfg->prometheus = arg; break;
 	}
 	return 0;
 }
@@ -70,14 +66,12 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"interval", required_argument, NULL, OPT_INTERVAL},
-		{"influx", required_argument, NULL, OPT_INFLUX},
 		{"no-drop-path", no_argument, NULL, OPT_NO_DROP_PATH},
-		{"prometheus", required_argument, NULL, OPT_PROMETHEUS},
 		{NULL, 0, NULL, 0},
 	};
 	struct alb_statsd_config cfg;
 	alb_statsd_config_init(&cfg);
-	const struct daemon_prog p = {prog, usage, opts, take_option, &cfg};
+	const struct daemon_prog p = {prog, usage, opts, take_option, &cfg, true};
 	struct daemon_common com;
 	int status = daemon_setup(&p, argc, argv, &com);
 	if (status >= 0)
@@ -85,6 +79,8 @@ int main(int argc, char **argv)
 	cfg.tmpdir = com.tmpdir;
 	cfg.listen_fd = com.listen_fd;
 	cfg.socket_gid = com.socket_gid;
+	cfg.influx = com.influx;
+	cfg.prometheus = com.prometheus;
 
 	uv_loop_t loop;
 	if (uv_loop_init(&loop) != 0) {

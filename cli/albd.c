@@ -19,6 +19,7 @@ static void usage(FILE *out)
 		"  --no-drop-path               pass the full name as --name=, not the label\n"
 		"  --allow-zvol-for PATH        unikernels at PATH may use /dev/zvol devices\n"
 		"  --qemu-accel tcg|kvm         accelerator of QEMU for virtio images (tcg)\n"
+		DAEMON_HELP_METRICS
 		DAEMON_HELP_TAIL,
 		prog);
 }
@@ -78,7 +79,7 @@ int main(int argc, char **argv)
 	};
 	struct options o;
 	alb_vmmd_config_init(&o.cfg);
-	const struct daemon_prog p = {prog, usage, opts, take_option, &o};
+	const struct daemon_prog p = {prog, usage, opts, take_option, &o, true};
 	struct daemon_common com;
 	int status = daemon_setup(&p, argc, argv, &com);
 	if (status >= 0)
@@ -86,6 +87,8 @@ int main(int argc, char **argv)
 	o.cfg.tmpdir = com.tmpdir;
 	o.cfg.listen_fd = com.listen_fd;
 	o.cfg.socket_gid = com.socket_gid;
+	o.cfg.influx = com.influx;
+	o.cfg.prometheus = com.prometheus;
 
 	daemon_hold_signals();
 	uv_loop_t loop;
@@ -106,7 +109,8 @@ int main(int argc, char **argv)
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 		alb_vmmd_free(vmmd);
-		return 1;
+		/* a bad --influx or --prometheus address */
+		return err.code == ALB_EINVAL ? DAEMON_EXIT_CLI : 1;
 	}
 	status = daemon_run(prog, &loop, stop, vmmd);
 	alb_vmmd_free(vmmd);

@@ -14,7 +14,15 @@
 #include "albatross/vmmd.h"
 #include "daemon_main.h"
 
-enum { OPT_TMPDIR = 256, OPT_SYSTEMD, OPT_SOCKET_GROUP, OPT_SYSLOG, OPT_VERSION };
+enum {
+	OPT_TMPDIR = 256,
+	OPT_SYSTEMD,
+	OPT_SOCKET_GROUP,
+	OPT_SYSLOG,
+	OPT_VERSION,
+	OPT_INFLUX,
+	OPT_PROMETHEUS
+};
 
 static const struct option common_opts[] = {
 	{"tmpdir", required_argument, NULL, OPT_TMPDIR},
@@ -28,6 +36,13 @@ static const struct option common_opts[] = {
 };
 
 #define N_COMMON (sizeof(common_opts) / sizeof(common_opts[0]))
+
+static const struct option metrics_opts[] = {
+	{"influx", required_argument, NULL, OPT_INFLUX},
+	{"prometheus", required_argument, NULL, OPT_PROMETHEUS},
+};
+
+#define N_METRICS (sizeof(metrics_opts) / sizeof(metrics_opts[0]))
 
 int daemon_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -98,6 +113,8 @@ static int parse(const struct daemon_prog *p, int argc, char **argv,
 		case 'v': (*verbosity)++; break;
 		case 'q': (*verbosity)--; break;
 		case OPT_SYSLOG: *use_syslog = true; break;
+		case OPT_INFLUX: c->influx = optarg; break;
+		case OPT_PROMETHEUS: c->prometheus = optarg; break;
 		case OPT_VERSION:
 			printf("version %s protocol version %d\n", alb_version(),
 			       ALB_WIRE_VERSION);
@@ -128,13 +145,16 @@ int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
 	size_t n_own = 0;
 	while (p->opts[n_own].name != NULL)
 		n_own++;
-	struct option *opts = calloc(N_COMMON + n_own + 1, sizeof(*opts));
+	size_t n_metrics = p->metrics ? N_METRICS : 0;
+	struct option *opts = calloc(N_COMMON + n_metrics + n_own + 1,
+				     sizeof(*opts));
 	if (opts == NULL) {
 		fprintf(stderr, "%s: out of memory\n", p->name);
 		return 1;
 	}
 	memcpy(opts, common_opts, sizeof(common_opts));
-	memcpy(opts + N_COMMON, p->opts, n_own * sizeof(*opts));
+	memcpy(opts + N_COMMON, metrics_opts, n_metrics * sizeof(*opts));
+	memcpy(opts + N_COMMON + n_metrics, p->opts, n_own * sizeof(*opts));
 	memset(c, 0, sizeof(*c));
 	c->listen_fd = -1;
 	c->socket_gid = -1;

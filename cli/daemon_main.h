@@ -1,7 +1,8 @@
 /* albd, alb-consoled and alb-statsd — what a daemon's main shares: the options
  * every daemon takes (--tmpdir, --systemd-socket-activation, -v, -q,
- * --syslog, --version, -h/--help), the process setup, and running the loop
- * until SIGTERM or SIGINT.
+ * --syslog, --version, -h/--help), the metrics options of the three that
+ * have metrics (--influx, --prometheus), the process setup, and running
+ * the loop until SIGTERM or SIGINT.
  * SPDX-License-Identifier: ISC */
 #ifndef ALB_DAEMON_MAIN_H
 #define ALB_DAEMON_MAIN_H
@@ -26,6 +27,13 @@
 	ALB_TMPDIR_DEFAULT ")\n"                                               \
 	"  --systemd-socket-activation  serve the socket systemd passes\n"     \
 	"  --socket-group NAME          group of the socket (mode 0660)\n"
+/* The help lines of the metrics options (after a program's own). */
+#define DAEMON_HELP_METRICS                                                    \
+	"  --influx HOST[:PORT]         push the daemon's metrics as Influx line\n" \
+	"                               protocol over TCP every 10 s (numeric\n"  \
+	"                               address, port 8094)\n"                    \
+	"  --prometheus ADDR:PORT       serve the daemon's metrics at GET /metrics\n" \
+	"                               (Prometheus) over HTTP\n"
 #define DAEMON_HELP_TAIL                                                       \
 	"  -v, --verbose                more log messages (repeatable)\n"       \
 	"  -q, --quiet                  only errors\n"                          \
@@ -47,6 +55,8 @@ struct daemon_prog {
 	 * is printed (daemon_usage_error()). */
 	int (*take)(void *ctx, int id, const char *arg);
 	void *ctx;
+	/* Takes --influx and --prometheus (albd, alb-consoled, alb-statsd). */
+	bool metrics;
 };
 
 /* What the common options said. */
@@ -54,6 +64,8 @@ struct daemon_common {
 	const char *tmpdir;   /* NULL: the default */
 	int listen_fd;        /* the socket systemd passed, or -1 */
 	int64_t socket_gid;   /* --socket-group, or -1 */
+	const char *influx;   /* --influx, or NULL */
+	const char *prometheus; /* --prometheus, or NULL */
 };
 
 /* Writes "<prog>: <message>" to stderr; returns DAEMON_EXIT_CLI. */

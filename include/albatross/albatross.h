@@ -19,6 +19,7 @@
 #include "albatross/policy.h"
 #include "albatross/vmmd.h"
 #include "albatross/console.h"
+#include "albatross/metrics.h"
 #include "albatross/stats.h"
 #include "albatross/tlsd.h"
 #include "albatross/cert.h"

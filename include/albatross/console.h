@@ -205,6 +205,12 @@ struct alb_console_config {
 	unsigned conn_max;
 	/** 0: ALB_CONSOLE_COMMAND_TIMEOUT_MS. */
 	unsigned command_timeout_ms;
+	/** "HOST[:PORT]" (numeric, port ALB_METRICS_INFLUX_PORT_DEFAULT) to
+	 * push the daemon's own metrics to (--influx, spec §8.6), or NULL. */
+	const char *influx;
+	/** "ADDR:PORT" to serve them on, GET /metrics (--prometheus), or
+	 * NULL. albatross/metrics.h lists both outputs. */
+	const char *prometheus;
 };
 
 /** Fills cfg with the defaults (tmpdir NULL, listen_fd and socket_gid -1,

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "albatross/common.h"
+#include "albatross/metrics.h"
 #include "albatross/wire.h"
 
 #ifdef __cplusplus
@@ -89,14 +90,14 @@ struct alb_stats_entry {
 };
 
 /** Content type of alb_stats_prometheus()'s output. */
-#define ALB_STATS_PROMETHEUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define ALB_STATS_PROMETHEUS_CONTENT_TYPE ALB_METRICS_CONTENT_TYPE
 
 /** Appends to out (as alb_stats_influx()) the figures of n unikernels in
  * the Prometheus text exposition format 0.0.4: for each metric a # HELP
  * and a # TYPE line, then one sample per unikernel (label vm, the full
  * name) or per interface (labels vm and bridge, the unikernel-side device
  * name). Names are albatross_<figure>, with _total for counters and the
- * unit in the name (_seconds, _bytes, _pages, _microseconds); label values
+ * unit in the name (_seconds, _bytes, _pages); label values
  * are escaped as the format asks. Returns 0, ALB_EINVAL or ALB_ENOMEM. */
 ALB_EXPORT int alb_stats_prometheus(const struct alb_stats_entry *v, size_t n,
 				    struct alb_timeval now,
@@ -112,7 +113,7 @@ ALB_EXPORT int alb_stats_prometheus(const struct alb_stats_entry *v, size_t n,
 /** Seconds between attempts to reach albd (spec §8.2). */
 #define ALB_STATS_RECONNECT_S 1
 /** Default port of --influx (albatross-influx's). */
-#define ALB_STATS_INFLUX_PORT_DEFAULT 8094
+#define ALB_STATS_INFLUX_PORT_DEFAULT ALB_METRICS_INFLUX_PORT_DEFAULT
 
 /** Largest command frame the daemon accepts, in bytes. */
 #define ALB_STATSD_FRAME_MAX 65536
@@ -139,13 +140,10 @@ ALB_EXPORT int alb_stats_prometheus(const struct alb_stats_entry *v, size_t n,
  * to a peer with nothing queued is always taken). */
 #define ALB_STATSD_QUEUE_MAX (4u * 1024u * 1024u)
 
-/** Largest HTTP request (request line and headers) of the Prometheus
- * endpoint; a longer one is answered 431 and closed. */
-#define ALB_STATS_HTTP_REQUEST_MAX 8192
-/** Most HTTP connections open at once; more are closed at accept. */
-#define ALB_STATS_HTTP_CONN_MAX 64
-/** Milliseconds an HTTP client has to send its request. */
-#define ALB_STATS_HTTP_TIMEOUT_MS 10000
+/** The Prometheus endpoint's limits, every daemon's (metrics.h). */
+#define ALB_STATS_HTTP_REQUEST_MAX ALB_METRICS_HTTP_REQUEST_MAX
+#define ALB_STATS_HTTP_CONN_MAX ALB_METRICS_HTTP_CONN_MAX
+#define ALB_STATS_HTTP_TIMEOUT_MS ALB_METRICS_HTTP_TIMEOUT_MS
 
 /** How the daemon is set up. Fill with alb_statsd_config_init() first,
  * then set what differs from the defaults. Strings are copied by
@@ -157,9 +155,13 @@ struct alb_statsd_config {
 			       * to bind <tmpdir>/util/stat.sock */
 	int64_t socket_gid;   /* group of the bound socket (0660), or -1 */
 	bool no_vmmd;         /* do not connect to albd (tests, debugging) */
-	const char *influx;   /* "HOST[:PORT]", numeric address; NULL: none */
+	/* "HOST[:PORT]", numeric address; NULL: none. The unikernels' lines
+	 * (spec §8.5) and the daemon's own (§8.6, albatross/metrics.h). */
+	const char *influx;
 	bool influx_full_names; /* tag vm = the whole name (--no-drop-path) */
-	const char *prometheus; /* "ADDR:PORT" to serve GET /metrics; NULL */
+	/* "ADDR:PORT" to serve GET /metrics (the unikernels' figures, then
+	 * the daemon's own); NULL */
+	const char *prometheus;
 	unsigned command_timeout_ms; /* 0: ALB_STATSD_COMMAND_TIMEOUT_MS */
 };
 

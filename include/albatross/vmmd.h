@@ -115,6 +115,12 @@ struct alb_vmmd_config {
 	unsigned command_timeout_ms;
 	/** 0: ALB_VMMD_READ_BYTES_MAX. */
 	size_t read_bytes_max;
+	/** "HOST[:PORT]" (numeric, port ALB_METRICS_INFLUX_PORT_DEFAULT) to
+	 * push the daemon's own metrics to (--influx, spec §8.6), or NULL. */
+	const char *influx;
+	/** "ADDR:PORT" to serve them on, GET /metrics (--prometheus), or
+	 * NULL. albatross/metrics.h lists both outputs. */
+	const char *prometheus;
 };
 
 /** Fills c with the defaults (directories NULL, listen_fd and socket_gid

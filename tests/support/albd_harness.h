@@ -511,9 +511,10 @@ static inline int h_start_core(struct harness *h, const struct alb_vmmd_config *
 	return h_wait_socket(h, 10000) ? 0 : -1;
 }
 
-/* Starts the albd binary (from $ALB_BUILD_ROOT/cli) with an optional
- * extra argument, and waits until it listens. */
-static inline int h_start_albd(struct harness *h, const char *extra)
+/* Starts the albd binary (from $ALB_BUILD_ROOT/cli) with the extra
+ * arguments (up to 8, ended by NULL; extra may be NULL), and waits until it
+ * listens. */
+static inline int h_start_albd_args(struct harness *h, const char *const *extra)
 {
 	const char *build = getenv("ALB_BUILD_ROOT");
 	char exe[H_PATH], tmp[H_PATH + 16], db[H_PATH + 16];
@@ -521,18 +522,31 @@ static inline int h_start_albd(struct harness *h, const char *extra)
 	    H_FMT(tmp, "--tmpdir=%s", h->tmpdir) != 0 ||
 	    H_FMT(db, "--dbdir=%s", h->dbdir) != 0)
 		return -1;
+	const char *argv[12] = {exe, tmp, db};
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
+		if (i >= 8)
+			return -1;
+		argv[3 + i] = extra[i];
+	}
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		execl(exe, exe, tmp, db, extra, (char *)NULL);
+		execv(exe, (char *const *)argv);
 		test_child_exit(127);
 	}
 	h->pid = pid;
 	h->reaped = false;
 	return h_wait_socket(h, 10000) ? 0 : -1;
+}
+
+/* Starts the albd binary with an optional extra argument. */
+static inline int h_start_albd(struct harness *h, const char *extra)
+{
+	const char *args[2] = {extra, NULL};
+	return h_start_albd_args(h, args);
 }
 
 /* Sends sig to the daemon and waits for it; returns its wait status. */

@@ -46,6 +46,7 @@ struct dc_pool {
 	bool listening, listen_paused;
 	struct dc_conn *head, *tail; /* oldest first */
 	size_t n_conns;    /* accepted ones, counted against conn_max */
+	uint64_t n_accepted; /* connections accepted since the start */
 	size_t n_all;      /* every connection */
 	size_t handles;
 	size_t used, reserved_used;
@@ -733,6 +734,16 @@ size_t dc_pool_count(const struct dc_pool *p)
 	return p->n_all;
 }
 
+size_t dc_pool_accepted(const struct dc_pool *p)
+{
+	return p != NULL ? p->n_conns : 0;
+}
+
+uint64_t dc_pool_accepted_total(const struct dc_pool *p)
+{
+	return p != NULL ? p->n_accepted : 0;
+}
+
 size_t dc_pool_handles(const struct dc_pool *p)
 {
 	return p->handles;
@@ -813,6 +824,7 @@ static void accept_one(struct dc_pool *p, int fd)
 	}
 	c->accepted = true;
 	p->n_conns++;
+	p->n_accepted++;
 	if (p->ops->accepted(p, c) != 0)
 		dc_conn_close(c);
 }

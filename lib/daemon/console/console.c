@@ -294,6 +294,8 @@ int alb_console_new(struct uv_loop_s *loop, const struct alb_console_config *cfg
 	};
 	if (rc == 0)
 		rc = dc_pool_new(loop, &pc, &console_conn_ops, c, &c->pool, err);
+	if (rc == 0)
+		rc = console_metrics_new(c, cfg, err);
 	if (rc != 0) {
 		c->listen_fd = -1; /* the caller keeps its socket on failure */
 		console_final_free(c);
@@ -308,9 +310,12 @@ int alb_console_start(struct alb_console *c, struct alb_error *err)
 	if (c == NULL || c->started || c->freeing)
 		return alb_fail(err, ALB_EINVAL, "alb_console_start: not a new core");
 	c->started = true;
+	/* a bad address is found before anything is made */
+	int rc = console_metrics_check(c, err);
+	if (rc != 0)
+		return rc;
 	int fd = c->listen_fd;
 	c->listen_fd = -1;
-	int rc;
 	if (fd >= 0) {
 		rc = dc_listen_fd_adopt(fd, err);
 		if (rc != 0) {
@@ -328,7 +333,10 @@ int alb_console_start(struct alb_console *c, struct alb_error *err)
 			return rc;
 		c->bound_path = true;
 	}
-	return dc_pool_listen(c->pool, fd, err);
+	rc = dc_pool_listen(c->pool, fd, err);
+	if (rc == 0)
+		rc = console_metrics_start(c, err);
+	return rc;
 }
 
 void alb_console_get_stats(const struct alb_console *c,
@@ -369,6 +377,7 @@ int alb_console_shutdown(struct alb_console *c, alb_console_done_fn done,
 	}
 	c->freeing = true;
 	dc_pool_close_all(c->pool);
+	console_metrics_close(c);
 	if (c->bound_path) {
 		unlink(c->sock_path);
 		c->bound_path = false;

@@ -1,7 +1,7 @@
 /* libalbatross — private: the console daemon core's state, connections
  * and commands, shared by console.c (lifecycle, listening, commands),
- * console_state.c (paths, consoles, FIFO readers) and console_conn.c
- * (connections, output, history).
+ * console_state.c (paths, consoles, FIFO readers), console_conn.c
+ * (connections, output, history) and console_metrics.c (its own metrics).
  * SPDX-License-Identifier: ISC
  *
  * State (spec §7.2): a trie of paths; each path has its ring allowance n
@@ -26,6 +26,7 @@
 #include "albatross/wire.h"
 #include "albatross/client.h"
 #include "dcommon/conn.h"
+#include "dcommon/metrics.h"
 
 /* Bytes read from a FIFO per read(); one timestamp for all of them. */
 #define READ_BUF 65536
@@ -110,7 +111,10 @@ struct alb_console {
 	struct cpath *path_list;
 	struct entry *lru_head, *lru_tail;
 	struct alb_console_stats st;
-	size_t handles; /* FIFO readers' libuv handles not yet closed */
+	uint64_t fifos_opened; /* FIFO readers started since the start */
+	struct console_metrics *metrics;
+	size_t handles; /* FIFO readers' libuv handles (and the metrics
+			 * exporter) not yet closed */
 	bool started;
 	bool freeing;   /* shut down: nothing new is served */
 	bool free_when_done; /* alb_console_free() before the handles closed */
@@ -119,6 +123,20 @@ struct alb_console {
 	void *done_ctx;
 	uint8_t rbuf[READ_BUF];
 };
+
+/* ---- console_metrics.c ---- */
+
+/* The registry of the core's own metrics (spec §8.6); ALB_ENOMEM. */
+int console_metrics_new(struct alb_console *c,
+			const struct alb_console_config *cfg,
+			struct alb_error *err);
+/* Checks the exporter's addresses: 0 or ALB_EINVAL. */
+int console_metrics_check(const struct alb_console *c, struct alb_error *err);
+/* Serves and pushes the metrics, if asked. */
+int console_metrics_start(struct alb_console *c, struct alb_error *err);
+/* Stops serving and pushing (counted in c->handles until closed). */
+void console_metrics_close(struct alb_console *c);
+void console_metrics_free(struct alb_console *c);
 
 /* ---- console_state.c ---- */
 

@@ -24,6 +24,7 @@ void console_final_free(struct alb_console *c)
 	if (c->listen_fd >= 0)
 		close(c->listen_fd);
 	dc_pool_free(c->pool);
+	console_metrics_free(c);
 	alb_trie_free(c->paths, NULL);
 	free(c->tmpdir);
 	free(c);
@@ -427,6 +428,7 @@ int console_add_fifo(struct alb_console *c, const char *name, int64_t n)
 	e->reader = r;
 	r->e = e;
 	c->st.active++;
+	c->fifos_opened++;
 	uv_poll_start(&r->poll, UV_READABLE, on_fifo);
 	if (new_label)
 		console_maybe_drop(c, p);

@@ -21,6 +21,7 @@
 #include "albatross/net.h"
 #include "base/internal.h"
 #include "dcommon/conn.h"
+#include "dcommon/metrics.h"
 #include "dcommon/socket.h"
 #include "stats_internal.h"
 #include "policy/trie.h"
@@ -118,8 +119,9 @@ struct alb_statsd {
 	size_t n_vms;
 	struct alb_stats_subs *subs;
 	struct alb_net *net;
-	struct alb_influx *influx;
-	struct alb_http_server *http;
+	struct dc_metrics *metrics;
+	struct dc_exporter *exp; /* with --influx or --prometheus */
+	struct dc_series *m_conn_active, *m_conn_opened, *m_vms, *m_subs;
 	size_t open;          /* handles and components not yet closed */
 	bool started;
 	bool freeing;         /* shut down */
@@ -173,6 +175,7 @@ static void destroy(struct alb_statsd *d)
 	alb_trie_free(d->vms, vm_free);
 	alb_stats_subs_free(d->subs);
 	alb_net_free(d->net);
+	dc_metrics_free(d->metrics);
 	free(d->todo);
 	free(d->targets);
 	free(d);
@@ -591,8 +594,7 @@ static int collect_todo(const char *name, void *value, void *ctx)
 	struct alb_statsd *d = ctx;
 	struct vm *vm = value;
 	/* with no exporter, a unikernel nobody listens to is not sampled */
-	if (d->influx == NULL && d->http == NULL &&
-	    !alb_stats_subs_any(d->subs, vm->name))
+	if (d->exp == NULL && !alb_stats_subs_any(d->subs, vm->name))
 		return 0;
 	d->todo[d->n_todo++] = vm;
 	return 0;
@@ -791,13 +793,14 @@ static void tick(struct alb_statsd *d)
 	read_taps(d, todo, live);
 	struct alb_timeval now = now_tv();
 	struct alb_buf batch = {0};
+	bool influx = dc_exporter_has_influx(d->exp);
 	d->in_tick = true;
 	for (size_t i = 0; i < live; i++) {
 		struct vm *vm = todo[i];
 		build_ifdata(vm);
 		vm->sampled = true;
 		publish(d, vm);
-		if (d->influx != NULL)
+		if (influx)
 			influx_append(d, vm, now, &batch);
 	}
 	d->in_tick = false;
@@ -805,8 +808,8 @@ static void tick(struct alb_statsd *d)
 		d->clear_after_tick = false;
 		vms_clear(d);
 	}
-	if (d->influx != NULL && batch.len > 0)
-		alb_influx_push(d->influx, &batch);
+	if (batch.len > 0)
+		dc_exporter_push(d->exp, &batch);
 	alb_buf_free(&batch);
 }
 
@@ -826,7 +829,7 @@ size_t alb_statsd_count(const struct alb_statsd *d)
 	return d != NULL ? d->n_vms : 0;
 }
 
-/* ---- Prometheus ------------------------------------------------------ */
+/* ---- metrics ------------------------------------------------------------ */
 
 struct render_ctx {
 	struct alb_stats_entry *v;
@@ -843,7 +846,9 @@ static int add_entry(const char *name, void *value, void *ctx)
 	return 0;
 }
 
-static int render(void *ctx, struct alb_buf *out)
+/* A scrape begins with the figures of the unikernels, as before the
+ * daemon's own were added. */
+static int render_vms(void *ctx, struct alb_buf *out)
 {
 	struct alb_statsd *d = ctx;
 	struct render_ctx r = {calloc(d->n_vms > 0 ? d->n_vms : 1,
@@ -854,6 +859,44 @@ static int render(void *ctx, struct alb_buf *out)
 	alb_trie_all(d->vms, add_entry, &r);
 	int rc = alb_stats_prometheus(r.v, r.n, now_tv(), out, NULL);
 	free(r.v);
+	return rc;
+}
+
+static const struct dc_metric_def own_defs[2] = {
+	{"alb_stats_unikernels", "Unikernels monitored.", DC_METRIC_GAUGE,
+	 false, 0, NULL, NULL, NULL, NULL, 0},
+	{"alb_stats_subscriptions", "Subscriptions of the stats socket's clients.",
+	 DC_METRIC_GAUGE, false, 0, NULL, NULL, NULL, NULL, 0},
+};
+
+static void collect(void *ctx)
+{
+	struct alb_statsd *d = ctx;
+	dc_series_set(d->m_conn_active, dc_pool_accepted(d->pool));
+	dc_series_set(d->m_conn_opened, dc_pool_accepted_total(d->pool));
+	dc_series_set(d->m_vms, d->n_vms);
+	dc_series_set(d->m_subs, alb_stats_subs_count(d->subs));
+}
+
+/* The daemon's own metrics (spec §8.6): process, connections, its own. */
+static int metrics_new(struct alb_statsd *d, struct alb_error *err)
+{
+	d->metrics = dc_metrics_new();
+	if (d->metrics == NULL)
+		return alb_fail(err, ALB_ENOMEM, "out of memory");
+	int rc = dc_metrics_add_process(d->metrics, err);
+	if (rc == 0)
+		rc = dc_metrics_connections(d->metrics, "unix", &d->m_conn_active,
+					    &d->m_conn_opened, err);
+	struct dc_series **own[2] = {&d->m_vms, &d->m_subs};
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		struct dc_metric *f;
+		rc = dc_metric_add(d->metrics, &own_defs[i], &f, err);
+		if (rc == 0 && (*own[i] = dc_metric_series(f, NULL)) == NULL)
+			rc = alb_fail(err, ALB_ENOMEM, "out of memory");
+	}
+	if (rc == 0 && dc_metrics_on_collect(d->metrics, collect, d, NULL) != 0)
+		rc = alb_fail(err, ALB_ENOMEM, "out of memory");
 	return rc;
 }
 
@@ -887,28 +930,19 @@ static int start_listener(struct alb_statsd *d, struct alb_error *err)
 
 static int start_exporters(struct alb_statsd *d, struct alb_error *err)
 {
-	struct sockaddr_storage sa;
-	if (d->influx_addr != NULL) {
-		int rc = alb_stats_parse_addr(d->influx_addr,
-					      ALB_STATS_INFLUX_PORT_DEFAULT, &sa,
-					      err);
-		if (rc == 0)
-			rc = alb_influx_new(d->loop, (struct sockaddr *)&sa,
-					    &d->influx, err);
-		if (rc != 0)
-			return rc;
+	if (d->influx_addr == NULL && d->prometheus_addr == NULL)
+		return 0;
+	struct dc_exporter_config ec = {
+		.influx = d->influx_addr,
+		.prometheus = d->prometheus_addr,
+		.vm = "albatross_stats",
+		.before = render_vms,
+		.before_ctx = d,
+	};
+	int rc = dc_exporter_new(d->loop, d->metrics, &ec, &d->exp, err);
+	if (rc == 0)
 		d->open++;
-	}
-	if (d->prometheus_addr != NULL) {
-		int rc = alb_stats_parse_addr(d->prometheus_addr, 0, &sa, err);
-		if (rc == 0)
-			rc = alb_http_server_new(d->loop, (struct sockaddr *)&sa,
-						 render, d, &d->http, err);
-		if (rc != 0)
-			return rc;
-		d->open++;
-	}
-	return 0;
+	return rc;
 }
 
 void alb_statsd_config_init(struct alb_statsd_config *cfg)
@@ -974,6 +1008,8 @@ int alb_statsd_new(uv_loop_t *loop, const struct alb_statsd_config *cfg,
 					      d->stat_path, err);
 	if (rc == 0)
 		rc = dc_pool_new(loop, &pc, &conn_ops, d, &d->pool, err);
+	if (rc == 0)
+		rc = metrics_new(d, err);
 	if (rc != 0) {
 		destroy(d);
 		return rc;
@@ -1025,12 +1061,9 @@ int alb_statsd_shutdown(struct alb_statsd *d, alb_statsd_done_fn done, void *ctx
 		d->bound_path = false;
 	}
 	on_gone(d->pool);
-	if (d->influx != NULL)
-		alb_influx_close(d->influx, component_closed, d);
-	if (d->http != NULL)
-		alb_http_server_close(d->http, component_closed, d);
-	d->influx = NULL;
-	d->http = NULL;
+	if (d->exp != NULL)
+		dc_exporter_close(d->exp, component_closed, d);
+	d->exp = NULL;
 	release(d);
 	return 0;
 }

@@ -1,149 +1,15 @@
 /* libalbatross — statistics as text: the Influx line protocol of
  * albatross-influx (spec §8.5) and the Prometheus text exposition format.
  * SPDX-License-Identifier: ISC */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/internal.h"
+#include "dcommon/text.h"
 #include "stats_internal.h"
 
-/* First allocation of an empty buffer. */
-#define TEXT_CHUNK 4096
-
-/* ---- text builder ---------------------------------------------------- */
-
-static bool text_reserve(struct alb_text *t, size_t n)
-{
-	if (t->failed)
-		return false;
-	struct alb_buf *b = t->b;
-	size_t off = b->base_ != NULL ? (size_t)(b->data - b->base_) : 0;
-	if (b->cap_ - off - b->len >= n)
-		return true;
-	if (off > 0) {
-		/* an encoder may leave its bytes at the end of the block */
-		memmove(b->base_, b->data, b->len);
-		b->data = b->base_;
-		if (b->cap_ - b->len >= n)
-			return true;
-	}
-	size_t cap = b->cap_ > 0 ? b->cap_ : TEXT_CHUNK;
-	while (cap - b->len < n) {
-		if (cap > SIZE_MAX / 2) {
-			t->failed = true;
-			return false;
-		}
-		cap *= 2;
-	}
-	uint8_t *nb = realloc(b->base_, cap);
-	if (nb == NULL) {
-		t->failed = true;
-		return false;
-	}
-	b->base_ = b->data = nb;
-	b->cap_ = cap;
-	return true;
-}
-
-bool alb_text_put(struct alb_text *t, const char *s, size_t len)
-{
-	if (!text_reserve(t, len))
-		return false;
-	if (len > 0)
-		memcpy(t->b->data + t->b->len, s, len);
-	t->b->len += len;
-	return true;
-}
-
-bool alb_text_str(struct alb_text *t, const char *s)
-{
-	return alb_text_put(t, s, strlen(s));
-}
-
-/* Longest decimal uint64 (and int64 with its sign). */
-#define U64_DIGITS 20
-
-bool alb_text_u64(struct alb_text *t, uint64_t v)
-{
-	char d[U64_DIGITS];
-	size_t i = sizeof(d);
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	return alb_text_put(t, d + i, sizeof(d) - i);
-}
-
-bool alb_text_i64(struct alb_text *t, int64_t v)
-{
-	if (v >= 0)
-		return alb_text_u64(t, (uint64_t)v);
-	/* the magnitude of INT64_MIN only fits unsigned */
-	return alb_text_put(t, "-", 1) && alb_text_u64(t, -(uint64_t)v);
-}
-
-bool alb_text_fmt(struct alb_text *t, const char *fmt, ...)
-{
-	char small[128];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		t->failed = true;
-		return false;
-	}
-	if ((size_t)n < sizeof(small))
-		return alb_text_put(t, small, (size_t)n);
-	if (!text_reserve(t, (size_t)n + 1))
-		return false;
-	va_start(ap, fmt);
-	vsnprintf((char *)t->b->data + t->b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	t->b->len += (size_t)n;
-	return true;
-}
-
-/* Ends a build: on failure the buffer gets back its earlier length. */
-static int text_end(struct alb_text *t, size_t start, struct alb_error *err)
-{
-	if (!t->failed)
-		return 0;
-	t->b->len = start;
-	return alb_fail(err, ALB_ENOMEM, "out of memory");
-}
-
 /* ---- Influx line protocol (spec §8.5) --------------------------------- */
-
-static bool is_control(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-/* A tag value or field key: ',', '=' and ' ' escaped as the line protocol
- * asks (Albatross escapes only vmm keys; names never hold these), control
- * bytes replaced so that no value can end a line. */
-static void influx_key(struct alb_text *t, const char *s, size_t len)
-{
-	if (len == 0)
-		return;
-	size_t run = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c != ',' && c != '=' && c != ' ' && !is_control(c))
-			continue;
-		alb_text_put(t, s + run, i - run);
-		if (is_control(c))
-			alb_text_put(t, "?", 1);
-		else
-			alb_text_put(t, (const char[]){'\\', (char)c}, 2);
-		run = i + 1;
-	}
-	alb_text_put(t, s + run, len - run);
-}
 
 /* OCaml's Printf "%06d": at least six characters, zero-padded. */
 static void usec6(struct alb_text *t, int64_t usec)
@@ -194,7 +60,7 @@ static void influx_head(struct alb_text *t, const char *measurement,
 {
 	alb_text_str(t, measurement);
 	alb_text_str(t, ",vm=");
-	influx_key(t, vm, strlen(vm));
+	alb_text_influx_key(t, vm, strlen(vm));
 }
 
 static void influx_rusage(struct alb_text *t, const char *vm,
@@ -241,7 +107,7 @@ static void influx_vmm(struct alb_text *t, const char *vm,
 	influx_head(t, "vmm", vm);
 	for (size_t i = 0; i < s->n_vmm; i++) {
 		alb_text_put(t, i == 0 ? " " : ",", 1);
-		influx_key(t, s->vmm[i].key.ptr, s->vmm[i].key.len);
+		alb_text_influx_key(t, s->vmm[i].key.ptr, s->vmm[i].key.len);
 		field_u64(t, "=", s->vmm[i].value);
 	}
 	if (s->n_vmm == 0)
@@ -254,7 +120,7 @@ static void influx_if(struct alb_text *t, const char *vm,
 {
 	influx_head(t, "interface", vm);
 	alb_text_str(t, ",bridge=");
-	influx_key(t, d->bridge.ptr, d->bridge.len);
+	alb_text_influx_key(t, d->bridge.ptr, d->bridge.len);
 	field_u32(t, " send_queue_length=", d->send_length);
 	field_u32(t, ",max_send_queue_length=", d->max_send_length);
 	field_u32(t, ",send_queue_drops=", d->send_drops);
@@ -295,7 +161,7 @@ int alb_stats_influx(const char *vm, const struct alb_stats *s,
 		influx_vmm(&t, vm, s);
 	for (size_t i = 0; i < s->n_ifdata; i++)
 		influx_if(&t, vm, &s->ifdata[i]);
-	return text_end(&t, start, err);
+	return alb_text_end(&t, start, err);
 }
 
 /* ---- Prometheus text format ------------------------------------------ */
@@ -304,6 +170,7 @@ enum metric_src {
 	SRC_RU_TV,   /* struct alb_timeval in alb_rusage, as seconds */
 	SRC_RU,      /* int64 in alb_rusage */
 	SRC_MEM,     /* int64 in alb_kinfo_mem */
+	SRC_MEM_US,  /* int64 microseconds in alb_kinfo_mem, as seconds */
 	SRC_START,   /* kinfo-mem start, as seconds */
 	SRC_UPTIME,  /* now - start, in seconds */
 	SRC_IF64,    /* int64 in alb_ifdata */
@@ -347,7 +214,7 @@ static const struct metric metrics[] = {
 	{"dsize_pages", false, SRC_MEM, MEM(dsize), "Data size in pages."},
 	{"ssize_pages", false, SRC_MEM, MEM(ssize), "Stack size in pages."},
 	{"cow_faults_total", true, SRC_MEM, MEM(cow), "Copy-on-write faults."},
-	{"runtime_microseconds_total", true, SRC_MEM, MEM(runtime), "CPU time (user and system) in microseconds."},
+	{"runtime_seconds_total", true, SRC_MEM_US, MEM(runtime), "CPU time (user and system)."},
 	{"start_time_seconds", false, SRC_START, 0, "Start time of the process since the Unix epoch."},
 	{"uptime_seconds", false, SRC_UPTIME, 0, "Seconds since the process started."},
 	{"interface_send_queue_length", false, SRC_IF32, IF(send_length), "Send queue length."},
@@ -369,27 +236,6 @@ static const struct metric metrics[] = {
 };
 
 #define PROM_PREFIX "albatross_"
-
-/* A label value: backslash, double quote and newline escaped. */
-static void prom_label(struct alb_text *t, const char *key, const char *s,
-		       size_t len)
-{
-	alb_text_str(t, key);
-	alb_text_put(t, "=\"", 2);
-	size_t run = 0;
-	if (len == 0)
-		s = "";
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (c != '\\' && c != '"' && c != '\n')
-			continue;
-		alb_text_put(t, s + run, i - run);
-		alb_text_put(t, c == '\\' ? "\\\\" : c == '"' ? "\\\"" : "\\n", 2);
-		run = i + 1;
-	}
-	alb_text_put(t, s + run, len - run);
-	alb_text_put(t, "\"", 1);
-}
 
 static void prom_family(struct alb_text *t, const char *name, bool counter,
 			const char *help)
@@ -430,6 +276,14 @@ static void prom_value(struct alb_text *t, const struct metric *m,
 	case SRC_MEM:
 		alb_text_u64(t, (uint64_t)at64(&s->kinfo_mem, m->off));
 		break;
+	case SRC_MEM_US: {
+		/* exact: whole seconds, then six digits */
+		uint64_t us = (uint64_t)at64(&s->kinfo_mem, m->off);
+		alb_text_u64(t, us / 1000000);
+		alb_text_put(t, ".", 1);
+		usec6(t, (int64_t)(us % 1000000));
+		break;
+	}
 	case SRC_START:
 		alb_text_i64(t, s->kinfo_mem.start.sec);
 		alb_text_put(t, ".", 1);
@@ -458,7 +312,8 @@ static void prom_metric(struct alb_text *t, const struct metric *m,
 {
 	prom_family(t, m->name, m->counter, m->help);
 	bool per_if = m->src == SRC_IF64 || m->src == SRC_IF32;
-	bool mem = m->src == SRC_MEM || m->src == SRC_START ||
+	bool mem = m->src == SRC_MEM || m->src == SRC_MEM_US ||
+		   m->src == SRC_START ||
 		   m->src == SRC_UPTIME;
 	for (size_t i = 0; i < n; i++) {
 		const struct alb_stats *s = v[i].stats;
@@ -470,10 +325,10 @@ static void prom_metric(struct alb_text *t, const struct metric *m,
 			alb_text_str(t, PROM_PREFIX);
 			alb_text_str(t, m->name);
 			alb_text_put(t, "{", 1);
-			prom_label(t, "vm", v[i].name, strlen(v[i].name));
+			alb_text_prom_label(t, "vm", v[i].name, strlen(v[i].name));
 			if (d != NULL) {
 				alb_text_put(t, ",", 1);
-				prom_label(t, "bridge", d->bridge.ptr,
+				alb_text_prom_label(t, "bridge", d->bridge.ptr,
 					   d->bridge.len);
 			}
 			alb_text_put(t, "}", 1);
@@ -496,9 +351,9 @@ static void prom_vmm(struct alb_text *t, const struct alb_stats_entry *v,
 		const struct alb_stats *s = v[i].stats;
 		for (size_t j = 0; s->has_vmm && j < s->n_vmm; j++) {
 			alb_text_str(t, PROM_PREFIX "vmm{");
-			prom_label(t, "vm", v[i].name, strlen(v[i].name));
+			alb_text_prom_label(t, "vm", v[i].name, strlen(v[i].name));
 			alb_text_put(t, ",", 1);
-			prom_label(t, "key", s->vmm[j].key.ptr, s->vmm[j].key.len);
+			alb_text_prom_label(t, "key", s->vmm[j].key.ptr, s->vmm[j].key.len);
 			alb_text_put(t, "} ", 2);
 			alb_text_u64(t, (uint64_t)s->vmm[j].value);
 			alb_text_put(t, "\n", 1);
@@ -523,5 +378,5 @@ int alb_stats_prometheus(const struct alb_stats_entry *v, size_t n,
 	for (size_t i = 0; i < ALB_ARRAY_LEN(metrics); i++)
 		prom_metric(&t, &metrics[i], v, n, now);
 	prom_vmm(&t, v, n);
-	return text_end(&t, start, err);
+	return alb_text_end(&t, start, err);
 }

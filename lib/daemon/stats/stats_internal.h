@@ -1,32 +1,11 @@
-/* libalbatross — private parts of the stats module: the /proc parsers, a
- * text builder, the subscriber registry, and the daemon's TCP sides.
+/* libalbatross — private parts of the stats module: the subscriber
+ * registry and the daemon's messages.
  * SPDX-License-Identifier: ISC */
 #ifndef ALB_STATS_INTERNAL_H
 #define ALB_STATS_INTERNAL_H
 
-#include <sys/socket.h>
-
 #include "albatross/name.h"
 #include "albatross/stats.h"
-
-#include "host/proc.h"
-
-/* ---- text output (stats_export.c) ------------------------------------ */
-
-/* Appends to an alb_buf; every function returns false once an allocation
- * failed (and stays false: later appends do nothing). */
-struct alb_text {
-	struct alb_buf *b;
-	bool failed;
-};
-
-bool alb_text_put(struct alb_text *t, const char *s, size_t len);
-bool alb_text_str(struct alb_text *t, const char *s);
-bool alb_text_u64(struct alb_text *t, uint64_t v);
-bool alb_text_i64(struct alb_text *t, int64_t v);
-/* printf-style, for the rare floating point figure. */
-bool alb_text_fmt(struct alb_text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* ---- subscribers (stats.c) ------------------------------------------- */
 
@@ -71,67 +50,6 @@ int alb_stats_subs_collect(const struct alb_stats_subs *r, const char *name,
 
 /* True when some subscriber covers name. */
 bool alb_stats_subs_any(const struct alb_stats_subs *r, const char *name);
-
-/* ---- Prometheus endpoint (stats_http.c) ----------------------------- */
-
-enum alb_http_verdict {
-	ALB_HTTP_INCOMPLETE,   /* no end of headers yet */
-	ALB_HTTP_METRICS,      /* GET (or HEAD) /metrics: 200 */
-	ALB_HTTP_NOT_FOUND,    /* another path: 404 */
-	ALB_HTTP_BAD_METHOD,   /* another method: 405 */
-	ALB_HTTP_BAD_REQUEST,  /* malformed: 400 */
-	ALB_HTTP_TOO_LARGE     /* past ALB_STATS_HTTP_REQUEST_MAX: 431 */
-};
-
-/* Looks at the bytes of a request received so far and says what to
- * answer: the request line and headers must end (blank line) within
- * ALB_STATS_HTTP_REQUEST_MAX bytes. *head is set for a HEAD request. */
-enum alb_http_verdict alb_http_parse(const char *buf, size_t len, bool *head);
-
-/* Fills out (empty) with the body of GET /metrics. Returns 0 or an ALB_E*
- * code (answered 500). */
-typedef int (*alb_http_render_fn)(void *ctx, struct alb_buf *out);
-
-/* Called once a component has closed all its handles and freed itself. */
-typedef void (*alb_stats_done_fn)(void *ctx);
-
-struct alb_http_server;
-
-/* Listens on addr (TCP) and answers GET /metrics with render's output as
- * HTTP/1.0, one request per connection. */
-int alb_http_server_new(uv_loop_t *loop, const struct sockaddr *addr,
-			alb_http_render_fn render, void *ctx,
-			struct alb_http_server **out, struct alb_error *err);
-
-/* Closes the listener and every connection; done(ctx) follows once all
- * handles are closed. */
-void alb_http_server_close(struct alb_http_server *s, alb_stats_done_fn done,
-			   void *ctx);
-
-/* ---- Influx push (stats_influx.c) ------------------------------------ */
-
-/* Parses "HOST[:PORT]" (IPv4 "1.2.3.4:8094", IPv6 "[::1]:8094", bare IPv6
- * "::1" without port) with a numeric host only (no name resolution, so
- * that nothing leaves the machine by surprise). default_port 0 makes the
- * port required. ALB_EINVAL with the reason. */
-int alb_stats_parse_addr(const char *s, int default_port,
-			 struct sockaddr_storage *out, struct alb_error *err);
-
-struct alb_influx;
-
-/* A client that writes batches of line protocol to a TCP server,
- * connecting lazily (at the first batch) with SO_KEEPALIVE, and dropping
- * the connection on any error or when more than ALB_STATSD_QUEUE_MAX bytes
- * wait (the next batch reconnects). */
-int alb_influx_new(uv_loop_t *loop, const struct sockaddr *addr,
-		   struct alb_influx **out, struct alb_error *err);
-
-/* Sends batch (moved from: *batch is left empty). While connecting only
- * the newest batch is kept. */
-void alb_influx_push(struct alb_influx *c, struct alb_buf *batch);
-
-/* Closes the connection; done(ctx) follows once closed and freed. */
-void alb_influx_close(struct alb_influx *c, alb_stats_done_fn done, void *ctx);
 
 /* ---- the daemon's messages (stats.c) --------------------------------- */
 

@@ -98,6 +98,8 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 	}
 	if (rc == 0 && c->zvol_path != NULL)
 		rc = alb_resources_set_zvol_path(v->res, c->zvol_path, err);
+	if (rc == 0)
+		rc = metrics_new(v, c, err);
 	if (rc != 0) {
 		v->listen_fd = -1; /* the caller keeps its socket on failure */
 		alb_vmmd_free(v);
@@ -139,7 +141,9 @@ int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err)
 	v->console.retry_open = true;
 	/* nothing is touched before the locks are ours: a second daemon
 	 * leaves the first one's unikernels, taps and files alone */
-	int rc = vmmd_lock(v, err);
+	int rc = metrics_check(v, err);
+	if (rc == 0)
+		rc = vmmd_lock(v, err);
 	if (rc == 0)
 		rc = make_dirs(v, err);
 	if (rc != 0)
@@ -159,6 +163,8 @@ int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err)
 	 * what the previous daemon left */
 	if (rc == 0)
 		rc = vmmd_listen(v, err);
+	if (rc == 0)
+		rc = metrics_start(v, err);
 	if (rc != 0) {
 		alb_state_free(st);
 		return rc;
@@ -215,6 +221,7 @@ int alb_vmmd_shutdown(struct alb_vmmd *v, alb_vmmd_done_fn done, void *ctx)
 	uks_each(v, stop_one, NULL);
 	conns_close_idle(v);
 	console_close(v);
+	metrics_close(v);
 	vmmd_maybe_done(v);
 	return 0;
 }
@@ -271,6 +278,7 @@ void alb_vmmd_free(struct alb_vmmd *v)
 	alb_state_free(v->restoring);
 	free(v->restore_order);
 	free(v->keep_buf);
+	metrics_free(v);
 	free(v);
 }
 

@@ -97,6 +97,7 @@ static void finish_reply(void *ctx)
 	struct uop *o = ctx;
 	struct uk *u = o->op.uk;
 	struct alb_vmmd *v = u->v;
+	metrics_start_done(o);
 	if (o->rc != 0 && !keep_restarting(o)) {
 		alb_log_error("vmmd: %s: create failed: %s", u->name, o->err.msg);
 		/* nothing of it runs any more: the state file must say so */
@@ -640,6 +641,7 @@ struct uop *uop_new(struct conn *conn, const struct hdr *h)
 		o->op.hdr = *h;
 	o->op.start = uop_start_create;
 	o->op.cancel = uop_cancel;
+	o->t0 = uv_hrtime();
 	o->pidfd = -1;
 	o->keep_fd = -1;
 	return o;

@@ -276,6 +276,9 @@ static void exited(struct uk *u, const struct alb_exit_status *st, bool known)
 		snprintf(desc, sizeof(desc), "an unknown status (adopted)");
 	alb_log_info("vmmd: %s (pid %d) exited with %s", u->name, (int)u->pid,
 		     desc);
+	/* on its own: nobody stopped it */
+	if (u->on_exit == NULL && u->state != UK_STOPPING && !v->stopping)
+		metrics_exited(v, st, known);
 	uv_timer_stop(&u->timer);
 	watch_close(u);
 	keeper_close(u);

@@ -15,6 +15,7 @@
  *   vmmd_adopt.c    adoption after a crash (/proc and records), leftovers
  *   vmmd_keep.c     albd's own reader of each console FIFO
  *   vmmd_lock.c     one daemon per tmpdir, dbdir and network namespace
+ *   vmmd_metrics.c  the daemon's own metrics (spec §8.6) and counters
  * Everything runs on the loop thread except the bodies of threadpool jobs.
  * SPDX-License-Identifier: ISC */
 #ifndef ALB_VMMD_INTERNAL_H
@@ -38,6 +39,7 @@
 #include "albatross/wire.h"
 #include "base/internal.h"
 #include "dcommon/conn.h"
+#include "dcommon/metrics.h"
 #include "policy/trie.h"
 
 /** Backlog of the listening socket (albatrossd uses 1, which makes
@@ -338,6 +340,7 @@ struct uop {
 	int rc;
 	struct alb_error err;
 	uv_work_t work;
+	uint64_t t0;       /* uv_hrtime() when the command arrived */
 };
 
 /** A new operation for conn (may be NULL) and header h; NULL when out of
@@ -593,6 +596,45 @@ int lock_netns_take(const char *name, struct alb_error *err);
 int vmmd_lock(struct alb_vmmd *v, struct alb_error *err);
 void vmmd_unlock(struct alb_vmmd *v);
 
+/* ---- metrics (vmmd_metrics.c) ------------------------------------------ */
+
+/** Causes of a restart (alb_unikernel_restarts_total{cause}). */
+enum { CAUSE_COMMAND, CAUSE_FAILURE, N_CAUSES };
+/** Commands of alb_unikernel_create_duration_seconds{command}. */
+enum { DUR_CREATE, DUR_FORCE_CREATE, DUR_RESTART, N_DURS };
+
+struct vmmd_metrics {
+	struct dc_metrics *reg;
+	struct dc_exporter *exp;
+	char *influx, *prometheus; /* the configuration's, copied */
+	struct dc_series *conn_active, *conn_opened;
+	struct dc_series *creates, *create_failures, *destroys, *failures;
+	struct dc_series *restores, *restore_failures;
+	struct dc_series *restarts[N_CAUSES], *restart_failures[N_CAUSES];
+	struct dc_series *duration[N_DURS];
+	struct dc_metric *policy[3], *usage[5];
+};
+
+/** Makes the registry (alb_vmmd_new). */
+int metrics_new(struct alb_vmmd *v, const struct alb_vmmd_config *c,
+		struct alb_error *err);
+/** Checks the exporter's addresses before the start touches anything. */
+int metrics_check(const struct alb_vmmd *v, struct alb_error *err);
+/** Serves and pushes the metrics, if asked (alb_vmmd_start). */
+int metrics_start(struct alb_vmmd *v, struct alb_error *err);
+/** Stops serving and pushing (shutdown counts it as a job). */
+void metrics_close(struct alb_vmmd *v);
+void metrics_free(struct alb_vmmd *v);
+/** A start (create, force-create, restart, restore, restart on failure)
+ * is done with o->rc. */
+void metrics_start_done(const struct uop *o);
+/** A destroy removed a unikernel. */
+void metrics_destroyed(struct alb_vmmd *v);
+/** A tender ended on its own (not stopped by us) with st (known: its
+ * status could be read). */
+void metrics_exited(struct alb_vmmd *v, const struct alb_exit_status *st,
+		    bool known);
+
 /* ---- the core ------------------------------------------------------------ */
 
 struct console_peer {
@@ -652,6 +694,7 @@ struct alb_vmmd {
 	struct console_peer console;
 	struct conn *stats;
 	int64_t stats_seq;
+	struct vmmd_metrics metrics;
 
 	uint64_t st_gen;      /* changes made */
 	uint64_t st_done;     /* changes on disk */

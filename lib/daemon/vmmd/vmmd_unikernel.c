@@ -46,6 +46,7 @@ static void destroyed(struct uk *u, void *ctx)
 {
 	struct uop *o = ctx;
 	uk_forget_config(u);
+	metrics_destroyed(u->v);
 	end_persisted(o, "destroyed unikernel");
 }
 
@@ -62,6 +63,7 @@ static void start_destroy(struct op *op)
 	case UK_RESTART_WAIT:
 		uk_cancel_restart(u);
 		uk_forget_config(u);
+		metrics_destroyed(u->v);
 		end_persisted(o, "destroyed: removed from restarting");
 		return;
 	case UK_IDLE:

@@ -126,6 +126,10 @@ int dc_pool_listen(struct dc_pool *p, int fd, struct alb_error *err);
 void dc_pool_stop_listening(struct dc_pool *p);
 /** Open connections. */
 size_t dc_pool_count(const struct dc_pool *p);
+/** Open connections that were accepted (the core's own left out), and
+ * connections accepted since the pool was made; 0 for NULL. */
+size_t dc_pool_accepted(const struct dc_pool *p);
+uint64_t dc_pool_accepted_total(const struct dc_pool *p);
 /** Calls fn for every connection not closing, oldest first (fn may close
  * the connection it is given). */
 void dc_pool_each(struct dc_pool *p, void (*fn)(struct dc_conn *c, void *ctx),

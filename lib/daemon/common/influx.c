@@ -1,83 +1,28 @@
-/* libalbatross — alb-statsd's Influx side: the line protocol batches of
- * each tick written to a TCP server (spec §8.5: connected lazily, with
- * SO_KEEPALIVE, reconnected after a failure), and address parsing.
+/* libalbatross — daemon/common: the exporters' Influx side, batches of
+ * line protocol written to a TCP server (spec §8.5: connected lazily, with
+ * SO_KEEPALIVE, reconnected after a failure).
  * SPDX-License-Identifier: ISC */
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "albatross/log.h"
+#include "albatross/metrics.h"
 #include "base/internal.h"
 #include "dcommon/conn.h"
-#include "stats_internal.h"
+#include "dcommon/inet.h"
+#include "dcommon/influx.h"
+#include "dcommon/text.h"
 
-/* Longest text address accepted ("[v6]:port" fits easily). */
-#define ADDR_TEXT_MAX 64
 /* Seconds between keepalive probes (albatross-influx uses the default). */
 #define KEEPALIVE_S 60
 
-static int bad_addr(struct alb_error *err, const char *s, const char *why)
+bool dc_queue_ok(size_t queued, size_t len, size_t max)
 {
-	return alb_fail(err, ALB_EINVAL, "invalid address '%s': %s", s, why);
-}
-
-int alb_stats_parse_addr(const char *s, int default_port,
-			 struct sockaddr_storage *out, struct alb_error *err)
-{
-	if (s == NULL || out == NULL)
-		return alb_fail(err, ALB_EINVAL, "missing address");
-	size_t len = strnlen(s, ADDR_TEXT_MAX + 1);
-	if (len > ADDR_TEXT_MAX)
-		return alb_fail(err, ALB_EINVAL, "address longer than %d bytes",
-				ADDR_TEXT_MAX);
-	char host[ADDR_TEXT_MAX + 1];
-	const char *port = NULL;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (close == NULL)
-			return bad_addr(err, s, "missing ']'");
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1] != '\0')
-			return bad_addr(err, s, "expected ':' after ']'");
-		snprintf(host, sizeof(host), "%.*s", (int)(close - s - 1), s + 1);
-	} else {
-		const char *colon = strchr(s, ':');
-		/* one colon separates the port; more make a bare IPv6 address */
-		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-			port = colon + 1;
-			snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
-		} else {
-			snprintf(host, sizeof(host), "%s", s);
-		}
-	}
-	long p = default_port;
-	if (port != NULL) {
-		char *end;
-		if (*port < '0' || *port > '9')
-			return bad_addr(err, s, "invalid port");
-		p = strtol(port, &end, 10);
-		if (*end != '\0' || p < 1 || p > 65535)
-			return bad_addr(err, s, "invalid port");
-	} else if (default_port == 0) {
-		return bad_addr(err, s, "a port is required");
-	}
-	memset(out, 0, sizeof(*out));
-	struct sockaddr_in *v4 = (struct sockaddr_in *)out;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)p);
-	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)p);
-	} else {
-		return bad_addr(err, s, "the host must be a numeric IPv4 or IPv6 address");
-	}
-	return 0;
+	/* a peer that keeps up takes one batch of any size (alb-statsd's
+	 * grows with the number of unikernels) */
+	return queued == 0 || (queued <= max && len <= max - queued);
 }
 
 /* ---- the client --------------------------------------------------------- */
@@ -86,25 +31,25 @@ int alb_stats_parse_addr(const char *s, int default_port,
  * moves to a daemon/common connection, whose writes use MSG_NOSIGNAL. */
 enum influx_state { IDLE, CONNECTING, CONNECTED, CLOSING };
 
-struct alb_influx {
+struct dc_influx {
 	uv_loop_t *loop;
 	struct sockaddr_storage addr;
-	char addr_text[ADDR_TEXT_MAX + 8];
+	char addr_text[DC_ADDR_TEXT_MAX + 8];
 	uv_tcp_t tcp;           /* for connecting only */
 	bool tcp_open;
 	uv_connect_t connect;
 	struct dc_pool *pool;
 	struct dc_conn *dc;     /* while connected */
 	enum influx_state state;
-	struct alb_buf pending; /* the newest batch while connecting */
+	struct alb_buf pending; /* the batches pushed while connecting */
 	bool failing;           /* the last attempt failed: log quietly */
 	bool freeing;
 	bool finished;
-	alb_stats_done_fn done;
+	void (*done)(void *ctx);
 	void *done_ctx;
 };
 
-static void maybe_finish(struct alb_influx *c)
+static void maybe_finish(struct dc_influx *c)
 {
 	if (!c->freeing || c->finished || c->tcp_open || c->dc != NULL ||
 	    dc_pool_handles(c->pool) > 0)
@@ -112,14 +57,14 @@ static void maybe_finish(struct alb_influx *c)
 	c->finished = true;
 	alb_buf_free(&c->pending);
 	dc_pool_free(c->pool);
-	alb_stats_done_fn done = c->done;
+	void (*done)(void *ctx) = c->done;
 	void *ctx = c->done_ctx;
 	free(c);
 	if (done != NULL)
 		done(ctx);
 }
 
-static void settle(struct alb_influx *c)
+static void settle(struct dc_influx *c)
 {
 	if (!c->tcp_open && c->dc == NULL)
 		c->state = IDLE;
@@ -128,12 +73,12 @@ static void settle(struct alb_influx *c)
 
 static void tcp_closed(uv_handle_t *h)
 {
-	struct alb_influx *c = h->data;
+	struct dc_influx *c = h->data;
 	c->tcp_open = false;
 	settle(c);
 }
 
-static void drop(struct alb_influx *c)
+static void drop(struct dc_influx *c)
 {
 	if (c->state == IDLE || c->state == CLOSING)
 		return;
@@ -160,7 +105,7 @@ static void on_frame(struct dc_conn *dc, struct alb_buf *b)
 
 static void on_lost(struct dc_conn *dc, int rc, const char *why)
 {
-	struct alb_influx *c = dc->data;
+	struct dc_influx *c = dc->data;
 	alb_log_warn("influx %s: connection closed: %s", c->addr_text,
 		     rc == ALB_EEOF ? "by the server" : why);
 	drop(c);
@@ -168,7 +113,7 @@ static void on_lost(struct dc_conn *dc, int rc, const char *why)
 
 static void on_closed(struct dc_conn *dc)
 {
-	struct alb_influx *c = dc->data;
+	struct dc_influx *c = dc->data;
 	c->dc = NULL;
 }
 
@@ -193,10 +138,10 @@ static const struct dc_ops influx_ops = {
 	.gone = on_gone,
 };
 
-int alb_influx_new(uv_loop_t *loop, const struct sockaddr *addr,
-		   struct alb_influx **out, struct alb_error *err)
+int dc_influx_new(uv_loop_t *loop, const struct sockaddr *addr,
+		   struct dc_influx **out, struct alb_error *err)
 {
-	struct alb_influx *c = calloc(1, sizeof(*c));
+	struct dc_influx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	c->loop = loop;
@@ -206,31 +151,19 @@ int alb_influx_new(uv_loop_t *loop, const struct sockaddr *addr,
 		free(c);
 		return rc;
 	}
-	size_t alen = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						  : sizeof(struct sockaddr_in);
-	memcpy(&c->addr, addr, alen);
-	char ip[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-	if (addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)addr;
-		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-		port = ntohs(a->sin6_port);
-		snprintf(c->addr_text, sizeof(c->addr_text), "[%s]:%d", ip, port);
-	} else {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
-		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-		port = ntohs(a->sin_port);
-		snprintf(c->addr_text, sizeof(c->addr_text), "%s:%d", ip, port);
-	}
+	memcpy(&c->addr, addr, dc_addr_len(addr));
+	dc_addr_text(addr, c->addr_text, sizeof(c->addr_text));
 	*out = c;
 	return 0;
 }
 
-static void send_batch(struct alb_influx *c, struct alb_buf *batch)
+static void send_batch(struct dc_influx *c, struct alb_buf *batch)
 {
-	if (!alb_statsd_queue_ok(dc_conn_pending(c->dc), batch->len)) {
+	if (!dc_queue_ok(dc_conn_pending(c->dc), batch->len,
+			 ALB_METRICS_INFLUX_QUEUE_MAX)) {
 		alb_log_warn("influx %s: more than %u bytes unsent, "
-			     "reconnecting", c->addr_text, ALB_STATSD_QUEUE_MAX);
+			     "reconnecting", c->addr_text,
+			     ALB_METRICS_INFLUX_QUEUE_MAX);
 		alb_buf_free(batch);
 		drop(c);
 		return;
@@ -241,13 +174,13 @@ static void send_batch(struct alb_influx *c, struct alb_buf *batch)
 
 static void connected(uv_connect_t *req, int status)
 {
-	struct alb_influx *c = req->data;
+	struct dc_influx *c = req->data;
 	if (c->state != CONNECTING)
 		return;
 	if (status < 0) {
 		if (!c->failing)
 			alb_log_warn("influx %s: cannot connect: %s (retrying "
-				     "at each sample)",
+				     "at each push)",
 				     c->addr_text, uv_strerror(status));
 		c->failing = true;
 		alb_buf_free(&c->pending);
@@ -277,16 +210,32 @@ static void connected(uv_connect_t *req, int status)
 		send_batch(c, &c->pending);
 }
 
-void alb_influx_push(struct alb_influx *c, struct alb_buf *batch)
+/* Keeps a batch pushed while connecting after those before it, within
+ * ALB_METRICS_INFLUX_QUEUE_MAX. */
+static void pending_add(struct dc_influx *c, struct alb_buf *batch)
+{
+	if (c->pending.len == 0) {
+		alb_buf_free(&c->pending);
+		c->pending = *batch;
+		memset(batch, 0, sizeof(*batch));
+		return;
+	}
+	if (dc_queue_ok(c->pending.len, batch->len,
+			ALB_METRICS_INFLUX_QUEUE_MAX)) {
+		struct alb_text t = {&c->pending, false};
+		alb_text_put(&t, (const char *)batch->data, batch->len);
+	}
+	alb_buf_free(batch);
+}
+
+void dc_influx_push(struct dc_influx *c, struct alb_buf *batch)
 {
 	switch (c->state) {
 	case CONNECTED:
 		send_batch(c, batch);
 		return;
 	case CONNECTING:
-		alb_buf_free(&c->pending);
-		c->pending = *batch;
-		memset(batch, 0, sizeof(*batch));
+		pending_add(c, batch);
 		return;
 	case CLOSING:
 		alb_buf_free(batch);
@@ -314,7 +263,7 @@ void alb_influx_push(struct alb_influx *c, struct alb_buf *batch)
 	}
 }
 
-void alb_influx_close(struct alb_influx *c, alb_stats_done_fn done, void *ctx)
+void dc_influx_close(struct dc_influx *c, void (*done)(void *ctx), void *ctx)
 {
 	if (c == NULL || c->freeing)
 		return;

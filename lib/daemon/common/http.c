@@ -1,8 +1,9 @@
-/* libalbatross — the Prometheus endpoint of alb-statsd: a minimal HTTP/1.0
- * server on daemon/common's connections (raw mode, MSG_NOSIGNAL) that
- * answers GET /metrics, one request per connection, with bounded requests,
- * connections and time.
+/* libalbatross — daemon/common: the Prometheus endpoint of the daemons, a
+ * minimal HTTP/1.0 server on the pool's connections (raw mode,
+ * MSG_NOSIGNAL) that answers GET /metrics, one request per connection,
+ * with bounded requests, connections and time.
  * SPDX-License-Identifier: ISC */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +11,15 @@
 #include <unistd.h>
 
 #include "albatross/log.h"
+#include "albatross/metrics.h"
 #include "base/internal.h"
 #include "dcommon/conn.h"
-#include "stats_internal.h"
+#include "dcommon/http.h"
+#include "dcommon/inet.h"
+#include "dcommon/text.h"
 
 /* Pending connections: room for every client allowed at once. */
-#define LISTEN_BACKLOG (2 * ALB_STATS_HTTP_CONN_MAX)
+#define LISTEN_BACKLOG (2 * ALB_METRICS_HTTP_CONN_MAX)
 #define METRICS_PATH "/metrics"
 
 /* ---- request parsing --------------------------------------------------- */
@@ -42,13 +46,13 @@ static size_t headers_end(const char *buf, size_t len)
 	return 0;
 }
 
-enum alb_http_verdict alb_http_parse(const char *buf, size_t len, bool *head)
+enum dc_http_verdict dc_http_parse(const char *buf, size_t len, bool *head)
 {
 	*head = false;
 	size_t end = headers_end(buf, len);
-	if (end == 0 || end > ALB_STATS_HTTP_REQUEST_MAX)
-		return len >= ALB_STATS_HTTP_REQUEST_MAX ? ALB_HTTP_TOO_LARGE
-							 : ALB_HTTP_INCOMPLETE;
+	if (end == 0 || end > ALB_METRICS_HTTP_REQUEST_MAX)
+		return len >= ALB_METRICS_HTTP_REQUEST_MAX ? DC_HTTP_TOO_LARGE
+							 : DC_HTTP_INCOMPLETE;
 	const char *line_end = memchr(buf, '\n', end);
 	size_t line = (size_t)(line_end - buf);
 	if (line > 0 && buf[line - 1] == '\r')
@@ -58,60 +62,60 @@ enum alb_http_verdict alb_http_parse(const char *buf, size_t len, bool *head)
 	while (m < line && tchar((unsigned char)buf[m]))
 		m++;
 	if (m == 0 || m >= line || buf[m] != ' ')
-		return ALB_HTTP_BAD_REQUEST;
+		return DC_HTTP_BAD_REQUEST;
 	const char *target = buf + m + 1;
 	const char *sp = memchr(target, ' ', line - m - 1);
 	if (sp == NULL || sp == target)
-		return ALB_HTTP_BAD_REQUEST;
+		return DC_HTTP_BAD_REQUEST;
 	size_t tlen = (size_t)(sp - target);
 	const char *version = sp + 1;
 	size_t vlen = line - (size_t)(version - buf);
 	if (vlen != 8 || memcmp(version, "HTTP/1.", 7) != 0 ||
 	    version[7] < '0' || version[7] > '9')
-		return ALB_HTTP_BAD_REQUEST;
+		return DC_HTTP_BAD_REQUEST;
 	for (size_t i = 0; i < tlen; i++)
 		if ((unsigned char)target[i] <= ' ' || target[i] == 0x7f)
-			return ALB_HTTP_BAD_REQUEST;
+			return DC_HTTP_BAD_REQUEST;
 	bool get = m == 3 && memcmp(buf, "GET", 3) == 0;
 	*head = m == 4 && memcmp(buf, "HEAD", 4) == 0;
 	if (!get && !*head)
-		return ALB_HTTP_BAD_METHOD;
+		return DC_HTTP_BAD_METHOD;
 	size_t plen = sizeof(METRICS_PATH) - 1;
 	if (tlen >= plen && memcmp(target, METRICS_PATH, plen) == 0 &&
 	    (tlen == plen || target[plen] == '?'))
-		return ALB_HTTP_METRICS;
-	return ALB_HTTP_NOT_FOUND;
+		return DC_HTTP_METRICS;
+	return DC_HTTP_NOT_FOUND;
 }
 
 /* ---- the server --------------------------------------------------------- */
 
-struct alb_http_server {
+struct dc_http_server {
 	struct dc_pool *pool;
-	alb_http_render_fn render;
+	dc_http_render_fn render;
 	void *ctx;
 	bool closing;
 	bool freed;
-	alb_stats_done_fn done;
+	void (*done)(void *ctx);
 	void *done_ctx;
 };
 
 struct http_conn {
-	struct alb_http_server *srv;
+	struct dc_http_server *srv;
 	bool answered;
 	size_t len;
 	/* one byte past the limit tells a request that is too large */
-	char req[ALB_STATS_HTTP_REQUEST_MAX + 1];
+	char req[ALB_METRICS_HTTP_REQUEST_MAX + 1];
 };
 
-static const char *status_text(enum alb_http_verdict v, int *code)
+static const char *status_text(enum dc_http_verdict v, int *code)
 {
 	switch (v) {
-	case ALB_HTTP_METRICS: *code = 200; return "OK";
-	case ALB_HTTP_NOT_FOUND: *code = 404; return "Not Found";
-	case ALB_HTTP_BAD_METHOD: *code = 405; return "Method Not Allowed";
-	case ALB_HTTP_TOO_LARGE: *code = 431; return "Request Header Fields Too Large";
-	case ALB_HTTP_BAD_REQUEST:
-	case ALB_HTTP_INCOMPLETE: break;
+	case DC_HTTP_METRICS: *code = 200; return "OK";
+	case DC_HTTP_NOT_FOUND: *code = 404; return "Not Found";
+	case DC_HTTP_BAD_METHOD: *code = 405; return "Method Not Allowed";
+	case DC_HTTP_TOO_LARGE: *code = 431; return "Request Header Fields Too Large";
+	case DC_HTTP_BAD_REQUEST:
+	case DC_HTTP_INCOMPLETE: break;
 	}
 	*code = 400;
 	return "Bad Request";
@@ -122,16 +126,16 @@ static const char *status_text(enum alb_http_verdict v, int *code)
  * time is up), so that unread input never turns the close into a reset
  * that loses the answer. */
 static void answer(struct dc_conn *dc, struct http_conn *c,
-		   enum alb_http_verdict v, bool head)
+		   enum dc_http_verdict v, bool head)
 {
 	c->answered = true;
 	int code;
 	const char *text = status_text(v, &code);
 	const char *type = "text/plain; charset=utf-8";
 	struct alb_buf body = {0};
-	if (v == ALB_HTTP_METRICS) {
+	if (v == DC_HTTP_METRICS) {
 		if (c->srv->render(c->srv->ctx, &body) == 0) {
-			type = ALB_STATS_PROMETHEUS_CONTENT_TYPE;
+			type = ALB_METRICS_CONTENT_TYPE;
 		} else {
 			alb_buf_free(&body);
 			code = 500;
@@ -178,8 +182,8 @@ static void on_bytes(struct dc_conn *dc, const uint8_t *p, size_t n)
 	memcpy(c->req + c->len, p, n);
 	c->len += n;
 	bool head;
-	enum alb_http_verdict v = alb_http_parse(c->req, c->len, &head);
-	if (v != ALB_HTTP_INCOMPLETE)
+	enum dc_http_verdict v = dc_http_parse(c->req, c->len, &head);
+	if (v != DC_HTTP_INCOMPLETE)
 		answer(dc, c, v, head);
 }
 
@@ -190,7 +194,7 @@ static void on_frame(struct dc_conn *dc, struct alb_buf *b)
 }
 
 /* EOF before a complete request or after the answer, an error, or the
- * connection's time is up (ALB_STATS_HTTP_TIMEOUT_MS). */
+ * connection's time is up (ALB_METRICS_HTTP_TIMEOUT_MS). */
 static void on_lost(struct dc_conn *dc, int rc, const char *why)
 {
 	(void)rc;
@@ -203,12 +207,12 @@ static void on_closed(struct dc_conn *dc)
 	free(dc->data);
 }
 
-static void server_maybe_done(struct alb_http_server *s)
+static void server_maybe_done(struct dc_http_server *s)
 {
 	if (!s->closing || s->freed || dc_pool_handles(s->pool) > 0)
 		return;
 	s->freed = true;
-	alb_stats_done_fn done = s->done;
+	void (*done)(void *ctx) = s->done;
 	void *ctx = s->done_ctx;
 	dc_pool_free(s->pool);
 	free(s);
@@ -223,13 +227,13 @@ static void on_gone(struct dc_pool *p)
 
 static int on_accepted(struct dc_pool *p, struct dc_conn *dc)
 {
-	struct alb_http_server *s = dc_pool_data(p);
+	struct dc_http_server *s = dc_pool_data(p);
 	if (s->closing)
 		return -1;
-	if (dc_pool_count(p) > ALB_STATS_HTTP_CONN_MAX) {
+	if (dc_pool_count(p) > ALB_METRICS_HTTP_CONN_MAX) {
 		/* accepted and dropped, so the backlog does not fill up */
 		alb_log_warn("prometheus endpoint: more than %d connections, "
-			     "closing one", ALB_STATS_HTTP_CONN_MAX);
+			     "closing one", ALB_METRICS_HTTP_CONN_MAX);
 		return -1;
 	}
 	struct http_conn *c = calloc(1, sizeof(*c));
@@ -252,18 +256,18 @@ static const struct dc_ops http_ops = {
 	.gone = on_gone,
 };
 
-int alb_http_server_new(uv_loop_t *loop, const struct sockaddr *addr,
-			alb_http_render_fn render, void *ctx,
-			struct alb_http_server **out, struct alb_error *err)
+int dc_http_server_new(uv_loop_t *loop, const struct sockaddr *addr,
+			dc_http_render_fn render, void *ctx,
+			struct dc_http_server **out, struct alb_error *err)
 {
-	struct alb_http_server *s = calloc(1, sizeof(*s));
+	struct dc_http_server *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	s->render = render;
 	s->ctx = ctx;
 	struct dc_pool_config pc = {
 		.who = "prometheus endpoint",
-		.command_timeout_ms = ALB_STATS_HTTP_TIMEOUT_MS,
+		.command_timeout_ms = ALB_METRICS_HTTP_TIMEOUT_MS,
 		.backlog = LISTEN_BACKLOG,
 	};
 	int rc = dc_pool_new(loop, &pc, &http_ops, s, &s->pool, err);
@@ -271,14 +275,18 @@ int alb_http_server_new(uv_loop_t *loop, const struct sockaddr *addr,
 		free(s);
 		return rc;
 	}
-	socklen_t len = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						     : sizeof(struct sockaddr_in);
+	socklen_t len = dc_addr_len(addr);
 	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    bind(fd, addr, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
-		rc = alb_fail_sys(err, "prometheus endpoint: cannot listen");
+		int e = errno;
+		char at[DC_ADDR_TEXT_MAX + 8];
+		dc_addr_text(addr, at, sizeof(at));
+		errno = e;
+		rc = alb_fail_sys(err, "prometheus endpoint: cannot listen on %s",
+				  at);
 		if (fd >= 0)
 			close(fd);
 		dc_pool_free(s->pool);
@@ -295,8 +303,8 @@ int alb_http_server_new(uv_loop_t *loop, const struct sockaddr *addr,
 	return 0;
 }
 
-void alb_http_server_close(struct alb_http_server *s, alb_stats_done_fn done,
-			   void *ctx)
+void dc_http_server_close(struct dc_http_server *s, void (*done)(void *ctx),
+			  void *ctx)
 {
 	if (s == NULL || s->closing)
 		return;
