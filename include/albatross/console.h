@@ -234,9 +234,11 @@ ALB_EXPORT int alb_console_new(struct uv_loop_s *loop,
 /** Starts listening: on cfg->listen_fd, or on <tmpdir>/util/console.sock
  * (made with its directory when missing; a stale socket file is replaced,
  * ALB_EBUSY when another daemon answers there, ALB_EEXIST when the path is
- * not a socket). Nothing happens until the caller runs the loop. Returns
- * 0, ALB_EINVAL when called twice, ALB_ESYS. After a failure, shut down
- * and free. */
+ * not a socket), and with cfg->influx or cfg->prometheus pushes and serves
+ * the daemon's own metrics (albatross/metrics.h; ALB_EINVAL for a bad
+ * address, before anything is made). Nothing happens until the caller
+ * runs the loop. Returns 0, ALB_EINVAL when called twice, ALB_ESYS. After
+ * a failure, shut down and free. */
 ALB_EXPORT int alb_console_start(struct alb_console *c, struct alb_error *err);
 
 /** Called once the core has shut down. */

@@ -185,8 +185,9 @@ ALB_EXPORT int alb_statsd_new(uv_loop_t *loop,
 /** Starts: listens on cfg->listen_fd or <tmpdir>/util/stat.sock (made with
  * its directory when missing; a stale socket file is replaced, ALB_EBUSY
  * when another daemon answers there, ALB_EEXIST when the path is not a
- * socket), serves the Prometheus endpoint and Influx output if asked
- * (ALB_EINVAL for a bad address), connects to <tmpdir>/util/vmmd.sock in
+ * socket), serves the Prometheus endpoint and Influx output if asked, with
+ * the daemon's own metrics after the unikernels' (albatross/metrics.h;
+ * ALB_EINVAL for a bad address), connects to <tmpdir>/util/vmmd.sock in
  * the background (retrying every ALB_STATS_RECONNECT_S) and samples every
  * interval. Nothing happens until the caller runs the loop. After a
  * failure, shut down and free. */

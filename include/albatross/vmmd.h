@@ -166,7 +166,10 @@ ALB_EXPORT int alb_vmmd_new(struct uv_loop_s *loop,
  * is logged and left out of the next state file; one that restarts on
  * failure is tried again with the restart back-off). The console daemon
  * is connected to when a unikernel starts, and again after it went away
- * (doc/faults.md). Returns 0, or an error that makes the daemon unusable:
+ * (doc/faults.md). With c->influx or c->prometheus, the daemon's own
+ * metrics are pushed and served (albatross/metrics.h) once it listens; a
+ * bad address is ALB_EINVAL before anything is touched, one that cannot be
+ * bound ALB_ESYS. Returns 0, or an error that makes the daemon unusable:
  * a lock held by another process, an unreadable state file, a socket that
  * cannot be bound (or on which another daemon listens), a root policy that
  * cannot be computed. Call once; after a failure, shut down

@@ -832,7 +832,8 @@ static void test_exporter(void **state)
 	assert_true(ifd >= 0);
 	char *lines = read_for(ifd, 700);
 	int pushes = count_lines(lines, "resource_usage,vm=albatross ");
-	assert_true(pushes >= 3 && pushes <= 5);
+	/* at 0, 200, 400 and 600 ms, give or take a busy machine */
+	assert_true(pushes >= 2 && pushes <= 5);
 	assert_int_equal(count_lines(lines, "kinfo_mem,vm=albatross "), pushes);
 	free(lines);
 
