@@ -11,11 +11,12 @@
  * the bound this program checks: RENDER_BOUND_MS on the loop.
  * Runs as root in a private network namespace; tmpdir on /dev/shm.
  * Measured on the 2-core development VM, release build (-Db_sanitize=none),
- * N=1000: albd 2.2 ms on its loop (13 KiB, 168 samples: 11 paths; most of
- * it walks the unikernels and reads /proc/self/fd, 2,000 entries), alb-
- * consoled 0.75 ms (4 KiB), alb-statsd 6.1 ms (1 MiB, 25,024 samples: the
- * unikernels' figures); a scrape's wall time 2.5, 1.0 and 7.5 ms (median).
- * With ASan and UBSan: 3.3, 1.4 and 29 ms on the loop.
+ * N=1000, on the loop: albd 1.2 ms (13 KiB, 168 samples: 11 paths; half of
+ * it counts its 3,000 descriptors, one poll() over the table, which
+ * reading /proc/self/fd made 2.2 ms), alb-consoled 0.12 ms (4 KiB),
+ * alb-statsd 4.2 ms (1 MiB, 25,024 samples: the unikernels' figures); a
+ * scrape's wall time 1.5, 0.26 and 5.9 ms (median). The bound is for such a
+ * build: with ASan and UBSan, 2.1, 0.5 and 26 ms.
  *   usage: bench-metrics [N]        (default: 1000)
  * The fake tender and the daemons are taken from $ALB_FAKE_TENDER and
  * $ALB_BUILD_ROOT, else from the build tree this program belongs to.
@@ -31,7 +32,8 @@
 
 #define PATHS 10
 #define SCRAPES 21
-/* What one scrape may keep a daemon's loop busy at 1,000 unikernels. */
+/* What one scrape may keep a daemon's loop busy at 1,000 unikernels, in
+ * a build without sanitizers. */
 #define RENDER_BOUND_MS 20.0
 
 static int cmp_double(const void *a, const void *b)

@@ -5,6 +5,8 @@
  * connection counts.
  * SPDX-License-Identifier: ISC */
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -82,8 +84,9 @@ static double seconds(struct timeval tv)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-/* Entries of /proc/self/fd, the directory's own descriptor left out. */
-static uint64_t open_fds(void)
+/* Entries of /proc/self/fd, the directory's own descriptor left out:
+ * the kernel makes them one by one (about 1 us each). */
+static uint64_t fds_by_dir(void)
 {
 	DIR *d = opendir("/proc/self/fd");
 	if (d == NULL)
@@ -94,6 +97,48 @@ static uint64_t open_fds(void)
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return n > 0 ? n - 1 : 0;
+}
+
+/* The size of the descriptor table (FDSize of /proc/self/status), 0 when
+ * it cannot be read. */
+static size_t fd_table_size(void)
+{
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char buf[ALB_STATS_PROC_FILE_MAX + 1];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *f = strstr(buf, "\nFDSize:");
+	return f != NULL ? (size_t)strtoul(f + 8, NULL, 10) : 0;
+}
+
+/* Open descriptors: one poll() of every slot of the table without
+ * events, a closed slot answering POLLNVAL (a daemon with thousands of
+ * descriptors counts them in a tenth of the time /proc/self/fd takes). */
+uint64_t dc_open_fds(void)
+{
+	size_t size = fd_table_size();
+	struct pollfd *p = size > 0 && size <= DC_FD_TABLE_POLL_MAX
+				   ? malloc(size * sizeof(*p))
+				   : NULL;
+	if (p == NULL)
+		return fds_by_dir();
+	for (size_t i = 0; i < size; i++)
+		p[i] = (struct pollfd){(int)i, 0, 0};
+	uint64_t n = 0;
+	if (poll(p, size, 0) < 0) {
+		/* e.g. a table larger than RLIMIT_NOFILE */
+		n = fds_by_dir();
+	} else {
+		for (size_t i = 0; i < size; i++)
+			n += !(p[i].revents & POLLNVAL);
+	}
+	free(p);
+	return n;
 }
 
 static void sample_rusage(struct process *p)
@@ -149,7 +194,7 @@ static void collect(void *ctx)
 	struct process *p = ctx;
 	sample_rusage(p);
 	sample_memory(p);
-	dc_series_set(p->s[OPEN_FDS], open_fds());
+	dc_series_set(p->s[OPEN_FDS], dc_open_fds());
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		dc_series_set(p->s[MAX_FDS], rl.rlim_cur == RLIM_INFINITY

@@ -9,6 +9,7 @@
  * one past).
  * SPDX-License-Identifier: ISC */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -521,6 +523,72 @@ static void test_process(void **state)
 	dc_metrics_free(m);
 }
 
+/* Entries of /proc/self/fd less the directory's own descriptor. */
+static uint64_t fds_listed(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	uint64_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1;
+}
+
+static unsigned long fd_table(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned long size = 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "FDSize: %lu", &size) == 1)
+			break;
+	fclose(f);
+	return size;
+}
+
+/* One poll() over a table of DC_FD_TABLE_POLL_MAX slots, /proc/self/fd
+ * past it: the same count. */
+static void test_open_fds(void **state)
+{
+	(void)state;
+	uint64_t base = dc_open_fds();
+	assert_true(base >= 3);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(dc_open_fds(), base + 2);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(dc_open_fds(), base);
+	assert_int_equal(dc_open_fds(), fds_listed());
+	struct rlimit rl, old;
+	getrlimit(RLIMIT_NOFILE, &old);
+	/* room for descriptor DC_FD_TABLE_POLL_MAX (root may raise the
+	 * hard limit) */
+	rl = old;
+	if (rl.rlim_max <= DC_FD_TABLE_POLL_MAX)
+		rl.rlim_max = DC_FD_TABLE_POLL_MAX + 1;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		printf("open fds past %d: skipped, RLIMIT_NOFILE is %llu and "
+		       "cannot be raised: %s\n", DC_FD_TABLE_POLL_MAX,
+		       (unsigned long long)old.rlim_max, strerror(errno));
+		return;
+	}
+	/* a table of exactly the limit, then of twice it */
+	int at = DC_FD_TABLE_POLL_MAX - 1, past = DC_FD_TABLE_POLL_MAX;
+	assert_int_equal(dup2(0, at), at);
+	assert_int_equal(fd_table(), DC_FD_TABLE_POLL_MAX);
+	assert_int_equal(dc_open_fds(), base + 1);
+	assert_int_equal(dup2(0, past), past);
+	assert_true(fd_table() > DC_FD_TABLE_POLL_MAX);
+	assert_int_equal(dc_open_fds(), base + 2);
+	close(at);
+	close(past);
+	setrlimit(RLIMIT_NOFILE, &old);
+}
+
 /* ---- HTTP requests and addresses -------------------------------------------- */
 
 static enum dc_http_verdict http(const char *req, bool *head)
@@ -941,6 +1009,7 @@ int main(void)
 	    cmocka_unit_test(test_prometheus_parsed),
 	    cmocka_unit_test(test_influx_text),
 	    cmocka_unit_test(test_process),
+	    cmocka_unit_test(test_open_fds),
 	    cmocka_unit_test(test_http_parse),
 	    cmocka_unit_test(test_parse_addr),
 	    cmocka_unit_test(test_exporter),

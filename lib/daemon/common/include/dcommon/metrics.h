@@ -122,6 +122,13 @@ int dc_metrics_influx(struct dc_metrics *m, const char *vm,
  * descriptors, start time, and alb_build_info. ALB_EINVAL, ALB_ENOMEM. */
 int dc_metrics_add_process(struct dc_metrics *m, struct alb_error *err);
 
+/** Largest descriptor table counted with one poll() (its array costs 8
+ * bytes a slot); a larger one is counted by reading /proc/self/fd. */
+#define DC_FD_TABLE_POLL_MAX 16384
+
+/** The process's open file descriptors (alb_process_open_fds). */
+uint64_t dc_open_fds(void);
+
 /** The series of connection kind `kind` (Albatross's kinds: unix, fifo)
  * in alb_connections_active and alb_connections_opened_total (Influx
  * connections active and total), the two families added at the first
