@@ -92,7 +92,7 @@ static pid_t spawn(const char *prog, const char *const *args)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		execv(exe, (char *const *)argv);
-		_exit(127);
+		test_child_exit(127);
 	}
 	if (n_kids < 4)
 		kids[n_kids++] = pid;
