@@ -21,6 +21,7 @@
 #include "albatross/net.h"
 #include "base/internal.h"
 #include "dcommon/conn.h"
+#include "dcommon/influx.h"
 #include "dcommon/metrics.h"
 #include "dcommon/socket.h"
 #include "stats_internal.h"
@@ -51,10 +52,7 @@ int alb_statsd_encode_cmd(const struct alb_header *h,
 
 bool alb_statsd_queue_ok(size_t queued, size_t len)
 {
-	/* a peer that keeps up takes one message of any size (an Influx
-	 * batch grows with the number of unikernels) */
-	return queued == 0 || (queued <= ALB_STATSD_QUEUE_MAX &&
-			       len <= ALB_STATSD_QUEUE_MAX - queued);
+	return dc_queue_ok(queued, len, ALB_STATSD_QUEUE_MAX);
 }
 
 /* ---- state -------------------------------------------------------------- */
