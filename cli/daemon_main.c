@@ -179,10 +179,9 @@ int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
 			return 1;
 		}
 	}
-	/* The cores write with MSG_NOSIGNAL; only vmmd's connection to the
-	 * console daemon (vmmd_peers.c) still uses uv_write, until it moves
-	 * to daemon/common's connections. */
-	signal(SIGPIPE, SIG_IGN);
+	/* SIGPIPE keeps its default: the cores never raise it (every socket
+	 * is written with MSG_NOSIGNAL, the log lines to stderr without it
+	 * too), which the daemons show by running with it. */
 	raise_fd_limit();
 	return -1;
 }

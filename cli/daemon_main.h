@@ -80,9 +80,8 @@ int daemon_parse_int(const char *prog, const char *opt, const char *s,
 
 /* Parses the command line, sets the log level (-v, -q) and syslog, takes
  * the socket systemd passes (albatrossd's rules: fd 3, LISTEN_PID ours),
- * looks up --socket-group, ignores SIGPIPE (vmmd's console-daemon
- * connection still needs it) and raises the open-file limit to its
- * maximum. Returns
+ * looks up --socket-group and raises the open-file limit to its maximum
+ * (SIGPIPE keeps its disposition: the cores never raise it). Returns
  * -1 to go on with *c filled, or the exit status to end with (0 after
  * --help or --version). */
 int daemon_setup(const struct daemon_prog *p, int argc, char **argv,

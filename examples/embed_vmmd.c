@@ -9,9 +9,9 @@
  *   embed_vmmd TMPDIR DBDIR IMAGE [ARGUMENT]...
  *
  * IMAGE is a Solo5 hvt executable, started with the ARGUMENTs; the tender is looked up as albd does
- * (<DBDIR>/solo5-hvt, then PATH). The core writes to its clients with
- * MSG_NOSIGNAL (a client that went away is no SIGPIPE), so nothing here
- * deals with SIGPIPE for them.
+ * (<DBDIR>/solo5-hvt, then PATH). The core never raises SIGPIPE (its
+ * clients and the console daemon are written with MSG_NOSIGNAL), so
+ * nothing here deals with SIGPIPE: it keeps its default disposition.
  * SPDX-License-Identifier: ISC */
 #include <signal.h>
 #include <stdio.h>

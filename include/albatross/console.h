@@ -219,8 +219,10 @@ ALB_EXPORT void alb_console_config_init(struct alb_console_config *cfg);
 
 /** A console daemon core (opaque). The lifecycle is every core's:
  * alb_console_new(), alb_console_start(), run the loop,
- * alb_console_shutdown() with a callback, alb_console_free(). Writes use
- * MSG_NOSIGNAL: the caller need not ignore SIGPIPE. */
+ * alb_console_shutdown() with a callback, alb_console_free(). The core
+ * never raises SIGPIPE: its connections are written with MSG_NOSIGNAL (a
+ * subscriber or albd that went away is a failed write, the connection
+ * dropped), so the caller need not ignore SIGPIPE. */
 struct alb_console;
 
 /** Makes a core on loop (a uv_loop_t) with cfg; nothing is touched yet.

@@ -126,8 +126,9 @@ ALB_EXPORT int alb_frame_read_fd(int fd, size_t max, struct alb_buf *out,
 /** Writes one frame (length prefix and payload, with writev) to a blocking
  * file descriptor, retrying on EINTR and partial writes. len 0 writes the
  * end-of-stream marker. Returns 0, ALB_ETOOBIG when len >
- * ALB_FRAME_MAX_LIMIT, or ALB_ESYS. (A closed socket raises SIGPIPE unless
- * the caller ignores it, as the daemons do.) */
+ * ALB_FRAME_MAX_LIMIT, or ALB_ESYS. A peer that went away (a closed
+ * socket, a pipe without reader) is ALB_ESYS with errno EPIPE, never a
+ * SIGPIPE. */
 ALB_EXPORT int alb_frame_write_fd(int fd, const uint8_t *data, size_t len,
 				  struct alb_error *err);
 

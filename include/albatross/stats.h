@@ -170,8 +170,11 @@ ALB_EXPORT void alb_statsd_config_init(struct alb_statsd_config *cfg);
 
 /** A statistics daemon core (opaque), with every core's lifecycle:
  * alb_statsd_new(), alb_statsd_start(), run the loop,
- * alb_statsd_shutdown() with a callback, alb_statsd_free(). Writes to the
- * stats socket's peers use MSG_NOSIGNAL. */
+ * alb_statsd_shutdown() with a callback, alb_statsd_free(). The core
+ * never raises SIGPIPE: the channel to albd, the subscribers, the Influx
+ * output and the Prometheus endpoint are written with MSG_NOSIGNAL (a peer
+ * that went away is a failed write, the connection dropped), so the
+ * caller need not ignore SIGPIPE. */
 struct alb_statsd;
 
 /** Makes a core on loop with cfg; nothing is touched yet. Returns 0 and

@@ -143,8 +143,9 @@ ALB_EXPORT void alb_tlsd_config_init(struct alb_tlsd_config *cfg);
 
 /** An endpoint core (opaque), with every core's lifecycle: alb_tlsd_new(),
  * alb_tlsd_start(), run the loop, alb_tlsd_shutdown() with a callback,
- * alb_tlsd_free(). Clients and daemons are written to with MSG_NOSIGNAL:
- * the caller need not ignore SIGPIPE. */
+ * alb_tlsd_free(). The core never raises SIGPIPE: clients and daemons are
+ * written to with MSG_NOSIGNAL (TLS goes through memory BIOs, never to a
+ * socket directly), so the caller need not ignore SIGPIPE. */
 struct alb_tlsd;
 
 struct uv_loop_s;

@@ -20,8 +20,15 @@
  * reconnected; frames and connections are limited (see the limits below:
  * idle connections cannot shut clients out, a frame's buffer grows as its
  * bytes arrive); after a crash of the daemon the surviving tenders are
- * adopted and leftovers cleaned up. Clients are written to with
- * MSG_NOSIGNAL: one that went away is no SIGPIPE. */
+ * adopted and leftovers cleaned up.
+ *
+ * The core never raises SIGPIPE, whatever the caller's disposition of it:
+ * clients, the console daemon and the stats channel are written with
+ * MSG_NOSIGNAL, and the library's log lines to a stderr whose reader went
+ * away fail quietly; a peer that went away is a failed write that the core
+ * handles (the console daemon's: output to <name>.log, reconnection). An
+ * embedding program need not ignore SIGPIPE. Tenders start with SIGPIPE
+ * ignored, as Albatross's do (tender.h). */
 #ifndef ALBATROSS_VMMD_H
 #define ALBATROSS_VMMD_H
 

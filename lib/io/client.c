@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stdint.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "albatross/frame.h"
 #include "albatross/stream.h"
 #include "base/internal.h"
+#include "base/nosigpipe.h"
 #include "io/client_transport.h"
 
 /* Bytes handed to one send(): progress is reported at this granularity. */
@@ -478,7 +480,9 @@ static int write_fd(void *ctx, const uint8_t *data, size_t len,
 {
 	int fd = *(const int *)ctx;
 	while (len > 0) {
-		ssize_t w = write(fd, data, len);
+		struct iovec iov = {(void *)(uintptr_t)data, len};
+		/* a pipe whose reader went away is an error, not a SIGPIPE */
+		ssize_t w = alb_writev_nosigpipe(fd, &iov, 1);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

@@ -8,6 +8,7 @@
 
 #include "albatross/frame.h"
 #include "base/internal.h"
+#include "base/nosigpipe.h"
 
 enum reader_state {
 	ST_HEADER,  /* collecting the 4-byte length */
@@ -329,7 +330,7 @@ int alb_frame_write_fd(int fd, const uint8_t *data, size_t len,
 	struct iovec *v = iov;
 	int cnt = len > 0 ? 2 : 1;
 	while (cnt > 0) {
-		ssize_t n = writev(fd, v, cnt);
+		ssize_t n = alb_writev_nosigpipe(fd, v, cnt);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -121,6 +121,103 @@ static inline void f_kill_tenders(const struct harness *h)
 		kill(pids[i], SIGKILL);
 }
 
+/* ---- the helper daemons and alb-info ------------------------------------------ */
+
+/* Starts cli/<prog> [arg] for h's tmpdir and waits until it listens on
+ * <tmpdir>/util/<sock> (a failure is counted); its pid. */
+static inline pid_t f_start_helper(const struct harness *h, const char *prog,
+				   const char *arg, const char *sock)
+{
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/util/%s", h->tmpdir, sock);
+	pid_t pid = f_spawn(prog, h->tmpdir, arg, NULL);
+	if (!f_wait_socket(path, 10000)) {
+		fprintf(stderr, "%s did not start\n", prog);
+		f_failures++;
+	}
+	return pid;
+}
+
+/* Runs `alb-info <args...> --tmpdir=<tmpdir>` until a line containing
+ * want (and, when min_tick > 0, a tick line numbered above min_tick) is
+ * printed or timeout_ms passed; the line (or "") into line. */
+static inline bool f_info_shows(const struct harness *h,
+				const char *const *args, int nargs,
+				const char *want, long min_tick, int timeout_ms,
+				char *line, size_t size)
+{
+	char exe[H_PATH], tmp[H_PATH + 16];
+	f_exe(exe, sizeof(exe), "alb-info");
+	snprintf(tmp, sizeof(tmp), "--tmpdir=%s", h->tmpdir);
+	const char *argv[16] = {exe};
+	int k = 1;
+	for (int i = 0; i < nargs && k < 14; i++)
+		argv[k++] = args[i];
+	argv[k++] = tmp;
+	argv[k] = NULL;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return false;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execv(exe, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	char buf[65536];
+	size_t len = 0;
+	bool found = false;
+	line[0] = '\0';
+	for (int64_t end = h_now_us() + (int64_t)timeout_ms * 1000;
+	     !found && h_now_us() < end;) {
+		struct pollfd pf = {.fd = p[0], .events = POLLIN};
+		if (poll(&pf, 1, 50) <= 0)
+			continue;
+		ssize_t n = read(p[0], buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		char *nl;
+		while (!found && (nl = strchr(buf, '\n')) != NULL) {
+			*nl = '\0';
+			const char *t = strstr(buf, "fake-tender: tick ");
+			if (strstr(buf, want) != NULL &&
+			    (min_tick <= 0 || (t != NULL && atol(t + 18) > min_tick))) {
+				snprintf(line, size, "%.400s", buf);
+				found = true;
+			}
+			size_t used = (size_t)(nl - buf) + 1;
+			memmove(buf, nl + 1, len - used + 1);
+			len -= used;
+		}
+		if (len == sizeof(buf) - 1)
+			len = 0;
+	}
+	close(p[0]);
+	f_kill(pid, SIGKILL);
+	return found;
+}
+
+/* The highest tick of the fake tender in <tmpdir>/<name>.log, 0 when none. */
+static inline long f_log_tick(const struct harness *h, const char *name)
+{
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/%s.log", h->tmpdir, name);
+	char *text = h_read_file(path, NULL);
+	long max = 0;
+	for (char *q = text; q != NULL && (q = strstr(q, "fake-tender: tick ")) != NULL;
+	     q++) {
+		long t = atol(q + 18);
+		if (t > max)
+			max = t;
+	}
+	free(text);
+	return max;
+}
+
 /* ---- unikernels ---------------------------------------------------------- */
 
 #define F_ARGS 4

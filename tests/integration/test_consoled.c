@@ -1696,7 +1696,7 @@ static void test_many_writers(void **state)
 
 int main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
+	signal(SIGPIPE, SIG_DFL);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_cli_options, cleanup),
 		cmocka_unit_test_teardown(test_history_and_live, cleanup),

@@ -446,7 +446,7 @@ static inline bool h_wait_socket(struct harness *h, int timeout_ms)
 }
 
 /* The core in a child process: its own loop, SIGTERM -> shutdown, exit 0
- * once shut down (1 when it did not start). */
+ * once shut down (1 when it did not start), SIGPIPE at its default. */
 struct h_core {
 	uv_loop_t loop;
 	uv_signal_t sig;
@@ -477,7 +477,9 @@ static inline int h_start_core(struct harness *h, const struct alb_vmmd_config *
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		signal(SIGPIPE, SIG_IGN);
+		/* the core never raises SIGPIPE (vmmd.h): it runs with the
+		 * default disposition, which a SIGPIPE would end */
+		signal(SIGPIPE, SIG_DFL);
 		struct h_core c;
 		struct alb_vmmd_config conf;
 		if (cfg != NULL)

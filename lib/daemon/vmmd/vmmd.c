@@ -241,7 +241,8 @@ void vmmd_maybe_done(struct alb_vmmd *v)
 {
 	if (!v->stopping || v->done_called || v->n_uks > 0 ||
 	    (v->pool != NULL && dc_pool_handles(v->pool) > 0) ||
-	    v->jobs > 0 || v->console.open || v->console.retry_open ||
+	    (v->console.pool != NULL && dc_pool_handles(v->console.pool) > 0) ||
+	    v->jobs > 0 || v->console.retry_open ||
 	    v->st_writing || v->restoring != NULL)
 		return;
 	v->done_called = true;
@@ -274,7 +275,7 @@ void alb_vmmd_free(struct alb_vmmd *v)
 	vmmd_unlock(v);
 	alb_trie_free(v->uks, free_uk);
 	alb_resources_free(v->res);
-	alb_frame_reader_free(v->console.rd);
+	dc_pool_free(v->console.pool);
 	alb_state_free(v->restoring);
 	free(v->restore_order);
 	free(v->keep_buf);

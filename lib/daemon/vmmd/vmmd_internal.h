@@ -638,14 +638,13 @@ void metrics_exited(struct alb_vmmd *v, const struct alb_exit_status *st,
 /* ---- the core ------------------------------------------------------------ */
 
 struct console_peer {
-	uv_pipe_t pipe;
+	struct dc_pool *pool; /* of the connection, made at the first one */
+	struct dc_conn *dc;   /* the connection while connected */
 	uv_timer_t retry;  /* reconnects while FIFOs are drained */
 	bool retry_open;
 	uint64_t gen;   /* connections made so far */
-	bool open;      /* the handle is initialised and not closed */
 	bool connected;
 	bool warned;    /* "not running" was logged since the last success */
-	struct alb_frame_reader *rd;
 	struct vlist pending; /* requests awaiting their reply, in order */
 	int64_t seq;
 };

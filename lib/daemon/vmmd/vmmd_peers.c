@@ -19,15 +19,15 @@
  * drops the channel. alb-statsd connects again by itself when albd or it
  * restarted (spec §8.2), and its Stats_initial gets every running
  * unikernel again.
+ *
+ * Both are daemon/common connections: written with MSG_NOSIGNAL, so a peer
+ * that went away is a failed write handled here, never a SIGPIPE.
  * SPDX-License-Identifier: ISC */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
+#include "dcommon/socket.h"
 #include "vmmd_internal.h"
 
 struct creq {
@@ -37,24 +37,11 @@ struct creq {
 	void *ctx;
 };
 
-struct cwrite {
-	uv_write_t req;
-	struct alb_buf buf;
-};
-
-static void console_lost(struct alb_vmmd *v, const char *why);
 static void console_retry_later(struct alb_vmmd *v);
 
-static void console_closed(uv_handle_t *h)
-{
-	struct alb_vmmd *v = h->data;
-	v->console.open = false;
-	alb_frame_reader_free(v->console.rd);
-	v->console.rd = NULL;
-	vmmd_maybe_done(v);
-}
-
-/* Fails every request in flight with rc and closes the connection. */
+/* Fails every request in flight with ALB_ENOENT and closes the
+ * connection; our readers drain the FIFOs until the console daemon is
+ * back. */
 static void console_lost(struct alb_vmmd *v, const char *why)
 {
 	struct console_peer *p = &v->console;
@@ -63,7 +50,9 @@ static void console_lost(struct alb_vmmd *v, const char *why)
 	p->connected = false;
 	if (why != NULL)
 		alb_log_warn("vmmd: console daemon connection lost: %s", why);
-	uv_close((uv_handle_t *)&p->pipe, console_closed);
+	struct dc_conn *c = p->dc;
+	p->dc = NULL;
+	dc_conn_close(c);
 	while (!vlist_empty(&p->pending)) {
 		struct creq *r = vlist_entry(p->pending.next, struct creq, link);
 		vlist_del(&r->link);
@@ -134,101 +123,95 @@ static void console_reply(struct alb_vmmd *v, const struct alb_msg *m)
 	fn(ctx, rc);
 }
 
-static void console_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	(void)suggested;
-	struct alb_vmmd *v = h->data;
-	uint8_t *ptr;
-	size_t len;
-	if (alb_frame_reader_space(v->console.rd, &ptr, &len, NULL) != 0)
-		*buf = uv_buf_init(NULL, 0);
-	else
-		*buf = uv_buf_init((char *)ptr, (unsigned)len);
-}
+/* ---- the connection: daemon/common's, written with MSG_NOSIGNAL --------- */
 
-static void console_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void on_frame(struct dc_conn *c, struct alb_buf *frame)
 {
-	(void)buf;
-	struct alb_vmmd *v = s->data;
-	if (n == 0)
-		return;
-	if (n < 0) {
-		console_lost(v, n == UV_EOF ? "closed" : uv_strerror((int)n));
-		return;
-	}
-	struct alb_error err = {0};
-	int rc = alb_frame_reader_advance(v->console.rd, (size_t)n, &err);
-	if (rc == ALB_EAGAIN)
-		return;
-	struct alb_bytes frame;
+	struct alb_vmmd *v = dc_pool_data(c->pool);
 	struct alb_msg *m = NULL;
-	if (rc != 0 || alb_frame_reader_frame(v->console.rd, &frame) != 0 ||
-	    alb_msg_decode(frame.ptr, frame.len, 0, &m, &err) != 0) {
-		console_lost(v, err.msg[0] ? err.msg : "end of stream");
+	struct alb_error err = {0};
+	if (c != v->console.dc) {
+		alb_buf_free(frame);
 		return;
 	}
+	if (alb_msg_decode(frame->data, frame->len, 0, &m, &err) != 0) {
+		alb_buf_free(frame);
+		console_lost(v, err.msg);
+		return;
+	}
+	alb_buf_free(frame);
 	console_reply(v, m);
 	alb_msg_free(m);
 }
+
+static void on_eos(struct dc_conn *c)
+{
+	struct alb_vmmd *v = dc_pool_data(c->pool);
+	if (c == v->console.dc)
+		console_lost(v, "end of stream");
+}
+
+/* A read or a write failed (EPIPE included: never a SIGPIPE), the daemon
+ * closed, or a frame was too large. */
+static void on_lost(struct dc_conn *c, int rc, const char *why)
+{
+	struct alb_vmmd *v = dc_pool_data(c->pool);
+	if (c == v->console.dc)
+		console_lost(v, rc == ALB_EEOF ? "closed" : why);
+	else
+		dc_conn_close(c);
+}
+
+static void on_gone(struct dc_pool *pool)
+{
+	vmmd_maybe_done(dc_pool_data(pool));
+}
+
+static const struct dc_ops console_ops = {
+	.frame = on_frame,
+	.eos = on_eos,
+	.lost = on_lost,
+	.gone = on_gone,
+};
 
 static int console_connect(struct alb_vmmd *v)
 {
 	struct console_peer *p = &v->console;
 	if (p->connected)
 		return 0;
-	if (p->open)
-		return ALB_ENOENT; /* the old connection is still closing */
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/console.sock",
-			 v->util_dir);
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
-		return ALB_ENOENT;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return ALB_ENOENT;
-	/* a Unix connect succeeds or fails at once (EAGAIN: backlog full) */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+	struct alb_error err = {0};
+	if (p->pool == NULL) {
+		struct dc_pool_config pc = {
+			.who = "vmmd: console daemon",
+			.frame_max = VMMD_CONSOLE_FRAME_MAX,
+		};
+		if (dc_pool_new(v->loop, &pc, &console_ops, v, &p->pool, &err) != 0) {
+			alb_log_error("vmmd: %s", err.msg);
+			return ALB_ENOENT;
+		}
+	}
+	char path[VMMD_PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/console.sock", v->util_dir);
+	int fd = -1;
+	if (dc_unix_connect(path, &fd, &err) != 0) {
 		if (!p->warned)
-			alb_log_warn("vmmd: couldn't connect to %s (%s), is the "
-				     "console daemon started? Console output "
-				     "goes to <tmpdir>/<name>.log meanwhile",
-				     sa.sun_path, strerror(errno));
+			alb_log_warn("vmmd: %s, is the console daemon started? "
+				     "Console output goes to <tmpdir>/<name>.log "
+				     "meanwhile", err.msg);
 		p->warned = true;
-		close(fd);
 		return ALB_ENOENT;
 	}
-	if (alb_frame_reader_new(VMMD_CONSOLE_FRAME_MAX, &p->rd, NULL) != 0) {
-		close(fd);
-		return ALB_ENOENT;
-	}
-	uv_pipe_init(v->loop, &p->pipe, 0);
-	p->pipe.data = v;
-	p->open = true;
-	if (uv_pipe_open(&p->pipe, fd) != 0) {
-		close(fd);
-		uv_close((uv_handle_t *)&p->pipe, console_closed);
+	if (dc_conn_open(p->pool, fd, NULL, &p->dc, &err) != 0) {
+		alb_log_error("vmmd: console daemon: %s", err.msg);
 		return ALB_ENOENT;
 	}
 	p->connected = true;
 	p->gen++;
-	if (uv_read_start((uv_stream_t *)&p->pipe, console_alloc, console_read) != 0) {
-		console_lost(v, "cannot read");
-		return ALB_ENOENT;
-	}
+	dc_conn_read(p->dc, false);
 	if (p->warned)
 		alb_log_warn("vmmd: connected to the console daemon again");
 	p->warned = false;
 	return 0;
-}
-
-static void console_written(uv_write_t *req, int status)
-{
-	struct cwrite *w = (struct cwrite *)req;
-	struct alb_vmmd *v = req->handle->data;
-	alb_buf_free(&w->buf);
-	free(w);
-	if (status < 0 && status != UV_ECANCELED)
-		console_lost(v, uv_strerror(status));
 }
 
 int console_add(struct alb_vmmd *v, const char *name, console_fn fn,
@@ -238,23 +221,20 @@ int console_add(struct alb_vmmd *v, const char *name, console_fn fn,
 		return ALB_ENOENT;
 	struct console_peer *p = &v->console;
 	struct creq *r = calloc(1, sizeof(*r));
-	struct cwrite *w = calloc(1, sizeof(*w));
 	struct alb_msg m = {.kind = ALB_PAYLOAD_COMMAND};
 	m.header = (struct alb_header){ALB_WIRE_VERSION, p->seq, name};
 	m.u.command.kind = ALB_CMD_CONSOLE_ADD;
 	m.u.command.u.console_add = alb_resources_unikernel_limit(v->res, name);
-	if (r == NULL || w == NULL ||
-	    alb_msg_encode(&m, ALB_ENCODE_FRAMED, &w->buf, NULL) != 0) {
-		free(r);
-		free(w);
+	struct alb_error err = {0};
+	if (r == NULL) {
+		alb_log_error("vmmd: %s: out of memory for its Console_add", name);
 		return ALB_ENOENT;
 	}
-	uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
-	if (uv_write(&w->req, (uv_stream_t *)&p->pipe, &b, 1, console_written) != 0) {
-		alb_buf_free(&w->buf);
-		free(w);
+	/* queued and sent at once; a failed write reaches on_lost() later,
+	 * which answers this request with ALB_ENOENT */
+	if (dc_conn_send_msg(p->dc, &m, &err) != 0) {
 		free(r);
-		console_lost(v, "write failed");
+		console_lost(v, err.msg);
 		return ALB_ENOENT;
 	}
 	*r = (struct creq){.seq = p->seq++, .fn = fn, .ctx = ctx};

@@ -434,9 +434,82 @@ static void test_fd_large(void **state)
 	close(sv[1]);
 }
 
+/* ---- a peer that went away: EPIPE, never a SIGPIPE ------------------------------ */
+
+/* These run with SIGPIPE at its default disposition (main), which a
+ * SIGPIPE would end. */
+
+static void expect_epipe(int fd)
+{
+	static const uint8_t msg[] = "gone";
+	struct alb_error err = {0};
+	assert_int_equal(alb_frame_write_fd(fd, msg, sizeof(msg), &err), ALB_ESYS);
+	assert_int_equal(err.sys_errno, EPIPE);
+}
+
+static void test_fd_peer_gone_socket(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]);
+	expect_epipe(sv[0]);
+	close(sv[0]);
+	/* the peer shut its read side only */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(shutdown(sv[1], SHUT_RD), 0);
+	expect_epipe(sv[0]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static bool sigpipe_pending(void)
+{
+	sigset_t p;
+	assert_int_equal(sigpending(&p), 0);
+	return sigismember(&p, SIGPIPE) == 1;
+}
+
+static void test_fd_peer_gone_pipe(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	expect_epipe(p[1]);
+	/* the SIGPIPE of the write was taken back, none is left pending */
+	sigset_t pipe_set, old;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &pipe_set, &old), 0);
+	assert_false(sigpipe_pending());
+	/* one pending before the write (the caller's) stays pending */
+	assert_int_equal(raise(SIGPIPE), 0);
+	assert_true(sigpipe_pending());
+	expect_epipe(p[1]);
+	assert_true(sigpipe_pending());
+	int sig = 0;
+	assert_int_equal(sigwait(&pipe_set, &sig), 0);
+	assert_int_equal(sig, SIGPIPE);
+	assert_false(sigpipe_pending());
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+	close(p[1]);
+	/* a pipe with its reader is written as before */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(alb_frame_write_fd(p[1], (const uint8_t *)"ab", 2, NULL), 0);
+	struct alb_buf out = {0};
+	assert_int_equal(alb_frame_read_fd(p[0], 0, &out, NULL), 0);
+	assert_int_equal(out.len, 2);
+	alb_buf_free(&out);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
-	signal(SIGPIPE, SIG_IGN);
+	/* the library never raises SIGPIPE: a test that made it would end
+	 * here */
+	signal(SIGPIPE, SIG_DFL);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_new_max),
@@ -449,6 +522,8 @@ int main(void)
 		cmocka_unit_test(test_untaken_dropped),
 		cmocka_unit_test(test_fd_round_trip),
 		cmocka_unit_test(test_fd_large),
+		cmocka_unit_test(test_fd_peer_gone_socket),
+		cmocka_unit_test(test_fd_peer_gone_pipe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
