@@ -151,7 +151,11 @@ ALB_EXPORT int alb_vmmd_new(struct uv_loop_s *loop,
 			    const struct alb_vmmd_config *c,
 			    struct alb_vmmd **out, struct alb_error *err);
 
-/** Starts the core (spec §6.2): first takes the locks that make it the
+/** Starts the core (spec §6.2): first waits (up to 1 s, logged) for
+ * processes that a tender spawn made and that have not exec'd yet (named
+ * "alb-spawn"; a daemon killed during a spawn leaves one, which holds its
+ * locks and cannot be told from it in /proc until its exec), then takes
+ * the locks that make it the
  * only core of its network namespace, tmpdir and dbdir (flock on
  * <tmpdir>/vmmd.lock and <dbdir>/vmmd.lock, the abstract socket
  * @albatross-vmmd; ALB_EBUSY "... refusing to start", nothing touched,
@@ -165,7 +169,8 @@ ALB_EXPORT int alb_vmmd_new(struct uv_loop_s *loop,
  * a previous daemon, found in /proc by their image and recognised by their
  * runtime records (they keep running; as they are not our children, how
  * they end is unknown, which restarts them only when they restart on any
- * exit code), stops the other tenders of the tmpdir, removes the taps that
+ * exit code), stops the other tenders of the tmpdir (and kills a spawn of
+ * this tmpdir that did not exec during the wait), removes the taps that
  * the records of tenders not adopted name (never another vmmtapN) and the
  * FIFOs and images that no unikernel owns any more, and then restores the
  * remaining unikernels in startup-priority order in the background (one

@@ -13,12 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/internal.h"
+#include "host/spawn.h"
 #include "tender_internal.h"
 
 extern char **environ;
@@ -201,8 +203,15 @@ int alb_tender_spawn(const struct alb_spawn *s, pid_t *pid_out,
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* the child is born with the name ALB_SPAWN_COMM (host/spawn.h),
+	 * which it keeps until its exec */
+	char name[16] = {0};
+	bool named = prctl(PR_GET_NAME, name) == 0 &&
+		     prctl(PR_SET_NAME, ALB_SPAWN_COMM) == 0;
 	pid_t pid = clone_child(&c);
 	int clone_errno = errno;
+	if (named)
+		prctl(PR_SET_NAME, name);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		errno = clone_errno;

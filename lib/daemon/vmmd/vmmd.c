@@ -139,6 +139,10 @@ int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err)
 	uv_timer_init(v->loop, &v->console.retry);
 	v->console.retry.data = v;
 	v->console.retry_open = true;
+	/* a spawn of a previous daemon that has not exec'd yet holds its
+	 * locks and is invisible to the adoption's scan: waited for first
+	 * (vmmd_spawning.c) */
+	spawns_settle(VMMD_SPAWN_SETTLE_MS);
 	/* nothing is touched before the locks are ours: a second daemon
 	 * leaves the first one's unikernels, taps and files alone */
 	int rc = metrics_check(v, err);

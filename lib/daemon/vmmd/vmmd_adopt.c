@@ -1,7 +1,9 @@
 /* libalbatross — vmmd: surviving a crash of the daemon (runtime records
  * are in vmmd_record.c).
  *
- * At startup, before anything is started, every tender of this tmpdir is
+ * At startup, before anything is started (and after vmmd_spawning.c waited
+ * for the spawns a killed daemon left before their exec, and killed those
+ * of this tmpdir that never exec'd), every tender of this tmpdir is
  * found by scanning /proc for processes with an argument
  * <tmpdir>/<name>.img (records alone would miss one spawned just before a
  * crash), and by the records of running tenders whose pid and process
@@ -249,6 +251,65 @@ static struct found_record *record_of(struct survey *s,
 			spawn = r;
 	}
 	return spawn;
+}
+
+/* ---- spawns that did not exec ------------------------------------------------------ */
+
+/* True when st is the console of record fr: its FIFO or its log file. */
+static bool console_of(const struct alb_vmmd *v, const struct found_record *fr,
+		       const struct stat *st)
+{
+	char log[ALB_NAME_BUF + 8];
+	struct stat c;
+	snprintf(log, sizeof(log), "%s.log", fr->name);
+	return (fstatat(v->fifo_fd, fr->name, &c, AT_SYMLINK_NOFOLLOW) == 0 &&
+		c.st_dev == st->st_dev && c.st_ino == st->st_ino) ||
+	       (fstatat(v->tmp_fd, log, &c, AT_SYMLINK_NOFOLLOW) == 0 &&
+		c.st_dev == st->st_dev && c.st_ino == st->st_ino);
+}
+
+/* Kills the spawns that spawns_settle() waited for in vain and whose
+ * console is that of a spawn record of ours (the others are another
+ * daemon's), and puts them on the stop list: they run no unikernel yet,
+ * and would exec one unsupervised. */
+static void stop_stuck_spawns(struct alb_vmmd *v, struct survey *s)
+{
+	size_t n = 0;
+	struct spawning *list = spawning_list(&n);
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (!spawning_still(&list[i]) || !spawning_console(&list[i], &st))
+			continue;
+		const struct found_record *fr = NULL;
+		for (size_t k = 0; k < s->n_recs && fr == NULL; k++)
+			if (s->recs[k].r.stage == RECORD_SPAWN &&
+			    console_of(v, &s->recs[k], &st))
+				fr = &s->recs[k];
+		if (fr == NULL)
+			continue;
+		int pidfd = (int)syscall(SYS_pidfd_open, list[i].pid, 0);
+		if (pidfd < 0)
+			continue;
+		/* checked again through the pidfd's process: no recycled pid */
+		if (proc_starttime(list[i].pid) != list[i].starttime) {
+			close(pidfd);
+			continue;
+		}
+		alb_log_warn("vmmd: %s: killing a spawn of a previous daemon that "
+			     "did not exec its tender (pid %d)", fr->name,
+			     (int)list[i].pid);
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		/* waited for with the tenders stopped (when out of memory,
+		 * killed all the same) */
+		int *stop = realloc(s->stop, (s->n_stop + 1) * sizeof(*stop));
+		if (stop == NULL) {
+			close(pidfd);
+			continue;
+		}
+		s->stop = stop;
+		s->stop[s->n_stop++] = pidfd;
+	}
+	free(list);
 }
 
 /* ---- adopting ------------------------------------------------------------------- */
@@ -561,6 +622,7 @@ void adopt_survivors(struct alb_vmmd *v, const struct alb_state *st)
 				(void *)&st->unikernels[i].config, NULL, NULL);
 	struct survey s = {0};
 	read_records(v, &s);
+	stop_stuck_spawns(v, &s);
 	scan_proc(v, &s);
 	add_recorded(&s);
 	/* running records first: a tender found by its pid wins over one

@@ -13,6 +13,7 @@
  *   vmmd_persist.c  the state file: writes and restore
  *   vmmd_record.c   runtime records, written before what they name exists
  *   vmmd_adopt.c    adoption after a crash (/proc and records), leftovers
+ *   vmmd_spawning.c tender spawns a previous daemon left before their exec
  *   vmmd_keep.c     albd's own reader of each console FIFO
  *   vmmd_lock.c     one daemon per tmpdir, dbdir and network namespace
  *   vmmd_metrics.c  the daemon's own metrics (spec §8.6) and counters
@@ -532,6 +533,34 @@ bool proc_tender_of(const char *tmpdir, const char *cmdline, size_t len,
  * records not adopted and the FIFOs and images that no adopted unikernel
  * owns, and sends Console_add for the adopted ones. */
 void adopt_survivors(struct alb_vmmd *v, const struct alb_state *st);
+
+/* ---- spawns that a previous daemon left before their exec -------------------
+ * (vmmd_spawning.c) */
+
+/** Longest wait at startup for the processes named ALB_SPAWN_COMM
+ * (host/spawn.h: children of a tender spawn that have not exec'd yet) to
+ * exec or exit, before the locks are taken and /proc is scanned. */
+#define VMMD_SPAWN_SETTLE_MS 1000
+
+/** A process named ALB_SPAWN_COMM, and its start time. */
+struct spawning {
+	pid_t pid;
+	unsigned long long starttime;
+};
+
+/** The processes (not zombies, not us) named ALB_SPAWN_COMM now: a
+ * malloc'd array of *n (free()), NULL when none. */
+struct spawning *spawning_list(size_t *n);
+/** True while p has not exec'd (nor exited): its name is still
+ * ALB_SPAWN_COMM, or its exec has not set its arguments yet. */
+bool spawning_still(const struct spawning *p);
+struct stat;
+/** stat() of p's fd 0 (its console once the spawn has set it up); false
+ * when p is gone. */
+bool spawning_console(const struct spawning *p, struct stat *st);
+/** Waits up to ms for every process named ALB_SPAWN_COMM to exec or exit
+ * (logged when there is any); how many did not. */
+size_t spawns_settle(unsigned ms);
 
 /* ---- our console FIFO readers (vmmd_keep.c) ------------------------------- */
 

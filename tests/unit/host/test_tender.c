@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,6 +26,7 @@
 
 #include "albatross/net.h"
 #include "albatross/tender.h"
+#include "host/spawn.h"
 #include "tender_internal.h"
 #include "test_child.h"
 
@@ -1249,6 +1252,88 @@ static void test_spawn_fifo_console(void **state)
 	unlink(fifo);
 }
 
+/* The child of a spawn is named ALB_SPAWN_COMM from its birth to its
+ * exec, while /proc shows the spawner's command line (they share memory
+ * until the exec): what lets a daemon that starts after one killed during
+ * a spawn recognise the child (vmmd_spawning.c). A tracer stops the child
+ * right after the clone (PTRACE_O_TRACEVFORK: before it runs a single
+ * instruction) and looks; the spawner has its own name back afterwards. */
+static void test_spawn_name_before_exec(void **state)
+{
+	(void)state;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t s = fork();
+	assert_true(s >= 0);
+	if (s == 0) {
+		prctl(PR_SET_NAME, "spawner");
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0)
+			_exit(77);
+		raise(SIGSTOP);
+		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		const char *argv[] = {"/bin/true", NULL};
+		struct alb_spawn sp = {.argv = argv, .console_fd = fd};
+		pid_t pid;
+		if (alb_tender_spawn(&sp, &pid, NULL) != 0)
+			_exit(1);
+		char name[ALB_SPAWN_COMM_BUF] = {0};
+		prctl(PR_GET_NAME, name);
+		_exit(strcmp(name, "spawner") == 0 ? 0 : 2);
+	}
+	int st;
+	assert_int_equal(waitpid(s, &st, 0), s);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+		skip(); /* ptrace is not allowed here */
+	assert_true(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+	long opts = PTRACE_O_TRACEVFORK | PTRACE_O_TRACEFORK |
+		    PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
+	assert_int_equal(ptrace(PTRACE_SETOPTIONS, s, NULL, (void *)opts), 0);
+	assert_int_equal(ptrace(PTRACE_CONT, s, NULL, NULL), 0);
+	/* the spawner stops at the clone (other stops are passed on) */
+	for (;;) {
+		assert_int_equal(waitpid(s, &st, __WALL), s);
+		assert_true(WIFSTOPPED(st));
+		int ev = st >> 16;
+		if (ev == PTRACE_EVENT_VFORK || ev == PTRACE_EVENT_FORK ||
+		    ev == PTRACE_EVENT_CLONE)
+			break;
+		int sig = ev == 0 && WSTOPSIG(st) != SIGTRAP ? WSTOPSIG(st) : 0;
+		assert_int_equal(ptrace(PTRACE_CONT, s, NULL, (void *)(long)sig), 0);
+	}
+	unsigned long child = 0;
+	assert_int_equal(ptrace(PTRACE_GETEVENTMSG, s, NULL, &child), 0);
+	pid_t c = (pid_t)child;
+	assert_int_equal(waitpid(c, &st, __WALL), c);
+	assert_true(WIFSTOPPED(st));
+	char path[64], comm[64] = {0};
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)c);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_true(read(fd, comm, sizeof(comm) - 1) > 0);
+	close(fd);
+	assert_string_equal(comm, ALB_SPAWN_COMM "\n");
+	/* its command line is the spawner's, not the tender's */
+	char cs[4096] = {0}, cc[4096] = {0};
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)s);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t ns = fd >= 0 ? read(fd, cs, sizeof(cs)) : -1;
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)c);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t nc = fd >= 0 ? read(fd, cc, sizeof(cc)) : -1;
+	if (fd >= 0)
+		close(fd);
+	assert_true(ns > 0);
+	assert_int_equal(nc, ns);
+	assert_memory_equal(cc, cs, (size_t)ns);
+	assert_int_equal(ptrace(PTRACE_DETACH, c, NULL, NULL), 0);
+	assert_int_equal(ptrace(PTRACE_DETACH, s, NULL, NULL), 0);
+	assert_int_equal(waitpid(s, &st, 0), s);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* What alb_tender_argv() builds is what the tender receives. */
 static void test_spawn_built_argv(void **state)
 {
@@ -1347,6 +1432,7 @@ int main(void)
 		cmocka_unit_test(test_spawn_errors),
 		cmocka_unit_test(test_spawn_fifo_console),
 		cmocka_unit_test(test_spawn_built_argv),
+		cmocka_unit_test(test_spawn_name_before_exec),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,10 +10,12 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sys/prctl.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
 #include "host_helpers.h"
+#include "host/spawn.h"
 #include "vmmd_internal.h"
 
 static char dir[128];
@@ -563,6 +565,104 @@ static void test_vmmd_locks(void **state)
 	assert_int_equal(st, 0);
 }
 
+/* ---- spawns left before their exec (vmmd_spawning.c) ---------------------------- */
+
+/* A child named ALB_SPAWN_COMM with fd 0 on console, blocked until a byte
+ * arrives on *release (then it execs /bin/sleep 30) or the pipe closes
+ * (then it exits). */
+static pid_t named_child(const char *console, int *release)
+{
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	fflush(stdout);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_NAME, ALB_SPAWN_COMM);
+		close(p[1]);
+		int fd = open(console, O_RDONLY);
+		int null = open("/dev/null", O_WRONLY);
+		if (fd >= 0)
+			dup2(fd, 0);
+		/* no output of ours kept open if the test fails */
+		for (int i = 1; i <= 2 && null >= 0; i++)
+			dup2(null, i);
+		char c;
+		if (read(p[0], &c, 1) == 1)
+			execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(0);
+	}
+	close(p[0]);
+	*release = p[1];
+	return pid;
+}
+
+static const struct spawning *listed(const struct spawning *l, size_t n,
+				     pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (l[i].pid == pid)
+			return &l[i];
+	return NULL;
+}
+
+static void test_spawning(void **state)
+{
+	(void)state;
+	char console[256];
+	snprintf(console, sizeof(console), "%s/console", dir);
+	int cfd = open(console, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(cfd >= 0);
+	close(cfd);
+	int rel_a, rel_b;
+	pid_t a = named_child(console, &rel_a);
+	pid_t b = named_child("/dev/null", &rel_b);
+	/* both listed (once they have their name), with their start time */
+	size_t n = 0;
+	struct spawning *l = NULL;
+	for (int i = 0; i < 500; i++) {
+		free(l);
+		l = spawning_list(&n);
+		if (listed(l, n, a) != NULL && listed(l, n, b) != NULL)
+			break;
+		usleep(2000);
+	}
+	const struct spawning *sa = listed(l, n, a), *sb = listed(l, n, b);
+	assert_non_null(sa);
+	assert_non_null(sb);
+	assert_int_equal(sa->starttime, proc_starttime(a));
+	assert_true(spawning_still(sa));
+	/* fd 0 tells whose spawn it is */
+	struct stat st, want;
+	assert_true(spawning_console(sa, &st));
+	assert_int_equal(stat(console, &want), 0);
+	assert_true(st.st_dev == want.st_dev && st.st_ino == want.st_ino);
+	struct spawning ka = *sa, kb = *sb;
+	free(l);
+	/* neither execs: the wait ends at its bound with both */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(spawns_settle(50), 2);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 50);
+	/* a execs, b exits (a zombie until reaped): neither is waited for */
+	assert_int_equal(write(rel_a, "x", 1), 1);
+	close(rel_b);
+	assert_int_equal(spawns_settle(5000), 0);
+	assert_false(spawning_still(&ka));
+	assert_false(spawning_still(&kb));
+	l = spawning_list(&n);
+	assert_null(listed(l, n, a));
+	assert_null(listed(l, n, b));
+	free(l);
+	kill(a, SIGKILL);
+	int ws;
+	assert_int_equal(waitpid(a, &ws, 0), a);
+	assert_int_equal(waitpid(b, &ws, 0), b);
+	close(rel_a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +677,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_file, setup, teardown),
 		cmocka_unit_test(test_lock_netns),
 		cmocka_unit_test_setup_teardown(test_vmmd_locks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spawning, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
