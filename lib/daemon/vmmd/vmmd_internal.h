@@ -477,7 +477,8 @@ struct record {
 	struct alb_time started;
 };
 
-/** Field 22 of /proc/PID/stat (clock ticks after boot); 0 when gone. */
+/** Field 22 of /proc/PID/stat (clock ticks after boot); 0 when gone or
+ * a zombie. */
 unsigned long long proc_starttime(pid_t pid);
 /** SHA-256 of name and c encoded as a state file entry, the image
  * replaced by its digest: which configuration a tender runs. */

@@ -51,6 +51,14 @@ unsigned long long proc_starttime(pid_t pid)
 	struct alb_proc_stat st;
 	if (n <= 0 || alb_proc_parse_stat(buf, (size_t)n, pid, &st, NULL) != 0)
 		return 0;
+	/* field 3, after the command's closing parenthesis: a zombie (Z) or
+	 * a dying process (X) runs nothing. Adopting one from its record
+	 * would release its taps again at its "exit" after a next tender
+	 * took their names. */
+	const char *paren = memrchr(buf, ')', (size_t)n);
+	if (paren == NULL || buf + n - paren < 3 || paren[2] == 'Z' ||
+	    paren[2] == 'X')
+		return 0;
 	return (unsigned long long)st.starttime;
 }
 

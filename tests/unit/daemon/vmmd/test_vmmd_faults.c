@@ -330,6 +330,11 @@ static void test_intent_finds_process(void **state)
 	assert_true(record_read_at(dfd, ":intent@9", r));
 	assert_int_equal(r->stage, RECORD_SPAWN);
 	kill(pid, SIGKILL);
+	/* dead but not reaped (as an adopted tender is until its reaper
+	 * waits): gone, not a tender to adopt */
+	siginfo_t si;
+	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+	assert_int_equal(proc_starttime(pid), 0);
 	waitpid(pid, NULL, 0);
 	assert_int_equal(proc_starttime(pid), 0);
 	free(cmd);
