@@ -18,6 +18,9 @@ if [ "${ALB_COVERAGE:-0}" = 1 ]; then
   find "$builddir" -name '*.gcda' -delete
 fi
 ninja -C "$builddir" || exit 1
+# promtool for test_metrics, without installing a Prometheus server
+ALB_PROMTOOL=${ALB_PROMTOOL:-$(.ci/promtool.sh)}
+export ALB_PROMTOOL
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 meson test -C "$builddir" --print-errorlogs "$@"
