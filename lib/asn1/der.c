@@ -193,6 +193,7 @@ static int get_form(struct alb_der *c, unsigned tag, enum form want_form,
 		    struct alb_der *body, const char *label,
 		    struct alb_error *err)
 {
+	*body = (struct alb_der){0}; /* defined on failure too */
 	if (c->len == 0)
 		return missing(label, err);
 	struct hdr h;
