@@ -784,8 +784,6 @@ static void test_subscribers(void **state)
 static void assert_vector(const struct alb_buf *framed, const char *name)
 {
 	const char *dir = vec_dir();
-	if (!vec_present(dir))
-		skip();
 	char file[128];
 	snprintf(file, sizeof(file), "%s.der", name);
 	size_t len;
@@ -806,6 +804,9 @@ static void assert_vector(const struct alb_buf *framed, const char *name)
 static void test_vectors(void **state)
 {
 	(void)state;
+	/* skipped before anything is allocated (skip() leaves the test) */
+	if (!vec_present(vec_dir()))
+		skip();
 	/* every vector has this header */
 	struct alb_header h = {5, 1, "a:b:c"};
 	struct alb_stats s = full_stats();
