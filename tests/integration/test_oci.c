@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "albd_harness.h"
 #include "oci_harness.h"
@@ -459,6 +460,89 @@ static void test_delete_created(void **state)
 	assert_int_equal(atoi(out), 0);
 }
 
+/* Receives the descriptor that alb-oci sent over the console socket (one
+ * message with SCM_RIGHTS, as runc sends the pty master). */
+static int recv_console(int listener)
+{
+	int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(c >= 0);
+	char name[64];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {name, sizeof(name)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	assert_true(recvmsg(c, &msg, MSG_CMSG_CLOEXEC) > 0);
+	close(c);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	assert_non_null(cm);
+	assert_int_equal(cm->cmsg_type, SCM_RIGHTS);
+	int fd;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return fd;
+}
+
+/* process.terminal: create sends a pty master over --console-socket
+ * before it returns, the unikernel's console comes out of it once
+ * started, and the tender has the pty as its controlling terminal; a
+ * terminal without --console-socket is refused and leaves nothing. */
+static void test_console_socket(void **state)
+{
+	(void)state;
+	char bundle[OH_PATH + 16], root[OH_PATH + 16], out[OUT_MAX];
+	snprintf(bundle, sizeof(bundle), "%s/bundle3", H.dir);
+	snprintf(root, sizeof(root), "%s/alb3", H.dir);
+	make_bundle(bundle);
+	const char *oci = H.alb_oci;
+	SH_EXPECT(0, "sed -i 's/\"process\":{/\"process\":{\"terminal\":true,/' "
+		     "%s/config.json", bundle);
+	SH_EXPECT(1, "%s --root %s create --bundle %s c4", oci, root, bundle);
+	assert_non_null(strstr(out, "needs --console-socket"));
+	SH_EXPECT(0, "ls -A %s 2>/dev/null | wc -l", root);
+	assert_int_equal(atoi(out), 0);
+
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int sn = snprintf(sa.sun_path, sizeof(sa.sun_path), "%.*s/console.sock",
+			  (int)(sizeof(sa.sun_path) - 14), H.dir);
+	assert_true(sn > 0 && (size_t)sn < sizeof(sa.sun_path));
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(l >= 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	SH_EXPECT(0, "%s --root %s create --bundle %s --console-socket %s "
+		     "--pid-file %s/pid c4 </dev/null >/dev/null 2>&1",
+		     oci, root, bundle, sa.sun_path, bundle);
+	int master = recv_console(l);
+	close(l);
+	unlink(sa.sun_path);
+	assert_true(isatty(master));
+	SH_EXPECT(0, "%s --root %s start c4", oci, root);
+	char got[8192];
+	size_t len = 0;
+	got[0] = '\0';
+	for (int i = 0; i < 250 && !strstr(got, "fake-tender: affinity 0"); i++) {
+		struct pollfd p = {master, POLLIN, 0};
+		if (poll(&p, 1, 20) == 1 && len < sizeof(got) - 1) {
+			ssize_t n = read(master, got + len, sizeof(got) - 1 - len);
+			if (n > 0)
+				len += (size_t)n;
+			got[len] = '\0';
+		}
+	}
+	assert_non_null(strstr(got, "fake-tender: affinity 0"));
+	assert_non_null(strstr(got, "argv 1 --mem=32"));
+	/* its controlling terminal is the pty: the session of the tender */
+	SH_EXPECT(0, "ps -o tty= -p $(cat %s/pid)", bundle);
+	assert_non_null(strstr(out, "pts/"));
+	close(master);
+	SH_EXPECT(0, "%s --root %s delete --force c4", oci, root);
+	SH_EXPECT(0, "ls -A %s | wc -l", root);
+	assert_int_equal(atoi(out), 0);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -490,6 +574,7 @@ int main(void)
 	    cmocka_unit_test(test_network),
 	    cmocka_unit_test(test_crash_cleanup),
 	    cmocka_unit_test(test_delete_created),
+	    cmocka_unit_test(test_console_socket),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
