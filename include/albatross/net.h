@@ -64,12 +64,23 @@ ALB_EXPORT bool alb_tap_name_index(const char *name, unsigned *index);
  * found taken, lowered when a vmmtapN is deleted through this library; a
  * name that another program frees below it is used again once a lower one
  * is freed here or every name above is taken. The tap has
- * no owner (any process with CAP_NET_ADMIN may open it, as Solo5 does, by
- * name). Writes the name to tap. Returns 0; ALB_ENOENT with
+ * no owner (any process that can open /dev/net/tun may open it by name,
+ * as Solo5 does; see alb_tap_create_owned()). Writes the name to tap. Returns 0; ALB_ENOENT with
  * "interface <bridge> does not exist" when the bridge is missing;
  * ALB_ETOOBIG when every N up to ALB_TAP_INDEX_MAX is taken; ALB_ESYS. */
 ALB_EXPORT int alb_tap_create(struct alb_net *net, const char *bridge,
 			      char tap[ALB_IFNAME_SIZE], struct alb_error *err);
+
+/** alb_tap_create() for a tap owned by uid owner (TUNSETOWNER, set while
+ * the new tap is still held, before anyone else could open it): a
+ * process whose effective uid is owner may open it by name (TUNSETIFF)
+ * without CAP_NET_ADMIN, as a tender under a uid of its own does; no
+ * other process may without CAP_NET_ADMIN (a tap without an owner may be
+ * opened by anyone who can open /dev/net/tun). owner -1: no owner, as
+ * alb_tap_create(). ALB_EINVAL for an owner outside -1..2^32-2. */
+ALB_EXPORT int alb_tap_create_owned(struct alb_net *net, const char *bridge,
+				    int64_t owner, char tap[ALB_IFNAME_SIZE],
+				    struct alb_error *err);
 
 /** Couples the interface from to the interface to: every frame arriving
  * on from is sent out of to (tc: an ingress qdisc on from, with a u32

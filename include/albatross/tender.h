@@ -116,6 +116,22 @@ ALB_EXPORT int alb_tender_find(enum alb_tender_kind kind, unsigned abi_version,
 			       const char *dbdir, char *out,
 			       struct alb_error *err);
 
+/** Most supplementary groups a tender is given (struct alb_spawn_creds). */
+#define ALB_SPAWN_GROUPS_MAX 32
+
+/** The credentials a tender takes before its exec: none of the ids may
+ * be 0 (root). */
+struct alb_spawn_creds {
+	uint32_t uid;
+	uint32_t gid;
+	/** Supplementary groups (e.g. the group of /dev/kvm): n_groups ids,
+	 * at most ALB_SPAWN_GROUPS_MAX; groups may be NULL when n_groups is
+	 * 0 (no supplementary group). */
+	size_t n_groups;
+	const uint32_t *groups;
+	uint64_t reserved_[2];
+};
+
 /** How to start a tender. */
 struct alb_spawn {
 	/** NULL-terminated; argv[0] is executed: as a path when it holds a
@@ -129,16 +145,25 @@ struct alb_spawn {
 	/** CPU affinity of the child; n_cpus == 0 inherits the caller's. */
 	size_t n_cpus;
 	const int64_t *cpus;
+	/** NULL: the child keeps the caller's credentials. Otherwise the
+	 * child takes these groups, gid and uid, empties its capability sets
+	 * (the bounding set too: the caller needs CAP_SETPCAP besides
+	 * CAP_SETUID and CAP_SETGID) and sets no_new_privs before the exec. */
+	const struct alb_spawn_creds *creds;
 };
 
 /** Starts a tender: fork and exec, in the child its CPU affinity set
  * (sched_setaffinity), console_fd as fds 0, 1 and 2 and no other open fd,
  * a process group of its own, default signal dispositions but SIGPIPE
- * ignored (as Albatross's tenders have it) and an empty signal mask. Returns once the exec has happened, with the pid in *pid;
- * a failure in the child before or at exec is returned here (e.g.
- * "exec /x failed: No such file or directory", ALB_ESYS with sys_errno),
- * the child then already reaped. ALB_ETOOBIG for a CPU id at or past
- * ALB_TENDER_CPU_MAX. */
+ * ignored (as Albatross's tenders have it) and an empty signal mask, and
+ * with creds its uid, gid and groups, no capability and no_new_privs
+ * (checked: a child that could still become root, or holds a capability,
+ * fails before exec with EPERM). Returns once the exec has happened, with
+ * the pid in *pid; a failure in the child before or at exec is returned
+ * here (e.g. "exec /x failed: No such file or directory", ALB_ESYS with
+ * sys_errno), the child then already reaped. ALB_ETOOBIG for a CPU id at
+ * or past ALB_TENDER_CPU_MAX or more than ALB_SPAWN_GROUPS_MAX groups;
+ * ALB_EINVAL for an id 0 or a non-zero reserved word in creds. */
 ALB_EXPORT int alb_tender_spawn(const struct alb_spawn *s, pid_t *pid,
 				struct alb_error *err);
 

@@ -299,9 +299,12 @@ static int tun_probe(int fd, unsigned from, char name[ALB_IFNAME_SIZE],
 
 /* The lowest free vmmtapN, searched from the hint (see tap_hint), made
  * persistent once claim (if any) has accepted its name: until then the
- * tap exists only as long as this process does. */
-static int tun_make(char name[ALB_IFNAME_SIZE], alb_tap_claim_fn claim,
-		    void *ctx, struct alb_error *err)
+ * tap exists only as long as this process does. Before that it is given
+ * to owner (unless -1) while our fd holds it: a tap without an owner may
+ * be opened by any process that can open TUN_DEVICE, and between our close
+ * and a later TUNSETOWNER another one could take it. */
+static int tun_make(char name[ALB_IFNAME_SIZE], int64_t owner,
+		    alb_tap_claim_fn claim, void *ctx, struct alb_error *err)
 {
 	int fd = open(TUN_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -331,6 +334,10 @@ static int tun_make(char name[ALB_IFNAME_SIZE], alb_tap_claim_fn claim,
 	/* the name is ours while fd holds it: the claim runs unlocked */
 	if (rc == 0 && claim != NULL)
 		rc = claim(ctx, name, err);
+	if (rc == 0 && owner != -1 &&
+	    ioctl(fd, TUNSETOWNER, (unsigned long)(uint32_t)owner) != 0)
+		rc = alb_fail_sys(err, "cannot give tap %s to uid %lld", name,
+				  (long long)owner);
 	/* without persistence the tap vanishes with fd: nothing to undo */
 	if (rc == 0 && ioctl(fd, TUNSETPERSIST, 1) < 0)
 		rc = alb_fail_sys(err, "cannot make tap %s persistent", name);
@@ -361,7 +368,7 @@ static int tap_up_attach(struct alb_net *net, const char *tap, int bridge_index,
 	return alb_nl_talk(net, &r, NULL, NULL, what, err);
 }
 
-static int tap_create(struct alb_net *net, const char *bridge,
+static int tap_create(struct alb_net *net, const char *bridge, int64_t owner,
 		      alb_tap_claim_fn claim, void *ctx,
 		      char tap[ALB_IFNAME_SIZE], struct alb_error *err)
 {
@@ -372,7 +379,7 @@ static int tap_create(struct alb_net *net, const char *bridge,
 	if (rc != 0)
 		return rc;
 	char name[ALB_IFNAME_SIZE] = "";
-	rc = tun_make(name, claim, ctx, err);
+	rc = tun_make(name, owner, claim, ctx, err);
 	if (rc != 0)
 		return rc;
 	rc = tap_up_attach(net, name, bridge_index, bridge, err);
@@ -397,17 +404,20 @@ static int tap_create(struct alb_net *net, const char *bridge,
 }
 
 int alb_tap_create_claimed(struct alb_net *net, const char *bridge,
-			   alb_tap_claim_fn claim, void *ctx,
+			   int64_t owner, alb_tap_claim_fn claim, void *ctx,
 			   char tap[ALB_IFNAME_SIZE], struct alb_error *err)
 {
 	if (tap == NULL)
 		return alb_fail(err, ALB_EINVAL, "alb_tap_create: tap is NULL");
+	if (owner < -1 || owner >= (int64_t)UINT32_MAX)
+		return alb_fail(err, ALB_EINVAL, "invalid tap owner %lld",
+				(long long)owner);
 	if (bridge != NULL && !cname_valid(bridge))
 		return no_such_interface(err, bridge);
 	struct alb_net *owned;
 	int rc = alb_net_acquire(&net, &owned, err);
 	if (rc == 0)
-		rc = tap_create(net, bridge, claim, ctx, tap, err);
+		rc = tap_create(net, bridge, owner, claim, ctx, tap, err);
 	alb_net_free(owned);
 	return rc;
 }
@@ -415,7 +425,14 @@ int alb_tap_create_claimed(struct alb_net *net, const char *bridge,
 int alb_tap_create(struct alb_net *net, const char *bridge,
 		   char tap[ALB_IFNAME_SIZE], struct alb_error *err)
 {
-	return alb_tap_create_claimed(net, bridge, NULL, NULL, tap, err);
+	return alb_tap_create_claimed(net, bridge, -1, NULL, NULL, tap, err);
+}
+
+int alb_tap_create_owned(struct alb_net *net, const char *bridge,
+			 int64_t owner, char tap[ALB_IFNAME_SIZE],
+			 struct alb_error *err)
+{
+	return alb_tap_create_claimed(net, bridge, owner, NULL, NULL, tap, err);
 }
 
 int alb_tap_destroy(struct alb_net *net, const char *tap,

@@ -1,13 +1,14 @@
 /* libalbatross — starting a tender: a child that shares our memory until
  * it execs (clone with CLONE_VM | CLONE_VFORK, as posix_spawn does), with
- * CPU pinning, the console as stdio, nothing else inherited, failures
- * reported back. Unlike fork(), this costs the same whatever the daemon's
+ * CPU pinning, the console as stdio, nothing else inherited, optionally
+ * a uid of its own without any capability, failures reported back. Unlike fork(), this costs the same whatever the daemon's
  * size: no page table is copied and no page of ours becomes copy-on-write
  * (after a fork every first write to a page of the daemon faults).
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ enum stage {
 	STAGE_SETPGID,
 	STAGE_AFFINITY,
 	STAGE_FDS,
+	STAGE_CREDS,
 	STAGE_EXEC
 };
 
@@ -46,6 +48,7 @@ static const char *stage_name(int stage)
 	case STAGE_SETPGID: return "setpgid";
 	case STAGE_AFFINITY: return "sched_setaffinity";
 	case STAGE_FDS: return "setting up file descriptors";
+	case STAGE_CREDS: return "dropping privileges";
 	}
 	return "exec";
 }
@@ -60,6 +63,12 @@ struct child {
 	int console_fd;
 	bool pin;
 	cpu_set_t cpus;
+	/* credentials to take, when creds */
+	bool creds;
+	uid_t uid;
+	gid_t gid;
+	size_t n_groups;
+	gid_t groups[ALB_SPAWN_GROUPS_MAX];
 	/* set by the child when a step before or at exec fails; read by the
 	 * parent once the child has exec'd or exited (CLONE_VFORK) */
 	volatile bool failed;
@@ -93,6 +102,52 @@ static int close_from(int from)
 		       : 65536;
 	for (long fd = from; fd < max; fd++)
 		close((int)fd);
+	return 0;
+}
+
+/* Makes the child an unprivileged process: groups, gid, an empty
+ * bounding set (while CAP_SETPCAP is still ours), no ambient capability,
+ * then the uid, which clears the permitted and effective sets, cleared
+ * once more explicitly (whatever securebits say), and no_new_privs; at
+ * last proof that root is out of reach. Raw system calls: glibc's
+ * set*id() would broadcast the change to the threads of the process
+ * whose memory we share. Returns 0, or -1 with errno. */
+static int drop_privileges(const struct child *c)
+{
+	if (syscall(SYS_setgroups, c->n_groups, c->groups) != 0 ||
+	    syscall(SYS_setresgid, c->gid, c->gid, c->gid) != 0)
+		return -1;
+	/* every capability the kernel knows: EINVAL past the last one */
+	for (unsigned long cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+			if (errno == EINVAL)
+				break;
+			return -1;
+		}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
+	    errno != EINVAL)
+		return -1;
+	if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) != 0)
+		return -1;
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) != 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	if (syscall(SYS_setresuid, 0, 0, 0) == 0 ||
+	    syscall(SYS_setresgid, 0, 0, 0) == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return -1;
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (data[i].effective != 0 || data[i].permitted != 0 ||
+		    data[i].inheritable != 0) {
+			errno = EPERM;
+			return -1;
+		}
 	return 0;
 }
 
@@ -132,6 +187,8 @@ static int run_child(void *arg)
 			report_and_exit(c, STAGE_FDS);
 	if (close_from(3) != 0)
 		report_and_exit(c, STAGE_FDS);
+	if (c->creds && drop_privileges(c) != 0)
+		report_and_exit(c, STAGE_CREDS);
 
 	sigset_t none;
 	sigemptyset(&none);
@@ -161,6 +218,43 @@ static pid_t clone_child(struct child *c)
 	return pid;
 }
 
+/* Checks the credentials to take and copies them into the child's
+ * block. */
+static int take_creds(struct child *c, const struct alb_spawn_creds *cr,
+		      struct alb_error *err)
+{
+	if (cr->reserved_[0] != 0 || cr->reserved_[1] != 0)
+		return alb_fail(err, ALB_EINVAL,
+				"spawn: reserved fields must be zero");
+	if (cr->n_groups > ALB_SPAWN_GROUPS_MAX)
+		return alb_fail(err, ALB_ETOOBIG,
+				"spawn: %zu supplementary groups, at most %d",
+				cr->n_groups, ALB_SPAWN_GROUPS_MAX);
+	if (cr->n_groups > 0 && cr->groups == NULL)
+		return alb_fail(err, ALB_EINVAL, "spawn: invalid argument");
+	/* root in any of them would give back what the tender must not have;
+	 * (uid_t)-1 means "unchanged" to setresuid */
+	if (cr->uid == 0 || cr->gid == 0 || cr->uid == (uint32_t)-1 ||
+	    cr->gid == (uint32_t)-1)
+		return alb_fail(err, ALB_EINVAL,
+				"spawn: uid %lu gid %lu: a tender may not run as "
+				"root", (unsigned long)cr->uid,
+				(unsigned long)cr->gid);
+	for (size_t i = 0; i < cr->n_groups; i++) {
+		if (cr->groups[i] == 0 || cr->groups[i] == (uint32_t)-1)
+			return alb_fail(err, ALB_EINVAL,
+					"spawn: group %lu: a tender may not "
+					"have the root group",
+					(unsigned long)cr->groups[i]);
+		c->groups[i] = (gid_t)cr->groups[i];
+	}
+	c->creds = true;
+	c->uid = (uid_t)cr->uid;
+	c->gid = (gid_t)cr->gid;
+	c->n_groups = cr->n_groups;
+	return 0;
+}
+
 int alb_tender_spawn(const struct alb_spawn *s, pid_t *pid_out,
 		     struct alb_error *err)
 {
@@ -176,6 +270,11 @@ int alb_tender_spawn(const struct alb_spawn *s, pid_t *pid_out,
 		.console_fd = s->console_fd,
 		.pin = s->n_cpus > 0,
 	};
+	if (s->creds != NULL) {
+		int rc = take_creds(&c, s->creds, err);
+		if (rc != 0)
+			return rc;
+	}
 	CPU_ZERO(&c.cpus);
 	for (size_t i = 0; i < s->n_cpus; i++) {
 		if (s->cpus[i] < 0 || s->cpus[i] >= ALB_TENDER_CPU_MAX)

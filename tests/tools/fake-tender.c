@@ -16,16 +16,29 @@
  *                   as solo5-hvt's assert on its console write does
  *   --reject-name   exit 64 when a --name= argument is present, like a
  *                   unikernel that does not know --name
- *
+ *   --attach        open each tap (/dev/net/tun, TUNSETIFF by name) and
+ *                   block file (read-write) as solo5-hvt does, and hold
+ *                   them while running; opened after the report lines
+ *                   below (so that "fds" shows what it was given), then
+ *                   "devices attached" is reported
+ *   --try-tap=TAP   try to open tap TAP as solo5-hvt opens its own (another
+ *                   unikernel's: a test of isolation); reports
+ *                   "try-tap TAP ok" or "try-tap TAP <error>"
+ *   --try-open=PATH try to open PATH read-write (another unikernel's block
+ *                   file, /dev/kvm); reports "try-open PATH ok|<error>"
+
  * Every other argument after the image is accepted and ignored. Report
  * lines, on stdout, each starting with "fake-tender: ":
  *   start <CLOCK_MONOTONIC ns at main>, pid <pid> pgid <pgid>,
  *   argv <i> <argument> (one per argument), cmdline <guest command line>,
- *   affinity <cpu,cpu,...>, fds <fd fd ...>, sigblk <hex>, sigign <hex>.
+ *   affinity <cpu,cpu,...>, fds <fd fd ...>, sigblk <hex>, sigign <hex>,
+ *   uid, gid, groups, capinh, capprm, capeff, capbnd, capamb, nnp (the
+ *   lines of /proc/self/status, e.g. "fake-tender: uid 0 0 0 0").
  * SPDX-License-Identifier: ISC */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -124,18 +137,58 @@ static void check_block(const char *path)
 	close(fd);
 }
 
+/* Opens tap by name as Solo5's tap_attach() does; the fd or -1. */
+static int tap_open(const char *tap)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* The devices given on the command line, opened after the reports. */
+#define DEVICES_MAX 64
+static const char *taps[DEVICES_MAX], *blocks[DEVICES_MAX];
+static int n_taps, n_blocks;
+
+static void attach_devices(void)
+{
+	for (int k = 0; k < n_taps; k++)
+		if (tap_open(taps[k]) < 0)
+			die("Could not attach interface: %s: %s", taps[k],
+			    strerror(errno));
+	for (int k = 0; k < n_blocks; k++)
+		if (open(blocks[k], O_RDWR | O_CLOEXEC) < 0)
+			die("Could not open block device: %s: %s", blocks[k],
+			    strerror(errno));
+	say("devices attached");
+}
+
 static void report_status_field(const char *field, const char *label)
 {
 	FILE *f = fopen("/proc/self/status", "re");
 	if (f == NULL)
 		return;
-	char line[256];
+	char line[1024];
 	size_t fl = strlen(field);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
 			char *v = line + fl + 1;
 			v += strspn(v, " \t");
-			v[strcspn(v, "\n")] = '\0';
+			size_t l = strcspn(v, "\n");
+			while (l > 0 && (v[l - 1] == ' ' || v[l - 1] == '\t'))
+				l--;
+			v[l] = '\0';
 			say("%s %s", label, v);
 		}
 	}
@@ -210,11 +263,17 @@ int main(int argc, char **argv)
 				die("Malformed argument to --mem");
 		} else if (strncmp(a, "--net:", 6) == 0 && eq != NULL) {
 			check_tap(eq + 1);
+			if (n_taps == DEVICES_MAX)
+				die("Invalid option: `%s'", a);
+			taps[n_taps++] = eq + 1;
 		} else if (strncmp(a, "--net-mac:", 10) == 0 && eq != NULL) {
 			if (strlen(eq + 1) != 17)
 				die("Invalid option: `%s'", a);
 		} else if (strncmp(a, "--block:", 8) == 0 && eq != NULL) {
 			check_block(eq + 1);
+			if (n_blocks == DEVICES_MAX)
+				die("Invalid option: `%s'", a);
+			blocks[n_blocks++] = eq + 1;
 		} else if (strncmp(a, "--block-sector-size:", 20) == 0 &&
 			   eq != NULL) {
 			long n = number(eq + 1, a);
@@ -244,6 +303,16 @@ int main(int argc, char **argv)
 	report_fds();
 	report_status_field("SigBlk", "sigblk");
 	report_status_field("SigIgn", "sigign");
+	static const char *const creds[][2] = {
+		{"Uid", "uid"},       {"Gid", "gid"},       {"Groups", "groups"},
+		{"CapInh", "capinh"}, {"CapPrm", "capprm"}, {"CapEff", "capeff"},
+		{"CapBnd", "capbnd"}, {"CapAmb", "capamb"}, {"NoNewPrivs", "nnp"},
+	};
+	for (size_t k = 0; k < sizeof(creds) / sizeof(creds[0]); k++)
+		report_status_field(creds[k][0], creds[k][1]);
+	for (int k = i; k < argc; k++)
+		if (strcmp(argv[k], "--attach") == 0)
+			attach_devices();
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -283,6 +352,17 @@ int main(int argc, char **argv)
 		}
 		else if (strcmp(a, "--reject-name") == 0)
 			reject_name = 1;
+		else if (strncmp(a, "--try-tap=", 10) == 0) {
+			int fd = tap_open(a + 10);
+			say("try-tap %s %s", a + 10, fd >= 0 ? "ok" : strerror(errno));
+			if (fd >= 0)
+				close(fd);
+		} else if (strncmp(a, "--try-open=", 11) == 0) {
+			int fd = open(a + 11, O_RDWR | O_CLOEXEC);
+			say("try-open %s %s", a + 11, fd >= 0 ? "ok" : strerror(errno));
+			if (fd >= 0)
+				close(fd);
+		}
 		else if (strncmp(a, "--name=", 7) == 0)
 			has_name = 1;
 	}

@@ -1023,6 +1023,78 @@ static void ns_scenario(void)
 	alb_net_free(NULL);
 }
 
+/* Attaches to tap by name as a tender under uid would (the device is
+ * opened first, as root: /dev/net/tun need not be open to everyone here;
+ * TUNSETIFF checks the caller's credentials at the ioctl). Returns 0 on
+ * success, else the errno of TUNSETIFF. */
+static int attach_as(const char *tap, uid_t uid)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		if (fd < 0 || setresgid(uid, uid, uid) != 0 ||
+		    setresuid(uid, uid, uid) != 0)
+			_exit(255);
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
+		ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+		_exit(ioctl(fd, TUNSETIFF, &ifr) == 0 ? 0 : errno);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 255);
+	return WEXITSTATUS(status);
+}
+
+#define OWNER_A 3000000200u
+#define OWNER_B 3000000201u
+
+/* A tap made for a uid: its owner attaches by name without
+ * CAP_NET_ADMIN, another uid may not (a tap without an owner is open to
+ * anyone); the limits of the owner. */
+static void owner_scenario(void)
+{
+	struct alb_error err = {0};
+	char tap[ALB_IFNAME_SIZE], other[ALB_IFNAME_SIZE], free_tap[ALB_IFNAME_SIZE];
+	CHECK_RC(alb_bridge_create(NULL, "albbr0", &err), 0);
+	CHECK_RC(alb_tap_create_owned(NULL, "albbr0", OWNER_A, tap, &err), 0);
+	CHECK_RC(alb_tap_create_owned(NULL, "albbr0", OWNER_B, other, &err), 0);
+	CHECK_RC(alb_tap_create(NULL, "albbr0", free_tap, &err), 0);
+	CHECK(sys_num(tap, "owner") == (long)OWNER_A);
+	CHECK(sys_num(free_tap, "owner") == -1);
+	/* up, on its bridge, persistent, as any tap */
+	CHECK(sys_num(tap, "flags") & IFF_UP);
+	CHECK(sys_num(tap, "tun_flags") == (IFF_TAP | IFF_NO_PI | IFF_PERSIST));
+	CHECK(sys_num(tap, "master/ifindex") == (long)if_nametoindex("albbr0"));
+	CHECK(attach_as(tap, OWNER_A) == 0);
+	CHECK(attach_as(tap, OWNER_B) == EPERM);
+	CHECK(attach_as(other, OWNER_A) == EPERM);
+	CHECK(attach_as(other, OWNER_B) == 0);
+	/* without an owner any uid may: the hole the owner closes */
+	CHECK(attach_as(free_tap, OWNER_A) == 0);
+
+	/* the highest uid there is, and one past it; below -1 */
+	char t[ALB_IFNAME_SIZE];
+	CHECK_RC(alb_tap_create_owned(NULL, "albbr0", (int64_t)UINT32_MAX - 1, t,
+				      &err), 0);
+	CHECK(sys_num(t, "owner") == (long)UINT32_MAX - 1);
+	CHECK_RC(alb_tap_destroy(NULL, t, &err), 0);
+	int before = sys_count_links();
+	CHECK_RC(alb_tap_create_owned(NULL, "albbr0", (int64_t)UINT32_MAX, t, &err),
+		 ALB_EINVAL);
+	CHECK(strcmp(err.msg, "invalid tap owner 4294967295") == 0);
+	CHECK_RC(alb_tap_create_owned(NULL, "albbr0", -2, t, &err), ALB_EINVAL);
+	CHECK(sys_count_links() == before);
+
+	CHECK_RC(alb_tap_destroy(NULL, tap, &err), 0);
+	CHECK_RC(alb_tap_destroy(NULL, other, &err), 0);
+	CHECK_RC(alb_tap_destroy(NULL, free_tap, &err), 0);
+	CHECK_RC(alb_bridge_delete(NULL, "albbr0", &err), 0);
+}
+
 /* Runs fn in a child inside fresh network and mount namespaces (the
  * parent, and so the host's interfaces, are never touched). */
 static void run_in_netns(void (*fn)(void))
@@ -1071,6 +1143,12 @@ static void test_kernel(void **state)
 	run_in_netns(ns_scenario);
 }
 
+static void test_tap_owner(void **state)
+{
+	(void)state;
+	run_in_netns(owner_scenario);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1087,6 +1165,7 @@ int main(void)
 		cmocka_unit_test(test_feed),
 		cmocka_unit_test(test_feed_hostile),
 		cmocka_unit_test(test_kernel),
+		cmocka_unit_test(test_tap_owner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

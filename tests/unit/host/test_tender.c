@@ -973,13 +973,14 @@ struct run {
 };
 
 /* Spawns argv with a pipe as console, reads the console to EOF, reaps. */
-static int run_tender(const char *const *argv, const int64_t *cpus,
-		      size_t n_cpus, struct run *r, struct alb_error *err)
+static int run_tender_as(const char *const *argv, const int64_t *cpus,
+			 size_t n_cpus, const struct alb_spawn_creds *creds,
+			 struct run *r, struct alb_error *err)
 {
 	int p[2];
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	struct alb_spawn s = {.argv = argv, .console_fd = p[1],
-			      .cpus = cpus, .n_cpus = n_cpus};
+			      .cpus = cpus, .n_cpus = n_cpus, .creds = creds};
 	int rc = alb_tender_spawn(&s, &r->pid, err);
 	close(p[1]);
 	if (rc != 0) {
@@ -992,6 +993,12 @@ static int run_tender(const char *const *argv, const int64_t *cpus,
 	assert_int_equal(waitpid(r->pid, &st, 0), r->pid);
 	assert_int_equal(alb_tender_exit_decode(st, ALB_TENDER_HVT, &r->st), 0);
 	return 0;
+}
+
+static int run_tender(const char *const *argv, const int64_t *cpus,
+		      size_t n_cpus, struct run *r, struct alb_error *err)
+{
+	return run_tender_as(argv, cpus, n_cpus, NULL, r, err);
 }
 
 static char image[1024];
@@ -1218,6 +1225,104 @@ static void test_spawn_errors(void **state)
 	assert_int_equal(errno, ECHILD);
 }
 
+/* Ids no user or group of the machine has (each test process ends
+ * before any other could use them). */
+#define CRED_UID 3000000000u
+#define CRED_GID 3000000100u
+
+/* A tender under a uid of its own: its ids, no capability in any set,
+ * no_new_privs; the limits of the credentials at and one past them. */
+static void test_spawn_creds(void **state)
+{
+	(void)state;
+	if (fake_tender() == NULL)
+		skip();
+	if (geteuid() != 0) {
+		printf("skipped: changing credentials needs root\n");
+		skip();
+	}
+	make_image();
+	/* the tender's uid must reach its image */
+	assert_int_equal(chmod(tmp_root, 0711), 0);
+	uint32_t groups[ALB_SPAWN_GROUPS_MAX + 1];
+	for (size_t i = 0; i <= ALB_SPAWN_GROUPS_MAX; i++)
+		groups[i] = CRED_GID + 1 + (uint32_t)i;
+	struct alb_spawn_creds cr = {.uid = CRED_UID, .gid = CRED_GID,
+				     .n_groups = 1, .groups = groups};
+	const char *argv[] = {fake_tender(), "--", image, "--exit=3", NULL};
+	struct run r;
+	struct alb_error err = {0};
+	assert_int_equal(run_tender_as(argv, NULL, 0, &cr, &r, &err), 0);
+	assert_int_equal(r.st.value, 3);
+	char want[256];
+	snprintf(want, sizeof(want), "fake-tender: uid %u\t%u\t%u\t%u", CRED_UID,
+		 CRED_UID, CRED_UID, CRED_UID);
+	assert_true(has_line(r.out, want));
+	snprintf(want, sizeof(want), "fake-tender: gid %u\t%u\t%u\t%u", CRED_GID,
+		 CRED_GID, CRED_GID, CRED_GID);
+	assert_true(has_line(r.out, want));
+	snprintf(want, sizeof(want), "fake-tender: groups %u", CRED_GID + 1);
+	assert_true(has_line(r.out, want));
+	static const char *const zero[] = {"capinh", "capprm", "capeff",
+					   "capbnd", "capamb"};
+	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+		snprintf(want, sizeof(want), "fake-tender: %s 0000000000000000",
+			 zero[i]);
+		assert_true(has_line(r.out, want));
+	}
+	assert_true(has_line(r.out, "fake-tender: nnp 1"));
+	free(r.out);
+
+	/* ALB_SPAWN_GROUPS_MAX groups, all of them taken */
+	cr.n_groups = ALB_SPAWN_GROUPS_MAX;
+	assert_int_equal(run_tender_as(argv, NULL, 0, &cr, &r, &err), 0);
+	char all[512] = "fake-tender: groups";
+	for (size_t i = 0; i < ALB_SPAWN_GROUPS_MAX; i++)
+		snprintf(all + strlen(all), sizeof(all) - strlen(all), " %u",
+			 groups[i]);
+	assert_true(has_line(r.out, all));
+	free(r.out);
+	/* one past */
+	cr.n_groups = ALB_SPAWN_GROUPS_MAX + 1;
+	assert_int_equal(run_tender_as(argv, NULL, 0, &cr, &r, &err), ALB_ETOOBIG);
+	assert_string_equal(err.msg, "spawn: 33 supplementary groups, at most 32");
+
+	/* root in any id is refused before any child exists */
+	cr.n_groups = 1;
+	cr.uid = 0;
+	assert_int_equal(run_tender_as(argv, NULL, 0, &cr, &r, &err), ALB_EINVAL);
+	assert_string_equal(err.msg, "spawn: uid 0 gid 3000000100: a tender may "
+				     "not run as root");
+	cr.uid = CRED_UID;
+	cr.gid = 0;
+	assert_int_equal(run_tender_as(argv, NULL, 0, &cr, &r, &err), ALB_EINVAL);
+	cr.gid = CRED_GID;
+	groups[0] = 0;
+	assert_int_equal(run_tender_as(argv, NULL, 0, &cr, &r, &err), ALB_EINVAL);
+	assert_string_equal(err.msg, "spawn: group 0: a tender may not have the "
+				     "root group");
+	groups[0] = CRED_GID + 1;
+	cr.reserved_[1] = 1;
+	assert_int_equal(run_tender_as(argv, NULL, 0, &cr, &r, &err), ALB_EINVAL);
+	cr.reserved_[1] = 0;
+
+	/* a tender its uid may not execute fails at exec, reported */
+	char dir[1024], exe[1100];
+	snprintf(dir, sizeof(dir), "%s/private", tmp_root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(exe, sizeof(exe), "%s/tender", dir);
+	write_file(exe, script_ok, 0755);
+	const char *argv2[] = {exe, NULL};
+	assert_int_equal(run_tender_as(argv2, NULL, 0, &cr, &r, &err), ALB_ESYS);
+	assert_int_equal(err.sys_errno, EACCES);
+	/* as before without credentials */
+	assert_int_equal(run_tender(argv2, NULL, 0, &r, &err), 0);
+	free(r.out);
+	unlink(exe);
+	rmdir(dir);
+	assert_int_equal(chmod(tmp_root, 0700), 0);
+}
+
 /* The console as a FIFO, opened the way albatrossd opens it. */
 static void test_spawn_fifo_console(void **state)
 {
@@ -1431,6 +1536,7 @@ int main(void)
 		cmocka_unit_test(test_spawn_exit_and_signal),
 		cmocka_unit_test(test_spawn_errors),
 		cmocka_unit_test(test_spawn_fifo_console),
+		cmocka_unit_test(test_spawn_creds),
 		cmocka_unit_test(test_spawn_built_argv),
 		cmocka_unit_test(test_spawn_name_before_exec),
 	};

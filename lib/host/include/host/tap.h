@@ -12,12 +12,13 @@
 typedef int (*alb_tap_claim_fn)(void *ctx, const char *tap,
 				struct alb_error *err);
 
-/* alb_tap_create() with a claim between choosing the name and making the
- * tap persistent: a daemon writes the name into a durable record there,
- * so that no tap it made is ever unnamed by its records. claim may be
- * NULL. A failed claim fails the create with its code; nothing is left. */
+/* alb_tap_create_owned() with a claim between choosing the name and
+ * making the tap persistent: a daemon writes the name into a durable
+ * record there, so that no tap it made is ever unnamed by its records.
+ * claim may be NULL; owner -1 for none. A failed claim fails the create
+ * with its code; nothing is left. */
 int alb_tap_create_claimed(struct alb_net *net, const char *bridge,
-			   alb_tap_claim_fn claim, void *ctx,
+			   int64_t owner, alb_tap_claim_fn claim, void *ctx,
 			   char tap[ALB_IFNAME_SIZE], struct alb_error *err);
 
 #endif
