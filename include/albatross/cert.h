@@ -211,7 +211,11 @@ ALB_EXPORT int alb_cert_verify(const X509 *ca, STACK_OF(X509) *chain,
  * "." or ":" = the path itself) names the target; only the commands a leaf
  * may carry ("unexpected command"); a leaf without CN may not carry policy
  * add/remove nor a block command other than info ("<command> may not have
- * an empty name"). On success *out is new (free with alb_cert_auth_free());
+ * an empty name"). Then, beyond Albatross, the delegations must nest:
+ * each policy ≤ the one above it in the chain (alb_policy_is_smaller),
+ * else ALB_EPERM "policy of a:b: is not within the policy of a: in the
+ * chain: <why>" (the topmost one is the daemon's to check against what
+ * it holds). On success *out is new (free with alb_cert_auth_free());
  * failures are ALB_EPARSE or ALB_EPERM with the message (ALB_ETOOBIG for
  * the length, ALB_EINVAL for an empty chain "empty chain"). */
 ALB_EXPORT int alb_cert_map(STACK_OF(X509) *chain,

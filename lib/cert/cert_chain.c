@@ -154,6 +154,25 @@ static int add_delegation(struct alb_cert_auth *a, X509 *cert,
 	return 0;
 }
 
+/* Each delegation's policy must fit its parent's in the chain (not a
+ * check of Albatross's endpoint, which installs whatever the chain holds:
+ * a sub-CA could plant a policy above its parent's and so lock the
+ * parent's tenant out, spec §12). The topmost is albd's to check. */
+static int check_nesting(const struct alb_cert_auth *a, struct alb_error *err)
+{
+	for (size_t i = 1; i < a->n_delegations; i++) {
+		const struct alb_cert_delegation *up = &a->delegations[i - 1];
+		const struct alb_cert_delegation *d = &a->delegations[i];
+		struct alb_error why = {0};
+		if (alb_policy_is_smaller(up->policy, d->policy, &why) != 0)
+			return alb_fail(err, ALB_EPERM,
+					"policy of %s is not within the policy of "
+					"%s in the chain: %s", d->path, up->path,
+					why.msg);
+	}
+	return 0;
+}
+
 /* Maps the leaf in Albatross's order: the name from its CN first (a leaf
  * without CN is refused for commands that need a label), then the
  * extension and its command. */
@@ -242,6 +261,8 @@ int alb_cert_map(STACK_OF(X509) *chain, struct alb_cert_auth **out,
 	}
 	if (rc == 0)
 		rc = map_leaf(a, sk_X509_value(chain, 0), path, err);
+	if (rc == 0)
+		rc = check_nesting(a, err);
 	if (rc != 0) {
 		alb_cert_auth_free(a);
 		return rc;

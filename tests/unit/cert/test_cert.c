@@ -385,6 +385,113 @@ static void test_made_chain(void **state)
 	ca_free(&root);
 }
 
+/* x (a delegated CA signed by issuer) with the albatross extension
+ * replaced by Policy_add p, re-signed: what a sub-CA that does not go
+ * through alb_cert_sign_csr()'s check could present. */
+static X509 *with_policy(const X509 *x, const struct alb_policy *p,
+			 const struct ca *issuer)
+{
+	X509 *y = X509_dup(x);
+	assert_non_null(y);
+	ASN1_OBJECT *oid = OBJ_txt2obj(ALB_CERTEXT_OID, 1);
+	assert_non_null(oid);
+	int i;
+	while ((i = X509_get_ext_by_OBJ(y, oid, -1)) >= 0)
+		X509_EXTENSION_free(X509_delete_ext(y, i));
+	ASN1_OBJECT_free(oid);
+	struct alb_command cmd = {.kind = ALB_CMD_POLICY_ADD};
+	cmd.u.policy = *p;
+	struct alb_error err;
+	assert_int_equal(alb_cert_ext_add(y, &cmd, &err), 0);
+	assert_true(X509_sign(y, issuer->key, NULL) > 0);
+	return y;
+}
+
+/* Delegations must nest inside the chain: a sub-CA whose policy is above
+ * its parent's in any field is refused with the reason; equal policies
+ * nest. */
+static void test_chain_nesting(void **state)
+{
+	(void)state;
+	int64_t now = alb_cert_now();
+	struct ca root = make_root(now);
+	struct alb_policy pa = test_policy(4, 512), pb = test_policy(2, 256);
+	struct ca a = make_sub(&root, "a", &pa, now);
+	struct ca b = make_sub(&a, "b", &pb, now);
+	struct alb_command info = {.kind = ALB_CMD_UNIKERNEL_INFO};
+	X509 *leaf = make_leaf(&b, "x", &info, now);
+	struct alb_cert_auth *auth = NULL;
+	struct alb_error err;
+
+	/* at the parent's policy: nests */
+	X509 *same = with_policy(b.cert, &pa, &a);
+	STACK_OF(X509) *chain = chain_of(leaf, same, a.cert, NULL);
+	if (alb_cert_authenticate(root.cert, chain, now, &auth, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(auth->n_delegations, 2);
+	alb_cert_auth_free(auth);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(same);
+
+	/* one unikernel more than the parent allows */
+	struct alb_policy big = test_policy(5, 256);
+	X509 *above = with_policy(b.cert, &big, &a);
+	chain = chain_of(leaf, above, a.cert, NULL);
+	/* the signatures are right: only the policies are wrong */
+	assert_int_equal(alb_cert_verify(root.cert, chain, now, &err), 0);
+	auth = NULL;
+	assert_int_equal(alb_cert_authenticate(root.cert, chain, now, &auth, &err),
+			 ALB_EPERM);
+	assert_null(auth);
+	assert_string_equal(err.msg, "policy of a:b: is not within the policy of "
+				     "a: in the chain: policy above allows 4 "
+				     "unikernels, which is fewer than 5");
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(above);
+
+	/* more memory, another CPU, another bridge, block storage */
+	big = test_policy(2, 513);
+	above = with_policy(b.cert, &big, &a);
+	map_fails(chain_of(leaf, above, a.cert, NULL), ALB_EPERM,
+		  "policy of a:b: is not within the policy of a: in the chain: "
+		  "policy above allows 512 MB memory, which is fewer than 513 MB");
+	X509_free(above);
+	int64_t cpus3[] = {0, 1, 2};
+	big = test_policy(2, 256);
+	big.n_cpuids = 3;
+	big.cpuids = cpus3;
+	above = with_policy(b.cert, &big, &a);
+	map_fails(chain_of(leaf, above, a.cert, NULL), ALB_EPERM,
+		  "policy of a:b: is not within the policy of a: in the chain: "
+		  "policy above does not allow CPUids 2");
+	X509_free(above);
+	big = test_policy(2, 256);
+	big.has_block = true;
+	big.block = 10;
+	above = with_policy(b.cert, &big, &a);
+	map_fails(chain_of(leaf, above, a.cert, NULL), ALB_EPERM,
+		  "policy of a:b: is not within the policy of a: in the chain: "
+		  "policy above allows 0 MB block storage, which is fewer than 10 MB");
+	X509_free(above);
+
+	/* deeper: the third level above the second, the first fine */
+	struct ca c = make_sub(&b, "c", &pb, now);
+	struct alb_policy pc = test_policy(3, 256);
+	X509 *c_above = with_policy(c.cert, &pc, &b);
+	X509 *l2 = make_leaf(&c, "x", &info, now);
+	map_fails(chain_of(l2, c_above, b.cert, a.cert, NULL), ALB_EPERM,
+		  "policy of a:b:c: is not within the policy of a:b: in the chain: "
+		  "policy above allows 2 unikernels, which is fewer than 3");
+	X509_free(c_above);
+	X509_free(l2);
+	ca_free(&c);
+
+	X509_free(leaf);
+	ca_free(&b);
+	ca_free(&a);
+	ca_free(&root);
+}
+
 /* Chains of ALB_CERT_CHAIN_MAX − 1 certificates map, one more does not. */
 static void test_chain_length(void **state)
 {
@@ -865,6 +972,7 @@ int main(void)
 		cmocka_unit_test(test_vector_keys),
 		cmocka_unit_test(test_made_chain),
 		cmocka_unit_test(test_chain_length),
+		cmocka_unit_test(test_chain_nesting),
 		cmocka_unit_test(test_sign),
 		cmocka_unit_test(test_key_types),
 		cmocka_unit_test(test_serial_db),
