@@ -26,6 +26,7 @@ static void usage(FILE *out)
 		DAEMON_HELP_HEAD
 		"  --max-subscribers N          subscribers per unikernel (default %d)\n"
 		DAEMON_HELP_METRICS
+		DAEMON_HELP_USER
 		DAEMON_HELP_TAIL,
 		prog, ALB_CONSOLE_RING_LINES, ALB_CONSOLE_SUBSCRIBERS_DEFAULT);
 }
@@ -71,7 +72,8 @@ int main(int argc, char **argv)
 	};
 	struct alb_console_config cfg;
 	alb_console_config_init(&cfg);
-	const struct daemon_prog p = {prog, usage, opts, take_option, &cfg, true};
+	const struct daemon_prog p = {prog, usage, opts, take_option, &cfg,
+				      .metrics = true, .takes_user = true};
 	struct daemon_common com;
 	int status = daemon_setup(&p, argc, argv, &com);
 	if (status >= 0)

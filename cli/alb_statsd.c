@@ -27,6 +27,7 @@ static void usage(FILE *out)
 		"  --no-drop-path               Influx tag vm: the whole name, not its label\n"
 		"  --prometheus ADDR:PORT       serve the samples and the daemon's metrics\n"
 		"                               at GET /metrics (Prometheus) over HTTP\n"
+		DAEMON_HELP_USER
 		DAEMON_HELP_TAIL,
 		prog, ALB_STATS_INTERVAL_DEFAULT, ALB_STATS_INFLUX_PORT_DEFAULT);
 }
@@ -71,7 +72,8 @@ int main(int argc, char **argv)
 	};
 	struct alb_statsd_config cfg;
 	alb_statsd_config_init(&cfg);
-	const struct daemon_prog p = {prog, usage, opts, take_option, &cfg, true};
+	const struct daemon_prog p = {prog, usage, opts, take_option, &cfg,
+				      .metrics = true, .takes_user = true};
 	struct daemon_common com;
 	int status = daemon_setup(&p, argc, argv, &com);
 	if (status >= 0)

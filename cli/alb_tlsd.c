@@ -29,6 +29,7 @@ static void usage(FILE *out)
 		"  --ip ADDR                    listen address (default %s)\n"
 		"  --port N                     TCP port (default %d)\n"
 		"  --inetd                      serve one connection on stdin\n"
+		DAEMON_HELP_USER
 		DAEMON_HELP_TAIL,
 		prog, ALB_TLSD_IP_DEFAULT, ALB_TLSD_PORT_DEFAULT);
 }
@@ -80,7 +81,8 @@ struct scan {
  * refuses) and notes the options whose combinations are checked first. */
 static int prescan(int *argc, char **argv, struct scan *s)
 {
-	static const char *const with_arg[] = {"--tmpdir", "--ip", "--port"};
+	static const char *const with_arg[] = {"--tmpdir", "--ip", "--port", "--user",
+					       "--socket-group"};
 	int out = 1;
 	bool rest = false;
 	for (int i = 1; i < *argc; i++) {
@@ -132,7 +134,8 @@ int main(int argc, char **argv)
 	if (s.systemd && s.port)
 		return daemon_usage_error(prog, "Options --port and "
 					  "--systemd-socket-activation are not compatible");
-	const struct daemon_prog p = {prog, usage, own_opts, take_option, &o};
+	const struct daemon_prog p = {prog, usage, own_opts, take_option, &o,
+				      .takes_user = true};
 	struct daemon_common com;
 	if ((status = daemon_setup(&p, argc, argv, &com)) >= 0)
 		return status;
@@ -182,11 +185,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (o.inetd) {
-		uv_run(&loop, UV_RUN_DEFAULT);
+		int drop = daemon_apply_user(prog);
+		if (drop == 0)
+			uv_run(&loop, UV_RUN_DEFAULT);
 		alb_tlsd_free(d);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
-		return 0;
+		return drop == 0 ? 0 : 1;
 	}
 	uint16_t port = 0;
 	if (alb_tlsd_port(d, &port, NULL) == 0)

@@ -1,6 +1,9 @@
 /* albd — the unikernel daemon, albatrossd's twin (spec §6.1): a thin main
  * over the vmmd core of libalbatross (albatross/vmmd.h).
  * SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "albatross/albatross.h"
@@ -19,12 +22,42 @@ static void usage(FILE *out)
 		"  --no-drop-path               pass the full name as --name=, not the label\n"
 		"  --allow-zvol-for PATH        unikernels at PATH may use /dev/zvol devices\n"
 		"  --qemu-accel tcg|kvm         accelerator of QEMU for virtio images (tcg)\n"
+		"  --tender-uids FIRST:COUNT    run each tender under a uid of its own\n"
+		"                               from FIRST..FIRST+COUNT-1, without root\n"
 		DAEMON_HELP_METRICS
 		DAEMON_HELP_TAIL,
 		prog);
 }
 
-enum { OPT_DBDIR = DAEMON_OPT_OWN, OPT_NO_DROP_PATH, OPT_ZVOL, OPT_QEMU_ACCEL };
+enum { OPT_DBDIR = DAEMON_OPT_OWN, OPT_NO_DROP_PATH, OPT_ZVOL, OPT_QEMU_ACCEL,
+       OPT_TENDER_UIDS };
+
+/* What albd keeps of root (doc/privilege.md): taps and bridges, signals
+ * to tenders under other uids ... */
+static const int caps_kept[] = {CAP_NET_ADMIN, CAP_KILL,
+				/* ... and with tender uids: the child's
+				 * credentials and bounding set, the image
+				 * and block files given to the tender and
+				 * taken back */
+				CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_CHOWN};
+#define N_CAPS_BASE 2
+
+/* An unsigned decimal number that fits 32 bits, the whole of s[0..len). */
+static bool parse_u32(const char *s, size_t len, uint32_t *out)
+{
+	if (len == 0 || len > 10)
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
 
 struct options {
 	struct alb_vmmd_config cfg;
@@ -48,6 +81,15 @@ static int take_option(void *ctx, int id, const char *arg)
 						  err.msg);
 		o->cfg.zvol_path = o->zvol;
 		return 0;
+	case OPT_TENDER_UIDS: {
+		const char *colon = strchr(arg, ':');
+		if (colon == NULL ||
+		    !parse_u32(arg, (size_t)(colon - arg), &o->cfg.tender_uid_first) ||
+		    !parse_u32(colon + 1, strlen(colon + 1), &o->cfg.tender_uid_count))
+			return daemon_usage_error(prog, "option '--tender-uids': "
+						  "FIRST:COUNT expected, not '%s'", arg);
+		return 0;
+	}
 	case OPT_QEMU_ACCEL:
 		if (strcmp(arg, "tcg") == 0)
 			o->cfg.qemu_accel = ALB_QEMU_ACCEL_TCG;
@@ -75,6 +117,7 @@ int main(int argc, char **argv)
 		{"no-drop-path", no_argument, NULL, OPT_NO_DROP_PATH},
 		{"allow-zvol-for", required_argument, NULL, OPT_ZVOL},
 		{"qemu-accel", required_argument, NULL, OPT_QEMU_ACCEL},
+		{"tender-uids", required_argument, NULL, OPT_TENDER_UIDS},
 		{NULL, 0, NULL, 0},
 	};
 	struct options o;
@@ -94,6 +137,11 @@ int main(int argc, char **argv)
 	uv_loop_t loop;
 	struct alb_vmmd *vmmd;
 	struct alb_error err;
+	if (daemon_keep_caps(prog, caps_kept,
+			     o.cfg.tender_uid_count > 0
+				 ? sizeof(caps_kept) / sizeof(caps_kept[0])
+				 : N_CAPS_BASE) != 0)
+		return 1;
 	if (uv_loop_init(&loop) != 0) {
 		alb_log_error("%s: cannot make an event loop", prog);
 		return 1;

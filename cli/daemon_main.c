@@ -4,11 +4,15 @@
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <cap-ng.h>
 
 #include "albatross/albatross.h"
 #include "albatross/vmmd.h"
@@ -21,7 +25,8 @@ enum {
 	OPT_SYSLOG,
 	OPT_VERSION,
 	OPT_INFLUX,
-	OPT_PROMETHEUS
+	OPT_PROMETHEUS,
+	OPT_USER
 };
 
 static const struct option common_opts[] = {
@@ -43,6 +48,36 @@ static const struct option metrics_opts[] = {
 };
 
 #define N_METRICS (sizeof(metrics_opts) / sizeof(metrics_opts[0]))
+
+/* --user, looked up while parsing: daemon_run() applies it. */
+static struct {
+	bool set;
+	char name[256];
+	uid_t uid;
+	gid_t gid;
+} user;
+
+/* Looks up user name; returns 0 or the exit status once the message is
+ * printed. */
+static int user_lookup(const char *prog, const char *name)
+{
+	char buf[16384];
+	struct passwd pw, *res = NULL;
+	int e = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+	if (e != 0 || res == NULL)
+		return daemon_usage_error(prog, "option '--user': no user '%s'%s%s",
+					  name, e ? ": " : "", e ? strerror(e) : "");
+	if (strlen(name) >= sizeof(user.name))
+		return daemon_usage_error(prog, "option '--user': name too long");
+	if (pw.pw_uid == 0)
+		return daemon_usage_error(prog, "option '--user': '%s' is root",
+					  name);
+	user.set = true;
+	snprintf(user.name, sizeof(user.name), "%s", name);
+	user.uid = pw.pw_uid;
+	user.gid = pw.pw_gid;
+	return 0;
+}
 
 int daemon_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -115,6 +150,10 @@ static int parse(const struct daemon_prog *p, int argc, char **argv,
 		case OPT_SYSLOG: *use_syslog = true; break;
 		case OPT_INFLUX: c->influx = optarg; break;
 		case OPT_PROMETHEUS: c->prometheus = optarg; break;
+		case OPT_USER:
+			if ((rc = user_lookup(p->name, optarg)) != 0)
+				return rc;
+			break;
 		case OPT_VERSION:
 			printf("version %s protocol version %d\n", alb_version(),
 			       ALB_WIRE_VERSION);
@@ -146,7 +185,7 @@ int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
 	while (p->opts[n_own].name != NULL)
 		n_own++;
 	size_t n_metrics = p->metrics ? N_METRICS : 0;
-	struct option *opts = calloc(N_COMMON + n_metrics + n_own + 1,
+	struct option *opts = calloc(N_COMMON + n_metrics + n_own + 2,
 				     sizeof(*opts));
 	if (opts == NULL) {
 		fprintf(stderr, "%s: out of memory\n", p->name);
@@ -155,6 +194,9 @@ int daemon_setup(const struct daemon_prog *p, int argc, char **argv,
 	memcpy(opts, common_opts, sizeof(common_opts));
 	memcpy(opts + N_COMMON, metrics_opts, n_metrics * sizeof(*opts));
 	memcpy(opts + N_COMMON + n_metrics, p->opts, n_own * sizeof(*opts));
+	if (p->takes_user)
+		opts[N_COMMON + n_metrics + n_own] = (struct option){
+			"user", required_argument, NULL, OPT_USER};
 	memset(c, 0, sizeof(*c));
 	c->listen_fd = -1;
 	c->socket_gid = -1;
@@ -211,9 +253,96 @@ void daemon_hold_signals(void)
 	pthread_sigmask(SIG_BLOCK, &held, NULL);
 }
 
+int daemon_drop_user(const char *prog, const char *name, uid_t uid, gid_t gid)
+{
+	if (geteuid() != 0 && (geteuid() != uid || getuid() != uid)) {
+		alb_log_error("%s: cannot become user %s: not running as root",
+			      prog, name);
+		return -1;
+	}
+	if (geteuid() == 0) {
+		/* nothing kept: every set and the bounding set empty once the
+		 * uid is no longer 0 */
+		capng_clear(CAPNG_SELECT_ALL);
+		int rc = capng_change_id((int)uid, (int)gid,
+					 CAPNG_INIT_SUPP_GRP | CAPNG_CLEAR_BOUNDING);
+		if (rc != 0) {
+			alb_log_error("%s: cannot become user %s (uid %lu, gid %lu): "
+				      "libcap-ng error %d: %s", prog, name,
+				      (unsigned long)uid, (unsigned long)gid, rc,
+				      strerror(errno));
+			return -1;
+		}
+	}
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	bool ok = getresuid(&ru, &eu, &su) == 0 && getresgid(&rg, &eg, &sg) == 0 &&
+		  ru == uid && eu == uid && su == uid && rg == gid && eg == gid &&
+		  sg == gid;
+	/* the proof: root is out of reach */
+	if (ok && (setuid(0) == 0 || setgid(0) == 0 || seteuid(0) == 0))
+		ok = false;
+	capng_get_caps_process();
+	if (ok && capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+		ok = false;
+	if (!ok) {
+		alb_log_error("%s: still privileged after becoming user %s", prog,
+			      name);
+		return -1;
+	}
+	alb_log_info("%s: running as user %s (uid %lu, gid %lu), without "
+		     "capabilities", prog, name, (unsigned long)uid,
+		     (unsigned long)gid);
+	return 0;
+}
+
+int daemon_keep_caps(const char *prog, const int *caps, size_t n)
+{
+	if (capng_get_caps_process() != 0) {
+		alb_log_error("%s: cannot read the capabilities of the process",
+			      prog);
+		return -1;
+	}
+	bool have[64] = {false};
+	for (size_t i = 0; i < n; i++)
+		have[i] = capng_have_capability(CAPNG_PERMITTED,
+						(unsigned)caps[i]) != 0;
+	capng_clear(CAPNG_SELECT_ALL);
+	for (size_t i = 0; i < n; i++)
+		if (have[i] && capng_update(CAPNG_ADD,
+					    CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+						CAPNG_BOUNDING_SET,
+					    (unsigned)caps[i]) != 0) {
+			alb_log_error("%s: cannot keep %s", prog,
+				      capng_capability_to_name((unsigned)caps[i]));
+			return -1;
+		}
+	int rc = capng_apply(CAPNG_SELECT_ALL);
+	if (rc != 0) {
+		alb_log_error("%s: cannot drop capabilities: libcap-ng error %d: %s",
+			      prog, rc, strerror(errno));
+		return -1;
+	}
+	char *kept = capng_print_caps_text(CAPNG_PRINT_BUFFER, CAPNG_EFFECTIVE);
+	alb_log_info("%s: capabilities kept: %s", prog, kept ? kept : "?");
+	free(kept);
+	return 0;
+}
+
+int daemon_apply_user(const char *prog)
+{
+	return user.set ? daemon_drop_user(prog, user.name, user.uid, user.gid) : 0;
+}
+
 int daemon_run(const char *prog, uv_loop_t *loop, void (*stop)(void *core),
 	       void *core)
 {
+	if (daemon_apply_user(prog) != 0) {
+		stop(core);
+		uv_run(loop, UV_RUN_DEFAULT);
+		uv_loop_close(loop);
+		return 1;
+	}
 	struct running r = {.prog = prog, .stop = stop, .core = core};
 	uv_signal_init(loop, &r.sigterm);
 	uv_signal_init(loop, &r.sigint);

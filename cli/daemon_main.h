@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <uv.h>
 
@@ -41,6 +42,10 @@
 	"  --version                    show the version\n"                     \
 	"  -h, --help                   show this help\n"
 
+/* The help line of --user (programs that take it). */
+#define DAEMON_HELP_USER                                                       \
+	"  --user NAME                  run as NAME once listening\n"
+
 /* First getopt value of a program's own options. */
 #define DAEMON_OPT_OWN 512
 
@@ -57,6 +62,9 @@ struct daemon_prog {
 	void *ctx;
 	/* Takes --influx and --prometheus (albd, alb-consoled, alb-statsd). */
 	bool metrics;
+	/* Takes --user NAME: once its socket is bound, daemon_run() makes the
+	 * process NAME's (uid, gid, NAME's groups), without any capability. */
+	bool takes_user;
 };
 
 /* What the common options said. */
@@ -95,8 +103,28 @@ void daemon_hold_signals(void);
 
 /* Runs loop until SIGTERM or SIGINT, on which it logs the signal, calls
  * stop(core) and closes its own handles, so that the loop ends once the
- * core's handles are closed; then closes the loop. Returns 0. */
+ * core's handles are closed; then closes the loop. Before that, with
+ * --user, it becomes that user (see daemon_drop_user()); when that fails
+ * it stops the core at once and returns 1. Returns 0. */
 int daemon_run(const char *prog, uv_loop_t *loop, void (*stop)(void *core),
 	       void *core);
+
+/* Becomes user name (uid, gid; its groups from the group database): every
+ * capability goes, the bounding set too; then proves that root is out of
+ * reach (setuid(0) and setgid(0) fail, no capability left). A process
+ * that already runs as that user only proves it. Returns 0, or -1 once
+ * the reason is logged. */
+int daemon_drop_user(const char *prog, const char *name, uid_t uid, gid_t gid);
+
+/* Applies --user, if given (daemon_drop_user()); daemon_run() does it,
+ * a program that runs its loop otherwise calls it once it listens.
+ * Returns 0 or -1 (logged). */
+int daemon_apply_user(const char *prog);
+
+/* Keeps only the capabilities caps[0..n) of those the process has
+ * (effective and permitted; the bounding set shrinks to them, the
+ * inheritable and ambient sets empty), as albd does at start. Returns 0,
+ * or -1 once the reason is logged. */
+int daemon_keep_caps(const char *prog, const int *caps, size_t n);
 
 #endif

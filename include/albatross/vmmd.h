@@ -88,6 +88,12 @@ struct uv_loop_s;
 /** ... up to this many milliseconds. */
 #define ALB_VMMD_RESTART_DELAY_MAX_MS 5000
 
+/** Most uids a tender uid range holds (alb_vmmd_config.tender_uid_count). */
+#define ALB_VMMD_TENDER_UIDS_MAX 65536u
+/** Highest uid a tender uid range may reach ((uid_t)-1 means "none" to the
+ * kernel). */
+#define ALB_VMMD_TENDER_UID_MAX 4294967294u
+
 /** How the core is set up. Fill with alb_vmmd_config_init() first, then
  * change what differs; strings are copied by alb_vmmd_new(). */
 struct alb_vmmd_config {
@@ -128,6 +134,17 @@ struct alb_vmmd_config {
 	/** "ADDR:PORT" to serve them on, GET /metrics (--prometheus), or
 	 * NULL. albatross/metrics.h lists both outputs. */
 	const char *prometheus;
+	/** Tenders without root (doc/privilege.md): each running tender takes
+	 * a uid of its own from tender_uid_first .. tender_uid_first +
+	 * tender_uid_count - 1 (also its gid), the group of /dev/kvm, no
+	 * capability and no_new_privs; its taps are made for that uid, its
+	 * image and block files are given to it while it runs. A uid is free
+	 * again once its tender has been reaped. The first uid must be at
+	 * least 1, the count at most ALB_VMMD_TENDER_UIDS_MAX and the last
+	 * uid at most ALB_VMMD_TENDER_UID_MAX. Count 0: tenders run with the
+	 * core's own credentials, as Albatross's do. */
+	uint32_t tender_uid_first;
+	uint32_t tender_uid_count;
 };
 
 /** Fills c with the defaults (directories NULL, listen_fd and socket_gid
@@ -145,7 +162,8 @@ struct alb_vmmd;
 
 /** Makes a core on loop (a uv_loop_t) with config c. Nothing is touched
  * on the host yet. Returns 0 and *out (free with alb_vmmd_free()),
- * ALB_EINVAL for a bad config (e.g. a zvol path that is not a path name),
+ * ALB_EINVAL for a bad config (e.g. a zvol path that is not a path name,
+ * a tender uid range out of its limits),
  * ALB_ETOOBIG for directories whose paths are too long, ALB_ENOMEM. */
 ALB_EXPORT int alb_vmmd_new(struct uv_loop_s *loop,
 			    const struct alb_vmmd_config *c,
