@@ -100,6 +100,8 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 		rc = alb_resources_set_zvol_path(v->res, c->zvol_path, err);
 	if (rc == 0)
 		rc = metrics_new(v, c, err);
+	if (rc == 0)
+		rc = uids_init(v, c->tender_uid_first, c->tender_uid_count, err);
 	if (rc != 0) {
 		v->listen_fd = -1; /* the caller keeps its socket on failure */
 		alb_vmmd_free(v);
@@ -150,8 +152,11 @@ int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err)
 		rc = vmmd_lock(v, err);
 	if (rc == 0)
 		rc = make_dirs(v, err);
+	if (rc == 0)
+		rc = dirs_check(v, err);
 	if (rc != 0)
 		return rc;
+	uids_start(v);
 	blocks_discover(v);
 	struct alb_state *st = NULL;
 	rc = persist_load(v, &st, err);
@@ -262,6 +267,10 @@ static void free_uk(void *p)
 	config_free(u->cfg);
 	free(u->taps);
 	free(u->macs);
+	/* its block files stay its tender's */
+	for (size_t i = 0; i < u->given.n; i++)
+		close(u->given.fds[i]);
+	free(u->given.fds);
 	free(u);
 }
 
@@ -279,6 +288,7 @@ void alb_vmmd_free(struct alb_vmmd *v)
 	vmmd_unlock(v);
 	alb_trie_free(v->uks, free_uk);
 	alb_resources_free(v->res);
+	uids_free(v);
 	dc_pool_free(v->console.pool);
 	alb_state_free(v->restoring);
 	free(v->restore_order);

@@ -389,6 +389,10 @@ static bool adopt(struct alb_vmmd *v, const struct alb_unikernel_config *c,
 	 * the console daemon again */
 	if (!u->log_output)
 		keeper_attach(u, keeper_open(v, name));
+	/* under a tender uid: it keeps it, and the files given to it */
+	uint32_t uid = proc_uid(t->pid);
+	if (uid != 0)
+		blocks_adopt(v, u, uid);
 	uk_started(u);
 	alb_log_warn("vmmd: %s: adopted its running tender (pid %d)", name,
 		     (int)t->pid);
@@ -638,6 +642,8 @@ void adopt_survivors(struct alb_vmmd *v, const struct alb_state *st)
 		}
 	alb_trie_free(stored, NULL);
 	stop_all(v, &s);
+	/* the tenders not adopted are gone: what their uids held comes back */
+	blocks_take_back_stray(v);
 	struct alb_error err = {0};
 	s.taps_known = alb_ifdata_dump(NULL, exists_cb, &s, &err) == 0;
 	if (!s.taps_known)

@@ -67,6 +67,10 @@ static void undo(struct uop *o)
 		o->reserved = false;
 		u->state = UK_IDLE;
 	}
+	/* no tender of it runs (a spawned one was reaped) */
+	blocks_take_back(&o->given);
+	uid_put(v, o->uid);
+	o->uid = 0;
 	/* the record of this start goes once its taps are gone */
 	taps_release(v, u->name, o->rec_id, taps, n, undone, o);
 }
@@ -200,11 +204,14 @@ static void spawn_work(uv_work_t *w)
 		close(fd);
 		return;
 	}
+	struct alb_spawn_creds creds;
+	uid_creds(o->op.uk->v, o->uid, &creds);
 	struct alb_spawn sp = {
 		.argv = (const char *const *)o->argv.argv,
 		.console_fd = fd,
 		.n_cpus = cfg->n_cpuids,
 		.cpus = cfg->cpuids,
+		.creds = o->uid != 0 ? &creds : NULL,
 	};
 	pid_t pid;
 	o->rc = alb_tender_spawn(&sp, &pid, &o->err);
@@ -274,10 +281,19 @@ static void spawn_after(uv_work_t *w, int status)
 	o->taps = NULL;
 	o->n_taps = 0;
 	o->macs = NULL;
+	u->uid = o->uid;
+	u->given = o->given;
+	o->uid = 0;
+	memset(&o->given, 0, sizeof(o->given));
 	o->reserved = false;
 	o->ok = true;
-	alb_log_info("vmmd: %s: created (pid %d%s)", u->name, (int)u->pid,
-		     u->log_output ? ", console output in a log file" : "");
+	if (u->uid != 0)
+		alb_log_info("vmmd: %s: created (pid %d, uid %lu%s)", u->name,
+			     (int)u->pid, (unsigned long)u->uid,
+			     u->log_output ? ", console output in a log file" : "");
+	else
+		alb_log_info("vmmd: %s: created (pid %d%s)", u->name, (int)u->pid,
+			     u->log_output ? ", console output in a log file" : "");
 	uk_started(u);
 	finish(o);
 }
@@ -342,42 +358,59 @@ static void spawn_step(struct uop *o)
 
 /* ---- host: image file and taps ------------------------------------------- */
 
+/* Writes the image as <tmpdir>/<name>.img: a new file #<name>.img made
+ * in the tmpdir's descriptor with O_EXCL|O_NOFOLLOW (a leftover of a
+ * crash is removed first; a link planted there is never followed), mode
+ * 0600, given to the tender uid if there is one, renamed into place (the
+ * rename replaces a planted link, never its target). */
 static int write_image(struct uop *o, const char *name, struct alb_error *err)
 {
 	struct alb_vmmd *v = o->op.uk->v;
-	char path[VMMD_PATH_MAX], tmp[VMMD_PATH_MAX + 8];
-	path_image(v, name, path);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return alb_fail_sys(err, "file %s error in open", tmp);
+	char file[ALB_NAME_BUF + 8], tmp[ALB_NAME_BUF + 8];
+	snprintf(file, sizeof(file), "%s.img", name);
+	snprintf(tmp, sizeof(tmp), "#%s.img", name);
+	int dirfd = open(v->tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return alb_fail_sys(err, "open %s", v->tmpdir);
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+					    O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(dirfd, tmp, 0) == 0)
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+						O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int rc = alb_fail_sys(err, "file %s/%s error in open", v->tmpdir, tmp);
+		close(dirfd);
+		return rc;
+	}
+	int rc = 0;
 	const uint8_t *p = o->img.data.ptr;
 	size_t left = o->img.data.len;
-	while (left > 0) {
+	while (left > 0 && rc == 0) {
 		ssize_t n = write(fd, p, left);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			int rc = alb_fail_sys(err, "file %s error in write", tmp);
-			close(fd);
-			unlink(tmp);
-			return rc;
+			rc = alb_fail_sys(err, "file %s/%s error in write", v->tmpdir,
+					  tmp);
+			break;
 		}
 		p += n;
 		left -= (size_t)n;
 	}
-	/* whatever the umask, the tender must be able to read it (0644) */
-	if (fchmod(fd, 0644) != 0 || close(fd) != 0) {
-		int rc = alb_fail_sys(err, "file %s error in close", tmp);
-		unlink(tmp);
-		return rc;
-	}
-	if (rename(tmp, path) != 0) {
-		int rc = alb_fail_sys(err, "file %s error in rename", path);
-		unlink(tmp);
-		return rc;
-	}
-	return 0;
+	/* whatever the umask: for albd, or the tender uid, alone */
+	if (rc == 0 && fchmod(fd, 0600) != 0)
+		rc = alb_fail_sys(err, "file %s/%s error in chmod", v->tmpdir, tmp);
+	if (rc == 0 && o->uid != 0 && fchown(fd, o->uid, o->uid) != 0)
+		rc = alb_fail_sys(err, "file %s/%s: cannot give it to uid %lu",
+				  v->tmpdir, tmp, (unsigned long)o->uid);
+	if (close(fd) != 0 && rc == 0)
+		rc = alb_fail_sys(err, "file %s/%s error in close", v->tmpdir, tmp);
+	if (rc == 0 && renameat(dirfd, tmp, dirfd, file) != 0)
+		rc = alb_fail_sys(err, "file %s/%s error in rename", v->tmpdir, file);
+	if (rc != 0)
+		unlinkat(dirfd, tmp, 0);
+	close(dirfd);
+	return rc;
 }
 
 static void host_work(uv_work_t *w)
@@ -395,7 +428,11 @@ static void host_work(uv_work_t *w)
 	if (o->rc != 0)
 		return;
 	o->image_written = true;
-	struct record_claim claim = {u->v, u->name, o->rec_id, o->rec, {0}};
+	o->rc = blocks_give(u->v, u->name, cfg, o->uid, &o->given, &o->err);
+	if (o->rc != 0)
+		return;
+	struct record_claim claim = {u->v, u->name, o->rec_id, o->rec, {0},
+				     o->uid != 0 ? (int64_t)o->uid : -1};
 	for (size_t i = 0; i < cfg->n_bridges; i++) {
 		const struct alb_net_dev *d = &cfg->bridges[i];
 		const struct alb_str *b = d->bridge.ptr ? &d->bridge : &d->netif;
@@ -486,6 +523,12 @@ static void reserve(struct uop *o)
 	if (o->taps == NULL || o->macs == NULL || o->rec == NULL) {
 		alb_resources_unikernel_remove(v->res, u->name, NULL);
 		fail(o, ALB_ENOMEM, "out of memory");
+		return;
+	}
+	rc = uid_take(v, &o->uid, &o->err);
+	if (rc != 0) {
+		alb_resources_unikernel_remove(v->res, u->name, NULL);
+		fail(o, rc, o->err.msg);
 		return;
 	}
 	uk_cancel_restart(u);
@@ -653,6 +696,7 @@ void uop_free(struct uop *o)
 		return;
 	config_free(o->cfg);
 	config_free(o->args);
+	blocks_take_back(&o->given);
 	free(o->taps);
 	free(o->macs);
 	alb_image_free(&o->img);

@@ -282,6 +282,10 @@ static void exited(struct uk *u, const struct alb_exit_status *st, bool known)
 	uv_timer_stop(&u->timer);
 	watch_close(u);
 	keeper_close(u);
+	/* reaped (or, adopted, gone): its uid and files are free again */
+	blocks_take_back(&u->given);
+	uid_put(v, u->uid);
+	u->uid = 0;
 	uk_remove_files(u);
 	stats_remove(v, u->name);
 	struct alb_error err = {0};

@@ -17,6 +17,8 @@
  *   vmmd_keep.c     albd's own reader of each console FIFO
  *   vmmd_lock.c     one daemon per tmpdir, dbdir and network namespace
  *   vmmd_metrics.c  the daemon's own metrics (spec §8.6) and counters
+ *   vmmd_privilege.c tender uids (the pool, files given to a tender and
+ *                   taken back), the checks of albd's directories
  * Everything runs on the loop thread except the bodies of threadpool jobs.
  * SPDX-License-Identifier: ISC */
 #ifndef ALB_VMMD_INTERNAL_H
@@ -186,6 +188,12 @@ enum uk_state {
 struct op;
 struct uk;
 
+/** The block files given to a tender uid, open, to be taken back. */
+struct given {
+	int *fds;
+	size_t n;
+};
+
 /** Called when a stopped tender has exited and the resources of its
  * unikernel are released (taps may still be on their way out). */
 typedef void (*uk_exit_fn)(struct uk *u, void *ctx);
@@ -207,6 +215,8 @@ struct uk {
 	uint64_t rec_id;    /* its runtime record <name>@<id>, 0: none */
 	struct keeper *keep; /* our reader of its console FIFO, or NULL */
 	uint64_t console_gen; /* the console connection that took its FIFO */
+	uint32_t uid;       /* its tender uid, 0: none (vmmd_privilege.c) */
+	struct given given; /* its block files, given to uid */
 	size_t n_taps;
 	struct alb_ifname *taps;
 	uint8_t (*macs)[ALB_MAC_LEN];
@@ -330,6 +340,8 @@ struct uop {
 	struct record *rec;
 	int keep_fd;       /* our reader of the console FIFO, or -1 */
 	uint64_t console_gen; /* the connection that answered Console_add */
+	uint32_t uid;       /* the tender uid taken, 0: none */
+	struct given given; /* block files given to uid */
 	int console_rc;
 	size_t n_taps;
 	struct alb_ifname *taps;
@@ -518,6 +530,7 @@ struct record_claim {
 	uint64_t id;
 	struct record *r;
 	uint8_t mac[ALB_MAC_LEN];
+	int64_t owner; /* the tender uid that alone may open it, or -1 */
 };
 /** Makes a tap on bridge, named in c->r (stored) before it can outlive
  * us. On a worker thread. */
@@ -665,6 +678,60 @@ void metrics_destroyed(struct alb_vmmd *v);
 void metrics_exited(struct alb_vmmd *v, const struct alb_exit_status *st,
 		    bool known);
 
+/* ---- tender uids and directories (vmmd_privilege.c) ------------------ */
+
+/** The tender uids: first..first+count-1, a bit per uid taken. */
+struct uid_pool {
+	uint32_t first, count;
+	uint32_t used;  /* bits set */
+	uint32_t next;  /* where the next search starts */
+	uint64_t *bits;
+};
+
+/** Checks the range (count 0: none) and makes the pool; ALB_EINVAL with
+ * the reason, ALB_ENOMEM. */
+int uids_init(struct alb_vmmd *v, uint32_t first, uint32_t count,
+	      struct alb_error *err);
+void uids_free(struct alb_vmmd *v);
+/** At start: says once that tenders run as the daemon when there is no
+ * range, else looks up the group of /dev/kvm and says what a tender uid
+ * cannot open on this host. */
+void uids_start(struct alb_vmmd *v);
+bool uid_in_range(const struct alb_vmmd *v, uint32_t uid);
+/** A free uid into *uid (0 without a range): ALB_EBUSY when every uid of
+ * the range runs a tender. */
+int uid_take(struct alb_vmmd *v, uint32_t *uid, struct alb_error *err);
+/** Marks uid taken (an adopted tender's); false when it is not in the
+ * range or taken already. */
+bool uid_mark(struct alb_vmmd *v, uint32_t uid);
+/** Frees uid (its tender has been reaped); 0 is a no-op. */
+void uid_put(struct alb_vmmd *v, uint32_t uid);
+/** The credentials of a tender under uid. */
+void uid_creds(const struct alb_vmmd *v, uint32_t uid,
+	       struct alb_spawn_creds *c);
+/** Gives the block files of unikernel name (configuration cfg) to uid
+ * (owner uid, mode 0600; uid 0: nothing), kept open in *g; all or
+ * nothing. */
+int blocks_give(struct alb_vmmd *v, const char *name,
+		const struct alb_unikernel_config *cfg, uint32_t uid,
+		struct given *g, struct alb_error *err);
+/** Takes the files of g back (owner albd, mode 0600) and closes them. */
+void blocks_take_back(struct given *g);
+/** After an adoption: takes back every block file that a tender uid owns
+ * whose tender is gone. */
+void blocks_take_back_stray(struct alb_vmmd *v);
+/** The real uid of process pid (its /proc/PID/status), 0 when unknown. */
+uint32_t proc_uid(pid_t pid);
+/** An adopted tender runs under uid: marks it taken and reopens the block
+ * files given to it, to be taken back at its exit. ALB_EBUSY (logged)
+ * when the uid is outside the range or taken already. */
+int blocks_adopt(struct alb_vmmd *v, struct uk *u, uint32_t uid);
+/** Refuses (ALB_EPERM, with the reason) a tmpdir, dbdir or directory in
+ * them that is not albd's own or that its group or others may write; with
+ * tender uids gives others search permission on tmpdir, dbdir and the
+ * block directory. */
+int dirs_check(struct alb_vmmd *v, struct alb_error *err);
+
 /* ---- the core ------------------------------------------------------------ */
 
 struct console_peer {
@@ -706,6 +773,8 @@ struct alb_vmmd {
 	size_t frame_max;
 	unsigned conn_max;
 	unsigned kill_timeout_ms;
+	struct uid_pool uids;
+	uint32_t kvm_gid;     /* the tenders' group for /dev/kvm, 0: none */
 
 	struct alb_resources *res;
 	struct alb_trie *uks; /* name -> struct uk */

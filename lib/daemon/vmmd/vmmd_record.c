@@ -349,5 +349,5 @@ int record_tap_create(struct record_claim *c, const char *bridge,
 		      char tap[ALB_IFNAME_SIZE], struct alb_error *err)
 {
 	/* a private netlink socket: this runs on a worker thread */
-	return alb_tap_create_claimed(NULL, bridge, -1, claim_tap, c, tap, err);
+	return alb_tap_create_claimed(NULL, bridge, c->owner, claim_tap, c, tap, err);
 }
