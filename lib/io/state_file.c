@@ -119,12 +119,13 @@ static int keep_backup(int dirfd, const struct replace *rp,
 static int write_tmp(int dirfd, const struct replace *rp, struct alb_error *err)
 {
 	int fd = openat(dirfd, rp->tmp,
-			O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+			O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return alb_fail_sys(err, "create %s", rp->tmp);
 	int rc = step(ALB_STATE_STEP_TMP_CREATED, err);
-	/* Exactly 0644 like Albatross's file, whatever the umask. */
-	if (rc == 0 && fchmod(fd, 0644) != 0)
+	/* Exactly 0600 whatever the umask: it holds every image and its
+	 * arguments (Albatross's is 0644, readable by anyone). */
+	if (rc == 0 && fchmod(fd, 0600) != 0)
 		rc = alb_fail_sys(err, "chmod %s", rp->tmp);
 	if (rc == 0)
 		rc = rp->fill(fd, rp->fill_ctx, err);

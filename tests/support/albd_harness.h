@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -626,6 +627,114 @@ static inline bool h_call_is(const struct harness *h, const char *name,
 			h_text(m));
 	alb_msg_free(m);
 	return ok;
+}
+
+/* ---- a create command --------------------------------------------------- */
+
+#define H_UK_DEV_MAX 4
+#define H_UK_ARG_MAX 8
+#define H_UK_ARG_LEN 512
+
+/* A create of a unikernel with 32 MB on CPU 0, --name added, and the
+ * devices and unikernel arguments added with h_uk_net/h_uk_block/h_uk_arg;
+ * h_uk_image() then makes an image whose manifest has exactly those
+ * devices. Everything the command points to lives in the struct. */
+struct h_uk {
+	struct alb_command cmd;
+	struct alb_net_dev nets[H_UK_DEV_MAX];
+	struct alb_block_dev blocks[H_UK_DEV_MAX];
+	struct alb_str argv[H_UK_ARG_MAX];
+	char args[H_UK_ARG_MAX][H_UK_ARG_LEN];
+	int64_t cpuid;
+	uint8_t *image;
+};
+
+static inline struct alb_str h_str(const char *s)
+{
+	return (struct alb_str){s, strlen(s)};
+}
+
+static inline void h_uk_init(struct h_uk *u, bool force)
+{
+	memset(u, 0, sizeof(*u));
+	u->cmd.kind = force ? ALB_CMD_UNIKERNEL_FORCE_CREATE
+			    : ALB_CMD_UNIKERNEL_CREATE;
+	struct alb_unikernel_config *c = &u->cmd.u.create;
+	c->typ = ALB_TYP_SOLO5;
+	c->memory = 32;
+	c->add_name = true;
+	c->numcpus = 1;
+	c->n_cpuids = 1;
+	c->cpuids = &u->cpuid;
+	c->bridges = u->nets;
+	c->blocks = u->blocks;
+	c->argv = u->argv;
+}
+
+/* A network device netif on bridge (NULL: a bridge named netif). */
+static inline void h_uk_net(struct h_uk *u, const char *netif, const char *bridge)
+{
+	struct alb_unikernel_config *c = &u->cmd.u.create;
+	u->nets[c->n_bridges].netif = h_str(netif);
+	if (bridge != NULL)
+		u->nets[c->n_bridges].bridge = h_str(bridge);
+	c->n_bridges++;
+}
+
+/* A block device name backed by the host device (NULL: one named name). */
+static inline void h_uk_block(struct h_uk *u, const char *name, const char *device)
+{
+	struct alb_unikernel_config *c = &u->cmd.u.create;
+	u->blocks[c->n_blocks].name = h_str(name);
+	if (device != NULL)
+		u->blocks[c->n_blocks].device = h_str(device);
+	c->n_blocks++;
+}
+
+static inline void h_uk_arg(struct h_uk *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline void h_uk_arg(struct h_uk *u, const char *fmt, ...)
+{
+	struct alb_unikernel_config *c = &u->cmd.u.create;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(u->args[c->n_argv], H_UK_ARG_LEN, fmt, ap);
+	va_end(ap);
+	u->argv[c->n_argv] = h_str(u->args[c->n_argv]);
+	c->n_argv++;
+	c->has_argv = true;
+}
+
+/* The hvt image (uncompressed) with the manifest of the devices added;
+ * 0 or -1. */
+static inline int h_uk_image(struct h_uk *u)
+{
+	struct alb_unikernel_config *c = &u->cmd.u.create;
+	const char *names[2 * H_UK_DEV_MAX];
+	unsigned types[2 * H_UK_DEV_MAX];
+	size_t n = 0, len = 0;
+	for (size_t i = 0; i < c->n_bridges; i++) {
+		names[n] = c->bridges[i].netif.ptr;
+		types[n++] = H_NET;
+	}
+	for (size_t i = 0; i < c->n_blocks; i++) {
+		names[n] = c->blocks[i].name.ptr;
+		types[n++] = H_BLOCK;
+	}
+	free(u->image);
+	u->image = h_image(1, names, types, n, 0, &len);
+	if (u->image == NULL)
+		return -1;
+	c->image = (struct alb_bytes){u->image, len};
+	c->compressed = false;
+	return 0;
+}
+
+static inline void h_uk_free(struct h_uk *u)
+{
+	free(u->image);
+	u->image = NULL;
 }
 
 #endif

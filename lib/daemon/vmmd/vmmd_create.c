@@ -151,14 +151,31 @@ static int open_console(struct uop *o, struct alb_error *err)
 	struct alb_vmmd *v = o->op.uk->v;
 	const char *name = o->op.uk->name;
 	char path[VMMD_PATH_MAX];
+	struct stat st;
 	if (!o->use_log) {
 		path_fifo(v, name, path);
-		int fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
-		if (fd >= 0 && o->kind != ALB_TENDER_QEMU) {
-			int rw = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+		/* a link planted in its place is not followed */
+		int fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_NOFOLLOW |
+					    O_CLOEXEC);
+		if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))) {
 			close(fd);
+			return alb_fail(err, ALB_EEXIST,
+					"file %s exists and is not a fifo", path);
+		}
+		if (fd >= 0 && o->kind != ALB_TENDER_QEMU) {
+			int rw = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+			close(fd);
+			struct stat st2;
 			if (rw < 0)
 				return alb_fail_sys(err, "file %s error in open", path);
+			/* the same FIFO (nothing took its place in between) */
+			if (fstat(rw, &st2) != 0 || st2.st_dev != st.st_dev ||
+			    st2.st_ino != st.st_ino) {
+				close(rw);
+				return alb_fail(err, ALB_EEXIST,
+						"file %s exists and is not a fifo",
+						path);
+			}
 			return rw;
 		}
 		if (fd >= 0) {
@@ -174,9 +191,18 @@ static int open_console(struct uop *o, struct alb_error *err)
 		o->use_log = true;
 	}
 	path_log(v, name, path);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	/* appended to (a restart goes on in the same log), so not made
+	 * anew: neither a link nor a second name of another file */
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+		      0600);
 	if (fd < 0)
 		return alb_fail_sys(err, "file %s error in open", path);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    st.st_uid != geteuid()) {
+		close(fd);
+		return alb_fail(err, ALB_EEXIST,
+				"file %s exists and is not a log file of ours", path);
+	}
 	return fd;
 }
 

@@ -151,30 +151,40 @@ static int block_name(const char *name, const struct alb_block_dev *d,
 	return alb_name_make(path, label, out, err);
 }
 
-/* Gives the open block file fd to owner:group (uid; else albd's own). */
+/* chmod of the file that the O_PATH descriptor fd refers to (fchmod
+ * refuses O_PATH descriptors; the magic link is the file itself). */
+static int chmod_path_fd(int fd, mode_t mode)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return chmod(path, mode);
+}
+
+/* Gives the block file of the O_PATH descriptor fd to uid (and gid uid),
+ * or with uid 0 takes it back for albd. The mode is set while albd owns
+ * the file, so that CAP_CHOWN is enough (no CAP_FOWNER). */
 static int chown_block(int fd, uint32_t uid, const char *file,
 		       struct alb_error *err)
 {
 	uid_t o = uid != 0 ? (uid_t)uid : geteuid();
 	gid_t g = uid != 0 ? (gid_t)uid : getegid();
-	/* the owner first (while it is ours, the mode is ours to set) */
-	if (uid == 0 && fchown(fd, o, g) != 0)
+	if (uid == 0 && fchownat(fd, "", o, g, AT_EMPTY_PATH) != 0)
 		return alb_fail_sys(err, "block device %s: cannot take it back",
 				    file);
-	if (fchmod(fd, 0600) != 0)
+	if (chmod_path_fd(fd, 0600) != 0)
 		return alb_fail_sys(err, "block device %s: chmod", file);
-	if (uid != 0 && fchown(fd, o, g) != 0)
+	if (uid != 0 && fchownat(fd, "", o, g, AT_EMPTY_PATH) != 0)
 		return alb_fail_sys(err, "block device %s: cannot give it to "
 				    "uid %lu", file, (unsigned long)uid);
 	return 0;
 }
 
-/* Opens block file `file` of the block directory: a regular file, not
- * followed if it is a link. */
+/* Opens block file `file` of the block directory as an O_PATH descriptor
+ * (albd may not read a file a tender uid owns, and needs not): a regular
+ * file, not followed if it is a link. */
 static int open_block(int dirfd, const char *file, struct alb_error *err)
 {
-	int fd = openat(dirfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-					     O_CLOEXEC);
+	int fd = openat(dirfd, file, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return alb_fail_sys(err, "block device %s", file);
 	struct stat st;

@@ -125,7 +125,7 @@ static void test_write_read_backup(void **state)
 	struct stat st;
 	path_of(p, sizeof(p), ALB_STATE_NAME);
 	assert_int_equal(stat(p, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(st.st_mode & 07777, 0600);
 
 	write_str("two");
 	expect_content(ALB_STATE_NAME, "two");
@@ -221,7 +221,7 @@ static void test_copy_started(void **state)
 	struct stat st;
 	path_of(p, sizeof(p), ALB_STATE_STARTED_NAME);
 	assert_int_equal(stat(p, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(st.st_mode & 07777, 0600);
 	expect_content(ALB_STATE_BAK_NAME, "boot 2");
 	expect_no_temporaries();
 }

@@ -1,0 +1,528 @@
+/* Integration: least privilege (issue 10) with the real albd binary and
+ * the fake tender, as root in private network and mount namespaces:
+ *   - two tenders under --tender-uids run under two uids of the range with
+ *     every capability set empty and no_new_privs, each opens its own tap
+ *     and block file (and /dev/kvm through its group), neither opens the
+ *     other's; a third create finds no free uid until one tender is
+ *     reaped; block files are given back when a tender ends, also after a
+ *     crash of albd;
+ *   - another uid reads neither the state file, nor images, records or
+ *     block files;
+ *   - a link planted at each path albd writes in its tmpdir is not
+ *     followed: the create is refused or the link replaced, the target is
+ *     untouched;
+ *   - albd refuses a tmpdir or dbdir writable by others.
+ * /dev/net/tun and /dev/kvm of this machine may be closed to other users:
+ * the mount namespace gets device nodes of its own, 0666 and 0660 with a
+ * group of the test, bound over them.
+ * SPDX-License-Identifier: ISC */
+#include <grp.h>
+#include <net/if.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
+
+#include <cmocka.h>
+
+#include "albd_harness.h"
+#include "host_helpers.h"
+
+#define BR "br0"
+/* ids no user or group of the machine has */
+#define UID_FIRST 3000000300u
+#define UID_COUNT 2
+#define KVM_GID 3000000390u
+#define OTHER_UID 3000000399u
+#define WAIT_MS 10000
+
+static struct harness H;
+static bool have_kvm;
+
+/* ---- the host ------------------------------------------------------------ */
+
+/* Binds device nodes of our own over /dev/net/tun (0666, as udev makes it)
+ * and /dev/kvm (0660, group KVM_GID) in this mount namespace. */
+static int private_devices(void)
+{
+	static char dir[] = "/tmp/alb-priv-dev-XXXXXX";
+	char tun[64], kvm[64];
+	if (mkdtemp(dir) == NULL || mount("tmpfs", dir, "tmpfs", 0, "mode=0755") != 0)
+		return -1;
+	snprintf(tun, sizeof(tun), "%s/tun", dir);
+	snprintf(kvm, sizeof(kvm), "%s/kvm", dir);
+	if (mknod(tun, S_IFCHR | 0666, makedev(10, 200)) != 0 || chmod(tun, 0666) != 0 ||
+	    mount(tun, "/dev/net/tun", NULL, MS_BIND, NULL) != 0)
+		return -1;
+	struct stat st;
+	have_kvm = stat("/dev/kvm", &st) == 0;
+	if (have_kvm &&
+	    (mknod(kvm, S_IFCHR | 0660, st.st_rdev) != 0 || chown(kvm, 0, KVM_GID) != 0 ||
+	     chmod(kvm, 0660) != 0 || mount(kvm, "/dev/kvm", NULL, MS_BIND, NULL) != 0))
+		return -1;
+	return 0;
+}
+
+/* Runs fn(arg) in a child under uid (and gid uid): its exit status. */
+static int as_uid(uint32_t uid, int (*fn)(const char *), const char *arg)
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0 ||
+		    setresuid(uid, uid, uid) != 0)
+			_exit(255);
+		_exit(fn(arg));
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 254;
+}
+
+/* The errno of opening path for reading (0 when it opens). */
+static int open_errno(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno;
+}
+
+/* ---- albd ------------------------------------------------------------------ */
+
+static int start_albd(void)
+{
+	char arg[64];
+	snprintf(arg, sizeof(arg), "--tender-uids=%u:%u", UID_FIRST, UID_COUNT);
+	return h_start_albd(&H, arg);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (h_setup_in(&H, "priv", NULL) != 0)
+		return -1;
+	/* the tender uids reach their files by name, not by listing */
+	if (chmod(H.root, 0711) != 0)
+		return -1;
+	struct alb_error err = {0};
+	if (alb_bridge_create(NULL, BR, &err) != 0 && err.code != ALB_EEXIST) {
+		fprintf(stderr, "bridge: %s\n", err.msg);
+		return -1;
+	}
+	return start_albd();
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	int st = h_stop(&H, SIGTERM);
+	h_teardown(&H);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void block_add(const char *name)
+{
+	struct alb_command add = {.kind = ALB_CMD_BLOCK_ADD};
+	add.u.block_size = 1;
+	assert_true(h_call_is(&H, name, &add, "added block device"));
+}
+
+/* Creates unikernel name with a NIC on BR and block device disk, which
+ * opens both and sleeps, trying what extra[] says. Returns the reply. */
+static struct alb_msg *create(const char *name, const char *disk,
+			      const char *const *extra)
+{
+	struct h_uk u;
+	h_uk_init(&u, false);
+	h_uk_net(&u, "service", BR);
+	h_uk_block(&u, "storage", disk + 1);
+	h_uk_arg(&u, "--attach");
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+		h_uk_arg(&u, "%s", extra[i]);
+	h_uk_arg(&u, "--sleep-ms=60000");
+	assert_int_equal(h_uk_image(&u), 0);
+	struct alb_msg *m = h_call(&H, name, &u.cmd);
+	h_uk_free(&u);
+	return m;
+}
+
+static void create_ok(const char *name, const char *disk, const char *const *extra)
+{
+	struct alb_msg *m = create(name, disk, extra);
+	assert_string_equal(h_text(m), "created unikernel");
+	alb_msg_free(m);
+}
+
+static void destroy(const char *name)
+{
+	struct alb_command d = {.kind = ALB_CMD_UNIKERNEL_DESTROY};
+	assert_true(h_call_is(&H, name, &d, "destroyed unikernel"));
+}
+
+/* The console log of name (albd writes it without a console daemon) once
+ * it holds line; NULL after WAIT_MS. Free it. */
+static char *log_with(const char *name, const char *line)
+{
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/%s.log", H.tmpdir, name);
+	for (int64_t end = h_now_us() + WAIT_MS * 1000; h_now_us() < end;
+	     h_sleep_ms(10)) {
+		char *text = h_read_file(path, NULL);
+		if (text != NULL && output_has_line(text, line))
+			return text;
+		free(text);
+	}
+	fprintf(stderr, "%s: no line \"%s\"\n", path, line);
+	return NULL;
+}
+
+/* The value after `key` up to the end of its line, from a report. */
+static void report_value(const char *text, const char *key, char *out, size_t size)
+{
+	const char *p = strstr(text, key);
+	assert_non_null(p);
+	p += strlen(key);
+	size_t n = strcspn(p, "\n");
+	while (n > 0 && p[n - 1] == ' ')
+		n--;
+	assert_true(n < size);
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* A tender as its report and /proc show it. */
+struct tender {
+	pid_t pid;
+	uint32_t uid;
+	char tap[ALB_IFNAME_SIZE];
+	char block[H_PATH * 2];
+	char *log;
+};
+
+static void tender_of(const char *name, struct tender *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->log = log_with(name, "fake-tender: devices attached");
+	assert_non_null(t->log);
+	char v[H_PATH * 2];
+	report_value(t->log, "fake-tender: pid ", v, sizeof(v));
+	t->pid = (pid_t)atoi(v);
+	report_value(t->log, "--net:service=", t->tap, sizeof(t->tap));
+	report_value(t->log, "--block:storage=", t->block, sizeof(t->block));
+	/* the kernel's view */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)t->pid);
+	char *status = h_read_file(path, NULL);
+	assert_non_null(status);
+	report_value(status, "\nUid:\t", v, sizeof(v));
+	t->uid = (uint32_t)strtoul(v, NULL, 10);
+	char want[128];
+	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", t->uid, t->uid, t->uid, t->uid);
+	assert_string_equal(v, want);
+	report_value(status, "\nGid:\t", v, sizeof(v));
+	assert_string_equal(v, want);
+	static const char *const zero[] = {"\nCapInh:\t", "\nCapPrm:\t", "\nCapEff:\t",
+					   "\nCapBnd:\t", "\nCapAmb:\t"};
+	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+		report_value(status, zero[i], v, sizeof(v));
+		assert_string_equal(v, "0000000000000000");
+	}
+	report_value(status, "\nNoNewPrivs:\t", v, sizeof(v));
+	assert_string_equal(v, "1");
+	if (have_kvm) {
+		report_value(status, "\nGroups:\t", v, sizeof(v));
+		snprintf(want, sizeof(want), "%u", KVM_GID);
+		assert_string_equal(v, want);
+	}
+	free(status);
+	printf("tender %d: uid %u, CapInh/Prm/Eff/Bnd/Amb 0, NoNewPrivs 1, "
+	       "tap %s, block %s\n", (int)t->pid, t->uid, t->tap, t->block);
+}
+
+static void owner_is(const char *path, uint32_t uid, mode_t mode)
+{
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	if (st.st_uid != uid || (st.st_mode & 07777) != mode)
+		fail_msg("%s: uid %u mode %04o, expected uid %u mode %04o", path,
+			 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+			 (unsigned)uid, (unsigned)mode);
+}
+
+/* ---- two tenders ------------------------------------------------------------ */
+
+static void test_two_tenders(void **state)
+{
+	(void)state;
+	block_add(":da");
+	block_add(":db");
+	create_ok(":a", ":da", NULL);
+	struct tender a, b;
+	tender_of(":a", &a);
+	char try_tap[64], try_block[H_PATH * 3], try_kvm[64];
+	snprintf(try_tap, sizeof(try_tap), "--try-tap=%s", a.tap);
+	snprintf(try_block, sizeof(try_block), "--try-open=%s", a.block);
+	snprintf(try_kvm, sizeof(try_kvm), "--try-open=/dev/kvm");
+	const char *tries[] = {try_tap, try_block, have_kvm ? try_kvm : NULL, NULL};
+	create_ok(":b", ":db", tries);
+	tender_of(":b", &b);
+
+	/* two uids of the range, not the same */
+	assert_true(a.uid >= UID_FIRST && a.uid < UID_FIRST + UID_COUNT);
+	assert_true(b.uid >= UID_FIRST && b.uid < UID_FIRST + UID_COUNT);
+	assert_int_not_equal(a.uid, b.uid);
+	/* each has its own NIC and block ("devices attached" above), but
+	 * not the other's */
+	char want[H_PATH * 4];
+	snprintf(want, sizeof(want), "fake-tender: try-tap %s Operation not permitted",
+		 a.tap);
+	assert_true(output_has_line(b.log, want));
+	snprintf(want, sizeof(want), "fake-tender: try-open %s Permission denied",
+		 a.block);
+	assert_true(output_has_line(b.log, want));
+	if (have_kvm)
+		assert_true(output_has_line(b.log, "fake-tender: try-open /dev/kvm ok"));
+	printf("%s", strstr(b.log, "fake-tender: try-tap"));
+
+	/* the files given to each uid, 0600 */
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/:a.img", H.tmpdir);
+	owner_is(path, a.uid, 0600);
+	owner_is(a.block, a.uid, 0600);
+	owner_is(b.block, b.uid, 0600);
+	char tapowner[32];
+	assert_true(sysfs_read(a.tap, "owner", tapowner, sizeof(tapowner)));
+	assert_int_equal(strtoul(tapowner, NULL, 10), a.uid);
+
+	/* UID_COUNT tenders run: no uid for one more */
+	block_add(":dc");
+	struct alb_msg *m = create(":c", ":dc", NULL);
+	snprintf(want, sizeof(want), "no free tender uid: all %u of %u..%u run a tender",
+		 UID_COUNT, UID_FIRST, UID_FIRST + UID_COUNT - 1);
+	assert_string_equal(h_text(m), want);
+	alb_msg_free(m);
+	char dc[H_PATH * 2];
+	snprintf(dc, sizeof(dc), "%s/block/:dc", H.dbdir);
+	owner_is(dc, 0, 0600);
+
+	/* a's tender reaped: its block file is albd's again, its uid free */
+	destroy(":a");
+	owner_is(a.block, 0, 0600);
+	create_ok(":c", ":dc", NULL);
+	struct tender c;
+	tender_of(":c", &c);
+	assert_int_equal(c.uid, a.uid);
+	owner_is(dc, c.uid, 0600);
+
+	destroy(":b");
+	destroy(":c");
+	owner_is(b.block, 0, 0600);
+	owner_is(dc, 0, 0600);
+	free(a.log);
+	free(b.log);
+	free(c.log);
+}
+
+/* ---- files other uids may not read --------------------------------------- */
+
+static void test_private_files(void **state)
+{
+	(void)state;
+	block_add(":dp");
+	create_ok(":p", ":dp", NULL);
+	struct tender p;
+	tender_of(":p", &p);
+	char paths[4][H_PATH * 2];
+	snprintf(paths[0], sizeof(paths[0]), "%s/state", H.dbdir);
+	snprintf(paths[1], sizeof(paths[1]), "%s/:p.img", H.tmpdir);
+	snprintf(paths[2], sizeof(paths[2]), "%s/running/:p", H.tmpdir);
+	snprintf(paths[3], sizeof(paths[3]), "%s", p.block);
+	for (size_t i = 0; i < 4; i++) {
+		struct stat st;
+		assert_int_equal(stat(paths[i], &st), 0);
+		/* another user, and another tender uid of the range */
+		int e = as_uid(OTHER_UID, open_errno, paths[i]);
+		int e2 = as_uid(p.uid == UID_FIRST ? UID_FIRST + 1 : UID_FIRST,
+				open_errno, paths[i]);
+		printf("%s: mode %04o uid %u; uid %u: %s, uid %u: %s\n", paths[i],
+		       (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+		       OTHER_UID, strerror(e), p.uid == UID_FIRST ? UID_FIRST + 1
+								  : UID_FIRST,
+		       strerror(e2));
+		assert_int_equal(e, EACCES);
+		assert_int_equal(e2, EACCES);
+	}
+	destroy(":p");
+	free(p.log);
+}
+
+/* ---- links planted where albd writes --------------------------------------- */
+
+/* Plants a link at <tmpdir>/<rel> to a file of ours, creates :s, and
+ * checks the target is untouched and the link is no longer what albd
+ * used: the create is refused (refused true) or the link replaced. */
+static void planted(const char *rel, bool refused)
+{
+	char link[H_PATH * 2], target[H_PATH * 2];
+	snprintf(link, sizeof(link), "%s/%s", H.tmpdir, rel);
+	snprintf(target, sizeof(target), "%s/target", H.root);
+	assert_int_equal(h_write_file(target, "precious\n", 9), 0);
+	assert_int_equal(chmod(target, 0644), 0);
+	struct stat before, after;
+	assert_int_equal(stat(target, &before), 0);
+	unlink(link);
+	assert_int_equal(symlink(target, link), 0);
+
+	struct alb_msg *m = create(":s", ":ds", NULL);
+	const char *text = h_text(m);
+	printf("link at %s: %s\n", rel, text);
+	if (refused) {
+		assert_string_not_equal(text, "created unikernel");
+	} else {
+		assert_string_equal(text, "created unikernel");
+		destroy(":s");
+	}
+	alb_msg_free(m);
+	char *content = h_read_file(target, NULL);
+	assert_string_equal(content, "precious\n");
+	free(content);
+	assert_int_equal(stat(target, &after), 0);
+	assert_int_equal(after.st_uid, before.st_uid);
+	assert_int_equal(after.st_mode, before.st_mode);
+	assert_int_equal(after.st_size, before.st_size);
+	assert_true(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+		    after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+	unlink(link);
+	unlink(target);
+}
+
+static void test_planted_links(void **state)
+{
+	(void)state;
+	block_add(":ds");
+	/* the image and its temporary name: a link is replaced, never
+	 * followed */
+	planted(":s.img", false);
+	planted("#:s.img", false);
+	/* the console FIFO and the log file: refused */
+	planted("fifo/:s", true);
+	planted(":s.log", true);
+	/* the runtime record: replaced by the record */
+	planted("running/:s", false);
+	/* nothing of :s is left behind */
+	char path[H_PATH * 2];
+	snprintf(path, sizeof(path), "%s/:s.img", H.tmpdir);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+/* ---- a crash of albd ------------------------------------------------------- */
+
+static void test_crash(void **state)
+{
+	(void)state;
+	block_add(":dx");
+	block_add(":dy");
+	block_add(":dz");
+	create_ok(":x", ":dx", NULL);
+	create_ok(":y", ":dy", NULL);
+	struct tender x, y;
+	tender_of(":x", &x);
+	tender_of(":y", &y);
+	/* albd dies; then y's tender too, while no albd watches it */
+	int st = h_stop(&H, SIGKILL);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(kill(y.pid, SIGKILL), 0);
+	for (int i = 0; i < 500 && kill(y.pid, 0) == 0; i++)
+		h_sleep_ms(10);
+	owner_is(y.block, y.uid, 0600);
+	char ylog[H_PATH * 2];
+	snprintf(ylog, sizeof(ylog), "%s/:y.log", H.tmpdir);
+	unlink(ylog);
+	assert_int_equal(start_albd(), 0);
+	/* x adopted, with its uid and file; y restored from the state file:
+	 * a new tender, under a free uid */
+	owner_is(x.block, x.uid, 0600);
+	struct tender y2;
+	tender_of(":y", &y2);
+	assert_int_not_equal(y2.pid, y.pid);
+	assert_int_not_equal(y2.uid, x.uid);
+	owner_is(y2.block, y2.uid, 0600);
+	/* both uids are taken */
+	struct alb_msg *m = create(":z", ":dz", NULL);
+	assert_non_null(strstr(h_text(m), "no free tender uid"));
+	alb_msg_free(m);
+	/* the adopted tender's file goes back at its end too */
+	destroy(":x");
+	owner_is(x.block, 0, 0600);
+	destroy(":y");
+	owner_is(y.block, 0, 0600);
+
+	/* a block file a tender uid holds without a tender (as a crash
+	 * between giving it and spawning would leave it) is taken back */
+	assert_int_equal(WEXITSTATUS(h_stop(&H, SIGTERM)), 0);
+	char dz[H_PATH * 2];
+	snprintf(dz, sizeof(dz), "%s/block/:dz", H.dbdir);
+	assert_int_equal(chown(dz, UID_FIRST + 1, UID_FIRST + 1), 0);
+	assert_int_equal(chmod(dz, 0666), 0);
+	assert_int_equal(start_albd(), 0);
+	owner_is(dz, 0, 0600);
+	free(x.log);
+	free(y.log);
+	free(y2.log);
+}
+
+/* ---- directories albd refuses ----------------------------------------------- */
+
+static void test_refused_dirs(void **state)
+{
+	(void)state;
+	/* between two runs: the dbdir becomes writable by its group, then
+	 * by others, then the tmpdir is another user's */
+	assert_int_equal(WEXITSTATUS(h_stop(&H, SIGTERM)), 0);
+	assert_int_equal(chmod(H.dbdir, 0775), 0);
+	assert_int_not_equal(start_albd(), 0);
+	assert_int_equal(chmod(H.dbdir, 0757), 0);
+	assert_int_not_equal(start_albd(), 0);
+	assert_int_equal(chmod(H.dbdir, 0750), 0);
+	assert_int_equal(chown(H.tmpdir, OTHER_UID, 0), 0);
+	assert_int_not_equal(start_albd(), 0);
+	assert_int_equal(chown(H.tmpdir, 0, 0), 0);
+	/* fixed: it starts, and gives others search permission on dbdir */
+	assert_int_equal(start_albd(), 0);
+	struct stat st;
+	assert_int_equal(stat(H.dbdir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0751);
+}
+
+static int tests(void)
+{
+	if (private_devices() != 0) {
+		printf("skipped: cannot bind device nodes of our own: %s\n",
+		       strerror(errno));
+		return SKIP_STATUS;
+	}
+	const struct CMUnitTest t[] = {
+		cmocka_unit_test_setup_teardown(test_two_tenders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_planted_links, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_dirs, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("privilege", t, NULL, NULL);
+}
+
+int main(void)
+{
+	if (getenv("ALB_FAKE_TENDER") == NULL) {
+		printf("skipped: ALB_FAKE_TENDER is not set\n");
+		return SKIP_STATUS;
+	}
+	return run_in_netns(tests);
+}
