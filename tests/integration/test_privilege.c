@@ -16,6 +16,7 @@
  * the mount namespace gets device nodes of its own, 0666 and 0660 with a
  * group of the test, bound over them.
  * SPDX-License-Identifier: ISC */
+#include <dirent.h>
 #include <grp.h>
 #include <net/if.h>
 #include <setjmp.h>
@@ -478,6 +479,83 @@ static void test_crash(void **state)
 	free(y2.log);
 }
 
+/* ---- QEMU ------------------------------------------------------------------- */
+
+/* The pid of the process whose command line has arg (0: none). */
+static pid_t pid_with_arg(const char *arg)
+{
+	DIR *d = opendir("/proc");
+	pid_t found = 0;
+	struct dirent *e;
+	static char cmd[65536];
+	while (d != NULL && found == 0 && (e = readdir(d)) != NULL) {
+		char path[300];
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+		for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmd + i) + 1) {
+			cmd[n] = '\0';
+			if (strcmp(cmd + i, arg) == 0)
+				found = (pid_t)atoi(e->d_name);
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+	return found;
+}
+
+/* QEMU runs a virtio image the same way: its own uid, no capability, its
+ * tap opened by name (ifname=, script=no). */
+static void test_qemu(void **state)
+{
+	(void)state;
+	char qemu[ALB_TENDER_PATH_MAX], kernel[H_PATH * 2];
+	const char *build = getenv("ALB_BUILD_ROOT");
+	snprintf(kernel, sizeof(kernel), "%s/examples/hello-unikernel/hello.elf",
+		 build ? build : ".");
+	size_t len = 0;
+	char *elf = h_read_file(kernel, &len);
+	if (alb_tender_lookup(ALB_TENDER_QEMU, 1, H.dbdir, qemu, NULL) != 0 ||
+	    elf == NULL) {
+		printf("qemu test skipped: no qemu-system-x86_64 or hello.elf\n");
+		free(elf);
+		return;
+	}
+	struct h_uk u;
+	h_uk_init(&u, false);
+	h_uk_net(&u, "service", BR);
+	h_uk_arg(&u, "--seconds=10");
+	u.cmd.u.create.image = (struct alb_bytes){(uint8_t *)elf, len};
+	assert_true(h_call_is(&H, ":vm", &u.cmd, "created unikernel"));
+	char *log = log_with(":vm", "Hello from albatross hello-unikernel");
+	assert_non_null(log);
+	free(log);
+	char img[H_PATH * 2];
+	snprintf(img, sizeof(img), "%s/:vm.img", H.tmpdir);
+	pid_t pid = pid_with_arg(img);
+	assert_true(pid > 0);
+	char path[64], v[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	char *status = h_read_file(path, NULL);
+	assert_non_null(status);
+	report_value(status, "\nUid:\t", v, sizeof(v));
+	uint32_t uid = (uint32_t)strtoul(v, NULL, 10);
+	assert_true(uid >= UID_FIRST && uid < UID_FIRST + UID_COUNT);
+	report_value(status, "\nCapEff:\t", v, sizeof(v));
+	assert_string_equal(v, "0000000000000000");
+	report_value(status, "\nCapBnd:\t", v, sizeof(v));
+	assert_string_equal(v, "0000000000000000");
+	free(status);
+	owner_is(img, uid, 0600);
+	printf("qemu %d: uid %u, no capability, its tap opened by name\n", (int)pid,
+	       uid);
+	destroy(":vm");
+	free(elf);
+}
+
 /* ---- directories albd refuses ----------------------------------------------- */
 
 static void test_refused_dirs(void **state)
@@ -513,6 +591,7 @@ static int tests(void)
 		cmocka_unit_test_setup_teardown(test_private_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_planted_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_qemu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_dirs, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("privilege", t, NULL, NULL);
