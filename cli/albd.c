@@ -33,14 +33,13 @@ enum { OPT_DBDIR = DAEMON_OPT_OWN, OPT_NO_DROP_PATH, OPT_ZVOL, OPT_QEMU_ACCEL,
        OPT_TENDER_UIDS };
 
 /* What albd keeps of root (doc/privilege.md): taps and bridges, signals
- * to tenders under other uids ... */
-static const int caps_kept[] = {CAP_NET_ADMIN, CAP_KILL,
-				/* ... and with tender uids: the child's
-				 * credentials and bounding set, the image
-				 * and block files given to the tender and
-				 * taken back */
-				CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_CHOWN};
+ * to tenders under other uids; CAP_CHOWN for the socket's group and for
+ * the files of tender uids; with tender uids, the child's credentials and
+ * bounding set. */
+static const int caps_kept[] = {CAP_NET_ADMIN, CAP_KILL, CAP_CHOWN,
+				CAP_SETUID, CAP_SETGID, CAP_SETPCAP};
 #define N_CAPS_BASE 2
+#define N_CAPS_CHOWN 3
 
 /* An unsigned decimal number that fits 32 bits, the whole of s[0..len). */
 static bool parse_u32(const char *s, size_t len, uint32_t *out)
@@ -137,10 +136,11 @@ int main(int argc, char **argv)
 	uv_loop_t loop;
 	struct alb_vmmd *vmmd;
 	struct alb_error err;
-	if (daemon_keep_caps(prog, caps_kept,
-			     o.cfg.tender_uid_count > 0
-				 ? sizeof(caps_kept) / sizeof(caps_kept[0])
-				 : N_CAPS_BASE) != 0)
+	size_t n_caps = o.cfg.tender_uid_count > 0
+			    ? sizeof(caps_kept) / sizeof(caps_kept[0])
+			: o.cfg.socket_gid >= 0 ? N_CAPS_CHOWN
+						: N_CAPS_BASE;
+	if (daemon_keep_caps(prog, caps_kept, n_caps) != 0)
 		return 1;
 	if (uv_loop_init(&loop) != 0) {
 		alb_log_error("%s: cannot make an event loop", prog);
