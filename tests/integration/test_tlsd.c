@@ -4,8 +4,11 @@
  * by the cert module and clients written here with OpenSSL: delegated
  * policies installed deepest first with consecutive sequence numbers, the
  * reply header, chains refused (another CA, an expired leaf, a leaf without
- * the extension), console streams, streamed images, block data relayed,
- * and every limit at and one past.
+ * the extension, delegations that do not nest), a chain's policies all or
+ * nothing (what went in is put back when vmmd refuses one), console
+ * streams, streamed images, block data relayed, and every limit at and one
+ * past; with the real alb-tlsd and the real albd, a chain with a
+ * sub-policy above its parent, or one albd refuses, installs nothing.
  * SPDX-License-Identifier: ISC */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +39,8 @@
 
 #include "albatross/albatross.h"
 #include "albatross/cert.h"
+#include "albd_harness.h"
+#include "cert_forge.h"
 #include "test_child.h"
 
 /* The limits of the endpoint under test (small, to test them cheaply). */
@@ -71,6 +76,7 @@ struct seen {
 	uint8_t image_first, image_last;
 	size_t stream_len;  /* block set: bytes relayed */
 	size_t max_chunk;
+	int64_t unikernels; /* policy add */
 };
 
 static struct {
@@ -90,6 +96,9 @@ static struct {
 	EVP_PKEY *ca_key, *other_key, *key;
 	X509 *ca, *other_ca;
 	char bad_policy_path[ALB_NAME_BUF]; /* vmmd refuses Policy_add here */
+	/* what the fake vmmd answers to Policy_info (names relative) */
+	struct alb_named_policy held[4];
+	size_t n_held;
 } T;
 
 static void record(const struct seen *s)
@@ -115,6 +124,22 @@ static void reply(int fd, const struct alb_msg *req, enum alb_payload_kind kind,
 		m.u.success.u.string.ptr = text;
 		m.u.success.u.string.len = strlen(text);
 	}
+	struct alb_buf out;
+	memset(&out, 0, sizeof(out));
+	if (alb_msg_encode(&m, 0, &out, NULL) == 0)
+		alb_frame_write_fd(fd, out.data, out.len, NULL);
+	alb_buf_free(&out);
+}
+
+static void reply_policies(int fd, const struct alb_msg *req)
+{
+	struct alb_msg m;
+	memset(&m, 0, sizeof(m));
+	m.header = req->header;
+	m.kind = ALB_PAYLOAD_SUCCESS;
+	m.u.success.kind = ALB_REPLY_POLICIES;
+	m.u.success.u.policies.n = T.n_held;
+	m.u.success.u.policies.v = T.held;
 	struct alb_buf out;
 	memset(&out, 0, sizeof(out));
 	if (alb_msg_encode(&m, 0, &out, NULL) == 0)
@@ -171,7 +196,7 @@ static bool misbehave(int fd, const struct alb_msg *m)
 }
 
 /* One connection to the fake daemon: Policy_add → Success (keep reading),
- * anything else → its answer, then close. */
+ * Policy_info → T.held, anything else → its answer, then close. */
 static void serve(int fd, enum alb_endpoint ep)
 {
 	for (;;) {
@@ -208,13 +233,18 @@ static void serve(int fd, enum alb_endpoint ep)
 				alb_buf_free(&ch);
 			}
 		}
+		if (s.kind == ALB_CMD_POLICY_ADD)
+			s.unikernels = c->u.policy.unikernels;
 		record(&s);
 		bool more = false;
 		if (misbehave(fd, m)) {
 			alb_msg_free(m);
 			return;
 		}
-		if (s.kind == ALB_CMD_POLICY_ADD) {
+
+		if (s.kind == ALB_CMD_POLICY_INFO) {
+			reply_policies(fd, m);
+		} else if (s.kind == ALB_CMD_POLICY_ADD) {
 			if (strcmp(s.name, T.bad_policy_path) == 0)
 				reply(fd, m, ALB_PAYLOAD_FAILURE, "policy refused");
 			else
@@ -639,18 +669,23 @@ static void test_info_nested_policies(void **state)
 	assert_int_equal(m->header.sequence, 0);
 	assert_int_equal(m->header.version, ALB_WIRE_VERSION);
 	alb_msg_free(m);
-	/* Deepest first, then the command, numbered in a row. */
-	assert_int_equal(log_mark(), mark + 3);
-	struct seen s0 = log_at(mark), s1 = log_at(mark + 1), s2 = log_at(mark + 2);
+	/* What the chain's paths hold (to put it back if vmmd refuses one),
+	 * then deepest first, then the command, numbered in a row. */
+	assert_int_equal(log_mark(), mark + 4);
+	struct seen si = log_at(mark), s0 = log_at(mark + 1), s1 = log_at(mark + 2),
+		    s2 = log_at(mark + 3);
+	assert_int_equal(si.kind, ALB_CMD_POLICY_INFO);
+	assert_string_equal(si.name, "a:");
 	assert_int_equal(s0.kind, ALB_CMD_POLICY_ADD);
 	assert_string_equal(s0.name, "a:b:");
 	assert_int_equal(s1.kind, ALB_CMD_POLICY_ADD);
 	assert_string_equal(s1.name, "a:");
 	assert_int_equal(s2.kind, ALB_CMD_UNIKERNEL_INFO);
 	assert_string_equal(s2.name, "a:b:hello");
-	assert_int_equal(s0.sequence, (int64_t)st.next_sequence);
-	assert_int_equal(s1.sequence, s0.sequence + 1);
-	assert_int_equal(s2.sequence, s0.sequence + 2);
+	assert_int_equal(si.sequence, (int64_t)st.next_sequence);
+	assert_int_equal(s0.sequence, si.sequence + 1);
+	assert_int_equal(s1.sequence, si.sequence + 2);
+	assert_int_equal(s2.sequence, si.sequence + 3);
 	X509_free(l);
 	X509_free(b);
 	X509_free(a);
@@ -672,6 +707,91 @@ static void test_policy_refused(void **state)
 	assert_int_equal(log_mark(), mark + 1); /* the command was not sent */
 	T.bad_policy_path[0] = '\0';
 	X509_free(l);
+	X509_free(a);
+}
+
+/* vmmd refuses the topmost delegation after the deeper one went in: that
+ * one is put back as it was (a policy it had, or none), then the refusal
+ * is the reply; the command is not sent. */
+static void test_chain_all_or_nothing(void **state)
+{
+	(void)state;
+	struct alb_command pa = policy_cmd(5), pb = policy_cmd(3);
+	X509 *a = sign(T.ca, T.ca_key, T.key, "top", &pa);
+	X509 *b = sign(a, T.key, T.key, "sub", &pb);
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+	X509 *l = leaf(b, T.key, "x", &info, alb_cert_now());
+	X509 *chain[] = {l, b, a};
+	snprintf(T.bad_policy_path, sizeof(T.bad_policy_path), "top:");
+	const char *refusal = "expected success when adding policy, got: failure "
+			      "policy refused";
+	/* top:sub: had a policy of 1 unikernel: it gets it back */
+	struct alb_command old = policy_cmd(1);
+	T.held[0] = (struct alb_named_policy){"sub:", old.u.policy};
+	T.n_held = 1;
+	size_t mark = log_mark();
+	struct alb_msg *m = one_reply(chain, 3, NULL);
+	assert_failure(m, refusal);
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark + 4);
+	struct seen s[4];
+	for (size_t i = 0; i < 4; i++)
+		s[i] = log_at(mark + i);
+	assert_int_equal(s[0].kind, ALB_CMD_POLICY_INFO);
+	assert_int_equal(s[1].kind, ALB_CMD_POLICY_ADD);
+	assert_string_equal(s[1].name, "top:sub:");
+	assert_int_equal(s[1].unikernels, 3);
+	assert_int_equal(s[2].kind, ALB_CMD_POLICY_ADD);
+	assert_string_equal(s[2].name, "top:");
+	assert_int_equal(s[3].kind, ALB_CMD_POLICY_ADD);
+	assert_string_equal(s[3].name, "top:sub:");
+	assert_int_equal(s[3].unikernels, 1);
+	/* top:sub: had none: it is removed again */
+	T.n_held = 0;
+	mark = log_mark();
+	m = one_reply(chain, 3, NULL);
+	assert_failure(m, refusal);
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark + 4);
+	s[3] = log_at(mark + 3);
+	assert_int_equal(s[3].kind, ALB_CMD_POLICY_REMOVE);
+	assert_string_equal(s[3].name, "top:sub:");
+	/* refused at the first (deepest) one: nothing to put back */
+	snprintf(T.bad_policy_path, sizeof(T.bad_policy_path), "top:sub:");
+	mark = log_mark();
+	m = one_reply(chain, 3, NULL);
+	assert_failure(m, refusal);
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark + 2);
+	T.bad_policy_path[0] = '\0';
+	X509_free(l);
+	X509_free(b);
+	X509_free(a);
+}
+
+/* A sub-CA whose policy is above its CA's: refused with the reason before
+ * anything reaches vmmd. */
+static void test_chain_not_nested(void **state)
+{
+	(void)state;
+	struct alb_command pa = policy_cmd(5), pb = policy_cmd(3), big = policy_cmd(6);
+	X509 *a = sign(T.ca, T.ca_key, T.key, "a", &pa);
+	X509 *b = sign(a, T.key, T.key, "b", &pb);
+	X509 *above = forge_policy(b, &big.u.policy, T.key);
+	assert_non_null(above);
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+	X509 *l = leaf(above, T.key, "x", &info, alb_cert_now());
+	size_t mark = log_mark();
+	X509 *chain[] = {l, above, a};
+	struct alb_msg *m = one_reply(chain, 3, NULL);
+	assert_failure(m, "policy of a:b: is not within the policy of a: in the "
+			  "chain: policy above allows 5 unikernels, which is fewer "
+			  "than 6");
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark);
+	X509_free(l);
+	X509_free(above);
+	X509_free(b);
 	X509_free(a);
 }
 
@@ -1066,7 +1186,14 @@ static uint16_t free_port(void)
 
 /* Starts cli/alb-tlsd on 127.0.0.1 with the test's PKI and tmpdir and its
  * default limits; returns once it accepts. */
+static void start_binary_at(const char *tmpdir);
+
 static void start_binary(void)
+{
+	start_binary_at(T.dir);
+}
+
+static void start_binary_at(const char *tmpdir)
 {
 	const char *build = getenv("ALB_BUILD_ROOT");
 	char exe[256], ca[256], cert[256], key[256], port[16];
@@ -1079,7 +1206,7 @@ static void start_binary(void)
 	fflush(stdout);
 	tlsd_pid = fork();
 	if (tlsd_pid == 0) {
-		execl(exe, exe, "-q", "--tmpdir", T.dir, "--ip", "127.0.0.1", "--port",
+		execl(exe, exe, "-q", "--tmpdir", tmpdir, "--ip", "127.0.0.1", "--port",
 		      port, ca, cert, key, (char *)NULL);
 		_exit(127);
 	}
@@ -1507,11 +1634,121 @@ static void test_cli_inetd(void **state)
 	assert_int_equal(cli_end(&c), 0);
 }
 
+/* The policy albd holds at path itself: its unikernels, or -1 for none. */
+static int64_t albd_policy(const struct harness *h, const char *path)
+{
+	struct alb_command c = simple(ALB_CMD_POLICY_INFO);
+	struct alb_msg *m = h_call(h, path, &c);
+	assert_non_null(m);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	int64_t u = -1;
+	for (size_t i = 0; i < m->u.success.u.policies.n; i++)
+		if (strcmp(m->u.success.u.policies.v[i].name, ":") == 0)
+			u = m->u.success.u.policies.v[i].policy.unikernels;
+	alb_msg_free(m);
+	return u;
+}
+
+static void albd_policy_add(const struct harness *h, const char *path,
+			    int64_t unikernels)
+{
+	struct alb_command c = policy_cmd(unikernels);
+	assert_true(h_call_is(h, path, &c, "added policy"));
+}
+
+/* With the real alb-tlsd in front of the real albd: a chain with a
+ * sub-policy above its parent installs nothing; a chain that nests but
+ * whose topmost policy albd refuses installs nothing either (Albatross's
+ * endpoint would leave the deeper one in); one albd accepts installs all. */
+static void test_binary_albd_chains(void **state)
+{
+	(void)state;
+	struct harness h;
+	assert_int_equal(h_setup(&h, "tlsd-albd"), 0);
+	assert_int_equal(h_start_albd(&h, "-q"), 0);
+	start_binary_at(h.tmpdir);
+	/* what albd holds: a: 5 unikernels, a:c: 4, a:b: 1 */
+	albd_policy_add(&h, "a:", 5);
+	albd_policy_add(&h, "a:c:", 4);
+	albd_policy_add(&h, "a:b:", 1);
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+
+	/* a:b: at 6 under a: at 5 */
+	struct alb_command p5 = policy_cmd(5), p3 = policy_cmd(3), p6 = policy_cmd(6);
+	X509 *a5 = sign(T.ca, T.ca_key, T.key, "a", &p5);
+	X509 *b3 = sign(a5, T.key, T.key, "b", &p3);
+	X509 *b6 = forge_policy(b3, &p6.u.policy, T.key);
+	assert_non_null(b6);
+	X509 *l = leaf(b6, T.key, "x", &info, alb_cert_now());
+	X509 *chain[] = {l, b6, a5};
+	struct alb_msg *m = one_reply(chain, 3, NULL);
+	printf("sub-policy above its parent: %s\n", m->u.failure.ptr);
+	assert_failure(m, "policy of a:b: is not within the policy of a: in the "
+			  "chain: policy above allows 5 unikernels, which is fewer "
+			  "than 6");
+	alb_msg_free(m);
+	X509_free(l);
+	assert_int_equal(albd_policy(&h, "a:"), 5);
+	assert_int_equal(albd_policy(&h, "a:b:"), 1);
+	assert_int_equal(albd_policy(&h, "a:c:"), 4);
+
+	/* a: at 3, a:b: at 2: nests, but albd's a:c: (4) does not fit a: at
+	 * 3, after a:b: at 2 went in: a:b: is 1 again */
+	struct alb_command p2 = policy_cmd(2);
+	X509 *a3 = sign(T.ca, T.ca_key, T.key, "a", &p3);
+	X509 *b2 = sign(a3, T.key, T.key, "b", &p2);
+	l = leaf(b2, T.key, "x", &info, alb_cert_now());
+	X509 *chain2[] = {l, b2, a3};
+	m = one_reply(chain2, 3, NULL);
+	assert_int_equal(m->kind, ALB_PAYLOAD_FAILURE);
+	printf("albd refuses the topmost: %s\n", m->u.failure.ptr);
+	assert_true(strncmp(m->u.failure.ptr, "expected success when adding policy, "
+			    "got: failure ", 50) == 0);
+	alb_msg_free(m);
+	assert_int_equal(albd_policy(&h, "a:"), 5);
+	assert_int_equal(albd_policy(&h, "a:b:"), 1);
+	assert_int_equal(albd_policy(&h, "a:c:"), 4);
+	/* the same where a:b: had no policy: none again */
+	struct alb_command rm = simple(ALB_CMD_POLICY_REMOVE);
+	assert_true(h_call_is(&h, "a:b:", &rm, "removed policy"));
+	m = one_reply(chain2, 3, NULL);
+	assert_int_equal(m->kind, ALB_PAYLOAD_FAILURE);
+	alb_msg_free(m);
+	assert_int_equal(albd_policy(&h, "a:b:"), -1);
+	assert_int_equal(albd_policy(&h, "a:"), 5);
+	X509_free(l);
+
+	/* a chain albd accepts installs both, then runs the command */
+	struct alb_command p4 = policy_cmd(4);
+	X509 *a4 = sign(T.ca, T.ca_key, T.key, "a", &p4);
+	X509 *b4 = sign(a4, T.key, T.key, "b", &p2);
+	l = leaf(b4, T.key, "x", &info, alb_cert_now());
+	X509 *chain3[] = {l, b4, a4};
+	m = one_reply(chain3, 3, NULL);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	alb_msg_free(m);
+	assert_int_equal(albd_policy(&h, "a:"), 4);
+	assert_int_equal(albd_policy(&h, "a:b:"), 2);
+	X509_free(l);
+	X509_free(a4);
+	X509_free(b4);
+	X509_free(a3);
+	X509_free(b2);
+	X509_free(a5);
+	X509_free(b3);
+	X509_free(b6);
+	stop_binary();
+	h_stop(&h, SIGTERM);
+	h_teardown(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_info_nested_policies),
 		cmocka_unit_test(test_policy_refused),
+		cmocka_unit_test(test_chain_all_or_nothing),
+		cmocka_unit_test(test_chain_not_nested),
 		cmocka_unit_test(test_refused_chains),
 		cmocka_unit_test(test_unmappable_chain),
 		cmocka_unit_test(test_console_stream),
@@ -1530,6 +1767,7 @@ int main(void)
 		cmocka_unit_test(test_cli_serves),
 		cmocka_unit_test(test_cli_systemd),
 		cmocka_unit_test(test_cli_inetd),
+		cmocka_unit_test(test_binary_albd_chains),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -19,6 +19,7 @@ static void release(struct tconn *k)
 	struct alb_tlsd *d = k->d;
 	SSL_free(k->ssl);
 	alb_frame_reader_free(k->crd);
+	tlsd_policies_free(k);
 	alb_cert_auth_free(k->auth);
 	free(k->image.data);
 	tlsd_conn_unlink(d, k);
@@ -60,7 +61,7 @@ struct tconn *tlsd_conn_new(struct alb_tlsd *d)
 	return k;
 }
 
-static void close_daemon(struct tconn *k)
+void tlsd_dm_close(struct tconn *k)
 {
 	if (k->dm == NULL)
 		return;
@@ -77,7 +78,7 @@ void tlsd_conn_close(struct tconn *k)
 		return;
 	k->state = T_CLOSING;
 	tlsd_handshake_over(k);
-	close_daemon(k);
+	tlsd_dm_close(k);
 	uv_close((uv_handle_t *)&k->timer, on_timer_closed);
 	if (k->cl != NULL) {
 		struct dc_conn *cl = k->cl;
@@ -92,7 +93,7 @@ void tlsd_conn_end(struct tconn *k)
 		return;
 	k->state = T_FINISH;
 	tlsd_client_read_stop(k);
-	close_daemon(k);
+	tlsd_dm_close(k);
 	if (k->cl == NULL) {
 		tlsd_conn_close(k);
 		return;
@@ -130,7 +131,7 @@ static void finish(struct tconn *k, const struct alb_msg *m)
 	struct alb_buf out;
 	memset(&out, 0, sizeof(out));
 	struct alb_error err;
-	close_daemon(k);
+	tlsd_dm_close(k);
 	k->state = T_FINISH;
 	if (alb_msg_encode(&r, ALB_ENCODE_FRAMED, &out, &err) != 0)
 		alb_log_error("cannot encode the reply: %s", err.msg);
@@ -140,7 +141,7 @@ static void finish(struct tconn *k, const struct alb_msg *m)
 	tlsd_conn_end(k);
 }
 
-static void finish_failure(struct tconn *k, const char *text)
+void tlsd_finish_failure(struct tconn *k, const char *text)
 {
 	struct alb_msg m;
 	memset(&m, 0, sizeof(m));
@@ -176,15 +177,14 @@ static int dm_send(struct tconn *k, const uint8_t *hdr, struct alb_buf *data,
 	else
 		alb_buf_free(data);
 	if (rc != 0) {
-		finish_failure(k, failure);
+		tlsd_finish_failure(k, failure);
 		return -1;
 	}
 	return 0;
 }
 
-/* Encodes a command for the daemon with the next sequence number. */
-static int dm_command(struct tconn *k, const char *name,
-		      const struct alb_command *cmd, const char *failure)
+int tlsd_dm_command(struct tconn *k, const char *name,
+		    const struct alb_command *cmd, const char *failure)
 {
 	struct alb_msg m;
 	memset(&m, 0, sizeof(m));
@@ -198,15 +198,15 @@ static int dm_command(struct tconn *k, const char *name,
 	struct alb_error err;
 	if (alb_msg_encode(&m, ALB_ENCODE_FRAMED, &out, &err) != 0) {
 		alb_log_error("cannot encode a command for %s: %s", name, err.msg);
-		finish_failure(k, failure);
+		tlsd_finish_failure(k, failure);
 		return -1;
 	}
 	return dm_send(k, NULL, &out, failure);
 }
 
-static void send_command(struct tconn *k)
+void tlsd_send_command(struct tconn *k)
 {
-	if (dm_command(k, k->auth->name, &k->auth->ext->command,
+	if (tlsd_dm_command(k, k->auth->name, &k->auth->ext->command,
 		       "couldn't write unikernel to VMMD") != 0)
 		return;
 	k->d->st.commands++;
@@ -221,31 +221,18 @@ static void send_command(struct tconn *k)
 	tlsd_tls_pump(k);
 }
 
-/* Installs the delegations deepest first (§9.2 step 5), each for the
- * path itself. */
-static void send_next_policy(struct tconn *k)
-{
-	const struct alb_cert_delegation *del =
-	    &k->auth->delegations[--k->next_policy];
-	struct alb_command cmd;
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.kind = ALB_CMD_POLICY_ADD;
-	cmd.u.policy = *del->policy;
-	alb_log_debug("adding policy for %s", del->path);
-	if (dm_command(k, del->path, &cmd, "failed to write policy") == 0)
-		k->state = T_POLICY;
-}
-
 /* The daemon closed, failed or sent what could not be read. */
 static void daemon_lost(struct tconn *k)
 {
 	switch (k->state) {
+	case T_SNAPSHOT:
 	case T_POLICY:
-		finish_failure(k, "read error after writing policy");
+	case T_ROLLBACK:
+		tlsd_policy_lost(k);
 		break;
 	case T_BLOCK:
 	case T_REPLY:
-		finish_failure(k, k->mode == ALB_REPLY_MODE_SINGLE
+		tlsd_finish_failure(k, k->mode == ALB_REPLY_MODE_SINGLE
 					  ? "error reading from fd"
 					  : "exception while reading from fd");
 		break;
@@ -263,13 +250,13 @@ static void forward(struct tconn *k, struct alb_msg *m)
 	struct alb_error err;
 	if (alb_msg_encode(m, ALB_ENCODE_FRAMED, &out, &err) != 0) {
 		alb_log_error("cannot encode a message to forward: %s", err.msg);
-		finish_failure(k, "exception");
+		tlsd_finish_failure(k, "exception");
 		return;
 	}
 	int rc = tlsd_tls_send(k, out.data, out.len);
 	alb_buf_free(&out);
 	if (rc != 0) {
-		finish_failure(k, "exception");
+		tlsd_finish_failure(k, "exception");
 		return;
 	}
 	if (tlsd_client_pending(k) > ALB_TLSD_PENDING_MAX && k->dm_reading) {
@@ -278,29 +265,6 @@ static void forward(struct tconn *k, struct alb_msg *m)
 		k->dm_reading = false;
 		k->dm_paused = true;
 	}
-}
-
-static void policy_answer(struct tconn *k, const struct alb_msg *m)
-{
-	if (m->kind != ALB_PAYLOAD_SUCCESS) {
-		char text[ALB_ERROR_MSG_MAX];
-		if (m->kind == ALB_PAYLOAD_FAILURE)
-			snprintf(text, sizeof(text), "expected success when adding "
-				 "policy, got: failure %.*s",
-				 (int)(m->u.failure.len > 400 ? 400 : m->u.failure.len),
-				 m->u.failure.ptr);
-		else
-			snprintf(text, sizeof(text), "expected success when adding "
-				 "policy, got: %s",
-				 m->kind == ALB_PAYLOAD_DATA ? "data" : "command");
-		alb_log_warn("error while applying policies %s", text);
-		finish_failure(k, text);
-		return;
-	}
-	if (k->next_policy > 0)
-		send_next_policy(k);
-	else
-		send_command(k);
 }
 
 static void daemon_message(struct tconn *k, struct alb_bytes frame)
@@ -313,8 +277,10 @@ static void daemon_message(struct tconn *k, struct alb_bytes frame)
 		return;
 	}
 	switch (k->state) {
+	case T_SNAPSHOT:
 	case T_POLICY:
-		policy_answer(k, m);
+	case T_ROLLBACK:
+		tlsd_policy_answer(k, m);
 		break;
 	case T_BLOCK:
 		/* vmmd answered before the stream ended (e.g. it refused the
@@ -332,7 +298,7 @@ static void daemon_message(struct tconn *k, struct alb_bytes frame)
 	default:
 		/* Nothing is expected from the daemon before the command. */
 		alb_log_warn("unexpected message from the daemon");
-		finish_failure(k, "error reading from fd");
+		tlsd_finish_failure(k, "error reading from fd");
 		break;
 	}
 	alb_msg_free(m);
@@ -354,32 +320,37 @@ void tlsd_daemon_lost(struct tconn *k, int rc, const char *why)
 	daemon_lost(k);
 }
 
-static void connect_daemon(struct tconn *k)
+int tlsd_dm_open(struct tconn *k)
 {
 	struct alb_tlsd *d = k->d;
 	char path[ALB_SOCKET_PATH_BUF];
 	struct alb_error err = {0};
-	k->state = T_CONNECT;
 	int fd = -1;
+	tlsd_dm_close(k);
 	if (alb_endpoint_socket_path(d->tmpdir, k->endpoint, path, &err) != 0 ||
-	    dc_unix_connect(path, &fd, &err) != 0) {
+	    dc_unix_connect(path, &fd, &err) != 0 ||
+	    dc_conn_open(d->dm_pool, fd, k, &k->dm, &err) != 0) {
 		alb_log_warn("failed to connect to the %s socket: %s",
 			     alb_endpoint_socket_name(k->endpoint), err.msg);
-		finish_failure(k, "couldn't reach service");
-		return;
-	}
-	if (dc_conn_open(d->dm_pool, fd, k, &k->dm, &err) != 0) {
-		finish_failure(k, "couldn't reach service");
-		return;
+		return -1;
 	}
 	k->handles++;
 	dc_conn_read(k->dm, false);
 	k->dm_reading = true;
-	k->next_policy = k->endpoint == ALB_ENDPOINT_VMMD ? k->auth->n_delegations : 0;
-	if (k->next_policy > 0)
-		send_next_policy(k);
+	return 0;
+}
+
+static void connect_daemon(struct tconn *k)
+{
+	k->state = T_CONNECT;
+	if (tlsd_dm_open(k) != 0) {
+		tlsd_finish_failure(k, "couldn't reach service");
+		return;
+	}
+	if (k->endpoint == ALB_ENDPOINT_VMMD && k->auth->n_delegations > 0)
+		tlsd_policies_install(k);
 	else
-		send_command(k);
+		tlsd_send_command(k);
 }
 
 void tlsd_conn_client_drained(struct tconn *k)
@@ -444,7 +415,7 @@ void tlsd_conn_established(struct tconn *k)
 		 * reports success (§12.2 item 10). The reason is more useful. */
 		alb_log_error("failed to handle TLS connection %s", err.msg);
 		k->d->st.chains_refused++;
-		finish_failure(k, err.msg);
+		tlsd_finish_failure(k, err.msg);
 		return;
 	}
 	const struct alb_command *cmd = &k->auth->ext->command;
@@ -474,7 +445,7 @@ static int image_append(struct tconn *k, const uint8_t *p, size_t n)
 		char text[128];
 		snprintf(text, sizeof(text), "image larger than %zu bytes", k->d->image_max);
 		alb_log_warn("refusing a streamed image: %s", text);
-		finish_failure(k, text);
+		tlsd_finish_failure(k, text);
 		return -1;
 	}
 	if (b->cap_ - b->len < n) {
@@ -487,7 +458,7 @@ static int image_append(struct tconn *k, const uint8_t *p, size_t n)
 			cap = k->d->image_max;
 		uint8_t *q = realloc(b->base_, cap);
 		if (q == NULL) {
-			finish_failure(k, "out of memory");
+			tlsd_finish_failure(k, "out of memory");
 			return -1;
 		}
 		b->base_ = b->data = q;
@@ -554,14 +525,14 @@ void tlsd_conn_app_data(struct tconn *k, const uint8_t *p, size_t n)
 			stream_end(k);
 		} else if (rc != ALB_EAGAIN) {
 			alb_log_warn("reading a chunk from the client: %s", err.msg);
-			finish_failure(k, "reading tls chunk");
+			tlsd_finish_failure(k, "reading tls chunk");
 		}
 	}
 }
 
 void tlsd_conn_idle_timeout(struct tconn *k, const char *text)
 {
-	finish_failure(k, text);
+	tlsd_finish_failure(k, text);
 }
 
 void tlsd_conn_client_gone(struct tconn *k, bool error)
@@ -572,10 +543,12 @@ void tlsd_conn_client_gone(struct tconn *k, bool error)
 		tlsd_conn_close(k);
 		break;
 	case T_BLOCK:
-		finish_failure(k, "reading tls chunk");
+		tlsd_finish_failure(k, "reading tls chunk");
 		break;
 	case T_CONNECT:
+	case T_SNAPSHOT:
 	case T_POLICY:
+	case T_ROLLBACK:
 	case T_REPLY:
 		/* A client that only stopped writing still gets its single
 		 * reply; a stream ends when its reader goes. */

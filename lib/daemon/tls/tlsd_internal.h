@@ -53,7 +53,9 @@ enum tstate {
 	T_HANDSHAKE, /* TLS handshake under way */
 	T_IMAGE,     /* reading a streamed image from the client */
 	T_CONNECT,   /* connecting to the daemon */
+	T_SNAPSHOT,  /* waiting for the policies the chain's paths have */
 	T_POLICY,    /* waiting for vmmd's answer to a Policy_add */
+	T_ROLLBACK,  /* putting back what the chain's Policy_adds replaced */
 	T_BLOCK,     /* relaying the client's block stream to vmmd */
 	T_REPLY,     /* waiting for (or relaying) the daemon's reply */
 	T_FINISH,    /* the final reply is being sent */
@@ -82,6 +84,11 @@ struct tconn {
 	enum alb_reply_mode mode;
 	bool block_stream; /* the command is followed by a client stream */
 	size_t next_policy; /* delegations still to install: [0, next) */
+	/* all or nothing (tlsd_policy.c): the policies the chain's paths had
+	 * (NULL: none), the next one to put back, the refusal to send then */
+	struct alb_policy **old;
+	size_t rollback;
+	char *refusal;
 	struct alb_buf image;
 };
 
@@ -111,6 +118,30 @@ void tlsd_tls_pump(struct tconn *k);
 
 /* tlsd_conn.c */
 struct tconn *tlsd_conn_new(struct alb_tlsd *d);
+/* Opens a new connection to k's daemon (k->dm) and reads from it: 0, or
+ * -1 (logged). */
+int tlsd_dm_open(struct tconn *k);
+/* Closes k's connection to its daemon, if any. */
+void tlsd_dm_close(struct tconn *k);
+/* Sends cmd for name to the daemon with the next sequence number: 0, or
+ * -1 after finishing k with the failure text. */
+int tlsd_dm_command(struct tconn *k, const char *name,
+		    const struct alb_command *cmd, const char *failure);
+/* Sends the chain's command (§9.2 step 6). */
+void tlsd_send_command(struct tconn *k);
+/* Ends k with the failure text as its reply. */
+void tlsd_finish_failure(struct tconn *k, const char *text);
+
+/* tlsd_policy.c: the chain's policies into vmmd (§9.2 step 5), all or
+ * nothing */
+/* Starts installing k's delegations (at least one), then the command. */
+void tlsd_policies_install(struct tconn *k);
+/* vmmd's answer in T_SNAPSHOT, T_POLICY or T_ROLLBACK. */
+void tlsd_policy_answer(struct tconn *k, const struct alb_msg *m);
+/* vmmd went away in one of those states. */
+void tlsd_policy_lost(struct tconn *k);
+/* Frees what the installation keeps. */
+void tlsd_policies_free(struct tconn *k);
 /* One of k's handles (timer, client, daemon) has closed. */
 void tlsd_conn_handle_gone(struct tconn *k);
 /* k's client / daemon connection has closed. */

@@ -15,6 +15,7 @@
 
 #include "albatross/cert.h"
 #include "albatross/policy.h"
+#include "cert_forge.h"
 #include "vectors.h"
 
 /* 2030-01-01T00:00:00Z: inside the vectors' validity (2024..2049). */
@@ -385,25 +386,12 @@ static void test_made_chain(void **state)
 	ca_free(&root);
 }
 
-/* x (a delegated CA signed by issuer) with the albatross extension
- * replaced by Policy_add p, re-signed: what a sub-CA that does not go
- * through alb_cert_sign_csr()'s check could present. */
+/* x (a delegated CA signed by issuer) with Policy_add p instead. */
 static X509 *with_policy(const X509 *x, const struct alb_policy *p,
 			 const struct ca *issuer)
 {
-	X509 *y = X509_dup(x);
+	X509 *y = forge_policy(x, p, issuer->key);
 	assert_non_null(y);
-	ASN1_OBJECT *oid = OBJ_txt2obj(ALB_CERTEXT_OID, 1);
-	assert_non_null(oid);
-	int i;
-	while ((i = X509_get_ext_by_OBJ(y, oid, -1)) >= 0)
-		X509_EXTENSION_free(X509_delete_ext(y, i));
-	ASN1_OBJECT_free(oid);
-	struct alb_command cmd = {.kind = ALB_CMD_POLICY_ADD};
-	cmd.u.policy = *p;
-	struct alb_error err;
-	assert_int_equal(alb_cert_ext_add(y, &cmd, &err), 0);
-	assert_true(X509_sign(y, issuer->key, NULL) > 0);
 	return y;
 }
 
