@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <grp.h>
 #include <net/if.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -556,6 +557,193 @@ static void test_qemu(void **state)
 	free(elf);
 }
 
+/* ---- daemons under --user ----------------------------------------------------- */
+
+#define DAEMON_USER "nobody"
+
+static pid_t consoled_pid, statsd_pid;
+
+/* Starts cli/<prog> on H.tmpdir as DAEMON_USER with the socket group
+ * group and extra arguments; returns once util/<sock> accepts. */
+static pid_t start_daemon(const char *prog, const char *sock, const char *group,
+			  const char *extra)
+{
+	const char *build = getenv("ALB_BUILD_ROOT");
+	char exe[H_PATH], path[H_PATH * 2];
+	snprintf(exe, sizeof(exe), "%s/cli/%s", build ? build : ".", prog);
+	snprintf(path, sizeof(path), "%s/util/%s", H.tmpdir, sock);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(exe, exe, "--tmpdir", H.tmpdir, "--user", DAEMON_USER,
+		      "--socket-group", group, extra, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 1000; i++) {
+		struct alb_client *c = NULL;
+		if (alb_client_connect(path, 1000, &c, NULL) == 0) {
+			alb_client_close(c);
+			return pid;
+		}
+		h_sleep_ms(10);
+	}
+	fail_msg("%s did not start", prog);
+	return -1;
+}
+
+/* The process runs as uid and gid, with no capability. */
+static void runs_as(pid_t pid, uid_t uid, gid_t gid)
+{
+	char path[64], v[256], want[128];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	char *status = h_read_file(path, NULL);
+	assert_non_null(status);
+	report_value(status, "\nUid:\t", v, sizeof(v));
+	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", (unsigned)uid, (unsigned)uid,
+		 (unsigned)uid, (unsigned)uid);
+	assert_string_equal(v, want);
+	report_value(status, "\nGid:\t", v, sizeof(v));
+	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", (unsigned)gid, (unsigned)gid,
+		 (unsigned)gid, (unsigned)gid);
+	assert_string_equal(v, want);
+	static const char *const zero[] = {"\nCapPrm:\t", "\nCapEff:\t",
+					   "\nCapBnd:\t", "\nCapAmb:\t"};
+	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+		report_value(status, zero[i], v, sizeof(v));
+		assert_string_equal(v, "0000000000000000");
+	}
+	free(status);
+}
+
+/* alb-consoled and alb-statsd as nobody (after binding), albd's sockets in
+ * nobody's group, the FIFO directory setgid to it (as the packaging makes
+ * it), tenders under tender uids. */
+static int setup_user(void **state)
+{
+	(void)state;
+	struct passwd *pw = getpwnam(DAEMON_USER);
+	struct group *gr = pw != NULL ? getgrgid(pw->pw_gid) : NULL;
+	if (pw == NULL || gr == NULL) {
+		printf("no user " DAEMON_USER ": skipped\n");
+		return 0;
+	}
+	static char group[64];
+	snprintf(group, sizeof(group), "%s", gr->gr_name);
+	char fifo[H_PATH * 2];
+	if (h_setup_in(&H, "priv-user", NULL) != 0 || chmod(H.root, 0711) != 0)
+		return -1;
+	snprintf(fifo, sizeof(fifo), "%s/fifo", H.tmpdir);
+	if (mkdir(fifo, 0750) != 0 || chown(fifo, 0, pw->pw_gid) != 0 ||
+	    chmod(fifo, 02750) != 0)
+		return -1;
+	struct alb_error err = {0};
+	if (alb_bridge_create(NULL, BR, &err) != 0 && err.code != ALB_EEXIST)
+		return -1;
+	char uids[64], sg[96];
+	snprintf(uids, sizeof(uids), "--tender-uids=%u:%u", UID_FIRST, UID_COUNT);
+	snprintf(sg, sizeof(sg), "--socket-group=%s", group);
+	const char *args[] = {uids, sg, NULL};
+	if (h_start_albd_args(&H, args) != 0)
+		return -1;
+	consoled_pid = start_daemon("alb-consoled", "console.sock", group, NULL);
+	statsd_pid = start_daemon("alb-statsd", "stat.sock", group, "--interval=1");
+	return 0;
+}
+
+static int teardown_user(void **state)
+{
+	if (H.pid == 0)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		pid_t pid = i == 0 ? consoled_pid : statsd_pid;
+		if (pid > 0) {
+			kill(pid, SIGTERM);
+			waitpid(pid, NULL, 0);
+		}
+	}
+	consoled_pid = statsd_pid = 0;
+	return teardown(state);
+}
+
+/* The first message on c that is data, within the client's timeout. */
+static struct alb_msg *next_data(struct alb_client *c)
+{
+	for (int i = 0; i < 100; i++) {
+		struct alb_msg *m = NULL;
+		if (alb_client_recv(c, &m, NULL) != 0)
+			return NULL;
+		if (m->kind == ALB_PAYLOAD_DATA)
+			return m;
+		alb_msg_free(m);
+	}
+	return NULL;
+}
+
+static void test_daemons_user(void **state)
+{
+	(void)state;
+	struct passwd *pw = getpwnam(DAEMON_USER);
+	if (pw == NULL || consoled_pid == 0)
+		return;
+	runs_as(consoled_pid, pw->pw_uid, pw->pw_gid);
+	runs_as(statsd_pid, pw->pw_uid, pw->pw_gid);
+	printf("alb-consoled %d and alb-statsd %d: uid %u, no capability\n",
+	       (int)consoled_pid, (int)statsd_pid, (unsigned)pw->pw_uid);
+
+	/* a unikernel under a tender uid, its console and statistics served */
+	struct h_uk u;
+	h_uk_init(&u, false);
+	h_uk_net(&u, "service", BR);
+	h_uk_arg(&u, "--sleep-ms=60000");
+	assert_int_equal(h_uk_image(&u), 0);
+	assert_true(h_call_is(&H, ":u", &u.cmd, "created unikernel"));
+	h_uk_free(&u);
+
+	char path[H_PATH * 2];
+	struct alb_client *c = NULL;
+	snprintf(path, sizeof(path), "%s/util/console.sock", H.tmpdir);
+	assert_int_equal(alb_client_connect(path, 10000, &c, NULL), 0);
+	struct alb_command sub = {.kind = ALB_CMD_CONSOLE_SUBSCRIBE};
+	sub.u.subscribe.count = 40;
+	assert_int_equal(alb_client_send(c, ":u", &sub, NULL, NULL, NULL), 0);
+	/* the tender's last report line before it sleeps */
+	const char *want = "fake-tender: cmdline --name=u --sleep-ms=60000";
+	bool seen = false;
+	for (int i = 0; i < 40 && !seen; i++) {
+		struct alb_msg *m = next_data(c);
+		assert_non_null(m);
+		const struct alb_str *line = &m->u.data.u.console.line;
+		seen = m->u.data.kind == ALB_DATA_CONSOLE &&
+		       line->len == strlen(want) &&
+		       memcmp(line->ptr, want, line->len) == 0;
+		alb_msg_free(m);
+	}
+	assert_true(seen);
+	alb_client_close(c);
+
+	snprintf(path, sizeof(path), "%s/util/stat.sock", H.tmpdir);
+	assert_int_equal(alb_client_connect(path, 10000, &c, NULL), 0);
+	struct alb_command ssub = {.kind = ALB_CMD_STATS_SUBSCRIBE};
+	assert_int_equal(alb_client_send(c, ":u", &ssub, NULL, NULL, NULL), 0);
+	struct alb_msg *m = next_data(c);
+	assert_non_null(m);
+	assert_int_equal(m->u.data.kind, ALB_DATA_STATS);
+	const struct alb_stats *st = &m->u.data.u.stats;
+	/* what it read of a process of another uid: not masked */
+	assert_true(st->rusage.maxrss > 0);
+	assert_true(st->has_kinfo_mem && st->kinfo_mem.vsize > 0);
+	assert_true(st->kinfo_mem.start.sec > 0);
+	assert_int_equal(st->n_ifdata, 1);
+	printf("alb-statsd as %s, a tender of another uid: maxrss %lld, vsize "
+	       "%lld, nvcsw %lld, tap mtu %lld\n", DAEMON_USER,
+	       (long long)st->rusage.maxrss, (long long)st->kinfo_mem.vsize,
+	       (long long)st->rusage.nvcsw, (long long)st->ifdata[0].mtu);
+	alb_msg_free(m);
+	alb_client_close(c);
+	destroy(":u");
+}
+
 /* ---- directories albd refuses ----------------------------------------------- */
 
 static void test_refused_dirs(void **state)
@@ -592,6 +780,8 @@ static int tests(void)
 		cmocka_unit_test_setup_teardown(test_planted_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qemu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_daemons_user, setup_user,
+						teardown_user),
 		cmocka_unit_test_setup_teardown(test_refused_dirs, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("privilege", t, NULL, NULL);

@@ -13,8 +13,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1186,14 +1188,15 @@ static uint16_t free_port(void)
 
 /* Starts cli/alb-tlsd on 127.0.0.1 with the test's PKI and tmpdir and its
  * default limits; returns once it accepts. */
-static void start_binary_at(const char *tmpdir);
+static void start_binary_at(const char *tmpdir, const char *user);
 
 static void start_binary(void)
 {
-	start_binary_at(T.dir);
+	start_binary_at(T.dir, NULL);
 }
 
-static void start_binary_at(const char *tmpdir)
+/* ... on tmpdir, as user (--user) unless NULL */
+static void start_binary_at(const char *tmpdir, const char *user)
 {
 	const char *build = getenv("ALB_BUILD_ROOT");
 	char exe[256], ca[256], cert[256], key[256], port[16];
@@ -1206,8 +1209,13 @@ static void start_binary_at(const char *tmpdir)
 	fflush(stdout);
 	tlsd_pid = fork();
 	if (tlsd_pid == 0) {
-		execl(exe, exe, "-q", "--tmpdir", tmpdir, "--ip", "127.0.0.1", "--port",
-		      port, ca, cert, key, (char *)NULL);
+		if (user != NULL)
+			execl(exe, exe, "-q", "--tmpdir", tmpdir, "--ip", "127.0.0.1",
+			      "--port", port, "--user", user, ca, cert, key,
+			      (char *)NULL);
+		else
+			execl(exe, exe, "-q", "--tmpdir", tmpdir, "--ip", "127.0.0.1",
+			      "--port", port, ca, cert, key, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500; i++) {
@@ -1666,7 +1674,7 @@ static void test_binary_albd_chains(void **state)
 	struct harness h;
 	assert_int_equal(h_setup(&h, "tlsd-albd"), 0);
 	assert_int_equal(h_start_albd(&h, "-q"), 0);
-	start_binary_at(h.tmpdir);
+	start_binary_at(h.tmpdir, NULL);
 	/* what albd holds: a: 5 unikernels, a:c: 4, a:b: 1 */
 	albd_policy_add(&h, "a:", 5);
 	albd_policy_add(&h, "a:c:", 4);
@@ -1742,6 +1750,53 @@ static void test_binary_albd_chains(void **state)
 	h_teardown(&h);
 }
 
+/* alb-tlsd --user nobody runs as nobody without capability (after binding
+ * and reading its key) and still serves, through albd's socket in
+ * nobody's group. */
+static void test_binary_user(void **state)
+{
+	(void)state;
+	struct passwd *pw = getpwnam("nobody");
+	struct group *gr = pw != NULL ? getgrgid(pw->pw_gid) : NULL;
+	if (pw == NULL || gr == NULL || geteuid() != 0) {
+		printf("skipped: no user nobody, or not root\n");
+		return;
+	}
+	struct harness h;
+	char sg[96];
+	snprintf(sg, sizeof(sg), "--socket-group=%s", gr->gr_name);
+	assert_int_equal(h_setup(&h, "tlsd-user"), 0);
+	/* nobody reaches the socket by its path */
+	assert_int_equal(chmod(h.root, 0711), 0);
+	assert_int_equal(h_start_albd(&h, sg), 0);
+	/* the key stays root's: read before the switch */
+	start_binary_at(h.tmpdir, "nobody");
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tlsd_pid);
+	char *status = h_read_file(path, NULL);
+	assert_non_null(status);
+	char want[128];
+	snprintf(want, sizeof(want), "\nUid:\t%u\t%u\t%u\t%u\n", (unsigned)pw->pw_uid,
+		 (unsigned)pw->pw_uid, (unsigned)pw->pw_uid, (unsigned)pw->pw_uid);
+	assert_non_null(strstr(status, want));
+	assert_non_null(strstr(status, "\nCapEff:\t0000000000000000\n"));
+	assert_non_null(strstr(status, "\nCapBnd:\t0000000000000000\n"));
+	free(status);
+	struct alb_command info = simple(ALB_CMD_UNIKERNEL_INFO);
+	X509 *l = leaf(T.ca, T.ca_key, "hello", &info, alb_cert_now());
+	X509 *chain[] = {l};
+	struct alb_msg *m = one_reply(chain, 1, NULL);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	assert_int_equal(m->u.success.kind, ALB_REPLY_UNIKERNEL_INFO);
+	printf("alb-tlsd as nobody (uid %u, no capability): info answered by albd\n",
+	       (unsigned)pw->pw_uid);
+	alb_msg_free(m);
+	X509_free(l);
+	stop_binary();
+	h_stop(&h, SIGTERM);
+	h_teardown(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1768,6 +1823,7 @@ int main(void)
 		cmocka_unit_test(test_cli_systemd),
 		cmocka_unit_test(test_cli_inetd),
 		cmocka_unit_test(test_binary_albd_chains),
+		cmocka_unit_test(test_binary_user),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
