@@ -1773,11 +1773,18 @@ static void test_binary_user(void **state)
 	start_binary_at(h.tmpdir, "nobody");
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tlsd_pid);
-	char *status = h_read_file(path, NULL);
-	assert_non_null(status);
 	char want[128];
 	snprintf(want, sizeof(want), "\nUid:\t%u\t%u\t%u\t%u\n", (unsigned)pw->pw_uid,
 		 (unsigned)pw->pw_uid, (unsigned)pw->pw_uid, (unsigned)pw->pw_uid);
+	/* it accepts before it drops root: wait for the switch */
+	char *status = NULL;
+	for (int i = 0; i < 500; i++, usleep(10000)) {
+		free(status);
+		status = h_read_file(path, NULL);
+		assert_non_null(status);
+		if (strstr(status, want) != NULL)
+			break;
+	}
 	assert_non_null(strstr(status, want));
 	assert_non_null(strstr(status, "\nCapEff:\t0000000000000000\n"));
 	assert_non_null(strstr(status, "\nCapBnd:\t0000000000000000\n"));
