@@ -140,7 +140,8 @@ static int bench_blocks(const char *dir)
 	char file[PATH_MAX + 8];
 	snprintf(file, sizeof(file), "%s/:disk", v.block_dir);
 	if (mkdir(v.block_dir, 0711) != 0 || h_write_file(file, "", 0) != 0 ||
-	    truncate(file, 1 << 20) != 0)
+	    truncate(file, 1 << 20) != 0 ||
+	    (v.block_fd = open(v.block_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	struct alb_block_dev blk = {.name = {"storage", 7}, .device = {"disk", 4}};
 	struct alb_unikernel_config cfg = {.n_blocks = 1, .blocks = &blk};
@@ -161,6 +162,7 @@ static int bench_blocks(const char *dir)
 		blocks_take_back(&g);
 		after[i] = now_ns() - t0;
 	}
+	close(v.block_fd);
 	unlink(file);
 	rmdir(v.block_dir);
 	row("block file", figure(before, RUNS), figure(after, RUNS));

@@ -297,42 +297,6 @@ void alb_vmmd_free(struct alb_vmmd *v)
 	free(v);
 }
 
-/* ---- paths ---------------------------------------------------------------- */
-
-/* The lengths were checked by alb_vmmd_new() against ALB_NAME_MAX. */
-static void join(char *out, const char *dir, const char *name,
-		 const char *suffix)
-{
-	int n = snprintf(out, VMMD_PATH_MAX, "%s/%s%s", dir, name, suffix);
-	if (n < 0 || n >= VMMD_PATH_MAX)
-		out[0] = '\0';
-}
-
-void path_image(const struct alb_vmmd *v, const char *name, char *out)
-{
-	join(out, v->tmpdir, name, ".img");
-}
-
-void path_fifo(const struct alb_vmmd *v, const char *name, char *out)
-{
-	join(out, v->fifo_dir, name, "");
-}
-
-void path_log(const struct alb_vmmd *v, const char *name, char *out)
-{
-	join(out, v->tmpdir, name, ".log");
-}
-
-void path_record(const struct alb_vmmd *v, const char *name, char *out)
-{
-	join(out, v->run_dir, name, "");
-}
-
-void path_block(const struct alb_vmmd *v, const char *name, char *out)
-{
-	join(out, v->block_dir, name, "");
-}
-
 /* ---- dispatch ----------------------------------------------------------- */
 
 void vmmd_dispatch(struct conn *c, const struct alb_msg *m)

@@ -328,10 +328,9 @@ static void block_dump(struct conn *c, const struct hdr *h, int64_t level)
 		conn_done(c);
 		return;
 	}
-	char path[VMMD_PATH_MAX];
-	path_block(v, h->name, path);
 	struct xfer *x = calloc(1, sizeof(*x));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a link in the block directory is never followed */
+	int fd = openat(v->block_fd, h->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (x == NULL || fd < 0 || (x->buf = malloc(DUMP_READ)) == NULL ||
 	    (level > 0 &&
 	     alb_stream_writer_new((int)level, send_chunk, x, &x->wr, NULL) != 0)) {
@@ -474,9 +473,8 @@ static void old_block_dump(struct conn *c, const struct hdr *h, int64_t level)
 		conn_reply_failure(c, h, "block device too large for an inline "
 				   "dump; use the streamed dump");
 	} else {
-		char path[VMMD_PATH_MAX];
-		path_block(v, h->name, path);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = openat(v->block_fd, h->name,
+				O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		ssize_t n = -1;
 		if (fd >= 0 && (data = malloc((size_t)bytes)) != NULL) {
 			size_t got = 0;

@@ -150,31 +150,32 @@ static int open_console(struct uop *o, struct alb_error *err)
 {
 	struct alb_vmmd *v = o->op.uk->v;
 	const char *name = o->op.uk->name;
-	char path[VMMD_PATH_MAX];
 	struct stat st;
 	if (!o->use_log) {
-		path_fifo(v, name, path);
 		/* a link planted in its place is not followed */
-		int fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_NOFOLLOW |
-					    O_CLOEXEC);
+		int fd = openat(v->fifo_fd, name, O_WRONLY | O_APPEND | O_NONBLOCK |
+							  O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode))) {
 			close(fd);
 			return alb_fail(err, ALB_EEXIST,
-					"file %s exists and is not a fifo", path);
+					"file %s/%s exists and is not a fifo",
+					v->fifo_dir, name);
 		}
 		if (fd >= 0 && o->kind != ALB_TENDER_QEMU) {
-			int rw = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+			int rw = openat(v->fifo_fd, name, O_RDWR | O_APPEND |
+							  O_NOFOLLOW | O_CLOEXEC);
 			close(fd);
 			struct stat st2;
 			if (rw < 0)
-				return alb_fail_sys(err, "file %s error in open", path);
+				return alb_fail_sys(err, "file %s/%s error in open",
+						    v->fifo_dir, name);
 			/* the same FIFO (nothing took its place in between) */
 			if (fstat(rw, &st2) != 0 || st2.st_dev != st.st_dev ||
 			    st2.st_ino != st.st_ino) {
 				close(rw);
 				return alb_fail(err, ALB_EEXIST,
-						"file %s exists and is not a fifo",
-						path);
+						"file %s/%s exists and is not a fifo",
+						v->fifo_dir, name);
 			}
 			return rw;
 		}
@@ -184,26 +185,15 @@ static int open_console(struct uop *o, struct alb_error *err)
 			if (fl >= 0 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
 				return fd;
 			close(fd);
-			return alb_fail_sys(err, "file %s error in fcntl", path);
+			return alb_fail_sys(err, "file %s/%s error in fcntl",
+					    v->fifo_dir, name);
 		}
 		if (errno != ENXIO)
-			return alb_fail_sys(err, "file %s error in open", path);
+			return alb_fail_sys(err, "file %s/%s error in open",
+					    v->fifo_dir, name);
 		o->use_log = true;
 	}
-	path_log(v, name, path);
-	/* appended to (a restart goes on in the same log), so not made
-	 * anew: neither a link nor a second name of another file */
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-		      0600);
-	if (fd < 0)
-		return alb_fail_sys(err, "file %s error in open", path);
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    st.st_uid != geteuid()) {
-		close(fd);
-		return alb_fail(err, ALB_EEXIST,
-				"file %s exists and is not a log file of ours", path);
-	}
-	return fd;
+	return console_log_open(v, name, err);
 }
 
 static void spawn_work(uv_work_t *w)
@@ -395,19 +385,14 @@ static int write_image(struct uop *o, const char *name, struct alb_error *err)
 	char file[ALB_NAME_BUF + 8], tmp[ALB_NAME_BUF + 8];
 	snprintf(file, sizeof(file), "%s.img", name);
 	snprintf(tmp, sizeof(tmp), "#%s.img", name);
-	int dirfd = open(v->tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return alb_fail_sys(err, "open %s", v->tmpdir);
+	int dirfd = v->tmp_fd;
 	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 					    O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST && unlinkat(dirfd, tmp, 0) == 0)
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 						O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int rc = alb_fail_sys(err, "file %s/%s error in open", v->tmpdir, tmp);
-		close(dirfd);
-		return rc;
-	}
+	if (fd < 0)
+		return alb_fail_sys(err, "file %s/%s error in open", v->tmpdir, tmp);
 	int rc = 0;
 	const uint8_t *p = o->img.data.ptr;
 	size_t left = o->img.data.len;
@@ -435,7 +420,6 @@ static int write_image(struct uop *o, const char *name, struct alb_error *err)
 		rc = alb_fail_sys(err, "file %s/%s error in rename", v->tmpdir, file);
 	if (rc != 0)
 		unlinkat(dirfd, tmp, 0);
-	close(dirfd);
 	return rc;
 }
 
@@ -510,17 +494,18 @@ static void console_done(void *ctx, int rc)
 static int make_fifo(struct alb_vmmd *v, const char *name,
 		     struct alb_error *err)
 {
-	char path[VMMD_PATH_MAX];
-	path_fifo(v, name, path);
 	struct stat st;
-	if (lstat(path, &st) == 0) {
+	if (fstatat(v->fifo_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISFIFO(st.st_mode))
 			return 0;
 		return alb_fail(err, ALB_EEXIST,
-				"file %s exists and is not a fifo", path);
+				"file %s/%s exists and is not a fifo", v->fifo_dir,
+				name);
 	}
-	if (mkfifo(path, 0640) != 0)
-		return alb_fail_sys(err, "file %s error in mkfifo", path);
+	/* the console daemon reads it through the directory's group */
+	if (mkfifoat(v->fifo_fd, name, 0640) != 0)
+		return alb_fail_sys(err, "file %s/%s error in mkfifo", v->fifo_dir,
+				    name);
 	return 0;
 }
 

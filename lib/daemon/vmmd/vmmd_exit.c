@@ -121,13 +121,15 @@ void taps_release(struct alb_vmmd *v, const char *name, uint64_t rec_id,
 
 void uk_remove_files(const struct uk *u)
 {
-	char path[VMMD_PATH_MAX];
-	path_image(u->v, u->name, path);
-	if (unlink(path) != 0 && errno != ENOENT)
-		alb_log_warn("vmmd: unlink %s: %s", path, strerror(errno));
-	path_fifo(u->v, u->name, path);
-	if (unlink(path) != 0 && errno != ENOENT)
-		alb_log_warn("vmmd: unlink %s: %s", path, strerror(errno));
+	const struct alb_vmmd *v = u->v;
+	char image[ALB_NAME_BUF + 8];
+	snprintf(image, sizeof(image), "%s.img", u->name);
+	if (unlinkat(v->tmp_fd, image, 0) != 0 && errno != ENOENT)
+		alb_log_warn("vmmd: unlink %s/%s: %s", v->tmpdir, image,
+			     strerror(errno));
+	if (unlinkat(v->fifo_fd, u->name, 0) != 0 && errno != ENOENT)
+		alb_log_warn("vmmd: unlink %s/%s: %s", v->fifo_dir, u->name,
+			     strerror(errno));
 }
 
 /* ---- restart --------------------------------------------------------------- */

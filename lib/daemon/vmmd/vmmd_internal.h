@@ -589,6 +589,11 @@ void keeper_attach(struct uk *u, int fd);
 void keeper_close(struct uk *u);
 /** Starts (true) or stops (false) draining u's FIFO into its log file. */
 void keeper_drain(struct uk *u, bool on);
+/** Opens <tmpdir>/<name>.log to append (made 0600 when missing): not
+ * followed if it is a link, refused unless a regular file of ours with
+ * one name. The fd, or a negative ALB_E* code with err filled. */
+int console_log_open(const struct alb_vmmd *v, const char *name,
+		     struct alb_error *err);
 
 /* ---- block device files (vmmd_blockfile.c) -------------------------------- */
 
@@ -818,13 +823,6 @@ void vmmd_job_end(struct alb_vmmd *v);
 /** Calls the shutdown callback once nothing is active any more. */
 void vmmd_maybe_done(struct alb_vmmd *v);
 
-/** <tmpdir>/<name>.img, <tmpdir>/fifo/<name>, <tmpdir>/<name>.log,
- * <run_dir>/<name>, <dbdir>/block/<name>. */
-void path_image(const struct alb_vmmd *v, const char *name, char *out);
-void path_fifo(const struct alb_vmmd *v, const char *name, char *out);
-void path_log(const struct alb_vmmd *v, const char *name, char *out);
-void path_record(const struct alb_vmmd *v, const char *name, char *out);
-void path_block(const struct alb_vmmd *v, const char *name, char *out);
 
 /** Milliseconds of the loop's clock. */
 static inline uint64_t vmmd_now_ms(const struct alb_vmmd *v)

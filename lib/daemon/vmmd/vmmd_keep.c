@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmmd_internal.h"
@@ -59,20 +60,39 @@ static void keeper_closed(uv_handle_t *h)
 	vmmd_job_end(v);
 }
 
+int console_log_open(const struct alb_vmmd *v, const char *name,
+		     struct alb_error *err)
+{
+	char file[ALB_NAME_BUF + 8];
+	snprintf(file, sizeof(file), "%s.log", name);
+	/* appended to (a restart goes on in the same log), so not made anew:
+	 * neither a link nor a second name of another file */
+	int fd = openat(v->tmp_fd, file, O_WRONLY | O_APPEND | O_CREAT |
+						 O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return alb_fail_sys(err, "file %s/%s error in open", v->tmpdir,
+				    file);
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    st.st_uid != geteuid()) {
+		close(fd);
+		return alb_fail(err, ALB_EEXIST, "file %s/%s exists and is not a "
+				"log file of ours", v->tmpdir, file);
+	}
+	return fd;
+}
+
 /* Appends what was drained to the log file (a short write or a failure
  * loses that output, logged once per keeper). */
 static void keep_write(struct keeper *k, const uint8_t *p, size_t n)
 {
 	if (k->log_fd == -1) {
-		char file[ALB_NAME_BUF + 8];
-		snprintf(file, sizeof(file), "%s.log", k->u->name);
-		k->log_fd = openat(k->v->tmp_fd, file, O_WRONLY | O_APPEND |
-				   O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+		struct alb_error err = {0};
+		k->log_fd = console_log_open(k->v, k->u->name, &err);
 		if (k->log_fd < 0) {
 			alb_log_warn("vmmd: %s: console output is dropped while "
-				     "the console daemon is away: %s/%s: %s",
-				     k->u->name, k->v->tmpdir, file,
-				     strerror(errno));
+				     "the console daemon is away: %s",
+				     k->u->name, err.msg);
 			k->log_fd = -2;
 		}
 	}

@@ -206,9 +206,7 @@ int blocks_give(struct alb_vmmd *v, const char *name,
 	g->fds = malloc(cfg->n_blocks * sizeof(*g->fds));
 	if (g->fds == NULL)
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
-	int dirfd = open(v->block_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return alb_fail_sys(err, "open %s", v->block_dir);
+	int dirfd = v->block_fd;
 	int rc = 0;
 	for (size_t i = 0; i < cfg->n_blocks && rc == 0; i++) {
 		char file[ALB_NAME_BUF];
@@ -225,7 +223,6 @@ int blocks_give(struct alb_vmmd *v, const char *name,
 		}
 		g->fds[g->n++] = fd;
 	}
-	close(dirfd);
 	if (rc != 0)
 		blocks_take_back(g);
 	return rc;
@@ -247,7 +244,8 @@ void blocks_take_back_stray(struct alb_vmmd *v)
 {
 	if (v->uids.count == 0)
 		return;
-	int dirfd = open(v->block_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* a descriptor of its own: closedir() closes it */
+	int dirfd = openat(v->block_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dirfd >= 0 ? fdopendir(dirfd) : NULL;
 	if (d == NULL) {
 		if (dirfd >= 0)
@@ -319,9 +317,8 @@ int blocks_adopt(struct alb_vmmd *v, struct uk *u, uint32_t uid)
 	if (cfg == NULL || cfg->n_blocks == 0)
 		return 0;
 	u->given.fds = malloc(cfg->n_blocks * sizeof(int));
-	int dirfd = open(v->block_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	for (size_t i = 0; u->given.fds != NULL && dirfd >= 0 && i < cfg->n_blocks;
-	     i++) {
+	int dirfd = v->block_fd;
+	for (size_t i = 0; u->given.fds != NULL && i < cfg->n_blocks; i++) {
 		char file[ALB_NAME_BUF];
 		int fd = block_name(u->name, &cfg->blocks[i], file, &err) == 0
 			     ? open_block(dirfd, file, &err)
@@ -329,8 +326,6 @@ int blocks_adopt(struct alb_vmmd *v, struct uk *u, uint32_t uid)
 		if (fd >= 0)
 			u->given.fds[u->given.n++] = fd;
 	}
-	if (dirfd >= 0)
-		close(dirfd);
 	return rc;
 }
 
