@@ -397,24 +397,48 @@ static void test_private_files(void **state)
 
 /* ---- links planted where albd writes --------------------------------------- */
 
-/* Plants a link at <tmpdir>/<rel> to a file of ours, creates :s, and
- * checks the target is untouched and the link is no longer what albd
- * used: the create is refused (refused true) or the link replaced. */
-static void planted(const char *rel, bool refused)
+#define PLANT_MAX 48
+
+/* The target the links point to, its content and its state before. */
+static void target_make(char *target, size_t size, struct stat *before)
 {
-	char link[H_PATH * 2], target[H_PATH * 2];
-	snprintf(link, sizeof(link), "%s/%s", H.tmpdir, rel);
-	snprintf(target, sizeof(target), "%s/target", H.root);
+	snprintf(target, size, "%s/target", H.root);
 	assert_int_equal(h_write_file(target, "precious\n", 9), 0);
 	assert_int_equal(chmod(target, 0644), 0);
-	struct stat before, after;
-	assert_int_equal(stat(target, &before), 0);
-	unlink(link);
-	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(stat(target, before), 0);
+}
 
+static void target_untouched(const char *target, const struct stat *before)
+{
+	char *content = h_read_file(target, NULL);
+	assert_string_equal(content, "precious\n");
+	free(content);
+	struct stat after;
+	assert_int_equal(stat(target, &after), 0);
+	assert_int_equal(after.st_uid, before->st_uid);
+	assert_int_equal(after.st_mode, before->st_mode);
+	assert_int_equal(after.st_size, before->st_size);
+	assert_true(after.st_mtim.tv_sec == before->st_mtim.tv_sec &&
+		    after.st_mtim.tv_nsec == before->st_mtim.tv_nsec);
+	unlink(target);
+}
+
+/* Plants links at <tmpdir>/<rels[i]> to a file of ours, creates :s, and
+ * checks that the target is untouched and the links no longer what albd
+ * used: the create is refused (refused true) or each link replaced. */
+static void planted(const char *const *rels, size_t n, bool refused)
+{
+	char target[H_PATH * 2], link[PLANT_MAX][H_PATH * 2];
+	struct stat before;
+	target_make(target, sizeof(target), &before);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(link[i], sizeof(link[i]), "%s/%s", H.tmpdir, rels[i]);
+		unlink(link[i]);
+		assert_int_equal(symlink(target, link[i]), 0);
+	}
 	struct alb_msg *m = create(":s", ":ds", NULL);
 	const char *text = h_text(m);
-	printf("link at %s: %s\n", rel, text);
+	printf("links at %s%s: %s\n", rels[0], n > 1 ? " ..." : "", text);
 	if (refused) {
 		assert_string_not_equal(text, "created unikernel");
 	} else {
@@ -422,17 +446,28 @@ static void planted(const char *rel, bool refused)
 		destroy(":s");
 	}
 	alb_msg_free(m);
-	char *content = h_read_file(target, NULL);
-	assert_string_equal(content, "precious\n");
-	free(content);
-	assert_int_equal(stat(target, &after), 0);
-	assert_int_equal(after.st_uid, before.st_uid);
-	assert_int_equal(after.st_mode, before.st_mode);
-	assert_int_equal(after.st_size, before.st_size);
-	assert_true(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
-		    after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+	target_untouched(target, &before);
+	for (size_t i = 0; i < n; i++)
+		unlink(link[i]);
+}
+
+/* A link at a file albd makes when it starts: it does not start, or
+ * starts without following it. */
+static void planted_at_start(const char *rel)
+{
+	char target[H_PATH * 2], link[H_PATH * 2];
+	struct stat before;
+	assert_int_equal(WEXITSTATUS(h_stop(&H, SIGTERM)), 0);
+	target_make(target, sizeof(target), &before);
+	snprintf(link, sizeof(link), "%s/%s", H.tmpdir, rel);
 	unlink(link);
-	unlink(target);
+	assert_int_equal(symlink(target, link), 0);
+	int rc = start_albd();
+	printf("link at %s, albd started: %s\n", rel, rc == 0 ? "yes" : "no");
+	target_untouched(target, &before);
+	unlink(link);
+	if (rc != 0)
+		assert_int_equal(start_albd(), 0);
 }
 
 static void test_planted_links(void **state)
@@ -441,17 +476,31 @@ static void test_planted_links(void **state)
 	block_add(":ds");
 	/* the image and its temporary name: a link is replaced, never
 	 * followed */
-	planted(":s.img", false);
-	planted("#:s.img", false);
+	const char *img[] = {":s.img"}, *img_tmp[] = {"#:s.img"};
+	planted(img, 1, false);
+	planted(img_tmp, 1, false);
 	/* the console FIFO and the log file: refused */
-	planted("fifo/:s", true);
-	planted(":s.log", true);
-	/* the runtime record: replaced by the record */
-	planted("running/:s", false);
+	const char *fifo[] = {"fifo/:s"}, *log[] = {":s.log"};
+	planted(fifo, 1, true);
+	planted(log, 1, true);
+	/* the runtime records of the next creates (<name>@<id>) and their
+	 * temporary names: replaced by the records */
+	static char recs[PLANT_MAX][64];
+	const char *rec[PLANT_MAX];
+	for (int i = 0; i < PLANT_MAX / 2; i++) {
+		snprintf(recs[2 * i], sizeof(recs[0]), "running/:s@%d", i + 1);
+		snprintf(recs[2 * i + 1], sizeof(recs[0]), "running/#:s@%d", i + 1);
+		rec[2 * i] = recs[2 * i];
+		rec[2 * i + 1] = recs[2 * i + 1];
+	}
+	planted(rec, PLANT_MAX, false);
 	/* nothing of :s is left behind */
 	char path[H_PATH * 2];
 	snprintf(path, sizeof(path), "%s/:s.img", H.tmpdir);
 	assert_int_equal(access(path, F_OK), -1);
+	/* what albd makes in the tmpdir when it starts */
+	planted_at_start("vmmd.lock");
+	planted_at_start("util/vmmd.sock");
 }
 
 /* ---- a crash of albd ------------------------------------------------------- */
