@@ -140,6 +140,13 @@ int main(int argc, char **argv)
 			    ? sizeof(caps_kept) / sizeof(caps_kept[0])
 			: o.cfg.socket_gid >= 0 ? N_CAPS_CHOWN
 						: N_CAPS_BASE;
+	/* a tender without these would fail at each start: refuse now */
+	if (o.cfg.tender_uid_count > 0 &&
+	    daemon_need_caps(prog, caps_kept + N_CAPS_CHOWN - 1,
+			     sizeof(caps_kept) / sizeof(caps_kept[0]) -
+				 (N_CAPS_CHOWN - 1),
+			     "--tender-uids") != 0)
+		return 1;
 	if (daemon_keep_caps(prog, caps_kept, n_caps) != 0)
 		return 1;
 	if (uv_loop_init(&loop) != 0) {

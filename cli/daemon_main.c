@@ -296,6 +296,25 @@ int daemon_drop_user(const char *prog, const char *name, uid_t uid, gid_t gid)
 	return 0;
 }
 
+int daemon_need_caps(const char *prog, const int *caps, size_t n,
+		     const char *why)
+{
+	if (capng_get_caps_process() != 0) {
+		alb_log_error("%s: cannot read the capabilities of the process",
+			      prog);
+		return -1;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!capng_have_capability(CAPNG_PERMITTED, (unsigned)caps[i])) {
+			alb_log_error("%s: %s needs %s, which this process does not "
+				      "have", prog, why,
+				      capng_capability_to_name((unsigned)caps[i]));
+			rc = -1;
+		}
+	return rc;
+}
+
 int daemon_keep_caps(const char *prog, const int *caps, size_t n)
 {
 	if (capng_get_caps_process() != 0) {
@@ -304,11 +323,11 @@ int daemon_keep_caps(const char *prog, const int *caps, size_t n)
 		return -1;
 	}
 	bool have[64] = {false};
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && i < 64; i++)
 		have[i] = capng_have_capability(CAPNG_PERMITTED,
 						(unsigned)caps[i]) != 0;
 	capng_clear(CAPNG_SELECT_ALL);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && i < 64; i++)
 		if (have[i] && capng_update(CAPNG_ADD,
 					    CAPNG_EFFECTIVE | CAPNG_PERMITTED |
 						CAPNG_BOUNDING_SET,

@@ -121,6 +121,11 @@ int daemon_drop_user(const char *prog, const char *name, uid_t uid, gid_t gid);
  * Returns 0 or -1 (logged). */
 int daemon_apply_user(const char *prog);
 
+/* Says (logged, -1) which of caps[0..n) the process does not have, that
+ * `why` (e.g. "--tender-uids") needs; 0 when it has them all. */
+int daemon_need_caps(const char *prog, const int *caps, size_t n,
+		     const char *why);
+
 /* Keeps only the capabilities caps[0..n) of those the process has
  * (effective and permitted; the bounding set shrinks to them, the
  * inheritable and ambient sets empty), as albd does at start. Returns 0,
