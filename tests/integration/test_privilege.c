@@ -76,8 +76,8 @@ static int as_uid(uint32_t uid, int (*fn)(const char *), const char *arg)
 	if (pid == 0) {
 		if (setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0 ||
 		    setresuid(uid, uid, uid) != 0)
-			_exit(255);
-		_exit(fn(arg));
+			test_child_exit(255);
+		test_child_exit(fn(arg));
 	}
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -657,7 +657,7 @@ static pid_t start_daemon(const char *prog, const char *sock, const char *group,
 	if (pid == 0) {
 		execl(exe, exe, "--tmpdir", H.tmpdir, "--user", DAEMON_USER,
 		      "--socket-group", group, extra, (char *)NULL);
-		_exit(127);
+		test_child_exit(127);
 	}
 	for (int i = 0; i < 1000; i++) {
 		struct alb_client *c = NULL;

@@ -1216,7 +1216,7 @@ static void start_binary_at(const char *tmpdir, const char *user)
 		else
 			execl(exe, exe, "-q", "--tmpdir", tmpdir, "--ip", "127.0.0.1",
 			      "--port", port, ca, cert, key, (char *)NULL);
-		_exit(127);
+		test_child_exit(127);
 	}
 	for (int i = 0; i < 500; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

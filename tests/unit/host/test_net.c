@@ -1036,12 +1036,12 @@ static int attach_as(const char *tap, uid_t uid)
 		int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 		if (fd < 0 || setresgid(uid, uid, uid) != 0 ||
 		    setresuid(uid, uid, uid) != 0)
-			_exit(255);
+			test_child_exit(255);
 		struct ifreq ifr;
 		memset(&ifr, 0, sizeof(ifr));
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
 		ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-		_exit(ioctl(fd, TUNSETIFF, &ifr) == 0 ? 0 : errno);
+		test_child_exit(ioctl(fd, TUNSETIFF, &ifr) == 0 ? 0 : errno);
 	}
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid);
