@@ -19,7 +19,9 @@
  *    execs and whose console is :b's FIFO, and start :b once;
  *  - leave the stand-in with /dev/null alone.
  * SPDX-License-Identifier: ISC */
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 
 #include "faults.h"
 #include "host/spawn.h"
@@ -121,6 +123,16 @@ static struct mimic mimic_start(const char *console, char *const *argv)
 	m.pid = fork();
 	if (m.pid == 0) {
 		prctl(PR_SET_NAME, ALB_SPAWN_COMM);
+		/* a spawn child has albd's credentials: none of the
+		 * capabilities albd drops at start (without CAP_SYS_PTRACE,
+		 * albd may read the console of /proc/PID/fd/0 only of a
+		 * process whose capabilities are within its own) */
+		struct __user_cap_header_struct hd = {_LINUX_CAPABILITY_VERSION_3, 0};
+		struct __user_cap_data_struct cd[2] = {{0}};
+		cd[0].effective = cd[0].permitted =
+			(1u << CAP_KILL) | (1u << CAP_NET_ADMIN);
+		if (syscall(SYS_capset, &hd, cd) != 0)
+			_exit(126);
 		close(p[1]);
 		int fd = open(console, O_RDWR);
 		for (int i = 0; i <= 2 && fd >= 0; i++)
