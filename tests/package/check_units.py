@@ -22,15 +22,18 @@ import sys
 import tempfile
 
 # Exposure budgets: the scores when the units were written, rounded up.
-BUDGET = {"albd": 2.0, "alb-consoled": 0.2, "alb-statsd": 1.3, "alb-tlsd": 0.4}
+# albd's went from 2.0 to 2.5 with --tender-uids: CAP_KILL, CAP_CHOWN and
+# CAP_SET(UID|GID|PCAP) in its bounding set (0.1 + 0.2 + 0.3, rounded),
+# which take root away from every tender.
+BUDGET = {"albd": 2.5, "alb-consoled": 0.2, "alb-statsd": 1.3, "alb-tlsd": 0.4}
 
 # What the tmpfiles.d entry must make: path -> (mode, owner, group).
 LAYOUT = {
     "run/albatross": (0o755, "root", "root"),
     "run/albatross/util": (0o755, "root", "root"),
     "run/albatross/fifo": (0o2750, "root", "albatross"),
-    "var/lib/albatross": (0o750, "root", "albatross"),
-    "var/lib/albatross/block": (0o700, "root", "root"),
+    "var/lib/albatross": (0o751, "root", "albatross"),
+    "var/lib/albatross/block": (0o711, "root", "root"),
 }
 
 

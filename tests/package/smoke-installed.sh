@@ -3,7 +3,8 @@
 # as PID 1: lintian (no errors), apt install, the layout the package makes,
 # albd, alb-consoled and alb-statsd started as their units would start them
 # (tests/package/unit_exec.py: the socket units' sockets, the services'
-# ExecStart, users, groups and capabilities through setpriv), the demo
+# ExecStart, users, groups and capabilities through setpriv; tenders under
+# the uids of albd.service's --tender-uids), the demo
 # unikernel deployed, shown and destroyed by a user in the group albatross
 # (and refused to a user outside it), then apt purge, after which nothing of
 # the packages is left. Everything networked runs in a network namespace
@@ -32,6 +33,19 @@ if [ -n "${ALB_SMOKE_NETNS:-}" ]; then
 		for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	}
 	trap stop EXIT
+	# /dev/net/tun as udev makes it on a stock host (0666), whatever this
+	# machine's is, in this mount namespace only: albd.service runs each
+	# tender under a uid of its own (--tender-uids), which opens its tap by
+	# name; /dev/kvm likewise (0660, group kvm) where there is a group kvm
+	mkdir "$work/dev"
+	mount -t tmpfs -o mode=0755 tmpfs "$work/dev"
+	mknod -m 0666 "$work/dev/tun" c 10 200
+	mount --bind "$work/dev/tun" /dev/net/tun
+	if [ -c /dev/kvm ] && getent group kvm >/dev/null; then
+		mknod -m 0660 "$work/dev/kvm" c 10 232
+		chgrp kvm "$work/dev/kvm"
+		mount --bind "$work/dev/kvm" /dev/kvm
+	fi
 	ip link set lo up
 	ip link add "$bridge" type bridge
 	ip link set "$bridge" up
@@ -60,7 +74,14 @@ if [ -n "${ALB_SMOKE_NETNS:-}" ]; then
 	wait "$cpid" 2>/dev/null || true
 	head -n 5 "$work/console.txt"
 	grep -q 'Hello from' "$work/console.txt" || fail "no greeting on the console"
-	say "alb-info stats (alb-statsd, user albatross, samples the root tender)"
+	say "the tender: a uid of albd.service's --tender-uids, no capability"
+	tender=$(pgrep -P "${pids[2]}" | head -n 1)
+	[ -n "$tender" ] || fail "albd has no tender"
+	grep -E '^(Uid|CapEff|CapBnd|NoNewPrivs):' "/proc/$tender/status" | tee "$work/tender.txt"
+	uid=$(awk '/^Uid:/ {print $2}' "$work/tender.txt")
+	[ "$uid" -ge 1879048192 ] && [ "$uid" -le 1879113727 ] || fail "tender uid $uid"
+	grep -q '^CapEff:[[:space:]]*0*$' "$work/tender.txt" || fail "tender has capabilities"
+	say "alb-info stats (alb-statsd, user albatross, samples the tender of a tender uid)"
 	as albsmoke alb-info stats --timeout 25 | tee "$work/stats.txt"
 	grep -q '^:hello ' "$work/stats.txt" || fail "no statistics of hello"
 	say "a user outside the group albatross is refused"
@@ -113,8 +134,8 @@ check() {
 check /run/albatross "755 root root"
 check /run/albatross/util "755 root root"
 check /run/albatross/fifo "2750 root albatross"
-check /var/lib/albatross "750 root albatross"
-check /var/lib/albatross/block "700 root root"
+check /var/lib/albatross "751 root albatross"
+check /var/lib/albatross/block "711 root root"
 for u in albd.service albd.socket alb-consoled.socket alb-statsd.socket; do
 	ls /etc/systemd/system/*.wants/"$u" >/dev/null 2>&1 || fail "$u is not enabled"
 done
@@ -129,7 +150,7 @@ pkg-config --exists albatross || fail "pkg-config albatross"
 useradd -M -U -s /usr/sbin/nologin -G albatross albsmoke
 useradd -M -U -s /usr/sbin/nologin albother
 install -m 0644 "$hello" "$work/hello.elf"
-ALB_SMOKE_NETNS=1 ALB_SMOKE_WORK=$work unshare --net "$0" "$@"
+ALB_SMOKE_NETNS=1 ALB_SMOKE_WORK=$work unshare --net --mount "$0" "$@"
 
 say "apt-get purge"
 apt-get purge -y -q "${pkgs[@]}" >"$work/apt.log" 2>&1 || { cat "$work/apt.log"; fail "purge"; }
