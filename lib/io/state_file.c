@@ -21,6 +21,7 @@
 
 #include "base/internal.h"
 #include "io/state_file.h"
+#include "io_file.h"
 #include "proto/state_codec.h"
 
 /* Size of the buffer that copies a file. */
@@ -35,7 +36,7 @@ void alb_state_file_set_hook(alb_state_hook_fn fn, void *ctx)
 	hook_ctx = ctx;
 }
 
-static int step(enum alb_state_step s, struct alb_error *err)
+int alb_io_step(enum alb_state_step s, struct alb_error *err)
 {
 	if (hook_fn != NULL && hook_fn(s, hook_ctx) != 0) {
 		errno = EIO;
@@ -44,7 +45,7 @@ static int step(enum alb_state_step s, struct alb_error *err)
 	return 0;
 }
 
-static int open_dir(const char *dbdir, struct alb_error *err)
+int alb_io_open_dir(const char *dbdir, struct alb_error *err)
 {
 	int fd = open(dbdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
@@ -104,7 +105,7 @@ static int keep_backup(int dirfd, const struct replace *rp,
 			return 0;
 		return alb_fail_sys(err, "link %s to %s", rp->name, rp->bak_tmp);
 	}
-	rc = step(ALB_STATE_STEP_BAK_LINKED, err);
+	rc = alb_io_step(ALB_STATE_STEP_BAK_LINKED, err);
 	if (rc == 0 && renameat(dirfd, rp->bak_tmp, dirfd, rp->bak) != 0)
 		rc = alb_fail_sys(err, "rename %s to %s", rp->bak_tmp, rp->bak);
 	/* After a crash between the backup and the rename, the target and
@@ -113,7 +114,7 @@ static int keep_backup(int dirfd, const struct replace *rp,
 	unlinkat(dirfd, rp->bak_tmp, 0);
 	if (rc != 0)
 		return rc;
-	return step(ALB_STATE_STEP_BAK_REPLACED, err);
+	return alb_io_step(ALB_STATE_STEP_BAK_REPLACED, err);
 }
 
 static int write_tmp(int dirfd, const struct replace *rp, struct alb_error *err)
@@ -122,7 +123,7 @@ static int write_tmp(int dirfd, const struct replace *rp, struct alb_error *err)
 			O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return alb_fail_sys(err, "create %s", rp->tmp);
-	int rc = step(ALB_STATE_STEP_TMP_CREATED, err);
+	int rc = alb_io_step(ALB_STATE_STEP_TMP_CREATED, err);
 	/* Exactly 0600 whatever the umask: it holds every image and its
 	 * arguments (Albatross's is 0644, readable by anyone). */
 	if (rc == 0 && fchmod(fd, 0600) != 0)
@@ -130,21 +131,21 @@ static int write_tmp(int dirfd, const struct replace *rp, struct alb_error *err)
 	if (rc == 0)
 		rc = rp->fill(fd, rp->fill_ctx, err);
 	if (rc == 0)
-		rc = step(ALB_STATE_STEP_TMP_WRITTEN, err);
+		rc = alb_io_step(ALB_STATE_STEP_TMP_WRITTEN, err);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = alb_fail_sys(err, "fsync %s", rp->tmp);
 	/* close() can report a delayed write error (NFS). */
 	if (close(fd) != 0 && rc == 0)
 		rc = alb_fail_sys(err, "close %s", rp->tmp);
 	if (rc == 0)
-		rc = step(ALB_STATE_STEP_TMP_SYNCED, err);
+		rc = alb_io_step(ALB_STATE_STEP_TMP_SYNCED, err);
 	return rc;
 }
 
 static int replace_file(const char *dbdir, const struct replace *rp,
 			struct alb_error *err)
 {
-	int dirfd = open_dir(dbdir, err);
+	int dirfd = alb_io_open_dir(dbdir, err);
 	if (dirfd < 0)
 		return dirfd;
 	int rc = unlink_stale(dirfd, rp->tmp, err);
@@ -158,12 +159,12 @@ static int replace_file(const char *dbdir, const struct replace *rp,
 			unlinkat(dirfd, rp->tmp, 0);
 	}
 	if (rc == 0)
-		rc = step(ALB_STATE_STEP_RENAMED, err);
+		rc = alb_io_step(ALB_STATE_STEP_RENAMED, err);
 	/* The renames are durable only once the directory is. */
 	if (rc == 0 && fsync(dirfd) != 0)
 		rc = alb_fail_sys(err, "fsync %s", dbdir);
 	if (rc == 0)
-		rc = step(ALB_STATE_STEP_DIR_SYNCED, err);
+		rc = alb_io_step(ALB_STATE_STEP_DIR_SYNCED, err);
 	close(dirfd);
 	return rc;
 }
@@ -173,20 +174,26 @@ struct iov_src {
 	size_t n;
 };
 
-/* Writes every piece, IOV_MAX at a time, resuming after a short write. */
 static int fill_iov(int fd, void *ctx, struct alb_error *err)
 {
 	const struct iov_src *src = ctx;
+	return alb_io_writev_all(fd, src->iov, src->n, err);
+}
+
+int alb_io_writev_all(int fd, const struct iovec *iov, size_t n,
+		      struct alb_error *err)
+{
+	/* IOV_MAX pieces at a time, resuming after a short write */
 	struct iovec batch[IOV_MAX];
 	size_t i = 0, done = 0; /* bytes of iov[i] already written */
-	while (i < src->n) {
+	while (i < n) {
 		int k = 0;
-		for (size_t j = i; j < src->n && k < IOV_MAX; j++) {
+		for (size_t j = i; j < n && k < IOV_MAX; j++) {
 			size_t skip = j == i ? done : 0;
-			if (src->iov[j].iov_len == skip)
+			if (iov[j].iov_len == skip)
 				continue;
-			batch[k].iov_base = (uint8_t *)src->iov[j].iov_base + skip;
-			batch[k].iov_len = src->iov[j].iov_len - skip;
+			batch[k].iov_base = (uint8_t *)iov[j].iov_base + skip;
+			batch[k].iov_len = iov[j].iov_len - skip;
 			k++;
 		}
 		if (k == 0)
@@ -199,8 +206,8 @@ static int fill_iov(int fd, void *ctx, struct alb_error *err)
 		}
 		/* advance over what was written */
 		size_t left = (size_t)w;
-		while (i < src->n && left >= src->iov[i].iov_len - done) {
-			left -= src->iov[i].iov_len - done;
+		while (i < n && left >= iov[i].iov_len - done) {
+			left -= iov[i].iov_len - done;
 			done = 0;
 			i++;
 		}
@@ -251,7 +258,7 @@ int alb_state_write_file(const char *dbdir, const struct alb_state *s,
 static int open_regular(const char *dbdir, const char *name, uint64_t *size,
 			struct alb_error *err)
 {
-	int dirfd = open_dir(dbdir, err);
+	int dirfd = alb_io_open_dir(dbdir, err);
 	if (dirfd < 0)
 		return dirfd;
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);

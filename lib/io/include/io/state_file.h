@@ -15,8 +15,9 @@
 #define ALB_STATE_STARTED_NAME "state.started"
 
 /** The instants of an atomic file replacement at which the hook is called,
- * in order. A crash at any of them leaves the target and its backup each
- * holding a complete old or new content. */
+ * in order, then those of the journal. A crash at any of them leaves the
+ * target and its backup each holding a complete old or new content, and
+ * the journal's acknowledged records readable. */
 enum alb_state_step {
 	ALB_STATE_STEP_TMP_CREATED,  /* empty temporary file created */
 	ALB_STATE_STEP_TMP_WRITTEN,  /* content written, not yet fsync'ed */
@@ -24,7 +25,12 @@ enum alb_state_step {
 	ALB_STATE_STEP_BAK_LINKED,   /* current file linked as <bak>.tmp */
 	ALB_STATE_STEP_BAK_REPLACED, /* <bak>.tmp renamed over <bak> */
 	ALB_STATE_STEP_RENAMED,      /* temporary file renamed over the target */
-	ALB_STATE_STEP_DIR_SYNCED    /* directory fsync'ed: done */
+	ALB_STATE_STEP_DIR_SYNCED,   /* directory fsync'ed: done */
+	/* the journal (journal_file.h) */
+	ALB_STATE_STEP_JOURNAL_CREATED, /* new segment created, dir not synced */
+	ALB_STATE_STEP_JOURNAL_WRITTEN, /* records written, not yet fdatasync'ed */
+	ALB_STATE_STEP_JOURNAL_SYNCED,  /* records fdatasync'ed: durable */
+	ALB_STATE_STEP_JOURNAL_REMOVED  /* one compacted segment unlinked */
 };
 
 /** Called at each step; a non-zero return makes the operation fail there
