@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,13 +25,16 @@ static void usage(FILE *out)
 		"  --qemu-accel tcg|kvm         accelerator of QEMU for virtio images (tcg)\n"
 		"  --tender-uids FIRST:COUNT    run each tender under a uid of its own\n"
 		"                               from FIRST..FIRST+COUNT-1, without root\n"
+		"  --compact-state              compact the state of --dbdir (state file\n"
+		"                               and journal) and exit; albd must not run\n"
 		DAEMON_HELP_METRICS
-		DAEMON_HELP_TAIL,
+		DAEMON_HELP_TAIL
+		"SIGHUP makes a running albd compact its state file.\n",
 		prog);
 }
 
 enum { OPT_DBDIR = DAEMON_OPT_OWN, OPT_NO_DROP_PATH, OPT_ZVOL, OPT_QEMU_ACCEL,
-       OPT_TENDER_UIDS };
+       OPT_TENDER_UIDS, OPT_COMPACT_STATE };
 
 /* What albd keeps of root (doc/privilege.md): taps and bridges, signals
  * to tenders under other uids; CAP_CHOWN for the socket's group and for
@@ -61,6 +65,7 @@ static bool parse_u32(const char *s, size_t len, uint32_t *out)
 struct options {
 	struct alb_vmmd_config cfg;
 	char zvol[ALB_NAME_BUF];
+	bool compact_state;
 };
 
 static int take_option(void *ctx, int id, const char *arg)
@@ -89,6 +94,9 @@ static int take_option(void *ctx, int id, const char *arg)
 						  "FIRST:COUNT expected, not '%s'", arg);
 		return 0;
 	}
+	case OPT_COMPACT_STATE:
+		o->compact_state = true;
+		return 0;
 	case OPT_QEMU_ACCEL:
 		if (strcmp(arg, "tcg") == 0)
 			o->cfg.qemu_accel = ALB_QEMU_ACCEL_TCG;
@@ -102,11 +110,43 @@ static int take_option(void *ctx, int id, const char *arg)
 	return daemon_usage_error(prog, "unknown option");
 }
 
-static void stop(void *vmmd)
+/* The core and the SIGHUP handler that compacts its state. */
+struct albd {
+	struct alb_vmmd *vmmd;
+	uv_signal_t hup;
+	bool hup_open;
+};
+
+static void on_hup(uv_signal_t *h, int signum)
 {
-	/* SIGTERM semantics: every unikernel is stopped and cleaned up; the
-	 * loop ends once the core has closed its last handle */
-	alb_vmmd_shutdown(vmmd, NULL, NULL);
+	(void)signum;
+	struct albd *a = h->data;
+	if (a->vmmd == NULL || alb_vmmd_compact(a->vmmd) != 0)
+		alb_log_warn("%s: SIGHUP: not started yet, nothing compacted", prog);
+}
+
+static void stop(void *ctx)
+{
+	struct albd *a = ctx;
+	if (a->hup_open) {
+		uv_close((uv_handle_t *)&a->hup, NULL);
+		a->hup_open = false;
+	}
+	/* SIGTERM semantics: every unikernel is stopped and cleaned up, the
+	 * state compacted; the loop ends once the core has closed its last
+	 * handle */
+	alb_vmmd_shutdown(a->vmmd, NULL, NULL);
+}
+
+/* --compact-state: no daemon, no loop. */
+static int compact_state(const char *dbdir)
+{
+	struct alb_error err;
+	if (alb_vmmd_compact_state(dbdir, &err) != 0) {
+		alb_log_error("%s: %s", prog, err.msg);
+		return 1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -117,15 +157,18 @@ int main(int argc, char **argv)
 		{"allow-zvol-for", required_argument, NULL, OPT_ZVOL},
 		{"qemu-accel", required_argument, NULL, OPT_QEMU_ACCEL},
 		{"tender-uids", required_argument, NULL, OPT_TENDER_UIDS},
+		{"compact-state", no_argument, NULL, OPT_COMPACT_STATE},
 		{NULL, 0, NULL, 0},
 	};
-	struct options o;
+	struct options o = {.compact_state = false};
 	alb_vmmd_config_init(&o.cfg);
 	const struct daemon_prog p = {prog, usage, opts, take_option, &o, true};
 	struct daemon_common com;
 	int status = daemon_setup(&p, argc, argv, &com);
 	if (status >= 0)
 		return status;
+	if (o.compact_state)
+		return compact_state(o.cfg.dbdir);
 	o.cfg.tmpdir = com.tmpdir;
 	o.cfg.listen_fd = com.listen_fd;
 	o.cfg.socket_gid = com.socket_gid;
@@ -134,7 +177,7 @@ int main(int argc, char **argv)
 
 	daemon_hold_signals();
 	uv_loop_t loop;
-	struct alb_vmmd *vmmd;
+	struct albd a = {.vmmd = NULL, .hup_open = false};
 	struct alb_error err;
 	size_t n_caps = o.cfg.tender_uid_count > 0
 			    ? sizeof(caps_kept) / sizeof(caps_kept[0])
@@ -153,21 +196,28 @@ int main(int argc, char **argv)
 		alb_log_error("%s: cannot make an event loop", prog);
 		return 1;
 	}
-	if (alb_vmmd_new(&loop, &o.cfg, &vmmd, &err) != 0) {
+	/* before the socket exists: a SIGHUP never kills albd */
+	uv_signal_init(&loop, &a.hup);
+	a.hup.data = &a;
+	uv_signal_start(&a.hup, on_hup, SIGHUP);
+	a.hup_open = true;
+	if (alb_vmmd_new(&loop, &o.cfg, &a.vmmd, &err) != 0) {
 		alb_log_error("%s: %s", prog, err.msg);
+		uv_close((uv_handle_t *)&a.hup, NULL);
+		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 		return 1;
 	}
-	if (alb_vmmd_start(vmmd, &err) != 0) {
+	if (alb_vmmd_start(a.vmmd, &err) != 0) {
 		alb_log_error("%s: %s", prog, err.msg);
-		stop(vmmd);
+		stop(&a);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
-		alb_vmmd_free(vmmd);
+		alb_vmmd_free(a.vmmd);
 		/* a bad --influx or --prometheus address */
 		return err.code == ALB_EINVAL ? DAEMON_EXIT_CLI : 1;
 	}
-	status = daemon_run(prog, &loop, stop, vmmd);
-	alb_vmmd_free(vmmd);
+	status = daemon_run(prog, &loop, stop, &a);
+	alb_vmmd_free(a.vmmd);
 	return status;
 }

@@ -15,7 +15,9 @@
  * Where it differs from albatrossd (spec §12): a failed create undoes what
  * it made; every policy on the path is checked; destroy always wins over a
  * restart, and restarts of a unikernel that keeps failing fast are spaced
- * out; a tender that ignores SIGTERM is killed after a timeout; the console
+ * out; a change is appended to a journal beside the state file (fdatasync,
+ * no whole-file rewrite per command) and answered only once durable: one
+ * that cannot be made durable is refused and undone; a tender that ignores SIGTERM is killed after a timeout; the console
  * daemon may be absent (output then goes to <tmpdir>/<name>.log) and is
  * reconnected; frames and connections are limited (see the limits below:
  * idle connections cannot shut clients out, a frame's buffer grows as its
@@ -219,6 +221,25 @@ typedef void (*alb_vmmd_done_fn)(struct alb_vmmd *v, void *ctx);
  * replaces done. Returns 0, or ALB_EINVAL for a NULL core. */
 ALB_EXPORT int alb_vmmd_shutdown(struct alb_vmmd *v, alb_vmmd_done_fn done,
 				 void *ctx);
+
+/** Compacts the state now (albd does it on SIGHUP): the state file is
+ * rewritten from the state the journal has made durable, in the
+ * threadpool, atomically, and the journal segments it covers are removed,
+ * so that an albatrossd started on the dbdir sees every acknowledged
+ * change. The core also compacts when the journal grows as large as the
+ * state file (and at least 64 MiB), 10 minutes after the first change
+ * since the last compaction, and at the end of a shutdown. Returns 0, or
+ * ALB_EINVAL for a core that is not started. */
+ALB_EXPORT int alb_vmmd_compact(struct alb_vmmd *v);
+
+/** Compacts the state of dbdir (NULL: ALB_DBDIR_DEFAULT) offline, with no
+ * daemon running on it (albd --compact-state): reads the state file,
+ * replays the journal, writes the state file as the daemon's compaction
+ * does, and removes the journal. Returns 0, ALB_ENOENT when the dbdir has
+ * neither a state file nor a journal, ALB_EPARSE for a corrupt state file
+ * or journal record (both files are then kept as they are), or the error
+ * of a write. */
+ALB_EXPORT int alb_vmmd_compact_state(const char *dbdir, struct alb_error *err);
 
 /** Frees the core: call it from or after the done callback of
  * alb_vmmd_shutdown(), or instead of starting it; NULL is a no-op. */

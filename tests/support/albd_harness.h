@@ -446,11 +446,12 @@ static inline bool h_wait_socket(struct harness *h, int timeout_ms)
 	return false;
 }
 
-/* The core in a child process: its own loop, SIGTERM -> shutdown, exit 0
- * once shut down (1 when it did not start), SIGPIPE at its default. */
+/* The core in a child process: its own loop, SIGTERM -> shutdown, SIGHUP
+ * -> compaction (as albd), exit 0 once shut down (1 when it did not
+ * start), SIGPIPE at its default. */
 struct h_core {
 	uv_loop_t loop;
-	uv_signal_t sig;
+	uv_signal_t sig, hup;
 	struct alb_vmmd *v;
 };
 
@@ -459,6 +460,7 @@ static inline void h_core_done(struct alb_vmmd *v, void *ctx)
 	(void)v;
 	struct h_core *c = ctx;
 	uv_close((uv_handle_t *)&c->sig, NULL);
+	uv_close((uv_handle_t *)&c->hup, NULL);
 }
 
 static inline void h_core_signal(uv_signal_t *s, int signum)
@@ -466,6 +468,13 @@ static inline void h_core_signal(uv_signal_t *s, int signum)
 	(void)signum;
 	struct h_core *c = s->data;
 	alb_vmmd_shutdown(c->v, h_core_done, c);
+}
+
+static inline void h_core_hup(uv_signal_t *s, int signum)
+{
+	(void)signum;
+	struct h_core *c = s->data;
+	alb_vmmd_compact(c->v);
 }
 
 /* Starts the core with cfg (tmpdir and dbdir are the harness's) in a child
@@ -498,6 +507,9 @@ static inline int h_start_core(struct harness *h, const struct alb_vmmd_config *
 		uv_signal_init(&c.loop, &c.sig);
 		c.sig.data = &c;
 		uv_signal_start(&c.sig, h_core_signal, SIGTERM);
+		uv_signal_init(&c.loop, &c.hup);
+		c.hup.data = &c;
+		uv_signal_start(&c.hup, h_core_hup, SIGHUP);
 		int st = 0;
 		if (alb_vmmd_start(c.v, &err) != 0) {
 			fprintf(stderr, "core: %s\n", err.msg);
@@ -568,6 +580,30 @@ static inline int h_stop(struct harness *h, int sig)
 	h->pid = 0;
 	h->reaped = false;
 	return st;
+}
+
+/* The state file once the daemon (core or albd) has compacted its
+ * journal into it on a SIGHUP, as an albatrossd would read it: polls up to
+ * timeout_ms until pred(st, ctx) holds (pred NULL: the first state read
+ * after the SIGHUP). NULL when it never did; free with alb_state_free(). */
+static inline struct alb_state *h_compacted_state(struct harness *h,
+						  bool (*pred)(const struct alb_state *, void *),
+						  void *ctx, int timeout_ms)
+{
+	struct alb_state *st = NULL;
+	for (int64_t end = h_now_us() + (int64_t)timeout_ms * 1000;
+	     h_now_us() < end; h_sleep_ms(20)) {
+		if (h->pid > 0)
+			kill(h->pid, SIGHUP);
+		h_sleep_ms(20);
+		alb_state_free(st);
+		st = NULL;
+		if (alb_state_read_file(h->dbdir, &st, NULL) == 0 &&
+		    (pred == NULL || pred(st, ctx)))
+			return st;
+	}
+	alb_state_free(st);
+	return NULL;
 }
 
 /* ---- talking to it ------------------------------------------------------------ */

@@ -86,7 +86,8 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 	v->lock_ns = v->lock_tmp = v->lock_db = -1;
 	v->rec_next = 1;
 	vlist_init(&v->all);
-	vlist_init(&v->st_waiters);
+	vlist_init(&v->j_pending);
+	v->j_fd = -1;
 	vlist_init(&v->console.pending);
 	v->console.seq = 1;
 	v->stats_seq = 1;
@@ -168,6 +169,8 @@ int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err)
 		return rc;
 	}
 	rc = policies_restore(v, st, err);
+	if (rc == 0)
+		persist_policies_restored(v);
 	/* no client is served before we return: the adoption below sees
 	 * what the previous daemon left */
 	if (rc == 0)
@@ -252,7 +255,11 @@ void vmmd_maybe_done(struct alb_vmmd *v)
 	    (v->pool != NULL && dc_pool_handles(v->pool) > 0) ||
 	    (v->console.pool != NULL && dc_pool_handles(v->console.pool) > 0) ||
 	    v->jobs > 0 || v->console.retry_open ||
-	    v->st_writing || v->restoring != NULL)
+	    v->restoring != NULL)
+		return;
+	/* the journal's last records and the final compaction, once nothing
+	 * else can make a change */
+	if (!persist_close(v))
 		return;
 	v->done_called = true;
 	alb_log_info("vmmd: shut down");
@@ -294,6 +301,7 @@ void alb_vmmd_free(struct alb_vmmd *v)
 	free(v->restore_order);
 	free(v->keep_buf);
 	metrics_free(v);
+	persist_free(v);
 	free(v);
 }
 

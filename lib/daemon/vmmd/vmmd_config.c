@@ -14,9 +14,11 @@
 
 #define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 
-/* The count, and the copy's state file entry once a state write has
- * encoded it (only the state writer touches it: one write at a time, in
- * the threadpool, holding a reference). */
+/* The count, and the copy's state file entry once encoded: by the
+ * journal's append that carries the copy's first record (in the
+ * threadpool, holding a reference; nothing else reads it before that
+ * append is done), or on the loop when the durable state is loaded. A
+ * compaction reads only entries encoded already. */
 struct cfg_meta {
 	size_t refs;
 	bool has_entry;
@@ -58,6 +60,21 @@ const struct alb_state_entry *config_state_entry(struct alb_unikernel_config *c,
 		m->has_entry = true;
 	}
 	return &m->entry;
+}
+
+int config_entry_pieces(struct alb_unikernel_config *c, const char *name,
+			struct iovec piece[3], size_t *len,
+			struct alb_error *err)
+{
+	const struct alb_state_entry *e = config_state_entry(c, name, err);
+	if (e == NULL)
+		return err != NULL && err->code != 0 ? err->code : ALB_ENOMEM;
+	piece[0] = (struct iovec){e->bytes, e->cut};
+	piece[1] = (struct iovec){(void *)c->image.ptr, e->image};
+	piece[2] = (struct iovec){e->bytes + e->cut, e->len - e->cut};
+	/* smaller than the memory holding it: no wrap */
+	*len = e->len + e->image;
+	return 0;
 }
 
 /* A bump allocator over one block whose size was computed first. */

@@ -5,16 +5,20 @@
  *   begin     (loop)  running check, resource check (§4.5, every policy)
  *   prepare   (pool)  inflate, digest, ABI note, tender lookup, manifest
  *   [replace] (loop)  stop the running one and wait for its exit
- *   reserve   (loop)  resources taken, state write started, FIFO made,
+ *   [replace] (loop)  a client's create over a persisted configuration:
+ *                     its removal recorded first (journal, durable)
+ *   reserve   (loop)  resources taken, journal record queued, FIFO made,
  *                     Console_add sent                      } concurrently
  *   host      (pool)  image file written, taps created, each }
  *                     named in the runtime record first      }
  *   spawn     (pool)  console fd opened, our FIFO reader opened, record
  *                     at stage spawn (the intent), tender spawned, pidfd
  *                     opened, record at stage running (vmmd_record.c)
- *   started   (loop)  watched, recorded, Stats_add; reply once the state
- *                     file is durable (the fsync ran beside the host and
- *                     spawn steps, so the latency is max(), not sum()).
+ *   started   (loop)  watched, recorded, Stats_add; reply once the journal
+ *                     record is durable (its fdatasync ran beside the host
+ *                     and spawn steps, so the latency is max(), not sum());
+ *                     a record that could not be made durable stops the
+ *                     tender again and the client hears why.
  * The image is prepared before a running unikernel is replaced, so a bad
  * image never costs the running one (spec §12.2 item 8).
  * SPDX-License-Identifier: ISC */
@@ -104,12 +108,12 @@ static void finish_reply(void *ctx)
 	metrics_start_done(o);
 	if (o->rc != 0 && !keep_restarting(o)) {
 		alb_log_error("vmmd: %s: create failed: %s", u->name, o->err.msg);
-		/* nothing of it runs any more: the state file must say so */
+		/* nothing of it runs any more: the durable state must say so */
 		if ((u->state == UK_IDLE || u->state == UK_RESTART_WAIT) &&
 		    u->cfg != NULL) {
 			uk_cancel_restart(u);
 			uk_forget_config(u);
-			persist_mark(v);
+			persist_unikernel(v, u->name, NULL, NULL, NULL);
 		}
 	}
 	if (o->op.conn != NULL) {
@@ -125,15 +129,65 @@ static void finish_reply(void *ctx)
 	uk_op_done(u);
 }
 
-static void finish(struct uop *o)
+static void unpersisted_stopped(struct uk *u, void *ctx)
 {
-	struct alb_vmmd *v = o->op.uk->v;
-	/* a client hears of success only once the state file holds it */
-	if (o->rc == 0 && o->needs_dump && o->op.conn != NULL && o->gen != 0) {
-		if (persist_wait(v, o->gen, finish_reply, o) == 0)
-			return;
+	(void)u;
+	finish_reply(ctx);
+}
+
+/* The tender runs but its record could not be made durable: it is
+ * stopped (its taps removed, its resources released) before the client
+ * hears the reason, so that what runs and what a restart restores agree. */
+static void unpersisted(struct uop *o)
+{
+	struct uk *u = o->op.uk;
+	o->rc = o->p_rc;
+	snprintf(o->err.msg, sizeof(o->err.msg),
+		 "could not create unikernel, its state was not written: %.400s",
+		 o->p_msg);
+	switch (u->state) {
+	case UK_RUNNING:
+	case UK_STOPPING:
+		alb_log_warn("vmmd: %s: stopping it: %s", u->name, o->p_msg);
+		uk_stop(u, true, unpersisted_stopped, o);
+		return;
+	case UK_RESTART_WAIT:
+		/* it exited while the record was written */
+		uk_cancel_restart(u);
+		break;
+	case UK_IDLE:
+	case UK_STARTING:
+		break;
 	}
 	finish_reply(o);
+}
+
+static void finish(struct uop *o)
+{
+	/* o lives until its record is settled; a client hears of success
+	 * only once the change is durable */
+	if (o->p_wait && !o->p_done) {
+		o->finishing = true;
+		return;
+	}
+	if (o->rc == 0 && o->p_wait && o->p_rc != 0) {
+		unpersisted(o);
+		return;
+	}
+	finish_reply(o);
+}
+
+static void create_persisted(void *ctx, int rc, const struct alb_error *err)
+{
+	struct uop *o = ctx;
+	o->p_done = true;
+	o->p_rc = rc;
+	if (rc != 0)
+		snprintf(o->p_msg, sizeof(o->p_msg), "%s", err->msg);
+	if (o->finishing) {
+		o->finishing = false;
+		finish(o);
+	}
 }
 
 /* ---- spawn ---------------------------------------------------------------- */
@@ -569,10 +623,13 @@ static void reserve(struct uop *o)
 	o->work.data = o;
 	vmmd_job_begin(v);
 	uv_queue_work(v->loop, &o->work, host_work, host_after);
-	/* the snapshot of the state write (a walk over every unikernel)
-	 * overlaps the host work queued just before */
-	if (o->needs_dump)
-		o->gen = persist_mark(v);
+	/* the journal's append overlaps the host work queued just before;
+	 * a client's create waits for it */
+	if (o->needs_dump) {
+		o->p_wait = o->op.conn != NULL;
+		persist_unikernel(v, u->name, u->cfg,
+				  o->p_wait ? create_persisted : NULL, o);
+	}
 }
 
 /* ---- prepare ----------------------------------------------------------------- */
@@ -613,20 +670,28 @@ static void prepare_work(uv_work_t *w)
 		o->rc = alb_manifest_match(&o->img.solo5, cfg, &o->err);
 }
 
-static void prepare_after(uv_work_t *w, int status)
+static void replace_persisted(void *ctx, int rc, const struct alb_error *err);
+
+/* The image is good: replace the running one (if any) and reserve. */
+static void prepared(struct uop *o)
 {
-	(void)status;
-	struct uop *o = w->data;
 	struct uk *u = o->op.uk;
 	struct alb_vmmd *v = u->v;
-	vmmd_job_end(v);
-	alb_log_debug("vmmd: %s: image prepared", u->name);
-	if (o->rc != 0) {
-		finish(o);
-		return;
-	}
 	if (v->stopping) {
 		fail(o, ALB_EINVAL, "cancelled");
+		return;
+	}
+	/* a client's create that replaces a configuration the durable state
+	 * holds (a running unikernel, or one waiting for its restart) first
+	 * records its removal: if that cannot be made durable the running one
+	 * is kept, and if the new one fails later nothing comes back at the
+	 * next start */
+	bool replaces = u->cfg != NULL &&
+			(u->state == UK_RUNNING || u->state == UK_RESTART_WAIT);
+	if (replaces && o->needs_dump && o->op.conn != NULL &&
+	    !o->replace_recorded) {
+		o->replace_recorded = true;
+		persist_unikernel(v, u->name, NULL, replace_persisted, o);
 		return;
 	}
 	if (u->state == UK_RUNNING && o->mode == CREATE_REPLACE) {
@@ -636,6 +701,33 @@ static void prepare_after(uv_work_t *w, int status)
 		return;
 	}
 	reserve(o);
+}
+
+static void replace_persisted(void *ctx, int rc, const struct alb_error *err)
+{
+	struct uop *o = ctx;
+	if (rc != 0) {
+		char msg[ALB_ERROR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "could not replace unikernel, its "
+			 "state was not written: %.400s", err->msg);
+		fail(o, rc, msg);
+		return;
+	}
+	prepared(o);
+}
+
+static void prepare_after(uv_work_t *w, int status)
+{
+	(void)status;
+	struct uop *o = w->data;
+	struct uk *u = o->op.uk;
+	vmmd_job_end(u->v);
+	alb_log_debug("vmmd: %s: image prepared", u->name);
+	if (o->rc != 0) {
+		finish(o);
+		return;
+	}
+	prepared(o);
 }
 
 void create_begin(struct uop *o)

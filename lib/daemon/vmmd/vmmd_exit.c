@@ -195,7 +195,7 @@ static void restart_now(uv_timer_t *t)
 		alb_log_error("vmmd: %s: out of memory, not restarted", u->name);
 		u->state = UK_IDLE;
 		uk_forget_config(u);
-		persist_mark(v);
+		persist_unikernel(v, u->name, NULL, NULL, NULL);
 		uk_maybe_free(u);
 		return;
 	}
@@ -214,7 +214,7 @@ static void restart_now(uv_timer_t *t)
 		alb_log_error("vmmd: %s: out of memory, not restarted", u->name);
 		u->state = UK_IDLE;
 		uk_forget_config(u);
-		persist_mark(v);
+		persist_unikernel(v, u->name, NULL, NULL, NULL);
 		uk_maybe_free(u);
 	}
 }
@@ -252,7 +252,7 @@ static void decide(struct uk *u, const struct alb_exit_status *st,
 	if (r == ALB_RESTART_NO) {
 		u->state = UK_IDLE;
 		uk_forget_config(u);
-		persist_mark(v);
+		persist_unikernel(v, u->name, NULL, NULL, NULL);
 		uk_maybe_free(u);
 		return;
 	}

@@ -26,6 +26,7 @@
 
 #include <limits.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <uv.h>
 
 #include "albatross/client.h"
@@ -284,11 +285,17 @@ void config_free(struct alb_unikernel_config *c);
 struct alb_state_entry;
 /** The state file entry of unikernel name whose configuration is the copy
  * c (a copy belongs to one name), encoded at the first call and kept with
- * c until its last reference goes. For the state writer only, which holds
- * a reference. NULL when out of memory. */
+ * c until its last reference goes. For the journal and the state writer
+ * only (see vmmd_config.c for who may encode). NULL when out of memory. */
 const struct alb_state_entry *config_state_entry(struct alb_unikernel_config *c,
 						 const char *name,
 						 struct alb_error *err);
+/** The state file entry of name with configuration c in three pieces (the
+ * entry's bytes before the image, the image from c itself, the rest), for
+ * writev; *len is their total. 0 or an error (out of memory). */
+int config_entry_pieces(struct alb_unikernel_config *c, const char *name,
+			struct iovec piece[3], size_t *len,
+			struct alb_error *err);
 /** Restart arguments applied to a running configuration (spec §6.9): the
  * old typ, compressed and image with every other field from args. */
 struct alb_unikernel_config *config_merge(const struct alb_unikernel_config *old,
@@ -342,6 +349,11 @@ struct uop {
 	uint64_t console_gen; /* the connection that answered Console_add */
 	uint32_t uid;       /* the tender uid taken, 0: none */
 	struct given given; /* block files given to uid */
+	/* its journal record: waited for (a client's create), settled, the
+	 * result; finish() waits for it */
+	bool p_wait, p_done, finishing, replace_recorded;
+	int p_rc;
+	char p_msg[ALB_ERROR_MSG_MAX];
 	int console_rc;
 	size_t n_taps;
 	struct alb_ifname *taps;
@@ -349,7 +361,6 @@ struct uop {
 	pid_t pid;
 	int pidfd;
 	unsigned pending;
-	uint64_t gen;
 	int rc;
 	struct alb_error err;
 	uv_work_t work;
@@ -435,21 +446,68 @@ void stats_lost(struct alb_vmmd *v, struct conn *c);
 /** A message read on the stats channel (a reply to Stats_add/remove). */
 void stats_reply(struct conn *c, const struct alb_msg *m);
 
-/* ---- persistence (vmmd_persist.c) -------------------------------------- */
+/* ---- persistence (vmmd_journal.c, vmmd_persist.c) ------------------------ */
 
-/** Notes that the persisted state changed and starts writing it (one write
- * at a time; changes during a write are written next). Returns the
- * generation to wait for, or 0 when nothing is written (shutdown). */
-uint64_t persist_mark(struct alb_vmmd *v);
-/** Calls fn(ctx) once generation gen is on disk (at once for gen 0). */
-int persist_wait(struct alb_vmmd *v, uint64_t gen, void (*fn)(void *ctx),
-		 void *ctx);
-/** Reads the state file (ALB_ENOENT: none) and copies it to state.started. */
+/** Called once a change is durable (rc 0), or when it could not be made
+ * durable (rc < 0, err says why): its effect must then be undone, so that
+ * what runs and what a restart restores agree. */
+typedef void (*persist_fn)(void *ctx, int rc, const struct alb_error *err);
+
+/** Records that unikernel name runs (or waits for its restart) with cfg
+ * (retained), or with cfg NULL that it is gone for good: a journal record
+ * appended and fdatasync'ed in the threadpool, several records per append
+ * when changes come faster than the disk. fn(ctx, ...) (may be NULL: the
+ * record is then retried after a failure) is called once it is durable or
+ * refused; a change that the durable state holds already costs nothing
+ * and fn is called before this returns. Records made while one append
+ * runs go into the next; after a failed append every waited record queued
+ * behind it is refused too (it may depend on the refused one). */
+void persist_unikernel(struct alb_vmmd *v, const char *name,
+		       struct alb_unikernel_config *cfg, persist_fn fn,
+		       void *ctx);
+/** The same for the policy at path (copied), NULL when it was removed. */
+void persist_policy(struct alb_vmmd *v, const char *path,
+		    const struct alb_policy *p, persist_fn fn, void *ctx);
+/** The configuration of name in the durable state (borrowed), or NULL. */
+struct alb_unikernel_config *persist_config(const struct alb_vmmd *v,
+					    const char *name);
+/** The policy at path in the durable state (borrowed), or NULL. */
+const struct alb_policy *persist_policy_of(const struct alb_vmmd *v,
+					   const char *path);
+/** Reads the state file and replays the journal (refusing a corrupt
+ * record), keeps the result as the durable state, copies the state file
+ * to state.started, and returns it as *out for the startup: unikernels
+ * and policies (the configurations borrowed from the durable state). */
 int persist_load(struct alb_vmmd *v, struct alb_state **out,
 		 struct alb_error *err);
+/** After the policies are restored: the durable state's policies are the
+ * ones in force (the host's root policy, a dropped one left out), as the
+ * next compaction writes them. */
+void persist_policies_restored(struct alb_vmmd *v);
 /** Starts restoring the unikernels of st (kept until done) that are not
  * running already, in startup-priority order, one after the other. */
 void persist_restore(struct alb_vmmd *v, struct alb_state *st);
+/** Starts a compaction (the state file rewritten from the durable state,
+ * the journal segments it covers removed) unless one runs. */
+void persist_compact(struct alb_vmmd *v);
+/** Shutdown: the last records appended, the final compaction, the timers
+ * closed. True once nothing of the persistence is active. */
+bool persist_close(struct alb_vmmd *v);
+/** Frees what persistence holds (the durable state). */
+void persist_free(struct alb_vmmd *v);
+
+/** Compaction thresholds: a compaction starts once the journal holds at
+ * least VMMD_COMPACT_BYTES_MIN bytes and at least as many as the state
+ * file (so compaction writes at most one byte per journal byte), or
+ * VMMD_COMPACT_AGE_MS after the first record since the last compaction. */
+#define VMMD_COMPACT_BYTES_MIN (64u * 1024u * 1024u)
+#define VMMD_COMPACT_AGE_MS (10u * 60u * 1000u)
+/** After a failed append, records nobody waits for are retried after this
+ * many milliseconds (or with the next change). */
+#define VMMD_JOURNAL_RETRY_MS 1000u
+/** Whether a journal of journal_bytes (appended since the last compaction)
+ * beside a state file of state_bytes calls for a compaction. */
+bool compact_due(uint64_t journal_bytes, uint64_t state_bytes);
 
 /* ---- policies and blocks ----------------------------------------------- */
 
@@ -751,11 +809,14 @@ struct console_peer {
 	int64_t seq;
 };
 
-struct persist_waiter {
-	struct vlist link;
-	uint64_t gen;
-	void (*fn)(void *ctx);
-	void *ctx;
+struct jbatch;
+struct compaction;
+
+/** What the state file and the journal hold: configurations (retained)
+ * by unikernel name, policies (copies) by path. */
+struct durable {
+	struct alb_trie *uks;
+	struct alb_trie *pols;
 };
 
 struct alb_vmmd {
@@ -799,10 +860,28 @@ struct alb_vmmd {
 	int64_t stats_seq;
 	struct vmmd_metrics metrics;
 
-	uint64_t st_gen;      /* changes made */
-	uint64_t st_done;     /* changes on disk */
-	bool st_writing;
-	struct vlist st_waiters;
+	/* persistence (vmmd_journal.c, vmmd_persist.c) */
+	struct durable durable;
+	struct vlist j_pending;  /* records not yet appended, in order */
+	struct jbatch *j_batch;  /* the append in the threadpool, or NULL */
+	int j_fd;                /* the segment appended to, or -1 */
+	uint64_t j_seg;          /* its number, or the last one used */
+	uint64_t j_size;         /* its length */
+	uint64_t j_bytes;        /* appended since the last compaction began */
+	bool j_backoff;          /* an append failed: retry on the timer */
+	bool j_uncompacted;      /* segments hold what the state file lacks */
+	bool j_final_tried;      /* the last append was tried at shutdown */
+	bool durable_broken;     /* a durable change could not be applied */
+	bool persist_live;       /* started: compactions may run */
+	bool copy_started_pending; /* state.started after the first one */
+	uint64_t state_bytes;    /* of the state file last written */
+	struct compaction *compacting;
+	bool compact_wanted;     /* another compaction once this one ends */
+	bool compact_final_done;
+	bool timers_open;
+	unsigned timers_closing;
+	uv_timer_t age_timer;    /* compaction by age */
+	uv_timer_t retry_timer;  /* records to retry after a failure */
 
 	struct alb_state *restoring; /* state whose unikernels are restored */
 	size_t *restore_order;

@@ -1,235 +1,276 @@
-/* libalbatross — vmmd: the state file (spec §6.10) and the restore of
- * unikernels at startup (§6.2 step 13).
+/* libalbatross — vmmd: persistence around the journal (doc/journal.md):
+ * the startup (state file and journal read, unikernels restored, spec
+ * §6.2 step 13), compaction (the state file rewritten in the threadpool
+ * from the durable state, the segments it covers removed) and what
+ * triggers it (journal size, age, a request, a clean shutdown), and the
+ * offline compaction of a dbdir.
  *
- * A change of what runs or of the policies bumps a generation counter; a
- * write takes a snapshot on the loop and encodes and writes it in the
- * threadpool (atomic replacement with fsync, state_file.c). One write runs
- * at a time;
- * changes made meanwhile go into the next one, so a burst of creates costs
- * a few writes, not one each. Whoever must answer only once the change is
- * durable waits for its generation. During a shutdown nothing is written
- * (the next start restores what ran).
+ * Compaction keeps the state file Albatross's: byte for byte what the
+ * whole-file writer wrote for the same unikernels and policies. A crash at
+ * any step leaves a state file that is old or new and every segment not
+ * yet removed; replaying a segment over a state that holds its changes
+ * changes nothing (each record sets or removes one key), so the next
+ * start reads the same durable state either way.
  * SPDX-License-Identifier: ISC */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "base/arena.h"
+#include "io/journal_file.h"
 #include "io/state_file.h"
-#include "proto/state_codec.h"
-#include "vmmd_internal.h"
+#include "vmmd_persist.h"
 
-/* What a write encodes: taken on the loop (names copied, configurations
- * retained, policies copied), encoded and written in the threadpool, so
- * that neither the encoding of many images nor the fsync holds the loop. */
-struct write_job {
+bool compact_due(uint64_t journal_bytes, uint64_t state_bytes)
+{
+	return journal_bytes >= VMMD_COMPACT_BYTES_MIN &&
+	       journal_bytes >= state_bytes;
+}
+
+/* ---- compaction ---------------------------------------------------------- */
+
+struct compaction {
 	uv_work_t work;
 	struct alb_vmmd *v;
-	size_t n, cap;
-	const char **names;
-	struct alb_unikernel_config **cfgs; /* retained */
-	char *name_buf;
-	struct alb_named_policy *pols;
-	size_t np;
-	uint64_t gen;
+	struct snapshot snap;
+	uint64_t covered;      /* segments up to this one are in the snapshot */
+	uint64_t journal_bytes; /* appended before the snapshot */
+	bool copy_started;     /* then copy the state to state.started */
+	uint64_t state_bytes;
+	uint64_t t0;
 	int rc;
+	bool removed;          /* the covered segments are gone */
 	struct alb_error err;
 };
 
-static void job_free(struct write_job *j)
+static void age_fire(uv_timer_t *t)
 {
-	for (size_t i = 0; i < j->n; i++)
-		config_free(j->cfgs[i]);
-	free(j->names);
-	free(j->cfgs);
-	free(j->name_buf);
-	alb_named_policies_free(j->pols);
-	free(j);
+	persist_compact(t->data);
 }
 
-/* The configs of what runs (or waits for its restart) and every policy,
- * the root one included. One walk over the records (it runs on the loop
- * for every create): the names are copied once the room is known. */
-static struct write_job *snapshot(struct alb_vmmd *v)
+static void arm_age(struct alb_vmmd *v)
 {
-	struct write_job *j = calloc(1, sizeof(*j));
-	if (j == NULL)
-		return NULL;
-	j->v = v;
-	j->cap = v->n_all;
-	j->names = calloc(j->cap ? j->cap : 1, sizeof(*j->names));
-	j->cfgs = calloc(j->cap ? j->cap : 1, sizeof(*j->cfgs));
-	if (j->names == NULL || j->cfgs == NULL) {
-		job_free(j);
-		return NULL;
-	}
-	size_t room = 0;
-	for (struct vlist *e = v->all.next; e != &v->all && j->n < j->cap;
-	     e = e->next) {
-		struct uk *u = vlist_entry(e, struct uk, link);
-		if (u->freeing || !uk_persisted(u))
-			continue;
-		/* the record's own name for now: copied below */
-		j->names[j->n] = u->name;
-		j->cfgs[j->n] = config_retain(u->cfg);
-		j->n++;
-		room += strlen(u->name) + 1;
-	}
-	j->name_buf = malloc(room ? room : 1);
-	if (j->name_buf == NULL ||
-	    alb_resources_policy_list(v->res, ":", &j->pols, &j->np, NULL) != 0) {
-		job_free(j);
-		return NULL;
-	}
-	char *p = j->name_buf;
-	for (size_t i = 0; i < j->n; i++) {
-		size_t l = strlen(j->names[i]) + 1;
-		memcpy(p, j->names[i], l);
-		j->names[i] = p;
-		p += l;
-	}
-	return j;
+	if (v->timers_open && v->j_uncompacted &&
+	    !uv_is_active((uv_handle_t *)&v->age_timer))
+		uv_timer_start(&v->age_timer, age_fire, VMMD_COMPACT_AGE_MS, 0);
 }
 
-static void start_write(struct alb_vmmd *v);
-
-static void notify(struct alb_vmmd *v, bool all)
+void compaction_after_append(struct alb_vmmd *v)
 {
-	struct vlist *e = v->st_waiters.next;
-	while (e != &v->st_waiters) {
-		struct persist_waiter *w = vlist_entry(e, struct persist_waiter, link);
-		e = e->next;
-		if (all || w->gen <= v->st_done) {
-			vlist_del(&w->link);
-			void (*fn)(void *) = w->fn;
-			void *ctx = w->ctx;
-			free(w);
-			fn(ctx);
-			/* fn may have added waiters; restart from the head */
-			e = v->st_waiters.next;
-		}
-	}
+	arm_age(v);
+	if (compact_due(v->j_bytes, v->state_bytes))
+		v->compact_wanted = true;
 }
 
-static int by_name(const void *a, const void *b, void *ctx)
+static void compact_work(uv_work_t *w)
 {
-	const char *const *names = ctx;
-	return alb_name_cmp(names[*(const size_t *)a], names[*(const size_t *)b]);
+	struct compaction *c = w->data;
+	const char *dbdir = c->v->dbdir;
+	c->rc = snapshot_write(dbdir, &c->snap, &c->state_bytes, &c->err);
+	if (c->rc != 0)
+		return;
+	struct alb_error e = {0};
+	if (c->covered == 0 || alb_journal_remove(dbdir, c->covered, &e) == 0)
+		c->removed = true;
+	else
+		alb_log_warn("vmmd: compaction: %s (replayed again at the next "
+			     "start: no harm)", e.msg);
+	if (c->copy_started && alb_state_copy_started(dbdir, &e) != 0)
+		alb_log_error("vmmd: backing up state failed: %s", e.msg);
 }
 
-/* The file is a head (lengths), each unikernel's entry in name order and
- * a tail (the policies): an entry is encoded once per
- * configuration and kept with it, and the images are written from the
- * configurations themselves, so a write costs the I/O, not an encoding of
- * every unikernel. */
-static void write_work(uv_work_t *w)
-{
-	struct write_job *j = w->data;
-	size_t *order = calloc(j->n ? j->n : 1, sizeof(*order));
-	struct iovec *iov = calloc(2 + 3 * j->n, sizeof(*iov));
-	struct alb_buf head = {0}, tail = {0};
-	if (order == NULL || iov == NULL) {
-		j->rc = alb_fail(&j->err, ALB_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < j->n; i++)
-		order[i] = i;
-	qsort_r(order, j->n, sizeof(*order), by_name, j->names);
-	size_t k = 1, total = 0;
-	for (size_t i = 0; i < j->n; i++) {
-		struct alb_unikernel_config *c = j->cfgs[order[i]];
-		const struct alb_state_entry *e =
-		    config_state_entry(c, j->names[order[i]], &j->err);
-		if (e == NULL) {
-			j->rc = j->err.code != 0 ? j->err.code : ALB_ENOMEM;
-			goto out;
-		}
-		iov[k++] = (struct iovec){e->bytes, e->cut};
-		iov[k++] = (struct iovec){(void *)c->image.ptr, e->image};
-		iov[k++] = (struct iovec){e->bytes + e->cut, e->len - e->cut};
-		/* each entry is smaller than the memory holding it: no wrap */
-		total += e->len + e->image;
-	}
-	j->rc = alb_state_encode_frame(j->pols, j->np, total, &head, &tail,
-				       &j->err);
-	if (j->rc != 0)
-		goto out;
-	iov[0] = (struct iovec){head.data, head.len};
-	iov[k++] = (struct iovec){tail.data, tail.len};
-	j->rc = alb_state_file_write_iov(j->v->dbdir, iov, k, &j->err);
-out:
-	alb_buf_free(&head);
-	alb_buf_free(&tail);
-	free(iov);
-	free(order);
-}
-
-static void write_after(uv_work_t *w, int status)
+static void compact_after(uv_work_t *w, int status)
 {
 	(void)status;
-	struct write_job *j = w->data;
-	struct alb_vmmd *v = j->v;
-	if (j->rc != 0)
-		alb_log_error("vmmd: failed to write the state file: %s", j->err.msg);
-	else
-		alb_log_debug("vmmd: state file written (generation %llu)",
-			      (unsigned long long)j->gen);
-	v->st_writing = false;
-	v->st_done = j->gen;
-	job_free(j);
-	if (v->st_gen > v->st_done && !v->stopping)
-		start_write(v);
-	/* in a shutdown what is left is not written: nobody waits for it */
-	notify(v, v->stopping);
+	struct compaction *c = w->data;
+	struct alb_vmmd *v = c->v;
+	v->compacting = NULL;
+	if (c->rc == 0) {
+		v->state_bytes = c->state_bytes;
+		alb_log_info("vmmd: state file written: %zu unikernels, %zu "
+			     "policies, %" PRIu64 " bytes, %" PRIu64 " journal "
+			     "bytes folded in (%" PRIu64 " ms)", c->snap.n,
+			     c->snap.np, c->state_bytes, c->journal_bytes,
+			     vmmd_now_ms(v) - c->t0);
+		if (!c->removed)
+			v->j_uncompacted = true;
+	} else {
+		alb_log_error("vmmd: compaction failed, the journal is kept: %s",
+			      c->err.msg);
+		v->j_bytes += c->journal_bytes;
+		v->j_uncompacted = true;
+	}
+	snapshot_free(&c->snap);
+	free(c);
+	arm_age(v);
+	if (v->compact_wanted && v->j_batch == NULL)
+		compaction_start(v);
 	vmmd_maybe_done(v);
 }
 
-static void start_write(struct alb_vmmd *v)
+void compaction_start(struct alb_vmmd *v)
 {
-	struct write_job *j = snapshot(v);
-	if (j == NULL) {
-		/* logged as by Albatross, and the waiters answered: the change
-		 * happened, only its record failed */
-		alb_log_error("vmmd: failed to write the state file: out of memory");
-		v->st_done = v->st_gen;
-		notify(v, false);
+	v->compact_wanted = false;
+	if (v->durable_broken) {
+		alb_log_error("vmmd: no compaction: the durable state misses a "
+			      "change that only the journal holds");
 		return;
 	}
-	j->gen = v->st_gen;
-	j->work.data = j;
-	v->st_writing = true;
-	uv_queue_work(v->loop, &j->work, write_work, write_after);
-}
-
-uint64_t persist_mark(struct alb_vmmd *v)
-{
-	if (v->stopping)
-		return 0;
-	v->st_gen++;
-	if (!v->st_writing)
-		start_write(v);
-	return v->st_gen;
-}
-
-int persist_wait(struct alb_vmmd *v, uint64_t gen, void (*fn)(void *ctx),
-		 void *ctx)
-{
-	if (gen == 0 || v->st_done >= gen) {
-		fn(ctx);
-		return 0;
+	struct compaction *c = calloc(1, sizeof(*c));
+	struct alb_error err = {0};
+	if (c == NULL || durable_snapshot(&v->durable, &c->snap, &err) != 0) {
+		alb_log_error("vmmd: compaction: out of memory");
+		free(c);
+		return;
 	}
-	struct persist_waiter *w = malloc(sizeof(*w));
-	if (w == NULL)
-		return ALB_ENOMEM;
-	*w = (struct persist_waiter){.gen = gen, .fn = fn, .ctx = ctx};
-	vlist_push(&v->st_waiters, &w->link);
+	c->v = v;
+	c->t0 = vmmd_now_ms(v);
+	/* the records appended from now on go to a new segment, which this
+	 * compaction does not remove */
+	if (v->j_fd >= 0) {
+		close(v->j_fd);
+		v->j_fd = -1;
+	}
+	c->covered = v->j_seg;
+	c->journal_bytes = v->j_bytes;
+	c->copy_started = v->copy_started_pending;
+	v->copy_started_pending = false;
+	v->j_bytes = 0;
+	v->j_uncompacted = false;
+	if (v->timers_open)
+		uv_timer_stop(&v->age_timer);
+	c->work.data = c;
+	v->compacting = c;
+	uv_queue_work(v->loop, &c->work, compact_work, compact_after);
+}
+
+void persist_compact(struct alb_vmmd *v)
+{
+	if (v->compacting != NULL || v->j_batch != NULL) {
+		v->compact_wanted = true;
+		return;
+	}
+	compaction_start(v);
+}
+
+int alb_vmmd_compact(struct alb_vmmd *v)
+{
+	if (v == NULL || !v->persist_live)
+		return ALB_EINVAL;
+	alb_log_info("vmmd: compaction requested");
+	persist_compact(v);
 	return 0;
+}
+
+/* ---- startup --------------------------------------------------------------- */
+
+static int encode_entry(const char *name, void *value, void *ctx)
+{
+	(void)ctx;
+	return config_state_entry(value, name, NULL) == NULL ? ALB_ENOMEM : 0;
+}
+
+/* Deep copies of the policy values into the arena. */
+static int copy_policy(struct alb_arena *a, struct alb_policy *dst,
+		       const struct alb_policy *src)
+{
+	*dst = *src;
+	dst->cpuids = alb_arena_calloc(a, src->n_cpuids, sizeof(int64_t));
+	dst->bridges = alb_arena_calloc(a, src->n_bridges, sizeof(struct alb_str));
+	if (dst->cpuids == NULL || dst->bridges == NULL)
+		return ALB_ENOMEM;
+	if (src->n_cpuids > 0)
+		memcpy(dst->cpuids, src->cpuids, src->n_cpuids * sizeof(int64_t));
+	for (size_t i = 0; i < src->n_bridges; i++) {
+		char *s = alb_arena_strndup(a, src->bridges[i].ptr,
+					    src->bridges[i].len);
+		if (s == NULL)
+			return ALB_ENOMEM;
+		dst->bridges[i] = (struct alb_str){s, src->bridges[i].len};
+	}
+	return 0;
+}
+
+struct build {
+	struct alb_state *st;
+	struct alb_arena *a;
+};
+
+static int add_uk(const char *name, void *value, void *ctx)
+{
+	struct build *b = ctx;
+	struct alb_state_unikernel *u = &b->st->unikernels[b->st->n_unikernels];
+	u->name = alb_arena_strndup(b->a, name, strlen(name));
+	if (u->name == NULL)
+		return ALB_ENOMEM;
+	/* borrowed from the durable state: read during the startup only */
+	u->config = *(const struct alb_unikernel_config *)value;
+	b->st->n_unikernels++;
+	return 0;
+}
+
+static int add_policy(const char *name, void *value, void *ctx)
+{
+	struct build *b = ctx;
+	struct alb_named_policy *p = &b->st->policies[b->st->n_policies];
+	p->name = alb_arena_strndup(b->a, name, strlen(name));
+	if (p->name == NULL || copy_policy(b->a, &p->policy, value) != 0)
+		return ALB_ENOMEM;
+	b->st->n_policies++;
+	return 0;
+}
+
+/* The durable state as a struct alb_state for the startup's steps. */
+static int durable_as_state(const struct durable *d, struct alb_state **out)
+{
+	struct build b = {0};
+	b.st = alb_arena_create(sizeof(*b.st), 4096, SIZE_MAX, &b.a);
+	if (b.st == NULL)
+		return ALB_ENOMEM;
+	b.st->arena_ = b.a;
+	b.st->format = ALB_STATE_FORMAT_CURRENT;
+	b.st->unikernels = alb_arena_calloc(b.a, alb_trie_count(d->uks),
+					    sizeof(*b.st->unikernels));
+	b.st->policies = alb_arena_calloc(b.a, alb_trie_count(d->pols),
+					  sizeof(*b.st->policies));
+	int rc = ALB_ENOMEM;
+	if (b.st->unikernels != NULL && b.st->policies != NULL)
+		rc = alb_trie_all(d->uks, add_uk, &b);
+	if (rc == 0)
+		rc = alb_trie_all(d->pols, add_policy, &b);
+	if (rc != 0) {
+		alb_arena_destroy(b.a);
+		return rc;
+	}
+	*out = b.st;
+	return 0;
+}
+
+static uint64_t state_size(const char *dbdir)
+{
+	char path[VMMD_PATH_MAX + 16];
+	struct stat sb;
+	snprintf(path, sizeof(path), "%s/" ALB_STATE_NAME, dbdir);
+	return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 }
 
 int persist_load(struct alb_vmmd *v, struct alb_state **out,
 		 struct alb_error *err)
 {
-	int rc = alb_state_read_file(v->dbdir, out, err);
-	if (rc == ALB_ENOENT)
-		return rc;
+	*out = NULL;
+	uv_timer_init(v->loop, &v->age_timer);
+	uv_timer_init(v->loop, &v->retry_timer);
+	v->age_timer.data = v->retry_timer.data = v;
+	v->timers_open = true;
+	struct durable_load_info info;
+	int rc = durable_init(&v->durable);
+	if (rc != 0)
+		return alb_fail(err, rc, "out of memory");
+	rc = durable_load(&v->durable, v->dbdir, &info, err);
+	if (rc == 0 && alb_trie_all(v->durable.uks, encode_entry, NULL) != 0)
+		rc = alb_fail(err, ALB_ENOMEM, "out of memory");
 	if (rc != 0) {
 		/* Albatross bails out too: starting empty would drop every
 		 * unikernel from the file at the next write */
@@ -237,12 +278,57 @@ int persist_load(struct alb_vmmd *v, struct alb_state **out,
 		return alb_fail(err, rc, "bailing out: while reading state: %s",
 				e.msg);
 	}
-	struct alb_error e = {0};
-	if (alb_state_copy_started(v->dbdir, &e) != 0)
-		alb_log_error("vmmd: backing up state failed: %s", e.msg);
+	v->j_seg = info.last_seg;
+	v->state_bytes = state_size(v->dbdir);
+	if (info.segments > 0) {
+		/* compacted once the daemon serves (persist_restore), then
+		 * copied to state.started: the state at this start */
+		v->j_uncompacted = true;
+		v->copy_started_pending = true;
+		alb_log_info("vmmd: journal: %" PRIu64 " records replayed from "
+			     "%zu segments%s", info.records, info.segments,
+			     info.torn ? " (a torn last record ignored)" : "");
+	} else if (info.have_state) {
+		struct alb_error e = {0};
+		if (alb_state_copy_started(v->dbdir, &e) != 0)
+			alb_log_error("vmmd: backing up state failed: %s", e.msg);
+	}
+	if (!info.have_state && info.segments == 0)
+		return ALB_ENOENT;
+	rc = durable_as_state(&v->durable, out);
+	if (rc != 0)
+		return alb_fail(err, rc, "out of memory");
 	alb_log_info("vmmd: state has %zu unikernels and %zu policies",
 		     (*out)->n_unikernels, (*out)->n_policies);
 	return 0;
+}
+
+void persist_policies_restored(struct alb_vmmd *v)
+{
+	struct alb_named_policy *list = NULL;
+	size_t n = 0;
+	struct alb_trie *fresh = alb_trie_new();
+	struct alb_error err = {0};
+	if (fresh == NULL ||
+	    alb_resources_policy_list(v->res, ":", &list, &n, &err) != 0) {
+		alb_log_error("vmmd: out of memory listing the policies");
+		alb_trie_free(fresh, NULL);
+		return;
+	}
+	/* the policies in force, as the next compaction writes them */
+	struct durable d = {.uks = NULL, .pols = fresh};
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = durable_set_policy(&d, list[i].name, &list[i].policy, &err);
+	if (rc == 0) {
+		struct durable old = {.uks = NULL, .pols = v->durable.pols};
+		v->durable.pols = fresh;
+		durable_free(&old);
+	} else {
+		alb_log_error("vmmd: %s", err.msg);
+		durable_free(&d);
+	}
+	alb_named_policies_free(list);
 }
 
 /* ---- restore --------------------------------------------------------------- */
@@ -293,7 +379,8 @@ static void restore_end(struct alb_vmmd *v)
 }
 
 /* Starts the next unikernel; a create that ends at once (done called
- * from within) loops here instead of recursing. */
+ * from within) loops here instead of recursing. Its configuration is the
+ * durable state's own (shared, not copied: it holds the image). */
 static void restore_step(struct alb_vmmd *v)
 {
 	v->restore_in_step = true;
@@ -305,12 +392,17 @@ static void restore_step(struct alb_vmmd *v)
 			return;
 		}
 		size_t i = v->restore_order[v->restore_next++];
-		const struct alb_state_unikernel *s = &v->restoring->unikernels[i];
-		struct alb_unikernel_config *cfg = config_copy(&s->config, NULL);
-		if (cfg == NULL ||
-		    create_internal(v, s->name, cfg, CREATE_RESTORE, true,
-				    restore_done, NULL) != 0) {
-			alb_log_error("vmmd: out of memory restoring %s", s->name);
+		const char *name = v->restoring->unikernels[i].name;
+		struct alb_unikernel_config *cfg = persist_config(v, name);
+		const struct uk *u = uk_find(v, name);
+		/* destroyed or created anew by a client meanwhile */
+		if (cfg == NULL || (u != NULL && uk_visible(u))) {
+			v->restore_advance = true;
+			continue;
+		}
+		if (create_internal(v, name, config_retain(cfg), CREATE_RESTORE,
+				    false, restore_done, NULL) != 0) {
+			alb_log_error("vmmd: out of memory restoring %s", name);
 			v->restore_advance = true;
 		}
 	} while (v->restore_advance);
@@ -319,6 +411,10 @@ static void restore_step(struct alb_vmmd *v)
 
 void persist_restore(struct alb_vmmd *v, struct alb_state *st)
 {
+	v->persist_live = true;
+	/* a journal was replayed: the state file catches up now */
+	if (v->j_uncompacted)
+		persist_compact(v);
 	if (st == NULL)
 		return;
 	size_t *order = calloc(st->n_unikernels ? st->n_unikernels : 1,
@@ -340,4 +436,90 @@ void persist_restore(struct alb_vmmd *v, struct alb_state *st)
 	v->restore_n = n;
 	v->restore_next = 0;
 	restore_step(v);
+}
+
+/* ---- shutdown ------------------------------------------------------------------ */
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct alb_vmmd *v = h->data;
+	if (--v->timers_closing == 0)
+		vmmd_maybe_done(v);
+}
+
+bool persist_close(struct alb_vmmd *v)
+{
+	if (v->j_batch != NULL || v->compacting != NULL)
+		return false;
+	if (!vlist_empty(&v->j_pending)) {
+		if (!v->j_final_tried) {
+			/* one more try for what a failure left behind */
+			v->j_final_tried = true;
+			v->j_backoff = false;
+			journal_kick(v);
+			return false;
+		}
+		alb_log_error("vmmd: journal: changes not written at shutdown: "
+			      "the next start may restore unikernels that ended");
+		journal_free(v);
+	}
+	if (!v->compact_final_done) {
+		v->compact_final_done = true;
+		/* a clean shutdown leaves everything in the state file, which
+		 * albatrossd reads */
+		if (v->persist_live && v->j_uncompacted) {
+			compaction_start(v);
+			if (v->compacting != NULL)
+				return false;
+		}
+	}
+	if (v->j_fd >= 0) {
+		close(v->j_fd);
+		v->j_fd = -1;
+	}
+	if (v->timers_open) {
+		v->timers_open = false;
+		v->timers_closing = 2;
+		uv_close((uv_handle_t *)&v->age_timer, timer_closed);
+		uv_close((uv_handle_t *)&v->retry_timer, timer_closed);
+	}
+	return v->timers_closing == 0;
+}
+
+void persist_free(struct alb_vmmd *v)
+{
+	journal_free(v);
+	durable_free(&v->durable);
+}
+
+/* ---- offline ------------------------------------------------------------------- */
+
+int alb_vmmd_compact_state(const char *dbdir, struct alb_error *err)
+{
+	if (dbdir == NULL)
+		dbdir = ALB_DBDIR_DEFAULT;
+	struct durable d;
+	if (durable_init(&d) != 0)
+		return alb_fail(err, ALB_ENOMEM, "out of memory");
+	struct durable_load_info info;
+	struct snapshot s = {0};
+	uint64_t bytes = 0;
+	int rc = durable_load(&d, dbdir, &info, err);
+	if (rc == 0 && !info.have_state && info.segments == 0)
+		rc = alb_fail(err, ALB_ENOENT, "%s: no state file and no journal",
+			      dbdir);
+	if (rc == 0)
+		rc = durable_snapshot(&d, &s, err);
+	if (rc == 0)
+		rc = snapshot_write(dbdir, &s, &bytes, err);
+	if (rc == 0 && info.segments > 0)
+		rc = alb_journal_remove(dbdir, info.last_seg, err);
+	if (rc == 0)
+		alb_log_info("%s/state: %zu unikernels, %zu policies, %" PRIu64
+			     " bytes (%" PRIu64 " journal records from %zu "
+			     "segments folded in)", dbdir, s.n, s.np, bytes,
+			     info.records, info.segments);
+	snapshot_free(&s);
+	durable_free(&d);
+	return rc;
 }

@@ -85,35 +85,60 @@ struct preply {
 	struct conn *c;
 	struct hdr h;
 	const char *text;
+	const char *what; /* "add" or "remove" */
 	bool keep; /* Policy_add: the connection reads on (spec §2.3) */
+	char path[ALB_NAME_BUF];
 };
 
-static void reply_persisted(void *ctx)
+/* Makes the policy at path what the durable state holds again (a change
+ * that could not be persisted is undone). */
+static void policy_undo(struct alb_vmmd *v, const char *path)
+{
+	const struct alb_policy *d = persist_policy_of(v, path);
+	struct alb_error err = {0};
+	int rc = d != NULL ? alb_resources_policy_insert(v->res, path, d, NULL, &err)
+			   : alb_resources_policy_remove(v->res, path, &err);
+	if (rc != 0)
+		alb_log_error("vmmd: policy of %s could not be restored to what "
+			      "the state holds: %s", path, err.msg);
+}
+
+static void policy_persisted(void *ctx, int rc, const struct alb_error *err)
 {
 	struct preply *p = ctx;
-	conn_reply_string(p->c, &p->h, p->text);
-	if (p->keep)
-		conn_next(p->c);
-	else
+	if (rc == 0) {
+		conn_reply_string(p->c, &p->h, p->text);
+		if (p->keep)
+			conn_next(p->c);
+		else
+			conn_done(p->c);
+	} else {
+		policy_undo(p->c->v, p->path);
+		char msg[ALB_ERROR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "could not %s policy, the state was "
+			 "not written: %.400s", p->what, err->msg);
+		conn_reply_failure(p->c, &p->h, msg);
 		conn_done(p->c);
+	}
 	free(p);
 }
 
-/* Answers once the policies are in the state file. */
+/* Answers once the policy change is durable, or undoes it. */
 static void persist_then_reply(struct conn *c, const struct hdr *h,
-			       const char *text, bool keep)
+			       const char *path, const char *text, bool keep)
 {
 	struct alb_vmmd *v = c->v;
 	struct preply *p = malloc(sizeof(*p));
-	uint64_t gen = persist_mark(v);
 	if (p == NULL) {
-		conn_reply_string(c, h, text);
+		policy_undo(v, path);
+		conn_reply_failure(c, h, "out of memory");
 		conn_done(c);
 		return;
 	}
-	*p = (struct preply){c, *h, text, keep};
-	if (persist_wait(v, gen, reply_persisted, p) != 0)
-		reply_persisted(p);
+	*p = (struct preply){c, *h, text, keep ? "add" : "remove", keep, ""};
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	persist_policy(v, path, alb_resources_policy_find(v->res, path),
+		       policy_persisted, p);
 }
 
 void vmmd_policy_cmd(struct conn *c, const struct alb_msg *m)
@@ -157,7 +182,7 @@ void vmmd_policy_cmd(struct conn *c, const struct alb_msg *m)
 			conn_next(c);
 		} else {
 			alb_log_info("vmmd: policy of %s added", path);
-			persist_then_reply(c, &h, "added policy", true);
+			persist_then_reply(c, &h, path, "added policy", true);
 		}
 		return;
 	}
@@ -169,7 +194,7 @@ void vmmd_policy_cmd(struct conn *c, const struct alb_msg *m)
 			return;
 		}
 		alb_log_info("vmmd: policy of %s removed", path);
-		persist_then_reply(c, &h, "removed policy", false);
+		persist_then_reply(c, &h, path, "removed policy", false);
 		return;
 	}
 }

@@ -32,30 +32,29 @@ static void end_text(struct uop *o, int rc, const char *text)
 	end(o);
 }
 
-/* Answers once the state file no longer holds the unikernel. */
-static void end_persisted(struct uop *o, const char *text)
-{
-	struct alb_vmmd *v = o->op.uk->v;
-	o->rc = 0;
-	snprintf(o->err.msg, sizeof(o->err.msg), "%s", text);
-	if (persist_wait(v, persist_mark(v), end, o) != 0)
-		end(o);
-}
-
 static void destroyed(struct uk *u, void *ctx)
 {
-	struct uop *o = ctx;
 	uk_forget_config(u);
 	metrics_destroyed(u->v);
-	end_persisted(o, "destroyed unikernel");
+	end_text(ctx, 0, "destroyed unikernel");
 }
 
-static void start_destroy(struct op *op)
+/* The removal is durable (or refused: the unikernel keeps running, and a
+ * restart restores it, as the client is told). */
+static void destroy_persisted(void *ctx, int rc, const struct alb_error *err)
 {
-	struct uop *o = (struct uop *)op;
-	struct uk *u = op->uk;
+	struct uop *o = ctx;
+	struct uk *u = o->op.uk;
+	if (rc != 0) {
+		char msg[ALB_ERROR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "could not destroy unikernel, its "
+			 "state was not written: %.400s", err->msg);
+		end_text(o, rc, msg);
+		return;
+	}
 	switch (u->state) {
 	case UK_RUNNING:
+	case UK_STOPPING:
 		/* no restart follows: the exit goes to `destroyed` */
 		alb_log_info("vmmd: %s: destroying (pid %d)", u->name, (int)u->pid);
 		uk_stop(u, true, destroyed, o);
@@ -64,7 +63,27 @@ static void start_destroy(struct op *op)
 		uk_cancel_restart(u);
 		uk_forget_config(u);
 		metrics_destroyed(u->v);
-		end_persisted(o, "destroyed: removed from restarting");
+		end_text(o, 0, "destroyed: removed from restarting");
+		return;
+	case UK_IDLE:
+	case UK_STARTING:
+		/* it ended for good while the removal was written */
+		break;
+	}
+	metrics_destroyed(u->v);
+	end_text(o, 0, "destroyed unikernel");
+}
+
+/* The removal is made durable first, then the unikernel stopped: a
+ * destroy that cannot be persisted is refused and changes nothing. */
+static void start_destroy(struct op *op)
+{
+	struct uop *o = (struct uop *)op;
+	struct uk *u = op->uk;
+	switch (u->state) {
+	case UK_RUNNING:
+	case UK_RESTART_WAIT:
+		persist_unikernel(u->v, u->name, NULL, destroy_persisted, o);
 		return;
 	case UK_IDLE:
 	case UK_STARTING:

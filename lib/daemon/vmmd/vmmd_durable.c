@@ -1,0 +1,269 @@
+/* libalbatross — vmmd: the durable state, what <dbdir>/state and the
+ * journal hold together (doc/journal.md): the configurations of the
+ * unikernels that run or wait for their restart, by name, and the
+ * policies, by path. It changes only when a journal record is on disk, so
+ * a compaction that writes it never writes a change that a failed append
+ * refused. Loaded at startup (state file, then every journal segment in
+ * order), written by compaction in the state file's own format.
+ * SPDX-License-Identifier: ISC */
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/journal_file.h"
+#include "io/state_file.h"
+#include "proto/state_codec.h"
+#include "vmmd_persist.h"
+
+static void free_cfg(void *p)
+{
+	config_free(p);
+}
+
+static void free_pol(void *p)
+{
+	alb_policy_free(p);
+}
+
+int durable_init(struct durable *d)
+{
+	d->uks = alb_trie_new();
+	d->pols = alb_trie_new();
+	if (d->uks == NULL || d->pols == NULL) {
+		durable_free(d);
+		return ALB_ENOMEM;
+	}
+	return 0;
+}
+
+void durable_free(struct durable *d)
+{
+	alb_trie_free(d->uks, free_cfg);
+	alb_trie_free(d->pols, free_pol);
+	d->uks = d->pols = NULL;
+}
+
+int durable_set_uk(struct durable *d, const char *name,
+		   struct alb_unikernel_config *cfg, struct alb_error *err)
+{
+	if (cfg == NULL) {
+		config_free(alb_trie_remove(d->uks, name));
+		return 0;
+	}
+	void *old = NULL;
+	int rc = alb_trie_insert(d->uks, name, config_retain(cfg), &old, err);
+	if (rc != 0) {
+		config_free(cfg);
+		return rc;
+	}
+	config_free(old);
+	return 0;
+}
+
+int durable_set_policy(struct durable *d, const char *path,
+		       const struct alb_policy *p, struct alb_error *err)
+{
+	if (p == NULL) {
+		alb_policy_free(alb_trie_remove(d->pols, path));
+		return 0;
+	}
+	struct alb_policy *copy = NULL;
+	int rc = alb_policy_copy(p, &copy, err);
+	if (rc != 0)
+		return rc;
+	void *old = NULL;
+	rc = alb_trie_insert(d->pols, path, copy, &old, err);
+	if (rc != 0) {
+		alb_policy_free(copy);
+		return rc;
+	}
+	alb_policy_free(old);
+	return 0;
+}
+
+/* ---- loading ------------------------------------------------------------------ */
+
+static int set_config(struct durable *d, const char *name,
+		      const struct alb_unikernel_config *c, struct alb_error *err)
+{
+	struct alb_unikernel_config *copy = config_copy(c, NULL);
+	if (copy == NULL)
+		return alb_fail(err, ALB_ENOMEM, "out of memory for %s", name);
+	int rc = durable_set_uk(d, name, copy, err);
+	config_free(copy);
+	return rc;
+}
+
+static int apply(void *ctx, const struct alb_journal_change *c,
+		 struct alb_error *err)
+{
+	struct durable *d = ctx;
+	switch (c->kind) {
+	case ALB_JOURNAL_UNIKERNEL:
+		return set_config(d, c->name, &c->config, err);
+	case ALB_JOURNAL_UNIKERNEL_GONE:
+		return durable_set_uk(d, c->name, NULL, err);
+	case ALB_JOURNAL_POLICY:
+		return durable_set_policy(d, c->name, &c->policy, err);
+	case ALB_JOURNAL_POLICY_GONE:
+		return durable_set_policy(d, c->name, NULL, err);
+	}
+	return alb_fail(err, ALB_EPARSE, "unknown journal record");
+}
+
+int durable_load(struct durable *d, const char *dbdir,
+		 struct durable_load_info *info, struct alb_error *err)
+{
+	memset(info, 0, sizeof(*info));
+	struct alb_state *st = NULL;
+	int rc = alb_state_read_file(dbdir, &st, err);
+	if (rc == ALB_ENOENT) {
+		rc = 0;
+	} else if (rc != 0) {
+		return rc;
+	} else {
+		info->have_state = true;
+		for (size_t i = 0; rc == 0 && i < st->n_unikernels; i++)
+			rc = set_config(d, st->unikernels[i].name,
+					&st->unikernels[i].config, err);
+		for (size_t i = 0; rc == 0 && i < st->n_policies; i++)
+			rc = durable_set_policy(d, st->policies[i].name,
+						&st->policies[i].policy, err);
+		alb_state_free(st);
+		if (rc != 0)
+			return rc;
+	}
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	rc = alb_journal_list(dbdir, &ids, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct alb_journal_replay_stats rs;
+		rc = alb_journal_replay(dbdir, ids[i], apply, d, &rs, err);
+		info->records += rs.records;
+		info->torn += rs.torn;
+	}
+	if (rc == 0 && n > 0) {
+		info->segments = n;
+		info->last_seg = ids[n - 1];
+	}
+	free(ids);
+	return rc;
+}
+
+/* ---- snapshots and the state file ---------------------------------------------- */
+
+void snapshot_free(struct snapshot *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		config_free(s->cfgs[i]);
+		free(s->names[i]);
+	}
+	for (size_t i = 0; i < s->np; i++) {
+		alb_policy_free(s->pol_copies[i]);
+		free((char *)s->pols[i].name);
+	}
+	free(s->names);
+	free(s->cfgs);
+	free(s->pols);
+	free(s->pol_copies);
+	memset(s, 0, sizeof(*s));
+}
+
+static int take_uk(const char *name, void *value, void *ctx)
+{
+	struct snapshot *s = ctx;
+	char *copy = strdup(name);
+	if (copy == NULL)
+		return ALB_ENOMEM;
+	s->names[s->n] = copy;
+	s->cfgs[s->n] = config_retain(value);
+	s->n++;
+	return 0;
+}
+
+static int take_policy(const char *name, void *value, void *ctx)
+{
+	struct snapshot *s = ctx;
+	char *copy = strdup(name);
+	struct alb_policy *p = NULL;
+	if (copy == NULL || alb_policy_copy(value, &p, NULL) != 0) {
+		free(copy);
+		return ALB_ENOMEM;
+	}
+	s->pols[s->np] = (struct alb_named_policy){.name = copy, .policy = *p};
+	s->pol_copies[s->np] = p;
+	s->np++;
+	return 0;
+}
+
+int durable_snapshot(const struct durable *d, struct snapshot *s,
+		     struct alb_error *err)
+{
+	memset(s, 0, sizeof(*s));
+	size_t n = alb_trie_count(d->uks), np = alb_trie_count(d->pols);
+	s->names = calloc(n ? n : 1, sizeof(*s->names));
+	s->cfgs = calloc(n ? n : 1, sizeof(*s->cfgs));
+	s->pols = calloc(np ? np : 1, sizeof(*s->pols));
+	s->pol_copies = calloc(np ? np : 1, sizeof(*s->pol_copies));
+	int rc = ALB_ENOMEM;
+	if (s->names != NULL && s->cfgs != NULL && s->pols != NULL &&
+	    s->pol_copies != NULL)
+		rc = alb_trie_all(d->uks, take_uk, s);
+	if (rc == 0)
+		rc = alb_trie_all(d->pols, take_policy, s);
+	if (rc != 0) {
+		snapshot_free(s);
+		return alb_fail(err, ALB_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int by_name(const void *a, const void *b, void *ctx)
+{
+	char *const *names = ctx;
+	return alb_name_cmp(names[*(const size_t *)a], names[*(const size_t *)b]);
+}
+
+/* The file is a head (lengths), each unikernel's entry in name order and
+ * a tail (the policies): an entry is encoded once per configuration and
+ * kept with it, and the images are written from the configurations
+ * themselves, so a write costs the I/O, not an encoding of every
+ * unikernel. */
+int snapshot_write(const char *dbdir, const struct snapshot *s,
+		   uint64_t *bytes, struct alb_error *err)
+{
+	size_t *order = calloc(s->n ? s->n : 1, sizeof(*order));
+	struct iovec *iov = calloc(2 + 3 * s->n, sizeof(*iov));
+	struct alb_buf head = {0}, tail = {0};
+	int rc = 0;
+	if (order == NULL || iov == NULL) {
+		rc = alb_fail(err, ALB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		order[i] = i;
+	qsort_r(order, s->n, sizeof(*order), by_name, s->names);
+	size_t k = 1, total = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t len;
+		rc = config_entry_pieces(s->cfgs[order[i]], s->names[order[i]],
+					 iov + k, &len, err);
+		if (rc != 0)
+			goto out;
+		k += 3;
+		total += len;
+	}
+	rc = alb_state_encode_frame(s->pols, s->np, total, &head, &tail, err);
+	if (rc != 0)
+		goto out;
+	iov[0] = (struct iovec){head.data, head.len};
+	iov[k++] = (struct iovec){tail.data, tail.len};
+	rc = alb_state_file_write_iov(dbdir, iov, k, err);
+	if (rc == 0)
+		*bytes = head.len + total + tail.len;
+out:
+	alb_buf_free(&head);
+	alb_buf_free(&tail);
+	free(iov);
+	free(order);
+	return rc;
+}
