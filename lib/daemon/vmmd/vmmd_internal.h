@@ -10,7 +10,10 @@
  *   vmmd_block.c    block device commands and discovery
  *   vmmd_policy.c   policy commands and root policy discovery
  *   vmmd_peers.c    the console daemon connection and the stats channel
- *   vmmd_persist.c  the state file: writes and restore
+ *   vmmd_journal.c  the journal: records appended in batches, durability
+ *   vmmd_durable.c  the durable state (state file + journal), its loading
+ *                   and the state file written from it
+ *   vmmd_persist.c  compaction and its triggers, startup and restore
  *   vmmd_record.c   runtime records, written before what they name exists
  *   vmmd_adopt.c    adoption after a crash (/proc and records), leftovers
  *   vmmd_spawning.c tender spawns a previous daemon left before their exec
@@ -261,8 +264,6 @@ void uk_op_done(struct uk *u);
 void uk_maybe_free(struct uk *u);
 /** Drops the configuration (the unikernel is gone for good). */
 void uk_forget_config(struct uk *u);
-/** True when u's configuration belongs in the state file. */
-bool uk_persisted(const struct uk *u);
 /** True when u appears in info and get (a tender runs). */
 bool uk_visible(const struct uk *u);
 /** Cancels every queued operation (shutdown). */

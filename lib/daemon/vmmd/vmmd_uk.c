@@ -55,11 +55,6 @@ struct uk *uk_get(struct alb_vmmd *v, const char *name)
 	return u;
 }
 
-bool uk_persisted(const struct uk *u)
-{
-	return u->cfg != NULL && u->state != UK_IDLE;
-}
-
 bool uk_visible(const struct uk *u)
 {
 	return u->state == UK_RUNNING || u->state == UK_STOPPING;
