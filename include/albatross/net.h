@@ -107,6 +107,18 @@ ALB_EXPORT int alb_redirect_remove(struct alb_net *net, const char *ifname,
 ALB_EXPORT int alb_tap_destroy(struct alb_net *net, const char *tap,
 			       struct alb_error *err);
 
+/** Deletes the taps taps[0..n) together: each (which must be a tun/tap
+ * device; a missing one is skipped) is put in a device group that no other
+ * interface of the network namespace has, and one RTM_DELLINK of that
+ * group makes the kernel unregister them all in one batch, which costs
+ * about what one tap costs alone instead of n times it. Where the kernel
+ * refuses to delete a group, they are deleted one at a time. Returns 0;
+ * ALB_EINVAL when a name is not a tap (that one is left, the others are
+ * deleted); ALB_ESYS. */
+ALB_EXPORT int alb_taps_destroy(struct alb_net *net,
+				const struct alb_ifname *taps, size_t n,
+				struct alb_error *err);
+
 /** Checks that the interface bridge exists, as Albatross does before
  * creating taps (spec §6.3). Returns 0, or ALB_ENOENT with
  * "interface <bridge> does not exist"; ALB_ESYS. */

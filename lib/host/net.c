@@ -460,6 +460,166 @@ int alb_tap_destroy(struct alb_net *net, const char *tap,
 	return rc;
 }
 
+/* ---- taps in a batch ----------------------------------------------------- */
+
+/* Device groups tried for a batch: a range no distribution assigns (group
+ * 0 is every interface's default). */
+#define TAP_GROUP_BASE 0x616c6200u /* "alb\0" */
+#define TAP_GROUP_SPAN 0x100u
+
+struct batch {
+	const struct alb_ifname *taps;
+	size_t n;
+	size_t *order;     /* taps by name, for the lookups of the dump */
+	int *index;        /* each tap's ifindex, 0 when not found */
+	bool *not_tap;     /* found, but not a tap */
+	bool used[TAP_GROUP_SPAN]; /* groups of the range in use */
+};
+
+static int by_tap_name(const void *a, const void *b, void *ctx)
+{
+	const struct alb_ifname *t = ctx;
+	return strcmp(t[*(const size_t *)a].name, t[*(const size_t *)b].name);
+}
+
+static int batch_cb(void *ctx, const struct nlmsghdr *h, struct alb_error *err)
+{
+	struct batch *b = ctx;
+	struct alb_link l;
+	int rc = parse_or_fail(h, &l, err);
+	if (rc != 0)
+		return rc;
+	if (l.group - TAP_GROUP_BASE < TAP_GROUP_SPAN)
+		b->used[l.group - TAP_GROUP_BASE] = true;
+	size_t lo = 0, hi = b->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(b->taps[b->order[mid]].name, l.name);
+		if (c == 0) {
+			size_t i = b->order[mid];
+			if (link_kind(&l) == KIND_TAP)
+				b->index[i] = l.ifindex;
+			else
+				b->not_tap[i] = true;
+			break;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static int set_group(struct alb_net *net, int ifindex, uint32_t group,
+		     struct alb_error *err)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
+	struct alb_nl_req r;
+	alb_nl_req_init(&r, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
+	alb_nla_put_u32(&r, IFLA_GROUP, group);
+	return alb_nl_talk(net, &r, NULL, NULL, "cannot group a tap", err);
+}
+
+/* The taps found, one at a time (a kernel that deletes no group). */
+static int destroy_each(struct alb_net *net, const struct batch *b,
+			struct alb_error *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->index[i] == 0)
+			continue;
+		char what[WHAT_SIZE];
+		snprintf(what, sizeof(what), "cannot destroy tap %s", b->taps[i].name);
+		int r = del_link(net, NULL, b->index[i], what, err);
+		if (r != 0 && !(r == ALB_ESYS && errno == ENODEV) && rc == 0)
+			rc = r;
+	}
+	return rc;
+}
+
+int alb_taps_destroy(struct alb_net *net, const struct alb_ifname *taps,
+		     size_t n, struct alb_error *err)
+{
+	if (n == 0)
+		return 0;
+	if (taps == NULL)
+		return alb_fail(err, ALB_EINVAL, "alb_taps_destroy: no taps");
+	struct alb_net *owned;
+	int rc = alb_net_acquire(&net, &owned, err);
+	if (rc != 0)
+		return rc;
+	struct batch *b = calloc(1, sizeof(*b));
+	if (b != NULL) {
+		b->taps = taps;
+		b->n = n;
+		b->order = calloc(n, sizeof(*b->order));
+		b->index = calloc(n, sizeof(*b->index));
+		b->not_tap = calloc(n, sizeof(*b->not_tap));
+	}
+	if (b == NULL || b->order == NULL || b->index == NULL ||
+	    b->not_tap == NULL) {
+		rc = alb_fail(err, ALB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		b->order[i] = i;
+	qsort_r(b->order, n, sizeof(*b->order), by_tap_name, (void *)taps);
+	/* one dump: which names are taps (and their indexes), which groups
+	 * of the range are taken */
+	struct alb_nl_req r;
+	dump_req(&r, false, NULL);
+	rc = alb_nl_talk(net, &r, batch_cb, b, "cannot list interfaces", err);
+	if (rc != 0)
+		goto out;
+	uint32_t g = 0;
+	for (uint32_t k = 0; k < TAP_GROUP_SPAN && g == 0; k++)
+		if (!b->used[k])
+			g = TAP_GROUP_BASE + k;
+	size_t found = 0;
+	for (size_t i = 0; i < n; i++)
+		found += b->index[i] != 0;
+	bool grouped = g != 0 && found > 1;
+	for (size_t i = 0; grouped && i < n; i++) {
+		if (b->index[i] == 0)
+			continue;
+		int sr = set_group(net, b->index[i], g, err);
+		if (sr == ALB_ESYS && errno == ENODEV)
+			b->index[i] = 0; /* gone meanwhile */
+		else if (sr != 0)
+			grouped = false;
+	}
+	if (grouped) {
+		struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+		alb_nl_req_init(&r, RTM_DELLINK, 0, &ifi, sizeof(ifi));
+		alb_nla_put_u32(&r, IFLA_GROUP, g);
+		struct alb_error e = {0};
+		if (alb_nl_talk(net, &r, NULL, NULL, "cannot destroy taps", &e) != 0)
+			grouped = false;
+	}
+	/* what the group did not delete (or a kernel without group
+	 * deletion): one at a time; the ones already gone are ENODEV */
+	if (!grouped)
+		rc = destroy_each(net, b, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (b->not_tap[i])
+			rc = alb_fail(err, ALB_EINVAL, "interface %s is not a tap",
+				      taps[i].name);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (b->index[i] != 0)
+			tap_hint_lower(taps[i].name);
+out:
+	if (b != NULL) {
+		free(b->order);
+		free(b->index);
+		free(b->not_tap);
+	}
+	free(b);
+	alb_net_free(owned);
+	return rc;
+}
+
 /* ---- bridges ----------------------------------------------------------- */
 
 int alb_bridge_check(struct alb_net *net, const char *bridge,

@@ -257,7 +257,9 @@ int alb_link_parse(const struct nlmsghdr *h, struct alb_link *out)
 		return ALB_EPROTO;
 	size_t alen = h->nlmsg_len >= NLMSG_HDRLEN + fam
 			  ? h->nlmsg_len - NLMSG_HDRLEN - fam : 0;
-	struct alb_nla tb[IFLA_STATS64 + 1];
+	/* the attributes read here, the highest being IFLA_GROUP */
+	_Static_assert(IFLA_GROUP > IFLA_STATS64, "IFLA_GROUP is the highest");
+	struct alb_nla tb[IFLA_GROUP + 1];
 	if (alb_nla_parse(body + fam, alen, tb, ALB_ARRAY_LEN(tb)) != 0)
 		return ALB_EPROTO;
 
@@ -270,6 +272,9 @@ int alb_link_parse(const struct nlmsghdr *h, struct alb_link *out)
 		return ALB_EPROTO;
 	if (tb[IFLA_MASTER].data != NULL &&
 	    alb_nla_u32(&tb[IFLA_MASTER], &out->master))
+		return ALB_EPROTO;
+	if (tb[IFLA_GROUP].data != NULL &&
+	    alb_nla_u32(&tb[IFLA_GROUP], &out->group))
 		return ALB_EPROTO;
 	if (tb[IFLA_LINKINFO].data != NULL) {
 		struct alb_nla info[IFLA_INFO_DATA + 1];

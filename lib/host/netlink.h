@@ -74,6 +74,7 @@ struct alb_link {
 	uint32_t flags;  /* ifi_flags */
 	uint32_t mtu;    /* 0 when absent */
 	uint32_t master; /* ifindex of the master, 0 when none */
+	uint32_t group;  /* device group, 0 when absent */
 	const char *name;
 	const char *kind; /* IFLA_INFO_KIND, NULL when none */
 	uint8_t tun_type; /* of kind "tun": IFF_TUN or IFF_TAP; 0 when unsaid */

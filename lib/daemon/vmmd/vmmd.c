@@ -87,6 +87,7 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 	v->rec_next = 1;
 	vlist_init(&v->all);
 	vlist_init(&v->j_pending);
+	vlist_init(&v->taps.waiters);
 	v->j_fd = -1;
 	vlist_init(&v->console.pending);
 	v->console.seq = 1;
@@ -231,6 +232,8 @@ int alb_vmmd_shutdown(struct alb_vmmd *v, alb_vmmd_done_fn done, void *ctx)
 	}
 	uks_cancel_queued(v);
 	uks_each(v, stop_one, NULL);
+	/* the state file catches up while the tenders stop */
+	persist_shutdown(v);
 	conns_close_idle(v);
 	console_close(v);
 	metrics_close(v);
@@ -302,6 +305,7 @@ void alb_vmmd_free(struct alb_vmmd *v)
 	free(v->keep_buf);
 	metrics_free(v);
 	persist_free(v);
+	taps_free(v);
 	free(v);
 }
 

@@ -5,7 +5,8 @@
  *   vmmd_config.c   deep copies of configurations
  *   vmmd_unikernel.c create, force-create, restart, destroy commands
  *   vmmd_create.c   the create procedure (spec §6.3) with rollback
- *   vmmd_exit.c     exits (pidfd), stopping, restart-on-failure, taps release
+ *   vmmd_exit.c     exits (pidfd), stopping, restart-on-failure
+ *   vmmd_taps.c     taps removed in batches
  *   vmmd_info.c     info and get replies
  *   vmmd_block.c    block device commands and discovery
  *   vmmd_policy.c   policy commands and root policy discovery
@@ -408,12 +409,15 @@ uint64_t restart_delay_ms(unsigned failures);
 /** Restarts u now if it waits for a restart whose timer fired while an
  * operation held the name. */
 void uk_restart_resume(struct uk *u);
-/** Releases taps (taken over) in the threadpool, then removes the runtime
- * record name@rec_id (rec_id 0: none) that names them; done (may be NULL)
- * runs afterwards. */
+/** Removes taps[0..n) (taken over) in the threadpool, with those released
+ * meanwhile in one batch (vmmd_taps.c), then the runtime record
+ * name@rec_id (name NULL or rec_id 0: none) that names them; done (may be
+ * NULL) runs once they are gone (at once when n is 0). */
 void taps_release(struct alb_vmmd *v, const char *name, uint64_t rec_id,
 		  struct alb_ifname *taps, size_t n, void (*done)(void *ctx),
 		  void *ctx);
+/** Frees taps still queued (a core freed while they wait). */
+void taps_free(struct alb_vmmd *v);
 /** Removes u's image and FIFO files. */
 void uk_remove_files(const struct uk *u);
 /** Registers a started tender: state, resources are already reserved. */
@@ -491,6 +495,9 @@ void persist_restore(struct alb_vmmd *v, struct alb_state *st);
 /** Starts a compaction (the state file rewritten from the durable state,
  * the journal segments it covers removed) unless one runs. */
 void persist_compact(struct alb_vmmd *v);
+/** Shutdown begins: a compaction starts (the tenders stop meanwhile; a
+ * change made after it gets another at the end). */
+void persist_shutdown(struct alb_vmmd *v);
 /** Shutdown: the last records appended, the final compaction, the timers
  * closed. True once nothing of the persistence is active. */
 bool persist_close(struct alb_vmmd *v);
@@ -811,6 +818,11 @@ struct console_peer {
 };
 
 struct jbatch;
+/** A runtime record to remove once the taps it names are gone. */
+struct taps_rec {
+	uint64_t id;
+	char name[ALB_NAME_BUF];
+};
 struct compaction;
 
 /** What the state file and the journal hold: configurations (retained)
@@ -888,6 +900,17 @@ struct alb_vmmd {
 	size_t *restore_order;
 	size_t restore_n, restore_next;
 	bool restore_in_step, restore_advance;
+
+	/* taps to remove (vmmd_taps.c): queued while a batch runs, with the
+	 * runtime records that name them (removed after them) */
+	struct {
+		struct alb_ifname *v;
+		size_t n, cap;
+		struct taps_rec *recs;
+		size_t n_recs, cap_recs;
+		struct vlist waiters;
+		bool running;
+	} taps;
 
 	unsigned jobs;        /* threadpool jobs and other pending work */
 	bool started;

@@ -440,6 +440,12 @@ void persist_restore(struct alb_vmmd *v, struct alb_state *st)
 
 /* ---- shutdown ------------------------------------------------------------------ */
 
+void persist_shutdown(struct alb_vmmd *v)
+{
+	if (v->persist_live && v->j_uncompacted)
+		persist_compact(v);
+}
+
 static void timer_closed(uv_handle_t *h)
 {
 	struct alb_vmmd *v = h->data;
@@ -466,7 +472,8 @@ bool persist_close(struct alb_vmmd *v)
 	if (!v->compact_final_done) {
 		v->compact_final_done = true;
 		/* a clean shutdown leaves everything in the state file, which
-		 * albatrossd reads */
+		 * albatrossd reads (a change since persist_shutdown's
+		 * compaction, e.g. a create undone, needs another) */
 		if (v->persist_live && v->j_uncompacted) {
 			compaction_start(v);
 			if (v->compacting != NULL)

@@ -890,6 +890,48 @@ static void hint_scenario(struct alb_net *net)
 	CHECK_RC(alb_tap_destroy(net, "vmmtap0", &err), 0);
 }
 
+/* Taps deleted in one batch: the taps go, a bridge named in the list
+ * stays (EINVAL), a missing name is skipped, an interface already in the
+ * first group of the batch range keeps its group and its life. */
+static void batch_scenario(struct alb_net *net)
+{
+	struct alb_error err = {0};
+	CHECK_RC(alb_bridge_create(net, "albbr5", &err), 0);
+	CHECK_RC(alb_bridge_create(net, "albgrp", &err), 0);
+	const uint32_t group = 0x616c6200u;
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC,
+				.ifi_index = (int)if_nametoindex("albgrp")};
+	struct alb_nl_req r;
+	alb_nl_req_init(&r, RTM_NEWLINK, 0, &ifi, sizeof(ifi));
+	alb_nla_put_u32(&r, IFLA_GROUP, group);
+	CHECK_RC(alb_nl_talk(net, &r, NULL, NULL, "set group", &err), 0);
+	CHECK(sys_num("albgrp", "netdev_group") == (long)group);
+	enum { TAPS = 38 };
+	struct alb_ifname list[TAPS + 2];
+	for (int i = 0; i < TAPS; i++)
+		CHECK_RC(alb_tap_create(net, "albbr5", list[i].name, &err), 0);
+	snprintf(list[TAPS].name, sizeof(list[TAPS].name), "albbr5");
+	snprintf(list[TAPS + 1].name, sizeof(list[TAPS + 1].name), "vmmtap99");
+	int before = sys_count_links();
+	CHECK_RC(alb_taps_destroy(net, list, TAPS + 2, &err), ALB_EINVAL);
+	CHECK(strcmp(err.msg, "interface albbr5 is not a tap") == 0);
+	CHECK(sys_count_links() == before - TAPS);
+	for (int i = 0; i < TAPS; i++)
+		CHECK(!sys_exists(list[i].name));
+	CHECK(sys_exists("albbr5") && sys_exists("albgrp"));
+	CHECK(sys_num("albgrp", "netdev_group") == (long)group);
+	/* one tap alone, none at all; the names are free again from 0 */
+	CHECK_RC(alb_tap_create(net, "albbr5", list[0].name, &err), 0);
+	CHECK(strcmp(list[0].name, "vmmtap0") == 0);
+	CHECK_RC(alb_taps_destroy(NULL, list, 1, &err), 0);
+	CHECK(!sys_exists("vmmtap0"));
+	CHECK_RC(alb_taps_destroy(net, NULL, 0, &err), 0);
+	tap_is(net, "albbr5", "vmmtap0");
+	CHECK_RC(alb_tap_destroy(net, "vmmtap0", &err), 0);
+	CHECK_RC(alb_bridge_delete(net, "albbr5", &err), 0);
+	CHECK_RC(alb_bridge_delete(net, "albgrp", &err), 0);
+}
+
 static void ns_scenario(void)
 {
 	struct alb_error err = {0};
@@ -1003,6 +1045,7 @@ static void ns_scenario(void)
 	}
 
 	hint_scenario(net);
+	batch_scenario(net);
 
 	/* deleting a bridge frees its ports but keeps them */
 	CHECK_RC(alb_tap_create(net, "albbr0", tap, &err), 0);
