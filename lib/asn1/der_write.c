@@ -65,16 +65,20 @@ static bool reserve(struct alb_derw *w, size_t n)
 
 void alb_derw_bytes(struct alb_derw *w, const void *p, size_t n)
 {
-	if (n == 0)
+	if (n == 0 || w->err != 0)
 		return;
+	if (p == w->find && w->found_end == 0) {
+		/* the hole: counted, not copied */
+		w->hole = n;
+		w->found_end = alb_derw_len(w);
+		return;
+	}
 	if (n >= ALB_DERW_BULK_MIN && n <= SIZE_MAX / 2 && !reserve(w, n + ALB_DERW_HEADROOM))
 		return;
 	if (!reserve(w, n))
 		return;
 	w->off -= n;
 	memcpy(w->base + w->off, p, n);
-	if (p == w->find && w->found_end == 0)
-		w->found_end = alb_derw_len(w);
 }
 
 static void put_header(struct alb_derw *w, unsigned tag, size_t len)
@@ -338,7 +342,7 @@ int alb_derw_finish(struct alb_derw *w, bool framed, struct alb_buf *out,
 		return rc;
 	}
 	out->data = w->base != NULL ? w->base + w->off : NULL;
-	out->len = alb_derw_len(w);
+	out->len = w->cap - w->off;
 	out->base_ = w->base;
 	out->cap_ = w->cap;
 	memset(w, 0, sizeof(*w));

@@ -177,24 +177,34 @@ struct iov_src {
 static int fill_iov(int fd, void *ctx, struct alb_error *err)
 {
 	const struct iov_src *src = ctx;
-	return alb_io_writev_all(fd, src->iov, src->n, err);
+	return alb_io_writev_all(fd, src->iov, src->n, ALB_STATE_WRITE_BEHIND,
+				 err);
 }
 
-int alb_io_writev_all(int fd, const struct iovec *iov, size_t n,
+int alb_io_writev_all(int fd, const struct iovec *iov, size_t n, size_t pace,
 		      struct alb_error *err)
 {
-	/* IOV_MAX pieces at a time, resuming after a short write */
+	/* IOV_MAX pieces (and at most pace bytes) at a time, resuming after
+	 * a short write */
 	struct iovec batch[IOV_MAX];
 	size_t i = 0, done = 0; /* bytes of iov[i] already written */
+	uint64_t off = 0, synced = 0;
 	while (i < n) {
 		int k = 0;
+		size_t bytes = 0;
 		for (size_t j = i; j < n && k < IOV_MAX; j++) {
 			size_t skip = j == i ? done : 0;
 			if (iov[j].iov_len == skip)
 				continue;
+			size_t len = iov[j].iov_len - skip;
+			if (pace > 0 && len > pace - bytes)
+				len = pace - bytes;
 			batch[k].iov_base = (uint8_t *)iov[j].iov_base + skip;
-			batch[k].iov_len = iov[j].iov_len - skip;
+			batch[k].iov_len = len;
 			k++;
+			bytes += len;
+			if (pace > 0 && bytes == pace)
+				break;
 		}
 		if (k == 0)
 			break;
@@ -206,12 +216,26 @@ int alb_io_writev_all(int fd, const struct iovec *iov, size_t n,
 		}
 		/* advance over what was written */
 		size_t left = (size_t)w;
+		off += (uint64_t)w;
 		while (i < n && left >= iov[i].iov_len - done) {
 			left -= iov[i].iov_len - done;
 			done = 0;
 			i++;
 		}
 		done += left;
+		/* write-behind: what is written goes to the disk now, so that
+		 * the final fsync (and whatever fdatasync another file does
+		 * meanwhile on the same filesystem) waits for one chunk, not
+		 * for the whole file's dirty pages */
+		if (pace > 0 && off - synced >= pace) {
+			if (sync_file_range(fd, (off64_t)synced, (off64_t)(off - synced),
+					    SYNC_FILE_RANGE_WAIT_BEFORE |
+						    SYNC_FILE_RANGE_WRITE |
+						    SYNC_FILE_RANGE_WAIT_AFTER) != 0 &&
+			    errno != ENOSYS && errno != EINVAL)
+				return alb_fail_sys(err, "sync_file_range");
+			synced = off;
+		}
 	}
 	return 0;
 }

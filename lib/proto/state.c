@@ -245,30 +245,27 @@ int alb_state_entry_encode(const char *name,
 {
 	memset(out, 0, sizeof(*out));
 	struct alb_derw w;
-	alb_derw_init(&w, alb_enc_hint(c->image.len));
+	/* the image is a hole: never copied, it stays where the caller
+	 * keeps it */
+	alb_derw_init(&w, alb_enc_hint(0));
 	w.find = c->image.len > 0 ? c->image.ptr : NULL;
 	enc_entry(&w, name, c);
-	size_t found_end = w.found_end;
+	size_t found_end = w.found_end, hole = w.hole;
 	struct alb_buf b = {0};
 	int rc = alb_derw_finish(&w, false, &b, err);
 	if (rc != 0)
 		return rc;
-	/* the image is cut out: it stays where the caller keeps it */
-	size_t cut = b.len, img = 0;
-	if (found_end != 0) {
-		cut = b.len - found_end;
-		img = c->image.len;
-	}
-	out->bytes = malloc(b.len - img > 0 ? b.len - img : 1);
+	/* the bytes in front of the image end where it starts */
+	size_t cut = found_end != 0 ? b.len + hole - found_end : b.len;
+	out->bytes = malloc(b.len > 0 ? b.len : 1);
 	if (out->bytes == NULL) {
 		alb_buf_free(&b);
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	}
-	memcpy(out->bytes, b.data, cut);
-	memcpy(out->bytes + cut, b.data + cut + img, b.len - cut - img);
-	out->len = b.len - img;
+	memcpy(out->bytes, b.data, b.len);
+	out->len = b.len;
 	out->cut = cut;
-	out->image = img;
+	out->image = hole;
 	alb_buf_free(&b);
 	return 0;
 }

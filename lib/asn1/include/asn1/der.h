@@ -140,21 +140,24 @@ struct alb_derw {
 	size_t off;
 	int err;
 	const char *errmsg;
-	/* optional, set after alb_derw_init(): where the bytes given by this
-	 * pointer to alb_derw_bytes() landed, as alb_derw_len() right after
-	 * (0 until then): a caller can cut them out of the result */
+	/* optional, set after alb_derw_init(): bytes given by this pointer to
+	 * alb_derw_bytes() are left out (a hole): alb_derw_len() counts them,
+	 * so the headers around them are right, but the result lacks them
+	 * (a caller writes them from where they are); found_end is
+	 * alb_derw_len() right after the hole (0 until then), hole its size */
 	const void *find;
 	size_t found_end;
+	size_t hole;
 };
 
 /** Starts an empty builder; hint is the expected total size (0: small). */
 void alb_derw_init(struct alb_derw *w, size_t hint);
 
-/** Bytes written so far; used as a mark before the contents of a
- * constructed value. */
+/** Bytes written so far (a hole included); used as a mark before the
+ * contents of a constructed value. */
 static inline size_t alb_derw_len(const struct alb_derw *w)
 {
-	return w->cap - w->off;
+	return w->cap - w->off + w->hole;
 }
 
 /** Records the first error; later writes are ignored. */
@@ -185,8 +188,8 @@ void alb_derw_utf8(struct alb_derw *w, const void *p, size_t n);
 void alb_derw_int64(struct alb_derw *w, int64_t v);
 void alb_derw_time(struct alb_derw *w, const struct alb_time *t);
 
-/** Hands the bytes to out (which must be empty), prefixed with the 4-byte
- * big-endian length when framed. On a recorded error frees the bytes and
+/** Hands the bytes to out (which must be empty; without a hole's bytes),
+ * prefixed with the 4-byte big-endian length when framed. On a recorded error frees the bytes and
  * returns the error (message in err). */
 int alb_derw_finish(struct alb_derw *w, bool framed, struct alb_buf *out,
 		    struct alb_error *err);
