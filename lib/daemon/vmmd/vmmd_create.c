@@ -2,12 +2,13 @@
  * force-create, restart, restore and restart-on-failure, without
  * Albatross's leaks: a failing step undoes what the earlier ones made.
  *
- *   begin     (loop)  running check, resource check (§4.5, every policy)
+ *   begin     (loop)  running check, resource check (§4.5, every policy),
+ *                     journal record queued (appended beside all that
+ *                     follows, so the latency is max(), not sum())
  *   prepare   (pool)  inflate, digest, ABI note, tender lookup, manifest
- *   [replace] (loop)  stop the running one and wait for its exit
- *   [replace] (loop)  a client's create over a persisted configuration:
- *                     its removal recorded first (journal, durable)
- *   reserve   (loop)  resources taken, journal record queued, FIFO made,
+ *   [replace] (loop)  once the record is durable (a refused one leaves the
+ *                     running one), stop the running one, wait for its exit
+ *   reserve   (loop)  resources taken, FIFO made,
  *                     Console_add sent                      } concurrently
  *   host      (pool)  image file written, taps created, each }
  *                     named in the runtime record first      }
@@ -15,10 +16,10 @@
  *                     at stage spawn (the intent), tender spawned, pidfd
  *                     opened, record at stage running (vmmd_record.c)
  *   started   (loop)  watched, recorded, Stats_add; reply once the journal
- *                     record is durable (its fdatasync ran beside the host
- *                     and spawn steps, so the latency is max(), not sum());
- *                     a record that could not be made durable stops the
- *                     tender again and the client hears why.
+ *                     record is durable; a record that could not be made
+ *                     durable stops the tender again and the client hears
+ *                     why.
+ * A create that fails makes the durable state say what runs again.
  * The image is prepared before a running unikernel is replaced, so a bad
  * image never costs the running one (spec §12.2 item 8).
  * SPDX-License-Identifier: ISC */
@@ -108,13 +109,19 @@ static void finish_reply(void *ctx)
 	metrics_start_done(o);
 	if (o->rc != 0 && !keep_restarting(o)) {
 		alb_log_error("vmmd: %s: create failed: %s", u->name, o->err.msg);
-		/* nothing of it runs any more: the durable state must say so */
-		if ((u->state == UK_IDLE || u->state == UK_RESTART_WAIT) &&
-		    u->cfg != NULL) {
+		/* the durable state says what runs or waits for its restart:
+		 * nothing, or the one this create was to replace (its own
+		 * record, written beside the preparation, is undone); a
+		 * shutdown leaves it what it held, so that the next start
+		 * restores what ran (a restart cut short by it included) */
+		if (o->needs_dump || !v->stopping)
+			persist_unikernel(v, u->name,
+					  u->state == UK_IDLE ? NULL : u->cfg,
+					  NULL, NULL);
+		if (u->state == UK_RESTART_WAIT && v->stopping)
 			uk_cancel_restart(u);
+		if (u->state == UK_IDLE)
 			uk_forget_config(u);
-			persist_unikernel(v, u->name, NULL, NULL, NULL);
-		}
 	}
 	if (o->op.conn != NULL) {
 		if (o->rc == 0)
@@ -177,6 +184,8 @@ static void finish(struct uop *o)
 	finish_reply(o);
 }
 
+static void prepared(struct uop *o);
+
 static void create_persisted(void *ctx, int rc, const struct alb_error *err)
 {
 	struct uop *o = ctx;
@@ -184,7 +193,10 @@ static void create_persisted(void *ctx, int rc, const struct alb_error *err)
 	o->p_rc = rc;
 	if (rc != 0)
 		snprintf(o->p_msg, sizeof(o->p_msg), "%s", err->msg);
-	if (o->finishing) {
+	if (o->replace_waits) {
+		o->replace_waits = false;
+		prepared(o);
+	} else if (o->finishing) {
 		o->finishing = false;
 		finish(o);
 	}
@@ -623,13 +635,6 @@ static void reserve(struct uop *o)
 	o->work.data = o;
 	vmmd_job_begin(v);
 	uv_queue_work(v->loop, &o->work, host_work, host_after);
-	/* the journal's append overlaps the host work queued just before;
-	 * a client's create waits for it */
-	if (o->needs_dump) {
-		o->p_wait = o->op.conn != NULL;
-		persist_unikernel(v, u->name, u->cfg,
-				  o->p_wait ? create_persisted : NULL, o);
-	}
 }
 
 /* ---- prepare ----------------------------------------------------------------- */
@@ -670,8 +675,6 @@ static void prepare_work(uv_work_t *w)
 		o->rc = alb_manifest_match(&o->img.solo5, cfg, &o->err);
 }
 
-static void replace_persisted(void *ctx, int rc, const struct alb_error *err);
-
 /* The image is good: replace the running one (if any) and reserve. */
 static void prepared(struct uop *o)
 {
@@ -681,39 +684,26 @@ static void prepared(struct uop *o)
 		fail(o, ALB_EINVAL, "cancelled");
 		return;
 	}
-	/* a client's create that replaces a configuration the durable state
-	 * holds (a running unikernel, or one waiting for its restart) first
-	 * records its removal: if that cannot be made durable the running one
-	 * is kept, and if the new one fails later nothing comes back at the
-	 * next start */
-	bool replaces = u->cfg != NULL &&
-			(u->state == UK_RUNNING || u->state == UK_RESTART_WAIT);
-	if (replaces && o->needs_dump && o->op.conn != NULL &&
-	    !o->replace_recorded) {
-		o->replace_recorded = true;
-		persist_unikernel(v, u->name, NULL, replace_persisted, o);
-		return;
-	}
 	if (u->state == UK_RUNNING && o->mode == CREATE_REPLACE) {
+		/* the new configuration is durable before the running one
+		 * stops: a refused one leaves it running */
+		if (o->p_wait && !o->p_done) {
+			o->replace_waits = true;
+			return;
+		}
+		if (o->p_wait && o->p_rc != 0) {
+			char msg[ALB_ERROR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "could not replace unikernel, "
+				 "its state was not written: %.400s", o->p_msg);
+			fail(o, o->p_rc, msg);
+			return;
+		}
 		alb_log_info("vmmd: %s: stopping the running one to replace it",
 			     u->name);
 		uk_stop(u, false, replaced, o);
 		return;
 	}
 	reserve(o);
-}
-
-static void replace_persisted(void *ctx, int rc, const struct alb_error *err)
-{
-	struct uop *o = ctx;
-	if (rc != 0) {
-		char msg[ALB_ERROR_MSG_MAX];
-		snprintf(msg, sizeof(msg), "could not replace unikernel, its "
-			 "state was not written: %.400s", err->msg);
-		fail(o, rc, msg);
-		return;
-	}
-	prepared(o);
 }
 
 static void prepare_after(uv_work_t *w, int status)
@@ -752,6 +742,14 @@ void create_begin(struct uop *o)
 	if (o->cfg->typ != ALB_TYP_SOLO5) {
 		fail(o, ALB_EUNSUPPORTED, "BHyve is not supported on this host");
 		return;
+	}
+	/* the journal's append runs beside the preparation (the image's
+	 * digest and checks) and the host work; a client's create waits
+	 * for it, and a create that fails undoes it */
+	if (o->needs_dump) {
+		o->p_wait = o->op.conn != NULL;
+		persist_unikernel(v, u->name, o->cfg,
+				  o->p_wait ? create_persisted : NULL, o);
 	}
 	o->work.data = o;
 	vmmd_job_begin(v);

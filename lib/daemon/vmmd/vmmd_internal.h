@@ -353,7 +353,7 @@ struct uop {
 	struct given given; /* block files given to uid */
 	/* its journal record: waited for (a client's create), settled, the
 	 * result; finish() waits for it */
-	bool p_wait, p_done, finishing, replace_recorded;
+	bool p_wait, p_done, finishing, replace_waits;
 	int p_rc;
 	char p_msg[ALB_ERROR_MSG_MAX];
 	int console_rc;

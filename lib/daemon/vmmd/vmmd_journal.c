@@ -335,6 +335,9 @@ static void batch_after(uv_work_t *w, int status)
 		v->j_seg = b->seg; /* its number is used (maybe half-made) */
 	}
 	if (b->rc == 0) {
+		alb_log_debug("vmmd: journal: %llu bytes appended to segment %llu",
+			      (unsigned long long)b->bytes,
+			      (unsigned long long)v->j_seg);
 		v->j_size = b->size;
 		v->j_bytes += b->bytes;
 		v->j_uncompacted = true;
