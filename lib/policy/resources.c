@@ -32,6 +32,18 @@ struct alb_resources {
 	struct alb_trie *unikernels; /* name -> struct res_uk */
 	struct alb_trie *blocks;     /* name -> struct res_block */
 	char *zvol;                  /* path allowed /dev/zvol devices, or NULL */
+	/* the unikernels' count and memory under each path that has any (see
+	 * "usage"), so that a create's check costs the depth of its name,
+	 * not a walk over every unikernel; when an update fails (out of
+	 * memory) the walks are used again */
+	struct alb_trie *sums;       /* path name -> struct uk_sum */
+	bool sums_broken;
+};
+
+struct uk_sum {
+	int64_t unikernels;
+	int64_t memory;
+	bool saturated; /* memory reached INT64_MAX: walk instead */
 };
 
 /* Message lists are cut at the message size anyway. */
@@ -50,7 +62,9 @@ struct alb_resources *alb_resources_new(void)
 	r->policies = alb_trie_new();
 	r->unikernels = alb_trie_new();
 	r->blocks = alb_trie_new();
-	if (r->policies == NULL || r->unikernels == NULL || r->blocks == NULL) {
+	r->sums = alb_trie_new();
+	if (r->policies == NULL || r->unikernels == NULL || r->blocks == NULL ||
+	    r->sums == NULL) {
 		alb_resources_free(r);
 		return NULL;
 	}
@@ -64,6 +78,7 @@ void alb_resources_free(struct alb_resources *r)
 	alb_trie_free(r->policies, free_value);
 	alb_trie_free(r->unikernels, free_value);
 	alb_trie_free(r->blocks, free_value);
+	alb_trie_free(r->sums, free_value);
 	free(r->zvol);
 	free(r);
 }
@@ -148,6 +163,74 @@ static int sum_block(const char *name, void *value, void *ctx)
 static int64_t block_total(const struct alb_usage *u)
 {
 	return alb_pol_add(u->block_active, u->block_inactive);
+}
+
+/* The usage sums of every subtree that holds the unikernel name: the
+ * trie node of each prefix of its labels (the root ":", "a:", ..., and
+ * its own labels as a path, as a policy of that path folds over it: the
+ * trie's quirk that "foo" and "foo:" are one node). fn(key, ctx) for each;
+ * stops at a non-zero return. */
+static int each_sum_key(const char *name, int (*fn)(const char *key, void *ctx),
+			void *ctx)
+{
+	char key[ALB_NAME_BUF + 2] = ":";
+	int rc = fn(key, ctx);
+	const char *s = name[0] == ':' ? name + 1 : name;
+	size_t k = 0;
+	while (rc == 0 && *s != '\0') {
+		const char *end = strchr(s, ':');
+		size_t len = end != NULL ? (size_t)(end - s) : strlen(s);
+		if (len == 0 || k + len + 2 > sizeof(key))
+			break;
+		memcpy(key + k, s, len);
+		k += len;
+		key[k++] = ':';
+		key[k] = '\0';
+		rc = fn(key, ctx);
+		s += len + (end != NULL);
+	}
+	return rc;
+}
+
+struct sum_update {
+	struct alb_resources *r;
+	int64_t sign;
+	int64_t memory;
+};
+
+static int update_sum(const char *key, void *ctx)
+{
+	struct sum_update *u = ctx;
+	struct uk_sum *sum = alb_trie_find(u->r->sums, key);
+	if (sum == NULL) {
+		if (u->sign < 0)
+			return ALB_ENOENT; /* cannot happen: added on insert */
+		sum = calloc(1, sizeof(*sum));
+		if (sum == NULL ||
+		    alb_trie_insert(u->r->sums, key, sum, NULL, NULL) != 0) {
+			free(sum);
+			return ALB_ENOMEM;
+		}
+	}
+	sum->unikernels += u->sign;
+	if (u->sign > 0)
+		sum->saturated |= __builtin_add_overflow(sum->memory, u->memory,
+							 &sum->memory);
+	else
+		sum->memory -= u->memory;
+	if (sum->unikernels == 0)
+		free(alb_trie_remove(u->r->sums, key));
+	return 0;
+}
+
+/* Adds (sign 1) or removes (-1) unikernel name to the sums. */
+static void sums_update(struct alb_resources *r, const char *name,
+			const struct res_uk *uk, int64_t sign)
+{
+	/* a negative amount gives nothing back (alb_pol_add) */
+	struct sum_update u = {r, sign, uk->memory > 0 ? uk->memory : 0};
+	if (!r->sums_broken && each_sum_key(name, update_sum, &u) != 0)
+		r->sums_broken = true;
 }
 
 int alb_resources_usage(const struct alb_resources *r, const char *path,
@@ -712,8 +795,46 @@ struct create_ctx {
 	const struct alb_unikernel_config *c;
 	const struct alb_ids_view *ids;
 	const struct res_uk *ignore;
+	const char *ignore_name;
 	struct alb_error *err;
 };
+
+struct under {
+	const char *path;
+	bool found;
+};
+
+static int is_path(const char *key, void *ctx)
+{
+	struct under *u = ctx;
+	u->found = u->found || strcmp(key, u->path) == 0;
+	return 0;
+}
+
+/* The count and memory of the unikernels under path, without ignore (the
+ * unikernel named ignore_name): from the sums, or by a walk. */
+static void usage_under(const struct create_ctx *x, const char *path,
+			struct usage_ctx *u)
+{
+	const struct uk_sum *sum = alb_trie_find(x->r->sums, path);
+	if (x->r->sums_broken || (sum != NULL && sum->saturated)) {
+		alb_trie_fold(x->r->unikernels, path, sum_uk, u);
+		return;
+	}
+	if (sum != NULL) {
+		u->u.unikernels = sum->unikernels;
+		u->u.memory = sum->memory;
+	}
+	if (x->ignore != NULL) {
+		struct under in = {path, false};
+		each_sum_key(x->ignore_name, is_path, &in);
+		if (in.found) {
+			u->u.unikernels--;
+			if (x->ignore->memory > 0)
+				u->u.memory -= x->ignore->memory;
+		}
+	}
+}
 
 /* One policy on the path against the usage of its own subtree. */
 static int check_create_policy(const char *path, void *value, void *ctx)
@@ -721,7 +842,7 @@ static int check_create_policy(const char *path, void *value, void *ctx)
 	struct create_ctx *x = ctx;
 	const struct alb_policy *p = value;
 	struct usage_ctx u = { { 0, 0, 0, 0 }, x->ignore };
-	alb_trie_fold(x->r->unikernels, path, sum_uk, &u);
+	usage_under(x, path, &u);
 	char l[LIST_MAX];
 	if (u.u.unikernels >= p->unikernels)
 		return alb_fail(x->err, ALB_EPERM,
@@ -826,7 +947,7 @@ int alb_resources_unikernel_check(const struct alb_resources *r,
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	/* every policy from the path up to and including the root, most
 	 * specific first (§12.1 fix; Albatross stops after the first) */
-	struct create_ctx x = { r, c, &ids, gone, err };
+	struct create_ctx x = { r, c, &ids, gone, ignore, err };
 	rc = alb_trie_collect(r->policies, path, check_create_policy, &x);
 	alb_pol_ids_view_free(&ids);
 	if (rc != 0)
@@ -961,6 +1082,7 @@ int alb_resources_unikernel_insert(struct alb_resources *r, const char *name,
 		struct res_block *b = alb_trie_find(r->blocks, uk->blocks[i]);
 		b->active = true;
 	}
+	sums_update(r, name, uk, 1);
 	return 0;
 }
 
@@ -973,6 +1095,7 @@ int alb_resources_unikernel_remove(struct alb_resources *r, const char *name,
 	struct res_uk *uk = alb_trie_remove(r->unikernels, name);
 	if (uk == NULL)
 		return alb_fail(err, ALB_ENOENT, "unknown unikernel");
+	sums_update(r, name, uk, -1);
 	/* a device removed meanwhile has nothing left to release */
 	for (size_t i = 0; i < uk->n_blocks; i++) {
 		struct res_block *b = alb_trie_find(r->blocks, uk->blocks[i]);

@@ -1,6 +1,7 @@
 /* Unit tests: policies and the resource table (spec §4, §12.1), with
  * upstream's resource tests (spec §11) ported.
  * SPDX-License-Identifier: ISC */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1191,6 +1192,66 @@ static void test_shared_node_quirk(void **state)
 
 /* ---- hostile or odd values ------------------------------------------------------ */
 
+/* The usage a create's check sees (the sums kept per path) is what a walk
+ * over the subtree counts (alb_resources_usage), after inserts and
+ * removals at several depths, a root-level name under the path of the
+ * same label (the trie's "foo" = "foo:"), and with a replaced unikernel
+ * left out. The check's message says the usage: a policy of exactly the
+ * used memory refuses one more MB. */
+static void used_is(struct alb_resources *r, const char *path,
+		    const char *name, const char *ignore)
+{
+	char fresh[ALB_NAME_BUF];
+	if (name == NULL) {
+		/* a new name right under path */
+		snprintf(fresh, sizeof(fresh), "%snew", path);
+		name = fresh;
+	}
+	struct alb_usage u;
+	OK(alb_resources_usage(r, path, &u, &E));
+	/* the policy allows what is used; the check sees it without the
+	 * replaced one (10 MB, as every unikernel here) */
+	int64_t limit = u.memory, seen = u.memory - (ignore != NULL ? 10 : 0);
+	struct pol p;
+	pol_init(&p, 1000, limit);
+	OK(alb_resources_policy_insert(r, path, &p.p, NULL, &E));
+	struct cfg f;
+	cfg_init(&f, limit - seen + 1);
+	char want[ALB_ERROR_MSG_MAX];
+	snprintf(want, sizeof(want), "maximum allowed memory (%" PRId64 ", used "
+		 "%" PRId64 ") would be exceeded (requesting %" PRId64 ")", limit,
+		 seen, limit - seen + 1);
+	FAILS(ALB_EPERM, want,
+	      alb_resources_unikernel_check(r, name, &f.c, ignore, &E));
+	OK(alb_resources_policy_remove(r, path, &E));
+}
+
+static void test_usage_sums(void **state)
+{
+	(void)state;
+	struct alb_resources *r = res_new();
+	struct cfg f;
+	cfg_init(&f, 10);
+	const char *names[] = {"a:b:c", "a:b:d", "a:e", ":a", ":z", "a:b:c:f",
+			       "q:r"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		run(r, names[i], &f);
+	const char *paths[] = {":", "a:", "a:b:", "a:b:c:", "q:"};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		used_is(r, paths[i], NULL, NULL);
+	used_is(r, "a:b:", "a:b:c", "a:b:c");
+	used_is(r, ":", "a:e", "a:e");
+	OK(alb_resources_unikernel_remove(r, "a:b:c", &E));
+	OK(alb_resources_unikernel_remove(r, ":a", &E));
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		used_is(r, paths[i], NULL, NULL);
+	struct alb_usage u;
+	OK(alb_resources_usage(r, "a:", &u, &E));
+	assert_int_equal(u.unikernels, 3);
+	assert_int_equal(u.memory, 30);
+	alb_resources_free(r);
+}
+
 static void test_negative_and_huge_amounts(void **state)
 {
 	(void)state;
@@ -1430,6 +1491,7 @@ int main(void)
 		cmocka_unit_test(test_block_listing),
 		cmocka_unit_test(test_shared_node_quirk),
 		cmocka_unit_test(test_negative_and_huge_amounts),
+		cmocka_unit_test(test_usage_sums),
 		cmocka_unit_test(test_block_device_names),
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_unikernel_limit),
