@@ -1,18 +1,33 @@
-/* bench-albd — what a deployment costs with albd: for N = 100 and 1,000
- * unikernels (the fake tender standing in for solo5-hvt, tiny images),
- * once without network interfaces and once with one NIC and one block
- * device each: create latency from command sent to reply (median, p99),
- * the latency of info over all N, and albd's resident memory (VmRSS from
- * /proc). Runs as root in a private network namespace with a bridge of its
- * own; dbdir (the state file, fsync'ed) under /tmp, tmpdir on the tmpfs
- * /dev/shm as /run is on a real host ($ALB_BENCH_TMPDIR_BASE to change).
- *   usage: bench-albd [N...]        (default: 100 1000)
+/* bench-albd — what a deployment costs with albd (the fake tender standing
+ * in for solo5-hvt; albd from the build tree, dbdir under /tmp on disk,
+ * tmpdir on the tmpfs /dev/shm as /run is on a host). Runs as root in a
+ * private network namespace with a bridge of its own. Three modes:
+ *
+ *   bench-albd [N...]        fleets of N tiny-image unikernels (default 100
+ *                            1000): create latency (median, p99), info of
+ *                            all, albd's RSS, shutdown time; once without
+ *                            NIC and, up to 1,000 (a bridge's port limit is
+ *                            1,024), with one NIC and one block device each
+ *   bench-albd --images [N]  N creates (default 100) of a 4 MB and of a
+ *                            146 KB image (ELF with Solo5 notes, the rest
+ *                            pseudo-random), each encoded beforehand and
+ *                            timed from its first byte sent to the reply:
+ *                            latency of the 1st, 10th, 50th, Nth create
+ *                            against the durable-write floor measured on the
+ *                            same directory right before each create (the
+ *                            same bytes appended and fdatasync'ed),
+ *                            state-file and journal bytes written per create
+ *   bench-albd --taps [N]    N taps (default 1,000) on a bridge removed one
+ *                            at a time and in one batch (alb_taps_destroy)
+ *
  * The fake tender and albd are taken from $ALB_FAKE_TENDER and
  * $ALB_BUILD_ROOT, else from the build tree this program belongs to.
+ * $ALB_BENCH_TMPDIR_BASE and $ALB_BENCH_DBDIR_BASE move tmpdir and dbdir;
  * $ALB_BENCH_CPU pins the unikernels to another CPU than 0;
  * $ALB_BENCH_ALBD_FLAG replaces albd's -q (e.g. -vv for its step log).
  * SPDX-License-Identifier: ISC */
 #include <limits.h>
+#include <sys/resource.h>
 
 #include "albd_harness.h"
 #include "host_helpers.h"
@@ -20,9 +35,15 @@
 #define BR "bench0"
 /* Runs of info over all unikernels, for its median. */
 #define INFO_RUNS 21
+/* Bridge ports: the kernel's BR_MAX_PORTS is 1,024. */
+#define NIC_MAX 1000
+/* Samples of each durable-write floor. */
+#define FLOOR_RUNS 15
+#define MAX_COUNTS 8
 
-static int ns_count[8];
+static int ns_count[MAX_COUNTS];
 static size_t n_counts;
+static enum { FLEETS, IMAGES, TAPS } mode = FLEETS;
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -30,11 +51,12 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Percentile p of v[0..n) in microseconds (sorts v). */
 static double pct(int64_t *v, size_t n, double p)
 {
 	qsort(v, n, sizeof(*v), cmp_i64);
 	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-	return (double)v[i] / 1000.0;
+	return (double)v[i];
 }
 
 static long rss_kib(pid_t pid)
@@ -51,7 +73,41 @@ static long rss_kib(pid_t pid)
 	return kib;
 }
 
-/* One command on a connection made beforehand, timed from send to reply. */
+/* albd's soft limit of open files. */
+static long nofile_of(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	FILE *f = fopen(path, "re");
+	long soft = -1;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Max open files %ld", &soft) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return soft;
+}
+
+static long read_long(const char *path)
+{
+	char *t = h_read_file(path, NULL);
+	long v = t != NULL ? atol(t) : -1;
+	free(t);
+	return v;
+}
+
+/* The albd running now: a failure stops it (and so its tenders). */
+static struct harness *running;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench-albd: %s\n", what);
+	if (running != NULL && running->pid > 0)
+		h_stop(running, SIGTERM);
+	exit(1);
+}
+
+/* One command on a new connection, timed from send to reply (us). */
 static int64_t timed_call(struct harness *h, const char *name,
 			  const struct alb_command *cmd, const char *expect,
 			  struct alb_msg **out)
@@ -59,59 +115,101 @@ static int64_t timed_call(struct harness *h, const char *name,
 	struct alb_client *c = NULL;
 	struct alb_msg *m = NULL;
 	struct alb_error err = {0};
-	if (alb_client_connect(h->sock, 60000, &c, &err) != 0) {
-		fprintf(stderr, "bench-albd: %s\n", err.msg);
-		exit(1);
-	}
+	if (alb_client_connect(h->sock, 60000, &c, &err) != 0)
+		die(err.msg);
 	int64_t t0 = h_now_us();
 	if (alb_client_send(c, name, cmd, NULL, NULL, &err) != 0 ||
 	    alb_client_recv(c, &m, &err) != 0) {
 		fprintf(stderr, "bench-albd: %s: %s\n", name, err.msg);
-		exit(1);
+		die("call failed");
 	}
-	int64_t ns = (h_now_us() - t0) * 1000;
+	int64_t us = h_now_us() - t0;
 	alb_client_close(c);
 	if (expect != NULL && strcmp(h_text(m), expect) != 0) {
 		fprintf(stderr, "bench-albd: %s: %s\n", name, h_text(m));
-		exit(1);
+		die("unexpected reply");
 	}
 	if (out != NULL)
 		*out = m;
 	else
 		alb_msg_free(m);
-	return ns;
+	return us;
 }
 
-/* albd's runtime directory: a tmpfs as /run is on a host */
 static const char *tmp_base = "/dev/shm";
+static const char *db_base = NULL;
 
-static void run(size_t n, bool nic)
+static void start(struct harness *h)
 {
-	struct harness h;
-	if (h_setup_in(&h, "bench", tmp_base) != 0 || h_start_albd(&h, getenv("ALB_BENCH_ALBD_FLAG") ? getenv("ALB_BENCH_ALBD_FLAG") : "-q") != 0) {
-		fprintf(stderr, "bench-albd: cannot start albd\n");
-		exit(1);
+	const char *flag = getenv("ALB_BENCH_ALBD_FLAG");
+	if (h_setup_in(h, "bench", tmp_base) != 0)
+		die("cannot make the directories");
+	if (db_base != NULL) {
+		/* dbdir elsewhere: the same layout, the tender linked again */
+		char db[H_PATH];
+		if (H_FMT(db, "%s/alb-bench-db-XXXXXX", db_base) != 0 ||
+		    mkdtemp(db) == NULL || unlink(h->tender) != 0 ||
+		    rmdir(h->dbdir) != 0 || symlink(db, h->dbdir) != 0 ||
+		    symlink(getenv("ALB_FAKE_TENDER"), h->tender) != 0)
+			die("cannot use $ALB_BENCH_DBDIR_BASE");
 	}
-	const char *names[2] = {"service", "storage"};
-	unsigned types[2] = {H_NET, H_BLOCK};
-	size_t len;
-	uint8_t *img = h_image(1, names, types, nic ? 2 : 0, 0, &len);
-	struct alb_str argv[1] = {{"--sleep-ms=100000000", 20}};
-	struct alb_net_dev net = {.netif = {"service", 7}, .bridge = {BR, strlen(BR)}};
-	struct alb_block_dev blk = {.name = {"storage", 7}};
-	int64_t cpu0 = getenv("ALB_BENCH_CPU") ? atoi(getenv("ALB_BENCH_CPU")) : 0;
-	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_CREATE};
-	struct alb_unikernel_config *c = &cmd.u.create;
+	running = h;
+	if (h_start_albd(h, flag != NULL ? flag : "-q") != 0)
+		die("cannot start albd");
+}
+
+static void teardown(struct harness *h)
+{
+	running = NULL;
+	char target[H_PATH];
+	ssize_t n = readlink(h->dbdir, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = '\0';
+		h_rm_rf(target);
+	}
+	h_teardown(h);
+}
+
+static int64_t cpu0;
+static struct alb_str sleep_arg[1] = {{"--sleep-ms=100000000", 20}};
+
+static void config_init(struct alb_unikernel_config *c, uint8_t *img,
+			size_t len)
+{
+	memset(c, 0, sizeof(*c));
 	c->typ = ALB_TYP_SOLO5;
 	c->image = (struct alb_bytes){img, len};
 	c->add_name = true;
 	c->n_cpuids = 1;
 	c->cpuids = &cpu0;
-	c->memory = 16; /* 1,000 of them fit the memory of a small host */
+	c->memory = 16; /* thousands of them fit the memory of a small host */
 	c->has_argv = true;
 	c->n_argv = 1;
-	c->argv = argv;
+	c->argv = sleep_arg;
 	c->numcpus = 1;
+}
+
+/* ---- fleets ---------------------------------------------------------------- */
+
+static void fleet(size_t n, bool nic)
+{
+	struct harness h;
+	start(&h);
+	const char *names[2] = {"service", "storage"};
+	unsigned types[2] = {H_NET, H_BLOCK};
+	size_t len = 0;
+	uint8_t *img = h_image(1, names, types, nic ? 2 : 0, 0, &len);
+	if (img == NULL)
+		die("cannot make an image");
+	struct alb_net_dev net = {.netif = {"service", 7}, .bridge = {BR, strlen(BR)}};
+	struct alb_block_dev blk = {.name = {"storage", 7}};
+	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_CREATE};
+	struct alb_unikernel_config *c = &cmd.u.create;
+	config_init(c, img, len);
+	/* the root policy's memory is the host's: 10,000 of 16 MB do not fit
+	 * a small host (the fake tender uses none of it) */
+	if (n > NIC_MAX)
+		c->memory = 1;
 	if (nic) {
 		c->n_bridges = 1;
 		c->bridges = &net;
@@ -140,40 +238,385 @@ static void run(size_t n, bool nic)
 		if (m->kind != ALB_PAYLOAD_SUCCESS || m->u.success.u.infos.n != n) {
 			fprintf(stderr, "bench-albd: info lists %zu of %zu\n",
 				m->u.success.u.infos.n, n);
-			exit(1);
+			die("info incomplete");
 		}
 		alb_msg_free(m);
 	}
 	long rss = rss_kib(h.pid);
 	int tenders = h_tenders(&h, NULL, 0);
 	printf("N=%-5zu %-16s create: median %.3f ms, p99 %.3f ms | info of all: "
-	       "median %.3f ms | albd RSS %.1f MiB (%.1f MiB at start) | %d tenders\n",
+	       "median %.3f ms | albd RSS %.1f MiB (%.1f MiB at start) | %d "
+	       "tenders | albd open-file limit %ld\n",
 	       n, nic ? "1 NIC + 1 block" : "no NIC", pct(lat, n, 0.5) / 1000.0,
 	       pct(lat, n, 0.99) / 1000.0, pct(info, INFO_RUNS, 0.5) / 1000.0,
-	       (double)rss / 1024.0, (double)rss0 / 1024.0, tenders);
+	       (double)rss / 1024.0, (double)rss0 / 1024.0, tenders,
+	       nofile_of(h.pid));
 	fflush(stdout);
 	int64_t t0 = h_now_us();
 	int st = h_stop(&h, SIGTERM);
-	printf("        shutdown of %zu: %.1f ms (status %d)\n", n,
+	printf("        shutdown of %zu%s: %.1f ms (status %d)\n", n,
+	       nic ? " with one tap each, removed in batches" : "",
 	       (double)(h_now_us() - t0) / 1000.0, st);
 	fflush(stdout);
-	h_teardown(&h);
+	teardown(&h);
 	free(lat);
 	free(img);
 }
 
+/* ---- real-size images -------------------------------------------------------- */
+
+/* A Solo5 hvt image of len bytes: the notes, then pseudo-random bytes. */
+static uint8_t *big_image(size_t len, uint32_t salt)
+{
+	size_t small;
+	uint8_t *img = h_image(1, NULL, NULL, 0, salt, &small);
+	if (img == NULL || len < small)
+		die("cannot make an image");
+	uint8_t *b = realloc(img, len);
+	if (b == NULL)
+		die("out of memory");
+	uint64_t x = 0x9e3779b97f4a7c15ull ^ salt;
+	for (size_t i = small; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		b[i] = (uint8_t)x;
+	}
+	return b;
+}
+
+/* Median of FLOOR_RUNS of: append len bytes to one file + fdatasync. */
+static double floor_append(const char *dir, const uint8_t *p, size_t len)
+{
+	char path[H_PATH + 32];
+	snprintf(path, sizeof(path), "%s/floor-append", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die("cannot open the floor file");
+	int64_t v[FLOOR_RUNS];
+	for (int i = 0; i < FLOOR_RUNS; i++) {
+		int64_t t0 = h_now_us();
+		if (write(fd, p, len) != (ssize_t)len || fdatasync(fd) != 0)
+			die("floor: write");
+		v[i] = h_now_us() - t0;
+	}
+	close(fd);
+	unlink(path);
+	return pct(v, FLOOR_RUNS, 0.5) / 1000.0;
+}
+
+/* Median of FLOOR_RUNS of: write len bytes to a new file + fsync + rename
+ * + fsync of the directory (a whole-file replacement, or a
+ * content-addressed image file). */
+static double floor_replace(const char *dir, const uint8_t *p, size_t len)
+{
+	char tmp[H_PATH + 32], path[H_PATH + 32];
+	snprintf(tmp, sizeof(tmp), "%s/floor.tmp", dir);
+	snprintf(path, sizeof(path), "%s/floor", dir);
+	int64_t v[FLOOR_RUNS];
+	for (int i = 0; i < FLOOR_RUNS; i++) {
+		int64_t t0 = h_now_us();
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || d < 0 || write(fd, p, len) != (ssize_t)len ||
+		    fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0 ||
+		    fsync(d) != 0)
+			die("floor: replace");
+		close(d);
+		v[i] = h_now_us() - t0;
+	}
+	unlink(path);
+	return pct(v, FLOOR_RUNS, 0.5) / 1000.0;
+}
+
+/* Median of FLOOR_RUNS of writing len bytes to a new file in dir (no
+ * sync): the tender's copy of the image in tmpdir. */
+static double copy_cost(const char *dir, const uint8_t *p, size_t len)
+{
+	char path[H_PATH + 32];
+	snprintf(path, sizeof(path), "%s/copy-floor", dir);
+	int64_t v[FLOOR_RUNS];
+	for (int i = 0; i < FLOOR_RUNS; i++) {
+		int64_t t0 = h_now_us();
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, p, len) != (ssize_t)len)
+			die("copy: write");
+		close(fd);
+		unlink(path);
+		v[i] = h_now_us() - t0;
+	}
+	return pct(v, FLOOR_RUNS, 0.5) / 1000.0;
+}
+
+/* What albd wrote to dbdir: the journal (the largest size each segment
+ * reached) and the state file (each new one's size). */
+struct written {
+	uint64_t seg_max[1024];
+	uint64_t state_ino;
+	uint64_t state_bytes;
+};
+
+static uint64_t journal_bytes(const struct written *w)
+{
+	uint64_t t = 0;
+	for (size_t i = 0; i < 1024; i++)
+		t += w->seg_max[i];
+	return t;
+}
+
+static void observe(const char *dbdir, struct written *w)
+{
+	DIR *d = opendir(dbdir);
+	struct dirent *e;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[H_PATH * 2];
+		struct stat st;
+		unsigned long id;
+		snprintf(path, sizeof(path), "%s/%s", dbdir, e->d_name);
+		if (stat(path, &st) != 0)
+			continue;
+		if (sscanf(e->d_name, "journal.%lu", &id) == 1 && id < 1024 &&
+		    (uint64_t)st.st_size > w->seg_max[id])
+			w->seg_max[id] = (uint64_t)st.st_size;
+		if (strcmp(e->d_name, "state") == 0 &&
+		    (uint64_t)st.st_ino != w->state_ino) {
+			w->state_ino = (uint64_t)st.st_ino;
+			w->state_bytes += (uint64_t)st.st_size;
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
+static void write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("write to albd");
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void read_all(int fd, uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("read from albd");
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* A create encoded beforehand (the client's encoding is not albd's
+ * cost): the time from its first byte sent to the last byte of the reply
+ * read, in microseconds. */
+static int64_t raw_create(const struct harness *h, const char *name,
+			  const struct alb_command *cmd)
+{
+	struct alb_buf frame = {0};
+	struct alb_error err = {0};
+	if (alb_client_encode_command(name, cmd, ALB_ENCODE_FRAMED, &frame,
+				      &err) != 0)
+		die(err.msg);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(h->sock) >= sizeof(sa.sun_path))
+		die("socket path too long");
+	memcpy(sa.sun_path, h->sock, strlen(h->sock) + 1);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		die("cannot connect to albd");
+	int64_t t0 = h_now_us();
+	write_all(fd, frame.data, frame.len);
+	uint8_t hdr[ALB_FRAME_HEADER_LEN], body[4096];
+	read_all(fd, hdr, sizeof(hdr));
+	size_t len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 |
+		     (size_t)hdr[2] << 8 | hdr[3];
+	if (len > sizeof(body))
+		die("reply too long");
+	read_all(fd, body, len);
+	int64_t us = h_now_us() - t0;
+	close(fd);
+	alb_buf_free(&frame);
+	struct alb_msg *m = NULL;
+	if (alb_msg_decode(body, len, 0, &m, &err) != 0)
+		die(err.msg);
+	if (strcmp(h_text(m), "created unikernel") != 0) {
+		fprintf(stderr, "bench-albd: %s: %s\n", name, h_text(m));
+		die("unexpected reply");
+	}
+	alb_msg_free(m);
+	return us;
+}
+
+/* One append of len bytes to fd + fdatasync, in microseconds. */
+static int64_t append_once(int fd, const uint8_t *p, size_t len)
+{
+	int64_t t0 = h_now_us();
+	if (write(fd, p, len) != (ssize_t)len || fdatasync(fd) != 0)
+		die("floor: write");
+	return h_now_us() - t0;
+}
+
+static void images(const char *label, size_t len, size_t n)
+{
+	struct harness h;
+	start(&h);
+	uint8_t *img = big_image(len, 1);
+	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_CREATE};
+	config_init(&cmd.u.create, img, len);
+	/* the durable-write floors of a create's bytes, on albd's dbdir */
+	double fr = floor_replace(h.dbdir, img, len + 256);
+	double fs = floor_append(h.dbdir, img, 64);
+	double cp = copy_cost(h.tmpdir, img, len);
+	char fpath[H_PATH + 32];
+	snprintf(fpath, sizeof(fpath), "%s/floor-append", h.dbdir);
+	int ffd = open(fpath, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC,
+		       0600);
+	if (ffd < 0)
+		die("cannot open the floor file");
+	int64_t *lat = calloc(n, sizeof(*lat)), *flo = calloc(n, sizeof(*flo));
+	struct written w = {0};
+	uint64_t whole = 0, entries = 0;
+	for (size_t i = 0; i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), ":img%zu", i);
+		/* the floor right before each create, as the disk is now:
+		 * the same bytes appended and fdatasync'ed */
+		flo[i] = append_once(ffd, img, len + 256);
+		/* the same size, other bytes: no two images alike */
+		img[len - 1] = (uint8_t)i;
+		img[len - 2] = (uint8_t)(i >> 8);
+		uint64_t before = journal_bytes(&w);
+		lat[i] = raw_create(&h, name, &cmd);
+		observe(h.dbdir, &w);
+		/* the whole-file writer rewrote every entry so far */
+		entries += journal_bytes(&w) - before;
+		whole += entries;
+		if (getenv("ALB_BENCH_EACH") != NULL)
+			printf("  create #%zu: %.3f ms (floor %.3f ms), journal %llu "
+			       "bytes, state %llu bytes so far\n", i + 1,
+			       (double)lat[i] / 1000.0, (double)flo[i] / 1000.0,
+			       (unsigned long long)journal_bytes(&w),
+			       (unsigned long long)w.state_bytes);
+	}
+	close(ffd);
+	unlink(fpath);
+	size_t met = 0;
+	for (size_t i = 0; i < n; i++)
+		met += lat[i] <= (int64_t)(1.5 * (double)flo[i]) + 500;
+	printf("%s image (%zu bytes), %zu creates, dbdir %s:\n", label, len, n,
+	       h.dbdir);
+	printf("  the tender's copy in tmpdir (%s, no sync): %.3f ms, beside "
+	       "the journal's fdatasync\n", h.tmpdir, cp);
+	printf("  content-addressed image file instead (write+fsync+rename+dir "
+	       "fsync of the image, then a 64-byte append+fdatasync): %.3f + "
+	       "%.3f ms\n", fr, fs);
+	size_t at[4] = {0, 9, 49, n - 1};
+	for (int k = 0; k < 4; k++) {
+		size_t i = at[k];
+		if (i >= n || (k > 0 && i == at[k - 1]))
+			continue;
+		double ms = (double)lat[i] / 1000.0, f = (double)flo[i] / 1000.0;
+		printf("  create #%-4zu %8.3f ms | floor beside it: append+fdatasync "
+		       "%.3f ms -> target 1.5 x floor + 0.5 = %.3f ms: %s\n", i + 1,
+		       ms, f, 1.5 * f + 0.5, ms <= 1.5 * f + 0.5 ? "met" : "missed");
+	}
+	double fmed = pct(flo, n, 0.5) / 1000.0;
+	printf("  all %zu creates: median %.3f ms, p90 %.3f ms, max %.3f ms | "
+	       "floor: median %.3f ms, p90 %.3f ms; write+fsync+rename+dir fsync "
+	       "%.3f ms | %zu of %zu within 1.5 x their floor + 0.5 ms\n", n,
+	       pct(lat, n, 0.5) / 1000.0, pct(lat, n, 0.9) / 1000.0,
+	       pct(lat, n, 1.0) / 1000.0, fmed, pct(flo, n, 0.9) / 1000.0, fr,
+	       met, n);
+	printf("  bytes written per create: journal %.0f, state file %.0f (by "
+	       "compactions); the whole-file writer: %.0f\n",
+	       (double)journal_bytes(&w) / (double)n,
+	       (double)w.state_bytes / (double)n, (double)whole / (double)n);
+	fflush(stdout);
+	int64_t t0 = h_now_us();
+	int st = h_stop(&h, SIGTERM);
+	observe(h.dbdir, &w);
+	printf("  shutdown of %zu (final compaction included): %.1f ms (status "
+	       "%d); state file written in all %.1f MiB\n", n,
+	       (double)(h_now_us() - t0) / 1000.0, st,
+	       (double)w.state_bytes / 1048576.0);
+	fflush(stdout);
+	free(flo);
+	free(lat);
+	free(img);
+	teardown(&h);
+}
+
+/* ---- taps ------------------------------------------------------------------------- */
+
+static void make_taps(struct alb_ifname *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (alb_tap_create(NULL, BR, t[i].name, NULL) != 0)
+			die("cannot make a tap");
+}
+
+static void taps(size_t n)
+{
+	struct alb_ifname *t = calloc(n, sizeof(*t));
+	struct alb_error err;
+	make_taps(t, n);
+	int64_t t0 = h_now_us();
+	for (size_t i = 0; i < n; i++)
+		if (alb_tap_destroy(NULL, t[i].name, &err) != 0)
+			die(err.msg);
+	double one = (double)(h_now_us() - t0) / 1000.0;
+	make_taps(t, n);
+	t0 = h_now_us();
+	if (alb_taps_destroy(NULL, t, n, &err) != 0)
+		die(err.msg);
+	double batch = (double)(h_now_us() - t0) / 1000.0;
+	printf("%zu taps on a bridge removed one at a time: %.1f ms; in one "
+	       "batch: %.1f ms (%.1fx)\n", n, one, batch, one / batch);
+	free(t);
+}
+
+/* ---- main ----------------------------------------------------------------------------- */
+
 static int body(void)
 {
 	struct alb_net *net;
-	if (alb_net_new(&net, NULL) != 0 || alb_bridge_create(net, BR, NULL) != 0) {
-		fprintf(stderr, "bench-albd: cannot make a bridge\n");
-		return 1;
-	}
+	if (alb_net_new(&net, NULL) != 0 || alb_bridge_create(net, BR, NULL) != 0)
+		die("cannot make a bridge");
 	alb_net_free(net);
-	for (size_t i = 0; i < n_counts; i++) {
-		run((size_t)ns_count[i], false);
-		run((size_t)ns_count[i], true);
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	printf("host: pid_max %ld, threads-max %ld, open files (hard) %llu\n",
+	       read_long("/proc/sys/kernel/pid_max"),
+	       read_long("/proc/sys/kernel/threads-max"),
+	       (unsigned long long)rl.rlim_max);
+	fflush(stdout);
+	switch (mode) {
+	case FLEETS:
+		for (size_t i = 0; i < n_counts; i++) {
+			fleet((size_t)ns_count[i], false);
+			if (ns_count[i] <= NIC_MAX)
+				fleet((size_t)ns_count[i], true);
+		}
+		break;
+	case IMAGES: {
+		size_t n = n_counts ? (size_t)ns_count[0] : 100;
+		images("4 MB", 4u << 20, n);
+		images("146 KB", 146u * 1024u, n);
+		break;
 	}
+	case TAPS:
+		taps(n_counts ? (size_t)ns_count[0] : 1000);
+		break;
+	}
+	fflush(stdout); /* the caller ends with _exit() */
 	return 0;
 }
 
@@ -201,14 +644,24 @@ static void default_paths(void)
 
 int main(int argc, char **argv)
 {
-	for (int i = 1; i < argc && n_counts < 8; i++)
-		ns_count[n_counts++] = atoi(argv[i]);
-	if (n_counts == 0) {
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--images") == 0)
+			mode = IMAGES;
+		else if (strcmp(argv[i], "--taps") == 0)
+			mode = TAPS;
+		else if (n_counts < MAX_COUNTS && atoi(argv[i]) > 0)
+			ns_count[n_counts++] = atoi(argv[i]);
+		else
+			die("usage: bench-albd [--images | --taps] [N...]");
+	}
+	if (mode == FLEETS && n_counts == 0) {
 		ns_count[n_counts++] = 100;
 		ns_count[n_counts++] = 1000;
 	}
 	default_paths();
 	if (getenv("ALB_BENCH_TMPDIR_BASE") != NULL)
 		tmp_base = getenv("ALB_BENCH_TMPDIR_BASE");
+	db_base = getenv("ALB_BENCH_DBDIR_BASE");
+	cpu0 = getenv("ALB_BENCH_CPU") ? atoi(getenv("ALB_BENCH_CPU")) : 0;
 	return run_in_netns(body);
 }
