@@ -26,7 +26,8 @@ static void usage(FILE *out)
 		"  --tender-uids FIRST:COUNT    run each tender under a uid of its own\n"
 		"                               from FIRST..FIRST+COUNT-1, without root\n"
 		"  --compact-state              compact the state of --dbdir (state file\n"
-		"                               and journal) and exit; albd must not run\n"
+		"                               and journal) and exit; refused while a\n"
+		"                               running albd holds the lock of --dbdir\n"
 		DAEMON_HELP_METRICS
 		DAEMON_HELP_TAIL
 		"SIGHUP makes a running albd compact its state file.\n",

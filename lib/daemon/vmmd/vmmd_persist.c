@@ -12,6 +12,8 @@
  * changes nothing (each record sets or removes one key), so the next
  * start reads the same durable state either way.
  * SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -505,9 +507,23 @@ int alb_vmmd_compact_state(const char *dbdir, struct alb_error *err)
 {
 	if (dbdir == NULL)
 		dbdir = ALB_DBDIR_DEFAULT;
+	/* the daemon's lock of the dbdir (vmmd_lock.c): never beside a
+	 * running albd, whose journal would change under us */
+	int dfd = open(dbdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT
+			       ? alb_fail(err, ALB_ENOENT, "%s: no state file and "
+					  "no journal", dbdir)
+			       : alb_fail_sys(err, "cannot open %s", dbdir);
+	int lock = lock_file_take(dfd, dbdir, VMMD_LOCK_FILE, err);
+	close(dfd);
+	if (lock < 0)
+		return lock;
 	struct durable d;
-	if (durable_init(&d) != 0)
+	if (durable_init(&d) != 0) {
+		close(lock);
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
+	}
 	struct durable_load_info info;
 	struct snapshot s = {0};
 	uint64_t bytes = 0;
@@ -528,5 +544,6 @@ int alb_vmmd_compact_state(const char *dbdir, struct alb_error *err)
 			     info.records, info.segments);
 	snapshot_free(&s);
 	durable_free(&d);
+	close(lock);
 	return rc;
 }
