@@ -6,22 +6,55 @@
  * attempts for good.
  * SPDX-License-Identifier: ISC */
 #include "faults.h"
+#include "io/journal_file.h"
 
 #define BR2 "br1"
 
 static struct harness H;
 static char errlog[H_PATH * 2];
 
+struct durable_find {
+	const char *name;
+	bool found;
+};
+
+static int find_change(void *ctx, const struct alb_journal_change *c,
+		       struct alb_error *err)
+{
+	(void)err;
+	struct durable_find *f = ctx;
+	if ((c->kind == ALB_JOURNAL_UNIKERNEL ||
+	     c->kind == ALB_JOURNAL_UNIKERNEL_GONE) && strcmp(c->name, f->name) == 0)
+		f->found = c->kind == ALB_JOURNAL_UNIKERNEL;
+	return 0;
+}
+
+/* Whether name is in albd's durable state: the state file with the
+ * journal's segments replayed over it (doc/journal.md), what the next
+ * start restores. */
 static bool in_state(const char *name)
 {
+	struct durable_find f = {name, false};
 	struct alb_state *st = NULL;
-	bool found = false;
-	if (alb_state_read_file(H.dbdir, &st, NULL) != 0)
+	int rc = alb_state_read_file(H.dbdir, &st, NULL);
+	if (rc != 0 && rc != ALB_ENOENT)
 		return false;
-	for (size_t i = 0; i < st->n_unikernels; i++)
-		found = found || strcmp(st->unikernels[i].name, name) == 0;
+	for (size_t i = 0; st != NULL && i < st->n_unikernels; i++)
+		f.found = f.found || strcmp(st->unikernels[i].name, name) == 0;
 	alb_state_free(st);
-	return found;
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	if (alb_journal_list(H.dbdir, &ids, &n, NULL) != 0)
+		return false;
+	struct alb_journal_replay_stats js;
+	for (size_t i = 0; i < n; i++)
+		if (alb_journal_replay(H.dbdir, ids[i], find_change, &f, &js,
+				       NULL) != 0) {
+			free(ids);
+			return false;
+		}
+	free(ids);
+	return f.found;
 }
 
 /* Waits until name has a tender other than old (0: any). */

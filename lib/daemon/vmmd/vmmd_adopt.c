@@ -546,20 +546,27 @@ static int exists_cb(void *ctx, int ifindex, const char *ifname,
 	return 0;
 }
 
-static bool tap_exists(const struct survey *s, const char *tap)
+/* Whether tap exists now and was not handed to a removal yet; it is then
+ * taken off the list (its removal is queued). */
+static bool tap_take(struct survey *s, const char *tap)
 {
 	for (size_t i = 0; i < s->n_taps; i++)
-		if (strcmp(s->taps[i].name, tap) == 0)
+		if (strcmp(s->taps[i].name, tap) == 0) {
+			s->taps[i] = s->taps[--s->n_taps];
 			return true;
+		}
 	return false;
 }
 
 /* Removes the taps of a record that no adopted tender owns, then the
  * record (in the threadpool: the restore does not wait for them). Only
- * taps that exist now: a name that does not could be taken by a create of
+ * taps that exist now, each once: a name that does not exist (or whose
+ * removal another record queued already) could be taken by a create of
  * the restore before the removal runs, and removed under it; one that
- * exists is taken by nobody else until it is removed. */
-static void release_record(struct alb_vmmd *v, const struct survey *s,
+ * exists is taken by nobody else until it is removed. Two records may
+ * name one tap: its removal and the unlink of the record that named it
+ * are not one step, and a create may take the name in between. */
+static void release_record(struct alb_vmmd *v, struct survey *s,
 			   const struct found_record *fr)
 {
 	struct alb_ifname *taps = calloc(fr->r.n_taps ? fr->r.n_taps : 1,
@@ -567,7 +574,7 @@ static void release_record(struct alb_vmmd *v, const struct survey *s,
 	size_t n = 0;
 	for (size_t i = 0; taps != NULL && i < fr->r.n_taps; i++) {
 		if (tap_owned(v, fr->r.taps[i].name) ||
-		    !tap_exists(s, fr->r.taps[i].name))
+		    !tap_take(s, fr->r.taps[i].name))
 			continue;
 		alb_log_info("vmmd: removing leftover tap %s of %s",
 			     fr->r.taps[i].name, fr->name);
