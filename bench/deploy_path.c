@@ -81,9 +81,9 @@ static int spawn_once(const char *const *argv, int64_t *exec_ns,
 	struct alb_spawn s = {.argv = argv, .console_fd = p[1], .n_cpus = 1,
 			      .cpus = &cpu0};
 	struct alb_error err = {0};
-	pid_t pid;
+	struct alb_spawned child;
 	int64_t t0 = now_ns();
-	int rc = alb_tender_spawn(&s, &pid, &err);
+	int rc = alb_tender_spawn(&s, &child, &err);
 	int64_t t1 = now_ns();
 	close(p[1]);
 	if (rc != 0) {
@@ -93,8 +93,9 @@ static int spawn_once(const char *const *argv, int64_t *exec_ns,
 	}
 	int64_t start = read_start(p[0]);
 	close(p[0]);
+	close(child.pidfd);
 	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while (waitpid(child.pid, &st, 0) < 0 && errno == EINTR)
 		;
 	*exec_ns = t1 - t0;
 	*main_ns = start >= 0 ? start - t0 : -1;

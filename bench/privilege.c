@@ -67,9 +67,9 @@ static int spawn_once(const char *const *argv, const struct alb_spawn_creds *cr,
 		return -1;
 	struct alb_spawn s = {.argv = argv, .console_fd = p[1], .creds = cr};
 	struct alb_error err = {0};
-	pid_t pid;
+	struct alb_spawned child;
 	int64_t t0 = now_ns();
-	int rc = alb_tender_spawn(&s, &pid, &err);
+	int rc = alb_tender_spawn(&s, &child, &err);
 	*ns = now_ns() - t0;
 	close(p[1]);
 	if (rc != 0) {
@@ -81,7 +81,8 @@ static int spawn_once(const char *const *argv, const struct alb_spawn_creds *cr,
 	while (read(p[0], buf, sizeof(buf)) > 0)
 		;
 	close(p[0]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+	close(child.pidfd);
+	while (waitpid(child.pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	return 0;
 }

@@ -66,11 +66,11 @@ extern "C" {
 /** Key types of albatross-client's --key-type (§9.10). */
 enum alb_key_type {
 	ALB_KEY_ED25519 = 0, /* the default */
-	ALB_KEY_RSA2048,
-	ALB_KEY_RSA4096,
-	ALB_KEY_P256,
-	ALB_KEY_P384,
-	ALB_KEY_P521
+	ALB_KEY_RSA2048 = 1,
+	ALB_KEY_RSA4096 = 2,
+	ALB_KEY_P256 = 3,
+	ALB_KEY_P384 = 4,
+	ALB_KEY_P521 = 5
 };
 
 /* ---- time, keys and files ---------------------------------------------- */
@@ -170,6 +170,7 @@ ALB_EXPORT int alb_cert_ext_add(X509 *cert, const struct alb_command *cmd,
 struct alb_cert_delegation {
 	char path[ALB_NAME_BUF];    /* canonical path name, e.g. "a:b:" */
 	struct alb_policy *policy;  /* normalised copy (policy.h) */
+	ALB_RESERVED(1);
 };
 
 /** What a client chain authorises (§9.2 step 2). Owned by the caller;
@@ -184,6 +185,7 @@ struct alb_cert_auth {
 	struct alb_cert_delegation *delegations;
 	/** The leaf's extension; ext->command is the command to execute. */
 	struct alb_certext *ext;
+	ALB_RESERVED(2);
 };
 
 /** Frees a mapped chain; NULL is a no-op. */

@@ -30,16 +30,16 @@ extern "C" {
 
 /** The daemons a client talks to (spec §2.5). */
 enum alb_endpoint {
-	ALB_ENDPOINT_VMMD,    /* <tmpdir>/util/vmmd.sock */
-	ALB_ENDPOINT_CONSOLE, /* <tmpdir>/util/console.sock */
-	ALB_ENDPOINT_STATS    /* <tmpdir>/util/stat.sock */
+	ALB_ENDPOINT_VMMD = 0,    /* <tmpdir>/util/vmmd.sock */
+	ALB_ENDPOINT_CONSOLE = 1, /* <tmpdir>/util/console.sock */
+	ALB_ENDPOINT_STATS = 2    /* <tmpdir>/util/stat.sock */
 };
 
 /** How the replies to a command arrive (spec §2.5). */
 enum alb_reply_mode {
-	ALB_REPLY_MODE_SINGLE, /* exactly one reply, then the daemon closes */
-	ALB_REPLY_MODE_READ,   /* a reply, then data messages until closed */
-	ALB_REPLY_MODE_DUMP    /* a reply, then a block data stream (§2.4) */
+	ALB_REPLY_MODE_SINGLE = 0, /* exactly one reply, then the daemon closes */
+	ALB_REPLY_MODE_READ = 1,   /* a reply, then data messages until closed */
+	ALB_REPLY_MODE_DUMP = 2    /* a reply, then a block data stream (§2.4) */
 };
 
 /** The daemon that serves a command. */

@@ -211,6 +211,7 @@ struct alb_console_config {
 	/** "ADDR:PORT" to serve them on, GET /metrics (--prometheus), or
 	 * NULL. albatross/metrics.h lists both outputs. */
 	const char *prometheus;
+	ALB_RESERVED(8);
 };
 
 /** Fills cfg with the defaults (tmpdir NULL, listen_fd and socket_gid -1,
@@ -267,6 +268,7 @@ struct alb_console_stats {
 	uint64_t lines;       /* lines read since the start */
 	uint64_t dropped;     /* subscribers dropped for not reading */
 	uint64_t evicted;     /* rings dropped (path limit or memory) */
+	ALB_RESERVED(4);
 };
 
 /** Fills *out with the daemon's figures. */

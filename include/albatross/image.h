@@ -60,6 +60,7 @@ enum alb_mft_type {
 struct alb_mft_device {
 	char name[ALB_MFT_NAME_MAX + 1];
 	enum alb_mft_type type;
+	ALB_RESERVED(1);
 };
 
 /** What the Solo5 notes of an image say. A plain value: no pointers, nothing
@@ -71,6 +72,7 @@ struct alb_solo5_info {
 	uint32_t abi_version;
 	size_t n_devices;
 	struct alb_mft_device devices[ALB_MFT_MAX_ENTRIES - 1];
+	ALB_RESERVED(4);
 };
 
 /** Parses the Solo5 ABI note and manifest note of the ELF image
@@ -122,6 +124,7 @@ struct alb_image {
 	uint8_t digest[ALB_SHA256_LEN];
 	struct alb_solo5_info solo5;
 	struct alb_buf owned_; /* private: the decompressed bytes, if any */
+	ALB_RESERVED(4);
 };
 
 /** Prepares a unikernel's image as vmmd does before running it (spec §6.3

@@ -8,7 +8,8 @@
  * thread at a time. Passing NULL instead opens a private socket for that
  * one call, which makes the call thread-safe: a daemon can run
  * alb_tap_destroy(NULL, ...) (≈20 ms in the kernel) on a worker thread,
- * e.g. the libuv threadpool, off its deploy path. There is no global state.
+ * e.g. the libuv threadpool, off its deploy path. The only state kept
+ * between calls is the locked cache of tap-name hints (alb_tap_create()).
  * Every call blocks until the kernel has answered.
  *
  * Interface names are NUL-terminated C strings; use alb_ifname_valid() to
@@ -29,6 +30,9 @@ extern "C" {
 #define ALB_TAP_PREFIX "vmmtap"
 /** Largest N of a tap vmmtapN that alb_tap_create() hands out. */
 #define ALB_TAP_INDEX_MAX 65535u
+/** Network namespaces whose tap-name hint alb_tap_create() remembers (the
+ * least recently used one is forgotten). */
+#define ALB_TAP_HINT_NETNS_MAX 8
 /** Size of a buffer holding a printed MAC address with its NUL. */
 #define ALB_MAC_STR_SIZE 18
 
@@ -59,11 +63,14 @@ ALB_EXPORT bool alb_tap_name_index(const char *name, unsigned *index);
 /** Creates a persistent tap vmmtapN with the lowest N not used by any
  * interface, brings it up and attaches it to the existing interface
  * bridge (left unattached when bridge is NULL, e.g. for
- * alb_redirect_add()), all or nothing: on failure nothing is left behind. The search
- * starts at a per-process hint (per network namespace) past the names it
- * found taken, lowered when a vmmtapN is deleted through this library; a
- * name that another program frees below it is used again once a lower one
- * is freed here or every name above is taken. The tap has
+ * alb_redirect_add()), all or nothing: on failure nothing is left behind.
+ * The search starts at a hint past the names it found taken, lowered when
+ * a vmmtapN is deleted through this library; a name that another program
+ * frees below it is used again once a lower one is freed here or every
+ * name above is taken. The hints are a process-wide cache behind a lock,
+ * one per network namespace (of the calling thread) for the last
+ * ALB_TAP_HINT_NETNS_MAX namespaces used: the only state this module
+ * keeps between calls, and it only makes the search shorter. The tap has
  * no owner (any process that can open /dev/net/tun may open it by name,
  * as Solo5 does; see alb_tap_create_owned()). Writes the name to tap. Returns 0; ALB_ENOENT with
  * "interface <bridge> does not exist" when the bridge is missing;

@@ -110,6 +110,7 @@ struct alb_usage {
 	int64_t memory;
 	int64_t block_active;
 	int64_t block_inactive;
+	ALB_RESERVED(4);
 };
 
 /** A new empty table, or NULL when out of memory. Free with

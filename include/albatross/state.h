@@ -13,6 +13,7 @@ extern "C" {
 struct alb_state_unikernel {
 	const char *name; /* canonical name */
 	struct alb_unikernel_config config;
+	ALB_RESERVED(1);
 };
 
 /** The persisted state: unikernel configs and policies. `format` is the
@@ -24,6 +25,7 @@ struct alb_state {
 	size_t n_policies;
 	struct alb_named_policy *policies;
 	struct alb_arena *arena_; /* private */
+	ALB_RESERVED(4);
 };
 
 /** The format tag written today. */

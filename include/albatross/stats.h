@@ -10,8 +10,6 @@
 #ifndef ALBATROSS_STATS_H
 #define ALBATROSS_STATS_H
 
-#include <uv.h>
-
 #include "albatross/common.h"
 #include "albatross/metrics.h"
 #include "albatross/wire.h"
@@ -87,6 +85,7 @@ ALB_EXPORT int alb_stats_influx(const char *vm, const struct alb_stats *s,
 struct alb_stats_entry {
 	const char *name; /* canonical name, the `vm` label */
 	const struct alb_stats *stats;
+	ALB_RESERVED(1);
 };
 
 /** Content type of alb_stats_prometheus()'s output. */
@@ -105,6 +104,8 @@ ALB_EXPORT int alb_stats_prometheus(const struct alb_stats_entry *v, size_t n,
 				    struct alb_error *err);
 
 /* ---- the daemon core (alb-statsd) ------------------------------------ */
+
+struct uv_loop_s;
 
 /** Default sampling interval, in seconds (spec §8.1). */
 #define ALB_STATS_INTERVAL_DEFAULT 10
@@ -163,6 +164,7 @@ struct alb_statsd_config {
 	 * the daemon's own); NULL */
 	const char *prometheus;
 	unsigned command_timeout_ms; /* 0: ALB_STATSD_COMMAND_TIMEOUT_MS */
+	ALB_RESERVED(8);
 };
 
 /** Fills cfg with the defaults (listen_fd and socket_gid -1, the rest 0). */
@@ -181,7 +183,7 @@ struct alb_statsd;
  * *out, ALB_EINVAL for a bad configuration (with the reason), ALB_ETOOBIG
  * for a tmpdir too long for a socket path, ALB_ENOMEM. On failure the
  * caller keeps cfg->listen_fd. */
-ALB_EXPORT int alb_statsd_new(uv_loop_t *loop,
+ALB_EXPORT int alb_statsd_new(struct uv_loop_s *loop,
 			      const struct alb_statsd_config *cfg,
 			      struct alb_statsd **out, struct alb_error *err);
 

@@ -43,7 +43,7 @@ enum alb_qemu_accel {
 #define ALB_TENDER_VERSION_OUTPUT_MAX 4096
 /** How long `<tender> --version` may take, in milliseconds. */
 #define ALB_TENDER_VERSION_TIMEOUT_MS 5000
-/** Number of tenders whose ABI check is remembered. */
+/** Number of tenders whose ABI check is remembered (alb_tender_check_abi()). */
 #define ALB_TENDER_ABI_CACHE_MAX 8
 
 /** A network device as decided by the caller: the host tap given to the
@@ -51,6 +51,7 @@ enum alb_qemu_accel {
 struct alb_tender_net {
 	const char *tap;
 	uint8_t mac[ALB_MAC_LEN];
+	ALB_RESERVED(1);
 };
 
 /** Everything a tender command line is built from. */
@@ -70,6 +71,7 @@ struct alb_tender_cmd {
 	bool full_name;
 	/** QEMU only. */
 	enum alb_qemu_accel accel;
+	ALB_RESERVED(4);
 };
 
 /** An argument vector: argv[0..argc) are NUL-terminated strings and
@@ -107,7 +109,10 @@ ALB_EXPORT int alb_tender_lookup(enum alb_tender_kind kind,
  * ALB_EPROTO with Albatross's "unexpected solo5 tender --version output,
  * expected one line with 'ABI version V', got <output>". A success is
  * remembered for the same file (path, device, inode, size, mtime) and
- * version, so a tender is checked once. Thread-safe. */
+ * version, so a tender is checked once: a process-wide cache of the last
+ * ALB_TENDER_ABI_CACHE_MAX successes behind a lock, the only state this
+ * module keeps between calls (a replaced tender file misses it). Thread-
+ * safe. */
 ALB_EXPORT int alb_tender_check_abi(const char *tender, unsigned abi_version,
 				    struct alb_error *err);
 
@@ -129,7 +134,7 @@ struct alb_spawn_creds {
 	 * 0 (no supplementary group). */
 	size_t n_groups;
 	const uint32_t *groups;
-	uint64_t reserved_[2];
+	ALB_RESERVED(2);
 };
 
 /** How to start a tender. */
@@ -150,21 +155,37 @@ struct alb_spawn {
 	 * (the bounding set too: the caller needs CAP_SETPCAP besides
 	 * CAP_SETUID and CAP_SETGID) and sets no_new_privs before the exec. */
 	const struct alb_spawn_creds *creds;
+	ALB_RESERVED(4);
 };
 
-/** Starts a tender: fork and exec, in the child its CPU affinity set
+/** A started tender. pidfd refers to the process for good (it cannot
+ * come to name another process the way a reused pid can): watch it
+ * (poll() says readable once the process has ended), signal it
+ * (pidfd_send_signal) and reap it (waitid(P_PIDFD, ...)) through it. */
+struct alb_spawned {
+	pid_t pid;
+	/** A pidfd made by the clone that created the process (CLONE_PIDFD),
+	 * close-on-exec; owned by the caller, who closes it. */
+	int pidfd;
+	ALB_RESERVED(3);
+};
+
+/** Starts a tender: clone and exec, in the child its CPU affinity set
  * (sched_setaffinity), console_fd as fds 0, 1 and 2 and no other open fd,
  * a process group of its own, default signal dispositions but SIGPIPE
  * ignored (as Albatross's tenders have it) and an empty signal mask, and
  * with creds its uid, gid and groups, no capability and no_new_privs
  * (checked: a child that could still become root, or holds a capability,
  * fails before exec with EPERM). Returns once the exec has happened, with
- * the pid in *pid; a failure in the child before or at exec is returned
+ * the pid and a pidfd in *out (see struct alb_spawned; the child is the
+ * caller's to reap); a failure in the child before or at exec is returned
  * here (e.g. "exec /x failed: No such file or directory", ALB_ESYS with
  * sys_errno), the child then already reaped. ALB_ETOOBIG for a CPU id at
  * or past ALB_TENDER_CPU_MAX or more than ALB_SPAWN_GROUPS_MAX groups;
- * ALB_EINVAL for an id 0 or a non-zero reserved word in creds. */
-ALB_EXPORT int alb_tender_spawn(const struct alb_spawn *s, pid_t *pid,
+ * ALB_EINVAL for a missing argument, an id 0 or a non-zero reserved word
+ * in *s or creds. Needs Linux 5.2 or later (CLONE_PIDFD). */
+ALB_EXPORT int alb_tender_spawn(const struct alb_spawn *s,
+				struct alb_spawned *out,
 				struct alb_error *err);
 
 enum alb_exit_kind {
@@ -178,6 +199,7 @@ struct alb_exit_status {
 	enum alb_exit_kind kind;
 	int value;
 	bool core; /* ALB_EXIT_SIGNAL: a core was dumped */
+	ALB_RESERVED(2);
 };
 
 /** Decodes a waitpid() status of a tender of the given kind. For QEMU, an

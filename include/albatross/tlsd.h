@@ -136,6 +136,7 @@ struct alb_tlsd_config {
 	size_t cert_list_max;
 	/** 0: ALB_TLSD_IDLE_TIMEOUT_MS. */
 	unsigned idle_timeout_ms;
+	ALB_RESERVED(8);
 };
 
 /** Fills cfg with the defaults (listen_fd and conn_fd -1, the rest 0). */
@@ -191,6 +192,7 @@ struct alb_tlsd_stats {
 	uint64_t chains_refused;    /* chains that do not map to a command */
 	uint64_t commands;    /* commands sent to a daemon */
 	uint64_t next_sequence; /* of the next message sent to a daemon */
+	ALB_RESERVED(4);
 };
 
 /** Fills *out with the endpoint's figures. */

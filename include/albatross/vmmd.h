@@ -147,6 +147,7 @@ struct alb_vmmd_config {
 	 * core's own credentials, as Albatross's do. */
 	uint32_t tender_uid_first;
 	uint32_t tender_uid_count;
+	ALB_RESERVED(8);
 };
 
 /** Fills c with the defaults (directories NULL, listen_fd and socket_gid

@@ -45,6 +45,7 @@ struct alb_fail {
 	bool restart;
 	size_t n_exit_codes;
 	int64_t *exit_codes;
+	ALB_RESERVED(2);
 };
 
 struct alb_block_dev {
@@ -52,6 +53,7 @@ struct alb_block_dev {
 	struct alb_str device; /* host block device label; ptr NULL = same as name */
 	bool has_sector_size;
 	int64_t sector_size;
+	ALB_RESERVED(2);
 };
 
 struct alb_net_dev {
@@ -59,6 +61,7 @@ struct alb_net_dev {
 	struct alb_str bridge; /* host bridge; ptr NULL = same as netif */
 	bool has_mac;
 	uint8_t mac[ALB_MAC_LEN];
+	ALB_RESERVED(2);
 };
 
 /** A unikernel configuration (current form [20]/[21]/state [6]). Legacy
@@ -85,6 +88,7 @@ struct alb_unikernel_config {
 	struct alb_str *argv;
 	int64_t numcpus;                     /* absent on the wire decodes as 1 */
 	struct alb_str linux_boot_partition; /* optional */
+	ALB_RESERVED(8);
 };
 
 /* ---- policies (spec §1.5.1) ------------------------------------------ */
@@ -98,11 +102,13 @@ struct alb_policy {
 	int64_t block; /* MB */
 	size_t n_bridges;
 	struct alb_str *bridges; /* a set: byte order, no duplicates after decode */
+	ALB_RESERVED(4);
 };
 
 struct alb_named_policy {
 	const char *name; /* canonical path name */
 	struct alb_policy policy;
+	ALB_RESERVED(1);
 };
 
 /* ---- unikernel info (spec §1.5.7) ------------------------------------ */
@@ -112,12 +118,14 @@ struct alb_info_block {
 	struct alb_str host_device;
 	int64_t sector_size;
 	int64_t size; /* MB */
+	ALB_RESERVED(2);
 };
 
 struct alb_info_net {
 	struct alb_str unikernel_device;
 	struct alb_str host_device;
 	uint8_t mac[ALB_MAC_LEN];
+	ALB_RESERVED(2);
 };
 
 struct alb_unikernel_info {
@@ -139,11 +147,13 @@ struct alb_unikernel_info {
 	struct alb_time started; /* absent on the wire decodes as the epoch */
 	int64_t numcpus;         /* absent decodes as 1 */
 	struct alb_str linux_boot_partition;
+	ALB_RESERVED(8);
 };
 
 struct alb_named_info {
 	const char *name;
 	struct alb_unikernel_info info;
+	ALB_RESERVED(1);
 };
 
 /* ---- statistics (spec §1.8, §8) -------------------------------------- */
@@ -152,12 +162,14 @@ struct alb_rusage {
 	struct alb_timeval utime, stime;
 	int64_t maxrss, ixrss, idrss, isrss, minflt, majflt, nswap, inblock,
 	    oublock, msgsnd, msgrcv, nsignals, nvcsw, nivcsw;
+	ALB_RESERVED(2);
 };
 
 struct alb_kinfo_mem {
 	int64_t vsize, rss, tsize, dsize, ssize, runtime;
 	int64_t cow;
 	struct alb_timeval start;
+	ALB_RESERVED(2);
 };
 
 struct alb_ifdata {
@@ -166,11 +178,13 @@ struct alb_ifdata {
 	int64_t baudrate, input_packets, input_errors, output_packets,
 	    output_errors, collisions, input_bytes, output_bytes, input_mcast,
 	    output_mcast, input_dropped, output_dropped;
+	ALB_RESERVED(2);
 };
 
 struct alb_vmm_stat {
 	struct alb_str key;
 	int64_t value;
+	ALB_RESERVED(1);
 };
 
 struct alb_stats {
@@ -182,42 +196,44 @@ struct alb_stats {
 	struct alb_vmm_stat *vmm;
 	bool has_kinfo_mem;
 	struct alb_kinfo_mem kinfo_mem;
+	ALB_RESERVED(4);
 };
 
 struct alb_stats_tap {
 	struct alb_str netif; /* "bridge" on the wire: the unikernel-side name */
 	struct alb_str tap;
+	ALB_RESERVED(1);
 };
 
 /* ---- commands (spec §1.4) -------------------------------------------- */
 
 enum alb_cmd_kind {
-	ALB_CMD_CONSOLE_ADD,
-	ALB_CMD_CONSOLE_SUBSCRIBE,
-	ALB_CMD_CONSOLE_LIST_INACTIVE,
-	ALB_CMD_STATS_ADD,
-	ALB_CMD_STATS_REMOVE,
-	ALB_CMD_STATS_SUBSCRIBE,
-	ALB_CMD_STATS_INITIAL,
-	ALB_CMD_UNIKERNEL_INFO,
-	ALB_CMD_UNIKERNEL_CREATE,
-	ALB_CMD_UNIKERNEL_FORCE_CREATE,
-	ALB_CMD_UNIKERNEL_DESTROY,
-	ALB_CMD_UNIKERNEL_GET,
-	ALB_CMD_UNIKERNEL_RESTART,
-	ALB_CMD_OLD_UNIKERNEL_INFO4,
-	ALB_CMD_OLD_UNIKERNEL_INFO5,
-	ALB_CMD_POLICY_INFO,
-	ALB_CMD_POLICY_ADD,
-	ALB_CMD_POLICY_REMOVE,
-	ALB_CMD_BLOCK_INFO,
-	ALB_CMD_BLOCK_ADD,
-	ALB_CMD_BLOCK_REMOVE,
-	ALB_CMD_BLOCK_SET,
-	ALB_CMD_BLOCK_DUMP,
-	ALB_CMD_OLD_BLOCK_ADD,
-	ALB_CMD_OLD_BLOCK_SET,
-	ALB_CMD_OLD_BLOCK_DUMP
+	ALB_CMD_CONSOLE_ADD = 0,
+	ALB_CMD_CONSOLE_SUBSCRIBE = 1,
+	ALB_CMD_CONSOLE_LIST_INACTIVE = 2,
+	ALB_CMD_STATS_ADD = 3,
+	ALB_CMD_STATS_REMOVE = 4,
+	ALB_CMD_STATS_SUBSCRIBE = 5,
+	ALB_CMD_STATS_INITIAL = 6,
+	ALB_CMD_UNIKERNEL_INFO = 7,
+	ALB_CMD_UNIKERNEL_CREATE = 8,
+	ALB_CMD_UNIKERNEL_FORCE_CREATE = 9,
+	ALB_CMD_UNIKERNEL_DESTROY = 10,
+	ALB_CMD_UNIKERNEL_GET = 11,
+	ALB_CMD_UNIKERNEL_RESTART = 12,
+	ALB_CMD_OLD_UNIKERNEL_INFO4 = 13,
+	ALB_CMD_OLD_UNIKERNEL_INFO5 = 14,
+	ALB_CMD_POLICY_INFO = 15,
+	ALB_CMD_POLICY_ADD = 16,
+	ALB_CMD_POLICY_REMOVE = 17,
+	ALB_CMD_BLOCK_INFO = 18,
+	ALB_CMD_BLOCK_ADD = 19,
+	ALB_CMD_BLOCK_REMOVE = 20,
+	ALB_CMD_BLOCK_SET = 21,
+	ALB_CMD_BLOCK_DUMP = 22,
+	ALB_CMD_OLD_BLOCK_ADD = 23,
+	ALB_CMD_OLD_BLOCK_SET = 24,
+	ALB_CMD_OLD_BLOCK_DUMP = 25
 };
 
 struct alb_command {
@@ -255,28 +271,30 @@ struct alb_command {
 			struct alb_bytes data;
 		} old_block_set;
 	} u;
+	ALB_RESERVED(2);
 };
 
 /* ---- success replies (spec §1.6) ------------------------------------- */
 
 enum alb_reply_kind {
-	ALB_REPLY_EMPTY,
-	ALB_REPLY_STRING,
-	ALB_REPLY_POLICIES,
-	ALB_REPLY_BLOCK_DEVICES,
-	ALB_REPLY_UNIKERNEL_IMAGE,
-	ALB_REPLY_OLD_BLOCK_DEVICE_IMAGE,
-	ALB_REPLY_OLD_UNIKERNEL_INFO4,
-	ALB_REPLY_BLOCK_DEVICE_IMAGE,
-	ALB_REPLY_OLD_UNIKERNEL_INFO5,
-	ALB_REPLY_CONSOLES,
-	ALB_REPLY_UNIKERNEL_INFO
+	ALB_REPLY_EMPTY = 0,
+	ALB_REPLY_STRING = 1,
+	ALB_REPLY_POLICIES = 2,
+	ALB_REPLY_BLOCK_DEVICES = 3,
+	ALB_REPLY_UNIKERNEL_IMAGE = 4,
+	ALB_REPLY_OLD_BLOCK_DEVICE_IMAGE = 5,
+	ALB_REPLY_OLD_UNIKERNEL_INFO4 = 6,
+	ALB_REPLY_BLOCK_DEVICE_IMAGE = 7,
+	ALB_REPLY_OLD_UNIKERNEL_INFO5 = 8,
+	ALB_REPLY_CONSOLES = 9,
+	ALB_REPLY_UNIKERNEL_INFO = 10
 };
 
 struct alb_block_info {
 	const char *name;
 	int64_t size; /* MB */
 	bool active;
+	ALB_RESERVED(1);
 };
 
 struct alb_reply {
@@ -305,11 +323,12 @@ struct alb_reply {
 			struct alb_named_info *v;
 		} infos; /* info, old info4, old info5 */
 	} u;
+	ALB_RESERVED(2);
 };
 
 /* ---- data (spec §1.8) ------------------------------------------------ */
 
-enum alb_data_kind { ALB_DATA_STATS, ALB_DATA_CONSOLE, ALB_DATA_BLOCK };
+enum alb_data_kind { ALB_DATA_STATS = 0, ALB_DATA_CONSOLE = 1, ALB_DATA_BLOCK = 2 };
 
 struct alb_data {
 	enum alb_data_kind kind;
@@ -324,6 +343,7 @@ struct alb_data {
 			struct alb_bytes data;
 		} block;
 	} u;
+	ALB_RESERVED(2);
 };
 
 /* ---- the message ------------------------------------------------------ */
@@ -332,13 +352,14 @@ struct alb_header {
 	int64_t version; /* ALB_WIRE_VERSION */
 	int64_t sequence;
 	const char *name; /* canonical name (see name.h) */
+	ALB_RESERVED(2);
 };
 
 enum alb_payload_kind {
-	ALB_PAYLOAD_COMMAND,
-	ALB_PAYLOAD_SUCCESS,
-	ALB_PAYLOAD_FAILURE,
-	ALB_PAYLOAD_DATA
+	ALB_PAYLOAD_COMMAND = 0,
+	ALB_PAYLOAD_SUCCESS = 1,
+	ALB_PAYLOAD_FAILURE = 2,
+	ALB_PAYLOAD_DATA = 3
 };
 
 struct alb_arena;
@@ -354,6 +375,7 @@ struct alb_msg {
 		struct alb_data data;
 	} u;
 	struct alb_arena *arena_; /* private */
+	ALB_RESERVED(4);
 };
 
 /** Decode flag: byte strings (images, block data, digests) point into the
@@ -394,6 +416,7 @@ struct alb_certext {
 	int64_t version;
 	struct alb_command command;
 	struct alb_arena *arena_; /* private */
+	ALB_RESERVED(2);
 };
 
 /** Decodes the extnValue contents: SEQUENCE { version, command }. A

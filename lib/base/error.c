@@ -43,6 +43,7 @@ void alb_set_error(struct alb_error *err, int code, const char *fmt, ...)
 		va_start(ap, fmt);
 		err->code = code;
 		err->sys_errno = 0;
+		memset(err->reserved_, 0, sizeof(err->reserved_));
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
 	}
@@ -56,6 +57,7 @@ void alb_set_error_sys(struct alb_error *err, const char *fmt, ...)
 		va_start(ap, fmt);
 		err->code = ALB_ESYS;
 		err->sys_errno = saved;
+		memset(err->reserved_, 0, sizeof(err->reserved_));
 		int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
 		if (n >= 0 && (size_t)n < sizeof(err->msg))

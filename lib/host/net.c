@@ -223,21 +223,29 @@ int alb_nl_ifindex(struct alb_net *net, const char *name, int *index,
 }
 
 /* Where the search for a free vmmtapN starts, so that a host with a
- * thousand taps does not pay a thousand probes per tap. Every N below
- * `next` was taken when last looked at in the network namespace
- * (dev, ino) of /proc/thread-self/ns/net: a create raises it past the
- * name it took, a deletion of a vmmtapN made here lowers it. Only a name
- * freed behind our back (another program deleting a tap) stays unseen
- * until a name below it is freed here, or every name from `next` up is
- * taken, which starts the search over from 0. The lock also makes the
- * probes of concurrent creates one after the other. */
-static struct {
-	pthread_mutex_t lock;
-	bool valid;
+ * thousand taps does not pay a thousand probes per tap: a process-wide
+ * cache (documented in net.h), one number per network namespace, keyed
+ * by the (dev, ino) of /proc/thread-self/ns/net, for the last
+ * ALB_TAP_HINT_NETNS_MAX namespaces used (the least recently used one is
+ * forgotten; a namespace without an entry searches from 0). Every N below
+ * `next` was taken when last looked at in that namespace: a create raises
+ * it past the name it took, a deletion of a vmmtapN made here lowers it.
+ * Only a name freed behind our back (another program deleting a tap)
+ * stays unseen until a name below it is freed here, or every name from
+ * `next` up is taken, which starts the search over from 0. The lock also
+ * makes the probes of concurrent creates one after the other. */
+struct tap_hint_entry {
 	dev_t dev;
 	ino_t ino;
 	unsigned next;
-} tap_hint = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	uint64_t used; /* tap_hints.clock at the last use; 0: empty slot */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	uint64_t clock;
+	struct tap_hint_entry e[ALB_TAP_HINT_NETNS_MAX];
+} tap_hints = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* The calling thread's network namespace; false when /proc cannot say
  * (then no hint is used). */
@@ -251,23 +259,50 @@ static bool netns_id(dev_t *dev, ino_t *ino)
 	return true;
 }
 
-/* The name vmmtapN may be free now: the next search starts at N at the
- * latest. */
+/* The entry of namespace (dev, ino), or NULL; under tap_hints.lock. */
+static struct tap_hint_entry *tap_hint_find(dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < ALB_TAP_HINT_NETNS_MAX; i++) {
+		struct tap_hint_entry *e = &tap_hints.e[i];
+		if (e->used != 0 && e->dev == dev && e->ino == ino) {
+			e->used = ++tap_hints.clock;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Records `next` for namespace (dev, ino), taking the least recently used
+ * slot when it has none; under tap_hints.lock. */
+static void tap_hint_set(dev_t dev, ino_t ino, unsigned next)
+{
+	struct tap_hint_entry *e = tap_hint_find(dev, ino);
+	if (e == NULL) {
+		e = &tap_hints.e[0];
+		for (size_t i = 1; i < ALB_TAP_HINT_NETNS_MAX; i++)
+			if (tap_hints.e[i].used < e->used)
+				e = &tap_hints.e[i];
+		e->dev = dev;
+		e->ino = ino;
+		e->used = ++tap_hints.clock;
+	}
+	e->next = next;
+}
+
+/* The name vmmtapN may be free now: the next search in this namespace
+ * starts at N at the latest. */
 static void tap_hint_lower(const char *name)
 {
 	unsigned n;
 	dev_t dev = 0;
 	ino_t ino = 0;
-	if (!alb_tap_name_index(name, &n))
+	if (!alb_tap_name_index(name, &n) || !netns_id(&dev, &ino))
 		return;
-	bool known = netns_id(&dev, &ino);
-	pthread_mutex_lock(&tap_hint.lock);
-	if (!known)
-		tap_hint.valid = false;
-	else if (tap_hint.valid && tap_hint.dev == dev && tap_hint.ino == ino &&
-		 n < tap_hint.next)
-		tap_hint.next = n;
-	pthread_mutex_unlock(&tap_hint.lock);
+	pthread_mutex_lock(&tap_hints.lock);
+	struct tap_hint_entry *e = tap_hint_find(dev, ino);
+	if (e != NULL && n < e->next)
+		e->next = n;
+	pthread_mutex_unlock(&tap_hints.lock);
 }
 
 /* Attaches fd to a new tap vmmtapN with the lowest N from `from` up that
@@ -297,7 +332,7 @@ static int tun_probe(int fd, unsigned from, char name[ALB_IFNAME_SIZE],
 	}
 }
 
-/* The lowest free vmmtapN, searched from the hint (see tap_hint), made
+/* The lowest free vmmtapN, searched from the hint (see tap_hints), made
  * persistent once claim (if any) has accepted its name: until then the
  * tap exists only as long as this process does. Before that it is given
  * to owner (unless -1) while our fd holds it: a tap without an owner may
@@ -312,11 +347,9 @@ static int tun_make(char name[ALB_IFNAME_SIZE], int64_t owner,
 	dev_t dev = 0;
 	ino_t ino = 0;
 	bool known = netns_id(&dev, &ino);
-	pthread_mutex_lock(&tap_hint.lock);
-	unsigned from = known && tap_hint.valid && tap_hint.dev == dev &&
-				tap_hint.ino == ino
-			    ? tap_hint.next
-			    : 0;
+	pthread_mutex_lock(&tap_hints.lock);
+	struct tap_hint_entry *e = known ? tap_hint_find(dev, ino) : NULL;
+	unsigned from = e != NULL ? e->next : 0;
 	int rc = tun_probe(fd, from, name, err);
 	/* names freed behind our back are below the hint: look there too
 	 * before saying that none is left */
@@ -325,12 +358,9 @@ static int tun_make(char name[ALB_IFNAME_SIZE], int64_t owner,
 	if (rc == 0 && known) {
 		unsigned n = 0;
 		alb_tap_name_index(name, &n);
-		tap_hint.valid = true;
-		tap_hint.dev = dev;
-		tap_hint.ino = ino;
-		tap_hint.next = n + 1;
+		tap_hint_set(dev, ino, n + 1);
 	}
-	pthread_mutex_unlock(&tap_hint.lock);
+	pthread_mutex_unlock(&tap_hints.lock);
 	/* the name is ours while fd holds it: the claim runs unlocked */
 	if (rc == 0 && claim != NULL)
 		rc = claim(ctx, name, err);

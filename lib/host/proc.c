@@ -2,6 +2,7 @@
  * albatross-stats reads them on Linux (spec §8.3).
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,4 +373,14 @@ int alb_stats_proc_sample(struct alb_stats_proc *p, struct alb_rusage *ru,
 	alb_proc_to_stats(&st, text, data, nvcsw, nivcsw, p->clk_tck, p->start,
 			  ru, mem);
 	return 0;
+}
+
+int alb_proc_wait_status(const siginfo_t *si)
+{
+	switch (si->si_code) {
+	case CLD_EXITED: return (si->si_status & 0xff) << 8;
+	case CLD_KILLED: return si->si_status & 0x7f;
+	case CLD_DUMPED: return (si->si_status & 0x7f) | 0x80;
+	}
+	return -1;
 }

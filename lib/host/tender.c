@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/internal.h"
+#include "host/proc.h"
 #include "tender_internal.h"
 
 /* ---- lookup ------------------------------------------------------------ */
@@ -221,27 +223,39 @@ static int read_output(int fd, char *buf, size_t *len, int64_t deadline,
 	}
 }
 
-/* Reaps the child; past the deadline (a child that closed its output but
- * lives on) it is killed first. Returns 0, or 1 when it had to be killed. */
-static int reap(pid_t pid, int64_t deadline, int *status)
+/* Waits for the child behind pidfd until deadline (monotonic ms), then
+ * kills its process group (whatever it started goes too; the group lives
+ * as long as its unreaped leader) and waits on; reaps it through the
+ * pidfd, which it closes. Returns 1 when the child had to be killed;
+ * *status is its waitpid() status (0 if it could not be had). */
+static int reap(pid_t pid, int pidfd, int64_t deadline, int *status)
 {
 	int killed = 0;
+	*status = 0;
 	for (;;) {
-		pid_t r = waitpid(pid, status, killed ? 0 : WNOHANG);
-		if (r == pid)
-			return killed;
-		if (r < 0 && errno != EINTR) {
-			*status = 0;
-			return killed;
-		}
-		if (r == 0 && now_ms() >= deadline) {
+		int64_t left = deadline - now_ms();
+		if (!killed && left <= 0) {
 			kill(-pid, SIGKILL);
 			killed = 1;
-		} else if (r == 0) {
-			struct timespec ms = {0, 1000000};
-			nanosleep(&ms, NULL);
 		}
+		struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+		int n = poll(&pf, 1, killed ? -1 : (int)(left < INT_MAX ? left : INT_MAX));
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n <= 0)
+			continue;
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == 0) {
+			int st = alb_proc_wait_status(&si);
+			*status = st >= 0 ? st : 0;
+			break;
+		}
+		if (errno != EINTR)
+			break;
 	}
+	close(pidfd);
+	return killed;
 }
 
 /* True when one line of the output is exactly "ABI version <v>", the
@@ -296,9 +310,9 @@ int alb__tender_check_abi_timeout(const char *tender, unsigned abi_version,
 		return alb_fail_sys(err, "pipe");
 	const char *argv[] = {tender, "--version", NULL};
 	struct alb_spawn s = {.argv = argv, .console_fd = p[1]};
-	pid_t pid;
+	struct alb_spawned child;
 	int64_t deadline = now_ms() + timeout_ms;
-	int rc = alb_tender_spawn(&s, &pid, err);
+	int rc = alb_tender_spawn(&s, &child, err);
 	close(p[1]);
 	if (rc != 0) {
 		close(p[0]);
@@ -322,7 +336,7 @@ int alb__tender_check_abi_timeout(const char *tender, unsigned abi_version,
 	if (rc != 0)
 		deadline = 0;
 	int status = 0;
-	if (reap(pid, deadline, &status) != 0 && rc == 0)
+	if (reap(child.pid, child.pidfd, deadline, &status) != 0 && rc == 0)
 		rc = alb_fail(err, ALB_ESYS,
 			      "%s --version did not finish within %d ms", tender,
 			      timeout_ms);

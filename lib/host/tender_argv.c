@@ -130,6 +130,12 @@ static int check_cmd(const struct alb_tender_cmd *c, struct alb_error *err)
 	    c->config == NULL || c->tmpdir == NULL || c->dbdir == NULL ||
 	    (c->config->n_bridges > 0 && c->nets == NULL))
 		return alb_fail(err, ALB_EINVAL, "tender command: missing input");
+	bool reserved_zero = ALB_RESERVED_ZERO(c);
+	for (size_t i = 0; i < c->config->n_bridges && reserved_zero; i++)
+		reserved_zero = ALB_RESERVED_ZERO(&c->nets[i]);
+	if (!reserved_zero)
+		return alb_fail(err, ALB_EINVAL,
+				"tender command: reserved fields must be zero");
 	if (c->kind != ALB_TENDER_HVT && c->kind != ALB_TENDER_SPT &&
 	    c->kind != ALB_TENDER_QEMU)
 		return alb_fail(err, ALB_EINVAL, "unknown tender kind %d",

@@ -198,8 +198,10 @@ static int run_child(void *arg)
 }
 
 /* Runs the child on a stack of its own and returns once it has exec'd or
- * exited: its pid, or -1 with errno. */
-static pid_t clone_child(struct child *c)
+ * exited: its pid and, through *pidfd, a pidfd for it made by the same
+ * clone (CLONE_PIDFD: no window in which the pid could name another
+ * process), or -1 with errno. */
+static pid_t clone_child(struct child *c, int *pidfd)
 {
 	size_t len = CHILD_STACK_LEN + CHILD_GUARD_LEN;
 	uint8_t *stack = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -211,7 +213,8 @@ static pid_t clone_child(struct child *c)
 	 * memory */
 	if (mprotect(stack, CHILD_GUARD_LEN, PROT_NONE) == 0)
 		pid = clone(run_child, stack + len,
-			    CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+			    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, c,
+			    pidfd);
 	int saved = errno;
 	munmap(stack, len);
 	errno = saved;
@@ -255,13 +258,16 @@ static int take_creds(struct child *c, const struct alb_spawn_creds *cr,
 	return 0;
 }
 
-int alb_tender_spawn(const struct alb_spawn *s, pid_t *pid_out,
+int alb_tender_spawn(const struct alb_spawn *s, struct alb_spawned *out,
 		     struct alb_error *err)
 {
-	if (s == NULL || pid_out == NULL || s->argv == NULL ||
+	if (s == NULL || out == NULL || s->argv == NULL ||
 	    s->argv[0] == NULL || s->console_fd < 0 ||
 	    (s->n_cpus > 0 && s->cpus == NULL))
 		return alb_fail(err, ALB_EINVAL, "spawn: invalid argument");
+	if (!ALB_RESERVED_ZERO(s))
+		return alb_fail(err, ALB_EINVAL,
+				"spawn: reserved fields must be zero");
 
 	struct child c = {
 		.path = s->argv[0],
@@ -307,7 +313,8 @@ int alb_tender_spawn(const struct alb_spawn *s, pid_t *pid_out,
 	char name[16] = {0};
 	bool named = prctl(PR_GET_NAME, name) == 0 &&
 		     prctl(PR_SET_NAME, ALB_SPAWN_COMM) == 0;
-	pid_t pid = clone_child(&c);
+	int pidfd = -1;
+	pid_t pid = clone_child(&c, &pidfd);
 	int clone_errno = errno;
 	if (named)
 		prctl(PR_SET_NAME, name);
@@ -320,12 +327,15 @@ int alb_tender_spawn(const struct alb_spawn *s, pid_t *pid_out,
 		int status;
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
+		close(pidfd);
 		errno = c.err;
 		if (c.stage == STAGE_EXEC)
 			return alb_fail_sys(err, "exec %s failed", c.path);
 		return alb_fail_sys(err, "spawning %s: %s failed", c.path,
 				    stage_name(c.stage));
 	}
-	*pid_out = pid;
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	out->pidfd = pidfd;
 	return 0;
 }

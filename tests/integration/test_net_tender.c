@@ -81,8 +81,10 @@ static void test_taps_and_tender(void **state)
 	int64_t cpu0 = 0;
 	struct alb_spawn sp = {.argv = (const char *const *)argv.argv,
 			       .console_fd = wr, .n_cpus = 1, .cpus = &cpu0};
-	pid_t pid;
-	assert_int_equal(alb_tender_spawn(&sp, &pid, &err), 0);
+	struct alb_spawned child;
+	assert_int_equal(alb_tender_spawn(&sp, &child, &err), 0);
+	pid_t pid = child.pid;
+	close(child.pidfd);
 	close(wr);
 	char cpus[64];
 	proc_cpus_allowed(pid, cpus, sizeof(cpus));
@@ -122,7 +124,9 @@ static void test_taps_and_tender(void **state)
 	int p[2];
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	sp.console_fd = p[1];
-	assert_int_equal(alb_tender_spawn(&sp, &pid, &err), 0);
+	assert_int_equal(alb_tender_spawn(&sp, &child, &err), 0);
+	pid = child.pid;
+	close(child.pidfd);
 	close(p[1]);
 	out = read_to_eof(p[0]);
 	close(p[0]);
@@ -159,8 +163,10 @@ static void test_destroy_running(void **state)
 	int64_t cpu0 = 0;
 	struct alb_spawn sp = {.argv = argv, .console_fd = wr, .n_cpus = 1,
 			       .cpus = &cpu0};
-	pid_t pid;
-	assert_int_equal(alb_tender_spawn(&sp, &pid, NULL), 0);
+	struct alb_spawned child;
+	assert_int_equal(alb_tender_spawn(&sp, &child, NULL), 0);
+	pid_t pid = child.pid;
+	close(child.pidfd);
 	close(wr);
 	/* its report comes before its SIGTERM handler is in place */
 	char buf[8192];

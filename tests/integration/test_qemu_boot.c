@@ -70,9 +70,11 @@ static void boot(enum alb_qemu_accel accel, const char *tap,
 	int64_t cpu0 = 0;
 	struct alb_spawn sp = {.argv = (const char *const *)argv.argv,
 			       .console_fd = wr, .n_cpus = 1, .cpus = &cpu0};
-	pid_t pid;
+	struct alb_spawned child;
 	int64_t t0 = monotonic_us();
-	assert_int_equal(alb_tender_spawn(&sp, &pid, &err), 0);
+	assert_int_equal(alb_tender_spawn(&sp, &child, &err), 0);
+	pid_t pid = child.pid;
+	close(child.pidfd);
 	close(wr);
 	char cpus[64];
 	proc_cpus_allowed(pid, cpus, sizeof(cpus));

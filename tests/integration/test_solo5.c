@@ -176,8 +176,11 @@ static void start(enum alb_tender_kind kind, const char *tender,
 	struct alb_spawn sp = {.argv = (const char *const *)argv.argv,
 			       .console_fd = wr, .n_cpus = 1, .cpus = &cpu};
 	r->t_spawn = monotonic_us();
-	if (alb_tender_spawn(&sp, &r->pid, &err) != 0)
+	struct alb_spawned child;
+	if (alb_tender_spawn(&sp, &child, &err) != 0)
 		fail_msg("%s", err.msg);
+	r->pid = child.pid;
+	close(child.pidfd);
 	r->t_exec = monotonic_us();
 	started++;
 	running = r->pid;

@@ -252,6 +252,9 @@ int alb_console_new(struct uv_loop_s *loop, const struct alb_console_config *cfg
 {
 	if (loop == NULL || cfg == NULL || out == NULL)
 		return alb_fail(err, ALB_EINVAL, "alb_console_new: missing argument");
+	if (!ALB_RESERVED_ZERO(cfg))
+		return alb_fail(err, ALB_EINVAL,
+				"alb_console_new: reserved fields must be zero");
 	if (cfg->max_subscribers > ALB_CONSOLE_SUBSCRIBERS_LIMIT)
 		return alb_fail(err, ALB_EINVAL, "max subscribers must be at most %d",
 				ALB_CONSOLE_SUBSCRIBERS_LIMIT);

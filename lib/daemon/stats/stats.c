@@ -960,11 +960,14 @@ static char *dup_opt(const char *s, bool *fail)
 	return r;
 }
 
-int alb_statsd_new(uv_loop_t *loop, const struct alb_statsd_config *cfg,
+int alb_statsd_new(struct uv_loop_s *loop, const struct alb_statsd_config *cfg,
 		   struct alb_statsd **out, struct alb_error *err)
 {
 	if (loop == NULL || cfg == NULL || out == NULL)
 		return alb_fail(err, ALB_EINVAL, "alb_statsd_new: NULL argument");
+	if (!ALB_RESERVED_ZERO(cfg))
+		return alb_fail(err, ALB_EINVAL,
+				"alb_statsd_new: reserved fields must be zero");
 	if (cfg->interval_s > ALB_STATS_INTERVAL_MAX)
 		return alb_fail(err, ALB_EINVAL,
 				"the interval must be 1 to %d seconds",

@@ -4,6 +4,10 @@
 #ifndef ALB_STATS_INTERNAL_H
 #define ALB_STATS_INTERNAL_H
 
+#include <sys/socket.h>
+
+#include <uv.h>
+
 #include "albatross/name.h"
 #include "albatross/stats.h"
 

@@ -377,6 +377,9 @@ int alb_tlsd_new(struct uv_loop_s *loop, const struct alb_tlsd_config *cfg,
 	if (loop == NULL || cfg == NULL || out == NULL || cfg->ca_file == NULL ||
 	    cfg->cert_file == NULL || cfg->key_file == NULL)
 		return alb_fail(err, ALB_EINVAL, "the CA, certificate and key files are needed");
+	if (!ALB_RESERVED_ZERO(cfg))
+		return alb_fail(err, ALB_EINVAL,
+				"alb_tlsd_new: reserved fields must be zero");
 	if (cfg->listen_fd >= 0 && cfg->conn_fd >= 0)
 		return alb_fail(err, ALB_EINVAL, "a listening socket and a connection "
 				"cannot both be served");

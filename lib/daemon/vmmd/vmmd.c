@@ -40,6 +40,9 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 {
 	if (loop == NULL || c == NULL || out == NULL)
 		return alb_fail(err, ALB_EINVAL, "alb_vmmd_new: NULL argument");
+	if (!ALB_RESERVED_ZERO(c))
+		return alb_fail(err, ALB_EINVAL,
+				"alb_vmmd_new: reserved fields must be zero");
 	const char *tmpdir = c->tmpdir ? c->tmpdir : ALB_TMPDIR_DEFAULT;
 	const char *dbdir = c->dbdir ? c->dbdir : ALB_DBDIR_DEFAULT;
 	if (c->frame_max > ALB_FRAME_MAX_LIMIT)

@@ -13,8 +13,8 @@
  *   host      (pool)  image file written, taps created, each }
  *                     named in the runtime record first      }
  *   spawn     (pool)  console fd opened, our FIFO reader opened, record
- *                     at stage spawn (the intent), tender spawned, pidfd
- *                     opened, record at stage running (vmmd_record.c)
+ *                     at stage spawn (the intent), tender spawned with its
+ *                     pidfd, record at stage running (vmmd_record.c)
  *   started   (loop)  watched, recorded, Stats_add; reply once the journal
  *                     record is durable; a record that could not be made
  *                     durable stops the tender again and the client hears
@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -295,26 +294,18 @@ static void spawn_work(uv_work_t *w)
 		.cpus = cfg->cpuids,
 		.creds = o->uid != 0 ? &creds : NULL,
 	};
-	pid_t pid;
-	o->rc = alb_tender_spawn(&sp, &pid, &o->err);
+	struct alb_spawned child;
+	o->rc = alb_tender_spawn(&sp, &child, &o->err);
 	close(fd);
 	if (o->rc != 0)
 		return;
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0) {
-		o->rc = alb_fail_sys(&o->err, "pidfd_open");
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		return;
-	}
-	o->pid = pid;
-	o->pidfd = pidfd;
+	o->pid = child.pid;
+	o->pidfd = child.pidfd;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	o->rec->stage = RECORD_RUNNING;
-	o->rec->pid = pid;
-	o->rec->starttime = proc_starttime(pid);
+	o->rec->pid = child.pid;
+	o->rec->starttime = proc_starttime(child.pid);
 	o->rec->started = (struct alb_time){ts.tv_sec, (uint32_t)ts.tv_nsec};
 	struct alb_error err = {0};
 	/* without it the stage spawn record still finds the tender */
@@ -343,7 +334,9 @@ static void spawn_after(uv_work_t *w, int status)
 	u->adopted = false;
 	struct alb_error err = {0};
 	if (uk_watch(u, o->pidfd, &err) != 0) {
-		/* unwatchable: better not running than unsupervised */
+		/* unwatchable: better not running than unsupervised (uk_watch
+		 * closed the pidfd; the pid is our child's, not reaped yet, so
+		 * it cannot name another process here) */
 		kill(o->pid, SIGKILL);
 		while (waitpid(o->pid, NULL, 0) < 0 && errno == EINTR)
 			;

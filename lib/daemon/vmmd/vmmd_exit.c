@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "host/proc.h"
 #include "vmmd_internal.h"
 
 struct watch {
@@ -281,14 +282,8 @@ static void on_pidfd(uv_poll_t *p, int status, int events)
 		if (r == 0 && si.si_pid == 0)
 			return; /* not yet */
 		if (r == 0) {
-			int wstatus = 0;
-			if (si.si_code == CLD_EXITED)
-				wstatus = (si.si_status & 0xff) << 8;
-			else if (si.si_code == CLD_KILLED)
-				wstatus = si.si_status & 0x7f;
-			else if (si.si_code == CLD_DUMPED)
-				wstatus = (si.si_status & 0x7f) | 0x80;
-			else
+			int wstatus = alb_proc_wait_status(&si);
+			if (wstatus < 0)
 				return; /* stopped or continued: not an exit */
 			known = alb_tender_exit_decode(wstatus, u->kind, &st) == 0;
 		} else if (errno == EINTR) {

@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,9 +28,12 @@
 
 #include "albatross/net.h"
 #include "albatross/tender.h"
+#include "host/proc.h"
 #include "host/spawn.h"
 #include "tender_internal.h"
 #include "test_child.h"
+
+#define ALB_ARRAY_LEN_(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -972,7 +977,24 @@ struct run {
 	struct alb_exit_status st;
 };
 
-/* Spawns argv with a pipe as console, reads the console to EOF, reaps. */
+/* The wait status of the child behind pidfd, reaped through the pidfd
+ * once poll() says it has ended (as vmmd watches its tenders). */
+static int reap_pidfd(int pidfd, pid_t pid)
+{
+	struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+	assert_int_equal(poll(&pf, 1, 30000), 1);
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	assert_int_equal(waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED), 0);
+	assert_int_equal(si.si_pid, pid);
+	close(pidfd);
+	int st = alb_proc_wait_status(&si);
+	assert_true(st >= 0);
+	return st;
+}
+
+/* Spawns argv (with creds, if any) with a pipe as console, reads the
+ * console to EOF, reaps the child through the pidfd that came with it. */
 static int run_tender_as(const char *const *argv, const int64_t *cpus,
 			 size_t n_cpus, const struct alb_spawn_creds *creds,
 			 struct run *r, struct alb_error *err)
@@ -981,16 +1003,22 @@ static int run_tender_as(const char *const *argv, const int64_t *cpus,
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	struct alb_spawn s = {.argv = argv, .console_fd = p[1],
 			      .cpus = cpus, .n_cpus = n_cpus, .creds = creds};
-	int rc = alb_tender_spawn(&s, &r->pid, err);
+	struct alb_spawned child;
+	int rc = alb_tender_spawn(&s, &child, err);
 	close(p[1]);
 	if (rc != 0) {
 		close(p[0]);
 		return rc;
 	}
+	r->pid = child.pid;
+	/* a pidfd of this very child, not inherited by what it runs */
+	assert_true(child.pidfd > 2);
+	assert_true((fcntl(child.pidfd, F_GETFD) & FD_CLOEXEC) != 0);
+	for (size_t i = 0; i < ALB_ARRAY_LEN_(child.reserved_); i++)
+		assert_true(child.reserved_[i] == 0);
 	r->out = read_all(p[0]);
 	close(p[0]);
-	int st;
-	assert_int_equal(waitpid(r->pid, &st, 0), r->pid);
+	int st = reap_pidfd(child.pidfd, child.pid);
 	assert_int_equal(alb_tender_exit_decode(st, ALB_TENDER_HVT, &r->st), 0);
 	return 0;
 }
@@ -1088,8 +1116,9 @@ static void test_spawn_affinity(void **state)
 		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 		struct alb_spawn s = {.argv = argv, .console_fd = p[1],
 				      .cpus = cpus, .n_cpus = round == 0 ? 1 : 2};
-		pid_t pid;
-		assert_int_equal(alb_tender_spawn(&s, &pid, NULL), 0);
+		struct alb_spawned child;
+		assert_int_equal(alb_tender_spawn(&s, &child, NULL), 0);
+		pid_t pid = child.pid;
 		close(p[1]);
 		/* once it has reported, it has its SIGTERM handler */
 		read_until(p[0], "fake-tender: cmdline");
@@ -1106,12 +1135,13 @@ static void test_spawn_affinity(void **state)
 			assert_string_equal(list, want_list);
 		else
 			assert_string_equal(list, want_both);
-		/* SIGTERM as albatrossd sends it: solo5-hvt's message, exit 1 */
-		assert_int_equal(kill(pid, SIGTERM), 0);
+		/* SIGTERM as albatrossd sends it (through the pidfd):
+		 * solo5-hvt's message, exit 1 */
+		assert_int_equal(syscall(SYS_pidfd_send_signal, child.pidfd,
+					 SIGTERM, NULL, 0), 0);
 		char *out = read_all(p[0]);
 		close(p[0]);
-		int st;
-		assert_int_equal(waitpid(pid, &st, 0), pid);
+		int st = reap_pidfd(child.pidfd, pid);
 		struct alb_exit_status es;
 		assert_int_equal(alb_tender_exit_decode(st, ALB_TENDER_HVT, &es), 0);
 		assert_int_equal(es.kind, ALB_EXIT_CODE);
@@ -1215,9 +1245,25 @@ static void test_spawn_errors(void **state)
 	assert_int_equal(run_tender(argv4, &cpu, 1, &r, &err), ALB_ETOOBIG);
 
 	struct alb_spawn s = {.argv = argv4, .console_fd = -1};
-	pid_t pid;
-	assert_int_equal(alb_tender_spawn(&s, &pid, NULL), ALB_EINVAL);
-	assert_int_equal(alb_tender_spawn(NULL, &pid, NULL), ALB_EINVAL);
+	struct alb_spawned child;
+	assert_int_equal(alb_tender_spawn(&s, &child, NULL), ALB_EINVAL);
+	assert_int_equal(alb_tender_spawn(NULL, &child, NULL), ALB_EINVAL);
+	s.console_fd = 1;
+	assert_int_equal(alb_tender_spawn(&s, NULL, NULL), ALB_EINVAL);
+	/* a reserved word that is not zero is refused, nothing started */
+	s.reserved_[ALB_ARRAY_LEN_(s.reserved_) - 1] = 1;
+	assert_int_equal(alb_tender_spawn(&s, &child, &err), ALB_EINVAL);
+	assert_string_equal(err.msg, "spawn: reserved fields must be zero");
+
+	/* no pidfd is left open by a failed spawn: the next fd is the same */
+	int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(probe >= 0);
+	close(probe);
+	cpu = ALB_TENDER_CPU_MAX - 1;
+	assert_int_equal(run_tender(argv4, &cpu, 1, &r, &err), ALB_ESYS);
+	int probe2 = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(probe2, probe);
+	close(probe2);
 
 	/* no zombie is left behind by a failed spawn */
 	errno = 0;
@@ -1341,13 +1387,13 @@ static void test_spawn_fifo_console(void **state)
 	const char *argv[] = {fake_tender(), "--", image, "--lines=100",
 			      "--spam-bytes=100000", NULL};
 	struct alb_spawn s = {.argv = argv, .console_fd = wr};
-	pid_t pid;
-	assert_int_equal(alb_tender_spawn(&s, &pid, NULL), 0);
+	struct alb_spawned child;
+	assert_int_equal(alb_tender_spawn(&s, &child, NULL), 0);
 	close(wr);
 	char *out = read_all(rd);
 	close(rd);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
+	int st = reap_pidfd(child.pidfd, child.pid);
+	assert_true(WIFEXITED(st));
 	assert_true(has_line(out, "fake-tender: line 1"));
 	assert_true(has_line(out, "fake-tender: line 100"));
 	char *x = strstr(out, "xxxx");
@@ -1378,8 +1424,8 @@ static void test_spawn_name_before_exec(void **state)
 		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		const char *argv[] = {"/bin/true", NULL};
 		struct alb_spawn sp = {.argv = argv, .console_fd = fd};
-		pid_t pid;
-		if (alb_tender_spawn(&sp, &pid, NULL) != 0)
+		struct alb_spawned child;
+		if (alb_tender_spawn(&sp, &child, NULL) != 0)
 			_exit(1);
 		char name[ALB_SPAWN_COMM_BUF] = {0};
 		prctl(PR_GET_NAME, name);

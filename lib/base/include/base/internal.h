@@ -20,6 +20,20 @@ static inline int alb_bytes_cmp(const void *a, size_t an, const void *b,
 	return c != 0 ? c : (an > bn) - (an < bn);
 }
 
+/* True when the reserved tail (ALB_RESERVED) of the public struct *s is
+ * all zero: functions that take a configuration or options check it, so
+ * that a caller who forgot to zero one fails now rather than changing
+ * meaning under a later version of the library. */
+static inline bool alb_reserved_zero(const uint64_t *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r[i] != 0)
+			return false;
+	return true;
+}
+#define ALB_RESERVED_ZERO(s)                                                   \
+	alb_reserved_zero((s)->reserved_, ALB_ARRAY_LEN((s)->reserved_))
+
 /* alb_set_error() is public (common.h): the programs report through it too. */
 
 /** Like alb_set_error() for a failed system call: records errno and appends

@@ -5,6 +5,8 @@
 #ifndef ALB_HOST_PROC_H
 #define ALB_HOST_PROC_H
 
+#include <signal.h>
+
 #include "albatross/stats.h"
 
 /* The figures of /proc/PID/stat that albatross-stats uses (spec §8.3),
@@ -39,5 +41,11 @@ void alb_proc_to_stats(const struct alb_proc_stat *st, int64_t text,
 		       int64_t data, int64_t nvcsw, int64_t nivcsw,
 		       long clk_tck, struct alb_timeval start,
 		       struct alb_rusage *ru, struct alb_kinfo_mem *mem);
+
+/* The waitpid() status of a child's end as waitid() reported it in *si
+ * (CLD_EXITED, CLD_KILLED, CLD_DUMPED), for alb_tender_exit_decode(); -1
+ * for a stop or a continue, which are no end. The tenders are reaped
+ * through their pidfd with waitid(P_PIDFD), which gives a siginfo_t. */
+int alb_proc_wait_status(const siginfo_t *si);
 
 #endif

@@ -1,6 +1,6 @@
 /* libalbatross — private side of the state file persistence (state_file.c):
  * the byte-level file operations under alb_state_write_file() /
- * alb_state_read_file(), and a fault-injection hook for tests.
+ * alb_state_read_file(), and a fault-injection hook in the tests' build.
  * SPDX-License-Identifier: ISC */
 #ifndef ALB_IO_STATE_FILE_H
 #define ALB_IO_STATE_FILE_H
@@ -33,12 +33,16 @@ enum alb_state_step {
 	ALB_STATE_STEP_JOURNAL_REMOVED  /* one compacted segment unlinked */
 };
 
+#ifdef ALB_TEST_HOOKS
 /** Called at each step; a non-zero return makes the operation fail there
  * as if a system call had failed (it then cleans up), and a hook that never
- * returns (a child's _exit) simulates a crash. Tests only; not thread-safe.
- * NULL removes the hook. */
+ * returns (a child's _exit) simulates a crash. Not thread-safe. NULL
+ * removes the hook. Only in the tests' build of state_file.c (a test gets
+ * it with alb_io_hooks_dep, which defines ALB_TEST_HOOKS); the library
+ * has no hook. */
 typedef int (*alb_state_hook_fn)(enum alb_state_step step, void *ctx);
 void alb_state_file_set_hook(alb_state_hook_fn fn, void *ctx);
+#endif
 
 /** Replaces <dbdir>/state with buf[0..len) as alb_state_write_file()
  * describes, keeping the previous file as state.bak. */
