@@ -9,7 +9,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:?usage: abi/update.sh BUILDDIR}
 lib=$(ls -d "$build"/lib/libalbatross.so.0.*.* | grep -v '\.p$' | head -n 1)
-abidw --no-corpus-path --no-comp-dir-path --no-show-locs \
+abidw --no-corpus-path --no-comp-dir-path --drop-private-types \
 	--headers-dir "$top/include/albatross" \
 	--out-file "$top/abi/libalbatross.abi" "$lib"
 echo "abi/libalbatross.abi written from $lib"
