@@ -39,7 +39,8 @@ extern "C" {
 /** An rtnetlink handle (opaque). */
 struct alb_net;
 
-/** An interface name with its NUL, as an array element. */
+/** An interface name with its NUL, as an array element. Complete as it
+ * is: no reserved tail (see common.h). */
 struct alb_ifname {
 	char name[ALB_IFNAME_SIZE];
 };

@@ -75,7 +75,8 @@ struct alb_tender_cmd {
 };
 
 /** An argument vector: argv[0..argc) are NUL-terminated strings and
- * argv[argc] is NULL. Owned by the struct; free with alb_argv_free(). */
+ * argv[argc] is NULL. Owned by the struct; free with alb_argv_free().
+ * Complete as it is: no reserved tail (see common.h). */
 struct alb_argv {
 	size_t argc;
 	char **argv;

@@ -9,7 +9,11 @@
  *
  * Optional fields: a `has_x` flag, or a NULL pointer for an optional string.
  * Lists are (n_x, x) pairs. Encoders never modify their input; SET OF
- * fields are emitted in DER order whatever their order in memory. */
+ * fields are emitted in DER order whatever their order in memory.
+ *
+ * Every struct here but alb_time and alb_timeval ends in reserved words
+ * (ALB_RESERVED, common.h) that must be zero: zero a value before filling
+ * it (`= {0}`); decoders zero them. */
 #ifndef ALBATROSS_WIRE_H
 #define ALBATROSS_WIRE_H
 
@@ -23,7 +27,8 @@ extern "C" {
 #define ALB_MAC_LEN 6
 
 /** A point in time, UTC. GeneralizedTime carries milliseconds; nsec keeps
- * finer values so that encoding can reproduce Albatross's ".000" quirk. */
+ * finer values so that encoding can reproduce Albatross's ".000" quirk.
+ * Complete as it is: no reserved tail (see common.h), like alb_timeval. */
 struct alb_time {
 	int64_t sec; /* seconds since the Unix epoch */
 	uint32_t nsec;

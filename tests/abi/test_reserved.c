@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: ISC */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -128,12 +129,53 @@ static void test_tender_inputs(void **state)
 		       "spawn: reserved fields must be zero");
 }
 
+static bool all_zero(const uint64_t *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r[i] != 0)
+			return false;
+	return true;
+}
+#define ZERO(s) all_zero((s).reserved_, LEN((s).reserved_))
+
+/* What the library fills has its reserved words zero, whatever the memory
+ * held before. */
+static void test_outputs_zeroed(void **state)
+{
+	(void)state;
+	struct alb_msg req = {.header = {.version = ALB_WIRE_VERSION, .name = "foo:bar"},
+			      .kind = ALB_PAYLOAD_COMMAND,
+			      .u.command.kind = ALB_CMD_UNIKERNEL_INFO};
+	struct alb_buf out = {0};
+	assert_int_equal(alb_msg_encode(&req, 0, &out, NULL), 0);
+	assert_true(ZERO(out));
+	struct alb_msg *m = NULL;
+	assert_int_equal(alb_msg_decode(out.data, out.len, 0, &m, NULL), 0);
+	assert_true(ZERO(*m) && ZERO(m->header) && ZERO(m->u.command));
+	alb_msg_free(m);
+	alb_buf_free(&out);
+
+	struct alb_exit_status st;
+	memset(&st, 0xff, sizeof(st));
+	assert_int_equal(alb_tender_exit_decode(3 << 8, ALB_TENDER_HVT, &st), 0);
+	assert_true(ZERO(st));
+
+	struct alb_resources *r = alb_resources_new();
+	assert_non_null(r);
+	struct alb_usage u;
+	memset(&u, 0xff, sizeof(u));
+	assert_int_equal(alb_resources_usage(r, ":", &u, NULL), 0);
+	assert_true(ZERO(u));
+	alb_resources_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error_layout),
 		cmocka_unit_test(test_daemon_configs),
 		cmocka_unit_test(test_tender_inputs),
+		cmocka_unit_test(test_outputs_zeroed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
