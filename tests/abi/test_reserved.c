@@ -67,23 +67,30 @@ static void test_daemon_configs(void **state)
 	expect_refused(alb_vmmd_new(&loop, &vc, &v, &err), &err,
 		       "alb_vmmd_new: reserved fields must be zero");
 
-	struct alb_console_config cc = {.tmpdir = "/nonexistent/abi-test"};
+	struct alb_console_config cc;
+	alb_console_config_init(&cc);
+	cc.tmpdir = "/nonexistent/abi-test";
 	cc.reserved_[0] = 1;
 	struct alb_console *c = NULL;
 	expect_refused(alb_console_new(&loop, &cc, &c, &err), &err,
 		       "alb_console_new: reserved fields must be zero");
 	assert_null(c);
 
-	struct alb_statsd_config sc = {.tmpdir = "/nonexistent/abi-test", .no_vmmd = true};
+	struct alb_statsd_config sc;
+	alb_statsd_config_init(&sc);
+	sc.tmpdir = "/nonexistent/abi-test";
+	sc.no_vmmd = true;
 	sc.reserved_[LEN(sc.reserved_) - 1] = 2;
 	struct alb_statsd *s = NULL;
 	expect_refused(alb_statsd_new(&loop, &sc, &s, &err), &err,
 		       "alb_statsd_new: reserved fields must be zero");
 	assert_null(s);
 
-	struct alb_tlsd_config tc = {.ca_file = "/nonexistent/ca.pem",
-				     .cert_file = "/nonexistent/cert.pem",
-				     .key_file = "/nonexistent/key.pem"};
+	struct alb_tlsd_config tc;
+	alb_tlsd_config_init(&tc);
+	tc.ca_file = "/nonexistent/ca.pem";
+	tc.cert_file = "/nonexistent/cert.pem";
+	tc.key_file = "/nonexistent/key.pem";
 	tc.reserved_[3] = 1;
 	struct alb_tlsd *t = NULL;
 	expect_refused(alb_tlsd_new(&loop, &tc, &t, &err), &err,

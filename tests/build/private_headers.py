@@ -27,6 +27,7 @@ import tempfile
 MUST_COMPILE = [
     ('daemon/console', 'policy/trie.h'),
     ('daemon/vmmd', 'host/proc.h'),
+    ('daemon/tls', 'dcommon/conn.h'),
     ('io', 'proto/state_codec.h'),
     ('proto', 'asn1/der.h'),
 ]
@@ -37,6 +38,7 @@ MUST_FAIL = [
     ('base', 'policy/trie.h'),
     ('asn1', 'proto/state_codec.h'),
     ('proto', 'io/state_file.h'),
+    ('host', 'dcommon/socket.h'),
 ]
 
 
