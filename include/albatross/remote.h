@@ -82,7 +82,7 @@ struct alb_remote_config {
 	/** Bounds connecting (each address), the handshake and every later
 	 * read or write, in ms; 0 waits forever. */
 	int timeout_ms;
-	uint8_t reserved_[64]; /* must be zero */
+	ALB_RESERVED(8); /* must be zero */
 };
 
 /** Fills cfg with the defaults: the three files above, Ed25519, level
@@ -217,7 +217,7 @@ struct alb_http_response {
 	int status;                                /* e.g. 200, 302, 404 */
 	char location[ALB_HTTP_LOCATION_MAX + 1];  /* "" when absent */
 	uint64_t body_len;                         /* bytes of body received */
-	uint8_t reserved_[32];
+	ALB_RESERVED(4);
 };
 
 /** GET url ("http://host[:port]/path" or "https://..."), HTTP/1.1, no

@@ -60,10 +60,9 @@ int alb_remote_creds_make(const struct alb_remote_config *cfg, const char *name,
 	if (cfg == NULL || name == NULL || cmd == NULL || out == NULL)
 		return local(why, alb_fail(err, ALB_EINVAL, "missing argument"));
 	*out = NULL;
-	for (size_t i = 0; i < sizeof(cfg->reserved_); i++)
-		if (cfg->reserved_[i] != 0)
-			return local(why, alb_fail(err, ALB_EINVAL,
-						   "reserved configuration bytes are not zero"));
+	if (!ALB_RESERVED_ZERO(cfg))
+		return local(why, alb_fail(err, ALB_EINVAL,
+					   "reserved configuration words are not zero"));
 	char cn[ALB_NAME_BUF];
 	int rc = alb_cert_cn_for(name, cmd->kind, cn, err);
 	if (rc != 0)
