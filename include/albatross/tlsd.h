@@ -14,7 +14,8 @@
  *   reads the Failure like any other and exits with its failure status;
  * - a streamed image (create with an empty image) is bounded by
  *   image_max and each client chunk by ALB_TLSD_CHUNK_MAX (upstream
- *   accumulates without a limit, §12.2 item 2);
+ *   accumulates without a limit, §12.2 item 2), and waits for its command
+ *   in an unnamed file in $TMPDIR (else ALB_TLSD_SPOOL_DIR), not in memory;
  * - at most conn_max connections are served at once and at most
  *   handshakes_max of them are in their handshake; a new connection beyond
  *   either limit replaces the oldest connection still in its handshake
@@ -80,6 +81,11 @@ extern "C" {
 /** Most bytes waiting to be sent to one peer of a connection (the TLS
  * client or the daemon); past it reading from the other peer pauses. */
 #define ALB_TLSD_PENDING_MAX (1024u * 1024u)
+
+/** Directory of the unnamed files (O_TMPFILE) that hold streamed images
+ * until their command goes to the daemon, when $TMPDIR is not set: a
+ * streamed image costs disk there, not memory. */
+#define ALB_TLSD_SPOOL_DIR "/var/tmp"
 
 /** Largest cert_list_max, in bytes: a TLS handshake message holds at most
  * 2^24 - 1 bytes, and albatross-client puts whole images into its leaf

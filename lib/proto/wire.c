@@ -8,6 +8,7 @@
 
 #include "albatross/name.h"
 #include "base/internal.h"
+#include "proto/wire_codec.h"
 #include "wire_internal.h"
 
 /* First arena block: room for the strings of a small message. */
@@ -359,8 +360,10 @@ void alb_msg_free(struct alb_msg *m)
 		alb_arena_destroy(m->arena_);
 }
 
-int alb_msg_encode(const struct alb_msg *m, unsigned flags,
-		   struct alb_buf *out, struct alb_error *err)
+/* The encoder of both: hole (may be NULL) as in alb_msg_encode_around();
+ * *cut (if not NULL) where it goes. */
+static int encode(const struct alb_msg *m, unsigned flags, const void *hole,
+		  struct alb_buf *out, size_t *cut, struct alb_error *err)
 {
 	if (m == NULL || out == NULL)
 		return alb_fail(err, ALB_EINVAL, "alb_msg_encode: no message or output");
@@ -374,7 +377,8 @@ int alb_msg_encode(const struct alb_msg *m, unsigned flags,
 	case ALB_PAYLOAD_FAILURE: break;
 	}
 	struct alb_derw w;
-	alb_derw_init(&w, alb_enc_hint(bulk));
+	alb_derw_init(&w, alb_enc_hint(hole != NULL ? 0 : bulk));
+	w.find = hole;
 	size_t mark = alb_derw_len(&w), p = mark;
 	switch (m->kind) {
 	case ALB_PAYLOAD_COMMAND:
@@ -404,7 +408,28 @@ int alb_msg_encode(const struct alb_msg *m, unsigned flags,
 	alb_derw_int(&w, m->header.version);
 	alb_derw_close(&w, ALB_DER_SEQUENCE, h);
 	alb_derw_close(&w, ALB_DER_SEQUENCE, mark);
-	return alb_derw_finish(&w, (flags & ALB_ENCODE_FRAMED) != 0, out, err);
+	size_t found_end = w.found_end, hole_len = w.hole;
+	int rc = alb_derw_finish(&w, (flags & ALB_ENCODE_FRAMED) != 0, out, err);
+	/* the bytes in front of the hole end where it starts */
+	if (rc == 0 && cut != NULL)
+		*cut = found_end != 0 ? out->len + hole_len - found_end : out->len;
+	return rc;
+}
+
+int alb_msg_encode(const struct alb_msg *m, unsigned flags,
+		   struct alb_buf *out, struct alb_error *err)
+{
+	return encode(m, flags, NULL, out, NULL, err);
+}
+
+int alb_msg_encode_around(const struct alb_msg *m, const void *hole,
+			  struct alb_buf *out, size_t *cut,
+			  struct alb_error *err)
+{
+	if (hole == NULL || cut == NULL)
+		return alb_fail(err, ALB_EINVAL,
+				"alb_msg_encode_around: no hole or cut");
+	return encode(m, ALB_ENCODE_FRAMED, hole, out, cut, err);
 }
 
 const char *alb_cmd_kind_name(enum alb_cmd_kind k)

@@ -62,6 +62,13 @@
 #define SERVED_MS_MAX 2000
 #define BIG_CERT (15u * 1000u * 1000u)
 #define BIG_CERT_COST_MAX_KIB (4u * 1024u)
+/* Streamed images of these sizes through the real alb-tlsd: its peak RSS
+ * after the larger one exceeds that after the smaller by less than
+ * SPOOL_GROWTH_MAX_KIB (an image held in memory would add at least the
+ * difference, 24 MiB). */
+#define SPOOL_SMALL (8u * 1024u * 1024u)
+#define SPOOL_BIG (32u * 1024u * 1024u)
+#define SPOOL_GROWTH_MAX_KIB (2u * 1024u)
 /* alb-tlsd's exit status for a command-line error (Cmdliner's). */
 #define DAEMON_EXIT_CLI_T 124
 
@@ -901,7 +908,21 @@ static void send_image(struct client *c)
 	client_chunk(c, 0, 0);
 }
 
-static struct alb_msg *create_streamed(size_t size)
+/* The image as Albatross's producers send it: chunks of at most
+ * ALB_TLSD_CHUNK_MAX, the first of 0xaa, the last of 0xcc. */
+static void send_image_chunked(struct client *c)
+{
+	for (size_t off = 0; off < image_size; off += ALB_TLSD_CHUNK_MAX) {
+		size_t n = image_size - off < ALB_TLSD_CHUNK_MAX
+				   ? image_size - off : ALB_TLSD_CHUNK_MAX;
+		client_chunk(c, n, off == 0 ? 0xaa
+				   : off + n == image_size ? 0xcc : 0xbb);
+	}
+	client_chunk(c, 0, 0);
+}
+
+static struct alb_msg *create_streamed_with(size_t size,
+					    void (*send)(struct client *))
 {
 	struct alb_command cr = simple(ALB_CMD_UNIKERNEL_CREATE);
 	static int64_t cpus[] = {0};
@@ -912,9 +933,14 @@ static struct alb_msg *create_streamed(size_t size)
 	X509 *l = leaf(T.ca, T.ca_key, "hello", &cr, alb_cert_now());
 	X509 *chain[] = {l};
 	image_size = size;
-	struct alb_msg *m = one_reply(chain, 1, send_image);
+	struct alb_msg *m = one_reply(chain, 1, send);
 	X509_free(l);
 	return m;
+}
+
+static struct alb_msg *create_streamed(size_t size)
+{
+	return create_streamed_with(size, send_image);
 }
 
 static void test_streamed_image(void **state)
@@ -945,6 +971,15 @@ static size_t block_chunk;
 static void send_block(struct client *c)
 {
 	client_chunk(c, 4096, 1);
+	if (block_chunk > ALB_TLSD_CHUNK_MAX) {
+		/* refused at its header: the endpoint answers and closes, and
+		 * bytes it would never read could reset the connection before
+		 * its answer arrives */
+		uint8_t hdr[4];
+		assert_int_equal(alb_frame_header(hdr, block_chunk, NULL), 0);
+		client_write(c, hdr, sizeof(hdr));
+		return;
+	}
 	client_chunk(c, block_chunk, 2);
 	client_chunk(c, 0, 0);
 }
@@ -1209,6 +1244,13 @@ static void start_binary_at(const char *tmpdir, const char *user)
 	fflush(stdout);
 	tlsd_pid = fork();
 	if (tlsd_pid == 0) {
+		/* under ASan, freed memory is held in quarantine: its peak RSS
+		 * would then count every byte that ever passed through */
+		const char *asan = getenv("ASAN_OPTIONS");
+		char opts[1024];
+		snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=0",
+			 asan != NULL ? asan : "", asan != NULL ? ":" : "");
+		setenv("ASAN_OPTIONS", opts, 1);
 		if (user != NULL)
 			execl(exe, exe, "-q", "--tmpdir", tmpdir, "--ip", "127.0.0.1",
 			      "--port", port, "--user", user, ca, cert, key,
@@ -1296,6 +1338,35 @@ static void test_binary_big_certificate(void **state)
 	assert_true(before > 0 && after > 0);
 	assert_true(after - before < (long)BIG_CERT_COST_MAX_KIB);
 	X509_free(l);
+	stop_binary();
+}
+
+/* A streamed image waits in a file, not in alb-tlsd's memory, and reaches
+ * vmmd whole (length, first and last byte); the larger image leaves the
+ * peak RSS where the smaller one did. */
+static void test_binary_streamed_image_memory(void **state)
+{
+	(void)state;
+	start_binary();
+	long peak[2];
+	const size_t sizes[2] = {SPOOL_SMALL, SPOOL_BIG};
+	for (int i = 0; i < 2; i++) {
+		size_t mark = log_mark();
+		struct alb_msg *m = create_streamed_with(sizes[i],
+							  send_image_chunked);
+		assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+		alb_msg_free(m);
+		struct seen s = log_at(mark);
+		assert_int_equal(s.image_len, sizes[i]);
+		assert_int_equal(s.image_first, 0xaa);
+		assert_int_equal(s.image_last, 0xcc);
+		peak[i] = vm_kib(tlsd_pid, "VmHWM:");
+		assert_true(peak[i] > 0);
+	}
+	printf("alb-tlsd's peak RSS after a streamed image of %u MiB: %ld KiB, "
+	       "of %u MiB: %ld KiB (bound: + %u KiB)\n", SPOOL_SMALL >> 20,
+	       peak[0], SPOOL_BIG >> 20, peak[1], SPOOL_GROWTH_MAX_KIB);
+	assert_true(peak[1] - peak[0] < (long)SPOOL_GROWTH_MAX_KIB);
 	stop_binary();
 }
 
@@ -1823,6 +1894,7 @@ int main(void)
 		cmocka_unit_test(test_cert_list_limit),
 		cmocka_unit_test(test_binary_silent_connections),
 		cmocka_unit_test(test_binary_big_certificate),
+		cmocka_unit_test(test_binary_streamed_image_memory),
 		cmocka_unit_test(test_daemon_misbehaves),
 		cmocka_unit_test(test_clients_misbehave),
 		cmocka_unit_test(test_cli_usage),

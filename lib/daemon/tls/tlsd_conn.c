@@ -21,7 +21,7 @@ static void release(struct tconn *k)
 	alb_frame_reader_free(k->crd);
 	tlsd_policies_free(k);
 	alb_cert_auth_free(k->auth);
-	free(k->image.data);
+	tlsd_spool_free(k);
 	tlsd_conn_unlink(d, k);
 	free(k);
 	tlsd_maybe_release(d);
@@ -52,6 +52,7 @@ struct tconn *tlsd_conn_new(struct alb_tlsd *d)
 	}
 	k->handles = 1;
 	k->timer.data = k;
+	k->spool_fd = -1;
 	k->version = ALB_WIRE_VERSION;
 	k->next = d->conns;
 	if (d->conns != NULL)
@@ -156,6 +157,10 @@ void tlsd_finish_failure(struct tconn *k, const char *text)
 /* The daemon read what was queued: the client's block stream goes on. */
 void tlsd_daemon_drained(struct tconn *k)
 {
+	if (k->state == T_SPOOL) {
+		tlsd_spool_pump(k);
+		return;
+	}
 	if (k->cl_paused && k->state == T_BLOCK && k->dm != NULL &&
 	    dc_conn_pending(k->dm) <= ALB_TLSD_PENDING_MAX) {
 		k->cl_paused = false;
@@ -206,8 +211,14 @@ int tlsd_dm_command(struct tconn *k, const char *name,
 
 void tlsd_send_command(struct tconn *k)
 {
+	const char *failure = "couldn't write unikernel to VMMD";
+	if (k->spool_fd >= 0) {
+		if (tlsd_spool_send(k, failure) == 0)
+			k->d->st.commands++;
+		return;
+	}
 	if (tlsd_dm_command(k, k->auth->name, &k->auth->ext->command,
-		       "couldn't write unikernel to VMMD") != 0)
+			    failure) != 0)
 		return;
 	k->d->st.commands++;
 	if (!k->block_stream) {
@@ -230,6 +241,7 @@ static void daemon_lost(struct tconn *k)
 	case T_ROLLBACK:
 		tlsd_policy_lost(k);
 		break;
+	case T_SPOOL:
 	case T_BLOCK:
 	case T_REPLY:
 		tlsd_finish_failure(k, k->mode == ALB_REPLY_MODE_SINGLE
@@ -437,45 +449,12 @@ void tlsd_conn_established(struct tconn *k)
 	connect_daemon(k);
 }
 
-/* Appends a chunk of the streamed image, within image_max. */
-static int image_append(struct tconn *k, const uint8_t *p, size_t n)
-{
-	struct alb_buf *b = &k->image;
-	if (n > k->d->image_max - b->len) {
-		char text[128];
-		snprintf(text, sizeof(text), "image larger than %zu bytes", k->d->image_max);
-		alb_log_warn("refusing a streamed image: %s", text);
-		tlsd_finish_failure(k, text);
-		return -1;
-	}
-	if (b->cap_ - b->len < n) {
-		/* grows by doubling from one stream chunk */
-		size_t cap = b->cap_ < ALB_STREAM_CHUNK_MAX ? ALB_STREAM_CHUNK_MAX
-							    : b->cap_;
-		while (cap - b->len < n)
-			cap *= 2;
-		if (cap > k->d->image_max)
-			cap = k->d->image_max;
-		uint8_t *q = realloc(b->base_, cap);
-		if (q == NULL) {
-			tlsd_finish_failure(k, "out of memory");
-			return -1;
-		}
-		b->base_ = b->data = q;
-		b->cap_ = cap;
-	}
-	if (n > 0)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
 static void chunk(struct tconn *k)
 {
 	if (k->state == T_IMAGE) {
 		struct alb_bytes c;
 		alb_frame_reader_frame(k->crd, &c);
-		image_append(k, c.ptr, c.len);
+		tlsd_spool_append(k, c.ptr, c.len);
 		return;
 	}
 	struct alb_buf c;
@@ -495,8 +474,7 @@ static void chunk(struct tconn *k)
 static void stream_end(struct tconn *k)
 {
 	if (k->state == T_IMAGE) {
-		k->auth->ext->command.u.create.image.ptr = k->image.data;
-		k->auth->ext->command.u.create.image.len = k->image.len;
+		tlsd_spool_done(k);
 		k->block_stream = false;
 		connect_daemon(k);
 		return;
@@ -549,6 +527,7 @@ void tlsd_conn_client_gone(struct tconn *k, bool error)
 	case T_SNAPSHOT:
 	case T_POLICY:
 	case T_ROLLBACK:
+	case T_SPOOL:
 	case T_REPLY:
 		/* A client that only stopped writing still gets its single
 		 * reply; a stream ends when its reader goes. */

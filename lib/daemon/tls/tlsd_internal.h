@@ -56,6 +56,7 @@ enum tstate {
 	T_SNAPSHOT,  /* waiting for the policies the chain's paths have */
 	T_POLICY,    /* waiting for vmmd's answer to a Policy_add */
 	T_ROLLBACK,  /* putting back what the chain's Policy_adds replaced */
+	T_SPOOL,     /* sending the command with its spooled image to vmmd */
 	T_BLOCK,     /* relaying the client's block stream to vmmd */
 	T_REPLY,     /* waiting for (or relaying) the daemon's reply */
 	T_FINISH,    /* the final reply is being sent */
@@ -89,7 +90,14 @@ struct tconn {
 	struct alb_policy **old;
 	size_t rollback;
 	char *refusal;
-	struct alb_buf image;
+	/* a streamed image (tlsd_spool.c): kept in an unnamed file, not in
+	 * memory, then sent to vmmd inside the command's frame, spool_len
+	 * bytes of which spool_sent went out; the frame's bytes after the
+	 * image; hole: the address that stands for the image in the command */
+	int spool_fd;
+	uint64_t spool_len, spool_sent;
+	struct alb_buf spool_tail;
+	uint8_t hole;
 };
 
 /* tlsd.c */
@@ -115,6 +123,18 @@ void tlsd_idle_update(struct tconn *k);
 /* Decrypts what was received and hands it to tlsd_conn_app_data(), unless
  * k's client side is paused. */
 void tlsd_tls_pump(struct tconn *k);
+
+/* tlsd_spool.c: a streamed image on its way from the client to vmmd */
+/* Appends n bytes of the image; 0, or -1 after finishing with failure. */
+int tlsd_spool_append(struct tconn *k, const uint8_t *p, size_t n);
+/* The image is complete: the command stands for it with &k->hole. */
+void tlsd_spool_done(struct tconn *k);
+/* Sends the command with the spooled image (state T_SPOOL); 0, or -1
+ * after finishing with failure. */
+int tlsd_spool_send(struct tconn *k, const char *failure);
+/* vmmd took some of what was queued: more of the image goes. */
+void tlsd_spool_pump(struct tconn *k);
+void tlsd_spool_free(struct tconn *k);
 
 /* tlsd_conn.c */
 struct tconn *tlsd_conn_new(struct alb_tlsd *d);

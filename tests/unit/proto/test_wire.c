@@ -14,6 +14,7 @@
 
 #include "albatross/wire.h"
 #include "base/arena.h"
+#include "proto/wire_codec.h"
 #include "wire_internal.h"
 
 /* Parses "30 20 0c 04 ..." into buf; returns the length. */
@@ -955,6 +956,49 @@ static void test_kind_names(void **state)
 	alb_msg_free(NULL);
 }
 
+/* Encoded around its image, a create is the frame alb_msg_encode() makes
+ * with the image cut out at *cut; for a small (short-form length) and a
+ * bulk image, and without the hole's string the whole frame. */
+static void test_encode_around(void **state)
+{
+	(void)state;
+	static const size_t sizes[] = {3, 100000};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *img = malloc(sizes[i]);
+		assert_non_null(img);
+		for (size_t k = 0; k < sizes[i]; k++)
+			img[k] = (uint8_t)(k * 7 + 1);
+		struct alb_msg m = cmd(":around", ALB_CMD_UNIKERNEL_CREATE);
+		m.u.command.u.create.memory = 32;
+		m.u.command.u.create.image = (struct alb_bytes){img, sizes[i]};
+		struct alb_buf whole = {0}, part = {0};
+		assert_int_equal(alb_msg_encode(&m, ALB_ENCODE_FRAMED, &whole, NULL), 0);
+		size_t cut = 0;
+		assert_int_equal(alb_msg_encode_around(&m, img, &part, &cut, NULL), 0);
+		assert_int_equal(part.len + sizes[i], whole.len);
+		assert_memory_equal(part.data, whole.data, cut);
+		assert_memory_equal(whole.data + cut, img, sizes[i]);
+		assert_memory_equal(whole.data + cut + sizes[i], part.data + cut,
+				    part.len - cut);
+		alb_buf_free(&part);
+		/* a hole that the message does not hold: the whole frame */
+		static const uint8_t elsewhere = 0;
+		assert_int_equal(alb_msg_encode_around(&m, &elsewhere, &part, &cut,
+						       NULL), 0);
+		assert_int_equal(cut, whole.len);
+		assert_int_equal(part.len, whole.len);
+		assert_memory_equal(part.data, whole.data, whole.len);
+		alb_buf_free(&part);
+		alb_buf_free(&whole);
+		free(img);
+	}
+	struct alb_msg m = cmd(":around", ALB_CMD_UNIKERNEL_INFO);
+	struct alb_buf out = {0};
+	size_t cut;
+	assert_int_equal(alb_msg_encode_around(&m, NULL, &out, &cut, NULL), ALB_EINVAL);
+	assert_int_equal(alb_msg_encode_around(&m, &m, &out, NULL, NULL), ALB_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -972,6 +1016,7 @@ int main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_borrow),
 		cmocka_unit_test(test_large_image),
+		cmocka_unit_test(test_encode_around),
 		cmocka_unit_test(test_arena_limit),
 		cmocka_unit_test(test_decode_memory),
 		cmocka_unit_test(test_decode_bound_parse_error),
