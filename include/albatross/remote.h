@@ -46,10 +46,14 @@ extern "C" {
  * host (RFC 8305's "connection attempt delay"). */
 #define ALB_REMOTE_ATTEMPT_DELAY_MS 250
 /** Largest image bytes (as sent: compressed or not) carried inside a leaf
- * certificate. A certificate and its chain must fit the 16 MiB TLS
- * handshake message; this leaves 1 MiB for the rest of the chain. A larger
- * image is streamed after the handshake (spec §2.4, empty-image create). */
-#define ALB_REMOTE_CERT_IMAGE_MAX (ALB_CERT_DER_MAX - 1024u * 1024u)
+ * certificate: what fits alb-tlsd's default limit on a client's chain
+ * (ALB_TLSD_CERT_LIST_DEFAULT, 8 MiB) with 1 MiB for the rest of it. A
+ * larger image is streamed after the handshake (spec §2.4, empty-image
+ * create), which alb-tlsd and albatross-tls-endpoint both accept.
+ * albatross-client puts images of up to almost 16 MiB (the TLS handshake
+ * message) into the certificate; an alb-tlsd with its default limit
+ * refuses those chains, unverified certificates being bounded there. */
+#define ALB_REMOTE_CERT_IMAGE_MAX (7u * 1024u * 1024u)
 
 /** albatross-client's failure classes (its exit statuses in brackets). */
 enum alb_remote_status {

@@ -39,6 +39,9 @@
 #define HTTP_PORT 8080
 /* The streamed image: more than a certificate holds (16 MiB). */
 #define BIG_EXTRA (20u * 1024u * 1024u)
+/* An image above what a default alb-tlsd takes in a client's chain (8 MiB)
+ * and below what fits a certificate (16 MiB): it streams too. */
+#define MID_EXTRA (9u * 1024u * 1024u)
 #define BLOCK_DATA (3u * 1024u * 1024u + 12345u)
 #define MAC "02:00:00:00:00:2a"
 
@@ -382,6 +385,14 @@ static int teardown(void **state)
 static void test_deploy_streams(void **state)
 {
 	(void)state;
+	/* the tenant may run one unikernel: this one goes first */
+	make_image("mid.img", NULL, MID_EXTRA, 1, NULL, NULL);
+	RUN_EXPECT(0, "tenant:mid: success: created unikernel",
+		   "streams after the handshake", "alb-deploy", "create", "mid",
+		   "mid.img", "--compression-level", "0", "--arg=--sleep-ms=60000",
+		   "-v", DEST);
+	RUN_EXPECT(0, "success: destroyed unikernel", NULL, "alb-deploy", "destroy",
+		   "mid", DEST);
 	/* Level 0: 20 MiB of random bytes cannot travel in a certificate. */
 	RUN_EXPECT(0, "tenant:hello: success: created unikernel",
 		   "streams after the handshake", "alb-deploy", "create", "hello",
