@@ -31,6 +31,7 @@
 
 #include "albd_harness.h"
 #include "host_helpers.h"
+#include "bench_paths.h"
 
 #define BR "bench0"
 /* Runs of info over all unikernels, for its median. */
@@ -620,28 +621,6 @@ static int body(void)
 	return 0;
 }
 
-/* Where this program's build tree keeps the fake tender and albd. */
-static void default_paths(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash == NULL)
-		return;
-	*slash = '\0';
-	slash = strrchr(exe, '/'); /* <build>/bench */
-	if (slash == NULL)
-		return;
-	*slash = '\0';
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/tests/tools/fake-tender", exe);
-	setenv("ALB_FAKE_TENDER", path, 0);
-	setenv("ALB_BUILD_ROOT", exe, 0);
-}
-
 int main(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -658,7 +637,7 @@ int main(int argc, char **argv)
 		ns_count[n_counts++] = 100;
 		ns_count[n_counts++] = 1000;
 	}
-	default_paths();
+	bench_default_paths();
 	if (getenv("ALB_BENCH_TMPDIR_BASE") != NULL)
 		tmp_base = getenv("ALB_BENCH_TMPDIR_BASE");
 	db_base = getenv("ALB_BENCH_DBDIR_BASE");

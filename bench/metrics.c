@@ -29,6 +29,7 @@
 #include "albd_harness.h"
 #include "host_helpers.h"
 #include "prom_parse.h"
+#include "bench_paths.h"
 
 #define PATHS 10
 #define SCRAPES 21
@@ -249,34 +250,12 @@ static int body(void)
 	return 0;
 }
 
-/* Where this program's build tree keeps the fake tender and the daemons. */
-static void default_paths(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash == NULL)
-		return;
-	*slash = '\0';
-	slash = strrchr(exe, '/'); /* <build>/bench */
-	if (slash == NULL)
-		return;
-	*slash = '\0';
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/tests/tools/fake-tender", exe);
-	setenv("ALB_FAKE_TENDER", path, 0);
-	setenv("ALB_BUILD_ROOT", exe, 0);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc > 1)
 		n_uk = (size_t)atol(argv[1]);
 	if (n_uk == 0)
 		n_uk = 1000;
-	default_paths();
+	bench_default_paths();
 	return run_in_netns(body);
 }

@@ -22,6 +22,7 @@
 
 #include "albd_harness.h"
 #include "host_helpers.h"
+#include "bench_paths.h"
 
 #define RUNS 5
 #define TARGET_MBS 300.0
@@ -332,26 +333,6 @@ static int body(void)
 	return rc == 0 ? 0 : 1;
 }
 
-/* Where this program's build tree keeps the fake tender and the programs. */
-static void default_paths(void)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return;
-	exe[n] = '\0';
-	for (int k = 0; k < 2; k++) {
-		char *slash = strrchr(exe, '/');
-		if (slash == NULL)
-			return;
-		*slash = '\0';
-	}
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof(path), "%s/tests/tools/fake-tender", exe);
-	setenv("ALB_FAKE_TENDER", path, 0);
-	setenv("ALB_BUILD_ROOT", exe, 0);
-}
-
 int main(int argc, char **argv)
 {
 	for (int i = 1; i < argc && n_sizes < 8; i++)
@@ -360,7 +341,7 @@ int main(int argc, char **argv)
 		sizes[n_sizes++] = 16;
 		sizes[n_sizes++] = 64;
 	}
-	default_paths();
+	bench_default_paths();
 	/* body() ends with _exit(): no buffered output may wait. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return run_in_netns(body);

@@ -220,85 +220,23 @@ static inline long f_log_tick(const struct harness *h, const char *name)
 
 /* ---- unikernels ---------------------------------------------------------- */
 
-#define F_ARGS 4
-
-/* A create (or force-create) command for the fake tender: 32 MB on CPU 0,
- * --name added, optionally a NIC "service" on br0 and a block "storage",
- * arguments for the fake tender. */
-struct f_uk {
-	struct alb_command cmd;
-	struct alb_net_dev net;
-	struct alb_block_dev block;
-	struct alb_str argv[F_ARGS];
-	char args[F_ARGS][64];
-	char device[ALB_NAME_BUF];
-	int64_t cpuid;
-	uint8_t *image;
-	size_t image_len;
-};
-
-static inline void f_uk_init(struct f_uk *u, bool force, const char *bridge,
+/* A create (or force-create) command for the fake tender (albd_harness.h's
+ * h_uk: 32 MB on CPU 0, --name added), with a NIC "service" on bridge and
+ * a block "storage" on device where not NULL (both kept by reference),
+ * restart on failure when restart, its image made with salt; arguments
+ * with h_uk_arg(), freed with h_uk_free(). */
+static inline void f_uk_init(struct h_uk *u, bool force, const char *bridge,
 			     const char *device, uint32_t salt, bool restart)
 {
-	memset(u, 0, sizeof(*u));
-	u->cmd.kind = force ? ALB_CMD_UNIKERNEL_FORCE_CREATE
-			    : ALB_CMD_UNIKERNEL_CREATE;
-	struct alb_unikernel_config *c = &u->cmd.u.create;
-	c->typ = ALB_TYP_SOLO5;
-	c->memory = 32;
-	c->add_name = true;
-	c->numcpus = 1;
-	c->n_cpuids = 1;
-	c->cpuids = &u->cpuid;
-	c->argv = u->argv;
-	c->fail.restart = restart;
-	const char *names[2];
-	unsigned types[2];
-	size_t n = 0;
-	if (bridge != NULL) {
-		u->net.netif = (struct alb_str){"service", 7};
-		u->net.bridge = (struct alb_str){bridge, strlen(bridge)};
-		c->bridges = &u->net;
-		c->n_bridges = 1;
-		names[n] = "service";
-		types[n++] = H_NET;
-	}
-	if (device != NULL) {
-		snprintf(u->device, sizeof(u->device), "%s", device);
-		u->block.name = (struct alb_str){"storage", 7};
-		u->block.device = (struct alb_str){u->device, strlen(u->device)};
-		c->blocks = &u->block;
-		c->n_blocks = 1;
-		names[n] = "storage";
-		types[n++] = H_BLOCK;
-	}
-	u->image = h_image(1, names, types, n, salt, &u->image_len);
-	c->image = (struct alb_bytes){u->image, u->image_len};
-}
-
-/* Adds an argument for the fake tender (printf-style). */
-static inline void f_uk_arg(struct f_uk *u, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static inline void f_uk_arg(struct f_uk *u, const char *fmt, ...)
-{
-	struct alb_unikernel_config *c = &u->cmd.u.create;
-	if (c->n_argv >= F_ARGS)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(u->args[c->n_argv], sizeof(u->args[0]), fmt, ap);
-	va_end(ap);
-	u->argv[c->n_argv] = (struct alb_str){u->args[c->n_argv],
-					      strlen(u->args[c->n_argv])};
-	c->n_argv++;
-	c->has_argv = true;
-}
-
-static inline void f_uk_free(struct f_uk *u)
-{
-	free(u->image);
-	u->image = NULL;
+	h_uk_init(u, force);
+	if (bridge != NULL)
+		h_uk_net(u, "service", bridge);
+	if (device != NULL)
+		h_uk_block(u, "storage", device);
+	u->cmd.u.create.fail.restart = restart;
+	u->salt = salt;
+	if (h_uk_image(u) != 0)
+		fprintf(stderr, "cannot make the fake tender's image\n");
 }
 
 /* The names of the running unikernels (info of ":") into a malloc'd

@@ -29,12 +29,12 @@ static int body(void)
 	const char *names[UKS] = {":c0", ":c1", ":c2"};
 	pid_t pids[UKS];
 	for (int i = 0; i < UKS; i++) {
-		struct f_uk u;
+		struct h_uk u;
 		f_uk_init(&u, false, i == 0 ? F_BR : NULL, NULL, (uint32_t)i, false);
-		f_uk_arg(&u, "--ticks-ms=%d", TICK_MS);
+		h_uk_arg(&u, "--ticks-ms=%d", TICK_MS);
 		F_CHECK(h_call_is(&H, names[i], &u.cmd, "created unikernel"), "%s",
 			names[i]);
-		f_uk_free(&u);
+		h_uk_free(&u);
 		pids[i] = h_tender_of(&H, names[i]);
 		F_CHECK(pids[i] > 0, "%s has %d tenders", names[i],
 			h_tenders_of(&H, names[i], NULL, 0));

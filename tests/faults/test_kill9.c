@@ -60,10 +60,10 @@ static bool one_op(struct worker *w, struct mname *m)
 	int op = (int)(f_rand(&w->rng) % 10);
 	op = op < 4 ? 0 : op < 6 ? 1 : op < 8 ? 2 : 3;
 	unsigned gen = atomic_fetch_add(&gen_counter, 1) + 1;
-	struct f_uk u;
+	struct h_uk u;
 	f_uk_init(&u, op == 2, F_BR, m->block, gen, false);
-	f_uk_arg(&u, "--sleep-ms=600000");
-	f_uk_arg(&u, "--gen=%u", gen);
+	h_uk_arg(&u, "--sleep-ms=600000");
+	h_uk_arg(&u, "--gen=%u", gen);
 	if (op == 1)
 		u.cmd = (struct alb_command){.kind = ALB_CMD_UNIKERNEL_DESTROY};
 	else if (op == 3)
@@ -72,7 +72,7 @@ static bool one_op(struct worker *w, struct mname *m)
 	enum mstate before = m->st;
 	m->st = M_UNKNOWN;
 	struct alb_msg *r = h_call(&H, m->name, &u.cmd);
-	f_uk_free(&u);
+	h_uk_free(&u);
 	if (r == NULL) {
 		w->unknown++;
 		return false;

@@ -119,12 +119,12 @@ static void make_bridge(const char *name, bool up)
 
 static pid_t create(const char *name, const char *bridge, const char *block)
 {
-	struct f_uk u;
+	struct h_uk u;
 	f_uk_init(&u, false, bridge, block, 7, true);
-	f_uk_arg(&u, "--usr1-exit=2");
-	f_uk_arg(&u, "--sleep-ms=600000");
+	h_uk_arg(&u, "--usr1-exit=2");
+	h_uk_arg(&u, "--sleep-ms=600000");
 	F_CHECK(h_call_is(&H, name, &u.cmd, "created unikernel"), "create %s", name);
-	f_uk_free(&u);
+	h_uk_free(&u);
 	pid_t p = wait_new_tender(name, 0, 2000);
 	F_CHECK(p > 0, "%s runs", name);
 	return p;

@@ -125,11 +125,11 @@ static int body(void)
 	struct alb_command add = {.kind = ALB_CMD_BLOCK_ADD};
 	add.u.block_size = 1;
 	F_CHECK(h_call_is(&H, ":d", &add, "added block device"), "block add");
-	struct f_uk u;
+	struct h_uk u;
 	f_uk_init(&u, false, F_BR, "d", 1, false);
-	f_uk_arg(&u, "--sleep-ms=600000");
+	h_uk_arg(&u, "--sleep-ms=600000");
 	F_CHECK(h_call_is(&H, ":u", &u.cmd, "created unikernel"), "create");
-	f_uk_free(&u);
+	h_uk_free(&u);
 	pid_t pid = 0;
 	for (int i = 0; i < 200 && pid == 0; i++, h_sleep_ms(10))
 		pid = h_tender_of(&H, ":u");

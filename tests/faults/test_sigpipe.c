@@ -163,11 +163,11 @@ static bool core_alive(void)
 
 static bool create(const char *name, uint32_t salt)
 {
-	struct f_uk u;
+	struct h_uk u;
 	f_uk_init(&u, false, NULL, NULL, salt, false);
-	f_uk_arg(&u, "--ticks-ms=%d", TICK_MS);
+	h_uk_arg(&u, "--ticks-ms=%d", TICK_MS);
 	bool ok = h_call_is(&H, name, &u.cmd, "created unikernel");
-	f_uk_free(&u);
+	h_uk_free(&u);
 	return ok;
 }
 

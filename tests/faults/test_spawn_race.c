@@ -190,12 +190,12 @@ static int body(void)
 	const char *names[2] = {":a", ":b"};
 	struct cmd cmds[2];
 	for (int i = 0; i < 2; i++) {
-		struct f_uk u;
+		struct h_uk u;
 		f_uk_init(&u, false, i == 0 ? F_BR : NULL, NULL, (uint32_t)i, false);
-		f_uk_arg(&u, "--ticks-ms=50");
+		h_uk_arg(&u, "--ticks-ms=50");
 		F_CHECK(h_call_is(&H, names[i], &u.cmd, "created unikernel"), "%s",
 			names[i]);
-		f_uk_free(&u);
+		h_uk_free(&u);
 		pid_t t = h_tender_of(&H, names[i]);
 		F_CHECK(t > 0 && cmd_of(t, &cmds[i]), "%s has no tender", names[i]);
 	}

@@ -1557,18 +1557,10 @@ static void test_console(void **state)
 static void test_qemu(void **state)
 {
 	(void)state;
-	char qemu[ALB_TENDER_PATH_MAX], kernel[H_PATH * 2];
-	const char *build = getenv("ALB_BUILD_ROOT");
-	snprintf(kernel, sizeof(kernel), "%s/examples/hello-unikernel/hello.elf",
-		 build ? build : ".");
 	size_t len = 0;
-	char *elf = h_read_file(kernel, &len);
-	if (alb_tender_lookup(ALB_TENDER_QEMU, 1, H.dbdir, qemu, NULL) != 0 ||
-	    elf == NULL) {
-		printf("qemu test skipped: no qemu-system-x86_64 or hello.elf\n");
-		free(elf);
+	char *elf = h_qemu_demo(H.dbdir, &len);
+	if (elf == NULL)
 		return;
-	}
 	struct ukc u;
 	uk_init(&u, false);
 	uk_net(&u, "service", BR);
@@ -1597,12 +1589,7 @@ static int setup_other(void **state)
 static int teardown_other(void **state)
 {
 	(void)state;
-	if (H.pid > 0)
-		h_stop(&H, SIGKILL);
-	pid_t pids[64];
-	int n = h_tenders(&H, pids, 64);
-	for (int i = 0; i < n && i < 64; i++)
-		kill(pids[i], SIGKILL);
+	h_kill_all(&H);
 	h_teardown(&H);
 	return 0;
 }

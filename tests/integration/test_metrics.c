@@ -24,6 +24,7 @@
 #include "albd_harness.h"
 #include "host_helpers.h"
 #include "influx_parse.h"
+#include "loopback.h"
 #include "prom_parse.h"
 
 /* Unikernels, path and block device of the test. */
@@ -53,29 +54,6 @@ static void if_up_lo(void)
 	assert_int_equal(system("ip link set lo up"), 0);
 }
 
-static int tcp_listen(int *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, INFLUX_CONNS), 0);
-	socklen_t len = sizeof(sa);
-	getsockname(fd, (struct sockaddr *)&sa, &len);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-static int free_port(void)
-{
-	int port = 0;
-	close(tcp_listen(&port));
-	return port;
-}
-
-/* The daemons started here, stopped by the teardown when a check failed
- * half-way (they hold the test's output open). */
 static pid_t kids[4];
 static size_t n_kids;
 
@@ -251,16 +229,8 @@ static void expect_line(const struct influx_rx *rx, const struct want *w)
 
 static char *scrape(int port)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	const char *get = "GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n";
-	assert_int_equal(write(fd, get, strlen(get)), (ssize_t)strlen(get));
-	char *page = read_to_eof(fd);
-	close(fd);
-	assert_non_null(page);
+	char *page = lo_request(port, get, strlen(get));
 	assert_non_null(strstr(page, "HTTP/1.0 200 OK\r\nContent-Type: "
 				     ALB_METRICS_CONTENT_TYPE "\r\n"));
 	char *body = strstr(page, "\r\n\r\n");
@@ -404,9 +374,9 @@ static void test_metrics(void **state)
 	struct harness h;
 	assert_int_equal(h_setup(&h, "metrics"), 0);
 	struct influx_rx rx = {0};
-	int iport;
-	rx.lfd = tcp_listen(&iport);
-	int pport[3] = {free_port(), free_port(), free_port()};
+	int iport = 0;
+	rx.lfd = lo_listen(&iport, INFLUX_CONNS);
+	int pport[3] = {lo_free_port(), lo_free_port(), lo_free_port()};
 	char influx[32], prom[3][32];
 	snprintf(influx, sizeof(influx), "127.0.0.1:%d", iport);
 	for (int i = 0; i < 3; i++)

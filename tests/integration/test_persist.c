@@ -91,7 +91,7 @@ static void uk_make(struct uk *u, bool nic, uint32_t salt, size_t pad_to)
 	memset(u, 0, sizeof(*u));
 	const char *names[1] = {"service"};
 	unsigned types[1] = {H_NET};
-	size_t len;
+	size_t len = 0;
 	u->img = h_image(1, names, types, nic ? 1 : 0, salt, &len);
 	assert_non_null(u->img);
 	if (pad_to > len) {
@@ -266,12 +266,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	if (H.pid > 0)
-		h_stop(&H, SIGKILL);
-	pid_t pids[64];
-	int n = h_tenders(&H, pids, 64);
-	for (int i = 0; i < n && i < 64; i++)
-		kill(pids[i], SIGKILL);
+	h_kill_all(&H);
 	umount2(H.dbdir, MNT_DETACH);
 	alb_state_file_set_hook(NULL, NULL);
 	h_teardown(&H);
@@ -413,7 +408,7 @@ static void test_full_tmpfs(void **state)
 	for (int i = 0; i < 250 && access(sp, F_OK) != 0; i++)
 		h_sleep_ms(20);
 	h_sleep_ms(100);
-	size_t old_len;
+	size_t old_len = 0;
 	char *old = h_read_file(sp, &old_len);
 	assert_non_null(old);
 
@@ -429,7 +424,7 @@ static void test_full_tmpfs(void **state)
 	/* a compaction cannot write either: the old file stays intact */
 	kill(H.pid, SIGHUP);
 	h_sleep_ms(300);
-	size_t now_len;
+	size_t now_len = 0;
 	char *now = h_read_file(sp, &now_len);
 	assert_non_null(now);
 	assert_int_equal(now_len, old_len);
@@ -519,7 +514,7 @@ static void test_torn_corrupt(void **state)
 	h_stop(&H, SIGKILL);
 	/* damage in the first record, with the second after it */
 	last_segment(seg, sizeof(seg));
-	size_t len;
+	size_t len = 0;
 	char *bytes = h_read_file(seg, &len);
 	assert_non_null(bytes);
 	bytes[len / 4] ^= 0x01;
@@ -700,7 +695,7 @@ static void test_interop_bytes(void **state)
 	stop_clean();
 	char sp[H_PATH + 16];
 	snprintf(sp, sizeof(sp), "%s/state", H.dbdir);
-	size_t len;
+	size_t len = 0;
 	uint8_t *got = (uint8_t *)h_read_file(sp, &len);
 	assert_non_null(got);
 	assert_int_equal(len, wb.len);

@@ -611,18 +611,10 @@ static pid_t pid_with_arg(const char *arg)
 static void test_qemu(void **state)
 {
 	(void)state;
-	char qemu[ALB_TENDER_PATH_MAX], kernel[H_PATH * 2];
-	const char *build = getenv("ALB_BUILD_ROOT");
-	snprintf(kernel, sizeof(kernel), "%s/examples/hello-unikernel/hello.elf",
-		 build ? build : ".");
 	size_t len = 0;
-	char *elf = h_read_file(kernel, &len);
-	if (alb_tender_lookup(ALB_TENDER_QEMU, 1, H.dbdir, qemu, NULL) != 0 ||
-	    elf == NULL) {
-		printf("qemu test skipped: no qemu-system-x86_64 or hello.elf\n");
-		free(elf);
+	char *elf = h_qemu_demo(H.dbdir, &len);
+	if (elf == NULL)
 		return;
-	}
 	struct h_uk u;
 	h_uk_init(&u, false);
 	h_uk_net(&u, "service", BR);

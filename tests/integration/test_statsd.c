@@ -24,6 +24,7 @@
 
 #include "albd_harness.h"
 #include "host_helpers.h"
+#include "loopback.h"
 
 #define BR "br0"
 #define BR_E2E "br1"
@@ -254,19 +255,6 @@ static int unix_listen(const char *path)
 	return fd;
 }
 
-static int tcp_listen(int *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 4), 0);
-	socklen_t len = sizeof(sa);
-	getsockname(fd, (struct sockaddr *)&sa, &len);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
 static int accept_within(int lfd, int ms)
 {
 	struct pollfd p = {lfd, POLLIN, 0};
@@ -369,9 +357,9 @@ static void test_fake_albd(void **state)
 	snprintf(vsock, sizeof(vsock), "%s/vmmd.sock", util);
 	snprintf(ssock, sizeof(ssock), "%s/stat.sock", util);
 	int albd = unix_listen(vsock);
-	int iport, pport;
-	int ilfd = tcp_listen(&iport);
-	close(tcp_listen(&pport));
+	int iport = 0, pport = 0;
+	int ilfd = lo_listen(&iport, 4);
+	close(lo_listen(&pport, 1));
 	char influx[32], prom[32];
 	snprintf(influx, sizeof(influx), "127.0.0.1:%d", iport);
 	snprintf(prom, sizeof(prom), "127.0.0.1:%d", pport);

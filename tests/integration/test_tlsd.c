@@ -964,6 +964,7 @@ static void test_streamed_image(void **state)
 	assert_failure(m, text);
 	alb_msg_free(m);
 	assert_int_equal(log_mark(), mark + 1);
+	assert_int_equal(log_mark(), mark + 1);
 }
 
 static size_t block_chunk;
@@ -1343,7 +1344,8 @@ static void test_binary_big_certificate(void **state)
 
 /* A streamed image waits in a file, not in alb-tlsd's memory, and reaches
  * vmmd whole (length, first and last byte); the larger image leaves the
- * peak RSS where the smaller one did. */
+ * peak RSS where the smaller one did. Without a place for the file the
+ * create is refused. */
 static void test_binary_streamed_image_memory(void **state)
 {
 	(void)state;
@@ -1367,6 +1369,25 @@ static void test_binary_streamed_image_memory(void **state)
 	       "of %u MiB: %ld KiB (bound: + %u KiB)\n", SPOOL_SMALL >> 20,
 	       peak[0], SPOOL_BIG >> 20, peak[1], SPOOL_GROWTH_MAX_KIB);
 	assert_true(peak[1] - peak[0] < (long)SPOOL_GROWTH_MAX_KIB);
+	stop_binary();
+	/* Nowhere to keep an image: refused with the reason, vmmd sees
+	 * nothing. */
+	const char *tmp = getenv("TMPDIR");
+	char *saved = tmp != NULL ? strdup(tmp) : NULL;
+	setenv("TMPDIR", "/nonexistent-alb-spool", 1);
+	start_binary();
+	if (saved != NULL)
+		setenv("TMPDIR", saved, 1);
+	else
+		unsetenv("TMPDIR");
+	free(saved);
+	size_t mark = log_mark();
+	struct alb_msg *m = create_streamed_with(1000, send_image_chunked);
+	assert_int_equal(m->kind, ALB_PAYLOAD_FAILURE);
+	assert_non_null(strstr(m->u.failure.ptr, "cannot keep the streamed image: "
+						 "/nonexistent-alb-spool: "));
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark);
 	stop_binary();
 }
 

@@ -582,6 +582,18 @@ static inline int h_stop(struct harness *h, int sig)
 	return st;
 }
 
+/* Whatever a failed test left running: the daemon and its tenders, killed
+ * (h_teardown() then removes the files). */
+static inline void h_kill_all(struct harness *h)
+{
+	if (h->pid > 0)
+		h_stop(h, SIGKILL);
+	pid_t pids[64];
+	int n = h_tenders(h, pids, 64);
+	for (int i = 0; i < n && i < 64; i++)
+		kill(pids[i], SIGKILL);
+}
+
 /* The state file once the daemon (core or albd) has compacted its
  * journal into it on a SIGHUP, as an albatrossd would read it: polls up to
  * timeout_ms until pred(st, ctx) holds (pred NULL: the first state read
@@ -682,6 +694,7 @@ struct h_uk {
 	struct alb_str argv[H_UK_ARG_MAX];
 	char args[H_UK_ARG_MAX][H_UK_ARG_LEN];
 	int64_t cpuid;
+	uint32_t salt; /* h_uk_image(): a different image for each salt */
 	uint8_t *image;
 };
 
@@ -705,6 +718,25 @@ static inline void h_uk_init(struct h_uk *u, bool force)
 	c->bridges = u->nets;
 	c->blocks = u->blocks;
 	c->argv = u->argv;
+}
+
+/* The demo unikernel (<$ALB_BUILD_ROOT>/examples/hello-unikernel/hello.elf,
+ * malloc'd, its size in *len) when QEMU is there to run it, else NULL
+ * with the reason printed. */
+static inline char *h_qemu_demo(const char *dbdir, size_t *len)
+{
+	char qemu[ALB_TENDER_PATH_MAX], kernel[H_PATH * 2];
+	const char *build = getenv("ALB_BUILD_ROOT");
+	snprintf(kernel, sizeof(kernel), "%s/examples/hello-unikernel/hello.elf",
+		 build ? build : ".");
+	char *elf = h_read_file(kernel, len);
+	if (alb_tender_lookup(ALB_TENDER_QEMU, 1, dbdir, qemu, NULL) != 0 ||
+	    elf == NULL) {
+		printf("qemu test skipped: no qemu-system-x86_64 or hello.elf\n");
+		free(elf);
+		return NULL;
+	}
+	return elf;
 }
 
 /* A network device netif on bridge (NULL: a bridge named netif). */
@@ -733,6 +765,8 @@ static inline void h_uk_arg(struct h_uk *u, const char *fmt, ...)
 static inline void h_uk_arg(struct h_uk *u, const char *fmt, ...)
 {
 	struct alb_unikernel_config *c = &u->cmd.u.create;
+	if (c->n_argv >= H_UK_ARG_MAX)
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(u->args[c->n_argv], H_UK_ARG_LEN, fmt, ap);
@@ -759,7 +793,7 @@ static inline int h_uk_image(struct h_uk *u)
 		types[n++] = H_BLOCK;
 	}
 	free(u->image);
-	u->image = h_image(1, names, types, n, 0, &len);
+	u->image = h_image(1, names, types, n, u->salt, &len);
 	if (u->image == NULL)
 		return -1;
 	c->image = (struct alb_bytes){u->image, len};

@@ -154,7 +154,7 @@ static inline const char *prom_labels(struct prom *p, size_t line,
 		names[n][k - i] = '\0';
 		for (size_t j = 0; j < n; j++)
 			if (strcmp(names[j], names[n]) == 0)
-				PROM_FAIL(p, line, "label %s twice", names[n]);
+				PROM_FAIL(p, line, "label %.64s twice", names[n]);
 		bool le = strcmp(names[n], "le") == 0;
 		n++;
 		if (k + 1 >= len || s[k + 1] != '"')

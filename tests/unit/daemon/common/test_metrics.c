@@ -38,6 +38,7 @@
 #include "dcommon/metrics.h"
 #include "dcommon/text.h"
 #include "influx_parse.h"
+#include "loopback.h"
 #include "prom_parse.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -708,67 +709,9 @@ static void test_parse_addr(void **state)
 
 /* ---- on a loop ---------------------------------------------------------------- */
 
-static int tcp_listen(int *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 4), 0);
-	socklen_t len = sizeof(sa);
-	getsockname(fd, (struct sockaddr *)&sa, &len);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-static int free_port(void)
-{
-	int port = 0;
-	close(tcp_listen(&port));
-	return port;
-}
-
-static int tcp_connect(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	struct timeval tv = {15, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-static char *read_all(int fd)
-{
-	size_t cap = 1 << 16, len = 0;
-	char *b = malloc(cap);
-	assert_non_null(b);
-	for (;;) {
-		if (cap - len < 4096) {
-			cap *= 2;
-			b = realloc(b, cap);
-			assert_non_null(b);
-		}
-		ssize_t n = read(fd, b + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	b[len] = '\0';
-	return b;
-}
-
 static char *http_get(int port, const char *req)
 {
-	int fd = tcp_connect(port);
-	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	char *r = read_all(fd);
-	close(fd);
-	return r;
+	return lo_request(port, req, strlen(req));
 }
 
 static bool closed_silently(int fd)
@@ -869,7 +812,7 @@ static void test_exporter(void **state)
 	looper_init(&l);
 	struct dc_metrics *m = dc_metrics_new();
 	assert_int_equal(dc_metrics_add_process(m, NULL), 0);
-	int iport = 0, ilfd = tcp_listen(&iport), pport = free_port();
+	int iport = 0, ilfd = lo_listen(&iport, 4), pport = lo_free_port();
 	char influx_addr[32], prom_addr[32];
 	snprintf(influx_addr, sizeof(influx_addr), "127.0.0.1:%d", iport);
 	snprintf(prom_addr, sizeof(prom_addr), "127.0.0.1:%d", pport);
@@ -952,7 +895,7 @@ static void test_http_limits(void **state)
 	(void)state;
 	struct looper l;
 	looper_init(&l);
-	int pport = free_port();
+	int pport = lo_free_port();
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 				 .sin_port = htons((uint16_t)pport),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -963,10 +906,10 @@ static void test_http_limits(void **state)
 	int fds[ALB_METRICS_HTTP_CONN_MAX + 1];
 	int64_t t0 = now_ms();
 	for (int i = 0; i < ALB_METRICS_HTTP_CONN_MAX; i++)
-		fds[i] = tcp_connect(pport);
+		fds[i] = lo_connect(pport);
 	/* one past the limit: closed at once */
 	int64_t t1 = now_ms();
-	fds[ALB_METRICS_HTTP_CONN_MAX] = tcp_connect(pport);
+	fds[ALB_METRICS_HTTP_CONN_MAX] = lo_connect(pport);
 	assert_true(closed_silently(fds[ALB_METRICS_HTTP_CONN_MAX]));
 	close(fds[ALB_METRICS_HTTP_CONN_MAX]);
 	assert_true(now_ms() - t1 < 2000);
@@ -976,7 +919,7 @@ static void test_http_limits(void **state)
 	assert_int_equal(write(fds[0], part1, strlen(part1)), (ssize_t)strlen(part1));
 	usleep((ALB_METRICS_HTTP_TIMEOUT_MS - 700) * 1000);
 	assert_int_equal(write(fds[0], part2, strlen(part2)), (ssize_t)strlen(part2));
-	char *r = read_all(fds[0]);
+	char *r = lo_read_all(fds[0]);
 	if (strstr(r, "HTTP/1.0 200 OK\r\n") == NULL)
 		fail_msg("answer after %lld ms: '%.80s'", (long long)(now_ms() - t0), r);
 	assert_non_null(strstr(r, "\r\n\r\n# TYPE x gauge\nx 1\n"));

@@ -35,6 +35,7 @@
 #include "albatross/stats.h"
 #include "host/proc.h"
 #include "stats_internal.h"
+#include "loopback.h"
 #include "vectors.h"
 #include "test_child.h"
 
@@ -1730,78 +1731,9 @@ static void test_daemon_vmmd(void **state)
 
 /* ---- the exporters ---------------------------------------------------- */
 
-static int tcp_listen(int *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)*port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		fail_msg("bind 127.0.0.1:%d: %s", *port, strerror(errno));
-	assert_int_equal(listen(fd, 4), 0);
-	socklen_t len = sizeof(sa);
-	getsockname(fd, (struct sockaddr *)&sa, &len);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-/* A free port on 127.0.0.1 (free when this returns). */
-static int free_port(void)
-{
-	int port = 0;
-	close(tcp_listen(&port));
-	return port;
-}
-
-static int tcp_connect(int port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	struct timeval tv = {15, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-static char *read_all(int fd)
-{
-	size_t cap = 1 << 16, len = 0;
-	char *b = malloc(cap);
-	assert_non_null(b);
-	for (;;) {
-		if (cap - len < 4096) {
-			cap *= 2;
-			b = realloc(b, cap);
-			assert_non_null(b);
-		}
-		ssize_t n = read(fd, b + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	b[len] = '\0';
-	return b;
-}
-
-/* Sends req (len bytes) and returns the whole answer. */
-static char *http_req(int port, const char *req, size_t len)
-{
-	int fd = tcp_connect(port);
-	assert_int_equal(write(fd, req, len), (ssize_t)len);
-	char *r = read_all(fd);
-	close(fd);
-	return r;
-}
-
 static char *http_get(int port, const char *req)
 {
-	return http_req(port, req, strlen(req));
+	return lo_request(port, req, strlen(req));
 }
 
 /* Reads Influx lines until `want` lines of the unikernels arrived (or 5 s
@@ -1864,8 +1796,8 @@ static void test_daemon_exporters(void **state)
 {
 	(void)state;
 	int iport = 0;
-	int ilfd = tcp_listen(&iport);
-	int pport = free_port();
+	int ilfd = lo_listen(&iport, 4);
+	int pport = lo_free_port();
 	char influx[32], prom[32];
 	snprintf(influx, sizeof(influx), "127.0.0.1:%d", iport);
 	snprintf(prom, sizeof(prom), "127.0.0.1:%d", pport);
@@ -1945,7 +1877,7 @@ static void test_daemon_exporters(void **state)
 	assert_non_null(big);
 	memset(big, 'a', 3 * ALB_STATS_HTTP_REQUEST_MAX);
 	memcpy(big, "GET /metrics HTTP/1.0\r\nX: ", 26);
-	r = http_req(pport, big, 3 * ALB_STATS_HTTP_REQUEST_MAX);
+	r = lo_request(pport, big, 3 * ALB_STATS_HTTP_REQUEST_MAX);
 	assert_non_null(strstr(r, "HTTP/1.0 431 Request Header Fields Too Large\r\n"));
 	free(r);
 	free(big);
@@ -1966,7 +1898,7 @@ static void test_daemon_exporters(void **state)
 	close(ilfd);
 	for (int i = 0; i < 3; i++)
 		harness_op(&h, OP_TICK);
-	ilfd = tcp_listen(&iport);
+	ilfd = lo_listen(&iport, 4);
 	ifd = -1;
 	for (int i = 0; i < 5 && ifd < 0; i++) {
 		harness_op(&h, OP_TICK);
