@@ -29,17 +29,22 @@ static void usage(FILE *out)
 		"  --ip ADDR                    listen address (default %s)\n"
 		"  --port N                     TCP port (default %d)\n"
 		"  --inetd                      serve one connection on stdin\n"
+		"  --cert-list-max BYTES        largest certificate chain a client may\n"
+		"                               present (default %u, at most %u; K and M\n"
+		"                               suffixes: KiB, MiB)\n"
 		DAEMON_HELP_USER
 		DAEMON_HELP_TAIL,
-		prog, ALB_TLSD_IP_DEFAULT, ALB_TLSD_PORT_DEFAULT);
+		prog, ALB_TLSD_IP_DEFAULT, ALB_TLSD_PORT_DEFAULT,
+		ALB_TLSD_CERT_LIST_DEFAULT, ALB_TLSD_CERT_LIST_MAX);
 }
 
-enum { OPT_IP = DAEMON_OPT_OWN, OPT_PORT, OPT_INETD };
+enum { OPT_IP = DAEMON_OPT_OWN, OPT_PORT, OPT_INETD, OPT_CERT_LIST_MAX };
 
 static const struct option own_opts[] = {
 	{"ip", required_argument, NULL, OPT_IP},
 	{"port", required_argument, NULL, OPT_PORT},
 	{"inetd", no_argument, NULL, OPT_INETD},
+	{"cert-list-max", required_argument, NULL, OPT_CERT_LIST_MAX},
 	{NULL, 0, NULL, 0},
 };
 
@@ -48,9 +53,33 @@ struct opts {
 	bool inetd;
 };
 
+/* BYTES of --cert-list-max: a positive integer, with K (KiB) or M (MiB)
+ * after it, at most ALB_TLSD_CERT_LIST_MAX. */
+static int cert_list_max(const char *arg, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	unsigned shift = 0;
+	if (end != arg && (*end == 'K' || *end == 'M'))
+		shift = *end++ == 'K' ? 10 : 20;
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v == 0)
+		return daemon_usage_error(prog, "option '--cert-list-max': invalid value "
+					  "'%s', expected a number of bytes", arg);
+	if (v > (ALB_TLSD_CERT_LIST_MAX >> shift) ||
+	    (v << shift) > ALB_TLSD_CERT_LIST_MAX)
+		return daemon_usage_error(prog, "option '--cert-list-max': %s is above "
+					  "%u bytes, the largest TLS handshake message",
+					  arg, ALB_TLSD_CERT_LIST_MAX);
+	*out = (size_t)(v << shift);
+	return 0;
+}
+
 static int take_option(void *ctx, int id, const char *arg)
 {
 	struct opts *o = ctx;
+	if (id == OPT_CERT_LIST_MAX)
+		return cert_list_max(arg, &o->cfg.cert_list_max);
 	if (id == OPT_IP) {
 		o->cfg.ip = arg;
 		return 0;
@@ -82,7 +111,7 @@ struct scan {
 static int prescan(int *argc, char **argv, struct scan *s)
 {
 	static const char *const with_arg[] = {"--tmpdir", "--ip", "--port", "--user",
-					       "--socket-group"};
+					       "--socket-group", "--cert-list-max"};
 	int out = 1;
 	bool rest = false;
 	for (int i = 1; i < *argc; i++) {

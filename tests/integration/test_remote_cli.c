@@ -36,6 +36,7 @@
 #define BR "br0"
 #define PORT "1025"
 #define OTHER_PORT "1026"
+#define LIMITED_PORT "1027"
 #define HTTP_PORT 8080
 /* The streamed image: more than a certificate holds (16 MiB). */
 #define BIG_EXTRA (20u * 1024u * 1024u)
@@ -562,6 +563,51 @@ static void test_authentication(void **state)
 		   "info", "-d", "host:port");
 }
 
+/* alb-tlsd --cert-list-max: a chain above it is refused by the server in
+ * the handshake (the client reads the alert: 121) with the reason in its
+ * log; at its largest value
+ * (ALB_TLSD_CERT_LIST_MAX) alb-tlsd starts and serves; one past it, or not
+ * a number of bytes, is refused at start. */
+static void test_cert_list_option(void **state)
+{
+	(void)state;
+	char max[16], past[16];
+	snprintf(max, sizeof(max), "%u", ALB_TLSD_CERT_LIST_MAX);
+	snprintf(past, sizeof(past), "%u", ALB_TLSD_CERT_LIST_MAX + 1);
+	RUN_EXPECT(124, NULL, "alb-tlsd: option '--cert-list-max': 16777216 is above "
+		   "16777215 bytes", "alb-tlsd", "--cert-list-max", past, "cacert.pem",
+		   "server.pem", "server.key");
+	RUN_EXPECT(124, NULL, "alb-tlsd: option '--cert-list-max': 16M is above",
+		   "alb-tlsd", "--cert-list-max", "16M", "cacert.pem", "server.pem",
+		   "server.key");
+	RUN_EXPECT(124, NULL, "alb-tlsd: option '--cert-list-max': invalid value '0', "
+		   "expected a number of bytes", "alb-tlsd", "--cert-list-max", "0",
+		   "cacert.pem", "server.pem", "server.key");
+	RUN_EXPECT(124, NULL, "invalid value '1G'", "alb-tlsd", "--cert-list-max", "1G",
+		   "cacert.pem", "server.pem", "server.key");
+
+	char *limited[] = {"alb-tlsd", "--tmpdir", T.h.tmpdir, "--port", LIMITED_PORT,
+			   "--cert-list-max", "300", "cacert.pem", "server.pem",
+			   "server.key", NULL};
+	pid_t p = spawn(limited, "tlsd-limited.log");
+	assert_true(wait_port(atoi(LIMITED_PORT)));
+	RUN_EXPECT(121, NULL, "alb-info: reading from the TLS connection: TLS alert: "
+		   "illegal parameter", "alb-info", "info", "-d", "127.0.0.1:" LIMITED_PORT);
+	stop(&p);
+	char *log = (char *)slurp("tlsd-limited.log", NULL);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "TLS handshake failed: the client's certificate "
+				    "chain is larger than this endpoint takes"));
+	free(log);
+	char *largest[] = {"alb-tlsd", "--tmpdir", T.h.tmpdir, "--port", LIMITED_PORT,
+			   "--cert-list-max", max, "cacert.pem", "server.pem",
+			   "server.key", NULL};
+	p = spawn(largest, "tlsd-largest.log");
+	assert_true(wait_port(atoi(LIMITED_PORT)));
+	RUN_EXPECT(0, ":hello", NULL, "alb-info", "info", "-d", "127.0.0.1:" LIMITED_PORT);
+	stop(&p);
+}
+
 static void test_restart_destroy(void **state)
 {
 	(void)state;
@@ -642,6 +688,7 @@ static int tests(void)
 		cmocka_unit_test(test_get),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_authentication),
+		cmocka_unit_test(test_cert_list_option),
 		cmocka_unit_test(test_restart_destroy),
 		cmocka_unit_test(test_csr),
 		cmocka_unit_test(test_update),

@@ -24,6 +24,10 @@ static const char *tls_reason(struct tconn *k)
 	long v = SSL_get_verify_result(k->ssl);
 	if (v != X509_V_OK)
 		return X509_verify_cert_error_string(v);
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) == SSL_R_EXCESSIVE_MESSAGE_SIZE)
+		return "the client's certificate chain is larger than this "
+		       "endpoint takes (cert_list_max, alb-tlsd --cert-list-max)";
 	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
 	return r != NULL ? r : "connection failed";
 }
