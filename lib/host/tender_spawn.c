@@ -1,14 +1,21 @@
 /* libalbatross — starting a tender: a child that shares our memory until
  * it execs (clone with CLONE_VM | CLONE_VFORK, as posix_spawn does), with
  * CPU pinning, the console as stdio, nothing else inherited, optionally
- * a uid of its own without any capability, failures reported back. Unlike fork(), this costs the same whatever the daemon's
- * size: no page table is copied and no page of ours becomes copy-on-write
- * (after a fork every first write to a page of the daemon faults).
+ * a uid of its own without any capability, failures reported back.
+ * Unlike fork(), this costs the same whatever the daemon's size: no page
+ * table is copied and no page of ours becomes copy-on-write (after a fork
+ * every first write to a page of the daemon faults); and whatever the
+ * number of descriptors it holds (two per unikernel in albd): the child
+ * shares our descriptor table (CLONE_FILES) and leaves it with a copy of
+ * its first few entries only (close_range's CLOSE_RANGE_UNSHARE), the
+ * console waiting in a low slot of ours, instead of copying the table
+ * whole and closing every copy.
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -16,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +69,10 @@ struct child {
 	char *const *argv;
 	char *const *envp;
 	int console_fd;
+	/* the child shares our descriptor table until it unshares it,
+	 * keeping the descriptors below shared_below (console_fd among
+	 * them); 0: it has a copy of its own from the clone */
+	int shared_below;
 	bool pin;
 	cpu_set_t cpus;
 	/* credentials to take, when creds */
@@ -171,6 +183,14 @@ static int run_child(void *arg)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			sigaction(sig, sig == SIGPIPE ? &ign : &dfl, NULL);
 
+	/* A table of our own before any descriptor is touched: the first
+	 * entries copied, or (a kernel before 5.9) all of them. */
+	if (c->shared_below > 0 &&
+	    syscall(SYS_close_range, (unsigned)c->shared_below, ~0U,
+		    CLOSE_RANGE_UNSHARE) != 0 &&
+	    unshare(CLONE_FILES) != 0)
+		report_and_exit(c, STAGE_FDS);
+
 	if (setpgid(0, 0) != 0)
 		report_and_exit(c, STAGE_SETPGID);
 	if (c->pin && sched_setaffinity(0, sizeof(c->cpus), &c->cpus) != 0)
@@ -213,10 +233,66 @@ static pid_t clone_child(struct child *c, int *pidfd)
 	 * memory */
 	if (mprotect(stack, CHILD_GUARD_LEN, PROT_NONE) == 0)
 		pid = clone(run_child, stack + len,
-			    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, c,
-			    pidfd);
+			    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD |
+				    (c->shared_below > 0 ? CLONE_FILES : 0),
+			    c, pidfd);
 	int saved = errno;
 	munmap(stack, len);
+	errno = saved;
+	return pid;
+}
+
+/* ---- the console slot ---------------------------------------------------
+ * A low descriptor of ours that holds each console while its child
+ * unshares the table, and otherwise `marker` (a memfd of ours: the slot
+ * is still ours while it holds that inode). Taken once, as low as the
+ * table is then (alb__spawn_slot_reserve() at a daemon's start, else the
+ * first spawn); one spawn at a time uses it. A spawn whose slot is gone
+ * (the program closed it) copies the table as before. */
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static int slot = -1, marker = -1;
+static dev_t marker_dev;
+static ino_t marker_ino;
+
+/* With slot_lock held: whether the slot is there (taking it if not yet). */
+static bool slot_ready(void)
+{
+	if (marker < 0) {
+		marker = memfd_create("alb-spawn-slot", MFD_CLOEXEC);
+		struct stat st;
+		if (marker < 0 || fstat(marker, &st) != 0)
+			return false;
+		marker_dev = st.st_dev;
+		marker_ino = st.st_ino;
+		slot = fcntl(marker, F_DUPFD_CLOEXEC, 0);
+	}
+	struct stat st;
+	return slot >= 0 && fstat(slot, &st) == 0 && st.st_dev == marker_dev &&
+	       st.st_ino == marker_ino;
+}
+
+void alb__spawn_slot_reserve(void)
+{
+	pthread_mutex_lock(&slot_lock);
+	slot_ready();
+	pthread_mutex_unlock(&slot_lock);
+}
+
+/* Clones the child, in the console slot when there is one. */
+static pid_t clone_in_slot(struct child *c, int *pidfd)
+{
+	pthread_mutex_lock(&slot_lock);
+	int console = c->console_fd;
+	if (slot_ready() && dup3(console, slot, O_CLOEXEC) == slot) {
+		c->console_fd = slot;
+		c->shared_below = slot + 1;
+	}
+	pid_t pid = clone_child(c, pidfd);
+	int saved = errno;
+	if (c->shared_below > 0)
+		dup3(marker, slot, O_CLOEXEC);
+	c->console_fd = console;
+	pthread_mutex_unlock(&slot_lock);
 	errno = saved;
 	return pid;
 }
@@ -314,7 +390,7 @@ int alb_tender_spawn(const struct alb_spawn *s, struct alb_spawned *out,
 	bool named = prctl(PR_GET_NAME, name) == 0 &&
 		     prctl(PR_SET_NAME, ALB_SPAWN_COMM) == 0;
 	int pidfd = -1;
-	pid_t pid = clone_child(&c, &pidfd);
+	pid_t pid = clone_in_slot(&c, &pidfd);
 	int clone_errno = errno;
 	if (named)
 		prctl(PR_SET_NAME, name);

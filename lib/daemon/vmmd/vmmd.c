@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dcommon/socket.h"
+#include "host/spawn.h"
 #include "vmmd_internal.h"
 
 /* Directory of the runtime records of running tenders (vmmd_adopt.c). It
@@ -45,6 +46,8 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 				"alb_vmmd_new: reserved fields must be zero");
 	const char *tmpdir = c->tmpdir ? c->tmpdir : ALB_TMPDIR_DEFAULT;
 	const char *dbdir = c->dbdir ? c->dbdir : ALB_DBDIR_DEFAULT;
+	/* before the unikernels it adopts fill the descriptor table */
+	alb__spawn_slot_reserve();
 	if (c->frame_max > ALB_FRAME_MAX_LIMIT)
 		return alb_fail(err, ALB_EINVAL, "frame limit %zu too large",
 				c->frame_max);

@@ -2,6 +2,7 @@
  * (§6.4), spawning, exit statuses and restart decisions (§6.7). Spawn
  * tests run the fake tender named by $ALB_FAKE_TENDER.
  * SPDX-License-Identifier: ISC */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -18,6 +19,7 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1086,6 +1088,121 @@ static void test_spawn_fake(void **state)
 	free(r.out);
 }
 
+/* Descriptors open in this process (listing /proc/self/fd). */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the listing's own */
+}
+
+static ino_t fd_ino(int fd)
+{
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	return st.st_ino;
+}
+
+#define CHECK(c) \
+	do { \
+		if (!(c)) \
+			return __LINE__ % 256 == 0 ? 1 : __LINE__ % 256; \
+	} while (0)
+
+/* The second half of test_spawn_many_fds, in a process of its own: 0 or
+ * (the failed line's number) modulo 256. */
+static int spawn_after_close_all(const char *const *argv)
+{
+	CHECK(syscall(SYS_close_range, 3u, ~0u, 0u) == 0);
+	int mine[8];
+	ino_t mine_ino[8];
+	struct stat st;
+	for (int i = 0; i < 8; i++) {
+		mine[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		CHECK(mine[i] >= 0 && fstat(mine[i], &st) == 0);
+		mine_ino[i] = st.st_ino;
+	}
+	int before = open_fds();
+	int p[2];
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	struct alb_spawn s = {.argv = argv, .console_fd = p[1]};
+	struct alb_spawned child;
+	CHECK(alb_tender_spawn(&s, &child, NULL) == 0);
+	close(p[1]);
+	char *out = read_all(p[0]);
+	close(p[0]);
+	int ws;
+	CHECK(waitpid(child.pid, &ws, 0) == child.pid);
+	close(child.pidfd);
+	CHECK(out != NULL && has_line(out, "fake-tender: fds 0 1 2") &&
+	      has_line(out, "fake-tender: cmdline --name=many"));
+	free(out);
+	CHECK(open_fds() == before);
+	for (int i = 0; i < 8; i++) {
+		CHECK(fstat(mine[i], &st) == 0 && st.st_ino == mine_ino[i]);
+		CHECK((fcntl(mine[i], F_GETFL) & O_ACCMODE) == O_RDONLY);
+	}
+	return 0;
+}
+
+/* A spawn from a process holding thousands of descriptors: the child has
+ * stdio alone, the parent's table is as it was (nothing leaked, stdio
+ * untouched). Then the program closes every descriptor above stdio (the
+ * spawn's console slot with them) and opens others, one of them where the
+ * slot was: spawns still work and leave them alone. */
+#define MANY_FDS 3000
+static void test_spawn_many_fds(void **state)
+{
+	(void)state;
+	if (fake_tender() == NULL)
+		skip();
+	make_image();
+	struct rlimit rl;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur < MANY_FDS + 64) {
+		rl.rlim_cur = rl.rlim_max < MANY_FDS + 64 ? rl.rlim_max : MANY_FDS + 64;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	static int fds[MANY_FDS];
+	int n = 0;
+	for (; n < MANY_FDS; n++) {
+		fds[n] = open("/dev/null", n % 2 ? O_RDONLY | O_CLOEXEC : O_RDONLY);
+		if (fds[n] < 0)
+			break;
+	}
+	assert_true(n > 1000);
+	const char *argv[] = {fake_tender(), "--mem=32", "--", image,
+			      "--name=many", NULL};
+	ino_t in0 = fd_ino(0), in1 = fd_ino(1), in2 = fd_ino(2);
+	int before = open_fds();
+	struct run r;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(run_tender(argv, NULL, 0, &r, NULL), 0);
+		assert_true(has_line(r.out, "fake-tender: fds 0 1 2"));
+		free(r.out);
+		assert_int_equal(open_fds(), before);
+	}
+	assert_true(fd_ino(0) == in0 && fd_ino(1) == in1 && fd_ino(2) == in2);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+
+	/* every descriptor above stdio closed behind the library's back,
+	 * then the lowest numbers taken again; in a child process of the
+	 * test, which reports through its exit status (the line that failed) */
+	pid_t t = fork();
+	assert_true(t >= 0);
+	if (t == 0)
+		_exit(spawn_after_close_all(argv));
+	int st;
+	assert_int_equal(waitpid(t, &st, 0), t);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_spawn_affinity(void **state)
 {
 	(void)state;
@@ -1578,6 +1695,7 @@ int main(void)
 		cmocka_unit_test(test_abi_timeout),
 		cmocka_unit_test(test_abi_cache_limit),
 		cmocka_unit_test(test_spawn_fake),
+		cmocka_unit_test(test_spawn_many_fds),
 		cmocka_unit_test(test_spawn_affinity),
 		cmocka_unit_test(test_spawn_exit_and_signal),
 		cmocka_unit_test(test_spawn_errors),

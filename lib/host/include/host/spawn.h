@@ -17,4 +17,10 @@
 /** Size of a buffer for a process name (the kernel's TASK_COMM_LEN). */
 #define ALB_SPAWN_COMM_BUF 16
 
+/** Takes the low descriptor slot that alb_tender_spawn() passes each
+ * console through (tender_spawn.c): a daemon calls it at its start, while
+ * its descriptor table is short, so that a spawn costs the same whatever
+ * it holds later. Without it the first spawn takes the slot. */
+void alb__spawn_slot_reserve(void);
+
 #endif
