@@ -282,7 +282,7 @@ static void make_image(const char *path, const char *net, size_t extra, uint32_t
 {
 	const char *names[] = {net};
 	const unsigned types[] = {H_NET};
-	size_t len;
+	size_t len = 0;
 	uint8_t *img = h_image(1, names, types, net != NULL ? 1 : 0, salt, &len);
 	assert_non_null(img);
 	uint8_t *all = malloc(len + extra);
