@@ -519,11 +519,12 @@ static void images(const char *label, size_t len, size_t n)
 	printf("  content-addressed image file instead (write+fsync+rename+dir "
 	       "fsync of the image, then a 64-byte append+fdatasync): %.3f + "
 	       "%.3f ms\n", fr, fs);
-	size_t at[4] = {0, 9, 49, n - 1};
+	size_t at[4] = {0, 9, 49, n - 1}, shown = 0;
 	for (int k = 0; k < 4; k++) {
 		size_t i = at[k];
-		if (i >= n || (k > 0 && i == at[k - 1]))
+		if (i >= n || (k > 0 && i < shown))
 			continue;
+		shown = i + 1;
 		double ms = (double)lat[i] / 1000.0, f = (double)flo[i] / 1000.0;
 		printf("  create #%-4zu %8.3f ms | floor beside it: append+fdatasync "
 		       "%.3f ms -> target 1.5 x floor + 0.5 = %.3f ms: %s\n", i + 1,

@@ -23,6 +23,7 @@ struct cfg_meta {
 	size_t refs;
 	bool has_entry;
 	struct alb_state_entry entry;
+	void *image_owner; /* the frame the image lies in (config_adopt()) */
 };
 
 union cfg_head {
@@ -45,6 +46,7 @@ void config_free(struct alb_unikernel_config *c)
 {
 	if (c != NULL && --head_of(c)->m.refs == 0) {
 		alb_state_entry_free(&head_of(c)->m.entry);
+		free(head_of(c)->m.image_owner);
 		free(head_of(c));
 	}
 }
@@ -197,6 +199,24 @@ struct alb_unikernel_config *config_copy(const struct alb_unikernel_config *c,
 	}
 	for (size_t i = 0; i < c->n_argv; i++)
 		copy_str(&b, &d->argv[i], &c->argv[i]);
+	return d;
+}
+
+struct alb_unikernel_config *config_adopt(const struct alb_unikernel_config *c,
+					  struct alb_buf *frame)
+{
+	const uint8_t *ip = c->image.ptr;
+	if (frame == NULL || frame->data == NULL || c->image.len == 0 ||
+	    ip < frame->data || c->image.len > frame->len ||
+	    (size_t)(ip - frame->data) > frame->len - c->image.len)
+		return config_copy(c, NULL);
+	const struct alb_bytes none = {NULL, 0};
+	struct alb_unikernel_config *d = config_copy(c, &none);
+	if (d == NULL)
+		return NULL;
+	d->image = c->image;
+	head_of(d)->m.image_owner = frame->base_;
+	memset(frame, 0, sizeof(*frame));
 	return d;
 }
 

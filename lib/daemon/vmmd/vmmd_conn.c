@@ -200,8 +200,11 @@ static void handle_command_frame(struct conn *c, struct alb_buf *frame)
 		conn_abort(c);
 		return;
 	}
-	/* Commands that keep data beyond this call copy it. */
+	/* Commands that keep data beyond this call copy it, or take the
+	 * frame (a create's image). */
+	c->frame = frame;
 	vmmd_dispatch(c, m);
+	c->frame = NULL;
 	alb_msg_free(m);
 }
 

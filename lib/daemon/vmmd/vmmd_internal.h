@@ -134,6 +134,9 @@ struct conn {
 	conn_chunk_fn on_chunk;
 	conn_drain_fn on_drain;
 	void *ctx;          /* of the command being processed */
+	/* the frame of the command being dispatched, which its message
+	 * borrows; a command may take it (config_adopt()) */
+	struct alb_buf *frame;
 	int64_t stats_expect; /* stats channel: sequence of the next reply */
 };
 
@@ -280,6 +283,12 @@ int uks_each(struct alb_vmmd *v, int (*fn)(struct uk *u, void *ctx), void *ctx);
  * image to store instead of c's (NULL keeps c's). */
 struct alb_unikernel_config *config_copy(const struct alb_unikernel_config *c,
 					 const struct alb_bytes *image);
+/** config_copy(c, NULL), but when c's image lies in frame (the message c
+ * was decoded from, borrowing it) the image stays there: the copy takes
+ * the frame's memory (frame is left empty) and frees it with itself. A
+ * create's image is then never copied in memory. */
+struct alb_unikernel_config *config_adopt(const struct alb_unikernel_config *c,
+					  struct alb_buf *frame);
 /** Another reference to a copy (loop thread only); returns c. */
 struct alb_unikernel_config *config_retain(struct alb_unikernel_config *c);
 /** Drops a reference, freeing the copy with the last; NULL is a no-op. */

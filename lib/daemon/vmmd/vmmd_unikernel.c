@@ -141,8 +141,9 @@ void vmmd_unikernel_cmd(struct conn *c, const struct alb_msg *m)
 	switch (cmd->kind) {
 	case ALB_CMD_UNIKERNEL_CREATE:
 	case ALB_CMD_UNIKERNEL_FORCE_CREATE:
-		/* the message borrows its frame: the config is copied once */
-		o->cfg = config_copy(&cmd->u.create, NULL);
+		/* the message borrows its frame, which the config takes
+		 * with the image: nothing of the image is copied */
+		o->cfg = config_adopt(&cmd->u.create, c->frame);
 		nomem = o->cfg == NULL;
 		o->mode = cmd->kind == ALB_CMD_UNIKERNEL_CREATE ? CREATE_NEW
 								: CREATE_REPLACE;
