@@ -31,6 +31,7 @@
 
 #include "albd_harness.h"
 #include "host_helpers.h"
+#include "bench_floor.h"
 #include "bench_paths.h"
 
 #define BR "bench0"
@@ -289,21 +290,10 @@ static uint8_t *big_image(size_t len, uint32_t salt)
 /* Median of FLOOR_RUNS of: append len bytes to one file + fdatasync. */
 static double floor_append(const char *dir, const uint8_t *p, size_t len)
 {
-	char path[H_PATH + 32];
-	snprintf(path, sizeof(path), "%s/floor-append", dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		die("cannot open the floor file");
-	int64_t v[FLOOR_RUNS];
-	for (int i = 0; i < FLOOR_RUNS; i++) {
-		int64_t t0 = h_now_us();
-		if (write(fd, p, len) != (ssize_t)len || fdatasync(fd) != 0)
-			die("floor: write");
-		v[i] = h_now_us() - t0;
-	}
-	close(fd);
-	unlink(path);
-	return pct(v, FLOOR_RUNS, 0.5) / 1000.0;
+	double ms = bench_floor_append(dir, p, len, FLOOR_RUNS);
+	if (ms < 0)
+		die("floor: cannot append to a file in dbdir");
+	return ms;
 }
 
 /* Median of FLOOR_RUNS of: write len bytes to a new file + fsync + rename

@@ -7,8 +7,16 @@
  * for images of 16 and 64 MiB (random bytes behind a tiny Solo5 image).
  * Prints, median of RUNS runs: the wall time from starting alb-deploy to
  * its exit and the MB/s it makes of the image size, the client's peak RSS
- * (wait4's ru_maxrss) and alb-tlsd's (VmHWM, a fresh alb-tlsd per run),
+ * (its VmHWM, read while it runs) and alb-tlsd's (VmHWM, a fresh alb-tlsd per run),
  * next to the targets: >= 300 MB/s and peak RSS independent of the size.
+ * Beside albd's figure, its floor measured in the same run: the sink's
+ * time (the image reaches alb-tlsd, which keeps it until it is whole: the
+ * stream says its length only at its end) plus making the image durable
+ * on albd's dbdir (append + fdatasync, bench_floor.h), which albd does
+ * before it answers. albd's tmpdir is on /dev/shm, as /run is on a host
+ * ($ALB_BENCH_TMPDIR_BASE moves it); before each run the bench waits for
+ * albd to stop writing (the compaction a 64 MiB create starts) and syncs,
+ * so that every run is one upload on a quiet disk.
  * Runs as root in a private network namespace; the PKI is made with
  * alb-ca. Build with --buildtype=release for figures that mean something.
  *   usage: bench-remote_upload [MiB...]      (default: 16 64)
@@ -22,6 +30,7 @@
 
 #include "albd_harness.h"
 #include "host_helpers.h"
+#include "bench_floor.h"
 #include "bench_paths.h"
 
 #define RUNS 5
@@ -32,6 +41,11 @@ static int sizes[8];
 static size_t n_sizes;
 static char pki[H_PATH + 8];
 static char sink_tmpdir[H_PATH + 16];
+/* albd, whose writes a run waits for (0: the sink) */
+static pid_t albd_pid;
+static const char *albd_dbdir;
+/* median sink time per size, in us (the first half of albd's floor) */
+static int64_t sink_us[8];
 
 static const char *build_root(void)
 {
@@ -59,9 +73,27 @@ static int64_t median(int64_t *v, size_t n)
 /* CPU time (user + system) of a finished child, in us. */
 static int64_t cpu_us;
 
+static long hwm_kib(pid_t pid);
+
+/* Whether pid runs program name now (its comm, at most 15 bytes). */
+static bool execd(pid_t pid, const char *name)
+{
+	char path[64], comm[32] = "";
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "re");
+	bool same = f != NULL && fgets(comm, sizeof(comm), f) != NULL;
+	comm[strcspn(comm, "\n")] = '\0';
+	same = same && strncmp(comm, name, 15) == 0;
+	if (f != NULL)
+		fclose(f);
+	return same;
+}
+
 /* Runs a program of the build and waits; returns its exit status (-1 when
  * it did not exit), its peak RSS in KiB and its wall time in us (its CPU
- * time in cpu_us). */
+ * time in cpu_us). The peak is the program's VmHWM read every 2 ms while
+ * it runs: wait4's ru_maxrss would also count this bench's own memory,
+ * which a child holds from the fork until its exec. */
 static int run(char *const *argv, long *rss_kib, int64_t *us)
 {
 	char exe[512];
@@ -78,12 +110,24 @@ static int run(char *const *argv, long *rss_kib, int64_t *us)
 	}
 	int st;
 	struct rusage ru;
-	while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
-		;
+	long peak = 0;
+	for (;;) {
+		pid_t r = wait4(pid, &st, rss_kib != NULL ? WNOHANG : 0, &ru);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r == 0) {
+			/* once exec'd: before, the child's memory is ours */
+			long k = execd(pid, argv[0]) ? hwm_kib(pid) : 0;
+			peak = k > peak ? k : peak;
+			h_sleep_ms(2);
+		}
+	}
 	if (us != NULL)
 		*us = now_us() - t0;
 	if (rss_kib != NULL)
-		*rss_kib = ru.ru_maxrss;
+		*rss_kib = peak;
 	cpu_us = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
 		 ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -229,7 +273,53 @@ static int make_image(const char *path, size_t mib)
 	return ok ? 0 : -1;
 }
 
-static int measure(const char *what, const char *tmpdir, size_t mib)
+/* Bytes pid has caused to be written to storage (/proc/PID/io). */
+static long long write_bytes(pid_t pid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+	FILE *f = fopen(path, "re");
+	long long v = -1;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "write_bytes: %lld", &v) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
+/* Waits (at most 30 s) until albd has written nothing for 300 ms, then
+ * syncs: the compaction a create starts is over before the next run. */
+static void settle(void)
+{
+	if (albd_pid <= 0)
+		return;
+	long long last = write_bytes(albd_pid);
+	for (int quiet = 0, i = 0; quiet < 6 && i < 600; i++) {
+		h_sleep_ms(50);
+		long long now = write_bytes(albd_pid);
+		quiet = now == last ? quiet + 1 : 0;
+		last = now;
+	}
+	sync();
+}
+
+/* Median ms of making mib MiB durable on albd's dbdir (3 runs). */
+static double durable_ms(size_t mib)
+{
+	size_t len = mib << 20;
+	uint8_t *p = malloc(len);
+	if (p == NULL)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(i * 2654435761u >> 24);
+	settle();
+	double ms = bench_floor_append(albd_dbdir, p, len, 3);
+	free(p);
+	return ms;
+}
+
+static int measure(const char *what, const char *tmpdir, size_t mib, size_t k)
 {
 	char img[64];
 	snprintf(img, sizeof(img), "image-%zu.img", mib);
@@ -240,11 +330,12 @@ static int measure(const char *what, const char *tmpdir, size_t mib)
 		char *tlsd[] = {"alb-tlsd", "-q", "--ip", "127.0.0.1", "--tmpdir",
 				(char *)tmpdir, "cacert.pem", "server.pem", "server.key", NULL};
 		pid_t t = spawn(tlsd);
-		for (int k = 0; k < 500 && !port_open(); k++)
+		for (int w = 0; w < 500 && !port_open(); w++)
 			h_sleep_ms(10);
 		char *deploy[] = {"alb-deploy", "create", "-f", "bench", img,
 				  "--compression-level", "0", "-q", "-d", "127.0.0.1",
 				  "--arg=--sleep-ms=600000", NULL};
+		settle();
 		long rss = 0;
 		int st = run(deploy, &rss, &us[i]);
 		crss[i] = rss;
@@ -264,6 +355,15 @@ static int measure(const char *what, const char *tmpdir, size_t mib)
 	       what, mib, (double)m / 1e3, bytes / 1e6 / ((double)m / 1e6),
 	       (double)median(ccpu, RUNS) / 1e3, (double)median(tcpu, RUNS) / 1e3,
 	       (long)median(crss, RUNS), (long)median(trss, RUNS));
+	if (albd_pid <= 0) {
+		sink_us[k] = m;
+	} else {
+		double d = durable_ms(mib), f = (double)sink_us[k] / 1e3 + d;
+		printf("        floor: sink %.1f ms + durable write of %zu MiB on "
+		       "albd's dbdir %.1f ms = %.1f ms, %.1f MB/s; albd at %.0f%% of it\n",
+		       (double)sink_us[k] / 1e3, mib, d, f, bytes / 1e6 / (f / 1e3),
+		       100.0 * f / ((double)m / 1e3));
+	}
 	unlink(img);
 	return 0;
 }
@@ -296,7 +396,8 @@ static int body(void)
 	}
 	close(s);
 	struct harness h;
-	if (h_setup_in(&h, "bench-remote", getenv("ALB_BENCH_TMPDIR_BASE")) != 0 ||
+	const char *tmp_base = getenv("ALB_BENCH_TMPDIR_BASE");
+	if (h_setup_in(&h, "bench-remote", tmp_base != NULL ? tmp_base : "/dev/shm") != 0 ||
 	    h_start_albd(&h, "-q") != 0) {
 		fprintf(stderr, "cannot start albd (root? ALB_FAKE_TENDER?)\n");
 		return 1;
@@ -323,9 +424,11 @@ static int body(void)
 	       RUNS, TARGET_MBS, loadavg());
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < n_sizes; i++)
-		rc = measure("sink", sink_tmpdir, (size_t)sizes[i]);
+		rc = measure("sink", sink_tmpdir, (size_t)sizes[i], i);
+	albd_pid = h.pid;
+	albd_dbdir = h.dbdir;
 	for (size_t i = 0; rc == 0 && i < n_sizes; i++)
-		rc = measure("albd", h.tmpdir, (size_t)sizes[i]);
+		rc = measure("albd", h.tmpdir, (size_t)sizes[i], i);
 	h_stop(&h, SIGTERM);
 	if (chdir("/") != 0)
 		rc = 1;

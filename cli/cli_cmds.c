@@ -152,9 +152,16 @@ int cli_send_create(struct cli_args *a, const char *name,
 	} else if (rc == 0) {
 		rc = inline_image(a, map, (size_t)size, cfg, &buf, &err);
 	}
+	/* a streamed image is read from fd: its pages need not stay mapped
+	 * (they would count in our memory as the page cache lends them) */
+	if (r.upload_fd >= 0) {
+		munmap(map, (size_t)size);
+		map = NULL;
+	}
 	int status = rc < 0 ? cli_local_failure(a, &err) : cli_execute(a, &r);
 	alb_buf_free(&buf);
-	munmap(map, (size_t)size);
+	if (map != NULL)
+		munmap(map, (size_t)size);
 	return status;
 }
 
