@@ -24,6 +24,8 @@ struct cfg_meta {
 	bool has_entry;
 	struct alb_state_entry entry;
 	void *image_owner; /* the frame the image lies in (config_adopt()) */
+	/* the copy whose image this one shares (config_share()), held */
+	struct alb_unikernel_config *image_of;
 };
 
 union cfg_head {
@@ -47,6 +49,7 @@ void config_free(struct alb_unikernel_config *c)
 	if (c != NULL && --head_of(c)->m.refs == 0) {
 		alb_state_entry_free(&head_of(c)->m.entry);
 		free(head_of(c)->m.image_owner);
+		config_free(head_of(c)->m.image_of);
 		free(head_of(c));
 	}
 }
@@ -220,13 +223,36 @@ struct alb_unikernel_config *config_adopt(const struct alb_unikernel_config *c,
 	return d;
 }
 
-struct alb_unikernel_config *config_merge(const struct alb_unikernel_config *old,
+/* A copy of c whose image is the one of the copy owner (held, not
+ * copied): the copy that has it itself, so that restarts do not chain. */
+static struct alb_unikernel_config *copy_sharing(const struct alb_unikernel_config *c,
+						 struct alb_unikernel_config *owner)
+{
+	struct alb_unikernel_config *root = head_of(owner)->m.image_of;
+	if (root == NULL)
+		root = owner;
+	const struct alb_bytes none = {NULL, 0};
+	struct alb_unikernel_config *d = config_copy(c, &none);
+	if (d == NULL)
+		return NULL;
+	d->image = root->image;
+	head_of(d)->m.image_of = config_retain(root);
+	return d;
+}
+
+struct alb_unikernel_config *config_share(struct alb_unikernel_config *c)
+{
+	return copy_sharing(c, c);
+}
+
+struct alb_unikernel_config *config_merge(struct alb_unikernel_config *old,
 					  const struct alb_unikernel_config *args)
 {
-	/* A shallow combination first; config_copy() makes it self-contained. */
+	/* A shallow combination first; the copy makes it self-contained
+	 * but for the image, which it shares with old. */
 	struct alb_unikernel_config m = *args;
 	m.typ = old->typ;
 	m.compressed = old->compressed;
 	m.image = old->image;
-	return config_copy(&m, NULL);
+	return copy_sharing(&m, old);
 }

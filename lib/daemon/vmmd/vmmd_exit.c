@@ -122,7 +122,7 @@ static void restart_now(uv_timer_t *t)
 	/* an operation on the name (destroy, create) decides instead */
 	if (u->state != UK_RESTART_WAIT || u->op != NULL || v->stopping)
 		return;
-	struct alb_unikernel_config *cfg = config_copy(u->cfg, NULL);
+	struct alb_unikernel_config *cfg = config_share(u->cfg);
 	if (cfg == NULL) {
 		alb_log_error("vmmd: %s: out of memory, not restarted", u->name);
 		u->state = UK_IDLE;

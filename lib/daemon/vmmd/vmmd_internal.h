@@ -307,9 +307,13 @@ const struct alb_state_entry *config_state_entry(struct alb_unikernel_config *c,
 int config_entry_pieces(struct alb_unikernel_config *c, const char *name,
 			struct iovec piece[3], size_t *len,
 			struct alb_error *err);
+/** A copy of c (another configuration, as config_copy()) whose image is
+ * c's, shared and not copied: a restart's. NULL when out of memory. */
+struct alb_unikernel_config *config_share(struct alb_unikernel_config *c);
 /** Restart arguments applied to a running configuration (spec §6.9): the
- * old typ, compressed and image with every other field from args. */
-struct alb_unikernel_config *config_merge(const struct alb_unikernel_config *old,
+ * old typ, compressed and image (shared with old) with every other field
+ * from args. */
+struct alb_unikernel_config *config_merge(struct alb_unikernel_config *old,
 					  const struct alb_unikernel_config *args);
 
 /* ---- commands ---------------------------------------------------------- */

@@ -105,7 +105,7 @@ static void start_restart(struct op *op)
 		return;
 	}
 	o->cfg = o->args != NULL ? config_merge(u->cfg, o->args)
-				 : config_copy(u->cfg, NULL);
+				 : config_share(u->cfg);
 	if (o->cfg == NULL) {
 		end_text(o, ALB_ENOMEM, "out of memory");
 		return;

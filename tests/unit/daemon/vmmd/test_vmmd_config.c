@@ -2,7 +2,9 @@
  * create's image in the frame it came in (no copy) when the image lies
  * within it, up to the frame's last byte, and copies it when it does not
  * (one byte past the frame, another buffer, an empty image); the copy
- * frees the frame with itself.
+ * frees the frame with itself. A restart's copy (config_share(),
+ * config_merge()) shares the image with the copy that has it, which lives
+ * as long as one of them does, and restarts of restarts do not chain.
  * SPDX-License-Identifier: ISC */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -114,12 +116,51 @@ static void test_copies_what_is_not_in_the_frame(void **state)
 	alb_buf_free(&f);
 }
 
+static void test_share_and_merge(void **state)
+{
+	(void)state;
+	struct alb_buf f = frame_new();
+	struct alb_unikernel_config c = config_in(f.data + IMAGE_OFF, 20);
+	struct alb_unikernel_config *first = config_adopt(&c, &f);
+	assert_non_null(first);
+	struct alb_unikernel_config *again = config_share(first);
+	assert_non_null(again);
+	assert_ptr_not_equal(again, first);
+	assert_ptr_equal(again->image.ptr, first->image.ptr);
+	assert_int_equal(again->image.len, 20);
+	assert_ptr_not_equal(again->cpuids, first->cpuids);
+	/* restart arguments: every field but typ, compressed and image */
+	struct alb_unikernel_config args = config_in(NULL, 0);
+	args.memory = 64;
+	args.compressed = true;
+	struct alb_unikernel_config *merged = config_merge(again, &args);
+	assert_non_null(merged);
+	assert_int_equal(merged->memory, 64);
+	assert_false(merged->compressed);
+	assert_ptr_equal(merged->image.ptr, first->image.ptr);
+	/* the first copies go (the running one is replaced twice): the
+	 * image stays with the last */
+	const uint8_t *img = first->image.ptr;
+	config_free(first);
+	config_free(again);
+	assert_ptr_equal(merged->image.ptr, img);
+	assert_int_equal(merged->image.ptr[0], IMAGE_OFF);
+	assert_int_equal(merged->image.ptr[19], IMAGE_OFF + 19);
+	struct alb_unikernel_config *third = config_share(merged);
+	assert_non_null(third);
+	config_free(merged);
+	assert_int_equal(third->image.ptr[19], IMAGE_OFF + 19);
+	config_free(third); /* the frame with it (ASan: no leak) */
+	alb_buf_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_adopts_up_to_the_last_byte),
 		cmocka_unit_test(test_copies_one_past_the_frame),
 		cmocka_unit_test(test_copies_what_is_not_in_the_frame),
+		cmocka_unit_test(test_share_and_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
