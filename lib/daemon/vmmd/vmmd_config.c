@@ -1,7 +1,10 @@
-/* libalbatross — vmmd: deep copies of unikernel configurations, in one
+/* libalbatross — vmmd: copies of unikernel configurations, in one
  * allocation each, so that a running unikernel owns its configuration
- * independently of the message or state file it came from. A copy carries
- * a reference count in front of it, so that a state write in the
+ * independently of the message or state file it came from. The image, the
+ * only large part, is not copied when it need not be: a create's stays in
+ * the frame it came in (config_adopt()), a restart's is shared with the
+ * configuration it restarts (config_share(), config_merge()). A copy
+ * carries a reference count in front of it, so that a state write in the
  * threadpool can keep the configurations it encodes while the loop
  * replaces them; the count is only touched on the loop thread.
  * SPDX-License-Identifier: ISC */
