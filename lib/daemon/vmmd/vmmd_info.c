@@ -12,34 +12,47 @@
 #include "vmmd_internal.h"
 
 struct item {
-	char *name;
+	size_t name; /* offset of the name in the list's names */
 	const struct uk *u;
 };
 
+/* The unikernels a query lists, their names one after the other in one
+ * buffer (one allocation for all, not one each). */
 struct list {
 	struct item *v;
 	size_t n, cap;
+	char *names;
+	size_t names_len, names_cap;
 	bool nomem;
 };
 
+static bool grow(void **p, size_t *cap, size_t need, size_t size, size_t first)
+{
+	if (need <= *cap)
+		return true;
+	size_t cap2 = *cap ? *cap : first;
+	while (cap2 < need)
+		cap2 *= 2;
+	void *np = realloc(*p, cap2 * size);
+	if (np == NULL)
+		return false;
+	*p = np;
+	*cap = cap2;
+	return true;
+}
+
 static int add(struct list *l, const char *name, const struct uk *u)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct item *nv = realloc(l->v, cap * sizeof(*nv));
-		if (nv == NULL) {
-			l->nomem = true;
-			return ALB_ENOMEM;
-		}
-		l->v = nv;
-		l->cap = cap;
-	}
-	char *copy = strdup(name);
-	if (copy == NULL) {
+	size_t len = strlen(name) + 1;
+	if (!grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v), 16) ||
+	    !grow((void **)&l->names, &l->names_cap, l->names_len + len, 1,
+		  16 * ALB_NAME_BUF)) {
 		l->nomem = true;
 		return ALB_ENOMEM;
 	}
-	l->v[l->n++] = (struct item){copy, u};
+	memcpy(l->names + l->names_len, name, len);
+	l->v[l->n++] = (struct item){l->names_len, u};
+	l->names_len += len;
 	return 0;
 }
 
@@ -53,9 +66,8 @@ static int collect(const char *name, void *value, void *ctx)
 
 static void list_free(struct list *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i].name);
 	free(l->v);
+	free(l->names);
 }
 
 /* Fills one info from a running unikernel; blocks and nets are arrays of
@@ -143,7 +155,7 @@ void vmmd_info_cmd(struct conn *c, const struct alb_msg *m)
 		/* Albatross prepends while folding: the reverse of the fold */
 		for (size_t i = 0; i < l.n; i++) {
 			const struct item *it = &l.v[l.n - 1 - i];
-			infos[i].name = it->name;
+			infos[i].name = l.names + it->name;
 			fill(v, it->u, &infos[i].info, blocks + bi, nets + ni);
 			bi += it->u->cfg->n_blocks;
 			ni += it->u->cfg->n_bridges;
