@@ -297,21 +297,6 @@ struct fit_ctx {
 	bool nomem;
 };
 
-static bool grow(void **v, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return true;
-	size_t c = *cap == 0 ? 16 : *cap * 2;
-	if (c > SIZE_MAX / elem)
-		return false;
-	void *m = realloc(*v, c * elem);
-	if (m == NULL)
-		return false;
-	*v = m;
-	*cap = c;
-	return true;
-}
-
 static int fit_uk(const char *name, void *value, void *ctx)
 {
 	(void)name;
@@ -323,8 +308,8 @@ static int fit_uk(const char *name, void *value, void *ctx)
 		c->cpus_ok = false;
 		if (!c->gather)
 			continue;
-		if (!grow((void **)&c->ids, &c->cap_ids, c->n_ids,
-			  sizeof(*c->ids))) {
+		if (!alb_grow((void **)&c->ids, &c->cap_ids, c->n_ids + 1,
+			      sizeof(*c->ids))) {
 			c->nomem = true;
 			return ALB_ENOMEM;
 		}
@@ -336,8 +321,8 @@ static int fit_uk(const char *name, void *value, void *ctx)
 			c->bridges_ok = false;
 		if (!c->gather)
 			continue;
-		if (!grow((void **)&c->strs, &c->cap_strs, c->n_strs,
-			  sizeof(*c->strs))) {
+		if (!alb_grow((void **)&c->strs, &c->cap_strs, c->n_strs + 1,
+			      sizeof(*c->strs))) {
 			c->nomem = true;
 			return ALB_ENOMEM;
 		}

@@ -38,20 +38,6 @@ struct dc_metrics {
 	size_t n_c, cap_c;
 };
 
-/* Room for one more element in an array of `size`-byte elements. */
-static bool grow(void *arr, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return true;
-	size_t nc = *cap ? *cap * 2 : 8;
-	void *p = realloc(*(void **)arr, nc * size);
-	if (p == NULL)
-		return false;
-	*(void **)arr = p;
-	*cap = nc;
-	return true;
-}
-
 struct dc_metrics *dc_metrics_new(void)
 {
 	return calloc(1, sizeof(struct dc_metrics));
@@ -156,7 +142,7 @@ int dc_metric_add(struct dc_metrics *m, const struct dc_metric_def *def,
 	if (rc != 0)
 		return rc;
 	struct dc_metric *f = calloc(1, sizeof(*f));
-	if (f == NULL || !grow(&m->f, &m->cap, m->n, sizeof(*m->f))) {
+	if (f == NULL || !alb_grow((void **)&m->f, &m->cap, m->n + 1, sizeof(*m->f))) {
 		free(f);
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	}
@@ -192,7 +178,7 @@ struct dc_series *dc_metric_append(struct dc_metric *f, const char *label)
 	if (f == NULL || !label_fits(f, label) || f->n >= DC_METRIC_SERIES_MAX)
 		return NULL;
 	if (f->n == f->made) {
-		if (!grow(&f->s, &f->cap, f->made, sizeof(*f->s)))
+		if (!alb_grow((void **)&f->s, &f->cap, f->made + 1, sizeof(*f->s)))
 			return NULL;
 		struct dc_series *s = calloc(1, sizeof(*s));
 		if (s == NULL)
@@ -306,7 +292,7 @@ uint64_t dc_series_value(const struct dc_series *s)
 int dc_metrics_on_collect(struct dc_metrics *m, void (*fn)(void *ctx),
 			  void *ctx, void (*free_ctx)(void *ctx))
 {
-	if (!grow(&m->c, &m->cap_c, m->n_c, sizeof(*m->c)))
+	if (!alb_grow((void **)&m->c, &m->cap_c, m->n_c + 1, sizeof(*m->c)))
 		return ALB_ENOMEM;
 	m->c[m->n_c++] = (struct collector){fn, ctx, free_ctx};
 	return 0;

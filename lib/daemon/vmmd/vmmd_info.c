@@ -26,27 +26,11 @@ struct list {
 	bool nomem;
 };
 
-static bool grow(void **p, size_t *cap, size_t need, size_t size, size_t first)
-{
-	if (need <= *cap)
-		return true;
-	size_t cap2 = *cap ? *cap : first;
-	while (cap2 < need)
-		cap2 *= 2;
-	void *np = realloc(*p, cap2 * size);
-	if (np == NULL)
-		return false;
-	*p = np;
-	*cap = cap2;
-	return true;
-}
-
 static int add(struct list *l, const char *name, const struct uk *u)
 {
 	size_t len = strlen(name) + 1;
-	if (!grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v), 16) ||
-	    !grow((void **)&l->names, &l->names_cap, l->names_len + len, 1,
-		  16 * ALB_NAME_BUF)) {
+	if (!alb_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) ||
+	    !alb_grow((void **)&l->names, &l->names_cap, l->names_len + len, 1)) {
 		l->nomem = true;
 		return ALB_ENOMEM;
 	}

@@ -103,23 +103,6 @@ static void taps_start(struct alb_vmmd *v)
 	uv_queue_work(v->loop, &j->work, taps_work, taps_after);
 }
 
-/* Room for more elements in *arr (of size elem, *cap of them); false when
- * out of memory (*arr unchanged). */
-static bool grow(void **arr, size_t elem, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return true;
-	size_t c = *cap ? *cap : 16;
-	while (c < need)
-		c *= 2;
-	void *nv = realloc(*arr, c * elem);
-	if (nv == NULL)
-		return false;
-	*arr = nv;
-	*cap = c;
-	return true;
-}
-
 void taps_release(struct alb_vmmd *v, const char *name, uint64_t rec_id,
 		  struct alb_ifname *taps, size_t n, void (*done)(void *ctx),
 		  void *ctx)
@@ -136,10 +119,10 @@ void taps_release(struct alb_vmmd *v, const char *name, uint64_t rec_id,
 	}
 	struct taps_waiter *t = done != NULL ? malloc(sizeof(*t)) : NULL;
 	if ((done != NULL && t == NULL) ||
-	    !grow((void **)&v->taps.v, sizeof(*v->taps.v), &v->taps.cap,
-		  v->taps.n + n) ||
-	    (rec && !grow((void **)&v->taps.recs, sizeof(*v->taps.recs),
-			  &v->taps.cap_recs, v->taps.n_recs + 1))) {
+	    !alb_grow((void **)&v->taps.v, &v->taps.cap, v->taps.n + n,
+		      sizeof(*v->taps.v)) ||
+	    (rec && !alb_grow((void **)&v->taps.recs, &v->taps.cap_recs,
+			      v->taps.n_recs + 1, sizeof(*v->taps.recs)))) {
 		/* the record stays: the next start removes the taps */
 		alb_log_error("vmmd: out of memory, taps not removed");
 		free(t);

@@ -3,6 +3,8 @@
 #ifndef ALB_INTERNAL_H
 #define ALB_INTERNAL_H
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "albatross/common.h"
@@ -33,6 +35,29 @@ static inline bool alb_reserved_zero(const uint64_t *r, size_t n)
 }
 #define ALB_RESERVED_ZERO(s)                                                   \
 	alb_reserved_zero((s)->reserved_, ALB_ARRAY_LEN((s)->reserved_))
+
+/* Room for need elements of elem bytes in the array *arr of *cap: the
+ * capacity doubles from 16 until it suffices. false when out of memory or
+ * too large (*arr and *cap unchanged). */
+static inline bool alb_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t c = *cap != 0 ? *cap : 16;
+	while (c < need) {
+		if (c > SIZE_MAX / 2)
+			return false;
+		c *= 2;
+	}
+	if (elem != 0 && c > SIZE_MAX / elem)
+		return false;
+	void *p = realloc(*arr, c * elem);
+	if (p == NULL)
+		return false;
+	*arr = p;
+	*cap = c;
+	return true;
+}
 
 /* alb_set_error() is public (common.h): the programs report through it too. */
 
