@@ -33,6 +33,7 @@
 #include "host_helpers.h"
 #include "bench_floor.h"
 #include "bench_paths.h"
+#include "bench_stats.h"
 
 #define BR "bench0"
 /* Runs of info over all unikernels, for its median. */
@@ -47,47 +48,12 @@ static int ns_count[MAX_COUNTS];
 static size_t n_counts;
 static enum { FLEETS, IMAGES, TAPS } mode = FLEETS;
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Percentile p of v[0..n) in microseconds (sorts v). */
 static double pct(int64_t *v, size_t n, double p)
 {
-	qsort(v, n, sizeof(*v), cmp_i64);
+	bench_sort_i64(v, n);
 	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
 	return (double)v[i];
-}
-
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	long kib = -1;
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	if (f != NULL)
-		fclose(f);
-	return kib;
-}
-
-/* albd's soft limit of open files. */
-static long nofile_of(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
-	FILE *f = fopen(path, "re");
-	long soft = -1;
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "Max open files %ld", &soft) == 1)
-			break;
-	if (f != NULL)
-		fclose(f);
-	return soft;
 }
 
 static long read_long(const char *path)
@@ -219,7 +185,7 @@ static void fleet(size_t n, bool nic)
 		c->blocks = &blk;
 	}
 	int64_t *lat = calloc(n, sizeof(*lat));
-	long rss0 = rss_kib(h.pid);
+	long rss0 = h_proc_value(h.pid, "status", "VmRSS:");
 	for (size_t i = 0; i < n; i++) {
 		char name[32], bname[32];
 		snprintf(name, sizeof(name), ":u%zu", i);
@@ -244,7 +210,7 @@ static void fleet(size_t n, bool nic)
 		}
 		alb_msg_free(m);
 	}
-	long rss = rss_kib(h.pid);
+	long rss = (long)h_proc_value(h.pid, "status", "VmRSS:");
 	int tenders = h_tenders(&h, NULL, 0);
 	printf("N=%-5zu %-16s create: median %.3f ms, p99 %.3f ms | info of all: "
 	       "median %.3f ms | albd RSS %.1f MiB (%.1f MiB at start) | %d "
@@ -252,7 +218,7 @@ static void fleet(size_t n, bool nic)
 	       n, nic ? "1 NIC + 1 block" : "no NIC", pct(lat, n, 0.5) / 1000.0,
 	       pct(lat, n, 0.99) / 1000.0, pct(info, INFO_RUNS, 0.5) / 1000.0,
 	       (double)rss / 1024.0, (double)rss0 / 1024.0, tenders,
-	       nofile_of(h.pid));
+	       (long)h_proc_value(h.pid, "limits", "Max open files"));
 	fflush(stdout);
 	int64_t t0 = h_now_us();
 	int st = h_stop(&h, SIGTERM);

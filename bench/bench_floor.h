@@ -11,17 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
+
 static inline int64_t bench_floor_now_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static inline int bench_floor_cmp(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
 }
 
 /* Median, in ms, of `runs` (at most 64) of: append len bytes to one file
@@ -46,8 +42,7 @@ static inline double bench_floor_append(const char *dir, const uint8_t *p,
 	unlink(path);
 	if (!ok)
 		return -1;
-	qsort(v, (size_t)runs, sizeof(v[0]), bench_floor_cmp);
-	return (double)v[runs / 2] / 1000.0;
+	return (double)bench_median_i64(v, (size_t)runs) / 1000.0;
 }
 
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "albatross/tender.h"
+#include "bench_stats.h"
 
 #define RUNS 100
 #define BIG_MEMORY (256u << 20)
@@ -35,15 +36,9 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
 static void report(const char *what, int64_t *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), cmp_i64);
+	bench_sort_i64(v, n);
 	printf("  %-28s median %8.1f us   p10 %8.1f us   p90 %8.1f us\n", what,
 	       (double)v[n / 2] / 1e3, (double)v[n / 10] / 1e3,
 	       (double)v[n * 9 / 10] / 1e3);

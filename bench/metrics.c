@@ -30,24 +30,13 @@
 #include "host_helpers.h"
 #include "prom_parse.h"
 #include "bench_paths.h"
+#include "bench_stats.h"
 
 #define PATHS 10
 #define SCRAPES 21
 /* What one scrape may keep a daemon's loop busy at 1,000 unikernels, in
  * a build without sanitizers. */
 #define RENDER_BOUND_MS 20.0
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 static int free_port(void)
 {
@@ -148,10 +137,10 @@ static void measure(const char *who, int port, size_t n)
 	double max = 0;
 	for (int i = 0; i < SCRAPES; i++)
 		max = wall[i] > max ? wall[i] : max;
-	double r = median(render, SCRAPES);
+	double r = bench_median_double(render, SCRAPES);
 	printf("%-13s N=%zu: scrape median %.2f ms (max %.2f ms), rendered on its "
 	       "loop in %.2f ms [bound %.0f ms: %s], %zu KiB, %zu samples\n",
-	       who, n, median(wall, SCRAPES) / 1000, max / 1000, r / 1000,
+	       who, n, bench_median_double(wall, SCRAPES) / 1000, max / 1000, r / 1000,
 	       RENDER_BOUND_MS, r / 1000 <= RENDER_BOUND_MS ? "ok" : "EXCEEDED",
 	       bytes / 1024, samples);
 	fflush(stdout);

@@ -17,18 +17,13 @@
 
 #include "albd_harness.h"
 #include "oci_harness.h"
+#include "bench_stats.h"
 
 #define RUNS 9
 #define N_DEFAULT 50
 #define N_MAX 1000
 
 static struct oci_harness H;
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* Microseconds from starting cmd to its first line of output containing
  * want; -1 when it never comes. */
@@ -62,7 +57,7 @@ static void row_first_line(const char *what, const char *image,
 			return;
 		}
 	}
-	qsort(t, RUNS, sizeof(t[0]), cmp_i64);
+	bench_sort_i64(t, RUNS);
 	printf("%-34s %8.1f ms (min %.1f, max %.1f)\n", what,
 	       t[RUNS / 2] / 1000.0, t[0] / 1000.0, t[RUNS - 1] / 1000.0);
 }

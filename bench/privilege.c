@@ -20,6 +20,7 @@
 #include "albd_harness.h"
 #include "host_helpers.h"
 #include "vmmd_internal.h"
+#include "bench_stats.h"
 
 #define RUNS 200
 #define CREATES 100
@@ -33,19 +34,13 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
 struct fig {
 	double med, p10, p90;
 };
 
 static struct fig figure(int64_t *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), cmp_i64);
+	bench_sort_i64(v, n);
 	return (struct fig){(double)v[n / 2] / 1e3, (double)v[n / 10] / 1e3,
 			    (double)v[n * 9 / 10] / 1e3};
 }

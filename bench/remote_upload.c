@@ -32,6 +32,7 @@
 #include "host_helpers.h"
 #include "bench_floor.h"
 #include "bench_paths.h"
+#include "bench_stats.h"
 
 #define RUNS 5
 #define TARGET_MBS 300.0
@@ -58,22 +59,8 @@ static int64_t now_us(void)
 	return h_now_us();
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static int64_t median(int64_t *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_i64);
-	return v[n / 2];
-}
-
 /* CPU time (user + system) of a finished child, in us. */
 static int64_t cpu_us;
-
-static long hwm_kib(pid_t pid);
 
 /* Whether pid runs program name now (its comm, at most 15 bytes). */
 static bool execd(pid_t pid, const char *name)
@@ -119,7 +106,7 @@ static int run(char *const *argv, long *rss_kib, int64_t *us)
 			return -1;
 		if (r == 0) {
 			/* once exec'd: before, the child's memory is ours */
-			long k = execd(pid, argv[0]) ? hwm_kib(pid) : 0;
+			long k = execd(pid, argv[0]) ? (long)h_proc_value(pid, "status", "VmHWM:") : 0;
 			peak = k > peak ? k : peak;
 			h_sleep_ms(2);
 		}
@@ -146,20 +133,6 @@ static pid_t spawn(char *const *argv)
 		_exit(127);
 	}
 	return pid;
-}
-
-static long hwm_kib(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	long kib = -1;
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-			break;
-	if (f != NULL)
-		fclose(f);
-	return kib;
 }
 
 /* CPU time (user + system) of a running process so far, in us. */
@@ -273,31 +246,16 @@ static int make_image(const char *path, size_t mib)
 	return ok ? 0 : -1;
 }
 
-/* Bytes pid has caused to be written to storage (/proc/PID/io). */
-static long long write_bytes(pid_t pid)
-{
-	char path[64], line[128];
-	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
-	FILE *f = fopen(path, "re");
-	long long v = -1;
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "write_bytes: %lld", &v) == 1)
-			break;
-	if (f != NULL)
-		fclose(f);
-	return v;
-}
-
 /* Waits (at most 30 s) until albd has written nothing for 300 ms, then
  * syncs: the compaction a create starts is over before the next run. */
 static void settle(void)
 {
 	if (albd_pid <= 0)
 		return;
-	long long last = write_bytes(albd_pid);
+	long long last = h_proc_value(albd_pid, "io", "write_bytes:");
 	for (int quiet = 0, i = 0; quiet < 6 && i < 600; i++) {
 		h_sleep_ms(50);
-		long long now = write_bytes(albd_pid);
+		long long now = h_proc_value(albd_pid, "io", "write_bytes:");
 		quiet = now == last ? quiet + 1 : 0;
 		last = now;
 	}
@@ -340,7 +298,7 @@ static int measure(const char *what, const char *tmpdir, size_t mib, size_t k)
 		int st = run(deploy, &rss, &us[i]);
 		crss[i] = rss;
 		ccpu[i] = cpu_us;
-		trss[i] = hwm_kib(t);
+		trss[i] = h_proc_value(t, "status", "VmHWM:");
 		tcpu[i] = proc_cpu_us(t);
 		stop(t);
 		if (st != 0) {
@@ -348,13 +306,13 @@ static int measure(const char *what, const char *tmpdir, size_t mib, size_t k)
 			return -1;
 		}
 	}
-	int64_t m = median(us, RUNS);
+	int64_t m = bench_median_i64(us, RUNS);
 	double bytes = (double)(mib << 20);
 	printf("  %-5s %3zu MiB  %7.1f ms %7.1f MB/s | CPU ms: client %6.1f alb-tlsd %6.1f "
 	       "| peak RSS KiB: client %6ld alb-tlsd %7ld\n",
 	       what, mib, (double)m / 1e3, bytes / 1e6 / ((double)m / 1e6),
-	       (double)median(ccpu, RUNS) / 1e3, (double)median(tcpu, RUNS) / 1e3,
-	       (long)median(crss, RUNS), (long)median(trss, RUNS));
+	       (double)bench_median_i64(ccpu, RUNS) / 1e3, (double)bench_median_i64(tcpu, RUNS) / 1e3,
+	       (long)bench_median_i64(crss, RUNS), (long)bench_median_i64(trss, RUNS));
 	if (albd_pid <= 0) {
 		sink_us[k] = m;
 	} else {

@@ -37,6 +37,7 @@
 #include "albatross/albatross.h"
 #include "host/proc.h"
 #include "stats_internal.h"
+#include "bench_stats.h"
 
 #define N_PROCS 1000
 #define ROUNDS 21
@@ -80,18 +81,6 @@ static double cpu_us(clockid_t clk)
 	struct timespec ts;
 	clock_gettime(clk, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
 }
 
 /* ---- 1 and 2: /proc ---------------------------------------------------- */
@@ -165,9 +154,9 @@ static void bench_proc(void)
 		bypath[r] = (t2 - t1) / N_PROCS;
 	}
 	printf("/proc sample, files kept open (3 pread):     %6.2f us CPU per unikernel\n",
-	       median(cached, ROUNDS));
+	       bench_median_double(cached, ROUNDS));
 	printf("/proc sample, stat + open/read/close x3:      %6.2f us CPU per unikernel\n",
-	       median(bypath, ROUNDS));
+	       bench_median_double(bypath, ROUNDS));
 	for (int i = 0; i < N_PROCS; i++)
 		alb_stats_proc_free(procs[i]);
 }
@@ -213,9 +202,9 @@ static void bench_export(void)
 		prom[r] = (t2 - t1) / N_PROCS;
 	}
 	printf("Influx lines (one interface):                 %6.2f us CPU per unikernel "
-	       "(%zu bytes for all)\n", median(influx, ROUNDS), ilen);
+	       "(%zu bytes for all)\n", bench_median_double(influx, ROUNDS), ilen);
 	printf("Prometheus page (one interface):              %6.2f us CPU per unikernel "
-	       "(%zu bytes for all)\n", median(prom, ROUNDS), plen);
+	       "(%zu bytes for all)\n", bench_median_double(prom, ROUNDS), plen);
 }
 
 /* ---- 3: the daemon's tick ----------------------------------------------- */
@@ -364,7 +353,7 @@ static void bench_tick(void)
 	printf("alb-statsd tick (sample, 1 netlink dump, encode, send to 1 subscriber):\n"
 	       "                                               %6.2f us CPU per unikernel "
 	       "(%ld samples received)\n",
-	       median(per, ROUNDS), (long)rd.got);
+	       bench_median_double(per, ROUNDS), (long)rd.got);
 	alb_client_close(ctl);
 	alb_client_close(sub);
 	op(2);

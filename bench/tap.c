@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "albatross/net.h"
+#include "bench_stats.h"
 
 #define ITERATIONS 100
 #define BRIDGE "benchbr0"
@@ -32,15 +33,9 @@ static double now_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 static double median(double *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
+	bench_sort_double(v, n);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 

@@ -90,6 +90,17 @@ static inline size_t fuzz_mem_stop(void)
 }
 #endif
 
+/* Defines the target's LLVMFuzzerInitialize: fuzz_mem_init(), once. */
+#define FUZZ_MEM_INITIALIZE()                                                  \
+	int LLVMFuzzerInitialize(int *argc, char ***argv);                     \
+	int LLVMFuzzerInitialize(int *argc, char ***argv)                      \
+	{                                                                      \
+		(void)argc;                                                    \
+		(void)argv;                                                    \
+		fuzz_mem_init();                                               \
+		return 0;                                                      \
+	}
+
 /* Checks the bytes a decode of len input bytes took from malloc. */
 static inline void fuzz_mem_check(size_t used, size_t len)
 {

@@ -13,16 +13,9 @@
 #include "proto/journal_codec.h"
 #include "proto/state_codec.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_mem_init();
-	return 0;
-}
+FUZZ_MEM_INITIALIZE()
 
 /* The record of c, encoded as albd writes it, in one buffer. */
 static void encode(const struct alb_journal_change *c, struct alb_buf *out)

@@ -10,16 +10,9 @@
 #include "albatross/state.h"
 #include "fuzz_check.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_mem_init();
-	return 0;
-}
+FUZZ_MEM_INITIALIZE()
 
 static struct alb_state *decode(const uint8_t *data, size_t size, unsigned flags)
 {

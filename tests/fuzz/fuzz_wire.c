@@ -11,16 +11,9 @@
 #include "albatross/wire.h"
 #include "fuzz_check.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_mem_init();
-	return 0;
-}
+FUZZ_MEM_INITIALIZE()
 
 static struct alb_msg *msg_decode(const uint8_t *data, size_t size, unsigned flags,
 				  int *rc)

@@ -1628,13 +1628,7 @@ static void test_create_rollback_full_tmpdir(void **state)
 	assert_int_equal(h_start_core(&H, &cfg), 0);
 	char filler[H_PATH * 2];
 	snprintf(filler, sizeof(filler), "%s/filler", H.troot);
-	int fd = open(filler, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	static uint8_t block[4096];
-	while (write(fd, block, sizeof(block)) > 0)
-		;
-	assert_int_equal(errno, ENOSPC);
-	close(fd);
+	assert_int_equal(h_fill_fs(filler), 0);
 	struct ukc u;
 	uk_init(&u, false);
 	uk_net(&u, "a", BR);

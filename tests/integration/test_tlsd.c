@@ -1196,20 +1196,6 @@ static void test_cert_list_limit(void **state)
 
 static pid_t tlsd_pid;
 
-static long vm_kib(pid_t pid, const char *field)
-{
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char *p = strstr(buf, field);
-	return p != NULL ? strtol(p + strlen(field) + 1, NULL, 10) : -1;
-}
-
 static uint16_t free_port(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1323,7 +1309,7 @@ static void test_binary_big_certificate(void **state)
 	(void)state;
 	start_binary();
 	X509 *l = leaf_of_size(BIG_CERT);
-	long before = vm_kib(tlsd_pid, "VmHWM:");
+	long before = (long)h_proc_value(tlsd_pid, "status", "VmHWM:");
 	X509 *chain[] = {l};
 	struct client c;
 	if (client_open(&c, chain, 1)) {
@@ -1332,7 +1318,7 @@ static void test_binary_big_certificate(void **state)
 	}
 	client_close(&c);
 	usleep(100000);
-	long after = vm_kib(tlsd_pid, "VmHWM:");
+	long after = (long)h_proc_value(tlsd_pid, "status", "VmHWM:");
 	printf("alb-tlsd and a %u-byte client certificate (limit %u): peak RSS "
 	       "%ld KiB before, %ld KiB after (bound: before + %u KiB)\n", BIG_CERT,
 	       ALB_TLSD_CERT_LIST_DEFAULT, before, after, BIG_CERT_COST_MAX_KIB);
@@ -1362,7 +1348,7 @@ static void test_binary_streamed_image_memory(void **state)
 		assert_int_equal(s.image_len, sizes[i]);
 		assert_int_equal(s.image_first, 0xaa);
 		assert_int_equal(s.image_last, 0xcc);
-		peak[i] = vm_kib(tlsd_pid, "VmHWM:");
+		peak[i] = (long)h_proc_value(tlsd_pid, "status", "VmHWM:");
 		assert_true(peak[i] > 0);
 	}
 	printf("alb-tlsd's peak RSS after a streamed image of %u MiB: %ld KiB, "

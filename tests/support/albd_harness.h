@@ -99,6 +99,7 @@ static inline uint8_t *h_image(uint32_t target, const char *const *names,
 	size_t mft_desc = 4 + 8 + entries * 104;
 	size_t mft_len = nh + mft_desc;
 	size_t total = eh + 2 * ph + abi_len + mft_len + 4;
+	*len = 0;
 	uint8_t *b = calloc(1, total);
 	if (b == NULL)
 		return NULL;
@@ -163,6 +164,8 @@ static inline int h_write_file(const char *path, const void *data, size_t len)
 /* Reads a whole file (NUL added, not counted) or NULL. */
 static inline char *h_read_file(const char *path, size_t *len)
 {
+	if (len != NULL)
+		*len = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
@@ -303,6 +306,42 @@ static inline size_t h_cmdline(pid_t pid, char *buf, size_t size)
 		return 0;
 	buf[r] = '\0';
 	return (size_t)r;
+}
+
+/* The number after label at the start of a line of /proc/<pid>/<file>
+ * ("status", "VmHWM:"; "limits", "Max open files"; "io", "write_bytes:"),
+ * -1 when there is none (or pid is gone). */
+static inline long long h_proc_value(pid_t pid, const char *file,
+				     const char *label)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	FILE *f = fopen(path, "re");
+	long long v = -1;
+	size_t n = strlen(label);
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, label, n) == 0) {
+			v = strtoll(line + n, NULL, 10);
+			break;
+		}
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
+/* Fills the filesystem that holds path: zeros appended to a new file there
+ * until the disk is full; 0 when the last write failed with ENOSPC. */
+static inline int h_fill_fs(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	static const uint8_t zeros[4096];
+	while (write(fd, zeros, sizeof(zeros)) > 0)
+		;
+	int e = errno;
+	close(fd);
+	return e == ENOSPC ? 0 : -1;
 }
 
 /* Pids (up to max) of the tenders that run the image of unikernel name
