@@ -94,15 +94,9 @@ int alb_journal_list(const char *dbdir, uint64_t **ids, size_t *n,
 				      ALB_JOURNAL_SEGMENTS_MAX);
 		if (rc != 0)
 			break;
-		if (k == cap) {
-			size_t nc = cap ? 2 * cap : 8;
-			uint64_t *nv = realloc(v, nc * sizeof(*nv));
-			if (nv == NULL) {
-				rc = alb_fail(err, ALB_ENOMEM, "out of memory");
-				break;
-			}
-			v = nv;
-			cap = nc;
+		if (!alb_grow((void **)&v, &cap, k + 1, sizeof(*v))) {
+			rc = alb_fail(err, ALB_ENOMEM, "out of memory");
+			break;
 		}
 		v[k++] = id;
 	}
