@@ -36,6 +36,11 @@
 
 #define RUNS 5
 #define TARGET_MBS 300.0
+/* Before a run: albd has written nothing for SETTLE_QUIET_MS (polled every
+ * SETTLE_POLL_MS), or SETTLE_MAX_MS have passed. */
+#define SETTLE_POLL_MS 50
+#define SETTLE_QUIET_MS 300
+#define SETTLE_MAX_MS 30000
 #define PORT 1025
 
 static int sizes[8];
@@ -246,15 +251,19 @@ static int make_image(const char *path, size_t mib)
 	return ok ? 0 : -1;
 }
 
-/* Waits (at most 30 s) until albd has written nothing for 300 ms, then
- * syncs: the compaction a create starts is over before the next run. */
+/* Waits (at most SETTLE_MAX_MS) until albd has written nothing for
+ * SETTLE_QUIET_MS, then syncs: the compaction a create starts is over
+ * before the next run. */
 static void settle(void)
 {
 	if (albd_pid <= 0)
 		return;
 	long long last = h_proc_value(albd_pid, "io", "write_bytes:");
-	for (int quiet = 0, i = 0; quiet < 6 && i < 600; i++) {
-		h_sleep_ms(50);
+	for (int quiet = 0, i = 0;
+	     quiet < SETTLE_QUIET_MS / SETTLE_POLL_MS &&
+	     i < SETTLE_MAX_MS / SETTLE_POLL_MS;
+	     i++) {
+		h_sleep_ms(SETTLE_POLL_MS);
 		long long now = h_proc_value(albd_pid, "io", "write_bytes:");
 		quiet = now == last ? quiet + 1 : 0;
 		last = now;
