@@ -313,7 +313,7 @@ static int run_get(struct cli_args *a)
 	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_GET};
 	cmd.u.level = cli_level(a);
 	struct cli_request r = {.name = name, .cmd = &cmd, .upload_fd = -1,
-				.dump_fd = -1, .on_reply = cli_image_reply};
+				.dump_fd = -1};
 	return cli_execute(a, &r);
 }
 

@@ -432,15 +432,36 @@ int cli_comm_failure(struct cli_args *a, struct alb_client *c, int rc,
  * 3339 time>. */
 void cli_default_output(const char *name, char *out, size_t size);
 
+/* Where the default output goes: $TMPDIR, or /tmp. */
+const char *cli_default_output_dir(void);
+
 /* Writes p[0..len) to path (0644, replaced); "cannot write '<path>': ..."
  * and 124 on failure. */
 int cli_write_file(struct cli_args *a, const char *path, const uint8_t *p,
 		   size_t len);
 
-/* An on_reply for Unikernel_get: writes the (decompressed) image to -o or
- * the default output, prints "<name>: dumped image to <path>" (or the
- * reply as JSON). Other replies are printed. */
-int cli_image_reply(struct cli_args *a, const struct alb_msg *m);
+/* Where the image of a Unikernel_get goes as it arrives: a temporary file
+ * beside the destination (-o, or the default output of the reply's name),
+ * renamed to it once complete, so that a failed download leaves nothing
+ * behind; or the destination itself when -o names something that is not
+ * a regular file (a pipe, /dev/stdout). */
+struct cli_image_out {
+	int fd;
+	bool direct;
+	char tmp[4096]; /* the temporary file, "" once renamed or removed */
+	struct alb_image_received got;
+};
+
+/* Opens o for a download (o->fd); "cannot write ..." and 124 on failure. */
+int cli_image_open(struct cli_args *a, struct cli_image_out *o);
+
+/* The image reply m, whose image went to o: renames the file into place
+ * and prints "<name>: dumped image to <path>" (or the reply as JSON). */
+int cli_image_reply(struct cli_args *a, struct cli_image_out *o,
+		    const struct alb_msg *m);
+
+/* Closes o and removes its temporary file, if any is left. */
+void cli_image_discard(struct cli_image_out *o);
 
 /* Runs a block dump request into -o or the default output for name (a
  * partial file is removed on failure), then prints "<name>: dumped to

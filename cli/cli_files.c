@@ -7,15 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli_common.h"
 
-void cli_default_output(const char *name, char *out, size_t size)
+const char *cli_default_output_dir(void)
 {
 	const char *tmp = getenv("TMPDIR");
-	if (tmp == NULL || tmp[0] == '\0')
-		tmp = "/tmp";
+	return tmp == NULL || tmp[0] == '\0' ? "/tmp" : tmp;
+}
+
+void cli_default_output(const char *name, char *out, size_t size)
+{
+	const char *tmp = cli_default_output_dir();
 	time_t now = time(NULL);
 	struct tm tm;
 	char ts[64] = "";
@@ -51,37 +56,91 @@ int cli_write_file(struct cli_args *a, const char *path, const uint8_t *p,
 	return CLI_EXIT_OK;
 }
 
-int cli_image_reply(struct cli_args *a, const struct alb_msg *m)
+/* The directory of path ("." when it has none) into dir. */
+static void dir_of(const char *path, char *dir, size_t size)
 {
-	const struct alb_reply *r = &m->u.success;
-	if (r->kind != ALB_REPLY_UNIKERNEL_IMAGE)
-		return cli_print_msg(a, m, a->json ? ALB_PRINT_JSON : 0);
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, size, ".");
+	else if (slash == path)
+		snprintf(dir, size, "/");
+	else
+		snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+int cli_image_open(struct cli_args *a, struct cli_image_out *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	struct stat st;
+	if (a->output != NULL && stat(a->output, &st) == 0 &&
+	    !S_ISREG(st.st_mode)) {
+		o->direct = true;
+		o->fd = open(a->output, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (o->fd >= 0)
+			return CLI_EXIT_OK;
+		cli_error(a, "cannot write '%s': %s", a->output, strerror(errno));
+		return CLI_EXIT_CLI;
+	}
+	char dir[4096];
+	if (a->output != NULL)
+		dir_of(a->output, dir, sizeof(dir));
+	else
+		snprintf(dir, sizeof(dir), "%s", cli_default_output_dir());
+	int n = snprintf(o->tmp, sizeof(o->tmp), "%s/.alb-image.XXXXXX", dir);
+	if (n < 0 || (size_t)n >= sizeof(o->tmp)) {
+		o->tmp[0] = '\0';
+		errno = ENAMETOOLONG;
+	}
+	mode_t mask = umask(0);
+	umask(mask);
+	o->fd = o->tmp[0] != '\0' ? mkostemp(o->tmp, O_CLOEXEC) : -1;
+	if (o->fd < 0 || fchmod(o->fd, 0644 & ~mask) < 0) {
+		cli_error(a, "cannot write in '%s': %s", dir, strerror(errno));
+		if (o->fd < 0)
+			o->tmp[0] = '\0'; /* not ours */
+		cli_image_discard(o);
+		return CLI_EXIT_CLI;
+	}
+	return CLI_EXIT_OK;
+}
+
+void cli_image_discard(struct cli_image_out *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+	if (o->tmp[0] != '\0')
+		unlink(o->tmp);
+	o->tmp[0] = '\0';
+}
+
+int cli_image_reply(struct cli_args *a, struct cli_image_out *o,
+		    const struct alb_msg *m)
+{
 	char path[4096];
 	if (a->output != NULL)
 		snprintf(path, sizeof(path), "%s", a->output);
 	else
 		cli_default_output(m->header.name, path, sizeof(path));
-	struct alb_error err = {0};
-	struct alb_buf plain = {0};
-	const struct alb_bytes *img = &r->u.image.data;
-	const uint8_t *data = img->ptr;
-	size_t len = img->len;
-	if (r->u.image.compressed) {
-		if (alb_zlib_inflate(img->ptr, img->len, ALB_IMAGE_MAX, &plain,
-				     &err) < 0) {
-			cli_error(a, "failed to uncompress image: %s", err.msg);
-			return CLI_EXIT_COMM;
-		}
-		data = plain.data;
-		len = plain.len;
+	int fd = o->fd;
+	o->fd = -1;
+	if (close(fd) < 0 || (!o->direct && rename(o->tmp, path) < 0)) {
+		cli_error(a, "cannot write '%s': %s", path, strerror(errno));
+		cli_image_discard(o);
+		return CLI_EXIT_CLI;
 	}
-	int status = cli_write_file(a, path, data, len);
-	alb_buf_free(&plain);
-	if (status == CLI_EXIT_OK && a->json)
-		status = cli_print_msg(a, m, ALB_PRINT_JSON);
-	else if (status == CLI_EXIT_OK)
+	o->tmp[0] = '\0';
+	if (!a->json) {
 		printf("%s: dumped image to %s\n", m->header.name, path);
-	return status;
+		return CLI_EXIT_OK;
+	}
+	struct alb_error err = {0};
+	if (alb_msg_print_received(stdout, m, &o->got, ALB_PRINT_JSON, &err) < 0) {
+		cli_error(a, "printing the reply: %s", err.msg);
+		return CLI_EXIT_INTERNAL;
+	}
+	return CLI_EXIT_OK;
 }
 
 /* The Block_device_image header of a dump: the data follows. */

@@ -150,8 +150,6 @@ int cli_run_certificate(struct cli_args *a)
 	int status = connect_creds(a, creds, &c);
 	struct cli_request r = {.name = cn, .cmd = cmd, .upload_fd = -1,
 				.dump_fd = -1};
-	if (cmd->kind == ALB_CMD_UNIKERNEL_GET)
-		r.on_reply = cli_image_reply;
 	if (status == CLI_EXIT_OK && alb_command_reply_mode(cmd->kind) == ALB_REPLY_MODE_DUMP)
 		status = cli_dump(a, cn, &r, c);
 	else if (status == CLI_EXIT_OK)

@@ -127,13 +127,17 @@ static int run_connected(struct cli_args *a, const struct cli_request *r,
 		return rc < 0 ? cli_comm_failure(a, c, rc, &err) : rc;
 	}
 	/* What comes back may be large: an image, a block device. An image
-	 * comes in one message, as large as albd may send it. */
+	 * comes in one message; it goes to its file as it arrives. */
 	alb_client_set_recv_progress(c, cli_progress_download, a);
+	struct cli_image_out img = {.fd = -1};
 	if (r->cmd->kind == ALB_CMD_UNIKERNEL_GET &&
-	    alb_client_set_frame_max(c, ALB_VMMD_FRAME_MAX, &err) < 0)
-		return cli_comm_failure(a, c, ALB_EINVAL, &err);
+	    (rc = cli_image_open(a, &img)) != CLI_EXIT_OK)
+		return rc;
 	struct alb_msg *m;
-	rc = alb_client_recv(c, &m, &err);
+	rc = img.fd >= 0 ? alb_client_recv_image(c, img.fd, &m, &img.got, &err)
+			 : alb_client_recv(c, &m, &err);
+	if (rc < 0)
+		cli_image_discard(&img);
 	if (rc < 0 && upload_rc < 0 &&
 	    alb_remote_failure(c) != ALB_REMOTE_LOCAL_AUTH)
 		return cli_comm_failure(a, c, upload_rc, &upload_err);
@@ -143,9 +147,22 @@ static int run_connected(struct cli_args *a, const struct cli_request *r,
 		return CLI_EXIT_COMM;
 	}
 	cli_progress_end(a);
+	if ((rc == ALB_EPARSE || rc == ALB_ETOOBIG) && img.got.compressed) {
+		cli_error(a, "failed to uncompress image: %s", err.msg);
+		return CLI_EXIT_COMM;
+	}
 	if (rc < 0)
 		return cli_comm_failure(a, c, rc, &err);
-	int status = handle_reply(a, r, m);
+	int status;
+	if (img.fd >= 0 && m->kind == ALB_PAYLOAD_SUCCESS &&
+	    m->u.success.kind == ALB_REPLY_UNIKERNEL_IMAGE) {
+		if (alb_log_get_level() >= ALB_LOG_DEBUG)
+			alb_msg_print_received(stderr, m, &img.got, 0, NULL);
+		status = cli_image_reply(a, &img, m);
+	} else {
+		status = handle_reply(a, r, m);
+	}
+	cli_image_discard(&img);
 	bool dump = status == CLI_EXIT_OK && mode == ALB_REPLY_MODE_DUMP &&
 		    m->kind == ALB_PAYLOAD_SUCCESS &&
 		    m->u.success.kind == ALB_REPLY_BLOCK_DEVICE_IMAGE;

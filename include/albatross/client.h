@@ -13,6 +13,7 @@
 #define ALBATROSS_CLIENT_H
 
 #include "albatross/common.h"
+#include "albatross/image.h"
 #include "albatross/wire.h"
 
 #ifdef __cplusplus
@@ -147,6 +148,38 @@ ALB_EXPORT int alb_client_send_stream(struct alb_client *c, int fd, int level,
 ALB_EXPORT int alb_client_recv_dump(struct alb_client *c, bool compressed,
 				    int out_fd, uint64_t *written,
 				    struct alb_error *err);
+
+/** How many leading bytes of an image struct alb_image_received keeps (what
+ * the printer shows of a byte string, ALB_PRINT_HEX_MAX of print.h). */
+#define ALB_IMAGE_RECEIVED_HEAD 64
+
+/** What alb_client_recv_image() received of an image, as it was sent
+ * (compressed or not). Filled by the library; callers allocate it. */
+struct alb_image_received {
+	bool compressed;   /* sent compressed, written out decompressed */
+	uint64_t length;   /* bytes sent */
+	uint64_t written;  /* bytes written out */
+	uint8_t sha256[ALB_SHA256_LEN]; /* of the bytes sent */
+	uint8_t head[ALB_IMAGE_RECEIVED_HEAD]; /* their first bytes, up to
+						  length */
+	ALB_RESERVED(4);
+};
+
+/** Reads the next message like alb_client_recv(), except that the image of
+ * a Unikernel_image reply (the answer to ALB_CMD_UNIKERNEL_GET) is not kept
+ * in memory: it is written to out_fd as it arrives, decompressed when it
+ * was sent compressed (at most ALB_IMAGE_MAX bytes), and described in
+ * *img; *out is then the reply with an empty image. Memory use does not
+ * depend on the image's size, and the client's frame limit does not apply
+ * to such a reply. Any other message is returned as alb_client_recv()
+ * returns it, with nothing written and *img zeroed. Errors of
+ * alb_client_recv(); ALB_EPARSE or ALB_ETOOBIG for a compressed image that
+ * does not decompress or grows past ALB_IMAGE_MAX; ALB_ESYS writing to
+ * out_fd. After an error out_fd may hold part of the image. */
+ALB_EXPORT int alb_client_recv_image(struct alb_client *c, int out_fd,
+				     struct alb_msg **out,
+				     struct alb_image_received *img,
+				     struct alb_error *err);
 
 #ifdef __cplusplus
 }

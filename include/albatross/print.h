@@ -31,6 +31,7 @@
 
 #include <stdio.h>
 
+#include "albatross/client.h"
 #include "albatross/common.h"
 #include "albatross/state.h"
 #include "albatross/wire.h"
@@ -82,6 +83,14 @@ ALB_EXPORT void alb_print_format_time(const struct alb_time *t, char *buf);
  * out fails. On error, what was already written stays written. */
 ALB_EXPORT int alb_msg_print(FILE *out, const struct alb_msg *m,
 			     unsigned flags, struct alb_error *err);
+
+/** Writes m, a Unikernel_image reply that alb_client_recv_image() read
+ * with its image written out, as alb_msg_print() writes the reply with
+ * its image: the image's length, SHA-256 and bytes shown come from img.
+ * ALB_EINVAL when m is not such a reply; otherwise as alb_msg_print(). */
+ALB_EXPORT int alb_msg_print_received(FILE *out, const struct alb_msg *m,
+				      const struct alb_image_received *img,
+				      unsigned flags, struct alb_error *err);
 
 /** Writes certificate extension c (version and command) to out; flags,
  * returns and errors as alb_msg_print(). */

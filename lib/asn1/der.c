@@ -53,8 +53,10 @@ void alb_der_init(struct alb_der *c, const uint8_t *buf, size_t len)
 	c->outer_len = len;
 }
 
-static int parse_header(const struct alb_der *c, struct hdr *h,
-			struct alb_error *err)
+/* The identifier and length octets at the cursor, whose contents need not
+ * be there yet. */
+static int parse_head(const struct alb_der *c, struct hdr *h,
+		      struct alb_error *err)
 {
 	const uint8_t *p = c->ptr;
 	/* defined even on failure: callers' error paths stay simple */
@@ -98,6 +100,16 @@ static int parse_header(const struct alb_der *c, struct hdr *h,
 		h->hlen = 2 + k;
 		h->clen = (size_t)v;
 	}
+	return 0;
+}
+
+static int parse_header(const struct alb_der *c, struct hdr *h,
+			struct alb_error *err)
+{
+	int rc = parse_head(c, h, err);
+	if (rc < 0)
+		return rc;
+	size_t n = c->len;
 	if (h->clen > n - h->hlen)
 		return alb_fail(err, ALB_EPARSE,
 				"Unexpected EOF: contents of %zu bytes, %zu left",
@@ -116,6 +128,17 @@ static void take(struct alb_der *c, const struct hdr *h, struct alb_der *body)
 	}
 	c->ptr += h->hlen + h->clen;
 	c->len -= h->hlen + h->clen;
+}
+
+int alb_der_peek_header(const struct alb_der *c, unsigned *tag, size_t *hlen,
+			size_t *clen, struct alb_error *err)
+{
+	struct hdr h;
+	int rc = parse_head(c, &h, err);
+	*tag = h.tag;
+	*hlen = h.hlen;
+	*clen = h.clen;
+	return rc;
 }
 
 int alb_der_peek(const struct alb_der *c)

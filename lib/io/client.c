@@ -10,12 +10,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "albatross/client.h"
 #include "albatross/frame.h"
 #include "albatross/stream.h"
 #include "base/internal.h"
 #include "base/nosigpipe.h"
 #include "io/client_transport.h"
+#include "proto/image_reply.h"
 
 /* Bytes handed to one send(): progress is reported at this granularity. */
 #define SEND_SLICE 65536
@@ -564,5 +567,150 @@ int alb_client_recv_dump(struct alb_client *c, bool compressed, int out_fd,
 	if (written != NULL)
 		*written = alb_stream_reader_total(r);
 	alb_stream_reader_free(r);
+	return rc;
+}
+
+/* ---- an image reply written out as it arrives ------------------------- */
+
+/* Reads exactly len bytes of the frame that started at_start bytes ago
+ * (0: the frame's first byte). */
+static int recv_exact(struct alb_client *c, uint8_t *p, size_t len,
+		      bool at_start, struct alb_error *err)
+{
+	while (len > 0) {
+		ssize_t n = io_once(c, false, p, len, err);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return at_start ? alb_fail(err, ALB_EEOF, "connection closed")
+					: alb_fail(err, ALB_EPROTO,
+						   "connection closed in the middle of a frame");
+		at_start = false;
+		c->received += (uint64_t)n;
+		if (c->recv_progress != NULL)
+			c->recv_progress(c->recv_progress_ctx, c->received, 0);
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The rest of a frame whose first bytes were read (hdr and head[0..n))
+ * through the frame reader, decoded as alb_client_recv() does. */
+static int recv_rest(struct alb_client *c, const uint8_t *hdr,
+		     const uint8_t *head, size_t n, struct alb_msg **out,
+		     struct alb_error *err)
+{
+	int rc = alb_frame_reader_feed(c->rd, hdr, ALB_FRAME_HEADER_LEN, NULL,
+				       err);
+	if (rc == ALB_EAGAIN && n > 0)
+		rc = alb_frame_reader_feed(c->rd, head, n, NULL, err);
+	struct alb_buf b = {0};
+	if (rc == 0)
+		rc = alb_frame_reader_take(c->rd, &b);
+	else if (rc == ALB_EAGAIN)
+		rc = recv_frame(c, &b, err);
+	if (rc < 0)
+		return rc;
+	rc = alb_msg_decode(b.data, b.len, 0, out, err);
+	alb_buf_free(&b);
+	return rc;
+}
+
+/* The image's bytes as they come: hashed, their head kept, written out. */
+struct image_sink {
+	struct alb_image_received *img;
+	EVP_MD_CTX *md;
+	struct alb_stream_reader *rd;
+};
+
+static int sink_write(struct image_sink *s, const uint8_t *p, size_t n,
+		      struct alb_error *err)
+{
+	struct alb_image_received *img = s->img;
+	if (img->length < ALB_IMAGE_RECEIVED_HEAD) {
+		size_t k = ALB_IMAGE_RECEIVED_HEAD - (size_t)img->length;
+		memcpy(img->head + img->length, p, k < n ? k : n);
+	}
+	img->length += n;
+	if (EVP_DigestUpdate(s->md, p, n) != 1)
+		return alb_fail(err, ALB_ENOMEM, "SHA-256 failed");
+	return alb_stream_reader_write(s->rd, p, n, err);
+}
+
+/* Writes the image, whose first n bytes are at p, to the sink. */
+static int stream_image(struct alb_client *c, struct image_sink *s,
+			const uint8_t *p, size_t n, size_t image_len,
+			struct alb_error *err)
+{
+	int rc = n > 0 ? sink_write(s, p, n, err) : 0;
+	uint8_t *buf = rc == 0 && n < image_len ? malloc(STREAM_READ) : NULL;
+	if (rc == 0 && n < image_len && buf == NULL)
+		rc = alb_fail(err, ALB_ENOMEM, "out of memory");
+	for (size_t left = image_len - n; rc == 0 && left > 0;) {
+		size_t k = left < STREAM_READ ? left : STREAM_READ;
+		rc = recv_exact(c, buf, k, false, err);
+		if (rc == 0)
+			rc = sink_write(s, buf, k, err);
+		left -= k;
+	}
+	free(buf);
+	unsigned mdlen = 0;
+	if (rc == 0)
+		rc = alb_stream_reader_finish(s->rd, err);
+	if (rc == 0 && EVP_DigestFinal_ex(s->md, s->img->sha256, &mdlen) != 1)
+		rc = alb_fail(err, ALB_ENOMEM, "SHA-256 failed");
+	return rc;
+}
+
+int alb_client_recv_image(struct alb_client *c, int out_fd,
+			  struct alb_msg **out, struct alb_image_received *img,
+			  struct alb_error *err)
+{
+	if (c == NULL || out == NULL || img == NULL || out_fd < 0)
+		return alb_fail(err, ALB_EINVAL,
+				"no client, output, description or file descriptor");
+	*out = NULL;
+	memset(img, 0, sizeof(*img));
+	if (!alb_frame_reader_idle(c->rd))
+		return alb_fail(err, ALB_EINVAL,
+				"a frame is half read on this connection");
+	uint8_t hdr[ALB_FRAME_HEADER_LEN];
+	int rc = recv_exact(c, hdr, sizeof(hdr), true, err);
+	if (rc < 0)
+		return rc;
+	int32_t announced = (int32_t)(((uint32_t)hdr[0] << 24) |
+				      ((uint32_t)hdr[1] << 16) |
+				      ((uint32_t)hdr[2] << 8) | hdr[3]);
+	if (announced <= 0)
+		return alb_fail(err, ALB_EEOF, "end of stream");
+	size_t total = (size_t)announced;
+	uint8_t head[ALB_IMAGE_REPLY_HEAD_MAX];
+	size_t n = total < sizeof(head) ? total : sizeof(head);
+	rc = recv_exact(c, head, n, false, err);
+	if (rc < 0)
+		return rc;
+	struct alb_image_reply_layout lo;
+	rc = alb_image_reply_layout(head, n, total, &lo, out, err);
+	if (rc == ALB_ENOENT)
+		return recv_rest(c, hdr, head, n, out, err);
+	if (rc < 0)
+		return rc;
+	struct image_sink s = {img, EVP_MD_CTX_new(), NULL};
+	img->compressed = lo.compressed;
+	rc = s.md == NULL || EVP_DigestInit_ex(s.md, EVP_sha256(), NULL) != 1
+		     ? alb_fail(err, ALB_ENOMEM, "SHA-256 failed")
+		     : alb_stream_reader_new(lo.compressed, ALB_IMAGE_MAX,
+					     write_fd, &out_fd, &s.rd, err);
+	if (rc == 0)
+		rc = stream_image(c, &s, head + lo.image_off, n - lo.image_off,
+				  lo.image_len, err);
+	img->written = alb_stream_reader_total(s.rd);
+	alb_stream_reader_free(s.rd);
+	EVP_MD_CTX_free(s.md);
+	if (rc < 0) {
+		alb_msg_free(*out);
+		*out = NULL;
+	}
 	return rc;
 }

@@ -138,19 +138,6 @@ void alb_print_hex(FILE *out, const uint8_t *p, size_t n)
 	}
 }
 
-int alb_print_sha256(struct alb_emit *e, const struct alb_bytes *b)
-{
-	uint8_t md[ALB_SHA256_LEN];
-	int rc = alb_image_digest(b->ptr, b->len, md, NULL);
-
-	if (rc != 0) {
-		if (e->err == 0)
-			e->err = rc;
-		return rc;
-	}
-	alb_print_hex(e->out, md, sizeof(md));
-	return 0;
-}
 
 /* ---- names of kinds (stable identifiers, also the JSON values) ------- */
 
@@ -272,7 +259,27 @@ static void put_bytes(struct alb_emit *e, const char *key,
 		invalid(e);
 		return;
 	}
-	e->ops->bytes(e, key, b);
+	struct alb_print_bytes pb = {.len = b->len, .head = b->ptr};
+	if (alb_image_digest(b->ptr, b->len, pb.sha256, NULL) != 0) {
+		if (e->err == 0)
+			e->err = ALB_ENOMEM;
+		return;
+	}
+	e->ops->bytes(e, key, &pb);
+}
+
+/* The image of a reply: written out and described by e->image, or here. */
+static void put_image(struct alb_emit *e, const char *key,
+		      const struct alb_bytes *b)
+{
+	const struct alb_image_received *img = e->image;
+	if (img == NULL) {
+		put_bytes(e, key, b);
+		return;
+	}
+	struct alb_print_bytes pb = {.len = img->length, .head = img->head};
+	memcpy(pb.sha256, img->sha256, sizeof(pb.sha256));
+	e->ops->bytes(e, key, &pb);
 }
 
 static void put_opt_int(struct alb_emit *e, const char *key, bool has,
@@ -581,7 +588,7 @@ static void walk_reply(struct alb_emit *e, const struct alb_reply *r)
 	case ALB_REPLY_UNIKERNEL_IMAGE:
 	case ALB_REPLY_OLD_BLOCK_DEVICE_IMAGE:
 		e->ops->boolean(e, "compressed", r->u.image.compressed);
-		put_bytes(e,
+		put_image(e,
 			  r->kind == ALB_REPLY_UNIKERNEL_IMAGE ? "image" : "data",
 			  &r->u.image.data);
 		break;
@@ -788,7 +795,7 @@ static void walk_state(struct alb_emit *e, const void *v)
 
 static int run(FILE *out, const void *v, unsigned flags,
 	       void (*walk)(struct alb_emit *, const void *),
-	       struct alb_error *err)
+	       const struct alb_image_received *image, struct alb_error *err)
 {
 	if (out == NULL || v == NULL)
 		return alb_fail(err, ALB_EINVAL, "print: NULL argument");
@@ -800,6 +807,7 @@ static int run(FILE *out, const void *v, unsigned flags,
 		.ops = (flags & ALB_PRINT_JSON) ? &alb_print_json_ops
 						: &alb_print_text_ops,
 		.out = out,
+		.image = image,
 	};
 	walk(&e, v);
 	if (e.err == ALB_EINVAL)
@@ -817,17 +825,28 @@ static int run(FILE *out, const void *v, unsigned flags,
 int alb_msg_print(FILE *out, const struct alb_msg *m, unsigned flags,
 		  struct alb_error *err)
 {
-	return run(out, m, flags, walk_msg, err);
+	return run(out, m, flags, walk_msg, NULL, err);
 }
 
 int alb_certext_print(FILE *out, const struct alb_certext *c, unsigned flags,
 		      struct alb_error *err)
 {
-	return run(out, c, flags, walk_certext, err);
+	return run(out, c, flags, walk_certext, NULL, err);
 }
 
 int alb_state_print(FILE *out, const struct alb_state *s, unsigned flags,
 		    struct alb_error *err)
 {
-	return run(out, s, flags, walk_state, err);
+	return run(out, s, flags, walk_state, NULL, err);
+}
+
+int alb_msg_print_received(FILE *out, const struct alb_msg *m,
+			   const struct alb_image_received *img, unsigned flags,
+			   struct alb_error *err)
+{
+	if (m == NULL || img == NULL || m->kind != ALB_PAYLOAD_SUCCESS ||
+	    m->u.success.kind != ALB_REPLY_UNIKERNEL_IMAGE)
+		return alb_fail(err, ALB_EINVAL,
+				"print: not an image reply with its image");
+	return run(out, m, flags, walk_msg, img, err);
 }

@@ -6,9 +6,18 @@
 
 #include <stdio.h>
 
+#include "albatross/image.h"
 #include "albatross/print.h"
 
 struct alb_emit;
+
+/* A byte string as both forms show it: its length, its SHA-256 and its
+ * first min(len, ALB_PRINT_HEX_MAX) bytes. */
+struct alb_print_bytes {
+	uint64_t len;
+	uint8_t sha256[ALB_SHA256_LEN];
+	const uint8_t *head;
+};
 
 /* One output form. The walk calls these in document order; key is the field
  * name, or NULL for an element of a list (and for the outermost object).
@@ -33,7 +42,7 @@ struct alb_emit_ops {
 	/* A keyword, name, time or MAC (not quoted in text). */
 	void (*word)(struct alb_emit *e, const char *key, const char *s);
 	void (*bytes)(struct alb_emit *e, const char *key,
-		      const struct alb_bytes *b);
+		      const struct alb_print_bytes *b);
 	void (*fail)(struct alb_emit *e, const char *key,
 		     const struct alb_fail *f);
 };
@@ -46,6 +55,8 @@ struct alb_emit {
 	bool need_comma; /* JSON: a value was written at this level */
 	bool dash;       /* text: the next line starts a list element */
 	int err;         /* first failure (0 while none) */
+	/* a Unikernel_image reply's image that was written out, not kept */
+	const struct alb_image_received *image;
 };
 
 extern const struct alb_emit_ops alb_print_text_ops;
@@ -61,10 +72,5 @@ bool alb_print_is_control(uint32_t cp);
 
 /* Writes n bytes as lowercase hex to out. */
 void alb_print_hex(FILE *out, const uint8_t *p, size_t n);
-
-/* Writes the lowercase hex SHA-256 of b (alb_image_digest()) to e->out;
- * returns 0 or ALB_ENOMEM when the digest cannot be computed (recorded in
- * e->err as well). */
-int alb_print_sha256(struct alb_emit *e, const struct alb_bytes *b);
 
 #endif

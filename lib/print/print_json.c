@@ -148,15 +148,15 @@ static void j_word(struct alb_emit *e, const char *key, const char *s)
 }
 
 static void j_bytes(struct alb_emit *e, const char *key,
-		    const struct alb_bytes *b)
+		    const struct alb_print_bytes *b)
 {
 	start(e, key);
-	fprintf(e->out, "{\"length\": %zu, \"sha256\": \"", b->len);
-	alb_print_sha256(e, b);
+	fprintf(e->out, "{\"length\": %" PRIu64 ", \"sha256\": \"", b->len);
+	alb_print_hex(e->out, b->sha256, sizeof(b->sha256));
 	fputc('"', e->out);
 	if (b->len <= ALB_PRINT_HEX_MAX) {
 		fputs(", \"hex\": \"", e->out);
-		alb_print_hex(e->out, b->ptr, b->len);
+		alb_print_hex(e->out, b->head, (size_t)b->len);
 		fputc('"', e->out);
 	}
 	fputc('}', e->out);

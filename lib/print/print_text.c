@@ -128,19 +128,19 @@ static void t_word(struct alb_emit *e, const char *key, const char *s)
 }
 
 static void t_bytes(struct alb_emit *e, const char *key,
-		    const struct alb_bytes *b)
+		    const struct alb_print_bytes *b)
 {
 	head(e, key);
-	fprintf(e->out, "%zu bytes", b->len);
+	fprintf(e->out, "%" PRIu64 " bytes", b->len);
 	if (b->len > 0) {
 		fputs(", sha256 ", e->out);
-		alb_print_sha256(e, b);
+		alb_print_hex(e->out, b->sha256, sizeof(b->sha256));
 		if (b->len <= ALB_PRINT_HEX_MAX) {
 			fputs(", hex ", e->out);
-			alb_print_hex(e->out, b->ptr, b->len);
+			alb_print_hex(e->out, b->head, (size_t)b->len);
 		} else {
 			fprintf(e->out, ", first %d bytes ", ALB_PRINT_HEAD_LEN);
-			alb_print_hex(e->out, b->ptr, ALB_PRINT_HEAD_LEN);
+			alb_print_hex(e->out, b->head, ALB_PRINT_HEAD_LEN);
 			fputs("...", e->out);
 		}
 	}

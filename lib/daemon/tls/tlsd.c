@@ -282,6 +282,11 @@ static void dm_frame(struct dc_conn *dc, struct alb_buf *b)
 	tlsd_daemon_frame(dc->data, b);
 }
 
+static void dm_bytes(struct dc_conn *dc, const uint8_t *p, size_t n)
+{
+	tlsd_relay_bytes(dc->data, p, n);
+}
+
 static void dm_lost(struct dc_conn *dc, int rc, const char *why)
 {
 	tlsd_daemon_lost(dc->data, rc, why);
@@ -299,6 +304,7 @@ static void dm_closed(struct dc_conn *dc)
 
 static const struct dc_ops daemon_ops = {
 	.frame = dm_frame,
+	.bytes = dm_bytes,
 	.lost = dm_lost,
 	.drained = dm_drained,
 	.closed = dm_closed,

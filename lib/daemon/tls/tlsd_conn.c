@@ -22,6 +22,7 @@ static void release(struct tconn *k)
 	tlsd_policies_free(k);
 	alb_cert_auth_free(k->auth);
 	tlsd_spool_free(k);
+	tlsd_relay_free(k);
 	tlsd_conn_unlink(d, k);
 	free(k);
 	tlsd_maybe_release(d);
@@ -142,6 +143,14 @@ static void finish(struct tconn *k, const struct alb_msg *m)
 	tlsd_conn_end(k);
 }
 
+void tlsd_reply_sent(struct tconn *k)
+{
+	tlsd_dm_close(k);
+	k->state = T_FINISH;
+	tlsd_tls_close_notify(k);
+	tlsd_conn_end(k);
+}
+
 void tlsd_finish_failure(struct tconn *k, const char *text)
 {
 	struct alb_msg m;
@@ -223,6 +232,8 @@ void tlsd_send_command(struct tconn *k)
 	k->d->st.commands++;
 	if (!k->block_stream) {
 		k->state = T_REPLY;
+		if (k->auth->ext->command.kind == ALB_CMD_UNIKERNEL_GET)
+			tlsd_relay_start(k);
 		return;
 	}
 	/* The client's chunks waited in TLS until now. */
@@ -271,6 +282,11 @@ static void forward(struct tconn *k, struct alb_msg *m)
 		tlsd_finish_failure(k, "exception");
 		return;
 	}
+	tlsd_dm_throttle(k);
+}
+
+void tlsd_dm_throttle(struct tconn *k)
+{
 	if (tlsd_client_pending(k) > ALB_TLSD_PENDING_MAX && k->dm_reading) {
 		/* The client does not keep up: stop reading the daemon. */
 		dc_conn_pause(k->dm);
@@ -329,6 +345,12 @@ void tlsd_daemon_lost(struct tconn *k, int rc, const char *why)
 		return;
 	if (rc != ALB_EEOF)
 		alb_log_warn("reading from the daemon: %s", why);
+	if (tlsd_relay_passing(k)) {
+		/* half a reply went out: the client sees it cut */
+		alb_log_warn("the daemon went away in the middle of its reply");
+		tlsd_conn_close(k);
+		return;
+	}
 	daemon_lost(k);
 }
 

@@ -98,6 +98,8 @@ struct tconn {
 	uint64_t spool_len, spool_sent;
 	struct alb_buf spool_tail;
 	uint8_t hole;
+	/* the reply to a Unikernel_get, relayed as it comes (tlsd_relay.c) */
+	struct tlsd_relay *relay;
 };
 
 /* tlsd.c */
@@ -136,7 +138,22 @@ int tlsd_spool_send(struct tconn *k, const char *failure);
 void tlsd_spool_pump(struct tconn *k);
 void tlsd_spool_free(struct tconn *k);
 
+/* tlsd_relay.c: the reply to a Unikernel_get on its way to the client */
+/* Reads k's daemon raw from now on; 0, or -1 after finishing with failure. */
+int tlsd_relay_start(struct tconn *k);
+/* Bytes from the daemon. */
+void tlsd_relay_bytes(struct tconn *k, const uint8_t *p, size_t n);
+/* True once part of the reply went to the client: a failure can then only
+ * close the connection. */
+bool tlsd_relay_passing(const struct tconn *k);
+void tlsd_relay_free(struct tconn *k);
+
 /* tlsd_conn.c */
+/* The final reply went to the TLS layer: close_notify, then k ends. */
+void tlsd_reply_sent(struct tconn *k);
+/* Stops reading the daemon while the client has more than
+ * ALB_TLSD_PENDING_MAX bytes to take (tlsd_conn_client_drained resumes). */
+void tlsd_dm_throttle(struct tconn *k);
 struct tconn *tlsd_conn_new(struct alb_tlsd *d);
 /* Opens a new connection to k's daemon (k->dm) and reads from it: 0, or
  * -1 (logged). */

@@ -63,6 +63,14 @@ struct alb_der {
 /** Starts a cursor over buf[0..len). */
 void alb_der_init(struct alb_der *c, const uint8_t *buf, size_t len);
 
+/** The identifier octet (*tag), the size of identifier and length octets
+ * (*hlen) and the contents length (*clen) of the next element, whose
+ * contents need not be in the cursor (a message read in pieces). The same
+ * checks as every read, but for the contents' presence; the cursor does not
+ * move. Returns 0 or ALB_EPARSE (also when the header itself is cut). */
+int alb_der_peek_header(const struct alb_der *c, unsigned *tag, size_t *hlen,
+			size_t *clen, struct alb_error *err);
+
 /** The identifier octet of the next element, -1 when the cursor is empty. */
 int alb_der_peek(const struct alb_der *c);
 
