@@ -9,6 +9,9 @@
  * its exit and the MB/s it makes of the image size, the client's peak RSS
  * (its VmHWM, read while it runs) and alb-tlsd's (VmHWM, a fresh alb-tlsd per run),
  * next to the targets: >= 300 MB/s and peak RSS independent of the size.
+ * After each create through albd, `alb-info get` fetches that image back
+ * through alb-tlsd (the "get" rows): the same figures, with the same
+ * target for the peak RSS (neither the client nor alb-tlsd holds it).
  * Beside albd's figure, its floor measured in the same run: the sink's
  * time (the image reaches alb-tlsd, which keeps it until it is whole: the
  * stream says its length only at its end) plus making the image durable
@@ -286,42 +289,64 @@ static double durable_ms(size_t mib)
 	return ms;
 }
 
-static int measure(const char *what, const char *tmpdir, size_t mib, size_t k)
-{
-	char img[64];
-	snprintf(img, sizeof(img), "image-%zu.img", mib);
-	if (make_image(img, mib) != 0)
-		return -1;
+/* RUNS runs of a client command through a fresh alb-tlsd in front of
+ * tmpdir's daemon: wall time, CPU and peak RSS of both, per run. */
+struct samples {
 	int64_t us[RUNS], crss[RUNS], trss[RUNS], ccpu[RUNS], tcpu[RUNS];
+};
+
+static int sample(const char *tmpdir, char *const *client, struct samples *s)
+{
 	for (int i = 0; i < RUNS; i++) {
 		char *tlsd[] = {"alb-tlsd", "-q", "--ip", "127.0.0.1", "--tmpdir",
 				(char *)tmpdir, "cacert.pem", "server.pem", "server.key", NULL};
 		pid_t t = spawn(tlsd);
 		for (int w = 0; w < 500 && !port_open(); w++)
 			h_sleep_ms(10);
-		char *deploy[] = {"alb-deploy", "create", "-f", "bench", img,
-				  "--compression-level", "0", "-q", "-d", "127.0.0.1",
-				  "--arg=--sleep-ms=600000", NULL};
 		settle();
 		long rss = 0;
-		int st = run(deploy, &rss, &us[i]);
-		crss[i] = rss;
-		ccpu[i] = cpu_us;
-		trss[i] = h_proc_value(t, "status", "VmHWM:");
-		tcpu[i] = proc_cpu_us(t);
+		int st = run(client, &rss, &s->us[i]);
+		s->crss[i] = rss;
+		s->ccpu[i] = cpu_us;
+		s->trss[i] = h_proc_value(t, "status", "VmHWM:");
+		s->tcpu[i] = proc_cpu_us(t);
 		stop(t);
 		if (st != 0) {
-			fprintf(stderr, "alb-deploy create exited %d\n", st);
+			fprintf(stderr, "%s %s exited %d\n", client[0], client[1], st);
 			return -1;
 		}
 	}
-	int64_t m = bench_median_i64(us, RUNS);
+	return 0;
+}
+
+/* Prints the medians of s for mib MiB; returns the median wall time. */
+static int64_t report(const char *what, size_t mib, struct samples *s)
+{
+	int64_t m = bench_median_i64(s->us, RUNS);
 	double bytes = (double)(mib << 20);
 	printf("  %-5s %3zu MiB  %7.1f ms %7.1f MB/s | CPU ms: client %6.1f alb-tlsd %6.1f "
 	       "| peak RSS KiB: client %6ld alb-tlsd %7ld\n",
 	       what, mib, (double)m / 1e3, bytes / 1e6 / ((double)m / 1e6),
-	       (double)bench_median_i64(ccpu, RUNS) / 1e3, (double)bench_median_i64(tcpu, RUNS) / 1e3,
-	       (long)bench_median_i64(crss, RUNS), (long)bench_median_i64(trss, RUNS));
+	       (double)bench_median_i64(s->ccpu, RUNS) / 1e3,
+	       (double)bench_median_i64(s->tcpu, RUNS) / 1e3,
+	       (long)bench_median_i64(s->crss, RUNS), (long)bench_median_i64(s->trss, RUNS));
+	return m;
+}
+
+static int measure(const char *what, const char *tmpdir, size_t mib, size_t k)
+{
+	char img[64];
+	snprintf(img, sizeof(img), "image-%zu.img", mib);
+	if (make_image(img, mib) != 0)
+		return -1;
+	char *deploy[] = {"alb-deploy", "create", "-f", "bench", img,
+			  "--compression-level", "0", "-q", "-d", "127.0.0.1",
+			  "--arg=--sleep-ms=600000", NULL};
+	struct samples s;
+	if (sample(tmpdir, deploy, &s) != 0)
+		return -1;
+	int64_t m = report(what, mib, &s);
+	double bytes = (double)(mib << 20);
 	if (albd_pid <= 0) {
 		sink_us[k] = m;
 	} else {
@@ -332,6 +357,24 @@ static int measure(const char *what, const char *tmpdir, size_t mib, size_t k)
 		       100.0 * f / ((double)m / 1e3));
 	}
 	unlink(img);
+	return 0;
+}
+
+/* `alb-info get` of the unikernel the last create left, mib MiB, into a
+ * file beside the PKI (on tmpfs): it must come back whole. */
+static int measure_get(const char *tmpdir, size_t mib)
+{
+	char *get[] = {"alb-info", "get", "bench", "-o", "got.img",
+		       "--compression-level", "0", "-q", "-d", "127.0.0.1", NULL};
+	struct samples s;
+	struct stat st;
+	if (sample(tmpdir, get, &s) != 0 || stat("got.img", &st) != 0 ||
+	    (size_t)st.st_size < (mib << 20)) {
+		fprintf(stderr, "alb-info get did not bring the image back\n");
+		return -1;
+	}
+	report("get", mib, &s);
+	unlink("got.img");
 	return 0;
 }
 
@@ -394,8 +437,11 @@ static int body(void)
 		rc = measure("sink", sink_tmpdir, (size_t)sizes[i], i);
 	albd_pid = h.pid;
 	albd_dbdir = h.dbdir;
-	for (size_t i = 0; rc == 0 && i < n_sizes; i++)
+	for (size_t i = 0; rc == 0 && i < n_sizes; i++) {
 		rc = measure("albd", h.tmpdir, (size_t)sizes[i], i);
+		if (rc == 0)
+			rc = measure_get(h.tmpdir, (size_t)sizes[i]);
+	}
 	h_stop(&h, SIGTERM);
 	if (chdir("/") != 0)
 		rc = 1;
