@@ -13,6 +13,7 @@
 #include "albatross/frame.h"
 #include "albatross/log.h"
 #include "base/internal.h"
+#include "proto/wire_codec.h"
 #include "dcommon/conn.h"
 
 /* Buffers sent by one sendmsg(). */
@@ -25,6 +26,8 @@
 struct dc_chunk {
 	struct dc_chunk *next;
 	struct alb_buf buf; /* owned, or empty for an inline copy */
+	void (*release)(void *ctx); /* a borrowed p: its owner's release */
+	void *rctx;
 	const uint8_t *p;
 	size_t len, off;
 	size_t cap;         /* of copy[]; 0 for a taken buffer */
@@ -242,6 +245,8 @@ static void on_deadline(uv_timer_t *t)
 static void chunk_free(struct dc_chunk *k)
 {
 	alb_buf_free(&k->buf);
+	if (k->release != NULL)
+		k->release(k->rctx);
 	free(k);
 }
 
@@ -389,6 +394,61 @@ int dc_conn_send_msg(struct dc_conn *c, const struct alb_msg *m,
 	if (rc != 0)
 		return rc;
 	return dc_conn_send_buf(c, &b);
+}
+
+int dc_conn_send_ref(struct dc_conn *c, const void *p, size_t n,
+		     void (*done)(void *ctx), void *ctx)
+{
+	struct dc_chunk *k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		done(ctx);
+		return ALB_ENOMEM;
+	}
+	k->p = p;
+	k->len = n;
+	k->release = done;
+	k->rctx = ctx;
+	return enqueue(c, k);
+}
+
+int dc_conn_send_msg_ref(struct dc_conn *c, const struct alb_msg *m,
+			 const void *hole, size_t hole_len,
+			 void (*done)(void *ctx), void *ctx,
+			 struct alb_error *err)
+{
+	struct alb_buf b = {0};
+	size_t cut = 0;
+	int rc = c->closing || c->wfail || c->lost
+			 ? alb_fail(err, ALB_EPROTO, "connection closing")
+			 : alb_msg_encode_around(m, hole, &b, &cut, err);
+	if (rc != 0) {
+		done(ctx);
+		return rc;
+	}
+	/* the bytes after the hole (none when it ends the message) */
+	size_t tail_len = b.len - cut;
+	struct alb_buf tail = {.data = malloc(tail_len ? tail_len : 1),
+			       .len = tail_len, .cap_ = tail_len};
+	tail.base_ = tail.data;
+	if (tail.data == NULL) {
+		alb_buf_free(&b);
+		done(ctx);
+		return alb_fail(err, ALB_ENOMEM, "out of memory");
+	}
+	memcpy(tail.data, b.data + cut, tail_len);
+	b.len = cut;
+	rc = dc_conn_send_buf(c, &b);
+	if (rc == 0)
+		rc = dc_conn_send_ref(c, hole, hole_len, done, ctx);
+	else
+		done(ctx);
+	if (rc == 0)
+		rc = dc_conn_send_buf(c, &tail);
+	else
+		alb_buf_free(&tail);
+	if (rc != 0)
+		alb_fail(err, rc, "cannot queue the reply");
+	return rc;
 }
 
 size_t dc_conn_pending(const struct dc_conn *c)

@@ -122,6 +122,35 @@ void conn_reply(struct conn *c, const struct hdr *h, const struct alb_reply *r)
 	send_msg(c, &m);
 }
 
+static void config_release(void *ctx)
+{
+	config_free(ctx);
+}
+
+void conn_reply_image(struct conn *c, const struct hdr *h,
+		      struct alb_unikernel_config *cfg)
+{
+	struct alb_msg m;
+	make_msg(&m, h);
+	m.kind = ALB_PAYLOAD_SUCCESS;
+	m.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+	m.u.success.u.image.compressed = cfg->compressed;
+	m.u.success.u.image.data = cfg->image;
+	if (cfg->image.len == 0) {
+		send_msg(c, &m);
+		return;
+	}
+	if (c->broken || c->mode == CONN_CLOSING)
+		return;
+	struct alb_error err = {0};
+	if (dc_conn_send_msg_ref(c->dc, &m, cfg->image.ptr, cfg->image.len,
+				 config_release, config_retain(cfg), &err) != 0) {
+		if (err.code != ALB_EPROTO)
+			alb_log_error("vmmd: cannot reply: %s", err.msg);
+		c->broken = true;
+	}
+}
+
 void conn_reply_string(struct conn *c, const struct hdr *h, const char *s)
 {
 	struct alb_reply r = {.kind = ALB_REPLY_STRING};

@@ -250,13 +250,10 @@ void vmmd_get_cmd(struct conn *c, const struct alb_msg *m)
 		conn_done(c);
 		return;
 	}
-	const struct alb_unikernel_config *cfg = u->cfg;
+	struct alb_unikernel_config *cfg = u->cfg;
 	/* as stored when no transformation is asked for (spec §5.6) */
 	if (cfg->compressed == (level > 0)) {
-		struct alb_reply r = {.kind = ALB_REPLY_UNIKERNEL_IMAGE};
-		r.u.image.compressed = cfg->compressed;
-		r.u.image.data = cfg->image;
-		conn_reply(c, &h, &r);
+		conn_reply_image(c, &h, cfg);
 		conn_done(c);
 		return;
 	}

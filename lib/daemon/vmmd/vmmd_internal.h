@@ -163,6 +163,10 @@ void vmmd_listen_close(struct alb_vmmd *v);
 void conns_close_idle(struct alb_vmmd *v);
 
 void conn_reply(struct conn *c, const struct hdr *h, const struct alb_reply *r);
+/* The Unikernel_image reply of get with cfg's image as stored: the image
+ * is sent from cfg (kept by a reference until it is), not copied. */
+void conn_reply_image(struct conn *c, const struct hdr *h,
+		      struct alb_unikernel_config *cfg);
 void conn_reply_string(struct conn *c, const struct hdr *h, const char *s);
 void conn_reply_failure(struct conn *c, const struct hdr *h, const char *msg);
 void conn_send_data(struct conn *c, const struct hdr *h,

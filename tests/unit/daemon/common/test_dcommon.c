@@ -409,6 +409,61 @@ static void test_queue_order(void **state)
 	uv_loop_close(&loop);
 }
 
+static void count_done(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+/* A message whose image stays with its owner: the bytes read are those of
+ * alb_msg_encode(), and the owner hears once that they are no longer
+ * needed (sent, or dropped by a connection that closed first). */
+static void test_send_msg_ref(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct rec r = {0};
+	struct dc_pool_config pc = {.who = "t"};
+	struct dc_pool *p = NULL;
+	assert_int_equal(dc_pool_new(&loop, &pc, &t_ops, &r, &p, NULL), 0);
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	struct dc_conn *c = NULL;
+	assert_int_equal(dc_conn_open(p, sv[0], &r, &c, NULL), 0);
+	size_t len = 3000;
+	uint8_t *img = malloc(len);
+	for (size_t i = 0; i < len; i++)
+		img[i] = (uint8_t)(i * 7);
+	struct alb_msg m = {.header = {.version = 5, .name = ":a"},
+			    .kind = ALB_PAYLOAD_SUCCESS};
+	m.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+	m.u.success.u.image.data = (struct alb_bytes){img, len};
+	struct alb_buf want = {0};
+	assert_int_equal(alb_msg_encode(&m, ALB_ENCODE_FRAMED, &want, NULL), 0);
+	int done = 0;
+	assert_int_equal(dc_conn_send_msg_ref(c, &m, img, len, count_done, &done,
+					      NULL), 0);
+	spin(&loop, 10);
+	assert_int_equal(done, 1);
+	uint8_t *got = malloc(want.len + 1);
+	assert_int_equal(read(sv[1], got, want.len + 1), (ssize_t)want.len);
+	assert_memory_equal(got, want.data, want.len);
+	free(got);
+	/* on a connection that closed before sending: dropped, done once */
+	dc_conn_close(c);
+	done = 0;
+	struct alb_error err = {0};
+	assert_int_equal(dc_conn_send_msg_ref(c, &m, img, len, count_done, &done,
+					      &err), ALB_EPROTO);
+	assert_int_equal(done, 1);
+	spin(&loop, 10);
+	alb_buf_free(&want);
+	free(img);
+	close(sv[1]);
+	finish_pool(&loop, p, "/nonexistent");
+	uv_loop_close(&loop);
+}
+
 /* A reply to a peer that went away is a failed write reported to the core,
  * not a SIGPIPE (the test does not ignore SIGPIPE). */
 static void test_no_sigpipe(void **state)
@@ -447,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_pool_bytes),
 		cmocka_unit_test(test_queue_order),
 		cmocka_unit_test(test_no_sigpipe),
+		cmocka_unit_test(test_send_msg_ref),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -170,6 +170,19 @@ int dc_conn_set_frame_max(struct dc_conn *c, size_t max);
  * or its writes failed, or the encoder's error (nothing queued). */
 int dc_conn_send_msg(struct dc_conn *c, const struct alb_msg *m,
 		     struct alb_error *err);
+/** Queues p[0..n), which is sent from where it is, not copied: done(ctx)
+ * is called once it is sent or dropped (on the loop's thread; at once when
+ * nothing could be queued). Returns 0, ALB_EPROTO, ALB_ENOMEM. */
+int dc_conn_send_ref(struct dc_conn *c, const void *p, size_t n,
+		     void (*done)(void *ctx), void *ctx);
+/** dc_conn_send_msg() of m whose string at hole (hole_len bytes, e.g. an
+ * image the caller keeps) is sent from where it is (dc_conn_send_ref()):
+ * only the rest of the message is encoded. done(ctx) is always called,
+ * on failure before this returns. */
+int dc_conn_send_msg_ref(struct dc_conn *c, const struct alb_msg *m,
+			 const void *hole, size_t hole_len,
+			 void (*done)(void *ctx), void *ctx,
+			 struct alb_error *err);
 /** Queues buf (taken over: it is freed once sent or dropped). */
 int dc_conn_send_buf(struct dc_conn *c, struct alb_buf *buf);
 /** Queues a copy of p[0..n) and sends at once when nothing waited. */
