@@ -38,6 +38,9 @@ struct alb_client {
 	alb_progress_fn recv_progress;
 	void *recv_progress_ctx;
 	uint64_t received; /* bytes read on the connection so far */
+	/* an image reply was left half read (alb_client_recv_image() failed
+	 * in it): the next bytes are not a frame's, nothing more is read */
+	bool out_of_step;
 };
 
 enum alb_endpoint alb_command_endpoint(enum alb_cmd_kind kind)
@@ -340,6 +343,10 @@ int alb_client_send(struct alb_client *c, const char *name,
 static int recv_frame(struct alb_client *c, struct alb_buf *out,
 		      struct alb_error *err)
 {
+	if (c->out_of_step)
+		return alb_fail(err, ALB_EPROTO,
+				"the connection is in the middle of a message "
+				"that could not be read");
 	for (;;) {
 		uint8_t *p;
 		size_t room;
@@ -672,7 +679,7 @@ int alb_client_recv_image(struct alb_client *c, int out_fd,
 				"no client, output, description or file descriptor");
 	*out = NULL;
 	memset(img, 0, sizeof(*img));
-	if (!alb_frame_reader_idle(c->rd))
+	if (!alb_frame_reader_idle(c->rd) || c->out_of_step)
 		return alb_fail(err, ALB_EINVAL,
 				"a frame is half read on this connection");
 	uint8_t hdr[ALB_FRAME_HEADER_LEN];
@@ -687,13 +694,18 @@ int alb_client_recv_image(struct alb_client *c, int out_fd,
 	size_t total = (size_t)announced;
 	uint8_t head[ALB_IMAGE_REPLY_HEAD_MAX];
 	size_t n = total < sizeof(head) ? total : sizeof(head);
+	/* until the frame is read to its end, a failure leaves it half read */
+	c->out_of_step = true;
 	rc = recv_exact(c, head, n, false, err);
 	if (rc < 0)
 		return rc;
 	struct alb_image_reply_layout lo;
 	rc = alb_image_reply_layout(head, n, total, &lo, out, err);
-	if (rc == ALB_ENOENT)
+	if (rc == ALB_ENOENT) {
+		c->out_of_step = false;
 		return recv_rest(c, hdr, head, n, out, err);
+	}
+	c->out_of_step = n < total;
 	if (rc < 0)
 		return rc;
 	struct image_sink s = {img, EVP_MD_CTX_new(), NULL};
@@ -705,12 +717,14 @@ int alb_client_recv_image(struct alb_client *c, int out_fd,
 	if (rc == 0)
 		rc = stream_image(c, &s, head + lo.image_off, n - lo.image_off,
 				  lo.image_len, err);
-	img->written = alb_stream_reader_total(s.rd);
+	img->written = s.rd != NULL ? alb_stream_reader_total(s.rd) : 0;
 	alb_stream_reader_free(s.rd);
 	EVP_MD_CTX_free(s.md);
 	if (rc < 0) {
 		alb_msg_free(*out);
 		*out = NULL;
+		return rc;
 	}
-	return rc;
+	c->out_of_step = false;
+	return 0;
 }

@@ -89,8 +89,9 @@ int alb_image_reply_layout(const uint8_t *p, size_t n, size_t total,
 		return alb_fail(err, ALB_ENOENT, "not an image reply");
 	lo->image_off = w.pos;
 	lo->image_len = clen;
-	/* DER's only TRUE; anything else is refused by the decode below. */
-	lo->compressed = bool_len == 3 && p[bool_off + 2] == 0xff;
+	/* Any non-zero octet is true, as the decoder reads it (Albatross);
+	 * a BOOLEAN of another length is refused by the decode below. */
+	lo->compressed = bool_len == 3 && p[bool_off + 2] != 0;
 	if (skeleton == NULL)
 		return 0;
 	return decode_skeleton(p, lo, bool_off, bool_len, skeleton, err);

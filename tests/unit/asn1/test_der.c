@@ -139,6 +139,84 @@ static void test_length_limits(void **state)
 	}
 }
 
+/* The header of an element whose contents are not there (yet): read with
+ * the checks of every read but the contents' presence, cursor unmoved. */
+static void test_peek_header(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t b[11];
+		size_t n;
+		unsigned tag;
+		size_t hlen, clen;
+		const char *fails; /* NULL: read */
+	} cases[] = {
+		{{0x05, 0x00}, 2, 0x05, 2, 0, NULL},
+		{{0x30, 0x7f}, 2, 0x30, 2, 127, NULL},
+		{{0x04, 0x81, 0x7f}, 3, 0x04, 3, 127, NULL}, /* the `< 0x7f` quirk */
+		{{0x04, 0x81, 0x80}, 3, 0x04, 3, 128, NULL},
+		{{0xa6, 0x82, 0x01, 0x00}, 4, 0xa6, 4, 256, NULL},
+		{{0x04, 0x83, 0x01, 0x11, 0x70}, 5, 0x04, 5, 70000, NULL},
+		/* ALB_DER_LEN_OCTETS_MAX octets, up to OCaml's max_int */
+		{{0x04, 0x88, 0x3f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 10, 0x04, 10,
+		 (size_t)ALB_DER_INT_MAX, NULL},
+		/* cut headers */
+		{{0}, 0, 0, 0, 0, "Unexpected EOF: truncated header (0 of 2 bytes)"},
+		{{0x30}, 1, 0, 0, 0, "Unexpected EOF: truncated header (1 of 2 bytes)"},
+		{{0x04, 0x81}, 2, 0, 0, 0, "Unexpected EOF: truncated length (0 of 1 octets)"},
+		{{0x04, 0x82, 0x01}, 3, 0, 0, 0,
+		 "Unexpected EOF: truncated length (1 of 2 octets)"},
+		/* redundant long forms */
+		{{0x04, 0x81, 0x7e}, 3, 0, 0, 0, "Header: at 04817e: redundant form"},
+		{{0x04, 0x81, 0x00}, 3, 0, 0, 0, "Header: at 048100: redundant length"},
+		{{0x04, 0x82, 0x00, 0x80}, 4, 0, 0, 0, "Header: at 04820080: redundant length"},
+		/* one past max_int, one octet too many, indefinite, high tag */
+		{{0x04, 0x88, 0x40, 0, 0, 0, 0, 0, 0, 0}, 10, 0, 0, 0,
+		 "Header: at 0488400000000000 0000: length overflow"},
+		{{0x04, 0x89, 0x01, 0, 0, 0, 0, 0, 0, 0, 0}, 11, 0, 0, 0,
+		 "Header: at 0489010000000000 000000: length overflow"},
+		{{0x30, 0x80}, 2, 0, 0, 0, "Constructed indefinite form"},
+		{{0x1f, 0x20}, 2, 0, 0, 0, "Header: at 1f20: unsupported high tag number"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct alb_der c, body;
+		alb_der_init(&c, cases[i].b, cases[i].n);
+		unsigned tag = 1, any;
+		size_t hlen = 1, clen = 1;
+		struct alb_error err = {0}, any_err = {0};
+		int rc = alb_der_peek_header(&c, &tag, &hlen, &clen, &err);
+		assert_ptr_equal(c.ptr, cases[i].b);
+		assert_int_equal(c.len, cases[i].n);
+		/* a read needs the contents too */
+		int any_rc = alb_der_get_any(&c, &any, &body, &any_err);
+		assert_int_equal(any_rc, cases[i].clen > 0 || cases[i].fails ? ALB_EPARSE : 0);
+		if (cases[i].fails != NULL) {
+			assert_int_equal(rc, ALB_EPARSE);
+			assert_string_equal(err.msg, cases[i].fails);
+			/* a read's refusal (of an empty cursor: "no element") */
+			if (cases[i].n > 0)
+				assert_string_equal(any_err.msg, cases[i].fails);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("case %zu: %s", i, err.msg);
+		assert_int_equal(tag, cases[i].tag);
+		assert_int_equal(hlen, cases[i].hlen);
+		assert_int_equal(clen, cases[i].clen);
+	}
+	/* With its contents there, what a read finds. */
+	uint8_t buf[4 + 256] = {0xa6, 0x82, 0x01, 0x00};
+	struct alb_der c, body;
+	unsigned tag, any;
+	size_t hlen, clen;
+	alb_der_init(&c, buf, sizeof(buf));
+	assert_int_equal(alb_der_peek_header(&c, &tag, &hlen, &clen, NULL), 0);
+	assert_int_equal(alb_der_get_any(&c, &any, &body, NULL), 0);
+	assert_int_equal(tag, any);
+	assert_ptr_equal(body.ptr, buf + hlen);
+	assert_int_equal(body.len, clen);
+}
+
 static void test_truncation_everywhere(void **state)
 {
 	(void)state;
@@ -876,6 +954,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_length_forms),
 		cmocka_unit_test(test_length_limits),
+		cmocka_unit_test(test_peek_header),
 		cmocka_unit_test(test_truncation_everywhere),
 		cmocka_unit_test(test_integers),
 		cmocka_unit_test(test_dump_limit),

@@ -15,8 +15,11 @@
 
 #include "albatross/albatross.h"
 #include "cli_test_util.h"
+#include "proto/wire_codec.h"
 
 #define MAX_REPLIES 300
+
+static const uint8_t zeros64k[65536];
 
 /* What the fake daemon does on its one connection, and what it saw. */
 struct fake {
@@ -32,6 +35,7 @@ struct fake {
 	bool hold;         /* send nothing, wait for the client to go */
 	const uint8_t *raw; /* bytes sent as they are instead of replies */
 	size_t raw_len;
+	size_t zeros;       /* then as many zero bytes */
 	/* record */
 	struct alb_buf cmd;
 	size_t n_chunks;
@@ -69,6 +73,12 @@ static void *fake_main(void *arg)
 	if (f->raw != NULL) {
 		ssize_t w = write(fd, f->raw, f->raw_len);
 		(void)w;
+	}
+	for (size_t left = f->zeros; left > 0;) {
+		ssize_t w = write(fd, zeros64k, left < sizeof(zeros64k) ? left : sizeof(zeros64k));
+		if (w <= 0)
+			break;
+		left -= (size_t)w;
 	}
 	for (size_t i = 0; i < f->n_replies; i++)
 		if (alb_frame_write_fd(fd, f->reply[i], f->reply_len[i], NULL) < 0)
@@ -951,6 +961,538 @@ static void test_cli_set_block_refused(void **state)
 	free(path);
 }
 
+/* ---- an image written out as it arrives (alb_client_recv_image) ---------- */
+
+/* Connects to the fake daemon (frame limit frame_max; 0: the default) and
+ * asks it for an image; the client to close. */
+static struct alb_client *ask_image(struct fake *f, size_t frame_max)
+{
+	fake_start(f);
+	struct alb_client *c = connect_fake(f, 5000);
+	struct alb_error err = {0};
+	if (frame_max > 0)
+		assert_int_equal(alb_client_set_frame_max(c, frame_max, &err), 0);
+	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_GET};
+	assert_int_equal(alb_client_send(c, ":hello", &cmd, NULL, NULL, &err), 0);
+	return c;
+}
+
+/* A new temporary file to receive into, its path in path. */
+static int out_file(char path[32])
+{
+	strcpy(path, "/tmp/alb-client-image-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Bytes that do not repeat (plain) or compress well (not plain). */
+static uint8_t *pattern(size_t len, bool plain)
+{
+	uint8_t *p = malloc(len > 0 ? len : 1);
+	assert_non_null(p);
+	uint32_t x = 2463534242u;
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		p[i] = plain ? (uint8_t)x : (uint8_t)(i / 1000 + (x % 8 == 0));
+	}
+	return p;
+}
+
+/* *img describes sent[0..len) as sent, of which written bytes were
+ * written out. */
+static void expect_received(const struct alb_image_received *img, bool compressed,
+			    const uint8_t *sent, size_t len, size_t written)
+{
+	assert_int_equal(img->compressed, compressed);
+	assert_int_equal(img->length, len);
+	assert_int_equal(img->written, written);
+	uint8_t md[ALB_SHA256_LEN];
+	assert_int_equal(alb_image_digest(sent, len, md, NULL), 0);
+	assert_memory_equal(img->sha256, md, sizeof(md));
+	size_t h = len < ALB_IMAGE_RECEIVED_HEAD ? len : ALB_IMAGE_RECEIVED_HEAD;
+	if (h > 0)
+		assert_memory_equal(img->head, sent, h);
+}
+
+/* *m is the image reply to ":hello" with its image left out. */
+static void expect_skeleton(const struct alb_msg *m, bool compressed)
+{
+	assert_non_null(m);
+	assert_int_equal(m->header.version, ALB_WIRE_VERSION);
+	assert_string_equal(m->header.name, ":hello");
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	assert_int_equal(m->u.success.kind, ALB_REPLY_UNIKERNEL_IMAGE);
+	assert_int_equal(m->u.success.u.image.compressed, compressed);
+	assert_int_equal(m->u.success.u.image.data.len, 0);
+}
+
+/* path holds exactly p[0..len). */
+static void expect_file(const char *path, const uint8_t *p, size_t len)
+{
+	size_t got_len;
+	uint8_t *got = slurp(path, &got_len);
+	assert_non_null(got);
+	assert_int_equal(got_len, len);
+	if (len > 0)
+		assert_memory_equal(got, p, len);
+	free(got);
+}
+
+/* The printed reply reads as the whole reply would (print.h). */
+static void expect_printed(const struct alb_msg *m, const struct alb_image_received *img,
+			   const uint8_t *sent, size_t len)
+{
+	struct alb_msg full = *m;
+	full.u.success.u.image.data = (struct alb_bytes){sent, len};
+	for (unsigned flags = 0; flags <= ALB_PRINT_JSON; flags += ALB_PRINT_JSON) {
+		char *want = NULL, *got = NULL;
+		size_t wl = 0, gl = 0;
+		FILE *w = open_memstream(&want, &wl), *g = open_memstream(&got, &gl);
+		assert_int_equal(alb_msg_print(w, &full, flags, NULL), 0);
+		assert_int_equal(alb_msg_print_received(g, m, img, flags, NULL), 0);
+		fclose(w), fclose(g);
+		assert_string_equal(got, want);
+		free(want), free(got);
+	}
+}
+
+/* An uncompressed image of a few MB, of an odd size: written as sent,
+ * then the daemon's close is the end. */
+static void test_recv_image_plain(void **state)
+{
+	(void)state;
+	size_t len = 3 * 1024 * 1024 + 4321;
+	uint8_t *data = pattern(len, true);
+	struct fake f = {0};
+	image_reply(&f, ":hello", false, data, len);
+	struct alb_client *c = ask_image(&f, 0);
+	char path[32];
+	int fd = out_file(path);
+	struct alb_msg *m;
+	struct alb_image_received img;
+	struct alb_error err = {0};
+	if (alb_client_recv_image(c, fd, &m, &img, &err) != 0)
+		fail_msg("%s", err.msg);
+	expect_skeleton(m, false);
+	expect_received(&img, false, data, len, len);
+	expect_file(path, data, len);
+	expect_printed(m, &img, data, len);
+	alb_msg_free(m);
+	/* The daemon closed: end of stream, nothing written, img zeroed. */
+	memset(&img, 0xff, sizeof(img));
+	assert_int_equal(alb_client_recv_image(c, fd, &m, &img, &err), ALB_EEOF);
+	assert_null(m);
+	struct alb_image_received zero;
+	memset(&zero, 0, sizeof(zero));
+	assert_memory_equal(&img, &zero, sizeof(img));
+	expect_file(path, data, len);
+	close(fd);
+	unlink(path);
+	alb_client_close(c);
+	fake_finish(&f);
+	free(data);
+}
+
+/* Receives the reply frame[0..len) (f's only answer) into a new file;
+ * returns alb_client_recv_image()'s result, the file's path in path. */
+static int recv_image_frame(const uint8_t *frame, size_t len, size_t frame_max,
+			    char path[32], struct alb_msg **m,
+			    struct alb_image_received *img, struct alb_error *err)
+{
+	struct fake f = {0};
+	fake_reply_bytes(&f, frame, len);
+	struct alb_client *c = ask_image(&f, frame_max);
+	int fd = out_file(path);
+	int rc = alb_client_recv_image(c, fd, m, img, err);
+	close(fd);
+	alb_client_close(c);
+	fake_finish(&f);
+	return rc;
+}
+
+/* A compressed image: written out inflated, described as sent; also with
+ * the BOOLEAN true as 0x01 (which Albatross reads as true). Corrupt, cut
+ * or followed by more: ALB_EPARSE. */
+static void test_recv_image_compressed(void **state)
+{
+	(void)state;
+	size_t len = 2 * 1024 * 1024 + 1;
+	uint8_t *data = pattern(len, false);
+	struct alb_buf z = {0};
+	assert_int_equal(alb_zlib_deflate(data, len, 6, &z, NULL), 0);
+	struct alb_msg r = {.header = {.version = ALB_WIRE_VERSION, .name = ":hello"},
+			    .kind = ALB_PAYLOAD_SUCCESS};
+	r.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+	r.u.success.u.image.compressed = true;
+	r.u.success.u.image.data = (struct alb_bytes){z.data, z.len};
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&r, 0, &b, NULL), 0);
+	char path[32];
+	struct alb_msg *m;
+	struct alb_image_received img;
+	struct alb_error err = {0};
+	for (int lenient = 0; lenient <= 1; lenient++) {
+		if (lenient) {
+			uint8_t *t = memmem(b.data, b.len, "\x01\x01\xff\x04", 4);
+			assert_non_null(t);
+			t[2] = 0x01;
+		}
+		if (recv_image_frame(b.data, b.len, 0, path, &m, &img, &err) != 0)
+			fail_msg("%s", err.msg);
+		expect_skeleton(m, true);
+		expect_received(&img, true, z.data, z.len, len);
+		expect_file(path, data, len);
+		alb_msg_free(m);
+		unlink(path);
+	}
+	alb_buf_free(&b);
+	/* its header, its middle, its end, what follows it */
+	uint8_t *bad = malloc(z.len + 1);
+	size_t cuts[] = {z.len, z.len, z.len - 1, z.len + 1};
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(*cuts); i++) {
+		memcpy(bad, z.data, z.len);
+		bad[z.len] = 0;
+		if (i == 0)
+			bad[0] ^= 0x0f;
+		if (i == 1)
+			memset(bad + z.len / 2, 0xaa, 64);
+		r.u.success.u.image.data = (struct alb_bytes){bad, cuts[i]};
+		assert_int_equal(alb_msg_encode(&r, 0, &b, NULL), 0);
+		assert_int_equal(recv_image_frame(b.data, b.len, 0, path, &m, &img, &err),
+				 ALB_EPARSE);
+		assert_null(m);
+		alb_buf_free(&b);
+		unlink(path);
+	}
+	free(bad);
+	alb_buf_free(&z);
+	free(data);
+}
+
+/* Any other message is returned as alb_client_recv() returns it: nothing
+ * written, *img zeroed; so is a decoder's error. */
+static void test_recv_image_other(void **state)
+{
+	(void)state;
+	uint8_t *data = pattern(100000, true);
+	struct alb_msg r[2] = {
+		{.header = {.version = ALB_WIRE_VERSION, .name = ":hello"},
+		 .kind = ALB_PAYLOAD_FAILURE},
+		{.header = {.version = ALB_WIRE_VERSION, .name = ":hello"},
+		 .kind = ALB_PAYLOAD_SUCCESS},
+	};
+	r[0].u.failure = (struct alb_str){"not found", 9};
+	/* larger than the head read first */
+	r[1].u.success.kind = ALB_REPLY_OLD_BLOCK_DEVICE_IMAGE;
+	r[1].u.success.u.image.data = (struct alb_bytes){data, 100000};
+	struct alb_image_received zero;
+	memset(&zero, 0, sizeof(zero));
+	for (size_t i = 0; i < 2; i++) {
+		struct alb_buf b = {0};
+		assert_int_equal(alb_msg_encode(&r[i], 0, &b, NULL), 0);
+		char path[32];
+		struct alb_msg *m;
+		struct alb_image_received img;
+		memset(&img, 0xff, sizeof(img));
+		struct alb_error err = {0};
+		assert_int_equal(recv_image_frame(b.data, b.len, 0, path, &m, &img, &err), 0);
+		struct alb_buf re = {0};
+		assert_int_equal(alb_msg_encode(m, 0, &re, NULL), 0);
+		assert_int_equal(re.len, b.len);
+		assert_memory_equal(re.data, b.data, b.len);
+		assert_memory_equal(&img, &zero, sizeof(img));
+		expect_file(path, NULL, 0);
+		alb_buf_free(&re);
+		alb_msg_free(m);
+		unlink(path);
+		alb_buf_free(&b);
+	}
+	/* An image reply of version 4: the decoder's error, nothing written. */
+	struct alb_msg v = r[1];
+	v.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&v, 0, &b, NULL), 0);
+	uint8_t *version = memmem(b.data, b.len, "\x02\x01\x05", 3);
+	assert_non_null(version);
+	version[2] = 4;
+	char path[32];
+	struct alb_msg *m;
+	struct alb_image_received img;
+	struct alb_error err = {0};
+	assert_int_equal(recv_image_frame(b.data, b.len, 0, path, &m, &img, &err), ALB_EPARSE);
+	assert_string_equal(err.msg, "unknown version number 0x4");
+	assert_null(m);
+	expect_file(path, NULL, 0);
+	unlink(path);
+	/* The rest of that frame is still on the connection: nothing more is
+	 * read from it, rather than image bytes taken for a frame. */
+	struct fake f = {0};
+	fake_reply_bytes(&f, b.data, b.len);
+	struct alb_client *c = ask_image(&f, 0);
+	int fd = out_file(path);
+	assert_int_equal(alb_client_recv_image(c, fd, &m, &img, &err), ALB_EPARSE);
+	assert_int_equal(alb_client_recv(c, &m, &err), ALB_EPROTO);
+	assert_int_equal(alb_client_recv_image(c, fd, &m, &img, &err), ALB_EINVAL);
+	close(fd);
+	alb_client_close(c);
+	fake_finish(&f);
+	unlink(path);
+	alb_buf_free(&b);
+	free(data);
+}
+
+/* A connection closed before, in and right after a frame's length, in the
+ * head, in the image, one byte before its end; a frame of length 0 or
+ * below: ALB_EEOF before a frame, ALB_EPROTO within one. */
+static void test_recv_image_cut(void **state)
+{
+	(void)state;
+	uint8_t *data = pattern(200000, true);
+	struct alb_msg r = {.header = {.version = ALB_WIRE_VERSION, .name = ":hello"},
+			    .kind = ALB_PAYLOAD_SUCCESS};
+	r.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+	r.u.success.u.image.data = (struct alb_bytes){data, 200000};
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&r, ALB_ENCODE_FRAMED, &b, NULL), 0);
+	const size_t cuts[] = {0, 2, 4, 100, 100000, b.len - 1, b.len};
+	const int want[] = {ALB_EEOF, ALB_EPROTO, ALB_EPROTO, ALB_EPROTO,
+			    ALB_EPROTO, ALB_EPROTO, 0};
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(*cuts); i++) {
+		struct fake f = {0};
+		f.raw = b.data;
+		f.raw_len = cuts[i];
+		struct alb_client *c = ask_image(&f, 0);
+		char path[32];
+		int fd = out_file(path);
+		struct alb_msg *m;
+		struct alb_image_received img;
+		struct alb_error err = {0};
+		assert_int_equal(alb_client_recv_image(c, fd, &m, &img, &err), want[i]);
+		if (want[i] == 0) {
+			expect_skeleton(m, false);
+			expect_file(path, data, 200000);
+		} else {
+			assert_null(m);
+		}
+		alb_msg_free(m);
+		close(fd);
+		unlink(path);
+		alb_client_close(c);
+		fake_finish(&f);
+	}
+	alb_buf_free(&b);
+	free(data);
+	/* end-of-stream lengths */
+	static const uint8_t ends[][4] = {{0, 0, 0, 0}, {0x80, 0, 0, 0}, {0xff, 0xff, 0xff, 0xff}};
+	for (size_t i = 0; i < sizeof(ends) / sizeof(*ends); i++) {
+		struct fake f = {0};
+		f.raw = ends[i];
+		f.raw_len = 4;
+		struct alb_client *c = ask_image(&f, 0);
+		char path[32];
+		int fd = out_file(path);
+		struct alb_msg *m;
+		struct alb_image_received img;
+		assert_int_equal(alb_client_recv_image(c, fd, &m, &img, NULL), ALB_EEOF);
+		assert_null(m);
+		expect_file(path, NULL, 0);
+		close(fd);
+		unlink(path);
+		alb_client_close(c);
+		fake_finish(&f);
+	}
+}
+
+/* The client's frame limit does not apply to an image reply, and applies
+ * to any other message: at the limit and one byte past. */
+static void test_recv_image_frame_limit(void **state)
+{
+	(void)state;
+	size_t len = 1024 * 1024;
+	uint8_t *data = pattern(len, true);
+	struct alb_msg r = {.header = {.version = ALB_WIRE_VERSION, .name = ":hello"},
+			    .kind = ALB_PAYLOAD_SUCCESS};
+	r.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+	r.u.success.u.image.data = (struct alb_bytes){data, len};
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&r, 0, &b, NULL), 0);
+	char path[32];
+	struct alb_msg *m;
+	struct alb_image_received img;
+	struct alb_error err = {0};
+	if (recv_image_frame(b.data, b.len, 65536, path, &m, &img, &err) != 0)
+		fail_msg("%s", err.msg);
+	expect_skeleton(m, false);
+	expect_received(&img, false, data, len, len);
+	expect_file(path, data, len);
+	alb_msg_free(m);
+	unlink(path);
+	alb_buf_free(&b);
+	/* The same bytes as another reply: over the limit. */
+	r.u.success.kind = ALB_REPLY_OLD_BLOCK_DEVICE_IMAGE;
+	assert_int_equal(alb_msg_encode(&r, 0, &b, NULL), 0);
+	assert_int_equal(recv_image_frame(b.data, b.len, 65536, path, &m, &img, &err),
+			 ALB_ETOOBIG);
+	assert_null(m);
+	expect_file(path, NULL, 0);
+	unlink(path);
+	/* exactly at the limit, one byte past it, then nothing more */
+	for (size_t past = 0; past <= 1; past++) {
+		struct fake f = {0};
+		fake_reply_bytes(&f, b.data, b.len);
+		fake_reply_bytes(&f, b.data, b.len);
+		struct alb_client *c = ask_image(&f, b.len - past);
+		int fd = out_file(path);
+		assert_int_equal(alb_client_recv_image(c, fd, &m, &img, &err),
+				 past ? ALB_ETOOBIG : 0);
+		if (past == 0) {
+			assert_int_equal(m->u.success.u.image.data.len, len);
+			alb_msg_free(m);
+		}
+		/* the next frame follows the whole first one; after a refusal
+		 * the rest of the first is not read as a frame */
+		int rc = alb_client_recv_image(c, fd, &m, &img, &err);
+		if (past)
+			assert_true(rc < 0 && m == NULL);
+		else
+			assert_int_equal(rc, 0);
+		alb_msg_free(m);
+		expect_file(path, NULL, 0);
+		close(fd);
+		unlink(path);
+		alb_client_close(c);
+		fake_finish(&f);
+	}
+	alb_buf_free(&b);
+	free(data);
+}
+
+/* What a stream writer emits, appended to a struct bytes. */
+struct bytes {
+	uint8_t *p;
+	size_t len;
+};
+
+static int append(void *ctx, const uint8_t *data, size_t len, struct alb_error *err)
+{
+	(void)err;
+	struct bytes *b = ctx;
+	b->p = realloc(b->p, b->len + len);
+	assert_non_null(b->p);
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+/* n zero bytes as one zlib stream, made without holding them (free z->p). */
+static void deflate_zeros(size_t n, struct bytes *z)
+{
+	struct alb_stream_writer *w;
+	*z = (struct bytes){NULL, 0};
+	assert_int_equal(alb_stream_writer_new(1, append, z, &w, NULL), 0);
+	for (size_t left = n; left > 0;) {
+		size_t k = left < sizeof(zeros64k) ? left : sizeof(zeros64k);
+		assert_int_equal(alb_stream_writer_write(w, zeros64k, k, NULL), 0);
+		left -= k;
+	}
+	assert_int_equal(alb_stream_writer_finish(w, NULL), 0);
+	alb_stream_writer_free(w);
+}
+
+/* At most ALB_IMAGE_MAX bytes are written out, compressed or not: at the
+ * limit, and one byte past (zeros, sent without being held). */
+static void test_recv_image_max(void **state)
+{
+	(void)state;
+	static uint8_t hole;
+	int devnull = open("/dev/null", O_WRONLY);
+	assert_true(devnull >= 0);
+	for (int compressed = 0; compressed <= 1; compressed++)
+		for (size_t past = 0; past <= 1; past++) {
+			size_t size = (size_t)ALB_IMAGE_MAX + past;
+			struct alb_msg r = {.header = {.version = ALB_WIRE_VERSION,
+						       .name = ":hello"},
+					    .kind = ALB_PAYLOAD_SUCCESS};
+			r.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+			r.u.success.u.image.compressed = compressed;
+			struct fake f = {0};
+			struct bytes z = {NULL, 0};
+			struct alb_buf b = {0};
+			if (compressed) {
+				deflate_zeros(size, &z);
+				r.u.success.u.image.data = (struct alb_bytes){z.p, z.len};
+				assert_int_equal(alb_msg_encode(&r, 0, &b, NULL), 0);
+				fake_reply_bytes(&f, b.data, b.len);
+			} else {
+				/* the frame up to the image, then the image */
+				r.u.success.u.image.data = (struct alb_bytes){&hole, size};
+				size_t cut;
+				assert_int_equal(alb_msg_encode_around(&r, &hole, &b, &cut, NULL), 0);
+				assert_int_equal(cut, b.len);
+				f.raw = b.data;
+				f.raw_len = b.len;
+				f.zeros = size;
+			}
+			struct alb_client *c = ask_image(&f, 0);
+			struct alb_msg *m;
+			struct alb_image_received img;
+			struct alb_error err = {0};
+			int rc = alb_client_recv_image(c, devnull, &m, &img, &err);
+			assert_int_equal(rc, past ? ALB_ETOOBIG : 0);
+			if (past == 0) {
+				assert_int_equal(img.length, compressed ? z.len : size);
+				assert_int_equal(img.written, ALB_IMAGE_MAX);
+			}
+			alb_msg_free(m);
+			alb_client_close(c);
+			fake_finish(&f);
+			alb_buf_free(&b);
+			free(z.p);
+		}
+	close(devnull);
+}
+
+/* A write that fails is ALB_ESYS; bad arguments and a frame half read by
+ * alb_client_recv() are ALB_EINVAL. */
+static void test_recv_image_errors(void **state)
+{
+	(void)state;
+	uint8_t data[5000] = {1};
+	struct fake f = {0};
+	image_reply(&f, ":hello", false, data, sizeof(data));
+	struct alb_client *c = ask_image(&f, 0);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	close(p[0]);
+	struct alb_msg *m;
+	struct alb_image_received img;
+	struct alb_error err = {0};
+	assert_int_equal(alb_client_recv_image(c, p[1], &m, &img, &err), ALB_ESYS);
+	assert_int_equal(err.sys_errno, EPIPE);
+	assert_null(m);
+	close(p[1]);
+	assert_int_equal(alb_client_recv_image(c, -1, &m, &img, &err), ALB_EINVAL);
+	assert_int_equal(alb_client_recv_image(c, 1, NULL, &img, &err), ALB_EINVAL);
+	assert_int_equal(alb_client_recv_image(c, 1, &m, NULL, &err), ALB_EINVAL);
+	assert_int_equal(alb_client_recv_image(NULL, 1, &m, &img, &err), ALB_EINVAL);
+	alb_client_close(c);
+	fake_finish(&f);
+	/* alb_client_recv() timed out in the middle of a frame */
+	struct fake g = {0};
+	g.raw = (const uint8_t *)"\x00\x00\x00\x10\x30\x0e";
+	g.raw_len = 6;
+	g.hold = true;
+	fake_start(&g);
+	c = connect_fake(&g, 200);
+	struct alb_command cmd = {.kind = ALB_CMD_UNIKERNEL_GET};
+	assert_int_equal(alb_client_send(c, ":hello", &cmd, NULL, NULL, &err), 0);
+	assert_int_equal(alb_client_recv(c, &m, &err), ALB_ESYS);
+	assert_int_equal(alb_client_recv_image(c, 1, &m, &img, &err), ALB_EINVAL);
+	alb_client_close(c);
+	fake_finish(&g);
+}
+
 int main(void)
 {
 	/* A client that vanished must not kill the fake daemon. */
@@ -976,6 +1518,13 @@ int main(void)
 		cmocka_unit_test(test_cli_dump_block),
 		cmocka_unit_test(test_cli_get),
 		cmocka_unit_test(test_cli_set_block_refused),
+		cmocka_unit_test(test_recv_image_plain),
+		cmocka_unit_test(test_recv_image_compressed),
+		cmocka_unit_test(test_recv_image_other),
+		cmocka_unit_test(test_recv_image_cut),
+		cmocka_unit_test(test_recv_image_frame_limit),
+		cmocka_unit_test(test_recv_image_max),
+		cmocka_unit_test(test_recv_image_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -847,6 +847,110 @@ static void test_bytes_limit(void **state)
 	free(t), free(j);
 }
 
+/* ---- an image written out as it arrived ----------------------------------- */
+
+/* What alb_client_recv_image() says of the image p[0..len) it received. */
+static struct alb_image_received received(const uint8_t *p, size_t len, bool compressed)
+{
+	struct alb_image_received img;
+	memset(&img, 0, sizeof(img));
+	img.compressed = compressed;
+	img.length = len;
+	img.written = len;
+	assert_int_equal(alb_image_digest(p, len, img.sha256, NULL), 0);
+	memcpy(img.head, p, len < sizeof(img.head) ? len : sizeof(img.head));
+	return img;
+}
+
+/* alb_msg_print_received() into a string (free it); *rc its result. */
+static char *print_received(const struct alb_msg *m, const struct alb_image_received *img,
+			    unsigned flags, int *rc, struct alb_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	*rc = alb_msg_print_received(f, m, img, flags, err);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/* The image reply with image[0..len) left out, printed with what was
+ * received of it, reads as the whole reply. */
+static void expect_as_whole(const uint8_t *image, size_t len, bool compressed,
+			    unsigned flags)
+{
+	struct alb_msg m = { .header = { .version = 5, .name = "a:b" },
+			     .kind = ALB_PAYLOAD_SUCCESS };
+	m.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+	m.u.success.u.image.compressed = compressed;
+	m.u.success.u.image.data = (struct alb_bytes){ image, len };
+	char *want = print_any(MSG, &m, flags);
+	m.u.success.u.image.data = (struct alb_bytes){ NULL, 0 };
+	struct alb_image_received img = received(image, len, compressed);
+	int rc;
+	char *got = print_received(&m, &img, flags, &rc, NULL);
+	assert_int_equal(rc, 0);
+	assert_string_equal(got, want);
+	free(got), free(want);
+}
+
+/* Images shown in full hex (up to ALB_PRINT_HEX_MAX), one byte past, and
+ * far past (of which only a head was kept), in both forms. */
+static void test_received_image(void **state)
+{
+	(void)state;
+	static const size_t sizes[] = { 0, ALB_PRINT_HEX_MAX, ALB_PRINT_HEX_MAX + 1, 100000 };
+	static uint8_t image[100000];
+	for (size_t i = 0; i < sizeof(image); i++)
+		image[i] = (uint8_t)(i * 31 + 7);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(*sizes); s++)
+		for (int z = 0; z <= 1; z++) {
+			expect_as_whole(image, sizes[s], z, 0);
+			expect_as_whole(image, sizes[s], z, ALB_PRINT_JSON);
+		}
+}
+
+/* Anything but an image reply, or no description of the image: ALB_EINVAL,
+ * nothing written. */
+static void test_received_not_image(void **state)
+{
+	(void)state;
+	struct alb_image_received img = received(fake_image, 4, false);
+	struct alb_msg m[4];
+	for (size_t i = 0; i < 4; i++)
+		m[i] = (struct alb_msg){ .header = { .version = 5, .name = ":x" },
+					 .kind = ALB_PAYLOAD_SUCCESS };
+	m[0].u.success.kind = ALB_REPLY_OLD_BLOCK_DEVICE_IMAGE;
+	m[0].u.success.u.image.data = (struct alb_bytes){ fake_image, 4 };
+	m[1].u.success.kind = ALB_REPLY_BLOCK_DEVICE_IMAGE;
+	m[2].kind = ALB_PAYLOAD_FAILURE;
+	m[2].u.failure = S("no image");
+	m[3] = cmd_msg(ALB_CMD_UNIKERNEL_GET);
+	for (size_t i = 0; i < 4; i++)
+		for (unsigned flags = 0; flags <= ALB_PRINT_JSON; flags += ALB_PRINT_JSON) {
+			struct alb_error err = { 0 };
+			int rc;
+			char *got = print_received(&m[i], &img, flags, &rc, &err);
+			assert_int_equal(rc, ALB_EINVAL);
+			assert_int_equal(err.code, ALB_EINVAL);
+			assert_string_equal(got, "");
+			free(got);
+		}
+	struct alb_msg ok = { .header = { .version = 5, .name = ":x" },
+			      .kind = ALB_PAYLOAD_SUCCESS };
+	ok.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+	int rc;
+	char *got = print_received(&ok, NULL, 0, &rc, NULL);
+	assert_int_equal(rc, ALB_EINVAL);
+	assert_string_equal(got, "");
+	free(got);
+	got = print_received(NULL, &img, 0, &rc, NULL);
+	assert_int_equal(rc, ALB_EINVAL);
+	free(got);
+	assert_int_equal(alb_msg_print_received(NULL, &ok, &img, 0, NULL), ALB_EINVAL);
+}
+
 /* ---- times ------------------------------------------------------------- */
 
 static void check_time(int64_t sec, uint32_t nsec, const char *want)
@@ -1263,6 +1367,8 @@ int main(void)
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_utf8_decoder),
 		cmocka_unit_test(test_bytes_limit),
+		cmocka_unit_test(test_received_image),
+		cmocka_unit_test(test_received_not_image),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_huge_lists),
 		cmocka_unit_test(test_invalid_values),
