@@ -360,6 +360,28 @@ void alb_msg_free(struct alb_msg *m)
 		alb_arena_destroy(m->arena_);
 }
 
+/* Ends a message whose payload was written since mark: its header, the
+ * outer SEQUENCE, the bytes to out (*cut as in alb_msg_encode_around()). */
+static int encode_end(struct alb_derw *w, size_t mark,
+		      const struct alb_header *hd, unsigned flags,
+		      struct alb_buf *out, size_t *cut, struct alb_error *err)
+{
+	if (hd->version != ALB_WIRE_VERSION)
+		alb_derw_fail(w, ALB_EINVAL, "only wire version 5 can be encoded");
+	size_t h = alb_derw_len(w);
+	alb_enc_name(w, hd->name);
+	alb_derw_int64(w, hd->sequence);
+	alb_derw_int(w, hd->version);
+	alb_derw_close(w, ALB_DER_SEQUENCE, h);
+	alb_derw_close(w, ALB_DER_SEQUENCE, mark);
+	size_t found_end = w->found_end, hole_len = w->hole;
+	int rc = alb_derw_finish(w, (flags & ALB_ENCODE_FRAMED) != 0, out, err);
+	/* the bytes in front of the hole end where it starts */
+	if (rc == 0 && cut != NULL)
+		*cut = found_end != 0 ? out->len + hole_len - found_end : out->len;
+	return rc;
+}
+
 /* The encoder of both: hole (may be NULL) as in alb_msg_encode_around();
  * *cut (if not NULL) where it goes. */
 static int encode(const struct alb_msg *m, unsigned flags, const void *hole,
@@ -400,20 +422,7 @@ static int encode(const struct alb_msg *m, unsigned flags, const void *hole,
 	default:
 		alb_derw_fail(&w, ALB_EINVAL, "unknown payload kind");
 	}
-	if (m->header.version != ALB_WIRE_VERSION)
-		alb_derw_fail(&w, ALB_EINVAL, "only wire version 5 can be encoded");
-	size_t h = alb_derw_len(&w);
-	alb_enc_name(&w, m->header.name);
-	alb_derw_int64(&w, m->header.sequence);
-	alb_derw_int(&w, m->header.version);
-	alb_derw_close(&w, ALB_DER_SEQUENCE, h);
-	alb_derw_close(&w, ALB_DER_SEQUENCE, mark);
-	size_t found_end = w.found_end, hole_len = w.hole;
-	int rc = alb_derw_finish(&w, (flags & ALB_ENCODE_FRAMED) != 0, out, err);
-	/* the bytes in front of the hole end where it starts */
-	if (rc == 0 && cut != NULL)
-		*cut = found_end != 0 ? out->len + hole_len - found_end : out->len;
-	return rc;
+	return encode_end(&w, mark, &m->header, flags, out, cut, err);
 }
 
 int alb_msg_encode(const struct alb_msg *m, unsigned flags,
@@ -430,6 +439,43 @@ int alb_msg_encode_around(const struct alb_msg *m, const void *hole,
 		return alb_fail(err, ALB_EINVAL,
 				"alb_msg_encode_around: no hole or cut");
 	return encode(m, ALB_ENCODE_FRAMED, hole, out, cut, err);
+}
+
+int alb_info_der(const struct alb_unikernel_info *info, struct alb_buf *out,
+		 struct alb_error *err)
+{
+	if (info == NULL || out == NULL || out->data != NULL)
+		return alb_fail(err, ALB_EINVAL, "alb_info_der: no info or output");
+	struct alb_derw w;
+	alb_derw_init(&w, 0);
+	alb_enc_info(&w, info, ALB_INFO_CURRENT);
+	return alb_derw_finish(&w, false, out, err);
+}
+
+int alb_msg_encode_info_der(const struct alb_header *h,
+			    const struct alb_info_der *v, size_t n,
+			    struct alb_buf *out, struct alb_error *err)
+{
+	if (h == NULL || (v == NULL && n > 0) || out == NULL || out->data != NULL)
+		return alb_fail(err, ALB_EINVAL,
+				"alb_msg_encode_info_der: no header, list or output");
+	size_t hint = 64;
+	for (size_t i = 0; i < n; i++)
+		hint += v[i].len + strlen(v[i].name) + 16;
+	struct alb_derw w;
+	alb_derw_init(&w, hint);
+	size_t mark = alb_derw_len(&w);
+	/* as enc_infos() of wire_reply.c: the list is written back to front */
+	for (size_t i = n; i-- > 0;) {
+		size_t e = alb_derw_len(&w);
+		alb_derw_bytes(&w, v[i].der, v[i].len);
+		alb_enc_name(&w, v[i].name);
+		alb_derw_close(&w, ALB_DER_SEQUENCE, e);
+	}
+	alb_derw_close(&w, ALB_DER_SEQUENCE, mark);
+	alb_derw_close(&w, ALB_DER_EXPLICIT(13), mark);
+	alb_derw_close(&w, ALB_DER_EXPLICIT(1), mark);
+	return encode_end(&w, mark, h, ALB_ENCODE_FRAMED, out, NULL, err);
 }
 
 const char *alb_cmd_kind_name(enum alb_cmd_kind k)

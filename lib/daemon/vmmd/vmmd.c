@@ -279,15 +279,12 @@ void vmmd_maybe_done(struct alb_vmmd *v)
 static void free_uk(void *p)
 {
 	struct uk *u = p;
-	/* only reached for a core freed while unikernels run: they stay */
-	config_free(u->cfg);
-	free(u->taps);
-	free(u->macs);
-	/* its block files stay its tender's */
+	/* only reached for a core freed while unikernels run: they stay;
+	 * its block files stay its tender's */
 	for (size_t i = 0; i < u->given.n; i++)
 		close(u->given.fds[i]);
 	free(u->given.fds);
-	free(u);
+	uk_release(u);
 }
 
 void alb_vmmd_free(struct alb_vmmd *v)

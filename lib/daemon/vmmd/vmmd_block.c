@@ -66,6 +66,7 @@ void blocks_discover(struct alb_vmmd *v)
 				     "device; ignored", v->block_dir, e->d_name);
 			continue;
 		}
+		v->blocks_gen++;
 		if (alb_resources_block_add(v->res, name,
 					    (int64_t)((uint64_t)st.st_size / MIB),
 					    &err) != 0)
@@ -414,6 +415,7 @@ static int block_add(struct alb_vmmd *v, const char *name, int64_t size,
 		rc = create_file(v, name, bytes, p, len, false, err);
 	}
 	alb_buf_free(&inflated);
+	v->blocks_gen++;
 	if (rc == 0 && (rc = alb_resources_block_add(v->res, name, size, err)) != 0)
 		blockfile_remove(v->block_fd, name, NULL);
 	return rc;
@@ -430,6 +432,7 @@ static int block_remove(struct alb_vmmd *v, const char *name,
 	rc = blockfile_remove(v->block_fd, name, err);
 	if (rc != 0)
 		return rc;
+	v->blocks_gen++;
 	return alb_resources_block_remove(v->res, name, err);
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dcommon/socket.h"
+#include "proto/wire_codec.h"
 #include "vmmd_internal.h"
 
 /* The core's callbacks of its connection pool (below). */
@@ -120,6 +121,25 @@ void conn_reply(struct conn *c, const struct hdr *h, const struct alb_reply *r)
 	m.kind = ALB_PAYLOAD_SUCCESS;
 	m.u.success = *r;
 	send_msg(c, &m);
+}
+
+void conn_reply_info_der(struct conn *c, const struct hdr *h,
+			 const struct alb_info_der *v, size_t n)
+{
+	if (c->broken || c->mode == CONN_CLOSING)
+		return;
+	struct alb_msg m;
+	make_msg(&m, h);
+	struct alb_buf b = {0};
+	struct alb_error err = {0};
+	int rc = alb_msg_encode_info_der(&m.header, v, n, &b, &err);
+	if (rc == 0)
+		rc = dc_conn_send_buf(c->dc, &b);
+	if (rc != 0) {
+		if (rc != ALB_EPROTO)
+			alb_log_error("vmmd: cannot reply: %s", err.msg);
+		c->broken = true;
+	}
 }
 
 static void config_release(void *ctx)

@@ -9,11 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/wire_codec.h"
 #include "vmmd_internal.h"
 
 struct item {
 	size_t name; /* offset of the name in the list's names */
-	const struct uk *u;
+	struct uk *u;
 };
 
 /* The unikernels a query lists, their names one after the other in one
@@ -26,7 +27,7 @@ struct list {
 	bool nomem;
 };
 
-static int add(struct list *l, const char *name, const struct uk *u)
+static int add(struct list *l, const char *name, struct uk *u)
 {
 	size_t len = strlen(name) + 1;
 	if (!alb_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) ||
@@ -42,7 +43,7 @@ static int add(struct list *l, const char *name, const struct uk *u)
 
 static int collect(const char *name, void *value, void *ctx)
 {
-	const struct uk *u = value;
+	struct uk *u = value;
 	if (!uk_visible(u))
 		return 0;
 	return add(ctx, name, u);
@@ -111,6 +112,57 @@ static void fill(const struct alb_vmmd *v, const struct uk *u,
 	}
 }
 
+/* u's info as DER, made again when what it shows changed since. */
+static const struct alb_buf *info_der(const struct alb_vmmd *v, struct uk *u)
+{
+	const struct alb_unikernel_config *c = u->cfg;
+	if (u->info_der.data != NULL && u->info_cfg == c &&
+	    u->info_started.sec == u->started.sec &&
+	    u->info_started.nsec == u->started.nsec &&
+	    (c->n_blocks == 0 || u->info_gen == v->blocks_gen))
+		return &u->info_der;
+	alb_buf_free(&u->info_der);
+	struct alb_unikernel_info in;
+	struct alb_info_block *blocks = calloc(c->n_blocks + 1, sizeof(*blocks));
+	struct alb_info_net *nets = calloc(c->n_bridges + 1, sizeof(*nets));
+	int rc = ALB_ENOMEM;
+	if (blocks != NULL && nets != NULL) {
+		fill(v, u, &in, blocks, nets);
+		rc = alb_info_der(&in, &u->info_der, NULL);
+	}
+	free(blocks);
+	free(nets);
+	if (rc != 0)
+		return NULL;
+	u->info_cfg = c;
+	u->info_started = u->started;
+	u->info_gen = v->blocks_gen;
+	return &u->info_der;
+}
+
+/* The current form: each unikernel's info is encoded once and kept, so
+ * an info of many copies bytes. */
+static void reply_current(struct conn *c, const struct hdr *h,
+			  const struct list *l)
+{
+	struct alb_info_der *parts = calloc(l->n + 1, sizeof(*parts));
+	bool ok = parts != NULL;
+	/* Albatross prepends while folding: the reverse of the fold */
+	for (size_t i = 0; ok && i < l->n; i++) {
+		const struct item *it = &l->v[l->n - 1 - i];
+		const struct alb_buf *der = info_der(c->v, it->u);
+		ok = der != NULL;
+		if (ok)
+			parts[i] = (struct alb_info_der){l->names + it->name,
+							 der->data, der->len};
+	}
+	if (ok)
+		conn_reply_info_der(c, h, parts, l->n);
+	else
+		conn_reply_failure(c, h, "out of memory");
+	free(parts);
+}
+
 void vmmd_info_cmd(struct conn *c, const struct alb_msg *m)
 {
 	struct alb_vmmd *v = c->v;
@@ -120,9 +172,15 @@ void vmmd_info_cmd(struct conn *c, const struct alb_msg *m)
 	if (alb_name_is_path(h.name)) {
 		alb_trie_fold(v->uks, h.name, collect, &l);
 	} else {
-		const struct uk *u = uk_find(v, h.name);
+		struct uk *u = uk_find(v, h.name);
 		if (u != NULL && uk_visible(u))
 			add(&l, h.name, u);
+	}
+	if (m->u.command.kind == ALB_CMD_UNIKERNEL_INFO && !l.nomem) {
+		reply_current(c, &h, &l);
+		list_free(&l);
+		conn_done(c);
+		return;
 	}
 	size_t nb = 0, nn = 0;
 	for (size_t i = 0; i < l.n; i++) {

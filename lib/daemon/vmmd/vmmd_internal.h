@@ -163,6 +163,10 @@ void vmmd_listen_close(struct alb_vmmd *v);
 void conns_close_idle(struct alb_vmmd *v);
 
 void conn_reply(struct conn *c, const struct hdr *h, const struct alb_reply *r);
+struct alb_info_der;
+/* The Unikernel_info reply listing v[0..n), whose infos are DER already. */
+void conn_reply_info_der(struct conn *c, const struct hdr *h,
+			 const struct alb_info_der *v, size_t n);
 /* The Unikernel_image reply of get with cfg's image as stored: the image
  * is sent from cfg (kept by a reference until it is), not copied. */
 void conn_reply_image(struct conn *c, const struct hdr *h,
@@ -242,6 +246,12 @@ struct uk {
 	uk_exit_fn on_exit;
 	void *on_exit_ctx;
 	bool on_exit_taps; /* ... once the taps are gone too */
+	/* its info as DER (vmmd_info.c), made from info_cfg, info_started
+	 * and, when it has block devices, the block table of info_gen */
+	struct alb_buf info_der;
+	const struct alb_unikernel_config *info_cfg;
+	struct alb_time info_started;
+	uint64_t info_gen;
 	/* the operation owning the name, and those waiting for it */
 	struct op *op;
 	struct vlist waitq;
@@ -263,6 +273,8 @@ struct op {
  * memory. */
 struct uk *uk_get(struct alb_vmmd *v, const char *name);
 struct uk *uk_find(const struct alb_vmmd *v, const char *name);
+/** Frees what u owns (its configuration, taps, MACs, info) and u. */
+void uk_release(struct uk *u);
 /** Runs o on its name now, or once the operation before it is done. */
 void uk_op_submit(struct uk *u, struct op *o);
 /** The running operation is done (and freed by its owner): the next one
@@ -851,6 +863,9 @@ struct durable {
 
 struct alb_vmmd {
 	uv_loop_t *loop;
+	/* changes whenever a block device comes or goes: the sizes an info
+	 * shows (vmmd_info.c) */
+	uint64_t blocks_gen;
 	char tmpdir[VMMD_PATH_MAX];
 	char dbdir[VMMD_PATH_MAX];
 	char block_dir[VMMD_PATH_MAX];

@@ -16,13 +16,19 @@ static void handle_closed(uv_handle_t *h)
 		/* the core counts the record until its handles are closed, so
 		 * that shutdown completes only when nothing refers to it */
 		struct alb_vmmd *v = u->v;
-		config_free(u->cfg);
-		free(u->taps);
-		free(u->macs);
-		free(u);
+		uk_release(u);
 		v->n_uks--;
 		vmmd_maybe_done(v);
 	}
+}
+
+void uk_release(struct uk *u)
+{
+	config_free(u->cfg);
+	free(u->taps);
+	free(u->macs);
+	alb_buf_free(&u->info_der);
+	free(u);
 }
 
 struct uk *uk_find(const struct alb_vmmd *v, const char *name)
@@ -64,6 +70,8 @@ void uk_forget_config(struct uk *u)
 {
 	config_free(u->cfg);
 	u->cfg = NULL;
+	/* made from it: a configuration at the same address is another */
+	alb_buf_free(&u->info_der);
 	u->fast_failures = 0;
 	u->restart_without_name = false;
 }

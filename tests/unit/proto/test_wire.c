@@ -15,6 +15,7 @@
 #include "albatross/wire.h"
 #include "base/arena.h"
 #include "proto/wire_codec.h"
+#include "vec_check.h"
 #include "wire_internal.h"
 
 /* Parses "30 20 0c 04 ..." into buf; returns the length. */
@@ -999,10 +1000,75 @@ static void test_encode_around(void **state)
 	assert_int_equal(alb_msg_encode_around(&m, &m, &out, NULL, NULL), ALB_EINVAL);
 }
 
+/* An info reply made from infos encoded one by one is the frame that
+ * alb_msg_encode() makes of it: for every current-form info reply of the
+ * vectors (with and without its list), with the header's version checked. */
+static void expect_info_der(const struct alb_msg *m)
+{
+	const struct alb_reply *r = &m->u.success;
+	size_t n = r->u.infos.n;
+	struct alb_buf *ders = calloc(n + 1, sizeof(*ders));
+	struct alb_info_der *v = calloc(n + 1, sizeof(*v));
+	assert_non_null(ders);
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(alb_info_der(&r->u.infos.v[i].info, &ders[i], NULL), 0);
+		v[i] = (struct alb_info_der){r->u.infos.v[i].name, ders[i].data,
+					     ders[i].len};
+	}
+	struct alb_buf want = {0}, got = {0};
+	assert_int_equal(alb_msg_encode(m, ALB_ENCODE_FRAMED, &want, NULL), 0);
+	assert_int_equal(alb_msg_encode_info_der(&m->header, v, n, &got, NULL), 0);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	alb_buf_free(&got);
+	alb_buf_free(&want);
+	for (size_t i = 0; i < n; i++)
+		alb_buf_free(&ders[i]);
+	free(ders);
+	free(v);
+}
+
+static void test_encode_info_der(void **state)
+{
+	(void)state;
+	const char *dir = vec_dir();
+	size_t found = 0;
+	struct vec_entry *e = NULL;
+	size_t rows = vec_present(dir) ? vec_manifest(dir, &e) : 0;
+	for (size_t i = 0; i < rows; i++) {
+		size_t len;
+		uint8_t *b = strcmp(e[i].kind, "wire") == 0
+				     ? vec_read_at(dir, e[i].file, &len) : NULL;
+		struct alb_msg *m = NULL;
+		if (b != NULL && alb_msg_decode(b, len, 0, &m, NULL) == 0 &&
+		    m->kind == ALB_PAYLOAD_SUCCESS &&
+		    m->u.success.kind == ALB_REPLY_UNIKERNEL_INFO) {
+			expect_info_der(m);
+			found++;
+		}
+		alb_msg_free(m);
+		free(b);
+	}
+	free(e);
+	printf("%zu info replies of %s\n", found, dir);
+	/* an empty list, and a header that cannot be encoded */
+	struct alb_msg m = {.header = {.version = ALB_WIRE_VERSION, .name = ":"},
+			    .kind = ALB_PAYLOAD_SUCCESS};
+	m.u.success.kind = ALB_REPLY_UNIKERNEL_INFO;
+	expect_info_der(&m);
+	struct alb_buf out = {0};
+	m.header.version = 4;
+	assert_int_equal(alb_msg_encode_info_der(&m.header, NULL, 0, &out, NULL),
+			 ALB_EINVAL);
+	assert_null(out.data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_examples),
+		cmocka_unit_test(test_encode_info_der),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_stats_skeleton),
 		cmocka_unit_test(test_commands),
