@@ -3,6 +3,7 @@
  * directory that reads what the client sends and answers with reply frames
  * recorded from the real albatrossd (vectors/transcripts).
  * SPDX-License-Identifier: ISC */
+#include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -926,6 +927,62 @@ static void test_cli_get(void **state)
 	alb_buf_free(&z);
 }
 
+/* A download cut short leaves nothing behind, neither the file asked for
+ * nor the temporary one beside it; an output that is not a regular file
+ * is written as it is; --json prints the image's length and SHA-256. */
+static void test_cli_get_partial_and_json(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(info, "alb-info");
+	size_t len = 300000;
+	uint8_t *img = malloc(len);
+	for (size_t i = 0; i < len; i++)
+		img[i] = (uint8_t)(i * 13);
+	struct alb_msg m = {.header = {.version = ALB_WIRE_VERSION, .name = ":hello"},
+			    .kind = ALB_PAYLOAD_SUCCESS};
+	m.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+	m.u.success.u.image.data = (struct alb_bytes){img, len};
+	struct alb_buf b = {0};
+	assert_int_equal(alb_msg_encode(&m, ALB_ENCODE_FRAMED, &b, NULL), 0);
+	char dir[] = "/tmp/alb-cli-get-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char out[256];
+	snprintf(out, sizeof(out), "%s/image", dir);
+	/* the frame, less its last 1000 bytes, then the daemon closes */
+	struct fake f = {.raw = b.data, .raw_len = b.len - 1000};
+	const char *args[] = {info, "get", "hello", "-o", out, NULL};
+	struct run r;
+	run_against(&f, args, &r);
+	assert_int_equal(r.status, 121);
+	assert_non_null(strstr(r.err, "connection closed in the middle of a frame"));
+	assert_int_equal(access(out, F_OK), -1);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		assert_true(strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0);
+	closedir(d);
+	run_free(&r);
+	fake_cleanup(&f);
+	/* to /dev/null, and as JSON */
+	struct fake g = {.raw = b.data, .raw_len = b.len};
+	const char *json[] = {info, "get", "hello", "-o", "/dev/null", "--json", NULL};
+	run_against(&g, json, &r);
+	assert_int_equal(r.status, 0);
+	uint8_t md[ALB_SHA256_LEN];
+	assert_int_equal(alb_image_digest(img, len, md, NULL), 0);
+	char want[128];
+	int k = snprintf(want, sizeof(want), "{\"length\": %zu, \"sha256\": \"", len);
+	for (size_t i = 0; i < sizeof(md); i++)
+		k += snprintf(want + k, sizeof(want) - (size_t)k, "%02x", md[i]);
+	snprintf(want + k, sizeof(want) - (size_t)k, "\"}");
+	assert_non_null(strstr(r.out, want));
+	run_free(&r);
+	fake_cleanup(&g);
+	rmdir(dir);
+	alb_buf_free(&b);
+	free(img);
+}
+
 /* A daemon that refuses an upload answers and closes without reading the
  * data: the CLI reports the daemon's reason, not the broken pipe. */
 static void test_cli_set_block_refused(void **state)
@@ -1517,6 +1574,7 @@ int main(void)
 		cmocka_unit_test(test_cli_set_block),
 		cmocka_unit_test(test_cli_dump_block),
 		cmocka_unit_test(test_cli_get),
+		cmocka_unit_test(test_cli_get_partial_and_json),
 		cmocka_unit_test(test_cli_set_block_refused),
 		cmocka_unit_test(test_recv_image_plain),
 		cmocka_unit_test(test_recv_image_compressed),
