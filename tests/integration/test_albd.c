@@ -387,6 +387,76 @@ static void test_running_force_restart(void **state)
 	uk_free(&bad);
 }
 
+/* ---- get of a large image ---------------------------------------------------------- */
+
+/* Bytes of the image get sends while the unikernel is destroyed (within
+ * the harness's 4 MiB frame limit), and the most albd's peak RSS may grow
+ * by while it sends them (a copy of the image in the reply would be
+ * GET_BIG more). */
+#define GET_BIG (3u << 20)
+#define GET_GROWTH_MAX_KIB 1024u
+
+/* albd sends the image from the unikernel's configuration, not from a
+ * copy; a destroy while it is being sent does not cut it short. */
+static void test_get_big_while_destroyed(void **state)
+{
+	(void)state;
+	struct ukc u;
+	uk_init(&u, false);
+	uk_arg(&u, "--sleep-ms=60000");
+	uk_image(&u, false);
+	/* the tiny Solo5 image, then pseudo-random bytes */
+	uint8_t *big = malloc(GET_BIG);
+	assert_non_null(big);
+	memcpy(big, u.image, u.image_len);
+	for (size_t i = u.image_len; i < GET_BIG; i++)
+		big[i] = (uint8_t)((i * 2654435761u) >> 13);
+	u.cmd.u.create.image = (struct alb_bytes){big, GET_BIG};
+	assert_true(h_call_is(&H, ":big", &u.cmd, "created unikernel"));
+	/* albd's peak from now on (clear_refs 5 resets VmHWM) */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/clear_refs", (int)H.pid);
+	FILE *f = fopen(path, "we");
+	assert_non_null(f);
+	fputs("5", f);
+	assert_int_equal(fclose(f), 0);
+	uint64_t before = h_proc_value(H.pid, "status", "VmHWM:");
+	struct alb_client *c;
+	assert_int_equal(alb_client_connect(H.sock, 10000, &c, NULL), 0);
+	struct alb_command g = simple(ALB_CMD_UNIKERNEL_GET);
+	assert_int_equal(alb_client_send(c, ":big", &g, NULL, NULL, NULL), 0);
+	/* the reply is on its way, most of it still queued in albd */
+	h_sleep_ms(100);
+	destroy(":big", "destroyed unikernel");
+	char out[] = "/tmp/alb-get-XXXXXX";
+	int fd = mkstemp(out);
+	assert_true(fd >= 0);
+	struct alb_msg *m;
+	struct alb_image_received img;
+	struct alb_error err = {0};
+	assert_int_equal(alb_client_recv_image(c, fd, &m, &img, &err), 0);
+	assert_int_equal(img.length, GET_BIG);
+	alb_msg_free(m);
+	alb_client_close(c);
+	uint64_t after = h_proc_value(H.pid, "status", "VmHWM:");
+	printf("albd peak RSS while sending %u MiB: %" PRIu64 " -> %" PRIu64 " KiB\n",
+	       GET_BIG >> 20, before, after);
+	assert_true(after < before + GET_GROWTH_MAX_KIB);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal((size_t)st.st_size, GET_BIG);
+	uint8_t *map = malloc(GET_BIG);
+	assert_int_equal(pread(fd, map, GET_BIG, 0), (ssize_t)GET_BIG);
+	assert_memory_equal(map, big, GET_BIG);
+	free(map);
+	close(fd);
+	unlink(out);
+	free(big);
+	u.cmd.u.create.image = (struct alb_bytes){u.image, u.image_len};
+	uk_free(&u);
+	no_leftovers();
+}
+
 /* ---- restart on failure ---------------------------------------------------------- */
 
 /* Starts name with the fake tender's args and a fail behaviour and
@@ -2206,6 +2276,7 @@ static int tests(void)
 	const struct CMUnitTest list[] = {
 		cmocka_unit_test(test_create_info_destroy),
 		cmocka_unit_test(test_running_force_restart),
+		cmocka_unit_test(test_get_big_while_destroyed),
 		cmocka_unit_test(test_create_rollback),
 		cmocka_unit_test(test_create_rollback_bridge),
 		cmocka_unit_test(test_create_rollback_spawn),
