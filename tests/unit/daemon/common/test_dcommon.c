@@ -373,21 +373,31 @@ static void test_pool_bytes(void **state)
 	uv_loop_close(&loop);
 }
 
+/* A loop and a pool on it with one connection over a socketpair: *c is
+ * sv[0], the test reads and closes sv[1]. */
+static void open_pair(uv_loop_t *loop, struct rec *r, struct dc_pool **p,
+		      struct dc_conn **c, int sv[2])
+{
+	uv_loop_init(loop);
+	struct dc_pool_config pc = {.who = "t"};
+	*p = NULL;
+	assert_int_equal(dc_pool_new(loop, &pc, &t_ops, r, p, NULL), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	*c = NULL;
+	assert_int_equal(dc_conn_open(*p, sv[0], r, c, NULL), 0);
+}
+
 /* Buffers taken over and small copies queued after them go out in order;
  * small copies share one buffer. */
 static void test_queue_order(void **state)
 {
 	(void)state;
 	uv_loop_t loop;
-	uv_loop_init(&loop);
 	struct rec r = {0};
-	struct dc_pool_config pc = {.who = "t"};
-	struct dc_pool *p = NULL;
-	assert_int_equal(dc_pool_new(&loop, &pc, &t_ops, &r, &p, NULL), 0);
+	struct dc_pool *p;
+	struct dc_conn *c;
 	int sv[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	struct dc_conn *c = NULL;
-	assert_int_equal(dc_conn_open(p, sv[0], &r, &c, NULL), 0);
+	open_pair(&loop, &r, &p, &c, sv);
 	struct alb_buf b = {0};
 	uint8_t *m = malloc(3);
 	memcpy(m, "abc", 3);
@@ -421,15 +431,11 @@ static void test_send_msg_ref(void **state)
 {
 	(void)state;
 	uv_loop_t loop;
-	uv_loop_init(&loop);
 	struct rec r = {0};
-	struct dc_pool_config pc = {.who = "t"};
-	struct dc_pool *p = NULL;
-	assert_int_equal(dc_pool_new(&loop, &pc, &t_ops, &r, &p, NULL), 0);
+	struct dc_pool *p;
+	struct dc_conn *c;
 	int sv[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	struct dc_conn *c = NULL;
-	assert_int_equal(dc_conn_open(p, sv[0], &r, &c, NULL), 0);
+	open_pair(&loop, &r, &p, &c, sv);
 	size_t len = 3000;
 	uint8_t *img = malloc(len);
 	for (size_t i = 0; i < len; i++)
@@ -471,15 +477,11 @@ static void test_no_sigpipe(void **state)
 	(void)state;
 	assert_true(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
 	uv_loop_t loop;
-	uv_loop_init(&loop);
 	struct rec r = {0};
-	struct dc_pool_config pc = {.who = "t"};
-	struct dc_pool *p = NULL;
-	assert_int_equal(dc_pool_new(&loop, &pc, &t_ops, &r, &p, NULL), 0);
+	struct dc_pool *p;
+	struct dc_conn *c;
 	int sv[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	struct dc_conn *c = NULL;
-	assert_int_equal(dc_conn_open(p, sv[0], &r, &c, NULL), 0);
+	open_pair(&loop, &r, &p, &c, sv);
 	close(sv[1]);
 	assert_int_equal(dc_conn_send(c, "hello", 5), 0);
 	spin(&loop, 20);
