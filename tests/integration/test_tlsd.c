@@ -69,6 +69,21 @@
 #define SPOOL_SMALL (8u * 1024u * 1024u)
 #define SPOOL_BIG (32u * 1024u * 1024u)
 #define SPOOL_GROWTH_MAX_KIB (2u * 1024u)
+/* Replies to a Unikernel_get of these sizes from the fake vmmd through the
+ * real alb-tlsd: its peak RSS after the larger one exceeds that after the
+ * smaller by less than GET_GROWTH_MAX_KIB (a reply held whole would add
+ * 24 MiB); a slow client may in addition have ALB_TLSD_PENDING_MAX bytes
+ * waiting for it. The slow client reads SLOW_PIECE bytes at a time and
+ * pauses 1 ms after every SLOW_EVERY bytes (about 64 MB/s). */
+#define GET_SMALL (8u * 1024u * 1024u)
+#define GET_BIG (32u * 1024u * 1024u)
+#define GET_GROWTH_MAX_KIB (2u * 1024u)
+#define SLOW_PIECE 4096u
+#define SLOW_EVERY 65536u
+/* ALB_IMAGE_REPLY_HEAD_MAX of proto/image_reply.h (private to the
+ * library): the endpoint reads this much of a get's reply before it
+ * decides whether it is an image to pass on. */
+#define T_HEAD_MAX 4096u
 /* alb-tlsd's exit status for a command-line error (Cmdliner's). */
 #define DAEMON_EXIT_CLI_T 124
 
@@ -105,6 +120,7 @@ static struct {
 	EVP_PKEY *ca_key, *other_key, *key;
 	X509 *ca, *other_ca;
 	char bad_policy_path[ALB_NAME_BUF]; /* vmmd refuses Policy_add here */
+	int go[2]; /* a byte from the test lets the fake vmmd close (hold) */
 	/* what the fake vmmd answers to Policy_info (names relative) */
 	struct alb_named_policy held[4];
 	size_t n_held;
@@ -204,8 +220,98 @@ static bool misbehave(int fd, const struct alb_msg *m)
 	return false;
 }
 
+/* What the fake vmmd answers to a Unikernel_get, set by the test before
+ * its request: a Success (Unikernel_image) of len bytes of image_byte()
+ * (zlib-compressed when compressed), or failure when not NULL. When cut is
+ * not 0 only the frame's first cut bytes go out before the connection
+ * closes, after a byte on T.go when hold. */
+static struct {
+	size_t len;
+	bool compressed;
+	const char *failure;
+	size_t cut;
+	bool hold;
+} get_answer;
+
+/* The header vmmd puts on its answer: not the one the client is to see. */
+#define VMMD_NAME "other:name"
+#define VMMD_SEQUENCE 77
+
+static uint8_t image_byte(size_t i)
+{
+	return (uint8_t)(i ^ (i >> 8) ^ (i >> 16) ^ 0x5a);
+}
+
+/* get_answer as a frame with the header (name, sequence) in *out. */
+static void get_frame(const char *name, int64_t sequence, struct alb_buf *out)
+{
+	struct alb_msg m;
+	memset(&m, 0, sizeof(m));
+	m.header.version = ALB_WIRE_VERSION;
+	m.header.sequence = sequence;
+	m.header.name = name;
+	uint8_t *img = malloc(get_answer.len + 1);
+	assert_non_null(img);
+	for (size_t i = 0; i < get_answer.len; i++)
+		img[i] = image_byte(i);
+	struct alb_buf z = {0};
+	if (get_answer.failure != NULL) {
+		m.kind = ALB_PAYLOAD_FAILURE;
+		m.u.failure.ptr = get_answer.failure;
+		m.u.failure.len = strlen(get_answer.failure);
+	} else {
+		m.kind = ALB_PAYLOAD_SUCCESS;
+		m.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
+		m.u.success.u.image.compressed = get_answer.compressed;
+		m.u.success.u.image.data = (struct alb_bytes){img, get_answer.len};
+		if (get_answer.compressed) {
+			assert_int_equal(alb_zlib_deflate(img, get_answer.len, 6, &z, NULL), 0);
+			m.u.success.u.image.data = (struct alb_bytes){z.data, z.len};
+		}
+	}
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(alb_msg_encode(&m, ALB_ENCODE_FRAMED, out, NULL), 0);
+	alb_buf_free(&z);
+	free(img);
+}
+
+/* Bytes to the endpoint, which may have gone away (no more then). */
+static void write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* The answer to a get: its first bytes in small writes (the endpoint puts
+ * the frame header and the head together), then the rest at once. */
+static void answer_get(int fd)
+{
+	struct alb_buf out;
+	get_frame(VMMD_NAME, VMMD_SEQUENCE, &out);
+	size_t n = get_answer.cut != 0 && get_answer.cut < out.len ? get_answer.cut
+								      : out.len;
+	size_t at[] = {0, 3 < n ? 3 : n, 100 < n ? 100 : n, n};
+	for (size_t i = 0; i + 1 < sizeof(at) / sizeof(*at); i++) {
+		write_all(fd, out.data + at[i], at[i + 1] - at[i]);
+		usleep(5000);
+	}
+	alb_buf_free(&out);
+	struct pollfd p = {T.go[0], POLLIN, 0};
+	char b;
+	if (get_answer.hold && poll(&p, 1, 10000) == 1 && read(T.go[0], &b, 1) != 1)
+		perror("fake daemon: read");
+}
+
 /* One connection to the fake daemon: Policy_add → Success (keep reading),
- * Policy_info → T.held, anything else → its answer, then close. */
+ * Policy_info → T.held, Unikernel_get → get_answer, anything else → its
+ * answer, then close. */
 static void serve(int fd, enum alb_endpoint ep)
 {
 	for (;;) {
@@ -262,6 +368,8 @@ static void serve(int fd, enum alb_endpoint ep)
 		} else if (s.kind == ALB_CMD_CONSOLE_SUBSCRIBE) {
 			reply(fd, m, ALB_PAYLOAD_SUCCESS, "subscribed");
 			console_line(fd, m, "hello from the console");
+		} else if (s.kind == ALB_CMD_UNIKERNEL_GET) {
+			answer_get(fd);
 		} else {
 			reply(fd, m, ALB_PAYLOAD_SUCCESS, alb_cmd_kind_name(s.kind));
 		}
@@ -403,6 +511,7 @@ static int setup(void **state)
 	signal(SIGPIPE, SIG_IGN);
 	memset(&T, 0, sizeof(T));
 	pthread_mutex_init(&T.mu, NULL);
+	assert_int_equal(pipe2(T.go, O_CLOEXEC), 0);
 	snprintf(T.dir, sizeof(T.dir), "/tmp/alb-tlsd-XXXXXX");
 	assert_non_null(mkdtemp(T.dir));
 	char util[128];
@@ -482,6 +591,8 @@ static int teardown(void **state)
 	EVP_PKEY_free(T.ca_key);
 	EVP_PKEY_free(T.other_key);
 	EVP_PKEY_free(T.key);
+	close(T.go[0]);
+	close(T.go[1]);
 	rm_entry(T.dir, "util/vmmd.sock");
 	rm_entry(T.dir, "util/console.sock");
 	rm_entry(T.dir, "ca.pem");
@@ -1010,6 +1121,235 @@ static void test_block_set(void **state)
 	X509_free(l);
 }
 
+/* ---- images fetched (Unikernel_get) ----------------------------------------- */
+
+/* What a client received until the endpoint ended the connection. */
+struct received {
+	uint8_t *p;
+	size_t len;
+	int end; /* SSL_get_error() of the read that ended it:
+		    SSL_ERROR_ZERO_RETURN after close_notify,
+		    SSL_ERROR_WANT_READ when nothing came for 10 s */
+};
+
+/* Reads until the end, piece bytes at a time, pausing 1 ms after every
+ * SLOW_EVERY bytes when slow. */
+static void client_read_to_end(struct client *c, size_t piece, bool slow,
+			       struct received *r)
+{
+	size_t cap = 0, since_pause = 0;
+	memset(r, 0, sizeof(*r));
+	for (;;) {
+		if (cap - r->len < piece) {
+			cap = 2 * cap + piece;
+			r->p = realloc(r->p, cap);
+			assert_non_null(r->p);
+		}
+		int n = SSL_read(c->ssl, r->p + r->len, (int)piece);
+		if (n <= 0) {
+			r->end = SSL_get_error(c->ssl, n);
+			ERR_clear_error();
+			return;
+		}
+		r->len += (size_t)n;
+		since_pause += (size_t)n;
+		if (slow && since_pause >= SLOW_EVERY) {
+			usleep(1000);
+			since_pause = 0;
+		}
+	}
+}
+
+static void client_read_n(struct client *c, uint8_t *p, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		int r = SSL_read(c->ssl, p + got, (int)(n - got));
+		assert_true(r > 0);
+		got += (size_t)r;
+	}
+}
+
+static void client_get(struct client *c, const char *cn)
+{
+	struct alb_command get = simple(ALB_CMD_UNIKERNEL_GET);
+	X509 *l = leaf(T.ca, T.ca_key, cn, &get, alb_cert_now());
+	X509 *chain[] = {l};
+	assert_true(client_open(c, chain, 1));
+	X509_free(l);
+}
+
+/* The reply to a get by a leaf named cn (read as client_read_to_end()
+ * does): one frame, then close_notify; decoded, with the header the
+ * endpoint puts on every reply (as test_info_nested_policies). */
+static struct alb_msg *get_reply(const char *cn, size_t piece, bool slow)
+{
+	struct client c;
+	client_get(&c, cn);
+	struct received r;
+	client_read_to_end(&c, piece, slow, &r);
+	client_close(&c);
+	assert_int_equal(r.end, SSL_ERROR_ZERO_RETURN);
+	assert_true(r.len >= 4);
+	size_t len = ((size_t)r.p[0] << 24) | ((size_t)r.p[1] << 16) |
+		     ((size_t)r.p[2] << 8) | r.p[3];
+	assert_int_equal(r.len, 4 + len);
+	struct alb_msg *m;
+	assert_int_equal(alb_msg_decode(r.p + 4, len, 0, &m, NULL), 0);
+	free(r.p);
+	char name[ALB_NAME_BUF];
+	snprintf(name, sizeof(name), ":%s", cn);
+	assert_int_equal(m->header.version, ALB_WIRE_VERSION);
+	assert_int_equal(m->header.sequence, 0);
+	assert_string_equal(m->header.name, name);
+	return m;
+}
+
+/* m carries get_answer's image: len bytes of image_byte(), compressed or
+ * not as vmmd said. */
+static void assert_image(const struct alb_msg *m)
+{
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	assert_int_equal(m->u.success.kind, ALB_REPLY_UNIKERNEL_IMAGE);
+	assert_int_equal(m->u.success.u.image.compressed, get_answer.compressed);
+	struct alb_bytes img = m->u.success.u.image.data;
+	struct alb_buf plain = {0};
+	if (get_answer.compressed) {
+		assert_int_equal(alb_zlib_inflate(img.ptr, img.len, get_answer.len,
+						  &plain, NULL), 0);
+		img = (struct alb_bytes){plain.data, plain.len};
+	}
+	assert_int_equal(img.len, get_answer.len);
+	for (size_t i = 0; i < img.len; i++)
+		if (img.ptr[i] != image_byte(i))
+			fail_msg("image byte %zu of %zu: 0x%02x, expected 0x%02x", i,
+				 img.len, img.ptr[i], image_byte(i));
+	alb_buf_free(&plain);
+}
+
+/* The image length that makes vmmd's payload (its frame without the
+ * length) exactly payload bytes long. */
+static size_t image_len_for(size_t payload)
+{
+	get_answer.len = payload;
+	for (int i = 0; i < 8; i++) {
+		struct alb_buf f;
+		get_frame(VMMD_NAME, VMMD_SEQUENCE, &f);
+		size_t have = f.len - 4;
+		alb_buf_free(&f);
+		if (have == payload)
+			return get_answer.len;
+		get_answer.len = get_answer.len + payload - have;
+	}
+	fail_msg("no image makes a payload of %zu bytes", payload);
+	return 0;
+}
+
+/* vmmd's answer to a get reaches the client whole, with the client's
+ * header: images large, compressed, empty, within the head the endpoint
+ * reads first, ending just before, at and just after it; a failure, short
+ * or longer than that head, as vmmd said it. */
+static void test_image_get(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t len;
+		bool compressed;
+	} images[] = {{300000, false}, {300000, true}, {0, false}, {1000, false}};
+	for (size_t i = 0; i < sizeof(images) / sizeof(*images); i++) {
+		memset(&get_answer, 0, sizeof(get_answer));
+		get_answer.len = images[i].len;
+		get_answer.compressed = images[i].compressed;
+		struct alb_msg *m = get_reply("img", 65536, false);
+		assert_image(m);
+		alb_msg_free(m);
+		/* vmmd saw the command last (the previous test's block set may
+		 * be recorded after this test began) */
+		struct seen s = log_at(log_mark() - 1);
+		assert_int_equal(s.kind, ALB_CMD_UNIKERNEL_GET);
+		assert_string_equal(s.name, ":img");
+	}
+	for (size_t payload = T_HEAD_MAX - 1; payload <= T_HEAD_MAX + 1; payload++) {
+		memset(&get_answer, 0, sizeof(get_answer));
+		get_answer.len = image_len_for(payload);
+		struct alb_msg *m = get_reply("img", 65536, false);
+		assert_image(m);
+		alb_msg_free(m);
+	}
+	char long_text[3 * T_HEAD_MAX];
+	for (size_t i = 0; i < sizeof(long_text) - 1; i++)
+		long_text[i] = (char)('a' + i % 26);
+	long_text[sizeof(long_text) - 1] = '\0';
+	const char *const failures[] = {"no such unikernel", long_text};
+	for (size_t i = 0; i < 2; i++) {
+		memset(&get_answer, 0, sizeof(get_answer));
+		get_answer.failure = failures[i];
+		struct alb_msg *m = get_reply("img", 65536, false);
+		assert_failure(m, failures[i]);
+		alb_msg_free(m);
+	}
+	memset(&get_answer, 0, sizeof(get_answer));
+}
+
+/* vmmd goes away in the middle of its answer to a get. Once the endpoint
+ * read the head (T_HEAD_MAX bytes of the payload), the client gets every
+ * byte vmmd sent, rewritten as a whole reply would be, then the connection
+ * ends: nothing more (no failure), no close_notify. Before that, the
+ * client gets a failure; so it does for a frame that is not a message, one
+ * longer than the endpoint reads, or none. */
+static void test_image_get_daemon_cut(void **state)
+{
+	(void)state;
+	static const size_t sent[] = {4 + T_HEAD_MAX, 4 + T_HEAD_MAX + 50000};
+	for (size_t i = 0; i < sizeof(sent) / sizeof(*sent); i++) {
+		memset(&get_answer, 0, sizeof(get_answer));
+		get_answer.len = 100000;
+		get_answer.cut = sent[i];
+		get_answer.hold = true;
+		struct alb_buf vmmd, whole;
+		get_frame(VMMD_NAME, VMMD_SEQUENCE, &vmmd);
+		get_frame(":cut", 0, &whole);
+		size_t image_sent = sent[i] - (vmmd.len - get_answer.len);
+		size_t want = whole.len - get_answer.len + image_sent;
+		struct client c;
+		client_get(&c, "cut");
+		uint8_t *p = malloc(want);
+		assert_non_null(p);
+		client_read_n(&c, p, want);
+		assert_memory_equal(p, whole.data, want);
+		/* all of it arrived before vmmd went away: now it may */
+		assert_int_equal(write(T.go[1], "x", 1), 1);
+		struct received r;
+		client_read_to_end(&c, 65536, false, &r);
+		client_close(&c);
+		assert_int_equal(r.len, 0);
+		assert_int_not_equal(r.end, SSL_ERROR_WANT_READ);
+		assert_int_not_equal(r.end, SSL_ERROR_ZERO_RETURN);
+		free(r.p);
+		free(p);
+		alb_buf_free(&vmmd);
+		alb_buf_free(&whole);
+	}
+	static const struct {
+		size_t len, cut;
+	} early[] = {{100000, 2}, {100000, 4 + T_HEAD_MAX - 1}, {1000, 500}};
+	for (size_t i = 0; i < sizeof(early) / sizeof(*early); i++) {
+		memset(&get_answer, 0, sizeof(get_answer));
+		get_answer.len = early[i].len;
+		get_answer.cut = early[i].cut;
+		struct alb_msg *m = get_reply("cut", 65536, false);
+		assert_failure(m, "error reading from fd");
+		alb_msg_free(m);
+	}
+	memset(&get_answer, 0, sizeof(get_answer));
+	/* misbehave()'s answers */
+	static const char *const cns[] = {"garbage", "huge", "silent"};
+	for (size_t i = 0; i < sizeof(cns) / sizeof(*cns); i++) {
+		struct alb_msg *m = get_reply(cns[i], 65536, false);
+		assert_failure(m, "error reading from fd");
+		alb_msg_free(m);
+	}
+}
+
 static bool closed_within(int fd, int seconds)
 {
 	struct timeval tv = {seconds, 0};
@@ -1374,6 +1714,43 @@ static void test_binary_streamed_image_memory(void **state)
 						 "/nonexistent-alb-spool: "));
 	alb_msg_free(m);
 	assert_int_equal(log_mark(), mark);
+	stop_binary();
+}
+
+/* The reply to a get passes through the real alb-tlsd as vmmd sends it:
+ * after a 32 MiB image its peak RSS is where an 8 MiB one left it; a
+ * client reading slowly makes it stop reading vmmd, and its peak grows by
+ * no more than what may wait for that client. Each client gets every
+ * byte. */
+static void test_binary_image_get_memory(void **state)
+{
+	(void)state;
+	start_binary();
+	static const size_t sizes[] = {GET_SMALL, GET_BIG, GET_BIG};
+	long peak[3], ms[3];
+	for (int i = 0; i < 3; i++) {
+		bool slow = i == 2;
+		memset(&get_answer, 0, sizeof(get_answer));
+		get_answer.len = sizes[i];
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		struct alb_msg *m = get_reply("img", slow ? SLOW_PIECE : 65536, slow);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms[i] = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		assert_image(m);
+		alb_msg_free(m);
+		peak[i] = (long)h_proc_value(tlsd_pid, "status", "VmHWM:");
+		assert_true(peak[i] > 0);
+	}
+	long pending_kib = ALB_TLSD_PENDING_MAX / 1024;
+	printf("alb-tlsd's peak RSS after a get of %u MiB: %ld KiB (%ld ms), of %u "
+	       "MiB: %ld KiB (%ld ms; bound: + %u KiB), of %u MiB read slowly: "
+	       "%ld KiB (%ld ms; bound: + %ld KiB)\n", GET_SMALL >> 20, peak[0], ms[0],
+	       GET_BIG >> 20, peak[1], ms[1], GET_GROWTH_MAX_KIB, GET_BIG >> 20,
+	       peak[2], ms[2], GET_GROWTH_MAX_KIB + pending_kib);
+	assert_true(peak[1] - peak[0] < (long)GET_GROWTH_MAX_KIB);
+	assert_true(peak[2] - peak[0] < (long)GET_GROWTH_MAX_KIB + pending_kib);
+	memset(&get_answer, 0, sizeof(get_answer));
 	stop_binary();
 }
 
@@ -1895,6 +2272,8 @@ int main(void)
 		cmocka_unit_test(test_no_service),
 		cmocka_unit_test(test_streamed_image),
 		cmocka_unit_test(test_block_set),
+		cmocka_unit_test(test_image_get),
+		cmocka_unit_test(test_image_get_daemon_cut),
 		cmocka_unit_test(test_addr_limit),
 		cmocka_unit_test(test_handshake_limit_and_timeout),
 		cmocka_unit_test(test_idle_after_handshake),
@@ -1902,6 +2281,7 @@ int main(void)
 		cmocka_unit_test(test_binary_silent_connections),
 		cmocka_unit_test(test_binary_big_certificate),
 		cmocka_unit_test(test_binary_streamed_image_memory),
+		cmocka_unit_test(test_binary_image_get_memory),
 		cmocka_unit_test(test_daemon_misbehaves),
 		cmocka_unit_test(test_clients_misbehave),
 		cmocka_unit_test(test_cli_usage),
