@@ -225,13 +225,14 @@ static bool misbehave(int fd, const struct alb_msg *m)
  * (zlib-compressed when compressed), or failure when not NULL. When cut is
  * not 0 only the frame's first cut bytes go out before the connection
  * closes, after a byte on T.go when hold. */
-static struct {
+struct answer {
 	size_t len;
 	bool compressed;
 	const char *failure;
 	size_t cut;
 	bool hold;
-} get_answer;
+};
+static struct answer get_answer;
 
 /* The header vmmd puts on its answer: not the one the client is to see. */
 #define VMMD_NAME "other:name"
@@ -242,30 +243,31 @@ static uint8_t image_byte(size_t i)
 	return (uint8_t)(i ^ (i >> 8) ^ (i >> 16) ^ 0x5a);
 }
 
-/* get_answer as a frame with the header (name, sequence) in *out. */
-static void get_frame(const char *name, int64_t sequence, struct alb_buf *out)
+/* a as a frame with the header (name, sequence) in *out. */
+static void answer_frame(const struct answer *a, const char *name,
+			 int64_t sequence, struct alb_buf *out)
 {
 	struct alb_msg m;
 	memset(&m, 0, sizeof(m));
 	m.header.version = ALB_WIRE_VERSION;
 	m.header.sequence = sequence;
 	m.header.name = name;
-	uint8_t *img = malloc(get_answer.len + 1);
+	uint8_t *img = malloc(a->len + 1);
 	assert_non_null(img);
-	for (size_t i = 0; i < get_answer.len; i++)
+	for (size_t i = 0; i < a->len; i++)
 		img[i] = image_byte(i);
 	struct alb_buf z = {0};
-	if (get_answer.failure != NULL) {
+	if (a->failure != NULL) {
 		m.kind = ALB_PAYLOAD_FAILURE;
-		m.u.failure.ptr = get_answer.failure;
-		m.u.failure.len = strlen(get_answer.failure);
+		m.u.failure.ptr = a->failure;
+		m.u.failure.len = strlen(a->failure);
 	} else {
 		m.kind = ALB_PAYLOAD_SUCCESS;
 		m.u.success.kind = ALB_REPLY_UNIKERNEL_IMAGE;
-		m.u.success.u.image.compressed = get_answer.compressed;
-		m.u.success.u.image.data = (struct alb_bytes){img, get_answer.len};
-		if (get_answer.compressed) {
-			assert_int_equal(alb_zlib_deflate(img, get_answer.len, 6, &z, NULL), 0);
+		m.u.success.u.image.compressed = a->compressed;
+		m.u.success.u.image.data = (struct alb_bytes){img, a->len};
+		if (a->compressed) {
+			assert_int_equal(alb_zlib_deflate(img, a->len, 6, &z, NULL), 0);
 			m.u.success.u.image.data = (struct alb_bytes){z.data, z.len};
 		}
 	}
@@ -273,6 +275,12 @@ static void get_frame(const char *name, int64_t sequence, struct alb_buf *out)
 	assert_int_equal(alb_msg_encode(&m, ALB_ENCODE_FRAMED, out, NULL), 0);
 	alb_buf_free(&z);
 	free(img);
+}
+
+/* get_answer as a frame (the test's view of what vmmd sends). */
+static void get_frame(const char *name, int64_t sequence, struct alb_buf *out)
+{
+	answer_frame(&get_answer, name, sequence, out);
 }
 
 /* Bytes to the endpoint, which may have gone away (no more then). */
@@ -293,10 +301,12 @@ static void write_all(int fd, const uint8_t *p, size_t n)
  * the frame header and the head together), then the rest at once. */
 static void answer_get(int fd)
 {
+	/* the test sets up its next case as soon as this one's reply is in:
+	 * what to do comes from this request's time, once */
+	const struct answer a = get_answer;
 	struct alb_buf out;
-	get_frame(VMMD_NAME, VMMD_SEQUENCE, &out);
-	size_t n = get_answer.cut != 0 && get_answer.cut < out.len ? get_answer.cut
-								      : out.len;
+	answer_frame(&a, VMMD_NAME, VMMD_SEQUENCE, &out);
+	size_t n = a.cut != 0 && a.cut < out.len ? a.cut : out.len;
 	size_t at[] = {0, 3 < n ? 3 : n, 100 < n ? 100 : n, n};
 	for (size_t i = 0; i + 1 < sizeof(at) / sizeof(*at); i++) {
 		write_all(fd, out.data + at[i], at[i + 1] - at[i]);
@@ -305,7 +315,7 @@ static void answer_get(int fd)
 	alb_buf_free(&out);
 	struct pollfd p = {T.go[0], POLLIN, 0};
 	char b;
-	if (get_answer.hold && poll(&p, 1, 10000) == 1 && read(T.go[0], &b, 1) != 1)
+	if (a.hold && poll(&p, 1, 10000) == 1 && read(T.go[0], &b, 1) != 1)
 		perror("fake daemon: read");
 }
 
