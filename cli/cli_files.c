@@ -68,13 +68,19 @@ static void dir_of(const char *path, char *dir, size_t size)
 		snprintf(dir, size, "%.*s", (int)(slash - path), path);
 }
 
+/* True when path exists and is not a regular file (a pipe, /dev/null):
+ * written as it is, never replaced nor removed. */
+static bool is_special(const char *path)
+{
+	struct stat st;
+	return path != NULL && stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
 int cli_image_open(struct cli_args *a, struct cli_image_out *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
-	struct stat st;
-	if (a->output != NULL && stat(a->output, &st) == 0 &&
-	    !S_ISREG(st.st_mode)) {
+	if (is_special(a->output)) {
 		o->direct = true;
 		o->fd = open(a->output, O_WRONLY | O_TRUNC | O_CLOEXEC);
 		if (o->fd >= 0)
@@ -163,6 +169,7 @@ int cli_dump(struct cli_args *a, const char *name, struct cli_request *r,
 		snprintf(path, sizeof(path), "%s", a->output);
 	else
 		cli_default_output(name, path, sizeof(path));
+	bool special = file && is_special(path);
 	if (file) {
 		r->dump_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (r->dump_fd < 0) {
@@ -180,8 +187,10 @@ int cli_dump(struct cli_args *a, const char *name, struct cli_request *r,
 	if (!file)
 		return status;
 	if (status != CLI_EXIT_OK) {
-		/* Half a device is worse than none. */
-		unlink(path);
+		/* Half a device is worse than none; a pipe or a device node
+		 * given as output is not ours to remove. */
+		if (!special)
+			unlink(path);
 		return status;
 	}
 	printf("%s: dumped to %s\n", name, path);

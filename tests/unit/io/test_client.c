@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <cmocka.h>
 
@@ -847,6 +848,47 @@ static void test_cli_dump_block(void **state)
 	unlink(out);
 }
 
+/* A dump cut short: a file it made is removed, a pipe given as output
+ * (as /dev/null would be) is left where it is. */
+static void test_cli_dump_cut_keeps_special(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT(info, "alb-info");
+	NEED_TRANSCRIPTS("08-dump-block");
+	char dir[] = "/tmp/alb-cli-dumpcut-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char file[256], fifo[256];
+	snprintf(file, sizeof(file), "%s/dump", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	int reader = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(reader >= 0);
+	const char *outs[] = {file, fifo};
+	for (size_t k = 0; k < 2; k++) {
+		struct fake f = {0};
+		char rel[128];
+		/* the header and three chunks, then the daemon closes */
+		for (int i = 2; i <= 5; i++) {
+			snprintf(rel, sizeof(rel), "transcripts/08-dump-block/01-%03d-s2c.der", i);
+			assert_true(fake_reply(&f, rel));
+		}
+		const char *args[] = {info, "dump-block", "tenant:disk2", "-o", outs[k], NULL};
+		struct run r;
+		run_against(&f, args, &r);
+		assert_int_equal(r.status, 121);
+		struct stat st;
+		if (k == 0)
+			assert_int_equal(stat(file, &st), -1);
+		else
+			assert_true(stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+		run_free(&r);
+		fake_cleanup(&f);
+	}
+	close(reader);
+	unlink(fifo);
+	rmdir(dir);
+}
+
 /* Unikernel_image (compressed, bytes) as vmmd answers a get. */
 static void image_reply(struct fake *f, const char *name, bool compressed,
 			const uint8_t *p, size_t len)
@@ -1573,6 +1615,7 @@ int main(void)
 		cmocka_unit_test(test_cli_success_and_failure),
 		cmocka_unit_test(test_cli_set_block),
 		cmocka_unit_test(test_cli_dump_block),
+		cmocka_unit_test(test_cli_dump_cut_keeps_special),
 		cmocka_unit_test(test_cli_get),
 		cmocka_unit_test(test_cli_get_partial_and_json),
 		cmocka_unit_test(test_cli_set_block_refused),
