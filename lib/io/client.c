@@ -18,6 +18,7 @@
 #include "base/internal.h"
 #include "base/nosigpipe.h"
 #include "io/client_transport.h"
+#include "io/frame_length.h"
 #include "proto/image_reply.h"
 
 /* Bytes handed to one send(): progress is reported at this granularity. */
@@ -686,12 +687,9 @@ int alb_client_recv_image(struct alb_client *c, int out_fd,
 	int rc = recv_exact(c, hdr, sizeof(hdr), true, err);
 	if (rc < 0)
 		return rc;
-	int32_t announced = (int32_t)(((uint32_t)hdr[0] << 24) |
-				      ((uint32_t)hdr[1] << 16) |
-				      ((uint32_t)hdr[2] << 8) | hdr[3]);
-	if (announced <= 0)
+	size_t total = alb_frame_length(hdr);
+	if (total == 0)
 		return alb_fail(err, ALB_EEOF, "end of stream");
-	size_t total = (size_t)announced;
 	uint8_t head[ALB_IMAGE_REPLY_HEAD_MAX];
 	size_t n = total < sizeof(head) ? total : sizeof(head);
 	/* until the frame is read to its end, a failure leaves it half read */

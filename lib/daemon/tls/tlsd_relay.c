@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "albatross/log.h"
+#include "io/frame_length.h"
 #include "proto/image_reply.h"
 #include "proto/wire_codec.h"
 #include "tlsd_internal.h"
@@ -158,14 +159,11 @@ static int take_head(struct tconn *k, const uint8_t **p, size_t *n)
 		return 0;
 	if (r->need > ALB_FRAME_HEADER_LEN)
 		return head_done(k);
-	const uint8_t *h = r->head;
-	int32_t len = (int32_t)(((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) |
-				((uint32_t)h[2] << 8) | h[3]);
-	if (len <= 0) {
+	r->total = alb_frame_length(r->head);
+	if (r->total == 0) {
 		alb_log_warn("the daemon ended its reply before sending it");
 		return -1;
 	}
-	r->total = (size_t)len;
 	r->need += r->total < ALB_IMAGE_REPLY_HEAD_MAX ? r->total
 						       : ALB_IMAGE_REPLY_HEAD_MAX;
 	return 0;
