@@ -3,20 +3,25 @@
  * 0` (the image does not fit a certificate, so it streams after the
  * handshake) to alb-tlsd, which hands the create to
  *   sink: a stand-in vmmd that answers at once (client + TLS + alb-tlsd), or
- *   albd: the real albd with the fake tender (everything, to the reply);
- * for images of 16 and 64 MiB (random bytes behind a tiny Solo5 image).
+ *   albd: the real albd with the fake tender (everything, to the reply),
+ * each in two ways: alb-tlsd keeping the image until it is whole, then
+ * sending the whole create (as albatrossd needs it: "sink", "albd"), and
+ * alb-tlsd --stream-images passing the stream on as it comes ("+s" rows),
+ * which albd writes to disk while it arrives; for images of 16 and 64 MiB
+ * (random bytes behind a tiny Solo5 image).
  * Prints, median of RUNS runs: the wall time from starting alb-deploy to
  * its exit and the MB/s it makes of the image size, the client's peak RSS
- * (its VmHWM, read while it runs) and alb-tlsd's (VmHWM, a fresh alb-tlsd per run),
- * next to the targets: >= 300 MB/s and peak RSS independent of the size.
- * After each create through albd, `alb-info get` fetches that image back
- * through alb-tlsd (the "get" rows): the same figures, with the same
- * target for the peak RSS (neither the client nor alb-tlsd holds it).
- * Beside albd's figure, its floor measured in the same run: the sink's
- * time (the image reaches alb-tlsd, which keeps it until it is whole: the
- * stream says its length only at its end) plus making the image durable
- * on albd's dbdir (append + fdatasync, bench_floor.h), which albd does
- * before it answers. albd's tmpdir is on /dev/shm, as /run is on a host
+ * (its VmHWM, read while it runs) and alb-tlsd's (VmHWM, a fresh alb-tlsd
+ * per run), next to the targets: >= 300 MB/s and peak RSS independent of
+ * the size. After each whole create through albd, `alb-info get` fetches
+ * that image back through alb-tlsd (the "get" rows): the same figures,
+ * with the same target for the peak RSS (neither side holds it).
+ * Beside albd's figure, its floor measured in the same run on albd's
+ * dbdir: making the image durable (append + fdatasync, bench_floor.h),
+ * which albd does before it answers, after the sink's time when alb-tlsd
+ * waits for the whole image (the stream says its length only at its end),
+ * or beside the streamed sink's time when it streams (the longer of the
+ * two). albd's tmpdir is on /dev/shm, as /run is on a host
  * ($ALB_BENCH_TMPDIR_BASE moves it); before each run the bench waits for
  * albd to stop writing (the compaction a 64 MiB create starts) and syncs,
  * so that every run is one upload on a quiet disk.
@@ -50,11 +55,14 @@ static int sizes[8];
 static size_t n_sizes;
 static char pki[H_PATH + 8];
 static char sink_tmpdir[H_PATH + 16];
+/* alb-tlsd runs with --stream-images */
+static bool streaming;
 /* albd, whose writes a run waits for (0: the sink) */
 static pid_t albd_pid;
 static const char *albd_dbdir;
-/* median sink time per size, in us (the first half of albd's floor) */
-static int64_t sink_us[8];
+/* median sink time per size, in us (the first half of albd's floor),
+ * spooled [0] and streamed [1] */
+static int64_t sink_us[2][8];
 
 static const char *build_root(void)
 {
@@ -193,6 +201,15 @@ static void *sink_main(void *arg)
 				break;
 			struct alb_msg *m = NULL;
 			int rc = alb_msg_decode(in.data, in.len, ALB_DECODE_BORROW, &m, NULL);
+			if (rc == 0 && m->kind == ALB_PAYLOAD_COMMAND &&
+			    m->u.command.kind == ALB_CMD_UNIKERNEL_FORCE_CREATE &&
+			    m->u.command.u.create.image.len == 0) {
+				/* a streamed image: read to its end */
+				struct alb_buf chunk = {0};
+				while (alb_frame_read_fd(c, ALB_FRAME_MAX_LIMIT, &chunk,
+							 NULL) == 0)
+					alb_buf_free(&chunk);
+			}
 			if (rc == 0) {
 				struct alb_msg r;
 				memset(&r, 0, sizeof(r));
@@ -299,7 +316,8 @@ static int sample(const char *tmpdir, char *const *client, struct samples *s)
 {
 	for (int i = 0; i < RUNS; i++) {
 		char *tlsd[] = {"alb-tlsd", "-q", "--ip", "127.0.0.1", "--tmpdir",
-				(char *)tmpdir, "cacert.pem", "server.pem", "server.key", NULL};
+				(char *)tmpdir, "cacert.pem", "server.pem", "server.key",
+				streaming ? "--stream-images" : NULL, NULL};
 		pid_t t = spawn(tlsd);
 		for (int w = 0; w < 500 && !port_open(); w++)
 			h_sleep_ms(10);
@@ -324,7 +342,7 @@ static int64_t report(const char *what, size_t mib, struct samples *s)
 {
 	int64_t m = bench_median_i64(s->us, RUNS);
 	double bytes = (double)(mib << 20);
-	printf("  %-5s %3zu MiB  %7.1f ms %7.1f MB/s | CPU ms: client %6.1f alb-tlsd %6.1f "
+	printf("  %-6s %3zu MiB  %7.1f ms %7.1f MB/s | CPU ms: client %6.1f alb-tlsd %6.1f "
 	       "| peak RSS KiB: client %6ld alb-tlsd %7ld\n",
 	       what, mib, (double)m / 1e3, bytes / 1e6 / ((double)m / 1e6),
 	       (double)bench_median_i64(s->ccpu, RUNS) / 1e3,
@@ -347,14 +365,17 @@ static int measure(const char *what, const char *tmpdir, size_t mib, size_t k)
 		return -1;
 	int64_t m = report(what, mib, &s);
 	double bytes = (double)(mib << 20);
+	int64_t *sink = &sink_us[streaming][k];
 	if (albd_pid <= 0) {
-		sink_us[k] = m;
+		*sink = m;
 	} else {
-		double d = durable_ms(mib), f = (double)sink_us[k] / 1e3 + d;
-		printf("        floor: sink %.1f ms + durable write of %zu MiB on "
+		double d = durable_ms(mib), t = (double)*sink / 1e3;
+		double f = streaming ? (t > d ? t : d) : t + d;
+		printf("        floor: %s %.1f ms %s durable write of %zu MiB on "
 		       "albd's dbdir %.1f ms = %.1f ms, %.1f MB/s; albd at %.0f%% of it\n",
-		       (double)sink_us[k] / 1e3, mib, d, f, bytes / 1e6 / (f / 1e3),
-		       100.0 * f / ((double)m / 1e3));
+		       streaming ? "the longer of sink+s" : "sink",
+		       t, streaming ? "and the" : "+", mib, d, f,
+		       bytes / 1e6 / (f / 1e3), 100.0 * f / ((double)m / 1e3));
 	}
 	unlink(img);
 	return 0;
@@ -433,14 +454,22 @@ static int body(void)
 	       "load average now %.2f)\n",
 	       RUNS, TARGET_MBS, loadavg());
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < n_sizes; i++)
-		rc = measure("sink", sink_tmpdir, (size_t)sizes[i], i);
+	for (int st = 0; st < 2; st++) {
+		streaming = st == 1;
+		for (size_t i = 0; rc == 0 && i < n_sizes; i++)
+			rc = measure(streaming ? "sink+s" : "sink", sink_tmpdir,
+				     (size_t)sizes[i], i);
+	}
 	albd_pid = h.pid;
 	albd_dbdir = h.dbdir;
-	for (size_t i = 0; rc == 0 && i < n_sizes; i++) {
-		rc = measure("albd", h.tmpdir, (size_t)sizes[i], i);
-		if (rc == 0)
-			rc = measure_get(h.tmpdir, (size_t)sizes[i]);
+	for (int st = 0; st < 2; st++) {
+		streaming = st == 1;
+		for (size_t i = 0; rc == 0 && i < n_sizes; i++) {
+			rc = measure(streaming ? "albd+s" : "albd", h.tmpdir,
+				     (size_t)sizes[i], i);
+			if (rc == 0 && !streaming)
+				rc = measure_get(h.tmpdir, (size_t)sizes[i]);
+		}
 	}
 	h_stop(&h, SIGTERM);
 	if (chdir("/") != 0)

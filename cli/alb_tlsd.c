@@ -32,19 +32,25 @@ static void usage(FILE *out)
 		"  --cert-list-max BYTES        largest certificate chain a client may\n"
 		"                               present (default %u, at most %u; K and M\n"
 		"                               suffixes: KiB, MiB)\n"
+		"  --stream-images              pass a streamed image on to albd as it\n"
+		"                               arrives instead of keeping it until it\n"
+		"                               is whole (albd only: albatrossd does not\n"
+		"                               read image streams)\n"
 		DAEMON_HELP_USER
 		DAEMON_HELP_TAIL,
 		prog, ALB_TLSD_IP_DEFAULT, ALB_TLSD_PORT_DEFAULT,
 		ALB_TLSD_CERT_LIST_DEFAULT, ALB_TLSD_CERT_LIST_MAX);
 }
 
-enum { OPT_IP = DAEMON_OPT_OWN, OPT_PORT, OPT_INETD, OPT_CERT_LIST_MAX };
+enum { OPT_IP = DAEMON_OPT_OWN, OPT_PORT, OPT_INETD, OPT_CERT_LIST_MAX,
+       OPT_STREAM_IMAGES };
 
 static const struct option own_opts[] = {
 	{"ip", required_argument, NULL, OPT_IP},
 	{"port", required_argument, NULL, OPT_PORT},
 	{"inetd", no_argument, NULL, OPT_INETD},
 	{"cert-list-max", required_argument, NULL, OPT_CERT_LIST_MAX},
+	{"stream-images", no_argument, NULL, OPT_STREAM_IMAGES},
 	{NULL, 0, NULL, 0},
 };
 
@@ -86,6 +92,10 @@ static int take_option(void *ctx, int id, const char *arg)
 	}
 	if (id == OPT_INETD) {
 		o->inetd = true;
+		return 0;
+	}
+	if (id == OPT_STREAM_IMAGES) {
+		o->cfg.flags |= ALB_TLSD_STREAM_IMAGES;
 		return 0;
 	}
 	char *end;

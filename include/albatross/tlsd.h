@@ -101,6 +101,13 @@ extern "C" {
 /** How the endpoint is set up. Fill with alb_tlsd_config_init() first,
  * then set the files and what differs from the defaults. Strings are used
  * during alb_tlsd_new() only. */
+/** A streamed image (a create with an empty image, then the image in
+ * chunks) goes to vmmd as it comes, in the same form, instead of waiting
+ * whole in a file and going inside the create: for an albd behind the
+ * endpoint (albatrossd takes only the whole create). Bounded by image_max
+ * all the same. */
+#define ALB_TLSD_STREAM_IMAGES (UINT64_C(1) << 0)
+
 struct alb_tlsd_config {
 	/** PEM file with exactly one certificate: the CA that client chains
 	 * must lead to ("expect single ca as cacert" otherwise). */
@@ -142,7 +149,9 @@ struct alb_tlsd_config {
 	size_t cert_list_max;
 	/** 0: ALB_TLSD_IDLE_TIMEOUT_MS. */
 	unsigned idle_timeout_ms;
-	ALB_RESERVED(8);
+	/** Since 0.3: ALB_TLSD_* flags (others: ALB_EINVAL). */
+	uint64_t flags;
+	ALB_RESERVED(7);
 };
 
 /** Fills cfg with the defaults (listen_fd and conn_fd -1, the rest 0). */

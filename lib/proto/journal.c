@@ -38,7 +38,7 @@ int alb_journal_frame_init(struct alb_journal_frame *f,
 			   enum alb_journal_kind kind, size_t body_len,
 			   struct alb_error *err)
 {
-	if ((unsigned)kind > ALB_JOURNAL_POLICY_GONE)
+	if ((unsigned)kind > ALB_JOURNAL_UNIKERNEL_FILE)
 		return alb_fail(err, ALB_EINVAL, "journal: unknown record kind %d",
 				(int)kind);
 	if (body_len > ALB_JOURNAL_RECORD_MAX)
@@ -78,6 +78,76 @@ int alb_journal_name_body(const char *name, struct alb_buf *out,
 	alb_derw_init(&w, 0);
 	alb_enc_name(&w, name);
 	return alb_derw_finish(&w, false, out, err);
+}
+
+bool alb_journal_file_name_ok(const char *s)
+{
+	size_t i = 0;
+	for (; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == ALB_JOURNAL_FILE_NAME_LEN;
+}
+
+int alb_journal_file_body(const char *name,
+			  const struct alb_unikernel_config *cfg,
+			  const struct alb_journal_image_file *f,
+			  struct alb_buf *out, struct alb_error *err)
+{
+	if (!alb_journal_file_name_ok(f->name))
+		return alb_fail(err, ALB_EINVAL, "journal: bad image file name");
+	struct alb_unikernel_config bare = *cfg;
+	bare.image = (struct alb_bytes){NULL, 0};
+	/* the writer works from the end */
+	struct alb_derw w;
+	alb_derw_init(&w, 0);
+	alb_derw_octets(&w, f->sha256, ALB_SHA256_LEN);
+	alb_derw_int(&w, (int64_t)f->len);
+	alb_enc_str(&w, &(struct alb_str){f->name, strlen(f->name)});
+	alb_derw_close(&w, ALB_DER_SEQUENCE, 0);
+	alb_enc_config(&w, &bare, false);
+	alb_enc_name(&w, name);
+	alb_derw_close(&w, ALB_DER_SEQUENCE, 0);
+	return alb_derw_finish(&w, false, out, err);
+}
+
+/* ImageFile: a name that cannot leave the images directory, a length an
+ * image may have, a digest. */
+static int dec_image_file(struct alb_dec *d, struct alb_der *c,
+			  struct alb_journal_image_file *f)
+{
+	struct alb_der s;
+	struct alb_str name;
+	struct alb_bytes sha;
+	int64_t len = 0;
+	int rc = alb_der_get(c, ALB_DER_SEQUENCE, &s, "image", d->err);
+	if (rc == 0)
+		rc = alb_dec_str(d, &s, &name, "file");
+	if (rc == 0 && name.len != ALB_JOURNAL_FILE_NAME_LEN)
+		rc = alb_fail(d->err, ALB_EPARSE, "image file name of %zu bytes",
+			      name.len);
+	if (rc == 0) {
+		memcpy(f->name, name.ptr, name.len);
+		f->name[name.len] = '\0';
+		if (!alb_journal_file_name_ok(f->name))
+			rc = alb_fail(d->err, ALB_EPARSE, "bad image file name");
+	}
+	if (rc == 0)
+		rc = alb_der_get_int(&s, &len, "length", d->err);
+	if (rc == 0 && (len <= 0 || (uint64_t)len > ALB_IMAGE_MAX))
+		rc = alb_fail(d->err, ALB_EPARSE, "image length %lld",
+			      (long long)len);
+	if (rc == 0)
+		rc = alb_der_get_octets(&s, &sha, "sha256", d->err);
+	if (rc == 0 && sha.len != ALB_SHA256_LEN)
+		rc = alb_fail(d->err, ALB_EPARSE, "image digest of %zu bytes",
+			      sha.len);
+	if (rc == 0) {
+		f->len = (uint64_t)len;
+		memcpy(f->sha256, sha.ptr, ALB_SHA256_LEN);
+		rc = alb_der_end(&s, d->err);
+	}
+	return rc;
 }
 
 int alb_journal_policy_body(const char *path, const struct alb_policy *p,
@@ -138,22 +208,29 @@ static int dec_record(struct alb_dec *d, struct alb_der *top, void *head)
 	int rc = alb_der_get(top, ALB_DER_SEQUENCE, &rec, "record", d->err);
 	if (rc == 0)
 		rc = alb_der_get_choice(&rec, ALB_ALT(0) | ALB_ALT(1) | ALB_ALT(2) |
-						      ALB_ALT(3),
+						      ALB_ALT(3) | ALB_ALT(4),
 					&n, &in, "change", d->err);
 	if (rc < 0)
 		return rc;
 	ch->kind = (enum alb_journal_kind)n;
 	switch (ch->kind) {
 	case ALB_JOURNAL_UNIKERNEL:
+	case ALB_JOURNAL_UNIKERNEL_FILE:
 	case ALB_JOURNAL_POLICY:
 		rc = alb_der_get(&in, ALB_DER_SEQUENCE, &s, "entry", d->err);
 		if (rc == 0)
 			rc = alb_dec_name(d, &s, &ch->name, "name");
-		if (rc == 0 && ch->kind == ALB_JOURNAL_UNIKERNEL)
+		if (rc == 0 && ch->kind != ALB_JOURNAL_POLICY)
 			rc = alb_dec_config(d, &s, ALB_CFG_CURRENT, &ch->config,
 					    "value");
 		else if (rc == 0)
 			rc = alb_dec_policy(d, &s, &ch->policy, "value");
+		if (rc == 0 && ch->kind == ALB_JOURNAL_UNIKERNEL_FILE &&
+		    ch->config.image.len != 0)
+			rc = alb_fail(d->err, ALB_EPARSE,
+				      "an image beside its image file");
+		if (rc == 0 && ch->kind == ALB_JOURNAL_UNIKERNEL_FILE)
+			rc = dec_image_file(d, &s, &ch->file);
 		if (rc == 0)
 			rc = alb_der_end(&s, d->err);
 		break;

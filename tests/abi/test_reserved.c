@@ -96,6 +96,13 @@ static void test_daemon_configs(void **state)
 	expect_refused(alb_tlsd_new(&loop, &tc, &t, &err), &err,
 		       "alb_tlsd_new: reserved fields must be zero");
 	assert_null(t);
+	/* a flag this release does not know is refused the same way: the
+	 * words a later release gives meaning to */
+	tc.reserved_[3] = 0;
+	tc.flags = ALB_TLSD_STREAM_IMAGES << 1;
+	expect_refused(alb_tlsd_new(&loop, &tc, &t, &err), &err,
+		       "alb_tlsd_new: unknown flags 0x2");
+	assert_null(t);
 
 	/* nothing was set up: the loop has nothing to run and closes */
 	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);

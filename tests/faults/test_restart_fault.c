@@ -24,8 +24,9 @@ static int find_change(void *ctx, const struct alb_journal_change *c,
 	(void)err;
 	struct durable_find *f = ctx;
 	if ((c->kind == ALB_JOURNAL_UNIKERNEL ||
+	     c->kind == ALB_JOURNAL_UNIKERNEL_FILE ||
 	     c->kind == ALB_JOURNAL_UNIKERNEL_GONE) && strcmp(c->name, f->name) == 0)
-		f->found = c->kind == ALB_JOURNAL_UNIKERNEL;
+		f->found = c->kind != ALB_JOURNAL_UNIKERNEL_GONE;
 	return 0;
 }
 

@@ -32,6 +32,12 @@ static void encode(const struct alb_journal_change *c, struct alb_buf *out)
 		piece[n++] = (struct iovec){e.bytes + e.cut, e.len - e.cut};
 		blen = e.len + e.image;
 		break;
+	case ALB_JOURNAL_UNIKERNEL_FILE:
+		FUZZ_ASSERT(alb_journal_file_body(c->name, &c->config, &c->file,
+						  &body, NULL) == 0);
+		piece[n++] = (struct iovec){body.data, body.len};
+		blen = body.len;
+		break;
 	case ALB_JOURNAL_POLICY:
 		FUZZ_ASSERT(alb_journal_policy_body(c->name, &c->policy, &body,
 						    NULL) == 0);

@@ -98,7 +98,9 @@ struct seen {
 	char name[ALB_NAME_BUF];
 	size_t image_len;   /* create */
 	uint8_t image_first, image_last;
-	size_t stream_len;  /* block set: bytes relayed */
+	size_t stream_len;  /* block set, streamed image: bytes relayed */
+	bool streamed;      /* a create with an empty image, then a stream */
+	bool stream_ended;  /* ... that ended with its end marker */
 	size_t max_chunk;
 	int64_t unikernels; /* policy add */
 };
@@ -111,6 +113,8 @@ static struct {
 	uv_loop_t loop;
 	uv_async_t stop;
 	struct alb_tlsd *d;
+	struct alb_tlsd *ds; /* the same, with stream_images */
+	uint16_t port_s;     /* its port */
 	pthread_t loop_thread, dm_thread[2];
 	int dm_fd[2];
 	pthread_mutex_t mu;
@@ -346,6 +350,30 @@ static void serve(int fd, enum alb_endpoint ep)
 			s.image_first = c->u.create.image.ptr[0];
 			s.image_last = c->u.create.image.ptr[s.image_len - 1];
 		}
+		bool streamed_image = (s.kind == ALB_CMD_UNIKERNEL_CREATE ||
+				       s.kind == ALB_CMD_UNIKERNEL_FORCE_CREATE) &&
+				      c->u.create.image.len == 0;
+		if (streamed_image) {
+			/* relayed as it came (stream_images) */
+			s.streamed = true;
+			for (;;) {
+				struct alb_buf ch;
+				memset(&ch, 0, sizeof(ch));
+				struct alb_error ferr = {0};
+				int frc = alb_frame_read_fd(fd, 0, &ch, &ferr);
+				if (frc == ALB_EEOF &&
+				    strncmp(ferr.msg, "end of stream", 13) == 0)
+					s.stream_ended = true;
+				if (frc != 0)
+					break;
+				if (s.stream_len == 0 && ch.len > 0)
+					s.image_first = ch.data[0];
+				if (ch.len > 0)
+					s.image_last = ch.data[ch.len - 1];
+				s.stream_len += ch.len;
+				alb_buf_free(&ch);
+			}
+		}
 		if (s.kind == ALB_CMD_BLOCK_SET) {
 			for (;;) {
 				struct alb_buf ch;
@@ -502,6 +530,7 @@ static X509 *leaf(X509 *issuer, EVP_PKEY *ikey, const char *cn,
 static void on_stop(uv_async_t *a)
 {
 	alb_tlsd_free(T.d);
+	alb_tlsd_free(T.ds);
 	uv_close((uv_handle_t *)a, NULL);
 }
 
@@ -572,6 +601,11 @@ static int setup(void **state)
 	    alb_tlsd_start(T.d, &err) != 0)
 		fail_msg("%s", err.msg);
 	assert_int_equal(alb_tlsd_port(T.d, &T.port, NULL), 0);
+	cfg.flags |= ALB_TLSD_STREAM_IMAGES;
+	if (alb_tlsd_new(&T.loop, &cfg, &T.ds, &err) != 0 ||
+	    alb_tlsd_start(T.ds, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(alb_tlsd_port(T.ds, &T.port_s, NULL), 0);
 	assert_int_equal(uv_async_init(&T.loop, &T.stop, on_stop), 0);
 	assert_int_equal(pthread_create(&T.loop_thread, NULL, loop_main, NULL), 0);
 	return 0;
@@ -1086,6 +1120,41 @@ static void test_streamed_image(void **state)
 	alb_msg_free(m);
 	assert_int_equal(log_mark(), mark + 1);
 	assert_int_equal(log_mark(), mark + 1);
+}
+
+/* stream_images: the image goes to vmmd as a stream, as it comes (the
+ * create keeps its empty image), bounded by image_max all the same. */
+static void test_streamed_image_relayed(void **state)
+{
+	(void)state;
+	size_t mark = log_mark();
+	T.target = T.port_s;
+	struct alb_msg *m = create_streamed(T_IMAGE_MAX);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	alb_msg_free(m);
+	assert_int_equal(log_mark(), mark + 1);
+	struct seen s = log_at(mark);
+	assert_int_equal(s.kind, ALB_CMD_UNIKERNEL_CREATE);
+	assert_true(s.streamed);
+	assert_true(s.stream_ended);
+	assert_int_equal(s.image_len, 0);
+	assert_int_equal(s.stream_len, T_IMAGE_MAX);
+	assert_int_equal(s.image_first, 0xaa);
+	assert_int_equal(s.image_last, 0xcc);
+	/* One past: the client hears why, vmmd never sees the stream end */
+	m = create_streamed(T_IMAGE_MAX + 1);
+	char text[64];
+	snprintf(text, sizeof(text), "image larger than %d bytes", T_IMAGE_MAX);
+	assert_failure(m, text);
+	alb_msg_free(m);
+	for (int i = 0; i < 100 && log_mark() < mark + 2; i++)
+		usleep(10000);
+	assert_int_equal(log_mark(), mark + 2);
+	s = log_at(mark + 1);
+	assert_true(s.streamed);
+	assert_false(s.stream_ended);
+	assert_true(s.stream_len <= T_IMAGE_MAX);
+	T.target = 0;
 }
 
 static size_t block_chunk;
@@ -2281,6 +2350,7 @@ int main(void)
 		cmocka_unit_test(test_console_stream),
 		cmocka_unit_test(test_no_service),
 		cmocka_unit_test(test_streamed_image),
+		cmocka_unit_test(test_streamed_image_relayed),
 		cmocka_unit_test(test_block_set),
 		cmocka_unit_test(test_image_get),
 		cmocka_unit_test(test_image_get_daemon_cut),

@@ -386,6 +386,9 @@ int alb_tlsd_new(struct uv_loop_s *loop, const struct alb_tlsd_config *cfg,
 	if (!ALB_RESERVED_ZERO(cfg))
 		return alb_fail(err, ALB_EINVAL,
 				"alb_tlsd_new: reserved fields must be zero");
+	if ((cfg->flags & ~ALB_TLSD_STREAM_IMAGES) != 0)
+		return alb_fail(err, ALB_EINVAL, "alb_tlsd_new: unknown flags "
+				"0x%llx", (unsigned long long)cfg->flags);
 	if (cfg->listen_fd >= 0 && cfg->conn_fd >= 0)
 		return alb_fail(err, ALB_EINVAL, "a listening socket and a connection "
 				"cannot both be served");
@@ -404,6 +407,7 @@ int alb_tlsd_new(struct uv_loop_s *loop, const struct alb_tlsd_config *cfg,
 	d->handshake_ms = cfg->handshake_timeout_ms != 0 ? cfg->handshake_timeout_ms
 							 : ALB_TLSD_HANDSHAKE_TIMEOUT_MS;
 	d->image_max = cfg->image_max != 0 ? cfg->image_max : ALB_TLSD_IMAGE_MAX;
+	d->stream_images = (cfg->flags & ALB_TLSD_STREAM_IMAGES) != 0;
 	d->handshakes_max = cfg->handshakes_max != 0 ? cfg->handshakes_max
 						     : ALB_TLSD_HANDSHAKES_MAX;
 	d->addr_conn_max = cfg->addr_conn_max != 0 ? cfg->addr_conn_max

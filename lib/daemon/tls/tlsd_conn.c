@@ -457,12 +457,13 @@ void tlsd_conn_established(struct tconn *k)
 	k->endpoint = alb_command_endpoint(cmd->kind);
 	k->mode = alb_command_reply_mode(cmd->kind);
 	alb_log_info("%s for %s", alb_cmd_kind_name(cmd->kind), k->auth->name);
-	if (streams_image(cmd)) {
+	k->image_stream = streams_image(cmd) && k->d->stream_images;
+	if (streams_image(cmd) && !k->image_stream) {
 		k->state = T_IMAGE;
 		tlsd_idle_update(k);
 		return;
 	}
-	k->block_stream = takes_stream(cmd);
+	k->block_stream = takes_stream(cmd) || k->image_stream;
 	if (k->block_stream) {
 		/* The chunks stay in TLS until the command has gone out. */
 		k->cl_paused = true;
@@ -483,6 +484,18 @@ static void chunk(struct tconn *k)
 	memset(&c, 0, sizeof(c));
 	uint8_t hdr[ALB_FRAME_HEADER_LEN];
 	alb_frame_reader_take(k->crd, &c);
+	if (k->image_stream && c.len > k->d->image_max - k->streamed) {
+		/* as the spool's limit: the create never completes at vmmd,
+		 * whose connection closes mid-stream */
+		char text[128];
+		snprintf(text, sizeof(text), "image larger than %zu bytes",
+			 k->d->image_max);
+		alb_log_warn("refusing a streamed image: %s", text);
+		alb_buf_free(&c);
+		tlsd_finish_failure(k, text);
+		return;
+	}
+	k->streamed += c.len;
 	alb_frame_header(hdr, c.len, NULL);
 	if (dm_send(k, hdr, &c, "writing block data") != 0)
 		return;

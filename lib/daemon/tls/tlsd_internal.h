@@ -41,6 +41,7 @@ struct alb_tlsd {
 	unsigned n_handshakes; /* connections in T_HANDSHAKE */
 	size_t image_max;
 	size_t frame_max;
+	bool stream_images; /* relay streamed images to vmmd as streams */
 	struct tconn *conns;
 	struct alb_tlsd_stats st;
 	/* Sequence number of the next message to a daemon (process-global in
@@ -84,6 +85,8 @@ struct tconn {
 	enum alb_endpoint endpoint;
 	enum alb_reply_mode mode;
 	bool block_stream; /* the command is followed by a client stream */
+	bool image_stream; /* ... of an image, relayed (stream_images) */
+	uint64_t streamed; /* bytes of it relayed */
 	size_t next_policy; /* delegations still to install: [0, next) */
 	/* all or nothing (tlsd_policy.c): the policies the chain's paths had
 	 * (NULL: none), the next one to put back, the refusal to send then */

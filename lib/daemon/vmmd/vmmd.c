@@ -166,6 +166,7 @@ int alb_vmmd_start(struct alb_vmmd *v, struct alb_error *err)
 		return rc;
 	uids_start(v);
 	blocks_discover(v);
+	uploads_sweep(v);
 	struct alb_state *st = NULL;
 	rc = persist_load(v, &st, err);
 	if (rc == ALB_ENOENT) {

@@ -27,6 +27,7 @@ struct cfg_meta {
 	bool has_entry;
 	struct alb_state_entry entry;
 	void *image_owner; /* the frame the image lies in (config_adopt()) */
+	struct imgfile *file; /* the file it lies in (config_with_file()) */
 	/* the copy whose image this one shares (config_share()), held */
 	struct alb_unikernel_config *image_of;
 };
@@ -52,6 +53,7 @@ void config_free(struct alb_unikernel_config *c)
 	if (c != NULL && --head_of(c)->m.refs == 0) {
 		alb_state_entry_free(&head_of(c)->m.entry);
 		free(head_of(c)->m.image_owner);
+		imgfile_release(head_of(c)->m.file);
 		config_free(head_of(c)->m.image_of);
 		free(head_of(c));
 	}
@@ -224,6 +226,24 @@ struct alb_unikernel_config *config_adopt(const struct alb_unikernel_config *c,
 	head_of(d)->m.image_owner = frame->base_;
 	memset(frame, 0, sizeof(*frame));
 	return d;
+}
+
+struct alb_unikernel_config *config_with_file(const struct alb_unikernel_config *c,
+					      struct imgfile *f)
+{
+	const struct alb_bytes none = {NULL, 0};
+	struct alb_unikernel_config *d = config_copy(c, &none);
+	if (d == NULL)
+		return NULL;
+	d->image = (struct alb_bytes){f->map, (size_t)f->id.len};
+	head_of(d)->m.file = imgfile_retain(f);
+	return d;
+}
+
+struct imgfile *config_image_file(struct alb_unikernel_config *c)
+{
+	struct alb_unikernel_config *root = head_of(c)->m.image_of;
+	return head_of(root != NULL ? root : c)->m.file;
 }
 
 /* A copy of c whose image is the one of the copy owner (held, not

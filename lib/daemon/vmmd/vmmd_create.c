@@ -100,12 +100,24 @@ static bool keep_restarting(struct uop *o)
 	return true;
 }
 
+/* A streamed image's copy for the tender that no tender took. */
+static void stage_drop(struct uop *o)
+{
+	if (o->stage_fd < 0)
+		return;
+	close(o->stage_fd);
+	o->stage_fd = -1;
+	if (o->op.uk != NULL)
+		unlinkat(o->op.uk->v->tmp_fd, o->stage, 0);
+}
+
 static void finish_reply(void *ctx)
 {
 	struct uop *o = ctx;
 	struct uk *u = o->op.uk;
 	struct alb_vmmd *v = u->v;
 	metrics_start_done(o);
+	stage_drop(o); /* gone before the client hears */
 	if (o->rc != 0 && !keep_restarting(o)) {
 		alb_log_error("vmmd: %s: create failed: %s", u->name, o->err.msg);
 		/* the durable state says what runs or waits for its restart:
@@ -441,20 +453,29 @@ static void spawn_step(struct uop *o)
 static int write_image(struct uop *o, const char *name, struct alb_error *err)
 {
 	struct alb_vmmd *v = o->op.uk->v;
-	char file[ALB_NAME_BUF + 8], tmp[ALB_NAME_BUF + 8];
+	char file[ALB_NAME_BUF + 8], tmp[ALB_NAME_BUF + 24];
 	snprintf(file, sizeof(file), "%s.img", name);
 	snprintf(tmp, sizeof(tmp), "#%s.img", name);
 	int dirfd = v->tmp_fd;
-	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-					    O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST && unlinkat(dirfd, tmp, 0) == 0)
+	int fd = -1;
+	const uint8_t *p = o->img.data.ptr;
+	size_t left = o->img.data.len;
+	if (o->stage_fd >= 0) {
+		/* a streamed image's copy, written during its upload */
+		fd = o->stage_fd;
+		o->stage_fd = -1;
+		snprintf(tmp, sizeof(tmp), "%s", o->stage);
+		left = 0;
+	} else {
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 						O_CLOEXEC, 0600);
+		if (fd < 0 && errno == EEXIST && unlinkat(dirfd, tmp, 0) == 0)
+			fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+							O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (fd < 0)
 		return alb_fail_sys(err, "file %s/%s error in open", v->tmpdir, tmp);
 	int rc = 0;
-	const uint8_t *p = o->img.data.ptr;
-	size_t left = o->img.data.len;
 	while (left > 0 && rc == 0) {
 		ssize_t n = write(fd, p, left);
 		if (n < 0 && errno == EINTR)
@@ -642,8 +663,19 @@ static void prepare_work(uv_work_t *w)
 {
 	struct uop *o = w->data;
 	struct alb_vmmd *v = o->op.uk->v;
-	const struct alb_unikernel_config *cfg = o->cfg;
-	o->rc = alb_image_load(cfg->image, cfg->compressed, &o->img, &o->err);
+	struct alb_unikernel_config *cfg = o->cfg;
+	struct imgfile *f = config_image_file(cfg);
+	if (f != NULL && !cfg->compressed) {
+		/* streamed: its digest was taken on the way in
+		 * (vmmd_upload.c); the rest as alb_image_load() */
+		o->img.data = cfg->image;
+		memcpy(o->img.digest, f->id.sha256, ALB_SHA256_LEN);
+		o->rc = alb_solo5_parse(cfg->image.ptr, cfg->image.len,
+					&o->img.solo5, &o->err);
+	} else {
+		o->rc = alb_image_load(cfg->image, cfg->compressed, &o->img,
+				       &o->err);
+	}
 	if (o->rc != 0)
 		return;
 	switch (o->img.solo5.target) {
@@ -781,6 +813,7 @@ struct uop *uop_new(struct conn *conn, const struct hdr *h)
 	o->t0 = uv_hrtime();
 	o->pidfd = -1;
 	o->keep_fd = -1;
+	o->stage_fd = -1;
 	return o;
 }
 
@@ -798,6 +831,7 @@ void uop_free(struct uop *o)
 	free(o->rec);
 	if (o->keep_fd >= 0)
 		close(o->keep_fd);
+	stage_drop(o);
 	free(o);
 }
 

@@ -28,6 +28,8 @@ int durable_init(struct durable *d)
 {
 	d->uks = alb_trie_new();
 	d->pols = alb_trie_new();
+	d->store = NULL;
+	vlist_init(&d->filerefs);
 	if (d->uks == NULL || d->pols == NULL) {
 		durable_free(d);
 		return ALB_ENOMEM;
@@ -37,9 +39,13 @@ int durable_init(struct durable *d)
 
 void durable_free(struct durable *d)
 {
+	if (d->filerefs.next != NULL)
+		filerefs_drop(&d->filerefs, UINT64_MAX);
 	alb_trie_free(d->uks, free_cfg);
 	alb_trie_free(d->pols, free_pol);
 	d->uks = d->pols = NULL;
+	imgstore_close(d->store, false);
+	d->store = NULL;
 }
 
 int durable_set_uk(struct durable *d, const char *name,
@@ -93,13 +99,43 @@ static int set_config(struct durable *d, const char *name,
 	return rc;
 }
 
+struct replaying {
+	struct durable *d;
+	uint64_t seg;
+};
+
+/* A record naming an image file: the file is mapped and checked against
+ * the record, the configuration takes it, and so does the record. */
+static int set_config_file(struct replaying *r, const char *name,
+			   const struct alb_journal_change *c,
+			   struct alb_error *err)
+{
+	struct imgfile *f = NULL;
+	int rc = imgfile_open(r->d->store, &c->file, &f, err);
+	if (rc != 0)
+		return rc;
+	struct alb_unikernel_config *copy = config_with_file(&c->config, f);
+	if (copy == NULL)
+		rc = alb_fail(err, ALB_ENOMEM, "out of memory for %s", name);
+	if (rc == 0)
+		rc = durable_set_uk(r->d, name, copy, err);
+	if (rc == 0 && filerefs_add(&r->d->filerefs, r->seg, f) != 0)
+		rc = alb_fail(err, ALB_ENOMEM, "out of memory for %s", name);
+	config_free(copy);
+	imgfile_release(f);
+	return rc;
+}
+
 static int apply(void *ctx, const struct alb_journal_change *c,
 		 struct alb_error *err)
 {
-	struct durable *d = ctx;
+	struct replaying *r = ctx;
+	struct durable *d = r->d;
 	switch (c->kind) {
 	case ALB_JOURNAL_UNIKERNEL:
 		return set_config(d, c->name, &c->config, err);
+	case ALB_JOURNAL_UNIKERNEL_FILE:
+		return set_config_file(r, c->name, c, err);
 	case ALB_JOURNAL_UNIKERNEL_GONE:
 		return durable_set_uk(d, c->name, NULL, err);
 	case ALB_JOURNAL_POLICY:
@@ -115,7 +151,10 @@ int durable_load(struct durable *d, const char *dbdir,
 {
 	memset(info, 0, sizeof(*info));
 	struct alb_state *st = NULL;
-	int rc = alb_state_read_file(dbdir, &st, err);
+	int rc = d->store != NULL ? 0 : imgstore_open(dbdir, &d->store, err);
+	if (rc != 0)
+		return rc;
+	rc = alb_state_read_file(dbdir, &st, err);
 	if (rc == ALB_ENOENT) {
 		rc = 0;
 	} else if (rc != 0) {
@@ -137,7 +176,8 @@ int durable_load(struct durable *d, const char *dbdir,
 	rc = alb_journal_list(dbdir, &ids, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct alb_journal_replay_stats rs;
-		rc = alb_journal_replay(dbdir, ids[i], apply, d, &rs, err);
+		struct replaying r = {.d = d, .seg = ids[i]};
+		rc = alb_journal_replay(dbdir, ids[i], apply, &r, &rs, err);
 		info->records += rs.records;
 		info->torn += rs.torn;
 	}

@@ -49,6 +49,7 @@
 #include "dcommon/conn.h"
 #include "dcommon/metrics.h"
 #include "policy/trie.h"
+#include "proto/journal_codec.h"
 
 /** Backlog of the listening socket (albatrossd uses 1, which makes
  * concurrent clients wait in connect()). */
@@ -332,6 +333,81 @@ struct alb_unikernel_config *config_share(struct alb_unikernel_config *c);
 struct alb_unikernel_config *config_merge(struct alb_unikernel_config *old,
 					  const struct alb_unikernel_config *args);
 
+/** The image file c's image lies in (its own or the one it shares), or
+ * NULL when c's image is in memory only. */
+struct imgfile *config_image_file(struct alb_unikernel_config *c);
+/** A copy of c (config_copy()) whose image is f's mapping; the copy holds
+ * a reference to f. NULL when out of memory. */
+struct alb_unikernel_config *config_with_file(const struct alb_unikernel_config *c,
+					      struct imgfile *f);
+
+/* ---- image files (vmmd_imgfile.c) ---------------------------------------- */
+
+/** The directory of the image files, below dbdir. */
+#define VMMD_IMAGES_DIR "images"
+
+struct imgstore;
+/** One image file, mapped; counted (loop thread only). */
+struct imgfile {
+	struct vlist link; /* in its store's list */
+	struct imgstore *store;
+	size_t refs;
+	struct alb_journal_image_file id;
+	const uint8_t *map; /* id.len bytes */
+};
+/** A record in segment seg that names file (vmmd_durable.c's list). */
+struct fileref {
+	struct vlist link;
+	uint64_t seg;
+	struct imgfile *file;
+};
+
+/** Opens <dbdir>/images, made if missing (mode 0700). */
+int imgstore_open(const char *dbdir, struct imgstore **out,
+		  struct alb_error *err);
+/** Drops the owner's reference (the files hold theirs); keep: from now on
+ * no release unlinks a file. NULL is a no-op. */
+void imgstore_close(struct imgstore *s, bool keep);
+/** From now on no release unlinks a file. NULL is a no-op. */
+void imgstore_keep(struct imgstore *s);
+int imgstore_dirfd(const struct imgstore *s);
+/** Removes every entry of the directory that is not an open file; returns
+ * how many. */
+size_t imgstore_sweep(struct imgstore *s);
+/** The file id, from fd (open on it, left open): its size must be id's
+ * length and, with verify, its SHA-256 id's digest (else ALB_EPARSE). */
+int imgfile_new(struct imgstore *s, const struct alb_journal_image_file *id,
+		int fd, bool verify, struct imgfile **out, struct alb_error *err);
+/** The file id: the open one, or opened and checked (imgfile_new()); a
+ * missing or different file is ALB_EPARSE. */
+int imgfile_open(struct imgstore *s, const struct alb_journal_image_file *id,
+		 struct imgfile **out, struct alb_error *err);
+struct imgfile *imgfile_retain(struct imgfile *f);
+/** Drops a reference; the last unmaps the file and unlinks it (unless the
+ * store is kept). NULL is a no-op. */
+void imgfile_release(struct imgfile *f);
+/** Adds the record of segment seg that names f (a reference is taken). */
+int filerefs_add(struct vlist *refs, uint64_t seg, struct imgfile *f);
+/** Drops the records of segments up to upto (a compaction removed them). */
+void filerefs_drop(struct vlist *refs, uint64_t upto);
+
+/* ---- streamed creates (vmmd_upload.c) --------------------------------------- */
+
+/** Bytes written to an upload's file between the steps that catch up
+ * with it beside the stream (fdatasync, digest, the tender's copy), so
+ * that the last one, at the stream's end, finds little. */
+#define VMMD_UPLOAD_STEP_BYTES (4u * 1024u * 1024u)
+/** Name prefix of an upload's copy for the tender in tmpdir ('#' is in no
+ * unikernel name); a start removes those a crash left. */
+#define VMMD_UPLOAD_STAGE_PREFIX "#upload-"
+/** A create or force-create whose image is empty: the image follows as a
+ * chunk stream (spec §2.4), into an image file, then the create runs with
+ * it. */
+void vmmd_upload_create(struct conn *c, const struct hdr *h,
+			const struct alb_command *cmd);
+/** Removes the tender copies of uploads that a crash cut short. */
+void uploads_sweep(struct alb_vmmd *v);
+
 /* ---- commands ---------------------------------------------------------- */
 
 void vmmd_unikernel_cmd(struct conn *c, const struct alb_msg *m);
@@ -377,6 +453,10 @@ struct uop {
 	uint64_t rec_id;   /* the runtime record of this start */
 	struct record *rec;
 	int keep_fd;       /* our reader of the console FIFO, or -1 */
+	/* a streamed image's copy for the tender, made during the upload
+	 * (vmmd_upload.c): in tmpdir as stage, or -1 */
+	int stage_fd;
+	char stage[ALB_JOURNAL_FILE_NAME_LEN + 16];
 	uint64_t console_gen; /* the connection that answered Console_add */
 	uint32_t uid;       /* the tender uid taken, 0: none */
 	struct given given; /* block files given to uid */
@@ -859,6 +939,8 @@ struct compaction;
 struct durable {
 	struct alb_trie *uks;
 	struct alb_trie *pols;
+	struct imgstore *store; /* the image files */
+	struct vlist filerefs;  /* records naming them (struct fileref) */
 };
 
 struct alb_vmmd {

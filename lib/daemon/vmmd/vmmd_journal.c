@@ -31,7 +31,8 @@ struct jrec {
 	struct vlist link;
 	enum alb_journal_kind kind;
 	char name[ALB_NAME_BUF];
-	struct alb_unikernel_config *cfg; /* ALB_JOURNAL_UNIKERNEL: retained */
+	struct alb_unikernel_config *cfg; /* ..._UNIKERNEL(_FILE): retained */
+	struct imgfile *file;             /* ALB_JOURNAL_UNIKERNEL_FILE: held */
 	struct alb_policy *pol;           /* ALB_JOURNAL_POLICY: a copy */
 	struct alb_buf body;              /* the other kinds' body */
 	struct vlist waiters;
@@ -53,12 +54,14 @@ struct jbatch {
 
 static bool is_uk(enum alb_journal_kind k)
 {
-	return k == ALB_JOURNAL_UNIKERNEL || k == ALB_JOURNAL_UNIKERNEL_GONE;
+	return k == ALB_JOURNAL_UNIKERNEL || k == ALB_JOURNAL_UNIKERNEL_GONE ||
+	       k == ALB_JOURNAL_UNIKERNEL_FILE;
 }
 
 static void rec_free(struct jrec *r)
 {
 	config_free(r->cfg);
+	imgfile_release(r->file);
 	alb_policy_free(r->pol);
 	alb_buf_free(&r->body);
 	free(r);
@@ -149,12 +152,17 @@ void persist_unikernel(struct alb_vmmd *v, const char *name,
 	struct jrec *last = latest(v, true, name);
 	bool same = last != NULL ? last->cfg == cfg
 				 : persist_config(v, name) == cfg;
-	struct jrec *r = rec_new(cfg ? ALB_JOURNAL_UNIKERNEL
-				     : ALB_JOURNAL_UNIKERNEL_GONE, name);
+	/* a streamed image is in its file already: the record names it */
+	struct imgfile *file = cfg != NULL ? config_image_file(cfg) : NULL;
+	struct jrec *r = rec_new(cfg == NULL   ? ALB_JOURNAL_UNIKERNEL_GONE
+				 : file != NULL ? ALB_JOURNAL_UNIKERNEL_FILE
+						: ALB_JOURNAL_UNIKERNEL, name);
 	struct alb_error err = {0};
 	if (r == NULL ||
 	    (cfg == NULL && !same &&
-	     alb_journal_name_body(name, &r->body, &err) != 0)) {
+	     alb_journal_name_body(name, &r->body, &err) != 0) ||
+	    (file != NULL && !same &&
+	     alb_journal_file_body(name, cfg, &file->id, &r->body, &err) != 0)) {
 		if (r != NULL)
 			rec_free(r);
 		refuse_now(fn, ctx, ALB_ENOMEM, "out of memory");
@@ -162,6 +170,8 @@ void persist_unikernel(struct alb_vmmd *v, const char *name,
 	}
 	if (cfg != NULL)
 		r->cfg = config_retain(cfg);
+	if (file != NULL)
+		r->file = imgfile_retain(file);
 	submit(v, r, same, last, fn, ctx);
 }
 
@@ -279,6 +289,15 @@ static void apply(struct alb_vmmd *v, struct jrec *r)
 	case ALB_JOURNAL_UNIKERNEL:
 	case ALB_JOURNAL_UNIKERNEL_GONE:
 		rc = durable_set_uk(&v->durable, r->name, r->cfg, &err);
+		break;
+	case ALB_JOURNAL_UNIKERNEL_FILE:
+		/* the file stays until a compaction removes the segment */
+		rc = durable_set_uk(&v->durable, r->name, r->cfg, &err);
+		if (rc == 0 && filerefs_add(&v->durable.filerefs, v->j_seg,
+					     r->file) != 0)
+			rc = alb_fail(&err, ALB_ENOMEM, "out of memory");
+		/* the state file will hold the image: it counts */
+		v->j_bytes += r->file->id.len;
 		break;
 	case ALB_JOURNAL_POLICY:
 	case ALB_JOURNAL_POLICY_GONE:

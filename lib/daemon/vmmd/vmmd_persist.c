@@ -98,6 +98,8 @@ static void compact_after(uv_work_t *w, int status)
 			     vmmd_now_ms(v) - c->t0);
 		if (!c->removed)
 			v->j_uncompacted = true;
+		else /* the state file holds their images now */
+			filerefs_drop(&v->durable.filerefs, c->covered);
 	} else {
 		alb_log_error("vmmd: compaction failed, the journal is kept: %s",
 			      c->err.msg);
@@ -280,6 +282,10 @@ int persist_load(struct alb_vmmd *v, struct alb_state **out,
 		return alb_fail(err, rc, "bailing out: while reading state: %s",
 				e.msg);
 	}
+	size_t swept = imgstore_sweep(v->durable.store);
+	if (swept > 0)
+		alb_log_info("vmmd: %zu image files no record names removed",
+			     swept);
 	v->j_seg = info.last_seg;
 	v->state_bytes = state_size(v->dbdir);
 	if (info.segments > 0) {
@@ -497,6 +503,8 @@ bool persist_close(struct alb_vmmd *v)
 
 void persist_free(struct alb_vmmd *v)
 {
+	/* a segment not compacted may name them: the next start decides */
+	imgstore_keep(v->durable.store);
 	journal_free(v);
 	durable_free(&v->durable);
 }
@@ -528,6 +536,8 @@ int alb_vmmd_compact_state(const char *dbdir, struct alb_error *err)
 	struct snapshot s = {0};
 	uint64_t bytes = 0;
 	int rc = durable_load(&d, dbdir, &info, err);
+	if (rc == 0)
+		imgstore_sweep(d.store);
 	if (rc == 0 && !info.have_state && info.segments == 0)
 		rc = alb_fail(err, ALB_ENOENT, "%s: no state file and no journal",
 			      dbdir);
@@ -543,6 +553,10 @@ int alb_vmmd_compact_state(const char *dbdir, struct alb_error *err)
 			     "segments folded in)", dbdir, s.n, s.np, bytes,
 			     info.records, info.segments);
 	snapshot_free(&s);
+	/* compacted: the state file holds the images of the files, which go
+	 * with the last references; else they stay for the journal */
+	if (rc != 0)
+		imgstore_keep(d.store);
 	durable_free(&d);
 	close(lock);
 	return rc;

@@ -127,6 +127,12 @@ void vmmd_unikernel_cmd(struct conn *c, const struct alb_msg *m)
 		conn_done(c);
 		return;
 	}
+	if ((cmd->kind == ALB_CMD_UNIKERNEL_CREATE ||
+	     cmd->kind == ALB_CMD_UNIKERNEL_FORCE_CREATE) &&
+	    cmd->u.create.image.len == 0) {
+		vmmd_upload_create(c, &h, cmd);
+		return;
+	}
 	struct uk *u = uk_get(v, h.name);
 	struct uop *o = u != NULL ? uop_new(c, &h) : NULL;
 	if (o == NULL) {

@@ -276,6 +276,79 @@ static void test_record_round_trip(void **state)
 	assert_int_equal(alb_journal_name_body("not a name!", &bad, NULL), ALB_EINVAL);
 }
 
+/* A record of kind ALB_JOURNAL_UNIKERNEL_FILE around body, flat. */
+static uint8_t *file_record(const struct alb_buf *body, size_t *len)
+{
+	struct alb_journal_frame f;
+	struct iovec iov = {body->data, body->len};
+	assert_int_equal(alb_journal_frame_init(&f, ALB_JOURNAL_UNIKERNEL_FILE,
+						body->len, NULL), 0);
+	alb_journal_seal(&f, &iov, 1);
+	*len = f.head_len + body->len + ALB_JOURNAL_CRC_LEN;
+	uint8_t *b = malloc(*len);
+	assert_non_null(b);
+	memcpy(b, f.head, f.head_len);
+	memcpy(b + f.head_len, body->data, body->len);
+	memcpy(b + f.head_len + body->len, f.crc, ALB_JOURNAL_CRC_LEN);
+	return b;
+}
+
+/* A unikernel whose image is a file in <dbdir>/images: the record names
+ * it, its length and digest, and holds the configuration without the
+ * image; a file name that could leave the directory is refused on both
+ * sides. */
+static void test_record_file(void **state)
+{
+	(void)state;
+	struct alb_unikernel_config cfg;
+	config_of(&cfg, sizeof(image));
+	struct alb_journal_image_file f = {.len = 123456789};
+	memcpy(f.name, "0123456789abcdef0123456789abcdef", 33);
+	for (int i = 0; i < ALB_SHA256_LEN; i++)
+		f.sha256[i] = (uint8_t)(0xa0 + i);
+	struct alb_buf body = {0};
+	assert_int_equal(alb_journal_file_body("foo:bar", &cfg, &f, &body, NULL), 0);
+	/* the image is not in it */
+	assert_true(body.len < 200);
+	size_t len;
+	uint8_t *b = file_record(&body, &len);
+	struct alb_journal_change *c = decode_ok(b, len);
+	assert_int_equal(c->kind, ALB_JOURNAL_UNIKERNEL_FILE);
+	assert_string_equal(c->name, "foo:bar");
+	assert_int_equal(c->config.image.len, 0);
+	assert_int_equal(c->config.memory, 64);
+	assert_int_equal(c->config.startup, 7);
+	assert_string_equal(c->file.name, f.name);
+	assert_int_equal(c->file.len, f.len);
+	assert_memory_equal(c->file.sha256, f.sha256, ALB_SHA256_LEN);
+	alb_journal_change_free(c);
+	free(b);
+
+	/* a name with a character past the hex digits, in a record whose
+	 * checksum is right: not decoded */
+	uint8_t *at = memmem(body.data, body.len, f.name, 32);
+	assert_non_null(at);
+	at[5] = '/';
+	b = file_record(&body, &len);
+	assert_int_equal(alb_journal_check(b, len, NULL), 0);
+	c = NULL;
+	assert_int_equal(alb_journal_decode(b, len, &c, NULL), ALB_EPARSE);
+	free(b);
+	alb_buf_free(&body);
+
+	/* and not encoded: too short, too long, upper case, a path */
+	assert_false(alb_journal_file_name_ok("0123456789abcdef0123456789abcdef0"));
+	const char *bad[3] = {"0123", "0123456789ABCDEF0123456789abcdef",
+			      "../456789abcdef0123456789abcdef"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(f.name, sizeof(f.name), "%s", bad[i]);
+		assert_false(alb_journal_file_name_ok(bad[i]));
+		assert_int_equal(alb_journal_file_body("foo:bar", &cfg, &f, &body,
+						       NULL), ALB_EINVAL);
+	}
+	assert_true(alb_journal_file_name_ok("0123456789abcdef0123456789abcdef"));
+}
+
 static void test_record_limits(void **state)
 {
 	(void)state;
@@ -293,7 +366,7 @@ static void test_record_limits(void **state)
 	assert_int_equal(alb_journal_frame_init(&f, ALB_JOURNAL_UNIKERNEL,
 						ALB_JOURNAL_RECORD_MAX + 1, &err),
 			 ALB_ETOOBIG);
-	assert_int_equal(alb_journal_frame_init(&f, (enum alb_journal_kind)4, 1,
+	assert_int_equal(alb_journal_frame_init(&f, (enum alb_journal_kind)5, 1,
 						&err),
 			 ALB_EINVAL);
 	/* the reader's side of the limit */
@@ -677,6 +750,7 @@ int main(void)
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_record_round_trip),
 		cmocka_unit_test(test_record_limits),
+		cmocka_unit_test(test_record_file),
 		cmocka_unit_test_setup_teardown(test_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_segments_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),

@@ -8,13 +8,21 @@
  *       unikernel      [0] SEQUENCE { name UTF8String, value UnikernelConfig },
  *       unikernel-gone [1] UTF8String,   -- a unikernel name
  *       policy         [2] SEQUENCE { name UTF8String, value Policy },
- *       policy-gone    [3] UTF8String }, -- a path name
+ *       policy-gone    [3] UTF8String,   -- a path name
+ *       unikernel-file [4] SEQUENCE { name UTF8String,
+ *                                     value UnikernelConfig, -- image ""
+ *                                     image ImageFile } },
  *     crc OCTET STRING (SIZE (4)) }
+ *   ImageFile ::= SEQUENCE { file UTF8String, -- 32 hex digits
+ *                            length INTEGER,
+ *                            sha256 OCTET STRING (SIZE (32)) }
  *
  * [0] and [2] hold exactly the entries of the state file's tries (spec
  * §1.9), so a unikernel's record reuses its state entry (state_codec.h).
  * crc is the CRC-32C (big-endian) of every byte of the record before the
- * crc field.
+ * crc field. [4] is a unikernel whose image was streamed to albd: the
+ * image is the file <dbdir>/images/<file>, written and made durable
+ * before the record, which names its length and digest.
  * SPDX-License-Identifier: ISC */
 #ifndef ALB_PROTO_JOURNAL_CODEC_H
 #define ALB_PROTO_JOURNAL_CODEC_H
@@ -40,6 +48,17 @@ enum alb_journal_kind {
 	ALB_JOURNAL_UNIKERNEL_GONE = 1,
 	ALB_JOURNAL_POLICY = 2,
 	ALB_JOURNAL_POLICY_GONE = 3,
+	ALB_JOURNAL_UNIKERNEL_FILE = 4,
+};
+
+/** Characters of an image file's name: lowercase hexadecimal digits. */
+#define ALB_JOURNAL_FILE_NAME_LEN 32
+
+/** The image file of an ALB_JOURNAL_UNIKERNEL_FILE record. */
+struct alb_journal_image_file {
+	char name[ALB_JOURNAL_FILE_NAME_LEN + 1];
+	uint64_t len; /* at most ALB_IMAGE_MAX */
+	uint8_t sha256[ALB_SHA256_LEN];
 };
 
 /** A record around a body the caller keeps: head[0..head_len), then the
@@ -71,6 +90,18 @@ void alb_journal_seal(struct alb_journal_frame *f, const struct iovec *body,
 int alb_journal_name_body(const char *name, struct alb_buf *out,
 			  struct alb_error *err);
 
+/** The body of an ALB_JOURNAL_UNIKERNEL_FILE record: name, cfg with its
+ * image left out (whatever cfg->image holds), and f. ALB_EINVAL for a
+ * file name that is not ALB_JOURNAL_FILE_NAME_LEN lowercase hex digits. */
+int alb_journal_file_body(const char *name,
+			  const struct alb_unikernel_config *cfg,
+			  const struct alb_journal_image_file *f,
+			  struct alb_buf *out, struct alb_error *err);
+
+/** True when s is the name of an image file (ALB_JOURNAL_FILE_NAME_LEN
+ * lowercase hexadecimal digits, nothing else). */
+bool alb_journal_file_name_ok(const char *s);
+
 /** The body of a policy record: the state file's entry of path. */
 int alb_journal_policy_body(const char *path, const struct alb_policy *p,
 			    struct alb_buf *out, struct alb_error *err);
@@ -86,7 +117,8 @@ int alb_journal_record_len(const uint8_t *p, size_t avail, size_t *len,
 struct alb_journal_change {
 	enum alb_journal_kind kind;
 	const char *name; /* unikernel name, or policy path */
-	struct alb_unikernel_config config; /* ALB_JOURNAL_UNIKERNEL */
+	struct alb_unikernel_config config; /* ..._UNIKERNEL and _FILE */
+	struct alb_journal_image_file file; /* ALB_JOURNAL_UNIKERNEL_FILE */
 	struct alb_policy policy;           /* ALB_JOURNAL_POLICY */
 	struct alb_arena *arena_;           /* private */
 };

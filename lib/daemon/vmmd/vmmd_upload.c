@@ -1,0 +1,398 @@
+/* libalbatross — vmmd: a create whose image streams in (spec §2.4: the
+ * empty-image form that the TLS endpoint accepts, here on albd's socket,
+ * where alb-tlsd --stream-images sends it). The loop only writes the
+ * chunks as they come to a new file in <dbdir>/images; every
+ * VMMD_UPLOAD_STEP_BYTES the threadpool catches up with it (one step at a
+ * time, beside the stream): fdatasync, then the new bytes read back from
+ * the page cache into the image's digest and into the tender's copy in
+ * tmpdir (the stage, for an uncompressed image). When the last byte
+ * arrives little is left: the last step, the file named, the directory
+ * synced. Then the file is mapped and the create runs with it as any
+ * other (vmmd_create.c), its journal record naming the file
+ * (vmmd_imgfile.c) instead of holding the image, its tender's image the
+ * stage renamed. An image past ALB_IMAGE_MAX, a client gone, a write that
+ * fails: both files go, the client hears why (when it still listens),
+ * nothing else changed.
+ * SPDX-License-Identifier: ISC */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "vmmd_internal.h"
+
+/* Bytes read back from the page cache at once by a step. */
+#define UPLOAD_READ_BYTES (1u << 20)
+
+/* One of the two kinds of work that catch up with the stream. */
+struct step {
+	uv_work_t work;
+	struct upload *u;
+	bool running;
+	uint64_t upto;      /* what the running one catches up to */
+	uint64_t done;      /* what the finished ones caught up to */
+	int rc;
+	struct alb_error err;
+};
+
+struct upload {
+	struct alb_vmmd *v;
+	struct conn *c;     /* NULL once the client was answered */
+	struct hdr h;
+	enum alb_cmd_kind kind;
+	struct alb_unikernel_config *args; /* the command's, image empty */
+	int fd;             /* the image file, read and written */
+	char part[ALB_JOURNAL_FILE_NAME_LEN + 8]; /* its name until whole */
+	int stage_fd;       /* the tender's copy, or -1 (compressed image) */
+	char stage[ALB_JOURNAL_FILE_NAME_LEN + 16];
+	struct alb_journal_image_file id; /* id.len: bytes written */
+	EVP_MD_CTX *md;
+	struct step sync;   /* fdatasync */
+	struct step copy;   /* read back: digest and stage */
+	struct step commit; /* the last of both, then the name */
+	bool ended;         /* the stream is complete */
+	bool failed;        /* a step failed: why */
+	struct alb_error fail;
+};
+
+static bool busy(const struct upload *u)
+{
+	return u->sync.running || u->copy.running || u->commit.running;
+}
+
+static void upload_free(struct upload *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	int dirfd = imgstore_dirfd(u->v->durable.store);
+	if (u->part[0] != '\0')
+		unlinkat(dirfd, u->part, 0);
+	if (u->stage_fd >= 0) {
+		close(u->stage_fd);
+		unlinkat(u->v->tmp_fd, u->stage, 0);
+	}
+	config_free(u->args);
+	EVP_MD_CTX_free(u->md);
+	free(u);
+}
+
+/* Refuses the upload: once no step runs (its files go before the client
+ * hears why). */
+static void upload_fail(struct upload *u, const char *why)
+{
+	if (busy(u)) {
+		if (!u->failed) {
+			u->failed = true;
+			snprintf(u->fail.msg, sizeof(u->fail.msg), "%s", why);
+		}
+		return; /* step_after comes back here */
+	}
+	alb_log_warn("vmmd: %s: streamed image refused: %s", u->h.name, why);
+	struct conn *c = u->c;
+	struct hdr h = u->h;
+	char text[ALB_ERROR_MSG_MAX];
+	snprintf(text, sizeof(text), "%s", why);
+	upload_free(u); /* its files are gone when the client hears it */
+	conn_reply_failure(c, &h, text);
+	conn_done(c);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ---- in the threadpool --------------------------------------------------------- */
+
+static void sync_work(uv_work_t *w)
+{
+	struct step *s = w->data;
+	if (fdatasync(s->u->fd) != 0)
+		s->rc = alb_fail_sys(&s->err, "image file: fdatasync");
+}
+
+/* The bytes from s->done to s->upto into the digest and the stage. */
+static void copy_work(uv_work_t *w)
+{
+	struct step *s = w->data;
+	struct upload *u = s->u;
+	uint8_t *buf = malloc(UPLOAD_READ_BYTES);
+	if (buf == NULL) {
+		s->rc = alb_fail(&s->err, ALB_ENOMEM, "out of memory");
+		return;
+	}
+	for (uint64_t at = s->done; s->rc == 0 && at < s->upto;) {
+		uint64_t want = s->upto - at;
+		size_t n = want < UPLOAD_READ_BYTES ? (size_t)want : UPLOAD_READ_BYTES;
+		ssize_t got = pread(u->fd, buf, n, (off_t)at);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			s->rc = alb_fail_sys(&s->err, "image file: read");
+		else if (EVP_DigestUpdate(u->md, buf, (size_t)got) != 1)
+			s->rc = alb_fail(&s->err, ALB_ENOMEM, "image digest failed");
+		else if (u->stage_fd >= 0 &&
+			 write_all(u->stage_fd, buf, (size_t)got) != 0)
+			s->rc = alb_fail_sys(&s->err, "image copy in tmpdir: write");
+		else
+			at += (uint64_t)got;
+	}
+	free(buf);
+}
+
+/* The file whole: the rest copied, durable, named. */
+static void commit_work(uv_work_t *w)
+{
+	struct step *s = w->data;
+	struct upload *u = s->u;
+	int dirfd = imgstore_dirfd(u->v->durable.store);
+	unsigned n = 0;
+	/* the rest, beyond what the copies did */
+	u->copy.upto = s->upto;
+	u->copy.work.data = &u->copy;
+	copy_work(&u->copy.work);
+	if (u->copy.rc != 0) {
+		s->err = u->copy.err;
+		s->rc = u->copy.rc;
+		return;
+	}
+	if (EVP_DigestFinal_ex(u->md, u->id.sha256, &n) != 1)
+		s->rc = alb_fail(&s->err, ALB_ENOMEM, "image digest failed");
+	else if (fdatasync(u->fd) != 0)
+		s->rc = alb_fail_sys(&s->err, "image file: fdatasync");
+	else if (renameat(dirfd, u->part, dirfd, u->id.name) != 0)
+		s->rc = alb_fail_sys(&s->err, "image file: rename");
+	if (s->rc != 0)
+		return;
+	u->part[0] = '\0'; /* it has its name */
+	if (fsync(dirfd) != 0) {
+		s->rc = alb_fail_sys(&s->err, "image directory: fsync");
+		unlinkat(dirfd, u->id.name, 0);
+	}
+}
+
+/* ---- on the loop ------------------------------------------------------------- */
+
+/* The file is named and durable: the create runs with it. */
+static void committed(struct upload *u)
+{
+	struct alb_vmmd *v = u->v;
+	struct imgfile *f = NULL;
+	struct alb_error err = {0};
+	if (imgfile_new(v->durable.store, &u->id, u->fd, false, &f, &err) != 0) {
+		unlinkat(imgstore_dirfd(v->durable.store), u->id.name, 0);
+		upload_fail(u, err.msg);
+		return;
+	}
+	struct alb_unikernel_config *cfg = config_with_file(u->args, f);
+	imgfile_release(f); /* the configuration holds it now */
+	struct uk *k = cfg != NULL ? uk_get(v, u->h.name) : NULL;
+	struct uop *o = k != NULL ? uop_new(u->c, &u->h) : NULL;
+	if (o == NULL) {
+		config_free(cfg);
+		if (k != NULL)
+			uk_maybe_free(k);
+		upload_fail(u, "out of memory");
+		return;
+	}
+	alb_log_debug("vmmd: %s: streamed image of %llu bytes on disk",
+		      u->h.name, (unsigned long long)u->id.len);
+	o->cmd = u->kind;
+	o->cfg = cfg;
+	o->mode = u->kind == ALB_CMD_UNIKERNEL_CREATE ? CREATE_NEW
+						      : CREATE_REPLACE;
+	o->needs_dump = true;
+	/* the tender's image is ready but for its owner and name */
+	o->stage_fd = u->stage_fd;
+	snprintf(o->stage, sizeof(o->stage), "%s", u->stage);
+	u->stage_fd = -1;
+	u->c = NULL;
+	upload_free(u);
+	uk_op_submit(k, &o->op);
+}
+
+static void step_after(uv_work_t *w, int status);
+
+static void step_start(struct upload *u, struct step *s, uv_work_cb fn)
+{
+	s->running = true;
+	s->upto = u->id.len;
+	s->work.data = s;
+	vmmd_job_begin(u->v);
+	uv_queue_work(u->v->loop, &s->work, fn, step_after);
+}
+
+/* Starts what may start: a sync and a copy each once VMMD_UPLOAD_STEP_BYTES
+ * wait for it, the commit once the stream ended and nothing else runs. */
+static void steps_go(struct upload *u)
+{
+	if (u->ended) {
+		if (!busy(u))
+			step_start(u, &u->commit, commit_work);
+		return;
+	}
+	if (!u->sync.running && u->id.len - u->sync.done >= VMMD_UPLOAD_STEP_BYTES)
+		step_start(u, &u->sync, sync_work);
+	if (!u->copy.running && u->id.len - u->copy.done >= VMMD_UPLOAD_STEP_BYTES)
+		step_start(u, &u->copy, copy_work);
+}
+
+static void step_after(uv_work_t *w, int status)
+{
+	(void)status;
+	struct step *s = w->data;
+	struct upload *u = s->u;
+	s->running = false;
+	s->done = s->upto;
+	vmmd_job_end(u->v);
+	if (s->rc != 0)
+		upload_fail(u, s->err.msg);
+	if (u->failed) {
+		if (!busy(u))
+			upload_fail(u, u->fail.msg);
+		return;
+	}
+	if (s == &u->commit) {
+		committed(u);
+		return;
+	}
+	steps_go(u);
+}
+
+static void on_chunk(struct conn *c, const uint8_t *data, size_t len, int rc,
+		     const struct alb_error *cerr)
+{
+	struct upload *u = c->ctx;
+	if (u->ended || u->failed)
+		return; /* the reply follows the steps that run */
+	if (rc != 0) {
+		upload_fail(u, cerr->msg);
+		return;
+	}
+	if (data == NULL) {
+		if (u->id.len == 0) {
+			upload_fail(u, "empty image");
+			return;
+		}
+		/* the command runs: a client gone now is told nothing more */
+		u->ended = true;
+		c->mode = CONN_BUSY;
+		c->on_chunk = NULL;
+		steps_go(u);
+		return;
+	}
+	if (len > ALB_IMAGE_MAX - u->id.len) {
+		upload_fail(u, "stream exceeds size");
+		return;
+	}
+	if (write_all(u->fd, data, len) != 0) {
+		struct alb_error err = {0};
+		alb_fail_sys(&err, "image file: write");
+		upload_fail(u, err.msg);
+		return;
+	}
+	u->id.len += len;
+	steps_go(u);
+}
+
+/* A fresh name: 128 random bits in hex. */
+static int fresh_name(char out[ALB_JOURNAL_FILE_NAME_LEN + 1])
+{
+	uint8_t r[ALB_JOURNAL_FILE_NAME_LEN / 2];
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+	return 0;
+}
+
+static int open_new(int dirfd, const char *name)
+{
+	return openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+					   O_CLOEXEC, 0600);
+}
+
+void vmmd_upload_create(struct conn *c, const struct hdr *h,
+			const struct alb_command *cmd)
+{
+	struct alb_vmmd *v = c->v;
+	struct upload *u = calloc(1, sizeof(*u));
+	if (u == NULL) {
+		conn_reply_failure(c, h, "out of memory");
+		conn_done(c);
+		return;
+	}
+	u->v = v;
+	u->c = c;
+	u->sync.u = u->copy.u = u->commit.u = u;
+	u->h = *h;
+	u->kind = cmd->kind;
+	u->fd = u->stage_fd = -1;
+	u->args = config_copy(&cmd->u.create, NULL);
+	u->md = EVP_MD_CTX_new();
+	if (u->args == NULL || u->md == NULL ||
+	    EVP_DigestInit_ex(u->md, EVP_sha256(), NULL) != 1) {
+		upload_fail(u, "out of memory");
+		return;
+	}
+	if (fresh_name(u->id.name) != 0) {
+		upload_fail(u, "no random name for the image file");
+		return;
+	}
+	struct alb_error err = {0};
+	snprintf(u->part, sizeof(u->part), "%s.part", u->id.name);
+	u->fd = open_new(imgstore_dirfd(v->durable.store), u->part);
+	if (u->fd < 0) {
+		u->part[0] = '\0';
+		alb_fail_sys(&err, "image file: open");
+		upload_fail(u, err.msg);
+		return;
+	}
+	if (!u->args->compressed) {
+		snprintf(u->stage, sizeof(u->stage), VMMD_UPLOAD_STAGE_PREFIX "%s",
+			 u->id.name);
+		u->stage_fd = open_new(v->tmp_fd, u->stage);
+		if (u->stage_fd < 0) {
+			alb_fail_sys(&err, "image copy in tmpdir: open");
+			upload_fail(u, err.msg);
+			return;
+		}
+	}
+	c->ctx = u;
+	conn_stream_in(c, on_chunk);
+}
+
+void uploads_sweep(struct alb_vmmd *v)
+{
+	int fd = dup(v->tmp_fd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	struct dirent *e;
+	size_t plen = strlen(VMMD_UPLOAD_STAGE_PREFIX);
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, VMMD_UPLOAD_STAGE_PREFIX, plen) == 0)
+			unlinkat(v->tmp_fd, e->d_name, 0);
+	closedir(d);
+}
