@@ -22,10 +22,20 @@
 #include "vmmd_internal.h"
 
 struct imgstore {
-	size_t refs;      /* the owner's and one per file */
+	size_t refs;      /* the owner's, one per file, one per removal */
 	int dirfd;
 	bool keep;        /* releases unlink nothing */
 	struct vlist files;
+	struct alb_vmmd *v; /* removals run in its threadpool, or NULL */
+};
+
+/* A file's removal in the threadpool: freeing a large file's blocks and
+ * pages takes tens of ms, which the loop does not wait for. */
+struct removal {
+	uv_work_t work;
+	struct imgstore *s;
+	char name[ALB_JOURNAL_FILE_NAME_LEN + 1];
+	int err;
 };
 
 int imgstore_open(const char *dbdir, struct imgstore **out,
@@ -72,6 +82,11 @@ void imgstore_close(struct imgstore *s, bool keep)
 		return;
 	s->keep = s->keep || keep;
 	store_release(s);
+}
+
+void imgstore_run_on(struct imgstore *s, struct alb_vmmd *v)
+{
+	s->v = v;
 }
 
 void imgstore_keep(struct imgstore *s)
@@ -194,6 +209,41 @@ struct imgfile *imgfile_retain(struct imgfile *f)
 	return f;
 }
 
+static void remove_work(uv_work_t *w)
+{
+	struct removal *r = w->data;
+	r->err = unlinkat(r->s->dirfd, r->name, 0) == 0 ? 0 : errno;
+}
+
+static void remove_after(uv_work_t *w, int status)
+{
+	(void)status;
+	struct removal *r = w->data;
+	if (r->err != 0 && r->err != ENOENT)
+		alb_log_warn("vmmd: cannot remove image file %s: %s", r->name,
+			     strerror(r->err));
+	vmmd_job_end(r->s->v);
+	store_release(r->s);
+	free(r);
+}
+
+static void remove_file(struct imgstore *s, const char *name)
+{
+	struct removal *r = s->v != NULL ? calloc(1, sizeof(*r)) : NULL;
+	if (r == NULL) {
+		if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT)
+			alb_log_warn("vmmd: cannot remove image file %s: %s",
+				     name, strerror(errno));
+		return;
+	}
+	r->s = s;
+	s->refs++;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->work.data = r;
+	vmmd_job_begin(s->v);
+	uv_queue_work(s->v->loop, &r->work, remove_work, remove_after);
+}
+
 void imgfile_release(struct imgfile *f)
 {
 	if (f == NULL || --f->refs > 0)
@@ -201,9 +251,8 @@ void imgfile_release(struct imgfile *f)
 	struct imgstore *s = f->store;
 	munmap((void *)(uintptr_t)f->map, f->id.len);
 	vlist_del(&f->link);
-	if (!s->keep && unlinkat(s->dirfd, f->id.name, 0) != 0 && errno != ENOENT)
-		alb_log_warn("vmmd: cannot remove image file %s: %s", f->id.name,
-			     strerror(errno));
+	if (!s->keep)
+		remove_file(s, f->id.name);
 	free(f);
 	store_release(s);
 }

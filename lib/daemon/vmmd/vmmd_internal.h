@@ -370,6 +370,8 @@ int imgstore_open(const char *dbdir, struct imgstore **out,
 void imgstore_close(struct imgstore *s, bool keep);
 /** From now on no release unlinks a file. NULL is a no-op. */
 void imgstore_keep(struct imgstore *s);
+/** Files are removed in v's threadpool from now on (else at once). */
+void imgstore_run_on(struct imgstore *s, struct alb_vmmd *v);
 int imgstore_dirfd(const struct imgstore *s);
 /** Removes every entry of the directory that is not an open file; returns
  * how many. */
@@ -528,7 +530,7 @@ void taps_release(struct alb_vmmd *v, const char *name, uint64_t rec_id,
 /** Frees taps still queued (a core freed while they wait). */
 void taps_free(struct alb_vmmd *v);
 /** Removes u's image and FIFO files. */
-void uk_remove_files(const struct uk *u);
+void uk_remove_files(struct uk *u);
 /** Registers a started tender: state, resources are already reserved. */
 void uk_started(struct uk *u);
 /** A restart of u (a restart-on-failure, or the restore of a unikernel

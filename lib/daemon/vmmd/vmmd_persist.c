@@ -282,6 +282,7 @@ int persist_load(struct alb_vmmd *v, struct alb_state **out,
 		return alb_fail(err, rc, "bailing out: while reading state: %s",
 				e.msg);
 	}
+	imgstore_run_on(v->durable.store, v);
 	size_t swept = imgstore_sweep(v->durable.store);
 	if (swept > 0)
 		alb_log_info("vmmd: %zu image files no record names removed",
