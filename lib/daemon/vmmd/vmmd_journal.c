@@ -162,7 +162,10 @@ void persist_unikernel(struct alb_vmmd *v, const char *name,
 	    (cfg == NULL && !same &&
 	     alb_journal_name_body(name, &r->body, &err) != 0) ||
 	    (file != NULL && !same &&
-	     alb_journal_file_body(name, cfg, &file->id, &r->body, &err) != 0)) {
+	     (alb_journal_file_body(name, cfg, &file->id, &r->body, &err) != 0 ||
+	      /* no append encodes its state entry: the compaction finds
+	       * it encoded, as every other (it is small: no image) */
+	      config_state_entry(cfg, name, &err) == NULL))) {
 		if (r != NULL)
 			rec_free(r);
 		refuse_now(fn, ctx, ALB_ENOMEM, "out of memory");
