@@ -37,6 +37,7 @@
 #define PORT "1025"
 #define OTHER_PORT "1026"
 #define LIMITED_PORT "1027"
+#define STREAMING_PORT "1028"
 #define HTTP_PORT 8080
 /* The streamed image: more than a certificate holds (16 MiB). */
 #define BIG_EXTRA (20u * 1024u * 1024u)
@@ -394,6 +395,29 @@ static void test_deploy_streams(void **state)
 		   "-v", DEST);
 	RUN_EXPECT(0, "success: destroyed unikernel", NULL, "alb-deploy", "destroy",
 		   "mid", DEST);
+	/* through alb-tlsd --stream-images, which passes the stream on to
+	 * albd as it comes: the same image arrives whole */
+	char *streaming[] = {"alb-tlsd", "--tmpdir", T.h.tmpdir, "--port",
+			     STREAMING_PORT, "--stream-images", "cacert.pem",
+			     "server.pem", "server.key", NULL};
+	pid_t p = spawn(streaming, "tlsd-streaming.log");
+	assert_true(wait_port(atoi(STREAMING_PORT)));
+	uint8_t *mid = NULL;
+	size_t mid_len = 0;
+	make_image("mid.img", NULL, MID_EXTRA, 2, &mid, &mid_len);
+	RUN_EXPECT(0, "tenant:mid: success: created unikernel",
+		   "streams after the handshake", "alb-deploy", "create", "mid",
+		   "mid.img", "--compression-level", "0", "--arg=--sleep-ms=60000",
+		   "-v", "-d", "127.0.0.1:" STREAMING_PORT);
+	uint8_t md[ALB_SHA256_LEN];
+	char mh[2 * ALB_SHA256_LEN + 1];
+	assert_int_equal(alb_image_digest(mid, mid_len, md, NULL), 0);
+	hex(md, sizeof(md), mh);
+	RUN_EXPECT(0, mh, NULL, "alb-info", "info", "--json", "-n", "mid", DEST);
+	RUN_EXPECT(0, "success: destroyed unikernel", NULL, "alb-deploy", "destroy",
+		   "mid", DEST);
+	stop(&p);
+	free(mid);
 	/* Level 0: 20 MiB of random bytes cannot travel in a certificate. */
 	RUN_EXPECT(0, "tenant:hello: success: created unikernel",
 		   "streams after the handshake", "alb-deploy", "create", "hello",
