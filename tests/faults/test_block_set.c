@@ -28,30 +28,9 @@ static uint8_t *random_bytes(size_t n, uint64_t seed)
 static const char *set(bool compressed, const uint8_t *data, size_t len,
 		       char *out, size_t size)
 {
-	char path[H_PATH * 2];
-	snprintf(path, sizeof(path), "%s/upload", H.root);
-	if (h_write_file(path, data, len) != 0)
-		return "(cannot write the upload)";
-	struct alb_client *c = NULL;
-	struct alb_error err = {0};
-	if (alb_client_connect(H.sock, 30000, &c, &err) != 0)
-		return "(no connection)";
 	struct alb_command cmd = {.kind = ALB_CMD_BLOCK_SET};
 	cmd.u.block_compressed = compressed;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct alb_msg *m = NULL;
-	/* albd answers a stream it refuses at once and closes: the rest of
-	 * the stream may not get through, its answer does */
-	if (alb_client_send(c, ":d", &cmd, NULL, NULL, &err) == 0)
-		alb_client_send_stream(c, fd, 0, len, NULL, NULL, NULL);
-	if (alb_client_recv(c, &m, &err) != 0)
-		snprintf(out, size, "(no reply: %.400s)", err.msg);
-	else
-		snprintf(out, size, "%.400s", h_text(m));
-	close(fd);
-	alb_msg_free(m);
-	alb_client_close(c);
-	return out;
+	return h_call_stream(&H, ":d", &cmd, data, len, out, size);
 }
 
 /* Connects, sends Block_set of :d (not compressed) and len bytes of

@@ -64,35 +64,14 @@ static void create_cmd(struct h_uk *u, bool force)
 	u->cmd.u.create.image = (struct alb_bytes){NULL, 0};
 }
 
-/* A create of name whose image img[0..len) streams after the command, in
- * chunks of 64 KiB; the reply's text into out. */
+/* A create of name whose image img[0..len) streams after the command;
+ * the reply's text into out. */
 static const char *upload(const char *name, const uint8_t *img, size_t len,
 			  char *out, size_t size)
 {
-	char path[H_PATH * 2];
-	snprintf(path, sizeof(path), "%s/upload", H.root);
-	if (h_write_file(path, img, len) != 0)
-		return "(cannot write the upload)";
 	struct h_uk u;
 	create_cmd(&u, true);
-	struct alb_client *c = NULL;
-	struct alb_error err = {0};
-	if (alb_client_connect(H.sock, 30000, &c, &err) != 0)
-		return "(no connection)";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct alb_msg *m = NULL;
-	/* a refusal may come before the whole stream went */
-	if (alb_client_send(c, name, &u.cmd, NULL, NULL, &err) == 0)
-		alb_client_send_stream(c, fd, 0, len, NULL, NULL, NULL);
-	if (alb_client_recv(c, &m, &err) != 0)
-		snprintf(out, size, "(no reply: %.400s)", err.msg);
-	else
-		snprintf(out, size, "%.400s", h_text(m));
-	close(fd);
-	unlink(path);
-	alb_msg_free(m);
-	alb_client_close(c);
-	return out;
+	return h_call_stream(&H, name, &u.cmd, img, len, out, size);
 }
 
 /* Connects, sends the create of name and len bytes of its image in chunks,

@@ -690,6 +690,40 @@ static inline struct alb_msg *h_call(const struct harness *h, const char *name,
 	return h_call_keep(h, name, cmd, NULL);
 }
 
+static inline const char *h_text(const struct alb_msg *m);
+
+/* Sends cmd for name, then data[0..len) as a raw chunk stream (spec §2.4,
+ * sent as it is) on a new connection; the reply's text into out. albd
+ * answers a stream it refuses at once and closes: the rest of the stream
+ * may not get through, its answer does. */
+static inline const char *h_call_stream(const struct harness *h, const char *name,
+					const struct alb_command *cmd,
+					const uint8_t *data, size_t len,
+					char *out, size_t size)
+{
+	char path[H_PATH + 16];
+	snprintf(path, sizeof(path), "%s/stream.up", h->root);
+	if (h_write_file(path, data, len) != 0)
+		return "(cannot write the stream)";
+	struct alb_client *c = NULL;
+	struct alb_error err = {0};
+	if (alb_client_connect(h->sock, 30000, &c, &err) != 0)
+		return "(no connection)";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct alb_msg *m = NULL;
+	if (alb_client_send(c, name, cmd, NULL, NULL, &err) == 0)
+		alb_client_send_stream(c, fd, 0, len, NULL, NULL, NULL);
+	if (alb_client_recv(c, &m, &err) != 0)
+		snprintf(out, size, "(no reply: %.400s)", err.msg);
+	else
+		snprintf(out, size, "%.400s", h_text(m));
+	close(fd);
+	unlink(path);
+	alb_msg_free(m);
+	alb_client_close(c);
+	return out;
+}
+
 /* The reply's text: a success string, a failure, or "" for other replies;
  * "(no reply)" for NULL. Valid while m is. */
 static inline const char *h_text(const struct alb_msg *m)

@@ -108,15 +108,15 @@ static bool live(const struct imgstore *s, const char *name)
 	return false;
 }
 
-size_t imgstore_sweep(struct imgstore *s)
+size_t dir_remove_if(int dirfd, bool (*doomed)(const char *name, void *ctx),
+		     void *ctx)
 {
-	int fd = dup(s->dirfd);
+	int fd = dup(dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (d == NULL) {
 		if (fd >= 0)
 			close(fd);
-		alb_log_warn("vmmd: cannot list the image files: %s",
-			     strerror(errno));
+		alb_log_warn("vmmd: cannot list a directory: %s", strerror(errno));
 		return 0;
 	}
 	rewinddir(d);
@@ -124,16 +124,26 @@ size_t imgstore_sweep(struct imgstore *s)
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-		    live(s, e->d_name))
+		    !doomed(e->d_name, ctx))
 			continue;
-		if (unlinkat(s->dirfd, e->d_name, 0) == 0)
+		if (unlinkat(dirfd, e->d_name, 0) == 0)
 			n++;
 		else
-			alb_log_warn("vmmd: cannot remove image file %s: %s",
-				     e->d_name, strerror(errno));
+			alb_log_warn("vmmd: cannot remove %s: %s", e->d_name,
+				     strerror(errno));
 	}
 	closedir(d);
 	return n;
+}
+
+static bool not_live(const char *name, void *ctx)
+{
+	return !live(ctx, name);
+}
+
+size_t imgstore_sweep(struct imgstore *s)
+{
+	return dir_remove_if(s->dirfd, not_live, s);
 }
 
 /* ---- files ----------------------------------------------------------------- */

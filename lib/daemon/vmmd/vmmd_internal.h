@@ -376,6 +376,10 @@ int imgstore_dirfd(const struct imgstore *s);
 /** Removes every entry of the directory that is not an open file; returns
  * how many. */
 size_t imgstore_sweep(struct imgstore *s);
+/** Unlinks the entries of dirfd (not . and ..) for which doomed holds;
+ * returns how many went. */
+size_t dir_remove_if(int dirfd, bool (*doomed)(const char *name, void *ctx),
+		     void *ctx);
 /** The file id, from fd (open on it, left open): its size must be id's
  * length and, with verify, its SHA-256 id's digest (else ALB_EPARSE). */
 int imgfile_new(struct imgstore *s, const struct alb_journal_image_file *id,

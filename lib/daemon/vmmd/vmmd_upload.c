@@ -14,7 +14,6 @@
  * fails: both files go, the client hears why (when it still listens),
  * nothing else changed.
  * SPDX-License-Identifier: ISC */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -379,20 +378,14 @@ void vmmd_upload_create(struct conn *c, const struct hdr *h,
 	conn_stream_in(c, on_chunk);
 }
 
+static bool staged(const char *name, void *ctx)
+{
+	(void)ctx;
+	return strncmp(name, VMMD_UPLOAD_STAGE_PREFIX,
+		       strlen(VMMD_UPLOAD_STAGE_PREFIX)) == 0;
+}
+
 void uploads_sweep(struct alb_vmmd *v)
 {
-	int fd = dup(v->tmp_fd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	rewinddir(d);
-	struct dirent *e;
-	size_t plen = strlen(VMMD_UPLOAD_STAGE_PREFIX);
-	while ((e = readdir(d)) != NULL)
-		if (strncmp(e->d_name, VMMD_UPLOAD_STAGE_PREFIX, plen) == 0)
-			unlinkat(v->tmp_fd, e->d_name, 0);
-	closedir(d);
+	dir_remove_if(v->tmp_fd, staged, NULL);
 }
