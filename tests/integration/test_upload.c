@@ -8,8 +8,8 @@
  *     shutdown the state file holds it (as albatrossd reads it) and the
  *     next start removes the file;
  *   - at ALB_IMAGE_MAX and one byte past it ("stream exceeds size");
- *   - an empty stream, a bad image, a client gone mid-stream: nothing
- *     made, no file left in images/ or tmpdir;
+ *   - an empty stream, a bad image, a client gone mid-stream, a full
+ *     disk: nothing made, no file left in images/ or tmpdir;
  *   - the file damaged or missing under a stopped albd: the start stops
  *     and names it, the files are kept;
  *   - albd killed (SIGKILL) at random instants of uploads: after the
@@ -19,6 +19,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+#include <sys/mount.h>
 
 #include <cmocka.h>
 #include <openssl/evp.h>
@@ -341,6 +343,34 @@ static void test_refused_leave_nothing(void **state)
 	free(img);
 }
 
+/* images/ on a tmpfs smaller than the image: the write fails, the client
+ * hears why, both files go, and albd serves on. */
+static void test_disk_full(void **state)
+{
+	(void)state;
+	char out[512];
+	/* albd holds the directory it found at its start */
+	h_stop(&H, SIGTERM);
+	assert_int_equal(mount("tmpfs", images_dir, "tmpfs", 0,
+			       "size=4m,mode=0700"), 0);
+	start();
+	uint8_t *img = image(IMAGE_BYTES, 8);
+	upload(":full", img, IMAGE_BYTES, out, sizeof(out));
+	if (strstr(out, "No space left on device") == NULL)
+		fail_msg("a full disk answered \"%s\"", out);
+	assert_int_equal(image_files(), 0);
+	assert_int_equal(leftovers(), 0);
+	uint8_t d[ALB_SHA256_LEN];
+	assert_false(info_of(":full", d));
+	/* what fits goes through */
+	assert_string_equal(upload(":fits", img, 1024 * 1024, out, sizeof(out)),
+			    "created unikernel");
+	expect_running(":fits", img, 1024 * 1024);
+	h_kill_all(&H);
+	umount2(images_dir, MNT_DETACH);
+	free(img);
+}
+
 /* The path of an image file that is not other (NULL: any). */
 static void a_file(char *out, size_t size, const char *other)
 {
@@ -457,6 +487,7 @@ static int tests(void)
 		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_leave_nothing, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_uploads, setup, teardown),
 	};
