@@ -366,8 +366,23 @@ static void test_disk_full(void **state)
 	assert_string_equal(upload(":fits", img, 1024 * 1024, out, sizeof(out)),
 			    "created unikernel");
 	expect_running(":fits", img, 1024 * 1024);
-	h_kill_all(&H);
+	/* a clean stop puts :fits into the state file: its file may go */
+	int st = h_stop(&H, SIGTERM);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	umount2(images_dir, MNT_DETACH);
+
+	/* the tmpdir full: the tender's copy, made beside the stream, fails */
+	assert_int_equal(mount("tmpfs", H.tmpdir, "tmpfs", 0,
+			       "size=4m,mode=0755"), 0);
+	start();
+	upload(":full", img, IMAGE_BYTES, out, sizeof(out));
+	if (strstr(out, "image copy in tmpdir: write: No space left") == NULL)
+		fail_msg("a full tmpdir answered \"%s\"", out);
+	assert_int_equal(image_files(), 0);
+	assert_int_equal(leftovers(), 0);
+	assert_false(info_of(":full", d));
+	h_kill_all(&H);
+	umount2(H.tmpdir, MNT_DETACH);
 	free(img);
 }
 

@@ -41,7 +41,7 @@ struct step {
 
 struct upload {
 	struct alb_vmmd *v;
-	struct conn *c;     /* NULL once the client was answered */
+	struct conn *c;     /* the client's (the create's once committed) */
 	struct hdr h;
 	enum alb_cmd_kind kind;
 	struct alb_unikernel_config *args; /* the command's, image empty */
@@ -261,9 +261,12 @@ static void step_after(uv_work_t *w, int status)
 	s->running = false;
 	s->done = s->upto;
 	vmmd_job_end(u->v);
-	if (s->rc != 0)
-		upload_fail(u, s->err.msg);
+	if (s->rc != 0 && !u->failed) {
+		u->failed = true;
+		u->fail = s->err;
+	}
 	if (u->failed) {
+		/* the client hears it once nothing runs any more */
 		if (!busy(u))
 			upload_fail(u, u->fail.msg);
 		return;
