@@ -7,6 +7,7 @@
  *   - a crash and a restart restore it from its file; after a clean
  *     shutdown the state file holds it (as albatrossd reads it) and the
  *     next start removes the file;
+ *   - a compressed image: stored as it came, run inflated;
  *   - at ALB_IMAGE_MAX and one byte past it ("stream exceeds size");
  *   - an empty stream, a bad image, a client gone mid-stream, a full
  *     disk: nothing made, no file left in images/ or tmpdir;
@@ -66,14 +67,22 @@ static void create_cmd(struct h_uk *u, bool force)
 	u->cmd.u.create.image = (struct alb_bytes){NULL, 0};
 }
 
-/* A create of name whose image img[0..len) streams after the command;
- * the reply's text into out. */
-static const char *upload(const char *name, const uint8_t *img, size_t len,
-			  char *out, size_t size)
+/* A create of name whose image img[0..len) streams after the command
+ * (compressed: zlib's bytes of the image); the reply's text into out. */
+static const char *upload_as(const char *name, bool compressed,
+			     const uint8_t *img, size_t len, char *out,
+			     size_t size)
 {
 	struct h_uk u;
 	create_cmd(&u, true);
+	u.cmd.u.create.compressed = compressed;
 	return h_call_stream(&H, name, &u.cmd, img, len, out, size);
+}
+
+static const char *upload(const char *name, const uint8_t *img, size_t len,
+			  char *out, size_t size)
+{
+	return upload_as(name, false, img, len, out, size);
 }
 
 /* Connects, sends the create of name and len bytes of its image in chunks,
@@ -285,6 +294,38 @@ static void test_whole_and_restored(void **state)
 	assert_int_equal(leftovers(), 0);
 	free(img);
 	free(img2);
+}
+
+/* A compressed image streams as it is stored: the file holds the zlib
+ * bytes (its record their digest), the unikernel runs the inflated image
+ * (info's digest, get at level 0), and a restart restores it. */
+static void test_compressed(void **state)
+{
+	(void)state;
+	char out[512];
+	uint8_t *img = image(IMAGE_BYTES, 9);
+	struct alb_buf z = {0};
+	assert_int_equal(alb_zlib_deflate(img, IMAGE_BYTES, 6, &z, NULL), 0);
+	assert_string_equal(upload_as(":z", true, z.data, z.len, out, sizeof(out)),
+			    "created unikernel");
+	uint8_t want[ALB_SHA256_LEN], got[ALB_SHA256_LEN];
+	digest(img, IMAGE_BYTES, want);
+	for (int i = 0; i < 2; i++) {
+		bool found = false;
+		for (int k = 0; k < 250 && !(found = info_of(":z", got)); k++)
+			h_sleep_ms(20);
+		assert_true(found);
+		assert_memory_equal(got, want, ALB_SHA256_LEN);
+		/* get at level 0: the image, inflated */
+		expect_get(":z", img, IMAGE_BYTES);
+		if (i == 0) {
+			crash();
+			start();
+		}
+	}
+	assert_int_equal(leftovers(), 0);
+	alb_buf_free(&z);
+	free(img);
 }
 
 static void test_limit(void **state)
@@ -499,6 +540,7 @@ static int tests(void)
 {
 	const struct CMUnitTest list[] = {
 		cmocka_unit_test_setup_teardown(test_whole_and_restored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_leave_nothing, setup,
 						teardown),
