@@ -9,8 +9,9 @@
  *     next start removes the file;
  *   - a compressed image: stored as it came, run inflated;
  *   - at ALB_IMAGE_MAX and one byte past it ("stream exceeds size");
- *   - an empty stream, a bad image, a client gone mid-stream, a full
- *     disk: nothing made, no file left in images/ or tmpdir;
+ *   - an empty stream, no stream at all (refused after the command
+ *     timeout), a bad image, a client gone mid-stream, a full disk:
+ *     nothing made, no file left in images/ or tmpdir;
  *   - the file damaged or missing under a stopped albd: the start stops
  *     and names it, the files are kept;
  *   - albd killed (SIGKILL) at random instants of uploads: after the
@@ -203,6 +204,7 @@ static void start(void)
 	struct alb_vmmd_config cfg;
 	alb_vmmd_config_init(&cfg);
 	cfg.kill_timeout_ms = 1000;
+	cfg.command_timeout_ms = 1000;
 	assert_int_equal(h_start_core(&H, &cfg), 0);
 }
 
@@ -377,6 +379,21 @@ static void test_refused_leave_nothing(void **state)
 	assert_false(info_of(":e", d));
 	assert_false(info_of(":j", d));
 	assert_false(info_of(":p", d));
+	/* a create with an empty image and no stream after it (as
+	 * albatross-client sends an empty file): refused once nothing came
+	 * for the command timeout, not waited for for ever */
+	s = upload_partial(":n", img, 0);
+	struct alb_buf in = {0};
+	int64_t t0 = h_now_us();
+	assert_int_equal(alb_frame_read_fd(s, 0, &in, NULL), 0);
+	struct alb_msg *m = NULL;
+	assert_int_equal(alb_msg_decode(in.data, in.len, 0, &m, NULL), 0);
+	assert_string_equal(h_text(m), "streamed image: nothing arrived for "
+				       "1000 ms");
+	assert_true(h_now_us() - t0 >= 900 * 1000);
+	alb_msg_free(m);
+	alb_buf_free(&in);
+	close(s);
 	/* albd serves on */
 	assert_string_equal(upload(":ok", img, IMAGE_BYTES, out, sizeof(out)),
 			    "created unikernel");

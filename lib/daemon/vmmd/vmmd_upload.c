@@ -57,11 +57,21 @@ struct upload {
 	bool ended;         /* the stream is complete */
 	bool failed;        /* a step failed: why */
 	struct alb_error fail;
+	/* the client must send something every command timeout */
+	uv_timer_t idle;
+	bool idle_open;
 };
 
 static bool busy(const struct upload *u)
 {
 	return u->sync.running || u->copy.running || u->commit.running;
+}
+
+static void idle_closed(uv_handle_t *h)
+{
+	struct upload *u = h->data;
+	vmmd_job_end(u->v);
+	free(u);
 }
 
 static void upload_free(struct upload *u)
@@ -77,7 +87,10 @@ static void upload_free(struct upload *u)
 	}
 	config_free(u->args);
 	EVP_MD_CTX_free(u->md);
-	free(u);
+	if (u->idle_open)
+		uv_close((uv_handle_t *)&u->idle, idle_closed);
+	else
+		free(u);
 }
 
 /* Refuses the upload: once no step runs (its files go before the client
@@ -85,6 +98,8 @@ static void upload_free(struct upload *u)
 static void upload_fail(struct upload *u, const char *why)
 {
 	if (busy(u)) {
+		if (u->idle_open)
+			uv_timer_stop(&u->idle);
 		if (!u->failed) {
 			u->failed = true;
 			snprintf(u->fail.msg, sizeof(u->fail.msg), "%s", why);
@@ -278,12 +293,25 @@ static void step_after(uv_work_t *w, int status)
 	steps_go(u);
 }
 
+/* Nothing came for a command timeout: a client that sent an empty image
+ * and no stream (as albatross-client with an empty file) hears why
+ * instead of waiting for ever, and a stalled one lets go of its files. */
+static void idle_fire(uv_timer_t *t)
+{
+	struct upload *u = t->data;
+	char why[96];
+	snprintf(why, sizeof(why), "streamed image: nothing arrived for %u ms",
+		 u->v->command_timeout_ms);
+	upload_fail(u, why);
+}
+
 static void on_chunk(struct conn *c, const uint8_t *data, size_t len, int rc,
 		     const struct alb_error *cerr)
 {
 	struct upload *u = c->ctx;
 	if (u->ended || u->failed)
 		return; /* the reply follows the steps that run */
+	uv_timer_again(&u->idle);
 	if (rc != 0) {
 		upload_fail(u, cerr->msg);
 		return;
@@ -294,6 +322,7 @@ static void on_chunk(struct conn *c, const uint8_t *data, size_t len, int rc,
 			return;
 		}
 		/* the command runs: a client gone now is told nothing more */
+		uv_timer_stop(&u->idle);
 		u->ended = true;
 		c->mode = CONN_BUSY;
 		c->on_chunk = NULL;
@@ -377,6 +406,12 @@ void vmmd_upload_create(struct conn *c, const struct hdr *h,
 			return;
 		}
 	}
+	uv_timer_init(v->loop, &u->idle);
+	u->idle.data = u;
+	u->idle_open = true;
+	vmmd_job_begin(v);
+	uv_timer_start(&u->idle, idle_fire, v->command_timeout_ms,
+		       v->command_timeout_ms);
 	c->ctx = u;
 	conn_stream_in(c, on_chunk);
 }
