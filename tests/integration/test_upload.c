@@ -10,8 +10,8 @@
  *   - a compressed image: stored as it came, run inflated;
  *   - at ALB_IMAGE_MAX and one byte past it ("stream exceeds size");
  *   - an empty stream, no stream at all (refused after the command
- *     timeout), a bad image, a client gone mid-stream, a full disk:
- *     nothing made, no file left in images/ or tmpdir;
+ *     timeout), a bad image, a client gone mid-stream, a full disk or
+ *     tmpdir: nothing made, no file left in images/ or tmpdir;
  *   - the file damaged or missing under a stopped albd: the start stops
  *     and names it, the files are kept;
  *   - albd killed (SIGKILL) at random instants of uploads: after the
@@ -31,7 +31,7 @@
 #include "host_helpers.h"
 #include "io/state_file.h"
 
-/* Bytes of the images of most cases (two upload steps and a half). */
+/* Bytes of the images of most cases (five upload steps and a little). */
 #define IMAGE_BYTES (10u * 1024u * 1024u + 12345u)
 /* Runs of the kill -9 case. */
 #define KILL_RUNS 12
