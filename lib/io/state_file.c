@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/internal.h"
+#include "base/write_all.h"
 #include "io/state_file.h"
 #include "io_file.h"
 #include "proto/state_codec.h"
@@ -66,21 +67,6 @@ int alb_io_open_dir(const char *dbdir, struct alb_error *err)
 		return alb_fail_sys(err, "open %s", dbdir);
 	}
 	return fd;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len, struct alb_error *err)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return alb_fail_sys(err, "write");
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Removes a leftover of an earlier crash; its absence is the normal case. */
@@ -372,9 +358,10 @@ static int fill_copy(int fd, void *ctx, struct alb_error *err)
 			rc = alb_fail_sys(err, "read " ALB_STATE_NAME);
 		if (n <= 0)
 			break;
-		rc = write_all(fd, buf, (size_t)n, err);
-		if (rc != 0)
+		if (alb_write_all(fd, buf, (size_t)n) != 0) {
+			rc = alb_fail_sys(err, "write");
 			break;
+		}
 	}
 	free(buf);
 	return rc;

@@ -248,6 +248,45 @@ int alb_vmmd_shutdown(struct alb_vmmd *v, alb_vmmd_done_fn done, void *ctx)
 	return 0;
 }
 
+struct closing {
+	uv_work_t work;
+	struct alb_vmmd *v;
+	int fd;
+};
+
+static void close_work(uv_work_t *w)
+{
+	close(((struct closing *)w->data)->fd);
+}
+
+static void close_after(uv_work_t *w, int status)
+{
+	(void)status;
+	struct closing *c = w->data;
+	vmmd_job_end(c->v);
+	free(c);
+}
+
+int vmmd_unlink(struct alb_vmmd *v, int dirfd, const char *name)
+{
+	/* held open across the unlink (O_NONBLOCK: a FIFO planted there
+	 * does not block us), the file's last reference is the close */
+	int held = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+					       O_CLOEXEC);
+	int e = unlinkat(dirfd, name, 0) == 0 ? 0 : errno;
+	struct closing *c = held >= 0 && v != NULL ? malloc(sizeof(*c)) : NULL;
+	if (c == NULL) {
+		if (held >= 0)
+			close(held);
+		return e;
+	}
+	*c = (struct closing){.v = v, .fd = held};
+	c->work.data = c;
+	vmmd_job_begin(v);
+	uv_queue_work(v->loop, &c->work, close_work, close_after);
+	return e;
+}
+
 void vmmd_job_begin(struct alb_vmmd *v)
 {
 	v->jobs++;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/write_all.h"
 #include "vmmd_internal.h"
 
 int blockfile_begin(struct blockfile *b, int dirfd, const char *name,
@@ -41,19 +42,9 @@ int blockfile_begin(struct blockfile *b, int dirfd, const char *name,
 int blockfile_write(struct blockfile *b, const uint8_t *p, size_t len,
 		    struct alb_error *err)
 {
-	while (len > 0) {
-		ssize_t n = write(b->fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return alb_fail_sys(err, "error writing to file descriptor");
-		}
-		p += n;
-		len -= (size_t)n;
-		b->written += (uint64_t)n;
-	}
+	if (alb_write_all(b->fd, p, len) != 0)
+		return alb_fail_sys(err, "error writing to file descriptor");
+	b->written += len;
 	return 0;
 }
 

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/write_all.h"
 #include "vmmd_internal.h"
 
 static void finish(struct uop *o);
@@ -453,7 +454,7 @@ static void spawn_step(struct uop *o)
 static int write_image(struct uop *o, const char *name, struct alb_error *err)
 {
 	struct alb_vmmd *v = o->op.uk->v;
-	char file[ALB_NAME_BUF + 8], tmp[ALB_NAME_BUF + 24];
+	char file[ALB_NAME_BUF + 8], tmp[ALB_NAME_BUF + VMMD_UPLOAD_STAGE_BUF];
 	snprintf(file, sizeof(file), "%s.img", name);
 	snprintf(tmp, sizeof(tmp), "#%s.img", name);
 	int dirfd = v->tmp_fd;
@@ -476,18 +477,8 @@ static int write_image(struct uop *o, const char *name, struct alb_error *err)
 	if (fd < 0)
 		return alb_fail_sys(err, "file %s/%s error in open", v->tmpdir, tmp);
 	int rc = 0;
-	while (left > 0 && rc == 0) {
-		ssize_t n = write(fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = alb_fail_sys(err, "file %s/%s error in write", v->tmpdir,
-					  tmp);
-			break;
-		}
-		p += n;
-		left -= (size_t)n;
-	}
+	if (alb_write_all(fd, p, left) != 0)
+		rc = alb_fail_sys(err, "file %s/%s error in write", v->tmpdir, tmp);
 	/* whatever the umask: for albd, or the tender uid, alone */
 	if (rc == 0 && fchmod(fd, 0600) != 0)
 		rc = alb_fail_sys(err, "file %s/%s error in chmod", v->tmpdir, tmp);
@@ -833,6 +824,14 @@ void uop_free(struct uop *o)
 		close(o->keep_fd);
 	stage_drop(o);
 	free(o);
+}
+
+void create_of_command(struct uop *o, struct alb_unikernel_config *cfg)
+{
+	o->cfg = cfg;
+	o->mode = o->cmd == ALB_CMD_UNIKERNEL_CREATE ? CREATE_NEW
+						     : CREATE_REPLACE;
+	o->needs_dump = true;
 }
 
 int create_internal(struct alb_vmmd *v, const char *name,

@@ -44,7 +44,7 @@ void durable_free(struct durable *d)
 	alb_trie_free(d->uks, free_cfg);
 	alb_trie_free(d->pols, free_pol);
 	d->uks = d->pols = NULL;
-	imgstore_close(d->store, false);
+	imgstore_close(d->store);
 	d->store = NULL;
 }
 

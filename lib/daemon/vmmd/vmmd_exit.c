@@ -6,7 +6,6 @@
  * failing fast (destroy always wins: it cancels a pending restart).
  * SPDX-License-Identifier: ISC */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,56 +51,15 @@ int uk_signal(const struct uk *u, int sig)
 	return 0;
 }
 
-struct closing {
-	uv_work_t work;
-	struct alb_vmmd *v;
-	int fd;
-};
-
-static void close_work(uv_work_t *w)
-{
-	close(((struct closing *)w->data)->fd);
-}
-
-static void close_after(uv_work_t *w, int status)
-{
-	(void)status;
-	struct closing *c = w->data;
-	vmmd_job_end(c->v);
-	free(c);
-}
-
-/* Closes fd in the threadpool: the last reference to an unlinked image
- * frees its pages there (tens of ms for a large image on tmpfs), not on
- * the loop. */
-static void close_later(struct alb_vmmd *v, int fd)
-{
-	struct closing *c = malloc(sizeof(*c));
-	if (c == NULL) {
-		close(fd);
-		return;
-	}
-	c->v = v;
-	c->fd = fd;
-	c->work.data = c;
-	vmmd_job_begin(v);
-	uv_queue_work(v->loop, &c->work, close_work, close_after);
-}
-
 void uk_remove_files(struct uk *u)
 {
 	struct alb_vmmd *v = u->v;
 	char image[ALB_NAME_BUF + 8];
 	snprintf(image, sizeof(image), "%s.img", u->name);
-	/* held open across the unlink, so that its pages go in the pool
-	 * (O_NONBLOCK: a FIFO planted there does not block us) */
-	int held = openat(v->tmp_fd, image,
-			  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (unlinkat(v->tmp_fd, image, 0) != 0 && errno != ENOENT)
+	int e = vmmd_unlink(v, v->tmp_fd, image);
+	if (e != 0 && e != ENOENT)
 		alb_log_warn("vmmd: unlink %s/%s: %s", v->tmpdir, image,
-			     strerror(errno));
-	if (held >= 0)
-		close_later(v, held);
+			     strerror(e));
 	if (unlinkat(v->fifo_fd, u->name, 0) != 0 && errno != ENOENT)
 		alb_log_warn("vmmd: unlink %s/%s: %s", v->fifo_dir, u->name,
 			     strerror(errno));

@@ -3,8 +3,9 @@
  * instead of holding the image. A file is mapped, not read, and counted:
  * the configurations whose image it is hold it, and so does every record
  * in a segment that no compaction has removed yet; the last release
- * unlinks it (never while the store is kept: a core that stops without
- * its final compaction leaves its files to the next start). A start
+ * unlinks it, its blocks freed in the threadpool (never while the store
+ * is kept: a core that stops without its final compaction leaves its
+ * files to the next start). Open files are found by name in a trie. A start
  * removes every file that no replayed record names (an upload or a
  * create that a crash cut short).
  * SPDX-License-Identifier: ISC */
@@ -22,21 +23,24 @@
 #include "vmmd_internal.h"
 
 struct imgstore {
-	size_t refs;      /* the owner's, one per file, one per removal */
+	size_t refs;      /* the owner's and one per file */
 	int dirfd;
 	bool keep;        /* releases unlink nothing */
-	struct vlist files;
-	struct alb_vmmd *v; /* removals run in its threadpool, or NULL */
+	struct alb_trie *byname; /* the open files (struct imgfile) */
+	struct alb_vmmd *v; /* files are freed in its threadpool, or NULL */
 };
 
-/* A file's removal in the threadpool: freeing a large file's blocks and
- * pages takes tens of ms, which the loop does not wait for. */
-struct removal {
-	uv_work_t work;
-	struct imgstore *s;
-	char name[ALB_JOURNAL_FILE_NAME_LEN + 1];
-	int err;
+/* A file's key in the trie: its name as a root-level label. */
+struct key {
+	char s[ALB_JOURNAL_FILE_NAME_LEN + 2];
 };
+
+static struct key key_of(const char *name)
+{
+	struct key k;
+	snprintf(k.s, sizeof(k.s), ":%s", name);
+	return k;
+}
 
 int imgstore_open(const char *dbdir, struct imgstore **out,
 		  struct alb_error *err)
@@ -57,13 +61,13 @@ int imgstore_open(const char *dbdir, struct imgstore **out,
 	if (fd < 0)
 		return alb_fail_sys(err, "cannot open %s/" VMMD_IMAGES_DIR, dbdir);
 	struct imgstore *s = calloc(1, sizeof(*s));
-	if (s == NULL) {
+	if (s == NULL || (s->byname = alb_trie_new()) == NULL) {
+		free(s);
 		close(fd);
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	}
 	s->refs = 1;
 	s->dirfd = fd;
-	vlist_init(&s->files);
 	*out = s;
 	return 0;
 }
@@ -72,16 +76,15 @@ static void store_release(struct imgstore *s)
 {
 	if (--s->refs == 0) {
 		close(s->dirfd);
+		alb_trie_free(s->byname, NULL);
 		free(s);
 	}
 }
 
-void imgstore_close(struct imgstore *s, bool keep)
+void imgstore_close(struct imgstore *s)
 {
-	if (s == NULL)
-		return;
-	s->keep = s->keep || keep;
-	store_release(s);
+	if (s != NULL)
+		store_release(s);
 }
 
 void imgstore_run_on(struct imgstore *s, struct alb_vmmd *v)
@@ -100,13 +103,6 @@ int imgstore_dirfd(const struct imgstore *s)
 	return s->dirfd;
 }
 
-static bool live(const struct imgstore *s, const char *name)
-{
-	for (struct vlist *e = s->files.next; e != &s->files; e = e->next)
-		if (strcmp(vlist_entry(e, struct imgfile, link)->id.name, name) == 0)
-			return true;
-	return false;
-}
 
 size_t dir_remove_if(int dirfd, bool (*doomed)(const char *name, void *ctx),
 		     void *ctx)
@@ -136,14 +132,16 @@ size_t dir_remove_if(int dirfd, bool (*doomed)(const char *name, void *ctx),
 	return n;
 }
 
-static bool not_live(const char *name, void *ctx)
+static bool not_open(const char *name, void *ctx)
 {
-	return !live(ctx, name);
+	const struct imgstore *s = ctx;
+	return !alb_journal_file_name_ok(name) ||
+	       alb_trie_find(s->byname, key_of(name).s) == NULL;
 }
 
 size_t imgstore_sweep(struct imgstore *s)
 {
-	return dir_remove_if(s->dirfd, not_live, s);
+	return dir_remove_if(s->dirfd, not_open, s);
 }
 
 /* ---- files ----------------------------------------------------------------- */
@@ -173,7 +171,9 @@ int imgfile_new(struct imgstore *s, const struct alb_journal_image_file *id,
 		}
 	}
 	struct imgfile *f = calloc(1, sizeof(*f));
-	if (f == NULL) {
+	if (f == NULL ||
+	    alb_trie_insert(s->byname, key_of(id->name).s, f, NULL, NULL) != 0) {
+		free(f);
 		munmap(map, id->len);
 		return alb_fail(err, ALB_ENOMEM, "out of memory");
 	}
@@ -182,7 +182,6 @@ int imgfile_new(struct imgstore *s, const struct alb_journal_image_file *id,
 	f->refs = 1;
 	f->id = *id;
 	f->map = map;
-	vlist_push(&s->files, &f->link);
 	*out = f;
 	return 0;
 }
@@ -190,17 +189,14 @@ int imgfile_new(struct imgstore *s, const struct alb_journal_image_file *id,
 int imgfile_open(struct imgstore *s, const struct alb_journal_image_file *id,
 		 struct imgfile **out, struct alb_error *err)
 {
-	for (struct vlist *e = s->files.next; e != &s->files; e = e->next) {
-		struct imgfile *f = vlist_entry(e, struct imgfile, link);
-		if (strcmp(f->id.name, id->name) == 0) {
-			if (f->id.len != id->len ||
-			    memcmp(f->id.sha256, id->sha256, ALB_SHA256_LEN) != 0)
-				return alb_fail(err, ALB_EPARSE, "image file %s "
-						"named twice, differently",
-						id->name);
-			*out = imgfile_retain(f);
-			return 0;
-		}
+	struct imgfile *f = alb_trie_find(s->byname, key_of(id->name).s);
+	if (f != NULL) {
+		if (f->id.len != id->len ||
+		    memcmp(f->id.sha256, id->sha256, ALB_SHA256_LEN) != 0)
+			return alb_fail(err, ALB_EPARSE, "image file %s named "
+					"twice, differently", id->name);
+		*out = imgfile_retain(f);
+		return 0;
 	}
 	int fd = openat(s->dirfd, id->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -219,50 +215,18 @@ struct imgfile *imgfile_retain(struct imgfile *f)
 	return f;
 }
 
-static void remove_work(uv_work_t *w)
-{
-	struct removal *r = w->data;
-	r->err = unlinkat(r->s->dirfd, r->name, 0) == 0 ? 0 : errno;
-}
-
-static void remove_after(uv_work_t *w, int status)
-{
-	(void)status;
-	struct removal *r = w->data;
-	if (r->err != 0 && r->err != ENOENT)
-		alb_log_warn("vmmd: cannot remove image file %s: %s", r->name,
-			     strerror(r->err));
-	vmmd_job_end(r->s->v);
-	store_release(r->s);
-	free(r);
-}
-
-static void remove_file(struct imgstore *s, const char *name)
-{
-	struct removal *r = s->v != NULL ? calloc(1, sizeof(*r)) : NULL;
-	if (r == NULL) {
-		if (unlinkat(s->dirfd, name, 0) != 0 && errno != ENOENT)
-			alb_log_warn("vmmd: cannot remove image file %s: %s",
-				     name, strerror(errno));
-		return;
-	}
-	r->s = s;
-	s->refs++;
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	r->work.data = r;
-	vmmd_job_begin(s->v);
-	uv_queue_work(s->v->loop, &r->work, remove_work, remove_after);
-}
-
 void imgfile_release(struct imgfile *f)
 {
 	if (f == NULL || --f->refs > 0)
 		return;
 	struct imgstore *s = f->store;
+	alb_trie_remove(s->byname, key_of(f->id.name).s);
+	int e = s->keep ? 0 : vmmd_unlink(s->v, s->dirfd, f->id.name);
+	if (e != 0 && e != ENOENT)
+		alb_log_warn("vmmd: cannot remove image file %s: %s", f->id.name,
+			     strerror(e));
+	/* after the unlink: the mapping is not the file's last reference */
 	munmap((void *)(uintptr_t)f->map, f->id.len);
-	vlist_del(&f->link);
-	if (!s->keep)
-		remove_file(s, f->id.name);
 	free(f);
 	store_release(s);
 }

@@ -349,7 +349,6 @@ struct alb_unikernel_config *config_with_file(const struct alb_unikernel_config 
 struct imgstore;
 /** One image file, mapped; counted (loop thread only). */
 struct imgfile {
-	struct vlist link; /* in its store's list */
 	struct imgstore *store;
 	size_t refs;
 	struct alb_journal_image_file id;
@@ -365,12 +364,11 @@ struct fileref {
 /** Opens <dbdir>/images, made if missing (mode 0700). */
 int imgstore_open(const char *dbdir, struct imgstore **out,
 		  struct alb_error *err);
-/** Drops the owner's reference (the files hold theirs); keep: from now on
- * no release unlinks a file. NULL is a no-op. */
-void imgstore_close(struct imgstore *s, bool keep);
+/** Drops the owner's reference (the files hold theirs). NULL is a no-op. */
+void imgstore_close(struct imgstore *s);
 /** From now on no release unlinks a file. NULL is a no-op. */
 void imgstore_keep(struct imgstore *s);
-/** Files are removed in v's threadpool from now on (else at once). */
+/** Files are freed in v's threadpool from now on (vmmd_unlink()). */
 void imgstore_run_on(struct imgstore *s, struct alb_vmmd *v);
 int imgstore_dirfd(const struct imgstore *s);
 /** Removes every entry of the directory that is not an open file; returns
@@ -406,6 +404,9 @@ void filerefs_drop(struct vlist *refs, uint64_t upto);
 /** Name prefix of an upload's copy for the tender in tmpdir ('#' is in no
  * unikernel name); a start removes those a crash left. */
 #define VMMD_UPLOAD_STAGE_PREFIX "#upload-"
+/** Bytes of the name of such a copy, its NUL included. */
+#define VMMD_UPLOAD_STAGE_BUF \
+	(sizeof(VMMD_UPLOAD_STAGE_PREFIX) + ALB_JOURNAL_FILE_NAME_LEN)
 /** A create or force-create whose image is empty: the image follows as a
  * chunk stream (spec §2.4), into an image file, then the create runs with
  * it. */
@@ -462,7 +463,7 @@ struct uop {
 	/* a streamed image's copy for the tender, made during the upload
 	 * (vmmd_upload.c): in tmpdir as stage, or -1 */
 	int stage_fd;
-	char stage[ALB_JOURNAL_FILE_NAME_LEN + 16];
+	char stage[VMMD_UPLOAD_STAGE_BUF];
 	uint64_t console_gen; /* the connection that answered Console_add */
 	uint32_t uid;       /* the tender uid taken, 0: none */
 	struct given given; /* block files given to uid */
@@ -493,6 +494,9 @@ void uop_free(struct uop *o);
  * o->mode, o->needs_dump are set. Ends with a reply to o's client (if
  * any), o->done, uk_op_done() and o freed. */
 void create_begin(struct uop *o);
+/** A client's create or force-create (o->cmd) of cfg (taken over): its
+ * mode, and a record to append. */
+void create_of_command(struct uop *o, struct alb_unikernel_config *cfg);
 /** Submits a create for name without a client (restore, restart); cfg is
  * taken over. 0 or ALB_ENOMEM (cfg freed). */
 int create_internal(struct alb_vmmd *v, const char *name,
@@ -1041,6 +1045,11 @@ struct alb_vmmd {
 };
 
 /** Counts a piece of asynchronous work (shutdown waits for it). */
+/** Unlinks dirfd/name (a link planted there, not its target) with the
+ * file held open, closed in v's threadpool: a large file's blocks and
+ * pages, freed at that last close, take tens of ms that the loop does
+ * not wait for (v NULL: closed at once). 0, or the unlink's errno. */
+int vmmd_unlink(struct alb_vmmd *v, int dirfd, const char *name);
 void vmmd_job_begin(struct alb_vmmd *v);
 void vmmd_job_end(struct alb_vmmd *v);
 /** Calls the shutdown callback once nothing is active any more. */

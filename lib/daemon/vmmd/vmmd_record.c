@@ -35,6 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/write_all.h"
 #include "host/proc.h"
 #include "host/tap.h"
 #include "vmmd_internal.h"
@@ -243,20 +244,6 @@ bool record_file_parse(const char *file, char name[ALB_NAME_BUF], uint64_t *id)
 	return true;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int record_store_at(int dirfd, const char *name, uint64_t id,
 		    const struct record *r, struct alb_error *err)
 {
@@ -282,7 +269,7 @@ int record_store_at(int dirfd, const char *name, uint64_t id,
 	int rc = 0;
 	if (fd < 0) {
 		rc = alb_fail_sys(err, "%s: cannot write its runtime record", name);
-	} else if (write_all(fd, text, len) != 0 ||
+	} else if (alb_write_all(fd, text, len) != 0 ||
 		   (durable && fdatasync(fd) != 0)) {
 		rc = alb_fail_sys(err, "%s: cannot write its runtime record", name);
 		close(fd);

@@ -149,11 +149,8 @@ void vmmd_unikernel_cmd(struct conn *c, const struct alb_msg *m)
 	case ALB_CMD_UNIKERNEL_FORCE_CREATE:
 		/* the message borrows its frame, which the config takes
 		 * with the image: nothing of the image is copied */
-		o->cfg = config_adopt(&cmd->u.create, c->frame);
+		create_of_command(o, config_adopt(&cmd->u.create, c->frame));
 		nomem = o->cfg == NULL;
-		o->mode = cmd->kind == ALB_CMD_UNIKERNEL_CREATE ? CREATE_NEW
-								: CREATE_REPLACE;
-		o->needs_dump = true;
 		break;
 	case ALB_CMD_UNIKERNEL_RESTART:
 		if (cmd->u.restart.has_args) {

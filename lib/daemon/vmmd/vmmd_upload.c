@@ -23,6 +23,7 @@
 
 #include <openssl/evp.h>
 
+#include "base/write_all.h"
 #include "vmmd_internal.h"
 
 /* Bytes read back from the page cache at once by a step. */
@@ -46,14 +47,15 @@ struct upload {
 	enum alb_cmd_kind kind;
 	struct alb_unikernel_config *args; /* the command's, image empty */
 	int fd;             /* the image file, read and written */
-	char part[ALB_JOURNAL_FILE_NAME_LEN + 8]; /* its name until whole */
+	char part[ALB_JOURNAL_FILE_NAME_LEN + sizeof(".part")]; /* until whole */
 	int stage_fd;       /* the tender's copy, or -1 (compressed image) */
-	char stage[ALB_JOURNAL_FILE_NAME_LEN + 16];
+	char stage[VMMD_UPLOAD_STAGE_BUF];
 	struct alb_journal_image_file id; /* id.len: bytes written */
 	EVP_MD_CTX *md;
 	struct step sync;   /* fdatasync */
 	struct step copy;   /* read back: digest and stage */
 	struct step commit; /* the last of both, then the name */
+	uint8_t *buf;       /* the copies' (UPLOAD_READ_BYTES, made by the first) */
 	bool ended;         /* the stream is complete */
 	bool failed;        /* a step failed: why */
 	struct alb_error fail;
@@ -87,6 +89,7 @@ static void upload_free(struct upload *u)
 	}
 	config_free(u->args);
 	EVP_MD_CTX_free(u->md);
+	free(u->buf);
 	if (u->idle_open)
 		uv_close((uv_handle_t *)&u->idle, idle_closed);
 	else
@@ -116,23 +119,6 @@ static void upload_fail(struct upload *u, const char *why)
 	conn_done(c);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* ---- in the threadpool --------------------------------------------------------- */
 
 static void sync_work(uv_work_t *w)
@@ -147,11 +133,11 @@ static void copy_work(uv_work_t *w)
 {
 	struct step *s = w->data;
 	struct upload *u = s->u;
-	uint8_t *buf = malloc(UPLOAD_READ_BYTES);
-	if (buf == NULL) {
+	if (u->buf == NULL && (u->buf = malloc(UPLOAD_READ_BYTES)) == NULL) {
 		s->rc = alb_fail(&s->err, ALB_ENOMEM, "out of memory");
 		return;
 	}
+	uint8_t *buf = u->buf;
 	for (uint64_t at = s->done; s->rc == 0 && at < s->upto;) {
 		uint64_t want = s->upto - at;
 		size_t n = want < UPLOAD_READ_BYTES ? (size_t)want : UPLOAD_READ_BYTES;
@@ -163,12 +149,11 @@ static void copy_work(uv_work_t *w)
 		else if (EVP_DigestUpdate(u->md, buf, (size_t)got) != 1)
 			s->rc = alb_fail(&s->err, ALB_ENOMEM, "image digest failed");
 		else if (u->stage_fd >= 0 &&
-			 write_all(u->stage_fd, buf, (size_t)got) != 0)
+			 alb_write_all(u->stage_fd, buf, (size_t)got) != 0)
 			s->rc = alb_fail_sys(&s->err, "image copy in tmpdir: write");
 		else
 			at += (uint64_t)got;
 	}
-	free(buf);
 }
 
 /* The file whole: the rest copied, durable, named. */
@@ -229,10 +214,7 @@ static void committed(struct upload *u)
 	alb_log_debug("vmmd: %s: streamed image of %llu bytes on disk",
 		      u->h.name, (unsigned long long)u->id.len);
 	o->cmd = u->kind;
-	o->cfg = cfg;
-	o->mode = u->kind == ALB_CMD_UNIKERNEL_CREATE ? CREATE_NEW
-						      : CREATE_REPLACE;
-	o->needs_dump = true;
+	create_of_command(o, cfg);
 	/* the tender's image is ready but for its owner and name */
 	o->stage_fd = u->stage_fd;
 	snprintf(o->stage, sizeof(o->stage), "%s", u->stage);
@@ -333,7 +315,7 @@ static void on_chunk(struct conn *c, const uint8_t *data, size_t len, int rc,
 		upload_fail(u, "stream exceeds size");
 		return;
 	}
-	if (write_all(u->fd, data, len) != 0) {
+	if (alb_write_all(u->fd, data, len) != 0) {
 		struct alb_error err = {0};
 		alb_fail_sys(&err, "image file: write");
 		upload_fail(u, err.msg);
