@@ -16,17 +16,16 @@ int alb_io_step(enum alb_state_step s, struct alb_error *err);
  * when missing, ALB_ESYS. */
 int alb_io_open_dir(const char *dbdir, struct alb_error *err);
 
-/** Bytes of a state file written between two write-behind flushes
- * (sync_file_range): a compaction of a large state keeps at most this
- * much unwritten, so the journal's fdatasync beside it is not held up by
- * hundreds of MB of the state file's pages. */
-#define ALB_STATE_WRITE_BEHIND (8u * 1024u * 1024u)
-
 /** Writes iov[0..n) whole with writev (IOV_MAX pieces at a time, resuming
  * after a short write or EINTR); with pace > 0, at most pace bytes per
  * writev and each pace bytes written are flushed to the disk before going
- * on. 0 or ALB_ESYS ("write: <errno>"). */
+ * on, giving way to y (may be NULL) before each such chunk. 0 or ALB_ESYS
+ * ("write: <errno>"). */
 int alb_io_writev_all(int fd, const struct iovec *iov, size_t n, size_t pace,
-		      struct alb_error *err);
+		      const struct alb_io_yield *y, struct alb_error *err);
+
+/** Waits while y says foreground writes are in flight, at most
+ * ALB_IO_YIELD_MAX_MS (y NULL: returns at once). */
+void alb_io_yield_wait(const struct alb_io_yield *y);
 
 #endif

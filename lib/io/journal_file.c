@@ -149,7 +149,7 @@ int alb_journal_append(int fd, const struct iovec *iov, size_t n,
 	uint64_t total = 0;
 	for (size_t i = 0; i < n; i++)
 		total += iov[i].iov_len;
-	int rc = alb_io_writev_all(fd, iov, n, 0, err);
+	int rc = alb_io_writev_all(fd, iov, n, 0, NULL, err);
 	if (rc == 0)
 		rc = alb_io_step(ALB_STATE_STEP_JOURNAL_WRITTEN, err);
 	if (rc == 0 && fdatasync(fd) != 0)

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
+
 
 #include "base/internal.h"
 #include "base/write_all.h"
@@ -170,17 +172,35 @@ static int replace_file(const char *dbdir, const struct replace *rp,
 struct iov_src {
 	const struct iovec *iov;
 	size_t n;
+	const struct alb_io_yield *y;
 };
 
 static int fill_iov(int fd, void *ctx, struct alb_error *err)
 {
 	const struct iov_src *src = ctx;
 	return alb_io_writev_all(fd, src->iov, src->n, ALB_STATE_WRITE_BEHIND,
-				 err);
+				 src->y, err);
+}
+
+void alb_io_yield_wait(const struct alb_io_yield *y)
+{
+	if (y == NULL || y->busy == NULL)
+		return;
+	const struct timespec poll = {0, ALB_IO_YIELD_POLL_US * 1000L};
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (y->busy(y->ctx)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t waited_ms = (int64_t)(now.tv_sec - t0.tv_sec) * 1000 +
+				    (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (waited_ms >= ALB_IO_YIELD_MAX_MS)
+			return;
+		nanosleep(&poll, NULL);
+	}
 }
 
 int alb_io_writev_all(int fd, const struct iovec *iov, size_t n, size_t pace,
-		      struct alb_error *err)
+		      const struct alb_io_yield *y, struct alb_error *err)
 {
 	/* IOV_MAX pieces (and at most pace bytes) at a time, resuming after
 	 * a short write */
@@ -206,6 +226,8 @@ int alb_io_writev_all(int fd, const struct iovec *iov, size_t n, size_t pace,
 		}
 		if (k == 0)
 			break;
+		if (off == synced)
+			alb_io_yield_wait(y);
 		ssize_t w = writev(fd, batch, k);
 		if (w < 0) {
 			if (errno == EINTR)
@@ -239,7 +261,8 @@ int alb_io_writev_all(int fd, const struct iovec *iov, size_t n, size_t pace,
 }
 
 int alb_state_file_write_iov(const char *dbdir, const struct iovec *iov,
-			     size_t n, struct alb_error *err)
+			     size_t n, const struct alb_io_yield *y,
+			     struct alb_error *err)
 {
 	uint64_t total = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -249,7 +272,7 @@ int alb_state_file_write_iov(const char *dbdir, const struct iovec *iov,
 		if (rc != 0)
 			return rc;
 	}
-	struct iov_src src = {iov, n};
+	struct iov_src src = {iov, n, y};
 	const struct replace rp = {
 		ALB_STATE_NAME, ALB_STATE_NAME ".tmp", ALB_STATE_BAK_NAME,
 		ALB_STATE_BAK_NAME ".tmp", fill_iov, &src,
@@ -261,7 +284,7 @@ int alb_state_file_write_bytes(const char *dbdir, const uint8_t *buf,
 			       size_t len, struct alb_error *err)
 {
 	struct iovec one = {(void *)buf, len};
-	return alb_state_file_write_iov(dbdir, &one, 1, err);
+	return alb_state_file_write_iov(dbdir, &one, 1, NULL, err);
 }
 
 int alb_state_write_file(const char *dbdir, const struct alb_state *s,

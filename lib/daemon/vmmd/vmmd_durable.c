@@ -269,7 +269,8 @@ static int by_name(const void *a, const void *b, void *ctx)
  * themselves, so a write costs the I/O, not an encoding of every
  * unikernel. */
 int snapshot_write(const char *dbdir, const struct snapshot *s,
-		   uint64_t *bytes, struct alb_error *err)
+		   const struct alb_io_yield *y, uint64_t *bytes,
+		   struct alb_error *err)
 {
 	size_t *order = calloc(s->n ? s->n : 1, sizeof(*order));
 	struct iovec *iov = calloc(2 + 3 * s->n, sizeof(*iov));
@@ -297,7 +298,7 @@ int snapshot_write(const char *dbdir, const struct snapshot *s,
 		goto out;
 	iov[0] = (struct iovec){head.data, head.len};
 	iov[k++] = (struct iovec){tail.data, tail.len};
-	rc = alb_state_file_write_iov(dbdir, iov, k, err);
+	rc = alb_state_file_write_iov(dbdir, iov, k, y, err);
 	if (rc == 0)
 		*bytes = head.len + total + tail.len;
 out:

@@ -29,6 +29,7 @@
 #define ALB_VMMD_INTERNAL_H
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <uv.h>
@@ -611,6 +612,13 @@ void persist_policies_restored(struct alb_vmmd *v);
 /** Starts restoring the unikernels of st (kept until done) that are not
  * running already, in startup-priority order, one after the other. */
 void persist_restore(struct alb_vmmd *v, struct alb_state *st);
+/** Foreground writes: begun and ended on the loop around each journal
+ * append and each step of a streamed image; a compaction's writer gives
+ * way to them (fg_writes_busy, its alb_io_yield, from its thread). */
+void fg_write_begin(struct alb_vmmd *v);
+void fg_write_end(struct alb_vmmd *v);
+bool fg_writes_busy(void *v);
+
 /** Starts a compaction (the state file rewritten from the durable state,
  * the journal segments it covers removed) unless one runs. */
 void persist_compact(struct alb_vmmd *v);
@@ -1013,6 +1021,9 @@ struct alb_vmmd {
 	bool copy_started_pending; /* state.started after the first one */
 	uint64_t state_bytes;    /* of the state file last written */
 	struct compaction *compacting;
+	/* foreground writes in flight (journal appends, a streamed image's
+	 * syncs), which a compaction's writer gives way to (fg_writes_busy) */
+	atomic_uint fg_writes;
 	bool compact_wanted;     /* another compaction once this one ends */
 	bool compact_final_done;
 	bool timers_open;

@@ -418,7 +418,10 @@ static void batch_after(uv_work_t *w, int status)
 		vlist_del(e);
 		settle(vlist_entry(e, struct jrec, link), rc, &err);
 	}
+	/* after the next append (if any) began: the compaction's writer
+	 * sees no gap between two appends */
 	journal_kick(v);
+	fg_write_end(v);
 	vmmd_maybe_done(v);
 }
 
@@ -444,6 +447,7 @@ void journal_kick(struct alb_vmmd *v)
 	b->size = v->j_size;
 	b->work.data = b;
 	v->j_batch = b;
+	fg_write_begin(v);
 	uv_queue_work(v->loop, &b->work, batch_work, batch_after);
 }
 

@@ -33,6 +33,21 @@ bool compact_due(uint64_t journal_bytes, uint64_t state_bytes)
 
 /* ---- compaction ---------------------------------------------------------- */
 
+void fg_write_begin(struct alb_vmmd *v)
+{
+	atomic_fetch_add(&v->fg_writes, 1);
+}
+
+void fg_write_end(struct alb_vmmd *v)
+{
+	atomic_fetch_sub(&v->fg_writes, 1);
+}
+
+bool fg_writes_busy(void *v)
+{
+	return atomic_load(&((struct alb_vmmd *)v)->fg_writes) > 0;
+}
+
 struct compaction {
 	uv_work_t work;
 	struct alb_vmmd *v;
@@ -70,7 +85,8 @@ static void compact_work(uv_work_t *w)
 {
 	struct compaction *c = w->data;
 	const char *dbdir = c->v->dbdir;
-	c->rc = snapshot_write(dbdir, &c->snap, &c->state_bytes, &c->err);
+	const struct alb_io_yield y = {fg_writes_busy, c->v};
+	c->rc = snapshot_write(dbdir, &c->snap, &y, &c->state_bytes, &c->err);
 	if (c->rc != 0)
 		return;
 	struct alb_error e = {0};
@@ -545,7 +561,7 @@ int alb_vmmd_compact_state(const char *dbdir, struct alb_error *err)
 	if (rc == 0)
 		rc = durable_snapshot(&d, &s, err);
 	if (rc == 0)
-		rc = snapshot_write(dbdir, &s, &bytes, err);
+		rc = snapshot_write(dbdir, &s, NULL, &bytes, err);
 	if (rc == 0 && info.segments > 0)
 		rc = alb_journal_remove(dbdir, info.last_seg, err);
 	if (rc == 0)

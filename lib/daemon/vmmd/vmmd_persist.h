@@ -13,6 +13,8 @@
 
 #include "vmmd_internal.h"
 
+struct alb_io_yield;
+
 /* ---- the durable state (vmmd_durable.c) ---------------------------------- */
 
 int durable_init(struct durable *d);
@@ -61,7 +63,9 @@ void snapshot_free(struct snapshot *s);
  * cached encoding and image (threadpool-safe when every entry is encoded
  * already, as on the daemon's durable state). *bytes: the file's size. */
 int snapshot_write(const char *dbdir, const struct snapshot *s,
-		   uint64_t *bytes, struct alb_error *err);
+		   const struct alb_io_yield *y, uint64_t *bytes,
+		   struct alb_error *err);
+
 
 /* ---- the journal (vmmd_journal.c) ------------------------------------------- */
 

@@ -232,6 +232,7 @@ static void step_start(struct upload *u, struct step *s, uv_work_cb fn)
 	s->upto = u->id.len;
 	s->work.data = s;
 	vmmd_job_begin(u->v);
+	fg_write_begin(u->v);
 	uv_queue_work(u->v->loop, &s->work, fn, step_after);
 }
 
@@ -258,6 +259,7 @@ static void step_after(uv_work_t *w, int status)
 	s->running = false;
 	s->done = s->upto;
 	vmmd_job_end(u->v);
+	fg_write_end(u->v);
 	if (s->rc != 0 && !u->failed) {
 		u->failed = true;
 		u->fail = s->err;

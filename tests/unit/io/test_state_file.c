@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -587,7 +588,7 @@ static void expect_pieces_equal_whole(const struct alb_state *st)
 	assert_int_equal(head.len + total + tail.len, whole.len);
 	iov[0] = (struct iovec){head.data, head.len};
 	iov[k++] = (struct iovec){tail.data, tail.len};
-	assert_int_equal(alb_state_file_write_iov(dir, iov, k, NULL), 0);
+	assert_int_equal(alb_state_file_write_iov(dir, iov, k, NULL, NULL), 0);
 	expect_file_bytes(ALB_STATE_NAME, &whole);
 	for (size_t i = 0; i < n; i++)
 		alb_state_entry_free(&e[i]);
@@ -598,6 +599,74 @@ static void expect_pieces_equal_whole(const struct alb_state *st)
 	free(order);
 	free(iov);
 	free(e);
+}
+
+/* ---- giving way to foreground writes ----------------------------------------- */
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Foreground writes in flight for hold_us from the first question. */
+struct fg {
+	int64_t hold_us, first_us;
+	unsigned calls;
+	bool last; /* the last answer */
+};
+
+static bool fg_busy(void *ctx)
+{
+	struct fg *f = ctx;
+	int64_t now = mono_us();
+	if (f->calls++ == 0)
+		f->first_us = now;
+	f->last = now - f->first_us < f->hold_us;
+	return f->last;
+}
+
+/* Writes len bytes through y; the microseconds it took. */
+static int64_t write_yielding(size_t len, struct fg *f)
+{
+	uint8_t *p = malloc(len);
+	assert_non_null(p);
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(i * 13);
+	struct iovec one = {p, len};
+	const struct alb_io_yield y = {fg_busy, f};
+	int64_t t0 = mono_us();
+	assert_int_equal(alb_state_file_write_iov(dir, &one, 1, &y, NULL), 0);
+	int64_t took = mono_us() - t0;
+	struct alb_buf want = {.data = p, .len = len};
+	expect_file_bytes(ALB_STATE_NAME, &want);
+	free(p);
+	return took;
+}
+
+/* A compaction's writer asks once per ALB_STATE_WRITE_BEHIND chunk and
+ * waits while foreground writes are in flight: for one that ends before
+ * ALB_IO_YIELD_MAX_MS, until it ends; for one that does not, that long
+ * and no longer, then it goes on. */
+static void test_write_yields(void **state)
+{
+	(void)state;
+	struct fg idle = {0};
+	write_yielding(3 * ALB_STATE_WRITE_BEHIND + 1, &idle);
+	assert_int_equal(idle.calls, 4);
+	assert_false(idle.last);
+
+	const int64_t max_us = ALB_IO_YIELD_MAX_MS * 1000;
+	struct fg shorter = {.hold_us = max_us - 10000};
+	int64_t took = write_yielding(ALB_STATE_WRITE_BEHIND, &shorter);
+	assert_false(shorter.last); /* it saw the writes end */
+	assert_true(took >= shorter.hold_us);
+
+	struct fg longer = {.hold_us = max_us + 30000};
+	took = write_yielding(ALB_STATE_WRITE_BEHIND, &longer);
+	assert_true(longer.last); /* still busy when it went on */
+	assert_true(took >= max_us);
 }
 
 /* The state file in pieces (head, entries with the images cut out, tail) is
@@ -642,14 +711,14 @@ static void test_write_iov(void **state)
 		iov[2 * i] = (struct iovec){&text[i], 1};
 		iov[2 * i + 1] = (struct iovec){&text[i], 0};
 	}
-	assert_int_equal(alb_state_file_write_iov(dir, iov, 2 * N, NULL), 0);
+	assert_int_equal(alb_state_file_write_iov(dir, iov, 2 * N, NULL, NULL), 0);
 	struct alb_buf want = {.data = (uint8_t *)text, .len = N};
 	expect_file_bytes(ALB_STATE_NAME, &want);
 
 	struct alb_error err;
 	uint8_t one = 0;
 	struct iovec big[2] = {{&one, ALB_STATE_FILE_MAX}, {&one, 1}};
-	assert_int_equal(alb_state_file_write_iov(dir, big, 2, &err), ALB_ETOOBIG);
+	assert_int_equal(alb_state_file_write_iov(dir, big, 2, NULL, &err), ALB_ETOOBIG);
 	assert_int_equal(err.code, ALB_ETOOBIG);
 	expect_no_temporaries();
 	expect_file_bytes(ALB_STATE_NAME, &want);
@@ -742,6 +811,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_crash_decodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_iov, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_yields, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
