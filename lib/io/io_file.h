@@ -24,8 +24,4 @@ int alb_io_open_dir(const char *dbdir, struct alb_error *err);
 int alb_io_writev_all(int fd, const struct iovec *iov, size_t n, size_t pace,
 		      const struct alb_io_yield *y, struct alb_error *err);
 
-/** Waits while y says foreground writes are in flight, at most
- * ALB_IO_YIELD_MAX_MS (y NULL: returns at once). */
-void alb_io_yield_wait(const struct alb_io_yield *y);
-
 #endif

@@ -321,7 +321,8 @@ int alb_journal_replay(const char *dbdir, uint64_t id, alb_journal_fn fn,
 	return rc;
 }
 
-int alb_journal_remove(const char *dbdir, uint64_t upto, struct alb_error *err)
+int alb_journal_remove(const char *dbdir, uint64_t upto,
+		       const struct alb_io_yield *y, struct alb_error *err)
 {
 	uint64_t *ids;
 	size_t n;
@@ -336,8 +337,11 @@ int alb_journal_remove(const char *dbdir, uint64_t upto, struct alb_error *err)
 	for (size_t i = 0; rc == 0 && i < n && ids[i] <= upto; i++) {
 		char name[SEG_NAME_BUF];
 		seg_name(ids[i], name);
-		if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+		int e = alb_io_unlink_gradually(dirfd, name, y);
+		if (e != 0 && e != ENOENT) {
+			errno = e;
 			rc = alb_fail_sys(err, "unlink %s/%s", dbdir, name);
+		}
 		if (rc == 0)
 			rc = alb_io_step(ALB_STATE_STEP_JOURNAL_REMOVED, err);
 	}

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 
@@ -71,11 +70,16 @@ int alb_io_open_dir(const char *dbdir, struct alb_error *err)
 	return fd;
 }
 
-/* Removes a leftover of an earlier crash; its absence is the normal case. */
-static int unlink_stale(int dirfd, const char *name, struct alb_error *err)
+/* Removes a leftover of an earlier crash (a large one a step at a time);
+ * its absence is the normal case. */
+static int unlink_stale(int dirfd, const char *name,
+			const struct alb_io_yield *y, struct alb_error *err)
 {
-	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+	int e = alb_io_unlink_gradually(dirfd, name, y);
+	if (e != 0 && e != ENOENT) {
+		errno = e;
 		return alb_fail_sys(err, "unlink %s", name);
+	}
 	return 0;
 }
 
@@ -89,15 +93,39 @@ struct replace {
 	const char *bak_tmp; /* the backup's temporary link */
 	fill_fn fill;
 	void *fill_ctx;
+	const struct alb_io_yield *y; /* given way to; NULL: none */
 };
 
-/* Links the current target as the backup and renames the link over the
- * old backup, so that the backup is never missing once it existed. No
- * current target: nothing to keep. */
+/* Renames from over to; what to named before (if nothing else names it)
+ * is then freed a step at a time: the two names are exchanged, and from
+ * unlinked with alb_io_unlink_gradually. On a filesystem that cannot
+ * exchange, a plain rename. */
+static int rename_over(int dirfd, const char *from, const char *to,
+		       const struct alb_io_yield *y)
+{
+	if (renameat2(dirfd, from, dirfd, to, RENAME_EXCHANGE) != 0) {
+		/* nothing to replace, or no exchange here */
+		if ((errno != ENOENT && errno != EINVAL) ||
+		    renameat(dirfd, from, dirfd, to) != 0)
+			return -1;
+	}
+	/* After a crash between a backup's link and its rename, the target
+	 * and the backup are one file, and the exchange leaves from naming
+	 * it too: only the name goes (st_nlink is not 0). A name left behind
+	 * is a leftover that the next replacement removes. */
+	alb_io_unlink_gradually(dirfd, from, y);
+	return 0;
+}
+
+/* Links the current target as the backup and exchanges the link with the
+ * old backup, so that the backup is never missing once it existed; the
+ * old backup, now under the temporary name, is freed a step at a time
+ * (alb_io_unlink_gradually: all at once, freeing hundreds of MB holds up
+ * the journal's fdatasync). No current target: nothing to keep. */
 static int keep_backup(int dirfd, const struct replace *rp,
 		       struct alb_error *err)
 {
-	int rc = unlink_stale(dirfd, rp->bak_tmp, err);
+	int rc = unlink_stale(dirfd, rp->bak_tmp, rp->y, err);
 	if (rc != 0)
 		return rc;
 	if (linkat(dirfd, rp->name, dirfd, rp->bak_tmp, 0) != 0) {
@@ -106,11 +134,8 @@ static int keep_backup(int dirfd, const struct replace *rp,
 		return alb_fail_sys(err, "link %s to %s", rp->name, rp->bak_tmp);
 	}
 	rc = alb_io_step(ALB_STATE_STEP_BAK_LINKED, err);
-	if (rc == 0 && renameat(dirfd, rp->bak_tmp, dirfd, rp->bak) != 0)
+	if (rc == 0 && rename_over(dirfd, rp->bak_tmp, rp->bak, rp->y) != 0)
 		rc = alb_fail_sys(err, "rename %s to %s", rp->bak_tmp, rp->bak);
-	/* After a crash between the backup and the rename, the target and
-	 * the backup are one file; rename() of a link over another link of
-	 * the same file does nothing and leaves the temporary link behind. */
 	unlinkat(dirfd, rp->bak_tmp, 0);
 	if (rc != 0)
 		return rc;
@@ -148,12 +173,12 @@ static int replace_file(const char *dbdir, const struct replace *rp,
 	int dirfd = alb_io_open_dir(dbdir, err);
 	if (dirfd < 0)
 		return dirfd;
-	int rc = unlink_stale(dirfd, rp->tmp, err);
+	int rc = unlink_stale(dirfd, rp->tmp, rp->y, err);
 	if (rc == 0) {
 		rc = write_tmp(dirfd, rp, err);
 		if (rc == 0 && rp->bak != NULL)
 			rc = keep_backup(dirfd, rp, err);
-		if (rc == 0 && renameat(dirfd, rp->tmp, dirfd, rp->name) != 0)
+		if (rc == 0 && rename_over(dirfd, rp->tmp, rp->name, rp->y) != 0)
 			rc = alb_fail_sys(err, "rename %s to %s", rp->tmp, rp->name);
 		if (rc != 0)
 			unlinkat(dirfd, rp->tmp, 0);
@@ -180,23 +205,6 @@ static int fill_iov(int fd, void *ctx, struct alb_error *err)
 	const struct iov_src *src = ctx;
 	return alb_io_writev_all(fd, src->iov, src->n, ALB_STATE_WRITE_BEHIND,
 				 src->y, err);
-}
-
-void alb_io_yield_wait(const struct alb_io_yield *y)
-{
-	if (y == NULL || y->busy == NULL)
-		return;
-	const struct timespec poll = {0, ALB_IO_YIELD_POLL_US * 1000L};
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (y->busy(y->ctx)) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		int64_t waited_ms = (int64_t)(now.tv_sec - t0.tv_sec) * 1000 +
-				    (now.tv_nsec - t0.tv_nsec) / 1000000;
-		if (waited_ms >= ALB_IO_YIELD_MAX_MS)
-			return;
-		nanosleep(&poll, NULL);
-	}
 }
 
 int alb_io_writev_all(int fd, const struct iovec *iov, size_t n, size_t pace,
@@ -275,7 +283,7 @@ int alb_state_file_write_iov(const char *dbdir, const struct iovec *iov,
 	struct iov_src src = {iov, n, y};
 	const struct replace rp = {
 		ALB_STATE_NAME, ALB_STATE_NAME ".tmp", ALB_STATE_BAK_NAME,
-		ALB_STATE_BAK_NAME ".tmp", fill_iov, &src,
+		ALB_STATE_BAK_NAME ".tmp", fill_iov, &src, y,
 	};
 	return replace_file(dbdir, &rp, err);
 }

@@ -11,6 +11,7 @@
 
 #include "dcommon/socket.h"
 #include "host/spawn.h"
+#include "io/background.h"
 #include "vmmd_internal.h"
 
 /* Directory of the runtime records of running tenders (vmmd_adopt.c). It
@@ -256,7 +257,9 @@ struct closing {
 
 static void close_work(uv_work_t *w)
 {
-	close(((struct closing *)w->data)->fd);
+	int fd = ((struct closing *)w->data)->fd;
+	alb_io_free_gradually(fd, NULL);
+	close(fd);
 }
 
 static void close_after(uv_work_t *w, int status)
@@ -270,8 +273,12 @@ static void close_after(uv_work_t *w, int status)
 int vmmd_unlink(struct alb_vmmd *v, int dirfd, const char *name)
 {
 	/* held open across the unlink (O_NONBLOCK: a FIFO planted there
-	 * does not block us), the file's last reference is the close */
-	int held = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	 * does not block us), the file's last reference is the close, after
+	 * its blocks were freed a step at a time (writable: albd's own) */
+	int held = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
+					       O_CLOEXEC);
+	if (held < 0)
+		held = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 					       O_CLOEXEC);
 	int e = unlinkat(dirfd, name, 0) == 0 ? 0 : errno;
 	struct closing *c = held >= 0 && v != NULL ? malloc(sizeof(*c)) : NULL;

@@ -90,7 +90,7 @@ static void compact_work(uv_work_t *w)
 	if (c->rc != 0)
 		return;
 	struct alb_error e = {0};
-	if (c->covered == 0 || alb_journal_remove(dbdir, c->covered, &e) == 0)
+	if (c->covered == 0 || alb_journal_remove(dbdir, c->covered, &y, &e) == 0)
 		c->removed = true;
 	else
 		alb_log_warn("vmmd: compaction: %s (replayed again at the next "
@@ -563,7 +563,7 @@ int alb_vmmd_compact_state(const char *dbdir, struct alb_error *err)
 	if (rc == 0)
 		rc = snapshot_write(dbdir, &s, NULL, &bytes, err);
 	if (rc == 0 && info.segments > 0)
-		rc = alb_journal_remove(dbdir, info.last_seg, err);
+		rc = alb_journal_remove(dbdir, info.last_seg, NULL, err);
 	if (rc == 0)
 		alb_log_info("%s/state: %zu unikernels, %zu policies, %" PRIu64
 			     " bytes (%" PRIu64 " journal records from %zu "

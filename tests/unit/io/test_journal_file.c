@@ -506,7 +506,7 @@ static void test_segments(void **state)
 	assert_int_equal(ids[2], 10);
 	free(ids);
 	/* removal of what a compaction covers */
-	assert_int_equal(alb_journal_remove(dir, 2, NULL), 0);
+	assert_int_equal(alb_journal_remove(dir, 2, NULL, NULL), 0);
 	assert_int_equal(alb_journal_list(dir, &ids, &n, NULL), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(ids[0], 10);
@@ -553,7 +553,7 @@ static void test_segments_limit(void **state)
 	close(open(p, O_CREAT | O_WRONLY, 0600));
 	struct alb_error err;
 	assert_int_equal(alb_journal_list(dir, &ids, &n, &err), ALB_ETOOBIG);
-	assert_int_equal(alb_journal_remove(dir, UINT64_MAX, &err), ALB_ETOOBIG);
+	assert_int_equal(alb_journal_remove(dir, UINT64_MAX, NULL, &err), ALB_ETOOBIG);
 	rm_entries(dir);
 }
 

@@ -601,6 +601,45 @@ static void expect_pieces_equal_whole(const struct alb_state *st)
 	free(e);
 }
 
+/* Writes a state of len bytes of fill (out->data: free() it). */
+static void write_big(size_t len, uint8_t fill, struct alb_buf *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->data = malloc(len);
+	assert_non_null(out->data);
+	out->len = len;
+	memset(out->data, fill, len);
+	assert_int_equal(alb_state_file_write_bytes(dir, out->data, len, NULL), 0);
+}
+
+/* Large states (the old backup is freed a step at a time, io/background.h):
+ * the backup is the previous state whole, also after a crash that left
+ * the backup's temporary link naming the state itself. */
+static void test_large_backup(void **state)
+{
+	(void)state;
+	const size_t len = 2 * ALB_IO_FREE_STEP + 3;
+	struct alb_buf one, two, three;
+	write_big(len, 1, &one);
+	write_big(len, 2, &two);
+	write_big(len, 3, &three);
+	expect_file_bytes(ALB_STATE_NAME, &three);
+	expect_file_bytes(ALB_STATE_BAK_NAME, &two);
+	expect_no_temporaries();
+	/* a crash right after the backup's link */
+	char from[512], to[512];
+	path_of(from, sizeof(from), ALB_STATE_NAME);
+	path_of(to, sizeof(to), ALB_STATE_BAK_NAME ".tmp");
+	assert_int_equal(link(from, to), 0);
+	write_str("new");
+	expect_content(ALB_STATE_NAME, "new");
+	expect_file_bytes(ALB_STATE_BAK_NAME, &three);
+	expect_no_temporaries();
+	free(one.data);
+	free(two.data);
+	free(three.data);
+}
+
 /* ---- giving way to foreground writes ----------------------------------------- */
 
 static int64_t mono_us(void)
@@ -812,6 +851,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_iov, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_yields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_backup, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "io/background.h"
 #include "proto/journal_codec.h"
 
 /** File name prefix of a segment. */
@@ -65,7 +66,9 @@ int alb_journal_replay(const char *dbdir, uint64_t id, alb_journal_fn fn,
 		       struct alb_error *err);
 
 /** Removes every segment numbered up to id (a compaction covers them),
- * lowest first, then fsyncs dbdir. */
-int alb_journal_remove(const char *dbdir, uint64_t upto, struct alb_error *err);
+ * lowest first, each freed a step at a time giving way to y (may be NULL;
+ * io/background.h), then fsyncs dbdir. */
+int alb_journal_remove(const char *dbdir, uint64_t upto,
+		       const struct alb_io_yield *y, struct alb_error *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include "albatross/state.h"
+#include "io/background.h"
 
 /* File names inside dbdir (Albatross's). */
 #define ALB_STATE_NAME "state"
@@ -61,21 +62,6 @@ int alb_state_file_read_bytes(const char *dbdir, const char *name,
  * chunk at most, not for hundreds of MB of the state file's pages (2 MiB:
  * a few ms of a disk's time; 8 MiB held creates up for tens of ms). */
 #define ALB_STATE_WRITE_BEHIND (2u * 1024u * 1024u)
-
-/** What a background writer (a compaction) gives way to: before each
- * write-behind chunk, while busy(ctx) says that foreground writes (the
- * journal's appends, a streamed image's syncs) are in flight, it waits,
- * ALB_IO_YIELD_MAX_MS at most per chunk, so that it always progresses.
- * busy is called from the writer's thread. */
-struct alb_io_yield {
-	bool (*busy)(void *ctx);
-	void *ctx;
-};
-
-/** The longest a background writer waits for foreground writes before its
- * next chunk (and its poll interval while it waits). */
-#define ALB_IO_YIELD_MAX_MS 50
-#define ALB_IO_YIELD_POLL_US 500
 
 /** Replaces <dbdir>/state with the concatenation of iov[0..n) (written
  * with writev), as alb_state_file_write_bytes() does; with y non-NULL,
