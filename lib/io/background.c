@@ -30,7 +30,7 @@ void alb_io_yield_wait(const struct alb_io_yield *y)
 void alb_io_free_gradually(int fd, const struct alb_io_yield *y)
 {
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	if (y == NULL || fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_nlink != 0)
 		return;
 	for (off_t size = st.st_size; size > (off_t)ALB_IO_FREE_STEP;) {

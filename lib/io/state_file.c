@@ -207,6 +207,16 @@ static int fill_iov(int fd, void *ctx, struct alb_error *err)
 				 src->y, err);
 }
 
+/* sync_file_range of [from, to) with flags (nothing when empty); 0, or -1
+ * with errno (a filesystem without it is not an error). */
+static int write_behind(int fd, uint64_t from, uint64_t to, unsigned flags)
+{
+	if (to == from ||
+	    sync_file_range(fd, (off64_t)from, (off64_t)(to - from), flags) == 0)
+		return 0;
+	return errno == ENOSYS || errno == EINVAL ? 0 : -1;
+}
+
 int alb_io_writev_all(int fd, const struct iovec *iov, size_t n, size_t pace,
 		      const struct alb_io_yield *y, struct alb_error *err)
 {
@@ -214,7 +224,9 @@ int alb_io_writev_all(int fd, const struct iovec *iov, size_t n, size_t pace,
 	 * a short write */
 	struct iovec batch[IOV_MAX];
 	size_t i = 0, done = 0; /* bytes of iov[i] already written */
-	uint64_t off = 0, synced = 0;
+	/* [done_upto, started): the chunk on its way to the disk;
+	 * [started, off): the one being written */
+	uint64_t off = 0, started = 0, done_upto = 0;
 	while (i < n) {
 		int k = 0;
 		size_t bytes = 0;
@@ -234,7 +246,7 @@ int alb_io_writev_all(int fd, const struct iovec *iov, size_t n, size_t pace,
 		}
 		if (k == 0)
 			break;
-		if (off == synced)
+		if (off == started)
 			alb_io_yield_wait(y);
 		ssize_t w = writev(fd, batch, k);
 		if (w < 0) {
@@ -251,18 +263,21 @@ int alb_io_writev_all(int fd, const struct iovec *iov, size_t n, size_t pace,
 			i++;
 		}
 		done += left;
-		/* write-behind: what is written goes to the disk now, so that
-		 * the final fsync (and whatever fdatasync another file does
-		 * meanwhile on the same filesystem) waits for one chunk, not
-		 * for the whole file's dirty pages */
-		if (pace > 0 && off - synced >= pace) {
-			if (sync_file_range(fd, (off64_t)synced, (off64_t)(off - synced),
-					    SYNC_FILE_RANGE_WAIT_BEFORE |
-						    SYNC_FILE_RANGE_WRITE |
-						    SYNC_FILE_RANGE_WAIT_AFTER) != 0 &&
-			    errno != ENOSYS && errno != EINVAL)
+		/* write-behind: each chunk written starts on its way to the
+		 * disk, and the one before it must be there: two chunks in
+		 * flight at most, so that the final fsync (and whatever
+		 * fdatasync another file does meanwhile on the same
+		 * filesystem) waits for those, not for the whole file's dirty
+		 * pages; the disk always has the next chunk queued */
+		if (pace > 0 && off - started >= pace) {
+			if (write_behind(fd, started, off, SYNC_FILE_RANGE_WRITE) != 0 ||
+			    write_behind(fd, done_upto, started,
+					 SYNC_FILE_RANGE_WAIT_BEFORE |
+						 SYNC_FILE_RANGE_WRITE |
+						 SYNC_FILE_RANGE_WAIT_AFTER) != 0)
 				return alb_fail_sys(err, "sync_file_range");
-			synced = off;
+			done_upto = started;
+			started = off;
 		}
 	}
 	return 0;

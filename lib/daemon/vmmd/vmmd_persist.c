@@ -55,6 +55,7 @@ struct compaction {
 	uint64_t covered;      /* segments up to this one are in the snapshot */
 	uint64_t journal_bytes; /* appended before the snapshot */
 	bool copy_started;     /* then copy the state to state.started */
+	bool last;             /* at a shutdown */
 	uint64_t state_bytes;
 	uint64_t t0;
 	int rc;
@@ -85,12 +86,14 @@ static void compact_work(uv_work_t *w)
 {
 	struct compaction *c = w->data;
 	const char *dbdir = c->v->dbdir;
-	const struct alb_io_yield y = {fg_writes_busy, c->v};
-	c->rc = snapshot_write(dbdir, &c->snap, &y, &c->state_bytes, &c->err);
+	/* the last one, at a shutdown, has nothing to give way to */
+	const struct alb_io_yield fg = {fg_writes_busy, c->v};
+	const struct alb_io_yield *y = c->last ? NULL : &fg;
+	c->rc = snapshot_write(dbdir, &c->snap, y, &c->state_bytes, &c->err);
 	if (c->rc != 0)
 		return;
 	struct alb_error e = {0};
-	if (c->covered == 0 || alb_journal_remove(dbdir, c->covered, &y, &e) == 0)
+	if (c->covered == 0 || alb_journal_remove(dbdir, c->covered, y, &e) == 0)
 		c->removed = true;
 	else
 		alb_log_warn("vmmd: compaction: %s (replayed again at the next "
@@ -146,6 +149,7 @@ void compaction_start(struct alb_vmmd *v)
 		return;
 	}
 	c->v = v;
+	c->last = v->stopping;
 	c->t0 = vmmd_now_ms(v);
 	/* the records appended from now on go to a new segment, which this
 	 * compaction does not remove */

@@ -102,14 +102,19 @@ static void test_steps(void **state)
 }
 
 /* A file another name still holds (a backup linked to the state) keeps
- * every byte; so does one that still has its name. */
+ * every byte; so does one that still has its name; with nothing to give
+ * way to (y NULL), a file is left whole to close(), which frees it at
+ * once. */
 static void test_linked_kept(void **state)
 {
 	(void)state;
 	const off_t len = 2 * (off_t)ALB_IO_FREE_STEP + 5;
+	unsigned asked = 0;
+	const struct alb_io_yield y = {count_busy, &asked};
 	make_file("f", len);
 	assert_int_equal(linkat(dirfd_, "f", dirfd_, "g", 0), 0);
-	assert_int_equal(alb_io_unlink_gradually(dirfd_, "g", NULL), 0);
+	assert_int_equal(alb_io_unlink_gradually(dirfd_, "g", &y), 0);
+	assert_int_equal(asked, 0);
 	int fd = openat(dirfd_, "f", O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	assert_int_equal(size_of(fd), len);
@@ -118,9 +123,13 @@ static void test_linked_kept(void **state)
 	assert_int_equal(b, (uint8_t)((size_t)((len - 1) % 65536) * 7));
 	close(fd);
 	fd = openat(dirfd_, "f", O_WRONLY | O_CLOEXEC);
-	alb_io_free_gradually(fd, NULL); /* named: untouched */
+	alb_io_free_gradually(fd, &y); /* named: untouched */
+	assert_int_equal(size_of(fd), len);
+	assert_int_equal(unlinkat(dirfd_, "f", 0), 0);
+	alb_io_free_gradually(fd, NULL); /* at once, by the close */
 	assert_int_equal(size_of(fd), len);
 	close(fd);
+	assert_int_equal(asked, 0);
 }
 
 /* The name goes first; a missing name is its errno; a FIFO planted there
@@ -128,12 +137,16 @@ static void test_linked_kept(void **state)
 static void test_unlink(void **state)
 {
 	(void)state;
+	unsigned asked = 0;
+	const struct alb_io_yield y = {count_busy, &asked};
 	make_file("f", 2 * (off_t)ALB_IO_FREE_STEP + 1);
-	assert_int_equal(alb_io_unlink_gradually(dirfd_, "f", NULL), 0);
+	assert_int_equal(alb_io_unlink_gradually(dirfd_, "f", &y), 0);
+	assert_int_equal(asked, 2);
 	assert_int_equal(faccessat(dirfd_, "f", F_OK, 0), -1);
 	assert_int_equal(alb_io_unlink_gradually(dirfd_, "f", NULL), ENOENT);
 	assert_int_equal(mkfifoat(dirfd_, "fifo", 0600), 0);
-	assert_int_equal(alb_io_unlink_gradually(dirfd_, "fifo", NULL), 0);
+	assert_int_equal(alb_io_unlink_gradually(dirfd_, "fifo", &y), 0);
+	assert_int_equal(asked, 2);
 	assert_int_equal(faccessat(dirfd_, "fifo", F_OK, 0), -1);
 }
 

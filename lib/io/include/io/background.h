@@ -34,9 +34,10 @@ void alb_io_yield_wait(const struct alb_io_yield *y);
 #define ALB_IO_FREE_STEP (8u * 1024u * 1024u)
 
 /** Frees the blocks of fd's file from its end, ALB_IO_FREE_STEP at a time,
- * giving way to y (may be NULL) between steps, when no name is left to it
- * (st_nlink 0: the last link was removed) and it is a regular file that
- * fd may truncate; otherwise does nothing, and close() frees it. Best
+ * giving way to y between steps, when no name is left to it (st_nlink 0:
+ * the last link was removed) and it is a regular file that fd may
+ * truncate; otherwise, or with y NULL (nothing to give way to, as at a
+ * shutdown: at once is faster), does nothing, and close() frees it. Best
  * effort: a step that fails leaves the rest to close(). */
 void alb_io_free_gradually(int fd, const struct alb_io_yield *y);
 
