@@ -19,7 +19,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-
 #include "base/internal.h"
 #include "base/write_all.h"
 #include "io/state_file.h"
@@ -136,6 +135,7 @@ static int keep_backup(int dirfd, const struct replace *rp,
 	rc = alb_io_step(ALB_STATE_STEP_BAK_LINKED, err);
 	if (rc == 0 && rename_over(dirfd, rp->bak_tmp, rp->bak, rp->y) != 0)
 		rc = alb_fail_sys(err, "rename %s to %s", rp->bak_tmp, rp->bak);
+	/* after a failure, the link to the current target goes */
 	unlinkat(dirfd, rp->bak_tmp, 0);
 	if (rc != 0)
 		return rc;
