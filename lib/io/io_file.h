@@ -8,10 +8,6 @@
 
 #include "io/state_file.h"
 
-/** Calls the test hook (alb_state_file_set_hook) at step s: 0, or an
- * injected failure (ALB_ESYS, errno EIO) with its message in err. */
-int alb_io_step(enum alb_state_step s, struct alb_error *err);
-
 /** Opens the directory dbdir (O_DIRECTORY): its descriptor, or ALB_ENOENT
  * when missing, ALB_ESYS. */
 int alb_io_open_dir(const char *dbdir, struct alb_error *err);

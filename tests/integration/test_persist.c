@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "albd_harness.h"
+#include "fault_file.h"
 #include "host_helpers.h"
 #include "io/state_file.h"
 
@@ -33,49 +34,6 @@
 #define BIG_IMAGE (64 * 1024)
 
 static struct harness H;
-static char fault_path[H_PATH + 16], reached_path[H_PATH + 32];
-
-/* ---- faults: the hook reads <root>/fault ("fail N", "crash N",
- * "sleep N MS"), so that the test steers the core in its child ------------ */
-
-static int fault_hook(enum alb_state_step s, void *ctx)
-{
-	(void)ctx;
-	char *t = h_read_file(fault_path, NULL);
-	if (t == NULL)
-		return 0;
-	char what[16] = "";
-	int step = -1, ms = 0;
-	int n = sscanf(t, "%15s %d %d", what, &step, &ms);
-	free(t);
-	if (n < 2 || step != (int)s)
-		return 0;
-	if (strcmp(what, "fail") == 0)
-		return -1;
-	if (strcmp(what, "crash") == 0)
-		_exit(9); /* as kill -9: no cleanup */
-	if (strcmp(what, "sleep") == 0) {
-		h_write_file(reached_path, "1", 1);
-		h_sleep_ms(ms);
-	}
-	return 0;
-}
-
-static void fault_set(const char *fmt, ...)
-{
-	char buf[64];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	assert_int_equal(h_write_file(fault_path, buf, strlen(buf)), 0);
-}
-
-static void fault_clear(void)
-{
-	unlink(fault_path);
-	unlink(reached_path);
-}
 
 /* ---- commands -------------------------------------------------------------- */
 
@@ -257,9 +215,7 @@ static int setup(void **state)
 	(void)state;
 	if (h_setup(&H, "persist") != 0)
 		return -1;
-	snprintf(fault_path, sizeof(fault_path), "%s/fault", H.root);
-	snprintf(reached_path, sizeof(reached_path), "%s/reached", H.root);
-	alb_state_file_set_hook(fault_hook, NULL);
+	fault_install(H.root);
 	return 0;
 }
 
@@ -553,11 +509,6 @@ static void test_torn_corrupt(void **state)
 
 /* ---- compaction ---------------------------------------------------------------------- */
 
-static bool reached(void)
-{
-	return access(reached_path, F_OK) == 0;
-}
-
 /* Creates answer while a compaction (held for 3 s in the threadpool after
  * writing its temporary file) runs. */
 static void test_compaction_under_load(void **state)
@@ -577,9 +528,9 @@ static void test_compaction_under_load(void **state)
 	}
 	fault_set("sleep %d 3000", ALB_STATE_STEP_TMP_WRITTEN);
 	kill(H.pid, SIGHUP);
-	for (int i = 0; i < 250 && !reached(); i++)
+	for (int i = 0; i < 250 && !fault_reached(); i++)
 		h_sleep_ms(20);
-	assert_true(reached());
+	assert_true(fault_reached());
 	int64_t t0 = h_now_us(), worst = 0;
 	for (int i = 4; i < 12; i++) {
 		uk_make(&u[i], false, (uint32_t)i, 0);

@@ -12,6 +12,9 @@
  *   - an empty stream, no stream at all (refused after the command
  *     timeout), a bad image, a client gone mid-stream, a full disk or
  *     tmpdir: nothing made, no file left in images/ or tmpdir;
+ *   - the file's fdatasync, rename or directory fsync failing (injected,
+ *     io's test hook), and albd ending at each of them: nothing made, no
+ *     file left;
  *   - the file damaged or missing under a stopped albd: the start stops
  *     and names it, the files are kept;
  *   - albd killed (SIGKILL) at random instants of uploads: after the
@@ -28,6 +31,7 @@
 #include <openssl/evp.h>
 
 #include "albd_harness.h"
+#include "fault_file.h"
 #include "host_helpers.h"
 #include "io/state_file.h"
 
@@ -227,6 +231,7 @@ static int setup(void **state)
 	(void)state;
 	if (h_setup(&H, "upload") != 0)
 		return -1;
+	fault_install(H.root);
 	snprintf(images_dir, sizeof(images_dir), "%s/images", H.dbdir);
 	start();
 	return 0;
@@ -236,6 +241,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	h_kill_all(&H);
+	fault_clear();
+	alb_state_file_set_hook(NULL, NULL);
 	h_teardown(&H);
 	return 0;
 }
@@ -511,6 +518,50 @@ static void test_damaged_file(void **state)
 	free(img2);
 }
 
+/* The image file failing to become durable (injected: an fdatasync
+ * mid-stream or at the end, the rename, the directory's fsync) refuses the
+ * create and leaves nothing; albd ending at each of those instants (as
+ * under kill -9) leaves, after the restart, no unikernel and no file; and
+ * then the same upload goes through. */
+static void test_sync_faults(void **state)
+{
+	(void)state;
+	const int steps[] = {ALB_STATE_STEP_IMAGE_SYNCED, ALB_STATE_STEP_IMAGE_RENAMED,
+			     ALB_STATE_STEP_IMAGE_DIR_SYNCED};
+	uint8_t *img = image(IMAGE_BYTES, 9);
+	char out[512];
+	uint8_t d[ALB_SHA256_LEN];
+	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		fault_set("fail %d", steps[k]);
+		upload(":f", img, IMAGE_BYTES, out, sizeof(out));
+		if (strstr(out, "injected fault") == NULL)
+			fail_msg("a failure at step %d answered \"%s\"", steps[k], out);
+		assert_int_equal(image_files(), 0);
+		assert_int_equal(leftovers(), 0);
+		assert_false(info_of(":f", d));
+
+		fault_set("crash %d", steps[k]);
+		pid_t p = fork();
+		assert_true(p >= 0);
+		if (p == 0) {
+			upload(":f", img, IMAGE_BYTES, out, sizeof(out));
+			_exit(0);
+		}
+		int ws = h_stop(&H, 0);
+		assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 9);
+		waitpid(p, NULL, 0);
+		fault_clear();
+		start();
+		assert_false(info_of(":f", d));
+		assert_int_equal(image_files(), 0);
+		assert_int_equal(leftovers(), 0);
+	}
+	assert_string_equal(upload(":f", img, IMAGE_BYTES, out, sizeof(out)),
+			    "created unikernel");
+	expect_running(":f", img, IMAGE_BYTES);
+	free(img);
+}
+
 static void test_kill9_uploads(void **state)
 {
 	(void)state;
@@ -563,6 +614,7 @@ static int tests(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_faults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_uploads, setup, teardown),
 	};
 	return cmocka_run_group_tests(list, NULL, NULL);

@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 
 #include "base/write_all.h"
+#include "io/state_file.h"
 #include "vmmd_internal.h"
 
 /* Bytes read back from the page cache at once by a step. */
@@ -126,6 +127,8 @@ static void sync_work(uv_work_t *w)
 	struct step *s = w->data;
 	if (fdatasync(s->u->fd) != 0)
 		s->rc = alb_fail_sys(&s->err, "image file: fdatasync");
+	else
+		s->rc = alb_io_step(ALB_STATE_STEP_IMAGE_SYNCED, &s->err);
 }
 
 /* The bytes from s->done to s->upto into the digest and the stage. */
@@ -176,15 +179,20 @@ static void commit_work(uv_work_t *w)
 		s->rc = alb_fail(&s->err, ALB_ENOMEM, "image digest failed");
 	else if (fdatasync(u->fd) != 0)
 		s->rc = alb_fail_sys(&s->err, "image file: fdatasync");
+	else if ((s->rc = alb_io_step(ALB_STATE_STEP_IMAGE_SYNCED, &s->err)) != 0)
+		return;
 	else if (renameat(dirfd, u->part, dirfd, u->id.name) != 0)
 		s->rc = alb_fail_sys(&s->err, "image file: rename");
 	if (s->rc != 0)
 		return;
 	u->part[0] = '\0'; /* it has its name */
-	if (fsync(dirfd) != 0) {
+	s->rc = alb_io_step(ALB_STATE_STEP_IMAGE_RENAMED, &s->err);
+	if (s->rc == 0 && fsync(dirfd) != 0)
 		s->rc = alb_fail_sys(&s->err, "image directory: fsync");
+	if (s->rc == 0)
+		s->rc = alb_io_step(ALB_STATE_STEP_IMAGE_DIR_SYNCED, &s->err);
+	if (s->rc != 0)
 		unlinkat(dirfd, u->id.name, 0);
-	}
 }
 
 /* ---- on the loop ------------------------------------------------------------- */

@@ -31,8 +31,17 @@ enum alb_state_step {
 	ALB_STATE_STEP_JOURNAL_CREATED, /* new segment created, dir not synced */
 	ALB_STATE_STEP_JOURNAL_WRITTEN, /* records written, not yet fdatasync'ed */
 	ALB_STATE_STEP_JOURNAL_SYNCED,  /* records fdatasync'ed: durable */
-	ALB_STATE_STEP_JOURNAL_REMOVED  /* one compacted segment unlinked */
+	ALB_STATE_STEP_JOURNAL_REMOVED, /* one compacted segment unlinked */
+	/* a streamed image's file (albd's vmmd_upload.c) */
+	ALB_STATE_STEP_IMAGE_SYNCED,    /* its bytes so far fdatasync'ed */
+	ALB_STATE_STEP_IMAGE_RENAMED,   /* whole: renamed from .part */
+	ALB_STATE_STEP_IMAGE_DIR_SYNCED /* images/ fsync'ed: durable */
 };
+
+/** Calls the test hook (alb_state_file_set_hook) at step s: 0, or an
+ * injected failure (ALB_ESYS, errno EIO) with its message in err; the
+ * shipped library has no hook and returns 0. */
+int alb_io_step(enum alb_state_step s, struct alb_error *err);
 
 #ifdef ALB_TEST_HOOKS
 /** Called at each step; a non-zero return makes the operation fail there
