@@ -78,9 +78,9 @@ static void write_stderr(enum alb_log_level level, const char *line)
 	gmtime_r(&ts.tv_sec, &tm);
 	char out[LOG_LINE_OUT];
 	int n = snprintf(out, sizeof(out),
-			 "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ [%s] %s\n",
+			 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ [%s] %s\n",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, names[level],
+			 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, names[level],
 			 line);
 	if (n < 0)
 		return;
