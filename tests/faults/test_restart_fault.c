@@ -131,30 +131,6 @@ static pid_t create(const char *name, const char *bridge, const char *block)
 	return p;
 }
 
-/* True once pid catches SIGUSR1 (SigCgt of /proc/PID/status). */
-static bool catches_usr1(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	char *text = h_read_file(path, NULL);
-	const char *c = text != NULL ? strstr(text, "SigCgt:") : NULL;
-	bool yes = c != NULL &&
-		   (strtoull(c + 7, NULL, 16) & (1ULL << (SIGUSR1 - 1))) != 0;
-	free(text);
-	return yes;
-}
-
-/* The tender fails (exit 2: restart-on-failure restarts it), once it has
- * set up its handler. */
-static void fail_now(pid_t p)
-{
-	if (p <= 0)
-		return;
-	for (int i = 0; i < 200 && !catches_usr1(p); i++)
-		h_sleep_ms(5);
-	kill(p, SIGUSR1);
-}
-
 static char fake[H_PATH], hidden[H_PATH + 8];
 
 static void hide_tender(bool hide)
@@ -179,7 +155,7 @@ static int body(void)
 	/* 1. the tender is missing at restart time, then back */
 	pid_t p = create(":r", NULL, NULL);
 	hide_tender(true);
-	fail_now(p);
+	h_usr1_when_caught(p);
 	h_sleep_ms(1200);
 	F_CHECK(h_tender_of(&H, ":r") == 0, ":r cannot run without a tender");
 	int fails = log_count(":r: restart failed", "tender does not exist");
@@ -194,7 +170,7 @@ static int body(void)
 	/* 2. the bridge is missing at restart time, then back */
 	pid_t q = create(":rb", BR2, NULL);
 	make_bridge(BR2, false);
-	fail_now(q);
+	h_usr1_when_caught(q);
 	h_sleep_ms(500);
 	F_CHECK(h_tender_of(&H, ":rb") == 0, ":rb runs without its bridge");
 	F_CHECK(log_count(":rb: restart failed", "interface br1 does not exist") >= 1,
@@ -206,7 +182,7 @@ static int body(void)
 	/* 3. albd is killed while :r waits for its tender: the next albd's
 	 * restore keeps trying; :rb is adopted meanwhile */
 	hide_tender(true);
-	fail_now(p);
+	h_usr1_when_caught(p);
 	h_sleep_ms(300);
 	h_stop(&H, SIGKILL);
 	F_CHECK(start_albd(), "albd restarts");
@@ -226,7 +202,7 @@ static int body(void)
 	F_CHECK(h_call_is(&H, ":disk", &add, "added block device"), "block add");
 	pid_t b = create(":rd", NULL, "disk");
 	hide_tender(true);
-	fail_now(b);
+	h_usr1_when_caught(b);
 	h_sleep_ms(300);
 	struct alb_command rm = {.kind = ALB_CMD_BLOCK_REMOVE};
 	F_CHECK(h_call_is(&H, ":disk", &rm, "removed block"), "block remove");
@@ -239,7 +215,7 @@ static int body(void)
 	b = wait_new_tender(":rd", b, 8000);
 	F_CHECK(b > 0, ":rd did not run again once its block device was back");
 	hide_tender(true);
-	fail_now(b);
+	h_usr1_when_caught(b);
 	h_sleep_ms(300);
 	F_CHECK(h_call_is(&H, ":rd", &d, "destroyed: removed from restarting"),
 		"destroy during the back-off");

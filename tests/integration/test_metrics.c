@@ -438,7 +438,7 @@ static void test_metrics(void **state)
 	assert_true(h_call_is(&h, PATH "f", &cf, "created unikernel"));
 	pid_t cpid = h_tender_of(&h, ":c");
 	assert_true(cpid > 0);
-	assert_int_equal(kill(cpid, SIGUSR1), 0);
+	h_usr1_when_caught(cpid);
 	wait_value(pport[0], "alb_unikernel_restarts_total", "cause=\"failure\"", 1);
 	wait_value(pport[0], "alb_unikernel_failures_total", "", 2);
 	wait_value(pport[0], "alb_usage_unikernels", "domain=\":\"", 2);

@@ -403,6 +403,31 @@ static inline pid_t h_tender_of(const struct harness *h, const char *name)
 	return h_tenders_of(h, name, &pid, 1) == 1 ? pid : 0;
 }
 
+/* True once pid catches SIGUSR1 (SigCgt of /proc/PID/status). */
+static inline bool h_catches_usr1(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	char *text = h_read_file(path, NULL);
+	const char *c = text != NULL ? strstr(text, "SigCgt:") : NULL;
+	bool yes = c != NULL &&
+		   (strtoull(c + 7, NULL, 16) & (1ULL << (SIGUSR1 - 1))) != 0;
+	free(text);
+	return yes;
+}
+
+/* Sends SIGUSR1 to a fake tender run with --usr1-exit=N once it has set
+ * up its handler (a signal sent before would kill it instead of making it
+ * exit with N); up to a second. */
+static inline void h_usr1_when_caught(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	for (int i = 0; i < 200 && !h_catches_usr1(pid); i++)
+		h_sleep_ms(5);
+	kill(pid, SIGUSR1);
+}
+
 static inline int h_count_taps_cb(void *ctx, int ifindex, const char *ifname,
 				  const struct alb_ifdata *d)
 {
