@@ -135,10 +135,11 @@ static int keep_backup(int dirfd, const struct replace *rp,
 	rc = alb_io_step(ALB_STATE_STEP_BAK_LINKED, err);
 	if (rc == 0 && rename_over(dirfd, rp->bak_tmp, rp->bak, rp->y) != 0)
 		rc = alb_fail_sys(err, "rename %s to %s", rp->bak_tmp, rp->bak);
-	/* after a failure, the link to the current target goes */
-	unlinkat(dirfd, rp->bak_tmp, 0);
-	if (rc != 0)
+	if (rc != 0) {
+		/* the link to the current target goes */
+		unlinkat(dirfd, rp->bak_tmp, 0);
 		return rc;
+	}
 	return alb_io_step(ALB_STATE_STEP_BAK_REPLACED, err);
 }
 

@@ -259,18 +259,11 @@ struct closing {
 	int fd;
 };
 
-/* A file freed from the threadpool goes a step at a time without waiting
- * between steps: a pool thread is not held waiting for the journal's
- * appends, which need one too. */
-static bool never_busy(void *ctx)
-{
-	(void)ctx;
-	return false;
-}
-
 static void close_work(uv_work_t *w)
 {
-	static const struct alb_io_yield steps = {never_busy, NULL};
+	/* a step at a time without waiting between steps: a pool thread is
+	 * not held waiting for the journal's appends, which need one too */
+	static const struct alb_io_yield steps = {NULL, NULL};
 	int fd = ((struct closing *)w->data)->fd;
 	alb_io_free_gradually(fd, &steps);
 	close(fd);

@@ -66,7 +66,6 @@ int snapshot_write(const char *dbdir, const struct snapshot *s,
 		   const struct alb_io_yield *y, uint64_t *bytes,
 		   struct alb_error *err);
 
-
 /* ---- the journal (vmmd_journal.c) ------------------------------------------- */
 
 /** Starts an append of the queued records if none runs and none waits for

@@ -122,13 +122,18 @@ static void upload_fail(struct upload *u, const char *why)
 
 /* ---- in the threadpool --------------------------------------------------------- */
 
+/* The file's bytes so far made durable: 0 or an ALB_E* code in err. */
+static int sync_file(struct upload *u, struct alb_error *err)
+{
+	if (fdatasync(u->fd) != 0)
+		return alb_fail_sys(err, "image file: fdatasync");
+	return alb_io_step(ALB_STATE_STEP_IMAGE_SYNCED, err);
+}
+
 static void sync_work(uv_work_t *w)
 {
 	struct step *s = w->data;
-	if (fdatasync(s->u->fd) != 0)
-		s->rc = alb_fail_sys(&s->err, "image file: fdatasync");
-	else
-		s->rc = alb_io_step(ALB_STATE_STEP_IMAGE_SYNCED, &s->err);
+	s->rc = sync_file(s->u, &s->err);
 }
 
 /* The bytes from s->done to s->upto into the digest and the stage. */
@@ -177,11 +182,9 @@ static void commit_work(uv_work_t *w)
 	}
 	if (EVP_DigestFinal_ex(u->md, u->id.sha256, &n) != 1)
 		s->rc = alb_fail(&s->err, ALB_ENOMEM, "image digest failed");
-	else if (fdatasync(u->fd) != 0)
-		s->rc = alb_fail_sys(&s->err, "image file: fdatasync");
-	else if ((s->rc = alb_io_step(ALB_STATE_STEP_IMAGE_SYNCED, &s->err)) != 0)
-		return;
-	else if (renameat(dirfd, u->part, dirfd, u->id.name) != 0)
+	else
+		s->rc = sync_file(u, &s->err);
+	if (s->rc == 0 && renameat(dirfd, u->part, dirfd, u->id.name) != 0)
 		s->rc = alb_fail_sys(&s->err, "image file: rename");
 	if (s->rc != 0)
 		return;

@@ -91,6 +91,15 @@ static void test_steps(void **state)
 	assert_int_equal(size_of(fd), 1);
 	close(fd);
 
+	/* no busy(): in steps all the same, never waiting */
+	make_file("f", len);
+	fd = openat(dirfd_, "f", O_WRONLY | O_CLOEXEC);
+	assert_int_equal(unlinkat(dirfd_, "f", 0), 0);
+	const struct alb_io_yield steps = {NULL, NULL};
+	alb_io_free_gradually(fd, &steps);
+	assert_int_equal(size_of(fd), 1);
+	close(fd);
+
 	make_file("f", (off_t)ALB_IO_FREE_STEP);
 	fd = openat(dirfd_, "f", O_WRONLY | O_CLOEXEC);
 	assert_int_equal(unlinkat(dirfd_, "f", 0), 0);
