@@ -143,6 +143,20 @@ int alb_journal_create(const char *dbdir, uint64_t id, struct alb_error *err)
 	return rc != 0 ? rc : fd;
 }
 
+int alb_journal_discard(const char *dbdir, uint64_t id, struct alb_error *err)
+{
+	char name[SEG_NAME_BUF];
+	seg_name(id, name);
+	int dfd = open(dbdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return alb_fail_sys(err, "%s: open", dbdir);
+	int rc = 0;
+	if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT)
+		rc = alb_fail_sys(err, "%s/%s: unlink", dbdir, name);
+	close(dfd);
+	return rc;
+}
+
 int alb_journal_append(int fd, const struct iovec *iov, size_t n,
 		       uint64_t *size, struct alb_error *err)
 {

@@ -1014,6 +1014,8 @@ struct alb_vmmd {
 	uint64_t j_size;         /* its length */
 	uint64_t j_bytes;        /* appended since the last compaction began */
 	bool j_backoff;          /* an append failed: retry on the timer */
+	bool j_no_ahead;         /* making a segment ahead failed: no more
+				  * until an append succeeds */
 	bool j_uncompacted;      /* segments hold what the state file lacks */
 	bool j_final_tried;      /* the last append was tried at shutdown */
 	bool durable_broken;     /* a durable change could not be applied */

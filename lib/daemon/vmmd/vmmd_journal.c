@@ -240,7 +240,7 @@ static void batch_work(uv_work_t *w)
 	size_t n = 0;
 	for (struct vlist *e = b->recs.next; e != &b->recs; e = e->next)
 		n++;
-	struct iovec *iov = calloc(5 * n, sizeof(*iov));
+	struct iovec *iov = calloc(5 * n + 1, sizeof(*iov));
 	if (iov == NULL) {
 		b->rc = alb_fail(&b->err, ALB_ENOMEM, "out of memory");
 		return;
@@ -270,7 +270,8 @@ static void batch_work(uv_work_t *w)
 		}
 		b->size = 0;
 	}
-	b->rc = alb_journal_append(b->fd, iov, k, &b->size, &b->err);
+	if (k > 0)
+		b->rc = alb_journal_append(b->fd, iov, k, &b->size, &b->err);
 	if (b->rc != 0) {
 		/* the message names the file */
 		struct alb_error e = b->err;
@@ -347,6 +348,7 @@ static void batch_after(uv_work_t *w, int status)
 	v->j_batch = NULL;
 	struct vlist done;
 	vlist_init(&done);
+	bool ahead = vlist_empty(&b->recs); /* only the segment made */
 	if (b->fd >= 0 && b->fd != v->j_fd) {
 		/* a new segment: appended to from now on, or abandoned */
 		if (v->j_fd >= 0)
@@ -356,7 +358,17 @@ static void batch_after(uv_work_t *w, int status)
 	} else if (b->fd < 0) {
 		v->j_seg = b->seg; /* its number is used (maybe half-made) */
 	}
-	if (b->rc == 0) {
+	if (b->rc == 0 && ahead) {
+		alb_log_debug("vmmd: journal: segment %llu made ahead",
+			      (unsigned long long)v->j_seg);
+		v->j_size = 0;
+	} else if (ahead) {
+		/* the next append makes it, and says why it cannot */
+		alb_log_warn("vmmd: journal: the next segment could not be made "
+			     "ahead: %s", b->err.msg);
+		v->j_no_ahead = true;
+	} else if (b->rc == 0) {
+		v->j_no_ahead = false;
 		alb_log_debug("vmmd: journal: %llu bytes appended to segment %llu",
 			      (unsigned long long)b->bytes,
 			      (unsigned long long)v->j_seg);
@@ -427,7 +439,14 @@ static void batch_after(uv_work_t *w, int status)
 
 void journal_kick(struct alb_vmmd *v)
 {
-	if (v->j_batch != NULL || v->j_backoff || vlist_empty(&v->j_pending))
+	if (v->j_batch != NULL || v->j_backoff)
+		return;
+	/* nothing queued: the next segment is made ahead (after a start, a
+	 * compaction, a failure), so that the next change does not wait for
+	 * the creation and its directory fsync */
+	if (vlist_empty(&v->j_pending) &&
+	    (v->j_fd >= 0 || v->j_no_ahead || v->stopping || !v->persist_live ||
+	     v->compact_wanted))
 		return;
 	struct jbatch *b = calloc(1, sizeof(*b));
 	if (b == NULL) {
@@ -438,10 +457,12 @@ void journal_kick(struct alb_vmmd *v)
 	b->v = v;
 	vlist_init(&b->recs);
 	/* all that is queued goes into this append */
-	b->recs = v->j_pending;
-	b->recs.next->prev = &b->recs;
-	b->recs.prev->next = &b->recs;
-	vlist_init(&v->j_pending);
+	if (!vlist_empty(&v->j_pending)) {
+		b->recs = v->j_pending;
+		b->recs.next->prev = &b->recs;
+		b->recs.prev->next = &b->recs;
+		vlist_init(&v->j_pending);
+	}
 	b->fd = v->j_fd;
 	b->seg = v->j_fd >= 0 ? v->j_seg : v->j_seg + 1;
 	b->size = v->j_size;

@@ -168,6 +168,7 @@ void compaction_start(struct alb_vmmd *v)
 	c->work.data = c;
 	v->compacting = c;
 	uv_queue_work(v->loop, &c->work, compact_work, compact_after);
+	journal_kick(v); /* the segment after it, made ahead */
 }
 
 void persist_compact(struct alb_vmmd *v)
@@ -444,6 +445,7 @@ void persist_restore(struct alb_vmmd *v, struct alb_state *st)
 	/* a journal was replayed: the state file catches up now */
 	if (v->j_uncompacted)
 		persist_compact(v);
+	journal_kick(v); /* the first segment, made ahead */
 	if (st == NULL)
 		return;
 	size_t *order = calloc(st->n_unikernels ? st->n_unikernels : 1,
@@ -512,6 +514,12 @@ bool persist_close(struct alb_vmmd *v)
 	if (v->j_fd >= 0) {
 		close(v->j_fd);
 		v->j_fd = -1;
+		/* one made ahead and never used: a clean shutdown leaves no
+		 * segment behind */
+		struct alb_error err = {0};
+		if (v->j_size == 0 &&
+		    alb_journal_discard(v->dbdir, v->j_seg, &err) != 0)
+			alb_log_warn("vmmd: journal: %s", err.msg);
 	}
 	if (v->timers_open) {
 		v->timers_open = false;

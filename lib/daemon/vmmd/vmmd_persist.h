@@ -69,7 +69,8 @@ int snapshot_write(const char *dbdir, const struct snapshot *s,
 /* ---- the journal (vmmd_journal.c) ------------------------------------------- */
 
 /** Starts an append of the queued records if none runs and none waits for
- * its retry. */
+ * its retry; with none queued and no segment open, makes the next segment
+ * ahead (an append of no record). */
 void journal_kick(struct alb_vmmd *v);
 /** Frees queued records (their waiters are not called: core freed). */
 void journal_free(struct alb_vmmd *v);

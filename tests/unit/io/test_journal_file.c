@@ -511,6 +511,17 @@ static void test_segments(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(ids[0], 10);
 	free(ids);
+	/* a segment made ahead and never used goes; a missing one is no
+	 * error, the others stay */
+	fd = alb_journal_create(dir, 11, NULL);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(alb_journal_discard(dir, 11, NULL), 0);
+	assert_int_equal(alb_journal_discard(dir, 12, NULL), 0);
+	assert_int_equal(alb_journal_list(dir, &ids, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 10);
+	free(ids);
 	/* names that look like segments but are not are refused */
 	const char *odd[3] = {"journal.01", "journal.x", "journal.0"};
 	for (int i = 0; i < 3; i++) {

@@ -36,6 +36,11 @@ int alb_journal_list(const char *dbdir, uint64_t **ids, size_t *n,
  * (ALB_EEXIST when it exists). */
 int alb_journal_create(const char *dbdir, uint64_t id, struct alb_error *err);
 
+/** Removes segment id of dbdir, which holds no record (one made ahead and
+ * never appended to); a missing one is no error. The removal need not be
+ * durable: an empty segment found at a start changes nothing. */
+int alb_journal_discard(const char *dbdir, uint64_t id, struct alb_error *err);
+
 /** Appends iov[0..n) to the segment open as fd whose length is *size, and
  * fdatasyncs it: 0 and *size grown, or an error after which the segment
  * is cut back to *size (as far as the system lets us: a failed cut leaves
