@@ -247,6 +247,41 @@ static inline int h_count_files(const char *dir, const char *suffix)
 /* ---- the host's view ------------------------------------------------------- */
 
 /* Pids of processes whose argv[0] is the harness's tender (up to max). */
+/* Tries at reading a command line that is still empty (h_tenders). */
+#define H_CMDLINE_TRIES 200
+
+/* The state letter of /proc/PID/stat ('R', 'S', 'Z', ...), or 0. */
+static inline char h_proc_state(long pid);
+
+/* Whether pid, whose command line is empty, may be a process being
+ * exec'ed: a user process (its executable known, unlike a kernel
+ * thread's) that is no zombie. */
+static inline bool h_proc_execing(long pid)
+{
+	char path[64], exe[H_PATH];
+	snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+	if (readlink(path, exe, sizeof(exe)) <= 0)
+		return false;
+	char st = h_proc_state(pid);
+	return st != 0 && st != 'Z' && st != 'X';
+}
+
+static inline char h_proc_state(long pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return 0;
+	buf[r] = '\0';
+	const char *p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' ? p[2] : 0;
+}
+
 static inline int h_tenders(const struct harness *h, pid_t *pids, int max)
 {
 	DIR *d = opendir("/proc");
@@ -261,12 +296,23 @@ static inline int h_tenders(const struct harness *h, pid_t *pids, int max)
 		if (*end != '\0' || pid <= 0)
 			continue;
 		char path[64], arg0[H_PATH + 2];
-		snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t r = read(fd, arg0, sizeof(arg0) - 1);
-		close(fd);
+		ssize_t r = 0;
+		/* a process the kernel is still exec'ing (a tender right
+		 * after its spawn returned: CLONE_VFORK lets the parent go
+		 * before the new command line is in place) shows an empty
+		 * one for a moment, as a zombie does for ever */
+		for (int tries = 0; r <= 0 && tries < H_CMDLINE_TRIES; tries++) {
+			if (tries > 0 && !h_proc_execing(pid))
+				break;
+			if (tries > 0)
+				h_sleep_ms(1);
+			snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				break;
+			r = read(fd, arg0, sizeof(arg0) - 1);
+			close(fd);
+		}
 		if (r <= 0)
 			continue;
 		arg0[r] = '\0';
