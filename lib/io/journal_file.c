@@ -147,13 +147,13 @@ int alb_journal_discard(const char *dbdir, uint64_t id, struct alb_error *err)
 {
 	char name[SEG_NAME_BUF];
 	seg_name(id, name);
-	int dfd = open(dbdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return alb_fail_sys(err, "%s: open", dbdir);
+	int dirfd = alb_io_open_dir(dbdir, err);
+	if (dirfd < 0)
+		return dirfd;
 	int rc = 0;
-	if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT)
-		rc = alb_fail_sys(err, "%s/%s: unlink", dbdir, name);
-	close(dfd);
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+		rc = alb_fail_sys(err, "unlink %s/%s", dbdir, name);
+	close(dirfd);
 	return rc;
 }
 

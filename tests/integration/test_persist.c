@@ -695,6 +695,45 @@ static int run_albd(const char *arg1, const char *arg2)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The next segment is made ahead; when that fails, albd serves on: the
+ * next append makes the segment itself, and a change that cannot be made
+ * durable is refused. */
+static void test_segment_ahead_fails(void **state)
+{
+	(void)state;
+	fault_set("fail %d", ALB_STATE_STEP_JOURNAL_CREATED);
+	start();
+	struct uk a, b;
+	uk_make(&a, false, 1, 0);
+	uk_make(&b, false, 2, 0);
+	assert_true(call_starts(":a", &a.cmd, "could not create unikernel, its "
+					      "state was not written: "));
+	assert_int_equal(count_segments(), 0);
+	/* the disk is back: no restart needed */
+	fault_clear();
+	assert_true(call_starts(":a", &a.cmd, "created unikernel"));
+	assert_int_equal(filled_segments(), 1);
+	/* each failed try used a number (the one ahead, the refused
+	 * create's), and a failure made albd stop trying ahead */
+	char seg[H_PATH + 32], want[H_PATH + 32];
+	last_segment(seg, sizeof(seg));
+	snprintf(want, sizeof(want), "%s/journal.3", H.dbdir);
+	assert_string_equal(seg, want);
+	/* after a compaction, segments are made ahead again */
+	kill(H.pid, SIGHUP);
+	for (int i = 0; i < 250 && (filled_segments() > 0 ||
+				    count_segments() == 0); i++)
+		h_sleep_ms(20);
+	assert_int_equal(filled_segments(), 0);
+	assert_int_equal(count_segments(), 1);
+	assert_true(call_starts(":b", &b.cmd, "created unikernel"));
+	stop_clean();
+	expect_state_file(":a,:b");
+	assert_int_equal(count_segments(), 0);
+	uk_free(&a);
+	uk_free(&b);
+}
+
 static void test_albd_compact(void **state)
 {
 	(void)state;
@@ -753,6 +792,8 @@ static int tests(void)
 		cmocka_unit_test_setup_teardown(test_compaction_crash, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_interop_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_segment_ahead_fails, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_albd_compact, setup, teardown),
 	};
 	return cmocka_run_group_tests(list, NULL, NULL);

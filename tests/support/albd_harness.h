@@ -246,42 +246,44 @@ static inline int h_count_files(const char *dir, const char *suffix)
 
 /* ---- the host's view ------------------------------------------------------- */
 
-/* Pids of processes whose argv[0] is the harness's tender (up to max). */
-/* Tries at reading a command line that is still empty (h_tenders). */
-#define H_CMDLINE_TRIES 200
-
-/* The state letter of /proc/PID/stat ('R', 'S', 'Z', ...), or 0. */
-static inline char h_proc_state(long pid);
-
-/* Whether pid, whose command line is empty, may be a process being
- * exec'ed: a user process (its executable known, unlike a kernel
- * thread's) that is no zombie. */
-static inline bool h_proc_execing(long pid)
+/* The command line of pid (NUL-separated, NUL-terminated) into buf; its
+ * length, 0 when it is gone or a zombie. */
+static inline size_t h_cmdline(pid_t pid, char *buf, size_t size)
 {
-	char path[64], exe[H_PATH];
-	snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
-	if (readlink(path, exe, sizeof(exe)) <= 0)
-		return false;
-	char st = h_proc_state(pid);
-	return st != 0 && st != 'Z' && st != 'X';
-}
-
-static inline char h_proc_state(long pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	ssize_t r = read(fd, buf, sizeof(buf) - 1);
+	ssize_t r = read(fd, buf, size - 1);
 	close(fd);
 	if (r <= 0)
 		return 0;
 	buf[r] = '\0';
-	const char *p = strrchr(buf, ')');
-	return p != NULL && p[1] == ' ' ? p[2] : 0;
+	return (size_t)r;
 }
 
+/* Tries at reading a command line that is still empty (h_tenders). */
+#define H_CMDLINE_TRIES 200
+
+/* Whether pid, whose command line is empty, may be a process being
+ * exec'ed: a user process (its executable known, unlike a kernel
+ * thread's) that is no zombie. */
+static inline bool h_proc_execing(pid_t pid)
+{
+	char path[64], exe[H_PATH];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (readlink(path, exe, sizeof(exe)) <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	char *text = h_read_file(path, NULL);
+	const char *st = text != NULL ? strstr(text, "State:\t") : NULL;
+	bool live = st != NULL && st[7] != 'Z' && st[7] != 'X';
+	free(text);
+	return live;
+}
+
+/* Pids of processes whose argv[0] is the harness's tender (up to max). */
 static inline int h_tenders(const struct harness *h, pid_t *pids, int max)
 {
 	DIR *d = opendir("/proc");
@@ -295,28 +297,19 @@ static inline int h_tenders(const struct harness *h, pid_t *pids, int max)
 		long pid = strtol(e->d_name, &end, 10);
 		if (*end != '\0' || pid <= 0)
 			continue;
-		char path[64], arg0[H_PATH + 2];
-		ssize_t r = 0;
+		char arg0[H_PATH + 2];
 		/* a process the kernel is still exec'ing (a tender right
 		 * after its spawn returned: CLONE_VFORK lets the parent go
 		 * before the new command line is in place) shows an empty
 		 * one for a moment, as a zombie does for ever */
-		for (int tries = 0; r <= 0 && tries < H_CMDLINE_TRIES; tries++) {
-			if (tries > 0 && !h_proc_execing(pid))
-				break;
-			if (tries > 0)
-				h_sleep_ms(1);
-			snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				break;
-			r = read(fd, arg0, sizeof(arg0) - 1);
-			close(fd);
+		size_t r = h_cmdline((pid_t)pid, arg0, sizeof(arg0));
+		for (int t = 1; r == 0 && t < H_CMDLINE_TRIES &&
+				h_proc_execing((pid_t)pid); t++) {
+			h_sleep_ms(1);
+			r = h_cmdline((pid_t)pid, arg0, sizeof(arg0));
 		}
-		if (r <= 0)
+		if (r == 0)
 			continue;
-		arg0[r] = '\0';
-		/* a zombie has an empty command line: not counted */
 		if (strlen(arg0) == tl && memcmp(arg0, h->tender, tl) == 0) {
 			if (pids != NULL && n < max)
 				pids[n] = (pid_t)pid;
@@ -335,23 +328,6 @@ static inline bool h_cmdline_has(const char *cmd, size_t len, const char *arg)
 		if (strcmp(cmd + i, arg) == 0)
 			return true;
 	return false;
-}
-
-/* The command line of pid (NUL-separated, NUL-terminated) into buf; its
- * length, 0 when it is gone or a zombie. */
-static inline size_t h_cmdline(pid_t pid, char *buf, size_t size)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t r = read(fd, buf, size - 1);
-	close(fd);
-	if (r <= 0)
-		return 0;
-	buf[r] = '\0';
-	return (size_t)r;
 }
 
 /* The number after label at the start of a line of /proc/<pid>/<file>
