@@ -753,10 +753,13 @@ void adopt_survivors(struct alb_vmmd *v, const struct alb_state *st);
 struct spawning {
 	pid_t pid;
 	unsigned long long starttime;
+	bool named; /* ALB_SPAWN_COMM when listed (else an exec under way) */
 };
 
-/** The processes (not zombies, not us) named ALB_SPAWN_COMM now: a
- * malloc'd array of *n (free()), NULL when none. */
+/** The processes (not zombies, not us) named ALB_SPAWN_COMM now, and those
+ * whose exec is under way (renamed, arguments not set yet: such a spawn
+ * has left its name but is not done): a malloc'd array of *n (free()),
+ * NULL when none. */
 struct spawning *spawning_list(size_t *n);
 /** True while p has not exec'd (nor exited): its name is still
  * ALB_SPAWN_COMM, or its exec has not set its arguments yet. */
@@ -765,8 +768,8 @@ struct stat;
 /** stat() of p's fd 0 (its console once the spawn has set it up); false
  * when p is gone. */
 bool spawning_console(const struct spawning *p, struct stat *st);
-/** Waits up to ms for every process named ALB_SPAWN_COMM to exec or exit
- * (logged when there is any); how many did not. */
+/** Waits up to ms for every process spawning_list() lists to exec or exit
+ * (logged when one is named ALB_SPAWN_COMM); how many did not. */
 size_t spawns_settle(unsigned ms);
 
 /* ---- our console FIFO readers (vmmd_keep.c) ------------------------------- */

@@ -11,10 +11,12 @@
  * them for its exec, the child holds the dead daemon's lock files and
  * namespace socket), the core waits up to VMMD_SPAWN_SETTLE_MS for every
  * process so named to exec or exit, so that the scan that follows sees
- * the tender it exec'd. One still there after the wait whose console is
- * the FIFO or log file of a spawn record of this tmpdir is killed by the
- * adoption (vmmd_adopt.c): it runs no unikernel yet, and would run one
- * unsupervised.
+ * the tender it exec'd. An exec renames the process before it sets the new
+ * command line, so every process whose exec is under way (an empty command
+ * line, an executable) is waited for too. One still there after the wait
+ * whose console is the FIFO or log file of a spawn record of this tmpdir
+ * is killed by the adoption (vmmd_adopt.c): it runs no unikernel yet, and
+ * would run one unsupervised.
  * SPDX-License-Identifier: ISC */
 #include <dirent.h>
 #include <errno.h>
@@ -66,10 +68,41 @@ static bool read_stat(pid_t pid, char comm[ALB_SPAWN_COMM_BUF], char *state,
 	return true;
 }
 
-/* A process that runs (not a zombie) under the name ALB_SPAWN_COMM. */
-static bool named_spawn(const char *comm, char state)
+/* True when /proc/PID/cmdline is empty: a kernel thread, a zombie, or an
+ * exec under way (the new command line is set at its end). */
+static bool cmdline_empty(pid_t pid)
 {
-	return state != 'Z' && state != 'X' && strcmp(comm, ALB_SPAWN_COMM) == 0;
+	char path[64], c;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	ssize_t n = read(fd, &c, 1);
+	close(fd);
+	return n <= 0;
+}
+
+/* True while pid's exec is under way: the kernel has renamed it and set
+ * its new executable but not its arguments yet (a kernel thread has no
+ * executable). */
+static bool execing(pid_t pid)
+{
+	char path[64], exe[8];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	return cmdline_empty(pid) && readlink(path, exe, sizeof(exe)) > 0;
+}
+
+/* A process that runs (not a zombie) under the name ALB_SPAWN_COMM, or one
+ * whose exec is under way: a spawn renamed by its exec is not done until
+ * the exec has set its arguments, and the /proc scan that follows would
+ * miss it. */
+static bool spawn_of_interest(pid_t pid, const char *comm, char state,
+			      bool *named)
+{
+	if (state == 'Z' || state == 'X')
+		return false;
+	*named = strcmp(comm, ALB_SPAWN_COMM) == 0;
+	return *named || execing(pid);
 }
 
 struct spawning *spawning_list(size_t *n)
@@ -90,9 +123,10 @@ struct spawning *spawning_list(size_t *n)
 		long pid = strtol(e->d_name, &end, 10);
 		char comm[ALB_SPAWN_COMM_BUF], state;
 		unsigned long long st;
+		bool named;
 		if (*end != '\0' || pid <= 1 || pid == self ||
 		    !read_stat((pid_t)pid, comm, &state, &st) ||
-		    !named_spawn(comm, state))
+		    !spawn_of_interest((pid_t)pid, comm, state, &named))
 			continue;
 		if (*n == cap) {
 			size_t c = cap ? 2 * cap : 8;
@@ -105,24 +139,10 @@ struct spawning *spawning_list(size_t *n)
 			list = l;
 			cap = c;
 		}
-		list[(*n)++] = (struct spawning){(pid_t)pid, st};
+		list[(*n)++] = (struct spawning){(pid_t)pid, st, named};
 	}
 	closedir(d);
 	return list;
-}
-
-/* True when /proc/PID/cmdline is empty: a kernel thread, a zombie, or an
- * exec under way (the new command line is set at its end). */
-static bool cmdline_empty(pid_t pid)
-{
-	char path[64], c;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;
-	ssize_t n = read(fd, &c, 1);
-	close(fd);
-	return n <= 0;
 }
 
 bool spawning_still(const struct spawning *p)
@@ -156,13 +176,14 @@ size_t spawns_settle(unsigned ms)
 {
 	size_t n = 0;
 	struct spawning *list = spawning_list(&n);
-	if (n == 0) {
-		free(list);
-		return 0;
-	}
-	alb_log_warn("vmmd: waiting up to %u ms for %zu tender spawns (processes "
-		     "named %s) to exec: a daemon may have died spawning them",
-		     ms, n, ALB_SPAWN_COMM);
+	size_t named = 0;
+	for (size_t i = 0; i < n; i++)
+		named += list[i].named;
+	/* an exec under way elsewhere on the host ends in a moment, unlogged */
+	if (named > 0)
+		alb_log_warn("vmmd: waiting up to %u ms for %zu tender spawns "
+			     "(processes named %s) to exec: a daemon may have "
+			     "died spawning them", ms, named, ALB_SPAWN_COMM);
 	uint64_t end = now_ms() + ms;
 	for (;;) {
 		size_t k = 0;

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -668,6 +670,111 @@ static void test_spawning(void **state)
 	close(rel_a);
 }
 
+/* Fields 48 and 51 of /proc/self/stat: where the command line starts and
+ * the environment ends (the top of the initial stack). */
+static bool args_area(unsigned long *start, unsigned long *end)
+{
+	char buf[2048];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	char *f = strrchr(buf, ')');
+	for (int i = 2; i < 48 && f != NULL; i++) /* f at field i's space */
+		f = strchr(f + 1, ' ');
+	unsigned long env_start;
+	return f != NULL &&
+	       sscanf(f, " %lu %*u %lu %lu", start, &env_start, end) == 3;
+}
+
+struct execing_pipes {
+	int release; /* read end: a byte makes the child exec */
+	int ready;   /* write end: its status once it looks so */
+};
+
+/* The child of execing_child(), on a stack of its own: the one it was
+ * forked on may share a page with its arguments. */
+static int execing_body(void *arg)
+{
+	struct execing_pipes pp = *(struct execing_pipes *)arg;
+	prctl(PR_SET_NAME, "tender");
+	unsigned long start, end, page = (unsigned long)getpagesize();
+	char st = 1;
+	if (args_area(&start, &end)) {
+		start &= ~(page - 1);
+		end = (end + page - 1) & ~(page - 1);
+		st = munmap((void *)start, end - start) == 0 ? 0 : 1;
+	}
+	/* from here on: no environment, no auxiliary vector */
+	if (write(pp.ready, &st, 1) != 1 || st != 0)
+		_exit(1);
+	char c, *argv[] = {"sleep", "30", NULL}, *envp[] = {NULL};
+	if (read(pp.release, &c, 1) == 1)
+		execve("/bin/sleep", argv, envp);
+	_exit(0);
+}
+
+/* A child that looks like a process whose exec is under way: renamed, its
+ * executable readable, its command line empty (the pages holding its
+ * arguments unmapped, as they are not set yet in an exec's new memory). A
+ * byte on *release makes it exec /bin/sleep 30 (with no environment:
+ * environ is gone). Its first byte on *ready is 0 once it looks so. */
+static pid_t execing_child(int *release, int *ready)
+{
+	enum { STACK = 256 * 1024 };
+	int p[2], r[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(r, O_CLOEXEC), 0);
+	char *stack = mmap(NULL, STACK, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	assert_true(stack != MAP_FAILED);
+	struct execing_pipes pp = {p[0], r[1]};
+	fflush(stdout);
+	pid_t pid = clone(execing_body, stack + STACK, SIGCHLD, &pp);
+	assert_true(pid > 0);
+	munmap(stack, STACK);
+	close(p[0]);
+	close(r[1]);
+	*release = p[1];
+	*ready = r[0];
+	return pid;
+}
+
+/* A spawn already renamed by its exec but whose exec has not set its
+ * arguments yet is still waited for (the /proc scan after the wait would
+ * miss it), without a warning about tender spawns. */
+static void test_spawn_execing(void **state)
+{
+	(void)state;
+	int rel, ready;
+	pid_t c = execing_child(&rel, &ready);
+	char st = 1;
+	assert_int_equal(read(ready, &st, 1), 1);
+	close(ready);
+	assert_int_equal(st, 0);
+	size_t n = 0;
+	struct spawning *l = spawning_list(&n);
+	const struct spawning *sc = listed(l, n, c);
+	assert_non_null(sc);
+	assert_false(sc->named);
+	assert_true(spawning_still(sc));
+	struct spawning kc = *sc;
+	free(l);
+	assert_int_equal(spawns_settle(20), 1);
+	/* its exec done: no longer waited for */
+	assert_int_equal(write(rel, "x", 1), 1);
+	assert_int_equal(spawns_settle(5000), 0);
+	assert_false(spawning_still(&kc));
+	kill(c, SIGKILL);
+	int ws;
+	assert_int_equal(waitpid(c, &ws, 0), c);
+	assert_true(WIFSIGNALED(ws));
+	close(rel);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_lock_netns),
 		cmocka_unit_test_setup_teardown(test_vmmd_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spawning, setup, teardown),
+		cmocka_unit_test(test_spawn_execing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
