@@ -30,6 +30,7 @@
  *   usage: bench-remote_upload [MiB...]      (default: 16 64)
  * SPDX-License-Identifier: ISC */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <limits.h>
 #include <net/if.h>
 #include <pthread.h>
@@ -151,20 +152,33 @@ static pid_t spawn(char *const *argv)
 	return pid;
 }
 
-/* CPU time (user + system) of a running process so far, in us. */
+/* CPU time of a running process so far, in us: the time on a CPU of each
+ * of its threads (/proc/PID/task/TID/schedstat, in ns; a clock tick is too
+ * coarse for a run of a few hundred ms). */
 static int64_t proc_cpu_us(pid_t pid)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	unsigned long long ut = 0, st = 0;
-	/* fields 14 and 15; comm (2) has no spaces here */
-	if (f == NULL || fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-				"%llu %llu", &ut, &st) != 2)
-		ut = st = 0;
-	if (f != NULL)
-		fclose(f);
-	return (int64_t)(ut + st) * 1000000 / sysconf(_SC_CLK_TCK);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return 0;
+	unsigned long long ns = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char f[sizeof(path) + sizeof(e->d_name) + 16];
+		snprintf(f, sizeof(f), "/proc/%d/task/%s/schedstat", (int)pid,
+			 e->d_name);
+		FILE *fp = fopen(f, "re");
+		unsigned long long t = 0;
+		if (fp != NULL && fscanf(fp, "%llu", &t) == 1)
+			ns += t;
+		if (fp != NULL)
+			fclose(fp);
+	}
+	closedir(d);
+	return (int64_t)(ns / 1000);
 }
 
 static bool port_open(void)
@@ -310,6 +324,7 @@ static double durable_ms(size_t mib)
  * tmpdir's daemon: wall time, CPU and peak RSS of both, per run. */
 struct samples {
 	int64_t us[RUNS], crss[RUNS], trss[RUNS], ccpu[RUNS], tcpu[RUNS];
+	int64_t acpu[RUNS]; /* albd's, during the client's run (0: the sink) */
 };
 
 static int sample(const char *tmpdir, char *const *client, struct samples *s)
@@ -323,7 +338,9 @@ static int sample(const char *tmpdir, char *const *client, struct samples *s)
 			h_sleep_ms(10);
 		settle();
 		long rss = 0;
+		int64_t a0 = albd_pid != 0 ? proc_cpu_us(albd_pid) : 0;
 		int st = run(client, &rss, &s->us[i]);
+		s->acpu[i] = albd_pid != 0 ? proc_cpu_us(albd_pid) - a0 : 0;
 		s->crss[i] = rss;
 		s->ccpu[i] = cpu_us;
 		s->trss[i] = h_proc_value(t, "status", "VmHWM:");
@@ -342,11 +359,15 @@ static int64_t report(const char *what, size_t mib, struct samples *s)
 {
 	int64_t m = bench_median_i64(s->us, RUNS);
 	double bytes = (double)(mib << 20);
-	printf("  %-6s %3zu MiB  %7.1f ms %7.1f MB/s | CPU ms: client %6.1f alb-tlsd %6.1f "
+	char albd[32] = "";
+	if (albd_pid != 0)
+		snprintf(albd, sizeof(albd), " albd %6.1f",
+			 (double)bench_median_i64(s->acpu, RUNS) / 1e3);
+	printf("  %-6s %3zu MiB  %7.1f ms %7.1f MB/s | CPU ms: client %6.1f alb-tlsd %6.1f%s "
 	       "| peak RSS KiB: client %6ld alb-tlsd %7ld\n",
 	       what, mib, (double)m / 1e3, bytes / 1e6 / ((double)m / 1e6),
 	       (double)bench_median_i64(s->ccpu, RUNS) / 1e3,
-	       (double)bench_median_i64(s->tcpu, RUNS) / 1e3,
+	       (double)bench_median_i64(s->tcpu, RUNS) / 1e3, albd,
 	       (long)bench_median_i64(s->crss, RUNS), (long)bench_median_i64(s->trss, RUNS));
 	return m;
 }

@@ -522,24 +522,52 @@ static void stream_end(struct tconn *k)
 		k->state = T_REPLY;
 }
 
+/* What the frame reader said of the bytes it was given. */
+static void frame_progress(struct tconn *k, int rc, const struct alb_error *err)
+{
+	if (rc == 0) {
+		chunk(k);
+	} else if (rc == ALB_EEOF) {
+		stream_end(k);
+	} else if (rc != ALB_EAGAIN) {
+		alb_log_warn("reading a chunk from the client: %s", err->msg);
+		tlsd_finish_failure(k, "reading tls chunk");
+	}
+}
+
+static bool streaming_in(const struct tconn *k)
+{
+	return k->state == T_IMAGE || k->state == T_BLOCK;
+}
+
+bool tlsd_conn_app_space(struct tconn *k, uint8_t **p, size_t *len)
+{
+	struct alb_error err;
+	if (!streaming_in(k))
+		return false;
+	int rc = alb_frame_reader_space(k->crd, p, len, &err);
+	if (rc != 0)
+		frame_progress(k, rc, &err);
+	return rc == 0;
+}
+
+void tlsd_conn_app_advance(struct tconn *k, size_t n)
+{
+	struct alb_error err;
+	frame_progress(k, alb_frame_reader_advance(k->crd, n, &err), &err);
+}
+
 void tlsd_conn_app_data(struct tconn *k, const uint8_t *p, size_t n)
 {
 	/* Outside a stream the client has nothing to say (Albatross does not
 	 * read it): what it sends is dropped. */
-	while (n > 0 && (k->state == T_IMAGE || k->state == T_BLOCK)) {
+	while (n > 0 && streaming_in(k)) {
 		size_t used = 0;
 		struct alb_error err;
 		int rc = alb_frame_reader_feed(k->crd, p, n, &used, &err);
 		p += used;
 		n -= used;
-		if (rc == 0) {
-			chunk(k);
-		} else if (rc == ALB_EEOF) {
-			stream_end(k);
-		} else if (rc != ALB_EAGAIN) {
-			alb_log_warn("reading a chunk from the client: %s", err.msg);
-			tlsd_finish_failure(k, "reading tls chunk");
-		}
+		frame_progress(k, rc, &err);
 	}
 }
 

@@ -197,6 +197,11 @@ void tlsd_conn_close(struct tconn *k);
 void tlsd_conn_end(struct tconn *k);
 void tlsd_conn_established(struct tconn *k);
 void tlsd_conn_app_data(struct tconn *k, const uint8_t *p, size_t n);
+/* While k reads a stream: where the next bytes of it go (the frame
+ * reader's space, *len bytes at most), for tlsd_conn_app_advance() to take
+ * n of them; false otherwise (or after the stream failed). */
+bool tlsd_conn_app_space(struct tconn *k, uint8_t **p, size_t *len);
+void tlsd_conn_app_advance(struct tconn *k, size_t n);
 void tlsd_conn_client_gone(struct tconn *k, bool error);
 void tlsd_conn_client_drained(struct tconn *k);
 /* The client stayed silent for the idle timeout: ends k with text. */

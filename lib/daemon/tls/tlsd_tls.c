@@ -3,6 +3,7 @@
  * the socket go into one, and what OpenSSL writes to the other goes to the
  * connection's write queue (MSG_NOSIGNAL). Nothing blocks.
  * SPDX-License-Identifier: ISC */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,7 +93,17 @@ void tlsd_tls_pump(struct tconn *k)
 {
 	uint8_t buf[TLS_PLAIN_BUF];
 	while (k->state > T_HANDSHAKE && k->state < T_FINISH && !k->cl_paused) {
-		int n = SSL_read(k->ssl, buf, sizeof(buf));
+		/* a stream's bytes are decrypted where its frame collects */
+		uint8_t *p = buf;
+		size_t room = sizeof(buf);
+		bool direct = tlsd_conn_app_space(k, &p, &room);
+		if (!direct && k->state >= T_FINISH)
+			break;
+		int n = SSL_read(k->ssl, p, room > INT_MAX ? INT_MAX : (int)room);
+		if (n > 0 && direct) {
+			tlsd_conn_app_advance(k, (size_t)n);
+			continue;
+		}
 		if (n > 0) {
 			tlsd_conn_app_data(k, buf, (size_t)n);
 			continue;
