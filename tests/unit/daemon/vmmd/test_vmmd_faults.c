@@ -646,10 +646,12 @@ static void test_spawning(void **state)
 	assert_true(st.st_dev == want.st_dev && st.st_ino == want.st_ino);
 	struct spawning ka = *sa, kb = *sb;
 	free(l);
-	/* neither execs: the wait ends at its bound with both */
+	/* neither execs: the wait ends at its bound with both (and with any
+	 * exec elsewhere on the host that took as long: tests run beside) */
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(spawns_settle(50), 2);
+	assert_true(spawns_settle(50) >= 2);
+	assert_true(spawning_still(&ka) && spawning_still(&kb));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	assert_true(ms >= 50);
@@ -763,7 +765,8 @@ static void test_spawn_execing(void **state)
 	assert_true(spawning_still(sc));
 	struct spawning kc = *sc;
 	free(l);
-	assert_int_equal(spawns_settle(20), 1);
+	assert_true(spawns_settle(20) >= 1); /* >: an exec elsewhere */
+	assert_true(spawning_still(&kc));
 	/* its exec done: no longer waited for */
 	assert_int_equal(write(rel, "x", 1), 1);
 	assert_int_equal(spawns_settle(5000), 0);
