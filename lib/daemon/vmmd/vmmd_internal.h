@@ -398,9 +398,9 @@ void filerefs_drop(struct vlist *refs, uint64_t upto);
 
 /* ---- streamed creates (vmmd_upload.c) --------------------------------------- */
 
-/** Bytes written to an upload's file between the steps that catch up
- * with it beside the stream (fdatasync, digest, the tender's copy), so
- * that the last one, at the stream's end, finds little. */
+/** Bytes written to an upload's file between the fdatasyncs that catch
+ * up with it beside the stream, so that the last one, at the stream's
+ * end, finds little. */
 #define VMMD_UPLOAD_STEP_BYTES (2u * 1024u * 1024u)
 /** Name prefix of an upload's copy for the tender in tmpdir ('#' is in no
  * unikernel name); a start removes those a crash left. */

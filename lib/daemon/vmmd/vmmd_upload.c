@@ -1,13 +1,13 @@
 /* libalbatross — vmmd: a create whose image streams in (spec §2.4: the
  * empty-image form that the TLS endpoint accepts, here on albd's socket,
- * where alb-tlsd --stream-images sends it). The loop only writes the
- * chunks as they come to a new file in <dbdir>/images; every
- * VMMD_UPLOAD_STEP_BYTES the threadpool catches up with it (one step at a
- * time, beside the stream): fdatasync, then the new bytes read back from
- * the page cache into the image's digest and into the tender's copy in
- * tmpdir (the stage, for an uncompressed image). When the last byte
- * arrives little is left: the last step, the file named, the directory
- * synced. Then the file is mapped and the create runs with it as any
+ * where alb-tlsd --stream-images sends it). The loop takes each chunk
+ * once, while it is still in the CPU's cache: it writes it to a new file
+ * in <dbdir>/images, into the image's digest and into the tender's copy in
+ * tmpdir (the stage, for an uncompressed image); every
+ * VMMD_UPLOAD_STEP_BYTES the threadpool makes the file durable so far
+ * (fdatasync, one at a time, beside the stream). When the last byte
+ * arrives little is left: the last fdatasync, the file named, the
+ * directory synced. Then the file is mapped and the create runs with it as any
  * other (vmmd_create.c), its journal record naming the file
  * (vmmd_imgfile.c) instead of holding the image, its tender's image the
  * stage renamed. An image past ALB_IMAGE_MAX, a client gone, a write that
@@ -27,10 +27,7 @@
 #include "io/state_file.h"
 #include "vmmd_internal.h"
 
-/* Bytes read back from the page cache at once by a step. */
-#define UPLOAD_READ_BYTES (1u << 20)
-
-/* One of the two kinds of work that catch up with the stream. */
+/* Work that catches up with the stream in the threadpool. */
 struct step {
 	uv_work_t work;
 	struct upload *u;
@@ -54,9 +51,7 @@ struct upload {
 	struct alb_journal_image_file id; /* id.len: bytes written */
 	EVP_MD_CTX *md;
 	struct step sync;   /* fdatasync */
-	struct step copy;   /* read back: digest and stage */
-	struct step commit; /* the last of both, then the name */
-	uint8_t *buf;       /* the copies' (UPLOAD_READ_BYTES, made by the first) */
+	struct step commit; /* the last one, then the name */
 	bool ended;         /* the stream is complete */
 	bool failed;        /* a step failed: why */
 	struct alb_error fail;
@@ -67,7 +62,7 @@ struct upload {
 
 static bool busy(const struct upload *u)
 {
-	return u->sync.running || u->copy.running || u->commit.running;
+	return u->sync.running || u->commit.running;
 }
 
 static void idle_closed(uv_handle_t *h)
@@ -90,7 +85,6 @@ static void upload_free(struct upload *u)
 	}
 	config_free(u->args);
 	EVP_MD_CTX_free(u->md);
-	free(u->buf);
 	if (u->idle_open)
 		uv_close((uv_handle_t *)&u->idle, idle_closed);
 	else
@@ -136,54 +130,13 @@ static void sync_work(uv_work_t *w)
 	s->rc = sync_file(s->u, &s->err);
 }
 
-/* The bytes from s->done to s->upto into the digest and the stage. */
-static void copy_work(uv_work_t *w)
-{
-	struct step *s = w->data;
-	struct upload *u = s->u;
-	if (u->buf == NULL && (u->buf = malloc(UPLOAD_READ_BYTES)) == NULL) {
-		s->rc = alb_fail(&s->err, ALB_ENOMEM, "out of memory");
-		return;
-	}
-	uint8_t *buf = u->buf;
-	for (uint64_t at = s->done; s->rc == 0 && at < s->upto;) {
-		uint64_t want = s->upto - at;
-		size_t n = want < UPLOAD_READ_BYTES ? (size_t)want : UPLOAD_READ_BYTES;
-		ssize_t got = pread(u->fd, buf, n, (off_t)at);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			s->rc = alb_fail_sys(&s->err, "image file: read");
-		else if (EVP_DigestUpdate(u->md, buf, (size_t)got) != 1)
-			s->rc = alb_fail(&s->err, ALB_ENOMEM, "image digest failed");
-		else if (u->stage_fd >= 0 &&
-			 alb_write_all(u->stage_fd, buf, (size_t)got) != 0)
-			s->rc = alb_fail_sys(&s->err, "image copy in tmpdir: write");
-		else
-			at += (uint64_t)got;
-	}
-}
-
-/* The file whole: the rest copied, durable, named. */
+/* The file whole: durable, named. */
 static void commit_work(uv_work_t *w)
 {
 	struct step *s = w->data;
 	struct upload *u = s->u;
 	int dirfd = imgstore_dirfd(u->v->durable.store);
-	unsigned n = 0;
-	/* the rest, beyond what the copies did */
-	u->copy.upto = s->upto;
-	u->copy.work.data = &u->copy;
-	copy_work(&u->copy.work);
-	if (u->copy.rc != 0) {
-		s->err = u->copy.err;
-		s->rc = u->copy.rc;
-		return;
-	}
-	if (EVP_DigestFinal_ex(u->md, u->id.sha256, &n) != 1)
-		s->rc = alb_fail(&s->err, ALB_ENOMEM, "image digest failed");
-	else
-		s->rc = sync_file(u, &s->err);
+	s->rc = sync_file(u, &s->err);
 	if (s->rc == 0 && renameat(dirfd, u->part, dirfd, u->id.name) != 0)
 		s->rc = alb_fail_sys(&s->err, "image file: rename");
 	if (s->rc != 0)
@@ -247,8 +200,8 @@ static void step_start(struct upload *u, struct step *s, uv_work_cb fn)
 	uv_queue_work(u->v->loop, &s->work, fn, step_after);
 }
 
-/* Starts what may start: a sync and a copy each once VMMD_UPLOAD_STEP_BYTES
- * wait for it, the commit once the stream ended and nothing else runs. */
+/* Starts what may start: a sync once VMMD_UPLOAD_STEP_BYTES wait for it,
+ * the commit once the stream ended and no sync runs. */
 static void steps_go(struct upload *u)
 {
 	if (u->ended) {
@@ -258,8 +211,6 @@ static void steps_go(struct upload *u)
 	}
 	if (!u->sync.running && u->id.len - u->sync.done >= VMMD_UPLOAD_STEP_BYTES)
 		step_start(u, &u->sync, sync_work);
-	if (!u->copy.running && u->id.len - u->copy.done >= VMMD_UPLOAD_STEP_BYTES)
-		step_start(u, &u->copy, copy_work);
 }
 
 static void step_after(uv_work_t *w, int status)
@@ -312,8 +263,13 @@ static void on_chunk(struct conn *c, const uint8_t *data, size_t len, int rc,
 		return;
 	}
 	if (data == NULL) {
+		unsigned n = 0;
 		if (u->id.len == 0) {
 			upload_fail(u, "empty image");
+			return;
+		}
+		if (EVP_DigestFinal_ex(u->md, u->id.sha256, &n) != 1) {
+			upload_fail(u, "image digest failed");
 			return;
 		}
 		/* the command runs: a client gone now is told nothing more */
@@ -328,10 +284,19 @@ static void on_chunk(struct conn *c, const uint8_t *data, size_t len, int rc,
 		upload_fail(u, "stream exceeds size");
 		return;
 	}
-	if (alb_write_all(u->fd, data, len) != 0) {
+	const char *why = NULL;
+	if (alb_write_all(u->fd, data, len) != 0)
+		why = "image file: write";
+	else if (u->stage_fd >= 0 && alb_write_all(u->stage_fd, data, len) != 0)
+		why = "image copy in tmpdir: write";
+	if (why != NULL) {
 		struct alb_error err = {0};
-		alb_fail_sys(&err, "image file: write");
+		alb_fail_sys(&err, "%s", why);
 		upload_fail(u, err.msg);
+		return;
+	}
+	if (EVP_DigestUpdate(u->md, data, len) != 1) {
+		upload_fail(u, "image digest failed");
 		return;
 	}
 	u->id.len += len;
@@ -367,7 +332,7 @@ void vmmd_upload_create(struct conn *c, const struct hdr *h,
 	}
 	u->v = v;
 	u->c = c;
-	u->sync.u = u->copy.u = u->commit.u = u;
+	u->sync.u = u->commit.u = u;
 	u->h = *h;
 	u->kind = cmd->kind;
 	u->fd = u->stage_fd = -1;
