@@ -290,6 +290,48 @@ static void test_buffer_grows(void **state)
 	free(chunk);
 }
 
+/* Large payloads (from 2 MiB on the reader keeps them in huge pages,
+ * moving what arrived so far): around that size and well past it, fed in
+ * odd pieces, every byte arrives where it belongs, the buffer stays within
+ * twice what arrived, and take() hands over one that free() releases. */
+static void test_large_buffer(void **state)
+{
+	(void)state;
+	const size_t mib2 = 2u * 1024u * 1024u;
+	const size_t lens[] = {mib2 - 1, mib2, mib2 + 1, 5 * mib2 + 3};
+	const size_t piece = 12345;
+	uint8_t *src = malloc(5 * mib2 + 3);
+	assert_non_null(src);
+	for (size_t i = 0; i < 5 * mib2 + 3; i++)
+		src[i] = (uint8_t)(i * 131u + (i >> 16));
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		size_t len = lens[k];
+		struct alb_frame_reader *r = new_reader(ALB_FRAME_MAX_LIMIT);
+		uint8_t b[4];
+		put_len(b, (uint32_t)len);
+		assert_int_equal(alb_frame_reader_feed(r, b, 4, NULL, NULL), ALB_EAGAIN);
+		size_t off = 0;
+		int rc = ALB_EAGAIN;
+		while (off < len) {
+			size_t n = len - off < piece ? len - off : piece;
+			rc = alb_frame_reader_feed(r, src + off, n, NULL, NULL);
+			off += n;
+			size_t bound = 2 * off > ALB_FRAME_BUF_MIN ? 2 * off
+								   : ALB_FRAME_BUF_MIN;
+			assert_true(alb_frame_reader_held(r) <= bound);
+			assert_int_equal(rc, off == len ? 0 : ALB_EAGAIN);
+		}
+		assert_int_equal(alb_frame_reader_held(r), len);
+		struct alb_buf out = {0};
+		assert_int_equal(alb_frame_reader_take(r, &out), 0);
+		assert_int_equal(out.len, len);
+		assert_memory_equal(out.data, src, len);
+		alb_buf_free(&out);
+		alb_frame_reader_free(r);
+	}
+	free(src);
+}
+
 /* The zero-copy path: space() gives the header, then the payload's final
  * buffer, which take() hands over unchanged. */
 static void test_space_advance(void **state)
@@ -519,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_max),
 		cmocka_unit_test(test_space_advance),
 		cmocka_unit_test(test_buffer_grows),
+		cmocka_unit_test(test_large_buffer),
 		cmocka_unit_test(test_untaken_dropped),
 		cmocka_unit_test(test_fd_round_trip),
 		cmocka_unit_test(test_fd_large),
