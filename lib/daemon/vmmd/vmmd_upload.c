@@ -14,7 +14,6 @@
  * fails: both files go, the client hears why (when it still listens),
  * nothing else changed.
  * SPDX-License-Identifier: ISC */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
