@@ -200,6 +200,19 @@ static size_t info_count(const char *name)
 	return n;
 }
 
+/* Waits until albd has seen name's tender end on its own (no longer
+ * listed: its files are gone then). Its process leaves /proc's command
+ * lines (wait_tenders) before the kernel reports its exit to albd. */
+static bool wait_ended(const char *name, int timeout_ms)
+{
+	for (int64_t end = h_now_us() + (int64_t)timeout_ms * 1000;
+	     h_now_us() < end; h_sleep_ms(10))
+		if (info_count(name) == 0)
+			return true;
+	fprintf(stderr, "%s: still listed after %d ms\n", name, timeout_ms);
+	return false;
+}
+
 static void destroy(const char *name, const char *expect)
 {
 	struct alb_command c = simple(ALB_CMD_UNIKERNEL_DESTROY);
@@ -506,6 +519,7 @@ static void test_restart_on_failure(void **state)
 	/* quit: never */
 	assert_int_equal(runs_after_exit(":quit", false, NULL, 0, true, "--exit=2", 1), 1);
 	assert_true(wait_tenders(0, 5000));
+	assert_true(wait_ended(":quit", 5000));
 	no_leftovers();
 }
 
@@ -1578,6 +1592,7 @@ static void test_console(void **state)
 	assert_int_equal(file_lines("console.out", "fake-tender: line 3"), 1);
 	assert_int_equal(log_lines(":c1", "fake-tender"), 0);
 	assert_true(wait_tenders(0, 5000));
+	assert_true(wait_ended(":c1", 5000));
 
 	/* the console daemon refuses: Albatross's text, nothing left */
 	console_stop(con);
@@ -1617,6 +1632,8 @@ static void test_console(void **state)
 	assert_true(wait_log(":c6", "fake-tender: line 3", 1, 5000));
 	console_stop(con);
 	assert_true(wait_tenders(0, 5000));
+	assert_true(wait_ended(":c3", 5000) && wait_ended(":c4", 5000) &&
+		    wait_ended(":c6", 5000));
 	no_leftovers();
 	uk_free(&u);
 	uk_free(&n);
