@@ -200,9 +200,10 @@ static size_t info_count(const char *name)
 	return n;
 }
 
-/* Waits until albd has seen name's tender end on its own (no longer
- * listed: its files are gone then). Its process leaves /proc's command
- * lines (wait_tenders) before the kernel reports its exit to albd. */
+/* Waits until albd has seen name's tender end without a command of ours
+ * (it exited or was killed; no longer listed: its files are gone then).
+ * Its process leaves /proc's command lines (wait_tenders) before the
+ * kernel reports its exit to albd. */
 static bool wait_ended(const char *name, int timeout_ms)
 {
 	for (int64_t end = h_now_us() + (int64_t)timeout_ms * 1000;
@@ -1657,9 +1658,7 @@ static void test_qemu(void **state)
 	assert_true(h_call_is(&H, ":vm", &u.cmd, "created unikernel"));
 	assert_true(wait_log(":vm", "Hello from albatross hello-unikernel", 1, 20000));
 	assert_true(wait_log(":vm", "exiting with code 3", 1, 20000));
-	for (int i = 0; i < 2000 && info_count(":vm") > 0; i++)
-		h_sleep_ms(10);
-	assert_int_equal(info_count(":vm"), 0);
+	assert_true(wait_ended(":vm", 20000));
 	no_leftovers();
 	free(elf);
 }
@@ -1840,9 +1839,7 @@ static void test_crash_adopt(void **state)
 		h_sleep_ms(10);
 	assert_true(pid_of(":b") != pb && pid_of(":b") > 0);
 	kill(pd, SIGKILL);
-	for (int i = 0; i < 500 && info_count("c:d") > 0; i++)
-		h_sleep_ms(10);
-	assert_int_equal(info_count("c:d"), 0);
+	assert_true(wait_ended("c:d", 5000));
 	destroy(":a", "destroyed unikernel");
 	assert_int_equal(h_count_taps(), 0);
 	assert_true(wait_tenders(2, 5000));
