@@ -30,7 +30,9 @@ struct imgstore {
 	struct alb_vmmd *v; /* files are freed in its threadpool, or NULL */
 };
 
-/* A file's key in the trie: its name as a root-level label. */
+/* A file's key in the trie: its name as a root-level label. Every name
+ * given is a valid file name (alb_journal_file_name_ok()), of exactly
+ * ALB_JOURNAL_FILE_NAME_LEN characters. */
 struct key {
 	char s[ALB_JOURNAL_FILE_NAME_LEN + 2];
 };
@@ -38,7 +40,7 @@ struct key {
 static struct key key_of(const char *name)
 {
 	struct key k;
-	snprintf(k.s, sizeof(k.s), ":%s", name);
+	snprintf(k.s, sizeof(k.s), ":%.*s", (int)ALB_JOURNAL_FILE_NAME_LEN, name);
 	return k;
 }
 
