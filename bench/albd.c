@@ -17,8 +17,10 @@
  *                            against the durable-write floor measured on the
  *                            same directory right before each create (the
  *                            same bytes appended and fdatasync'ed), the
- *                            first touch of as much new memory,
- *                            state-file and journal bytes written per create
+ *                            first touch of as much new memory, the least
+ *                            a create costs here without albd
+ *                            (bench_least.h), state-file and journal bytes
+ *                            written per create
  *   bench-albd --taps [N]    N taps (default 1,000) on a bridge removed one
  *                            at a time and in one batch (alb_taps_destroy)
  *
@@ -44,6 +46,7 @@
 #include "albd_harness.h"
 #include "host_helpers.h"
 #include "bench_floor.h"
+#include "bench_least.h"
 #include "bench_paths.h"
 #include "bench_stats.h"
 
@@ -530,6 +533,15 @@ static void images(const char *label, size_t len, size_t n)
 	double fs = floor_append(h.dbdir, img, 64);
 	double cp = copy_cost(h.tmpdir, img, len);
 	double fm = fresh_memory_cost(len);
+	double least[2];
+	for (int after = 0; after < 2; after++) {
+		least[after] = bench_least_create(h.dbdir, h.tmpdir,
+						  getenv("ALB_FAKE_TENDER"),
+						  cpu0, img, len, FLOOR_RUNS,
+						  after);
+		if (least[after] < 0)
+			die("cannot measure the least create");
+	}
 	char fpath[H_PATH + 32];
 	snprintf(fpath, sizeof(fpath), "%s/floor-append", h.dbdir);
 	int ffd = open(fpath, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC,
@@ -606,9 +618,15 @@ static void images(const char *label, size_t len, size_t n)
 	       pct(b, nb, 1.0) / 1000.0, met[0]);
 	free(s);
 	free(b);
+	double fmed = pct(flo, n, 0.5) / 1000.0;
 	printf("  floor: median %.3f ms, p90 %.3f ms; write+fsync+rename+dir "
-	       "fsync %.3f ms\n", pct(flo, n, 0.5) / 1000.0,
-	       pct(flo, n, 0.9) / 1000.0, fr);
+	       "fsync %.3f ms\n", fmed, pct(flo, n, 0.9) / 1000.0, fr);
+	printf("  the least a create costs here, without albd (the image "
+	       "received into new memory, its SHA-256, the tender's copy, its "
+	       "append+fdatasync, the tender spawned pinned): median %.3f ms "
+	       "with the spawn beside the fdatasync, %.3f ms after it; 1.5 x "
+	       "the median floor + 0.5 = %.3f ms\n", least[0], least[1],
+	       1.5 * fmed + 0.5);
 	printf("  bytes written per create: journal %.0f, state file %.0f (by "
 	       "compactions); the whole-file writer: %.0f\n",
 	       (double)journal_bytes(&w) / (double)n,
