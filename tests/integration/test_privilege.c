@@ -45,16 +45,18 @@ static bool have_kvm;
 
 /* ---- the host ------------------------------------------------------------ */
 
-/* Binds device nodes of our own over /dev/net/tun (0666, as udev makes it)
- * and /dev/kvm (0660, group KVM_GID) in this mount namespace. */
-static int private_devices(void)
+/* The directory of the tmpfs the device nodes are made on. */
+static char devdir[] = "/tmp/alb-priv-dev-XXXXXX";
+
+/* Makes the device nodes on a tmpfs at devdir and binds them. */
+static int private_nodes(void)
 {
-	static char dir[] = "/tmp/alb-priv-dev-XXXXXX";
 	char tun[64], kvm[64];
-	if (mkdtemp(dir) == NULL || mount("tmpfs", dir, "tmpfs", 0, "mode=0755") != 0)
+	if (mkdtemp(devdir) == NULL ||
+	    mount("tmpfs", devdir, "tmpfs", 0, "mode=0755") != 0)
 		return -1;
-	snprintf(tun, sizeof(tun), "%s/tun", dir);
-	snprintf(kvm, sizeof(kvm), "%s/kvm", dir);
+	snprintf(tun, sizeof(tun), "%s/tun", devdir);
+	snprintf(kvm, sizeof(kvm), "%s/kvm", devdir);
 	if (mknod(tun, S_IFCHR | 0666, makedev(10, 200)) != 0 || chmod(tun, 0666) != 0 ||
 	    mount(tun, "/dev/net/tun", NULL, MS_BIND, NULL) != 0)
 		return -1;
@@ -65,6 +67,20 @@ static int private_devices(void)
 	     chmod(kvm, 0660) != 0 || mount(kvm, "/dev/kvm", NULL, MS_BIND, NULL) != 0))
 		return -1;
 	return 0;
+}
+
+/* Binds device nodes of our own over /dev/net/tun (0666, as udev makes it)
+ * and /dev/kvm (0660, group KVM_GID) in this mount namespace. The binds
+ * keep the tmpfs the nodes are on: its directory in /tmp is detached and
+ * removed at once, so that no run leaves it behind. */
+static int private_devices(void)
+{
+	int rc = private_nodes();
+	int saved = errno;
+	umount2(devdir, MNT_DETACH);
+	rmdir(devdir);
+	errno = saved;
+	return rc;
 }
 
 /* Runs fn(arg) in a child under uid (and gid uid): its exit status. */

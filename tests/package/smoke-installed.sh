@@ -119,7 +119,8 @@ trap cleanup EXIT
 debs=()
 for p in "${pkgs[@]}"; do debs+=("$debdir/${p}_"*.deb); done
 say "lintian (errors fail)"
-lintian --fail-on error --suppress-tags package-supports-alternative-init-but-no-init.d-script \
+# its temporary files (it leaves some) go with the work directory
+TMPDIR="$work" lintian --fail-on error --suppress-tags package-supports-alternative-init-but-no-init.d-script \
 	"$debdir"/*.changes || fail "lintian"
 
 say "apt-get install ${pkgs[*]}"
