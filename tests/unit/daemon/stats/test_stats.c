@@ -1363,11 +1363,18 @@ static void test_daemon_limits(void **state)
 		}
 		assert_int_equal(out.len - 4, ALB_STATSD_FRAME_MAX + extra);
 		fd = stat_connect(&h);
-		assert_int_equal(write(fd, out.data, out.len), (ssize_t)out.len);
-		if (extra == 0)
+		if (extra == 0) {
+			assert_int_equal(write(fd, out.data, out.len),
+					 (ssize_t)out.len);
 			expect_success(fd, ":big", 0, "added");
-		else
+		} else {
+			/* the daemon may close the connection as soon as it
+			 * has read the length, before the rest is written:
+			 * the write is then short, or fails (without SIGPIPE) */
+			ssize_t w = send(fd, out.data, out.len, MSG_NOSIGNAL);
+			assert_true(w > 0 || errno == EPIPE || errno == ECONNRESET);
 			assert_true(closed_silently(fd));
+		}
 		close(fd);
 		alb_buf_free(&out);
 		free(vmmdev);
