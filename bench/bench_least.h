@@ -2,7 +2,8 @@
  * without albd but the way albd must do it, as the reference its creates
  * are compared with beside the disk's floor. In order:
  *   - the image arrives framed on a Unix socket (sent by a thread) into
- *     new memory;
+ *     new memory, read by alb_frame_read_fd(), whose buffer grows as
+ *     albd's frame reader's does;
  *   - its append + fdatasync to a file in dbdir starts in a thread (the
  *     journal record, beside everything that follows);
  *   - its SHA-256;
@@ -24,7 +25,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,10 +60,7 @@ static inline bool bench_least_write(int fd, const uint8_t *p, size_t len)
 static inline void *bench_least_send(void *arg)
 {
 	struct bench_least_io *s = arg;
-	uint8_t hdr[ALB_FRAME_HEADER_LEN];
-	s->ok = alb_frame_header(hdr, s->len, NULL) == 0 &&
-		bench_least_write(s->fd, hdr, sizeof(hdr)) &&
-		bench_least_write(s->fd, s->p, s->len);
+	s->ok = alb_frame_write_fd(s->fd, s->p, s->len, NULL) == 0;
 	return NULL;
 }
 
@@ -73,43 +70,6 @@ static inline void *bench_least_append(void *arg)
 	a->ok = bench_least_write(a->fd, a->p, a->len) && fdatasync(a->fd) == 0;
 	a->done_us = bench_floor_now_us();
 	return NULL;
-}
-
-/* New memory for len bytes, as albd's frame reader takes it for a whole
- * frame: from 2 MiB on aligned and in huge pages, populated at once. */
-static inline uint8_t *bench_least_buffer(size_t len)
-{
-	const size_t huge = 2u * 1024u * 1024u;
-	if (len < huge)
-		return malloc(len);
-	void *p = NULL;
-	if (posix_memalign(&p, huge, len) != 0)
-		return NULL;
-	(void)madvise(p, len & ~(huge - 1), MADV_HUGEPAGE);
-	(void)madvise(p, len, MADV_POPULATE_WRITE);
-	return p;
-}
-
-/* Receives one frame of len bytes from fd into new memory; NULL on error. */
-static inline uint8_t *bench_least_recv(int fd, size_t len)
-{
-	uint8_t hdr[ALB_FRAME_HEADER_LEN];
-	uint8_t *buf = bench_least_buffer(len);
-	size_t got = 0;
-	while (buf != NULL && got < sizeof(hdr) + len) {
-		uint8_t *to = got < sizeof(hdr) ? hdr + got : buf + got - sizeof(hdr);
-		size_t room = got < sizeof(hdr) ? sizeof(hdr) - got
-						: sizeof(hdr) + len - got;
-		ssize_t n = read(fd, to, room);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			return NULL;
-		}
-		got += (size_t)n;
-	}
-	return buf;
 }
 
 /* One least create, appending to jfd, its tender spawned once the append
@@ -131,7 +91,12 @@ static inline int64_t bench_least_once(int jfd, const char *tmpdir,
 	int64_t us = -1, t0 = bench_floor_now_us();
 	bool sending = con >= 0 &&
 		       pthread_create(&ts, NULL, bench_least_send, &snd) == 0;
-	uint8_t *buf = sending ? bench_least_recv(sv[1], len) : NULL;
+	/* albd's own reader: new memory grown as albd's frames are */
+	struct alb_buf frame = {0};
+	uint8_t *buf = sending && alb_frame_read_fd(sv[1], 0, &frame, NULL) == 0 &&
+			       frame.len == len
+			   ? frame.data
+			   : NULL;
 	app.p = buf;
 	bool appending = buf != NULL &&
 			 pthread_create(&ta, NULL, bench_least_append, &app) == 0;
@@ -169,7 +134,7 @@ static inline int64_t bench_least_once(int jfd, const char *tmpdir,
 	}
 	if (sending)
 		pthread_join(ts, NULL);
-	free(buf);
+	alb_buf_free(&frame);
 	close(sv[0]);
 	close(sv[1]);
 	if (con >= 0)
