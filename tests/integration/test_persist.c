@@ -14,7 +14,10 @@
  *   - after a clean shutdown the state file is byte for byte what the
  *     whole-file writer (alb_state_encode) writes for the same unikernels,
  *     and it restores;
- *   - albd: SIGHUP compacts, --compact-state compacts a dbdir offline.
+ *   - albd: SIGHUP compacts, --compact-state compacts a dbdir offline;
+ *   - images of at least VMMD_IMAGE_MAP_MIN bytes are mapped from their
+ *     record once durable, and read intact after the compaction that
+ *     unlinks their segment.
  * SPDX-License-Identifier: ISC */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +29,9 @@
 #include "albd_harness.h"
 #include "fault_file.h"
 #include "host_helpers.h"
+#include "io/background.h"
 #include "io/state_file.h"
+#include "vmmd_internal.h"
 
 #define BR "pbr0"
 /* Bytes of the images of the tmpfs test: a record does not fit the rest
@@ -37,14 +42,14 @@ static struct harness H;
 
 /* ---- commands -------------------------------------------------------------- */
 
-struct uk {
+struct ucmd {
 	struct alb_command cmd;
 	uint8_t *img;
 	struct alb_str argv[1];
 	struct alb_net_dev net;
 };
 
-static void uk_make(struct uk *u, bool nic, uint32_t salt, size_t pad_to)
+static void uk_make(struct ucmd *u, bool nic, uint32_t salt, size_t pad_to)
 {
 	memset(u, 0, sizeof(*u));
 	const char *names[1] = {"service"};
@@ -77,7 +82,7 @@ static void uk_make(struct uk *u, bool nic, uint32_t salt, size_t pad_to)
 	}
 }
 
-static void uk_free(struct uk *u)
+static void uk_free(struct ucmd *u)
 {
 	free(u->img);
 }
@@ -276,7 +281,7 @@ static void test_refused_undone(void **state)
 {
 	(void)state;
 	start();
-	struct uk a, b, a2;
+	struct ucmd a, b, a2;
 	uk_make(&a, true, 1, 0);
 	uk_make(&b, true, 2, 0);
 	uk_make(&a2, false, 3, 0);
@@ -361,7 +366,7 @@ static void test_full_tmpfs(void **state)
 	assert_int_equal(mount("tmpfs", H.dbdir, "tmpfs", 0, "size=2m,mode=0755"), 0);
 	assert_int_equal(symlink(getenv("ALB_FAKE_TENDER"), H.tender), 0);
 	start();
-	struct uk a, b, c;
+	struct ucmd a, b, c;
 	uk_make(&a, false, 1, BIG_IMAGE);
 	uk_make(&b, true, 2, BIG_IMAGE);
 	uk_make(&c, false, 3, BIG_IMAGE);
@@ -453,7 +458,7 @@ static void test_torn_corrupt(void **state)
 {
 	(void)state;
 	start();
-	struct uk a, b, c, d;
+	struct ucmd a, b, c, d;
 	uk_make(&a, false, 1, 0);
 	uk_make(&b, false, 2, 0);
 	uk_make(&c, false, 3, 0);
@@ -531,7 +536,7 @@ static void test_compaction_under_load(void **state)
 {
 	(void)state;
 	start();
-	struct uk u[12];
+	struct ucmd u[12];
 	char name[16];
 	int64_t before = 0;
 	for (int i = 0; i < 4; i++) {
@@ -574,7 +579,7 @@ static void test_compaction_crash(void **state)
 {
 	(void)state;
 	start();
-	struct uk u[10];
+	struct ucmd u[10];
 	char name[16], want[256] = "";
 	uk_make(&u[0], false, 0, 0);
 	assert_true(call_starts(":u0", &u[0].cmd, "created unikernel"));
@@ -622,7 +627,7 @@ static void test_interop_bytes(void **state)
 {
 	(void)state;
 	start();
-	struct uk u[3];
+	struct ucmd u[3];
 	const char *names[3] = {":web", "tenant:db", ":zeta"};
 	static int64_t cpus[1] = {0};
 	for (int i = 0; i < 3; i++) {
@@ -703,7 +708,7 @@ static void test_segment_ahead_fails(void **state)
 	(void)state;
 	fault_set("fail %d", ALB_STATE_STEP_JOURNAL_CREATED);
 	start();
-	struct uk a, b;
+	struct ucmd a, b;
 	uk_make(&a, false, 1, 0);
 	uk_make(&b, false, 2, 0);
 	assert_true(call_starts(":a", &a.cmd, "could not create unikernel, its "
@@ -742,7 +747,7 @@ static void test_albd_compact(void **state)
 	/* nothing to compact */
 	assert_int_equal(run_albd("--compact-state", db), 1);
 	assert_int_equal(h_start_albd(&H, "-q"), 0);
-	struct uk a, b;
+	struct ucmd a, b;
 	uk_make(&a, false, 1, 0);
 	uk_make(&b, false, 2, 0);
 	assert_true(call_starts(":a", &a.cmd, "created unikernel"));
@@ -775,6 +780,127 @@ static void test_albd_compact(void **state)
 	uk_free(&b);
 }
 
+/* ---- images mapped from the journal ------------------------------------------ */
+
+/* The core's mappings (with deleted: only those of a file unlinked) and
+ * descriptors of journal segments. */
+static int journal_maps(bool deleted)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)H.pid);
+	FILE *f = fopen(path, "re");
+	assert_non_null(f);
+	char line[1024];
+	int n = 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, "/journal.") != NULL &&
+		     (!deleted || strstr(line, "(deleted)") != NULL);
+	fclose(f);
+	return n;
+}
+
+static int journal_fds(void)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)H.pid);
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char target[H_PATH];
+		ssize_t k = readlinkat(dirfd(d), e->d_name, target,
+				       sizeof(target) - 1);
+		if (k > 0) {
+			target[k] = '\0';
+			n += strstr(target, "/journal.") != NULL;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static void get_is(const char *name, const struct ucmd *u)
+{
+	struct alb_command g = simple(ALB_CMD_UNIKERNEL_GET);
+	struct alb_msg *m = h_call(&H, name, &g);
+	assert_non_null(m);
+	assert_int_equal(m->kind, ALB_PAYLOAD_SUCCESS);
+	const struct alb_bytes *img = &m->u.success.u.image.data;
+	assert_int_equal(img->len, u->cmd.u.create.image.len);
+	assert_memory_equal(img->ptr, u->img, img->len);
+	alb_msg_free(m);
+}
+
+static void compact_now(void)
+{
+	kill(H.pid, SIGHUP);
+	for (int i = 0; i < 250 && filled_segments() > 0; i++)
+		h_sleep_ms(20);
+	assert_int_equal(filled_segments(), 0);
+}
+
+/* A create's image of VMMD_IMAGE_MAP_MIN bytes is mapped from its record
+ * once durable, one byte less stays in its frame. The compaction that
+ * removes the segment only unlinks it (a segment not mapped is shortened
+ * ALB_IO_FREE_STEP at a time, and :at's record lies past the first step,
+ * behind :filler's): get, the next compaction and the state file read
+ * the image intact. The segment's blocks go with the last unikernel
+ * mapped from it. */
+static void test_image_mapped(void **state)
+{
+	(void)state;
+	start();
+	struct ucmd filler, at, below;
+	uk_make(&filler, false, 3, ALB_IO_FREE_STEP);
+	uk_make(&at, false, 1, VMMD_IMAGE_MAP_MIN);
+	uk_make(&below, false, 2, VMMD_IMAGE_MAP_MIN - 1);
+	/* padding that a wrong offset or a page of zeros would not match */
+	for (size_t i = VMMD_IMAGE_MAP_MIN / 2; i < VMMD_IMAGE_MAP_MIN; i++)
+		at.img[i] = (uint8_t)(i * 7 + 3);
+	/* mapped once the reply has gone: a command after it (here get)
+	 * is served once that is done */
+	assert_true(call_starts(":filler", &filler.cmd, "created unikernel"));
+	get_is(":filler", &filler);
+	assert_int_equal(journal_maps(false), 1);
+	assert_true(call_starts(":below", &below.cmd, "created unikernel"));
+	get_is(":below", &below);
+	assert_int_equal(journal_maps(false), 1);
+	assert_true(call_starts(":at", &at.cmd, "created unikernel"));
+	get_is(":at", &at);
+	assert_int_equal(journal_maps(false), 2);
+
+	compact_now();
+	assert_int_equal(journal_maps(true), 2);
+	get_is(":at", &at);
+	get_is(":below", &below);
+	/* the next state file is written from the mapping */
+	destroy(":below", "destroyed unikernel");
+	destroy(":filler", "destroyed unikernel");
+	compact_now();
+	expect_state_file(":at");
+	struct alb_state *st = NULL;
+	assert_int_equal(alb_state_read_file(H.dbdir, &st, NULL), 0);
+	const struct alb_bytes *img = &st->unikernels[0].config.image;
+	assert_int_equal(img->len, VMMD_IMAGE_MAP_MIN);
+	assert_memory_equal(img->ptr, at.img, img->len);
+	alb_state_free(st);
+
+	/* gone with its unikernel: the mapping, then (in the threadpool)
+	 * the descriptor that frees the unlinked segment's blocks */
+	destroy(":at", "destroyed unikernel");
+	for (int i = 0; i < 250 && journal_maps(false) > 0; i++)
+		h_sleep_ms(20);
+	assert_int_equal(journal_maps(false), 0);
+	for (int i = 0; i < 250 && journal_fds() > 1; i++)
+		h_sleep_ms(20);
+	assert_int_equal(journal_fds(), 1); /* the segment made ahead */
+	stop_clean();
+	uk_free(&filler);
+	uk_free(&at);
+	uk_free(&below);
+}
+
 static int tests(void)
 {
 	struct alb_net *net;
@@ -795,6 +921,7 @@ static int tests(void)
 		cmocka_unit_test_setup_teardown(test_segment_ahead_fails, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_albd_compact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_mapped, setup, teardown),
 	};
 	return cmocka_run_group_tests(list, NULL, NULL);
 }

@@ -94,6 +94,7 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 	v->rec_next = 1;
 	vlist_init(&v->all);
 	vlist_init(&v->j_pending);
+	vlist_init(&v->segpins);
 	vlist_init(&v->taps.waiters);
 	v->j_fd = -1;
 	vlist_init(&v->console.pending);
@@ -288,17 +289,22 @@ int vmmd_unlink(struct alb_vmmd *v, int dirfd, const char *name)
 		held = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 					       O_CLOEXEC);
 	int e = unlinkat(dirfd, name, 0) == 0 ? 0 : errno;
-	struct closing *c = held >= 0 && v != NULL ? malloc(sizeof(*c)) : NULL;
+	if (held >= 0)
+		vmmd_close_gradually(v, held);
+	return e;
+}
+
+void vmmd_close_gradually(struct alb_vmmd *v, int fd)
+{
+	struct closing *c = v != NULL && !v->freeing ? malloc(sizeof(*c)) : NULL;
 	if (c == NULL) {
-		if (held >= 0)
-			close(held);
-		return e;
+		close(fd);
+		return;
 	}
-	*c = (struct closing){.v = v, .fd = held};
+	*c = (struct closing){.v = v, .fd = fd};
 	c->work.data = c;
 	vmmd_job_begin(v);
 	uv_queue_work(v->loop, &c->work, close_work, close_after);
-	return e;
 }
 
 void vmmd_job_begin(struct alb_vmmd *v)
@@ -345,6 +351,7 @@ void alb_vmmd_free(struct alb_vmmd *v)
 {
 	if (v == NULL)
 		return;
+	v->freeing = true;
 	if (v->listen_fd >= 0)
 		close(v->listen_fd);
 	dc_pool_free(v->pool);

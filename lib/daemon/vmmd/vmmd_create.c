@@ -144,7 +144,11 @@ static void finish_reply(void *ctx)
 	}
 	if (o->done != NULL)
 		o->done(v, u->name, o->rc, o->done_ctx);
+	bool created = o->rc == 0;
 	uop_free(o);
+	/* nothing reads the frame any more (the reply went first) */
+	if (created && persist_map_image(v, u->name, &u->cfg))
+		alb_buf_free(&u->info_der); /* made from the one replaced */
 	uk_op_done(u);
 }
 

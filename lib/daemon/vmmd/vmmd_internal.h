@@ -342,6 +342,49 @@ struct imgfile *config_image_file(struct alb_unikernel_config *c);
 struct alb_unikernel_config *config_with_file(const struct alb_unikernel_config *c,
 					      struct imgfile *f);
 
+/** Notes where the record just made durable holds c's image: byte off
+ * of segment seg (loop thread). */
+void config_locate(struct alb_unikernel_config *c, uint64_t seg,
+		   uint64_t off);
+/** Where c's image lies in a segment, when it lies in the frame it came
+ * in and config_locate() said where its record holds it: false
+ * otherwise. */
+bool config_located(struct alb_unikernel_config *c, uint64_t *seg,
+		    uint64_t *off);
+struct segpin;
+/** A copy of c (config_copy()) whose image is mapped from byte off of
+ * pin's segment, read-only; the copy holds the mapping and a reference to
+ * pin. NULL when out of memory or the mapping fails. */
+struct alb_unikernel_config *config_mapped(const struct alb_unikernel_config *c,
+					   struct segpin *pin, uint64_t off);
+
+/* ---- segments images are mapped from (vmmd_segpin.c) --------------------- */
+
+/** Images of at least this many bytes are mapped from their journal
+ * record once durable, their frame freed; smaller ones stay in theirs
+ * (doc/journal.md, "Images mapped from the journal"). */
+#define VMMD_IMAGE_MAP_MIN (64u * 1024u)
+
+/** The pin of segment seg, made when none is (fd: the segment, open for
+ * reading; duplicated). NULL when out of memory or fd cannot be
+ * duplicated. Loop thread, as every pin function. */
+struct segpin *segpin_get(struct alb_vmmd *v, uint64_t seg, int fd);
+struct segpin *segpin_retain(struct segpin *p);
+/** The descriptor mappings are made from. */
+int segpin_fd(const struct segpin *p);
+/** Drops a reference; the last closes the segment's descriptor, a segment
+ * unlinked already freed a step at a time in the threadpool. NULL: no-op. */
+void segpin_release(struct segpin *p);
+/** The pins of the segments up to upto, each retained, for a compaction
+ * that removes them; *ids their numbers (both arrays freed by
+ * segpins_removed()). 0 or ALB_ENOMEM. */
+int segpins_upto(struct alb_vmmd *v, uint64_t upto, struct segpin ***pins,
+		 uint64_t **ids, size_t *n);
+/** The compaction is done with the pins segpins_upto() gave it; with
+ * unlinked, it unlinked their segments. */
+void segpins_removed(struct segpin **pins, uint64_t *ids, size_t n,
+		     bool unlinked);
+
 /* ---- image files (vmmd_imgfile.c) ---------------------------------------- */
 
 /** The directory of the image files, below dbdir. */
@@ -593,6 +636,14 @@ void persist_unikernel(struct alb_vmmd *v, const char *name,
 /** The same for the policy at path (copied), NULL when it was removed. */
 void persist_policy(struct alb_vmmd *v, const char *path,
 		    const struct alb_policy *p, persist_fn fn, void *ctx);
+/** When *cfg, the configuration of unikernel name, is durable as it is,
+ * its image in the frame it came in and at least VMMD_IMAGE_MAP_MIN bytes
+ * long, and its record in the segment appended to: replaces *cfg, here
+ * and in the durable state, by a copy whose image is mapped from the
+ * record, so that the frame is freed (with *cfg's last reference), and
+ * returns true. Otherwise, or when that fails, leaves *cfg as it is. */
+bool persist_map_image(struct alb_vmmd *v, const char *name,
+		       struct alb_unikernel_config **cfg);
 /** The configuration of name in the durable state (borrowed), or NULL. */
 struct alb_unikernel_config *persist_config(const struct alb_vmmd *v,
 					    const char *name);
@@ -1026,6 +1077,7 @@ struct alb_vmmd {
 	bool copy_started_pending; /* state.started after the first one */
 	uint64_t state_bytes;    /* of the state file last written */
 	struct compaction *compacting;
+	struct vlist segpins;    /* segments images are mapped from */
 	/* foreground writes in flight (journal appends, a streamed image's
 	 * syncs), which a compaction's writer gives way to (fg_writes_busy) */
 	atomic_uint fg_writes;
@@ -1053,6 +1105,7 @@ struct alb_vmmd {
 	} taps;
 
 	unsigned jobs;        /* threadpool jobs and other pending work */
+	bool freeing;         /* alb_vmmd_free() runs: no more threadpool */
 	bool started;
 	bool stopping;
 	bool done_called;
@@ -1060,12 +1113,16 @@ struct alb_vmmd {
 	void *done_ctx;
 };
 
-/** Counts a piece of asynchronous work (shutdown waits for it). */
 /** Unlinks dirfd/name (a link planted there, not its target) with the
- * file held open, closed in v's threadpool: a large file's blocks and
- * pages, freed at that last close, take tens of ms that the loop does
- * not wait for (v NULL: closed at once). 0, or the unlink's errno. */
+ * file held open, closed as vmmd_close_gradually() does. 0, or the
+ * unlink's errno. */
 int vmmd_unlink(struct alb_vmmd *v, int dirfd, const char *name);
+/** Closes fd in v's threadpool, a file without a name left freed a step
+ * at a time first: a large file's blocks and pages, freed at that last
+ * close, take tens of ms that the loop does not wait for (v NULL or being
+ * freed: closed at once). */
+void vmmd_close_gradually(struct alb_vmmd *v, int fd);
+/** Counts a piece of asynchronous work (shutdown waits for it). */
 void vmmd_job_begin(struct alb_vmmd *v);
 void vmmd_job_end(struct alb_vmmd *v);
 /** Calls the shutdown callback once nothing is active any more. */

@@ -37,6 +37,8 @@ struct jrec {
 	struct alb_buf body;              /* the other kinds' body */
 	struct vlist waiters;
 	struct alb_journal_frame frame;   /* filled in the threadpool */
+	uint64_t image_at; /* ALB_JOURNAL_UNIKERNEL: its image's offset in
+			    * the append (threadpool) */
 };
 
 /* One append. */
@@ -47,6 +49,7 @@ struct jbatch {
 	int fd;          /* the segment, or -1 to create segment seg */
 	uint64_t seg;
 	uint64_t size;   /* its length before, then after the append */
+	uint64_t base;   /* its length before */
 	uint64_t bytes;  /* appended */
 	int rc;
 	struct alb_error err;
@@ -216,6 +219,34 @@ const struct alb_policy *persist_policy_of(const struct alb_vmmd *v,
 	return alb_trie_find(v->durable.pols, path);
 }
 
+bool persist_map_image(struct alb_vmmd *v, const char *name,
+		       struct alb_unikernel_config **cfg)
+{
+	struct alb_unikernel_config *c = *cfg;
+	uint64_t seg, off;
+	/* the segment appended to is no compaction's: none removes it yet */
+	if (c == NULL || c->image.len < VMMD_IMAGE_MAP_MIN ||
+	    !config_located(c, &seg, &off) || seg != v->j_seg || v->j_fd < 0 ||
+	    persist_config(v, name) != c || latest(v, true, name) != NULL)
+		return false;
+	struct segpin *pin = segpin_get(v, seg, v->j_fd);
+	struct alb_unikernel_config *m = pin != NULL ? config_mapped(c, pin, off)
+						     : NULL;
+	segpin_release(pin);
+	struct alb_error err = {0};
+	if (m == NULL || config_state_entry(m, name, &err) == NULL ||
+	    durable_set_uk(&v->durable, name, m, &err) != 0) {
+		/* it stays in its frame */
+		alb_log_debug("vmmd: %s: image not mapped from the journal",
+			      name);
+		config_free(m);
+		return false;
+	}
+	config_free(c);
+	*cfg = m;
+	return true;
+}
+
 /* ---- the append, in the threadpool --------------------------------------- */
 
 /* The pieces of r's body (at most 3) into body; returns their number, or
@@ -257,6 +288,7 @@ static void batch_work(uv_work_t *w)
 			goto out;
 		alb_journal_seal(&r->frame, body, nb);
 		iov[k++] = (struct iovec){r->frame.head, r->frame.head_len};
+		r->image_at = b->bytes + r->frame.head_len + body[0].iov_len;
 		for (size_t i = 0; i < nb; i++)
 			iov[k++] = body[i];
 		iov[k++] = (struct iovec){r->frame.crc, ALB_JOURNAL_CRC_LEN};
@@ -270,6 +302,7 @@ static void batch_work(uv_work_t *w)
 		}
 		b->size = 0;
 	}
+	b->base = b->size;
 	if (k > 0)
 		b->rc = alb_journal_append(b->fd, iov, k, &b->size, &b->err);
 	if (b->rc != 0) {
@@ -285,12 +318,17 @@ out:
 
 /* ---- results, on the loop ------------------------------------------------- */
 
-static void apply(struct alb_vmmd *v, struct jrec *r)
+/* r's change, on disk from offset base of segment v->j_seg, to the
+ * durable state. */
+static void apply(struct alb_vmmd *v, struct jrec *r, uint64_t base)
 {
 	struct alb_error err = {0};
 	int rc = 0;
 	switch (r->kind) {
 	case ALB_JOURNAL_UNIKERNEL:
+		rc = durable_set_uk(&v->durable, r->name, r->cfg, &err);
+		config_locate(r->cfg, v->j_seg, base + r->image_at);
+		break;
 	case ALB_JOURNAL_UNIKERNEL_GONE:
 		rc = durable_set_uk(&v->durable, r->name, r->cfg, &err);
 		break;
@@ -378,7 +416,7 @@ static void batch_after(uv_work_t *w, int status)
 		while (!vlist_empty(&b->recs)) {
 			struct vlist *e = b->recs.next;
 			vlist_del(e);
-			apply(v, vlist_entry(e, struct jrec, link));
+			apply(v, vlist_entry(e, struct jrec, link), b->base);
 			vlist_push(&done, e);
 		}
 		compaction_after_append(v);
