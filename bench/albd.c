@@ -631,6 +631,13 @@ static void images(const char *label, size_t len, size_t n)
 	       "compactions); the whole-file writer: %.0f\n",
 	       (double)journal_bytes(&w) / (double)n,
 	       (double)w.state_bytes / (double)n, (double)whole / (double)n);
+	/* the images of the unikernels that run: albd's own memory, or
+	 * page cache mapped from the journal (which the kernel may reclaim) */
+	printf("  albd after %zu creates: %.1f MiB of its own memory (RssAnon), "
+	       "%.1f MiB of files mapped (RssFile); the images: %.1f MiB\n", n,
+	       (double)h_proc_value(h.pid, "status", "RssAnon:") / 1024.0,
+	       (double)h_proc_value(h.pid, "status", "RssFile:") / 1024.0,
+	       (double)(len * n) / 1048576.0);
 	fflush(stdout);
 	int64_t t0 = h_now_us();
 	int st = h_stop(&h, SIGTERM);
