@@ -521,6 +521,26 @@ static int64_t append_once(int fd, const uint8_t *p, size_t len)
 	return h_now_us() - t0;
 }
 
+/* The longest a start may take to restore the unikernels of --images. */
+#define RESTORE_MS_MAX 60000
+
+/* Whether info lists n unikernels within ms milliseconds. */
+static bool all_listed(struct harness *h, size_t n, int ms)
+{
+	struct alb_command inf = {.kind = ALB_CMD_UNIKERNEL_INFO};
+	for (int waited = 0; waited < ms; waited += 10) {
+		struct alb_msg *m = NULL;
+		timed_call(h, ":", &inf, NULL, &m);
+		bool all = m->kind == ALB_PAYLOAD_SUCCESS &&
+			   m->u.success.u.infos.n == n;
+		alb_msg_free(m);
+		if (all)
+			return true;
+		h_sleep_ms(10);
+	}
+	return false;
+}
+
 static void images(const char *label, size_t len, size_t n)
 {
 	struct harness h;
@@ -647,6 +667,20 @@ static void images(const char *label, size_t len, size_t n)
 	       (double)(h_now_us() - t0) / 1000.0, st,
 	       (double)w.state_bytes / 1048576.0);
 	fflush(stdout);
+	/* a start restores them from that state file */
+	t0 = h_now_us();
+	const char *flag = getenv("ALB_BENCH_ALBD_FLAG");
+	if (h_start_albd(&h, flag != NULL ? flag : "-q") != 0)
+		die("cannot start albd again");
+	if (!all_listed(&h, n, RESTORE_MS_MAX))
+		die("the unikernels were not restored");
+	printf("  a start restored the %zu in %.1f ms: albd %.1f MiB of its own "
+	       "memory (RssAnon), %.1f MiB of files mapped (RssFile)\n", n,
+	       (double)(h_now_us() - t0) / 1000.0,
+	       (double)h_proc_value(h.pid, "status", "RssAnon:") / 1024.0,
+	       (double)h_proc_value(h.pid, "status", "RssFile:") / 1024.0);
+	fflush(stdout);
+	h_stop(&h, SIGTERM);
 	free(flo);
 	free(lat);
 	free(img);

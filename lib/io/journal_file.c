@@ -335,18 +335,8 @@ int alb_journal_replay(const char *dbdir, uint64_t id, alb_journal_fn fn,
 	return rc;
 }
 
-static bool is_mapped(const struct alb_journal_mapped *m, uint64_t id)
-{
-	for (size_t i = 0; m != NULL && i < m->n; i++)
-		if (m->ids[i] == id)
-			return true;
-	return false;
-}
-
 int alb_journal_remove(const char *dbdir, uint64_t upto,
-		       const struct alb_io_yield *y,
-		       const struct alb_journal_mapped *mapped,
-		       struct alb_error *err)
+		       const struct alb_io_yield *y, struct alb_error *err)
 {
 	uint64_t *ids;
 	size_t n;
@@ -361,9 +351,7 @@ int alb_journal_remove(const char *dbdir, uint64_t upto,
 	for (size_t i = 0; rc == 0 && i < n && ids[i] <= upto; i++) {
 		char name[SEG_NAME_BUF];
 		seg_name(ids[i], name);
-		int e = is_mapped(mapped, ids[i])
-				? (unlinkat(dirfd, name, 0) == 0 ? 0 : errno)
-				: alb_io_unlink_gradually(dirfd, name, y);
+		int e = alb_io_unlink_gradually(dirfd, name, y);
 		if (e != 0 && e != ENOENT) {
 			errno = e;
 			rc = alb_fail_sys(err, "unlink %s/%s", dbdir, name);

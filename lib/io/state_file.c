@@ -351,22 +351,33 @@ static int open_regular(const char *dbdir, const char *name, uint64_t *size,
 	return fd;
 }
 
+int alb_state_file_open(const char *dbdir, const char *name, uint64_t *size,
+			struct alb_error *err)
+{
+	int fd = open_regular(dbdir, name, size, err);
+	if (fd < 0)
+		return fd;
+	int rc = alb_state_file_check_size(*size, err);
+	if (rc != 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 int alb_state_file_read_bytes(const char *dbdir, const char *name,
 			      struct alb_buf *out, struct alb_error *err)
 {
 	uint64_t size;
 	memset(out, 0, sizeof(*out));
-	int fd = open_regular(dbdir, name, &size, err);
+	int fd = alb_state_file_open(dbdir, name, &size, err);
 	if (fd < 0)
 		return fd;
-	int rc = alb_state_file_check_size(size, err);
-	uint8_t *buf = NULL;
-	if (rc == 0) {
-		buf = malloc(size > 0 ? (size_t)size : 1);
-		if (buf == NULL)
-			rc = alb_fail(err, ALB_ENOMEM, "out of memory for %llu bytes",
-				      (unsigned long long)size);
-	}
+	int rc = 0;
+	uint8_t *buf = malloc(size > 0 ? (size_t)size : 1);
+	if (buf == NULL)
+		rc = alb_fail(err, ALB_ENOMEM, "out of memory for %llu bytes",
+			      (unsigned long long)size);
 	size_t got = 0;
 	while (rc == 0 && got < size) {
 		ssize_t n = read(fd, buf + got, (size_t)size - got);

@@ -16,8 +16,8 @@
  *     and it restores;
  *   - albd: SIGHUP compacts, --compact-state compacts a dbdir offline;
  *   - images of at least VMMD_IMAGE_MAP_MIN bytes are mapped from their
- *     record once durable, and read intact after the compaction that
- *     unlinks their segment.
+ *     record once durable, or from the state file at a start, and read
+ *     intact after the compactions that remove those files' names.
  * SPDX-License-Identifier: ISC */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -799,25 +799,27 @@ static int journal_maps(bool deleted)
 	return n;
 }
 
-static int journal_fds(void)
+/* The links in dbdir/images that pin files images are mapped from. */
+static int held_links(void)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)H.pid);
+	char path[H_PATH + 16];
+	snprintf(path, sizeof(path), "%s/images", H.dbdir);
 	DIR *d = opendir(path);
 	assert_non_null(d);
 	int n = 0;
 	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		char target[H_PATH];
-		ssize_t k = readlinkat(dirfd(d), e->d_name, target,
-				       sizeof(target) - 1);
-		if (k > 0) {
-			target[k] = '\0';
-			n += strstr(target, "/journal.") != NULL;
-		}
-	}
+	while ((e = readdir(d)) != NULL)
+		n += strncmp(e->d_name, VMMD_PIN_PREFIX,
+			     strlen(VMMD_PIN_PREFIX)) == 0;
 	closedir(d);
 	return n;
+}
+
+static void wait_no_held_links(void)
+{
+	for (int i = 0; i < 250 && held_links() > 0; i++)
+		h_sleep_ms(20);
+	assert_int_equal(held_links(), 0);
 }
 
 static void get_is(const char *name, const struct ucmd *u)
@@ -841,12 +843,12 @@ static void compact_now(void)
 }
 
 /* A create's image of VMMD_IMAGE_MAP_MIN bytes is mapped from its record
- * once durable, one byte less stays in its frame. The compaction that
- * removes the segment only unlinks it (a segment not mapped is shortened
- * ALB_IO_FREE_STEP at a time, and :at's record lies past the first step,
- * behind :filler's): get, the next compaction and the state file read
- * the image intact. The segment's blocks go with the last unikernel
- * mapped from it. */
+ * once durable, one byte less stays in its frame. The segment is pinned
+ * (a link in images/): the compaction that removes it leaves it whole (a
+ * segment without a name is shortened ALB_IO_FREE_STEP at a time, and
+ * :at's record lies past the first step, behind :filler's), so get, the
+ * next compaction and the state file read the image intact. The pin goes
+ * with the last unikernel mapped from the segment. */
 static void test_image_mapped(void **state)
 {
 	(void)state;
@@ -869,6 +871,7 @@ static void test_image_mapped(void **state)
 	assert_true(call_starts(":at", &at.cmd, "created unikernel"));
 	get_is(":at", &at);
 	assert_int_equal(journal_maps(false), 2);
+	assert_int_equal(held_links(), 1);
 
 	compact_now();
 	assert_int_equal(journal_maps(true), 2);
@@ -886,19 +889,89 @@ static void test_image_mapped(void **state)
 	assert_memory_equal(img->ptr, at.img, img->len);
 	alb_state_free(st);
 
-	/* gone with its unikernel: the mapping, then (in the threadpool)
-	 * the descriptor that frees the unlinked segment's blocks */
+	/* gone with its unikernel: the mapping and the pin */
 	destroy(":at", "destroyed unikernel");
 	for (int i = 0; i < 250 && journal_maps(false) > 0; i++)
 		h_sleep_ms(20);
 	assert_int_equal(journal_maps(false), 0);
-	for (int i = 0; i < 250 && journal_fds() > 1; i++)
-		h_sleep_ms(20);
-	assert_int_equal(journal_fds(), 1); /* the segment made ahead */
+	wait_no_held_links();
 	stop_clean();
 	uk_free(&filler);
 	uk_free(&at);
 	uk_free(&below);
+}
+
+static ino_t inode_of(const char *name)
+{
+	char path[H_PATH + 16];
+	snprintf(path, sizeof(path), "%s/%s", H.dbdir, name);
+	struct stat sb;
+	return stat(path, &sb) == 0 ? sb.st_ino : 0;
+}
+
+/* Compacts and waits until state.bak is the file state was. */
+static void compact_rotated(void)
+{
+	ino_t was = inode_of("state");
+	kill(H.pid, SIGHUP);
+	for (int i = 0; i < 250 && inode_of("state.bak") != was; i++)
+		h_sleep_ms(20);
+	assert_int_equal(inode_of("state.bak"), was);
+}
+
+/* The core's mappings of dbdir/state, under that name or no name. */
+static int state_maps(void)
+{
+	char path[64], want[H_PATH + 16];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)H.pid);
+	snprintf(want, sizeof(want), "%s/state", H.dbdir);
+	FILE *f = fopen(path, "re");
+	assert_non_null(f);
+	char line[1024];
+	int n = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = strstr(line, want);
+		n += p != NULL && (p[strlen(want)] == '\n' ||
+				   p[strlen(want)] == ' ');
+	}
+	fclose(f);
+	return n;
+}
+
+/* A start maps the state file's images of VMMD_IMAGE_MAP_MIN bytes and
+ * more instead of copying them, and pins the file. Two compactions later
+ * the file has no name left (state, then state.bak, were replaced) and
+ * would be shortened (:at's entry lies behind :a-filler's, past the first
+ * ALB_IO_FREE_STEP): the pin keeps it whole, and get reads :at intact. */
+static void test_state_mapped(void **state)
+{
+	(void)state;
+	start();
+	struct ucmd filler, at;
+	uk_make(&filler, false, 3, ALB_IO_FREE_STEP);
+	uk_make(&at, false, 1, VMMD_IMAGE_MAP_MIN);
+	for (size_t i = VMMD_IMAGE_MAP_MIN / 2; i < VMMD_IMAGE_MAP_MIN; i++)
+		at.img[i] = (uint8_t)(i * 7 + 3);
+	assert_true(call_starts(":a-filler", &filler.cmd, "created unikernel"));
+	assert_true(call_starts(":at", &at.cmd, "created unikernel"));
+	stop_clean();
+	expect_state_file(":a-filler,:at");
+
+	start();
+	expect_running(":a-filler,:at");
+	get_is(":at", &at);
+	assert_int_equal(state_maps(), 1);
+	assert_int_equal(held_links(), 1);
+	compact_rotated();
+	compact_rotated();
+	get_is(":at", &at);
+	get_is(":a-filler", &filler);
+	destroy(":at", "destroyed unikernel");
+	destroy(":a-filler", "destroyed unikernel");
+	wait_no_held_links();
+	stop_clean();
+	uk_free(&filler);
+	uk_free(&at);
 }
 
 static int tests(void)
@@ -922,6 +995,7 @@ static int tests(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_albd_compact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_mapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_mapped, setup, teardown),
 	};
 	return cmocka_run_group_tests(list, NULL, NULL);
 }

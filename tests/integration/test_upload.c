@@ -34,6 +34,7 @@
 #include "fault_file.h"
 #include "host_helpers.h"
 #include "io/state_file.h"
+#include "vmmd_internal.h"
 
 /* Bytes of the images of most cases (five upload steps and a little). */
 #define IMAGE_BYTES (10u * 1024u * 1024u + 12345u)
@@ -163,11 +164,6 @@ static void expect_running(const char *name, const uint8_t *img, size_t len)
 	expect_get(name, img, len);
 }
 
-static int image_files(void)
-{
-	return h_count_files(images_dir, "");
-}
-
 /* Entries of dir whose name starts with prefix. */
 static int prefixed(const char *dir, const char *prefix)
 {
@@ -181,6 +177,14 @@ static int prefixed(const char *dir, const char *prefix)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* The streamed images' files in images/ (not the links that pin files
+ * images are mapped from: a restored image of the state file's is). */
+static int image_files(void)
+{
+	return h_count_files(images_dir, "") -
+	       prefixed(images_dir, VMMD_PIN_PREFIX);
 }
 
 /* Files an upload may leave: parts in images/, stages in tmpdir. */

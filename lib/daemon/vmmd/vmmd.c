@@ -94,7 +94,6 @@ int alb_vmmd_new(struct uv_loop_s *loop, const struct alb_vmmd_config *c,
 	v->rec_next = 1;
 	vlist_init(&v->all);
 	vlist_init(&v->j_pending);
-	vlist_init(&v->segpins);
 	vlist_init(&v->taps.waiters);
 	v->j_fd = -1;
 	vlist_init(&v->console.pending);

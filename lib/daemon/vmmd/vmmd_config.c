@@ -3,7 +3,8 @@
  * independently of the message or state file it came from. The image, the
  * only large part, is not copied when it need not be: a create's stays in
  * the frame it came in (config_adopt()) until it is durable, then is
- * mapped from its journal record (config_mapped()); a streamed one is
+ * mapped from its journal record, as a restored one from the state file
+ * (config_mapped()); a streamed one is
  * its file's mapping (config_with_file()); a restart's is shared with the
  * configuration it restarts (config_share(), config_merge()). A copy
  * carries a reference count in front of it, so that a state write in the
@@ -12,8 +13,6 @@
  * SPDX-License-Identifier: ISC */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "io/state_file.h"
 #include "proto/state_codec.h"
@@ -33,9 +32,7 @@ struct cfg_meta {
 	void *image_owner; /* the frame the image lies in (config_adopt()) */
 	uint64_t seg, off; /* where its record holds it (config_locate()) */
 	struct imgfile *file; /* the file it lies in (config_with_file()) */
-	struct segpin *pin;   /* the segment it is mapped from */
-	void *map;            /* (config_mapped()), and the mapping */
-	size_t map_len;
+	struct imgmap *map;   /* the mapping it lies in (config_mapped()) */
 	/* the copy whose image this one shares (config_share()), held */
 	struct alb_unikernel_config *image_of;
 };
@@ -62,9 +59,7 @@ void config_free(struct alb_unikernel_config *c)
 		alb_state_entry_free(&head_of(c)->m.entry);
 		free(head_of(c)->m.image_owner);
 		imgfile_release(head_of(c)->m.file);
-		if (head_of(c)->m.map != NULL)
-			munmap(head_of(c)->m.map, head_of(c)->m.map_len);
-		segpin_release(head_of(c)->m.pin);
+		imgmap_release(head_of(c)->m.map);
 		config_free(head_of(c)->m.image_of);
 		free(head_of(c));
 	}
@@ -268,27 +263,15 @@ bool config_located(struct alb_unikernel_config *c, uint64_t *seg,
 }
 
 struct alb_unikernel_config *config_mapped(const struct alb_unikernel_config *c,
-					   struct segpin *pin, uint64_t off)
+					   struct imgmap *map,
+					   const uint8_t *image)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t lead = off % page;
-	if (c->image.len == 0 || c->image.len > SIZE_MAX - lead)
-		return NULL;
-	size_t len = (size_t)lead + c->image.len;
-	void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, segpin_fd(pin),
-			 (off_t)(off - lead));
-	if (map == MAP_FAILED)
-		return NULL;
 	const struct alb_bytes none = {NULL, 0};
 	struct alb_unikernel_config *d = config_copy(c, &none);
-	if (d == NULL) {
-		munmap(map, len);
+	if (d == NULL)
 		return NULL;
-	}
-	d->image = (struct alb_bytes){(uint8_t *)map + lead, c->image.len};
-	head_of(d)->m.map = map;
-	head_of(d)->m.map_len = len;
-	head_of(d)->m.pin = segpin_retain(pin);
+	d->image = (struct alb_bytes){image, c->image.len};
+	head_of(d)->m.map = imgmap_retain(map);
 	return d;
 }
 

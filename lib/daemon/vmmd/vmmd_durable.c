@@ -146,31 +146,71 @@ static int apply(void *ctx, const struct alb_journal_change *c,
 	return alb_fail(err, ALB_EPARSE, "unknown journal record");
 }
 
+/* The unikernels and policies of the state file, decoded from its
+ * mapping: the configurations' images of at least VMMD_IMAGE_MAP_MIN
+ * bytes stay there (config_mapped()), the others are copied. */
+static int load_state(struct durable *d, const char *dbdir,
+		      struct alb_error *err)
+{
+	uint64_t size;
+	int fd = alb_state_file_open(dbdir, ALB_STATE_NAME, &size, err);
+	if (fd < 0)
+		return fd;
+	struct imgmap *map = NULL;
+	struct alb_buf b = {0};
+	int rc = 0;
+	if (size > 0)
+		map = imgmap_new(d->store, fd, 0, (size_t)size, err);
+	close(fd);
+	if (map == NULL) {
+		/* read (as is an empty file): only memory is at stake */
+		if (size > 0)
+			alb_log_warn("vmmd: %s/" ALB_STATE_NAME " not mapped: %s",
+				     dbdir, err->msg);
+		rc = alb_state_file_read_bytes(dbdir, ALB_STATE_NAME, &b, err);
+		if (rc != 0)
+			return rc;
+	}
+	const uint8_t *bytes = map != NULL ? imgmap_data(map) : b.data;
+	size_t len = map != NULL ? (size_t)size : b.len;
+	struct alb_state *st = NULL;
+	rc = alb_state_decode(bytes, len, ALB_DECODE_BORROW, &st, err);
+	for (size_t i = 0; rc == 0 && i < st->n_unikernels; i++) {
+		const struct alb_unikernel_config *c = &st->unikernels[i].config;
+		struct alb_unikernel_config *copy =
+			map != NULL && c->image.len >= VMMD_IMAGE_MAP_MIN
+				? config_mapped(c, map, c->image.ptr)
+				: config_copy(c, NULL);
+		if (copy == NULL)
+			rc = alb_fail(err, ALB_ENOMEM, "out of memory for %s",
+				      st->unikernels[i].name);
+		else
+			rc = durable_set_uk(d, st->unikernels[i].name, copy, err);
+		config_free(copy);
+	}
+	for (size_t i = 0; rc == 0 && i < st->n_policies; i++)
+		rc = durable_set_policy(d, st->policies[i].name,
+					&st->policies[i].policy, err);
+	alb_state_free(st);
+	imgmap_release(map);
+	alb_buf_free(&b);
+	return rc;
+}
+
 int durable_load(struct durable *d, const char *dbdir,
 		 struct durable_load_info *info, struct alb_error *err)
 {
 	memset(info, 0, sizeof(*info));
-	struct alb_state *st = NULL;
 	int rc = d->store != NULL ? 0 : imgstore_open(dbdir, &d->store, err);
 	if (rc != 0)
 		return rc;
-	rc = alb_state_read_file(dbdir, &st, err);
-	if (rc == ALB_ENOENT) {
+	rc = load_state(d, dbdir, err);
+	if (rc == ALB_ENOENT)
 		rc = 0;
-	} else if (rc != 0) {
+	else if (rc != 0)
 		return rc;
-	} else {
+	else
 		info->have_state = true;
-		for (size_t i = 0; rc == 0 && i < st->n_unikernels; i++)
-			rc = set_config(d, st->unikernels[i].name,
-					&st->unikernels[i].config, err);
-		for (size_t i = 0; rc == 0 && i < st->n_policies; i++)
-			rc = durable_set_policy(d, st->policies[i].name,
-						&st->policies[i].policy, err);
-		alb_state_free(st);
-		if (rc != 0)
-			return rc;
-	}
 	uint64_t *ids = NULL;
 	size_t n = 0;
 	rc = alb_journal_list(dbdir, &ids, &n, err);

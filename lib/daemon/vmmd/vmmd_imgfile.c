@@ -5,9 +5,10 @@
  * in a segment that no compaction has removed yet; the last release
  * unlinks it, its blocks freed in the threadpool (never while the store
  * is kept: a core that stops without its final compaction leaves its
- * files to the next start). Open files are found by name in a trie. A start
- * removes every file that no replayed record names (an upload or a
- * create that a crash cut short).
+ * files to the next start). Open files are found by name in a trie, as
+ * are the links that pin mapped files (vmmd_imgmap.c). A start removes
+ * every file that no replayed record names (an upload or a create that a
+ * crash cut short) and every link no mapping holds.
  * SPDX-License-Identifier: ISC */
 #include <dirent.h>
 #include <errno.h>
@@ -32,7 +33,8 @@ struct imgstore {
 
 /* A file's key in the trie: its name as a root-level label. Every name
  * given is a valid file name (alb_journal_file_name_ok()), of exactly
- * ALB_JOURNAL_FILE_NAME_LEN characters. */
+ * ALB_JOURNAL_FILE_NAME_LEN characters, or a pin's link (vmmd_imgmap.c),
+ * shorter. */
 struct key {
 	char s[ALB_JOURNAL_FILE_NAME_LEN + 2];
 };
@@ -105,6 +107,33 @@ int imgstore_dirfd(const struct imgstore *s)
 	return s->dirfd;
 }
 
+struct imgstore *imgstore_retain(struct imgstore *s)
+{
+	s->refs++;
+	return s;
+}
+
+void *imgstore_find(const struct imgstore *s, const char *name)
+{
+	return alb_trie_find(s->byname, key_of(name).s);
+}
+
+int imgstore_register(struct imgstore *s, const char *name, void *value)
+{
+	if (value == NULL) {
+		alb_trie_remove(s->byname, key_of(name).s);
+		return 0;
+	}
+	return alb_trie_insert(s->byname, key_of(name).s, value, NULL, NULL) == 0
+		       ? 0
+		       : ALB_ENOMEM;
+}
+
+int imgstore_unlink(struct imgstore *s, const char *name)
+{
+	return vmmd_unlink(s->v, s->dirfd, name);
+}
+
 
 size_t dir_remove_if(int dirfd, bool (*doomed)(const char *name, void *ctx),
 		     void *ctx)
@@ -137,7 +166,9 @@ size_t dir_remove_if(int dirfd, bool (*doomed)(const char *name, void *ctx),
 static bool not_open(const char *name, void *ctx)
 {
 	const struct imgstore *s = ctx;
-	return !alb_journal_file_name_ok(name) ||
+	bool pin = strncmp(name, VMMD_PIN_PREFIX, strlen(VMMD_PIN_PREFIX)) == 0 &&
+		   strlen(name) <= ALB_JOURNAL_FILE_NAME_LEN;
+	return (!pin && !alb_journal_file_name_ok(name)) ||
 	       alb_trie_find(s->byname, key_of(name).s) == NULL;
 }
 

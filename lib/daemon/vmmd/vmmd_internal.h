@@ -351,39 +351,40 @@ void config_locate(struct alb_unikernel_config *c, uint64_t seg,
  * otherwise. */
 bool config_located(struct alb_unikernel_config *c, uint64_t *seg,
 		    uint64_t *off);
-struct segpin;
-/** A copy of c (config_copy()) whose image is mapped from byte off of
- * pin's segment, read-only; the copy holds the mapping and a reference to
- * pin. NULL when out of memory or the mapping fails. */
+struct imgmap;
+/** A copy of c (config_copy()) whose image is the len bytes at image,
+ * which lie in map's mapping; the copy holds a reference to map. NULL
+ * when out of memory. */
 struct alb_unikernel_config *config_mapped(const struct alb_unikernel_config *c,
-					   struct segpin *pin, uint64_t off);
+					   struct imgmap *map,
+					   const uint8_t *image);
 
-/* ---- segments images are mapped from (vmmd_segpin.c) --------------------- */
+/* ---- files images are mapped from (vmmd_imgmap.c) -------------------------- */
 
 /** Images of at least this many bytes are mapped from their journal
  * record once durable, their frame freed; smaller ones stay in theirs
- * (doc/journal.md, "Images mapped from the journal"). */
+ * (doc/journal.md, "Images mapped from files"). */
 #define VMMD_IMAGE_MAP_MIN (64u * 1024u)
+/** Name prefix of the links in images/ that keep a mapped file whole
+ * (followed by the file's inode number in hex); a start removes those a
+ * crash left. */
+#define VMMD_PIN_PREFIX "held-"
 
-/** The pin of segment seg, made when none is (fd: the segment, open for
- * reading; duplicated). NULL when out of memory or fd cannot be
- * duplicated. Loop thread, as every pin function. */
-struct segpin *segpin_get(struct alb_vmmd *v, uint64_t seg, int fd);
-struct segpin *segpin_retain(struct segpin *p);
-/** The descriptor mappings are made from. */
-int segpin_fd(const struct segpin *p);
-/** Drops a reference; the last closes the segment's descriptor, a segment
- * unlinked already freed a step at a time in the threadpool. NULL: no-op. */
-void segpin_release(struct segpin *p);
-/** The pins of the segments up to upto, each retained, for a compaction
- * that removes them; *ids their numbers (both arrays freed by
- * segpins_removed()). 0 or ALB_ENOMEM. */
-int segpins_upto(struct alb_vmmd *v, uint64_t upto, struct segpin ***pins,
-		 uint64_t **ids, size_t *n);
-/** The compaction is done with the pins segpins_upto() gave it; with
- * unlinked, it unlinked their segments. */
-void segpins_removed(struct segpin **pins, uint64_t *ids, size_t n,
-		     bool unlinked);
+struct imgstore;
+/** Maps len bytes from offset off of the file open as fd, read-only, and
+ * pins the file while the mapping lives: a link to it in s's directory,
+ * shared by every mapping of the file, so that no removal of its other
+ * names shortens it (alb_io_free_gradually() leaves a file with a name
+ * alone). Loop thread, as every function here. NULL with err set. */
+struct imgmap *imgmap_new(struct imgstore *s, int fd, uint64_t off,
+			  size_t len, struct alb_error *err);
+/** The first of the len bytes mapped. */
+const uint8_t *imgmap_data(const struct imgmap *m);
+struct imgmap *imgmap_retain(struct imgmap *m);
+/** Drops a reference; the last unmaps, and the last mapping of its file
+ * unlinks the pin (the file's blocks then freed in the threadpool when it
+ * has no other name). NULL is a no-op. */
+void imgmap_release(struct imgmap *m);
 
 /* ---- image files (vmmd_imgfile.c) ---------------------------------------- */
 
@@ -415,6 +416,17 @@ void imgstore_keep(struct imgstore *s);
 /** Files are freed in v's threadpool from now on (vmmd_unlink()). */
 void imgstore_run_on(struct imgstore *s, struct alb_vmmd *v);
 int imgstore_dirfd(const struct imgstore *s);
+/** Another reference to s (dropped with imgstore_close()). */
+struct imgstore *imgstore_retain(struct imgstore *s);
+/** The value registered under the entry name of s's directory, or NULL.
+ * Registered entries are spared by imgstore_sweep(). */
+void *imgstore_find(const struct imgstore *s, const char *name);
+/** Registers value under name (at most ALB_JOURNAL_FILE_NAME_LEN
+ * characters), or removes it (value NULL). 0 or ALB_ENOMEM. */
+int imgstore_register(struct imgstore *s, const char *name, void *value);
+/** Unlinks the entry name as vmmd_unlink() does, kept store or not. 0 or
+ * the unlink's errno. */
+int imgstore_unlink(struct imgstore *s, const char *name);
 /** Removes every entry of the directory that is not an open file; returns
  * how many. */
 size_t imgstore_sweep(struct imgstore *s);
@@ -1077,7 +1089,6 @@ struct alb_vmmd {
 	bool copy_started_pending; /* state.started after the first one */
 	uint64_t state_bytes;    /* of the state file last written */
 	struct compaction *compacting;
-	struct vlist segpins;    /* segments images are mapped from */
 	/* foreground writes in flight (journal appends, a streamed image's
 	 * syncs), which a compaction's writer gives way to (fg_writes_busy) */
 	atomic_uint fg_writes;

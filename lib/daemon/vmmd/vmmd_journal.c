@@ -224,21 +224,22 @@ bool persist_map_image(struct alb_vmmd *v, const char *name,
 {
 	struct alb_unikernel_config *c = *cfg;
 	uint64_t seg, off;
-	/* the segment appended to is no compaction's: none removes it yet */
+	/* mapped through the descriptor of the segment appended to */
 	if (c == NULL || c->image.len < VMMD_IMAGE_MAP_MIN ||
 	    !config_located(c, &seg, &off) || seg != v->j_seg || v->j_fd < 0 ||
 	    persist_config(v, name) != c || latest(v, true, name) != NULL)
 		return false;
-	struct segpin *pin = segpin_get(v, seg, v->j_fd);
-	struct alb_unikernel_config *m = pin != NULL ? config_mapped(c, pin, off)
-						     : NULL;
-	segpin_release(pin);
 	struct alb_error err = {0};
+	struct imgmap *map = imgmap_new(v->durable.store, v->j_fd, off,
+					c->image.len, &err);
+	struct alb_unikernel_config *m = map != NULL
+		? config_mapped(c, map, imgmap_data(map)) : NULL;
+	imgmap_release(map);
 	if (m == NULL || config_state_entry(m, name, &err) == NULL ||
 	    durable_set_uk(&v->durable, name, m, &err) != 0) {
 		/* it stays in its frame */
-		alb_log_debug("vmmd: %s: image not mapped from the journal",
-			      name);
+		alb_log_warn("vmmd: %s: image not mapped from the journal: %s",
+			     name, err.msg[0] ? err.msg : "out of memory");
 		config_free(m);
 		return false;
 	}

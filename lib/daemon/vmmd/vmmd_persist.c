@@ -60,10 +60,6 @@ struct compaction {
 	uint64_t t0;
 	int rc;
 	bool removed;          /* the covered segments are gone */
-	/* the covered segments images are mapped from: pins held, numbers */
-	struct segpin **pins;
-	uint64_t *pinned;
-	size_t n_pinned;
 	struct alb_error err;
 };
 
@@ -97,10 +93,7 @@ static void compact_work(uv_work_t *w)
 	if (c->rc != 0)
 		return;
 	struct alb_error e = {0};
-	if (c->covered == 0 ||
-	    alb_journal_remove(dbdir, c->covered, y,
-			       &(struct alb_journal_mapped){c->pinned, c->n_pinned},
-			       &e) == 0)
+	if (c->covered == 0 || alb_journal_remove(dbdir, c->covered, y, &e) == 0)
 		c->removed = true;
 	else
 		alb_log_warn("vmmd: compaction: %s (replayed again at the next "
@@ -132,8 +125,6 @@ static void compact_after(uv_work_t *w, int status)
 		v->j_bytes += c->journal_bytes;
 		v->j_uncompacted = true;
 	}
-	segpins_removed(c->pins, c->pinned, c->n_pinned,
-			c->rc == 0 && c->removed);
 	snapshot_free(&c->snap);
 	free(c);
 	arm_age(v);
@@ -152,11 +143,8 @@ void compaction_start(struct alb_vmmd *v)
 	}
 	struct compaction *c = calloc(1, sizeof(*c));
 	struct alb_error err = {0};
-	if (c == NULL || durable_snapshot(&v->durable, &c->snap, &err) != 0 ||
-	    segpins_upto(v, v->j_seg, &c->pins, &c->pinned, &c->n_pinned) != 0) {
+	if (c == NULL || durable_snapshot(&v->durable, &c->snap, &err) != 0) {
 		alb_log_error("vmmd: compaction: out of memory");
-		if (c != NULL)
-			snapshot_free(&c->snap);
 		free(c);
 		return;
 	}
@@ -587,7 +575,7 @@ int alb_vmmd_compact_state(const char *dbdir, struct alb_error *err)
 	if (rc == 0)
 		rc = snapshot_write(dbdir, &s, NULL, &bytes, err);
 	if (rc == 0 && info.segments > 0)
-		rc = alb_journal_remove(dbdir, info.last_seg, NULL, NULL, err);
+		rc = alb_journal_remove(dbdir, info.last_seg, NULL, err);
 	if (rc == 0)
 		alb_log_info("%s/state: %zu unikernels, %zu policies, %" PRIu64
 			     " bytes (%" PRIu64 " journal records from %zu "

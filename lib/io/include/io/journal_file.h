@@ -71,21 +71,10 @@ int alb_journal_replay(const char *dbdir, uint64_t id, alb_journal_fn fn,
 		       void *ctx, struct alb_journal_replay_stats *st,
 		       struct alb_error *err);
 
-/** Segments that are mapped: their names go, their blocks stay until the
- * last mapping and descriptor do (truncating a mapped file would make its
- * mapping fault). */
-struct alb_journal_mapped {
-	const uint64_t *ids;
-	size_t n;
-};
-
 /** Removes every segment numbered up to id (a compaction covers them),
  * lowest first, each freed a step at a time giving way to y (may be NULL;
- * io/background.h) but for those in mapped (may be NULL), which are only
- * unlinked; then fsyncs dbdir. */
+ * io/background.h), then fsyncs dbdir. */
 int alb_journal_remove(const char *dbdir, uint64_t upto,
-		       const struct alb_io_yield *y,
-		       const struct alb_journal_mapped *mapped,
-		       struct alb_error *err);
+		       const struct alb_io_yield *y, struct alb_error *err);
 
 #endif

@@ -59,9 +59,14 @@ void alb_state_file_set_hook(alb_state_hook_fn fn, void *ctx);
 int alb_state_file_write_bytes(const char *dbdir, const uint8_t *buf,
 			       size_t len, struct alb_error *err);
 
+/** Opens <dbdir>/<name> for reading; *size its size. The descriptor, or
+ * ALB_ENOENT when it does not exist, ALB_ETOOBIG past ALB_STATE_FILE_MAX,
+ * ALB_EPARSE when it is not a regular file. */
+int alb_state_file_open(const char *dbdir, const char *name, uint64_t *size,
+			struct alb_error *err);
+
 /** Reads <dbdir>/<name> whole into out (which must be empty; free with
- * alb_buf_free()). ALB_ENOENT when it does not exist, ALB_ETOOBIG past
- * ALB_STATE_FILE_MAX, ALB_EPARSE when it is not a regular file. */
+ * alb_buf_free()). Errors as alb_state_file_open(). */
 int alb_state_file_read_bytes(const char *dbdir, const char *name,
 			      struct alb_buf *out, struct alb_error *err);
 
