@@ -288,22 +288,18 @@ int vmmd_unlink(struct alb_vmmd *v, int dirfd, const char *name)
 		held = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 					       O_CLOEXEC);
 	int e = unlinkat(dirfd, name, 0) == 0 ? 0 : errno;
-	if (held >= 0)
-		vmmd_close_gradually(v, held);
-	return e;
-}
-
-void vmmd_close_gradually(struct alb_vmmd *v, int fd)
-{
-	struct closing *c = v != NULL && !v->freeing ? malloc(sizeof(*c)) : NULL;
+	struct closing *c = held >= 0 && v != NULL && !v->freeing
+				    ? malloc(sizeof(*c)) : NULL;
 	if (c == NULL) {
-		close(fd);
-		return;
+		if (held >= 0)
+			close(held);
+		return e;
 	}
-	*c = (struct closing){.v = v, .fd = fd};
+	*c = (struct closing){.v = v, .fd = held};
 	c->work.data = c;
 	vmmd_job_begin(v);
 	uv_queue_work(v->loop, &c->work, close_work, close_after);
+	return e;
 }
 
 void vmmd_job_begin(struct alb_vmmd *v)

@@ -1125,14 +1125,11 @@ struct alb_vmmd {
 };
 
 /** Unlinks dirfd/name (a link planted there, not its target) with the
- * file held open, closed as vmmd_close_gradually() does. 0, or the
+ * file held open, closed in v's threadpool: a large file's blocks and
+ * pages, freed at that last close, take tens of ms that the loop does
+ * not wait for (v NULL or being freed: closed at once). 0, or the
  * unlink's errno. */
 int vmmd_unlink(struct alb_vmmd *v, int dirfd, const char *name);
-/** Closes fd in v's threadpool, a file without a name left freed a step
- * at a time first: a large file's blocks and pages, freed at that last
- * close, take tens of ms that the loop does not wait for (v NULL or being
- * freed: closed at once). */
-void vmmd_close_gradually(struct alb_vmmd *v, int fd);
 /** Counts a piece of asynchronous work (shutdown waits for it). */
 void vmmd_job_begin(struct alb_vmmd *v);
 void vmmd_job_end(struct alb_vmmd *v);

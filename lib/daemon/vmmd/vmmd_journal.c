@@ -237,9 +237,10 @@ bool persist_map_image(struct alb_vmmd *v, const char *name,
 	imgmap_release(map);
 	if (m == NULL || config_state_entry(m, name, &err) == NULL ||
 	    durable_set_uk(&v->durable, name, m, &err) != 0) {
-		/* it stays in its frame */
-		alb_log_warn("vmmd: %s: image not mapped from the journal: %s",
-			     name, err.msg[0] ? err.msg : "out of memory");
+		/* it stays in its frame (a start said why, if images/
+		 * cannot hold a link to dbdir's files) */
+		alb_log_debug("vmmd: %s: image not mapped from the journal: %s",
+			      name, err.msg[0] ? err.msg : "out of memory");
 		config_free(m);
 		return false;
 	}
