@@ -939,7 +939,8 @@ static int state_maps(void)
 }
 
 /* A start maps the state file's images of VMMD_IMAGE_MAP_MIN bytes and
- * more instead of copying them, and pins the file. Two compactions later
+ * more instead of copying them, and pins the file; a start after a crash
+ * pins it again and sweeps the pins no mapping holds. Two compactions later
  * the file has no name left (state, then state.bak, were replaced) and
  * would be shortened (:at's entry lies behind :a-filler's, past the first
  * ALB_IO_FREE_STEP): the pin keeps it whole, and get reads :at intact. */
@@ -962,6 +963,23 @@ static void test_state_mapped(void **state)
 	get_is(":at", &at);
 	assert_int_equal(state_maps(), 1);
 	assert_int_equal(held_links(), 1);
+	/* a crash leaves the pin behind; beside it, a file under a pin's
+	 * name that no mapping holds: the next start pins the state file
+	 * again (the old link replaced) and sweeps the other */
+	char planted[H_PATH + 48];
+	snprintf(planted, sizeof(planted), "%s/images/" VMMD_PIN_PREFIX "fffff",
+		 H.dbdir);
+	FILE *f = fopen(planted, "we");
+	assert_non_null(f);
+	fputs("left by a crash", f);
+	assert_int_equal(fclose(f), 0);
+	h_stop(&H, SIGKILL);
+	assert_int_equal(held_links(), 2);
+	start();
+	expect_running(":a-filler,:at");
+	assert_int_equal(held_links(), 1);
+	assert_int_equal(access(planted, F_OK), -1);
+	get_is(":at", &at);
 	compact_rotated();
 	compact_rotated();
 	get_is(":at", &at);

@@ -88,10 +88,11 @@ int durable_set_policy(struct durable *d, const char *path,
 
 /* ---- loading ------------------------------------------------------------------ */
 
-static int set_config(struct durable *d, const char *name,
-		      const struct alb_unikernel_config *c, struct alb_error *err)
+/* Sets name to copy, a configuration made for it (NULL: out of memory),
+ * whose reference this takes. */
+static int set_copy(struct durable *d, const char *name,
+		    struct alb_unikernel_config *copy, struct alb_error *err)
 {
-	struct alb_unikernel_config *copy = config_copy(c, NULL);
 	if (copy == NULL)
 		return alb_fail(err, ALB_ENOMEM, "out of memory for %s", name);
 	int rc = durable_set_uk(d, name, copy, err);
@@ -133,7 +134,7 @@ static int apply(void *ctx, const struct alb_journal_change *c,
 	struct durable *d = r->d;
 	switch (c->kind) {
 	case ALB_JOURNAL_UNIKERNEL:
-		return set_config(d, c->name, &c->config, err);
+		return set_copy(d, c->name, config_copy(&c->config, NULL), err);
 	case ALB_JOURNAL_UNIKERNEL_FILE:
 		return set_config_file(r, c->name, c, err);
 	case ALB_JOURNAL_UNIKERNEL_GONE:
@@ -177,16 +178,11 @@ static int load_state(struct durable *d, const char *dbdir,
 	rc = alb_state_decode(bytes, len, ALB_DECODE_BORROW, &st, err);
 	for (size_t i = 0; rc == 0 && i < st->n_unikernels; i++) {
 		const struct alb_unikernel_config *c = &st->unikernels[i].config;
-		struct alb_unikernel_config *copy =
-			map != NULL && c->image.len >= VMMD_IMAGE_MAP_MIN
-				? config_mapped(c, map, c->image.ptr)
-				: config_copy(c, NULL);
-		if (copy == NULL)
-			rc = alb_fail(err, ALB_ENOMEM, "out of memory for %s",
-				      st->unikernels[i].name);
-		else
-			rc = durable_set_uk(d, st->unikernels[i].name, copy, err);
-		config_free(copy);
+		rc = set_copy(d, st->unikernels[i].name,
+			      map != NULL && c->image.len >= VMMD_IMAGE_MAP_MIN
+				      ? config_mapped(c, map, c->image.ptr)
+				      : config_copy(c, NULL),
+			      err);
 	}
 	for (size_t i = 0; rc == 0 && i < st->n_policies; i++)
 		rc = durable_set_policy(d, st->policies[i].name,
