@@ -605,10 +605,10 @@ static void images(const char *label, size_t len, size_t n)
 	       h.dbdir);
 	printf("  the tender's copy in tmpdir (%s, no sync): %.3f ms, beside "
 	       "the journal's fdatasync\n", h.tmpdir, cp);
-	printf("  first touch of as much new memory (4 KiB pages; a create "
-	       "takes that much for the frame it arrives in, and the kernel as "
-	       "much for the journal's pages and again for the tender's copy): "
-	       "%.3f ms\n", fm);
+	printf("  first touch of as much new memory (4 KiB pages; the kernel "
+	       "takes that much for the journal's pages and again for the "
+	       "tender's copy, and a frame as large when no spare frame buffer "
+	       "holds it): %.3f ms\n", fm);
 	printf("  content-addressed image file instead (write+fsync+rename+dir "
 	       "fsync of the image, then a 64-byte append+fdatasync): %.3f + "
 	       "%.3f ms\n", fr, fs);
@@ -642,7 +642,7 @@ static void images(const char *label, size_t len, size_t n)
 	printf("  floor: median %.3f ms, p90 %.3f ms; write+fsync+rename+dir "
 	       "fsync %.3f ms\n", fmed, pct(flo, n, 0.9) / 1000.0, fr);
 	printf("  the least a create costs here, without albd (the image "
-	       "received into new memory, its SHA-256, the tender's copy, its "
+	       "received into the spare frame buffer, its SHA-256, the tender's copy, its "
 	       "append+fdatasync, the tender spawned pinned): median %.3f ms "
 	       "with the spawn beside the fdatasync, %.3f ms after it; 1.5 x "
 	       "the median floor + 0.5 = %.3f ms\n", least[0], least[1],

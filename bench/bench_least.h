@@ -1,9 +1,10 @@
 /* Benchmarks: the least a create of an image costs on this machine, done
  * without albd but the way albd must do it, as the reference its creates
  * are compared with beside the disk's floor. In order:
- *   - the image arrives framed on a Unix socket (sent by a thread) into
- *     new memory, read by alb_frame_read_fd(), whose buffer grows as
- *     albd's frame reader's does;
+ *   - the image arrives framed on a Unix socket (sent by a thread), read
+ *     by alb_frame_read_fd() into the buffer albd's frame reader would
+ *     use: the spare frame buffer the previous one left (memory used
+ *     before), or new memory for the first;
  *   - its append + fdatasync to a file in dbdir starts in a thread (the
  *     journal record, beside everything that follows);
  *   - its SHA-256;
@@ -91,7 +92,7 @@ static inline int64_t bench_least_once(int jfd, const char *tmpdir,
 	int64_t us = -1, t0 = bench_floor_now_us();
 	bool sending = con >= 0 &&
 		       pthread_create(&ts, NULL, bench_least_send, &snd) == 0;
-	/* albd's own reader: new memory grown as albd's frames are */
+	/* albd's own reader: the spare frame buffer, as albd's frames */
 	struct alb_buf frame = {0};
 	uint8_t *buf = sending && alb_frame_read_fd(sv[1], 0, &frame, NULL) == 0 &&
 			       frame.len == len

@@ -30,7 +30,12 @@ extern "C" {
 
 /** A payload buffer starts at this many bytes (or the announced length if
  * smaller) and doubles as bytes arrive, up to the announced length: a
- * reader never allocates what a peer announces before it has sent it. */
+ * reader never allocates what a peer announces before it has sent it.
+ * One exception costs no new memory: a payload of 2 MiB or more arrives in
+ * the process's spare buffer when that holds it. The spare is the largest
+ * frame buffer of 2 to 16 MiB that alb_buf_free() or a reader let go of,
+ * kept (one per process) so that the next large frame arrives in memory
+ * used before. */
 #define ALB_FRAME_BUF_MIN 65536u
 
 /** Writes the 4-byte big-endian length prefix of a payload of len bytes to
@@ -89,7 +94,8 @@ ALB_EXPORT int alb_frame_reader_space(struct alb_frame_reader *r, uint8_t **ptr,
 				      size_t *len, struct alb_error *err);
 
 /** Bytes of payload buffer the reader holds now (at most twice what the
- * current frame has received, or ALB_FRAME_BUF_MIN). */
+ * current frame has received, or ALB_FRAME_BUF_MIN, or the spare buffer
+ * taken for it: see ALB_FRAME_BUF_MIN). */
 ALB_EXPORT size_t alb_frame_reader_held(const struct alb_frame_reader *r);
 
 /** Records that n bytes were written at the place alb_frame_reader_space()

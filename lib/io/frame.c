@@ -10,6 +10,7 @@
 #include "albatross/frame.h"
 #include "base/internal.h"
 #include "base/nosigpipe.h"
+#include "base/spare.h"
 
 enum reader_state {
 	ST_HEADER,  /* collecting the 4-byte length */
@@ -78,7 +79,7 @@ void alb_frame_reader_free(struct alb_frame_reader *r)
 {
 	if (r == NULL)
 		return;
-	free(r->buf);
+	alb_spare_free(r->buf, r->cap);
 	free(r);
 }
 
@@ -114,7 +115,7 @@ static void start_frame(struct alb_frame_reader *r)
  * page faults instead of one per 4 KiB page, as it arrives and again when
  * it is first read (on a virtual machine each is dear: a 4 MiB create
  * took 15 ms longer in 4 KiB pages; bench-albd --images). */
-#define FRAME_HUGE_BYTES (2u * 1024u * 1024u)
+#define FRAME_HUGE_BYTES ALB_SPARE_ALIGN
 
 /* Maps the pages of buf's bytes [from, to) now, with one system call,
  * instead of one page fault each as the bytes arrive. */
@@ -128,10 +129,11 @@ static void populate(uint8_t *buf, size_t from, size_t to)
 }
 
 /* A buffer of cap >= FRAME_HUGE_BYTES bytes holding the first got bytes
- * of old (freed), or NULL (old kept). Its whole huge pages are asked for
- * as such; a tail shorter than one stays in small pages, so that an image
- * held in memory does not hold up to a huge page more than its size. */
-static uint8_t *huge_move(uint8_t *old, size_t got, size_t cap)
+ * of old (of old_cap bytes, given up), or NULL (old kept). Its whole huge
+ * pages are asked for as such; a tail shorter than one stays in small
+ * pages, so that an image held in memory does not hold up to a huge page
+ * more than its size. */
+static uint8_t *huge_move(uint8_t *old, size_t old_cap, size_t got, size_t cap)
 {
 	void *p = NULL;
 	if (posix_memalign(&p, FRAME_HUGE_BYTES, cap) != 0)
@@ -140,26 +142,38 @@ static uint8_t *huge_move(uint8_t *old, size_t got, size_t cap)
 	(void)madvise(p, whole, MADV_HUGEPAGE);
 	populate(p, 0, cap);
 	memcpy(p, old, got);
-	free(old);
+	alb_spare_free(old, old_cap);
 	return p;
 }
 
-/* Makes room for the next payload bytes. The buffer grows as bytes
- * arrive, never to the announced length up front: it starts at
- * ALB_FRAME_BUF_MIN bytes (or the announced length if smaller) and doubles
- * each time it is full, up to the announced length; from FRAME_HUGE_BYTES
- * on, in huge pages. A peer that announces a large frame and stalls costs
- * what it sent, not what it announced. At the start of a frame the
- * previous buffer is kept only when it is not larger than
+/* Makes room for the next payload bytes. A frame of FRAME_HUGE_BYTES or
+ * more arrives in the process's spare buffer when that is large enough
+ * (base/spare.h): memory used before, whose pages are there. Otherwise the
+ * buffer grows as bytes arrive, never to the announced length up front:
+ * it starts at ALB_FRAME_BUF_MIN bytes (or the announced length if
+ * smaller) and doubles each time it is full, up to the announced length;
+ * from FRAME_HUGE_BYTES on, in huge pages. A peer that announces a large
+ * frame and stalls costs what it sent, not what it announced. At the start
+ * of a frame the previous buffer is kept only when it is not larger than
  * ALB_FRAME_BUF_MIN, so that one large frame does not pin its memory for
- * the reader's lifetime. */
+ * the reader's lifetime (it may become the spare). */
 static int grow_payload_buffer(struct alb_frame_reader *r,
 			       struct alb_error *err)
 {
 	if (r->got == 0 && r->buf != NULL && r->cap > ALB_FRAME_BUF_MIN) {
-		free(r->buf);
+		alb_spare_free(r->buf, r->cap);
 		r->buf = NULL;
 		r->cap = 0;
+	}
+	if (r->got == 0 && r->cap < r->want && r->want >= FRAME_HUGE_BYTES) {
+		size_t have;
+		uint8_t *s = alb_spare_take(r->want, &have);
+		if (s != NULL) {
+			free(r->buf);
+			r->buf = s;
+			r->cap = have;
+			return 0;
+		}
 	}
 	if (r->buf != NULL && r->got < r->cap)
 		return 0;
@@ -168,8 +182,9 @@ static int grow_payload_buffer(struct alb_frame_reader *r,
 		cap = r->want;
 	if (r->buf != NULL && cap <= r->cap)
 		return 0;
-	uint8_t *b = cap >= FRAME_HUGE_BYTES ? huge_move(r->buf, r->got, cap)
-					     : realloc(r->buf, cap);
+	uint8_t *b = cap >= FRAME_HUGE_BYTES
+			     ? huge_move(r->buf, r->cap, r->got, cap)
+			     : realloc(r->buf, cap);
 	if (b == NULL)
 		return alb_fail(err, ALB_ENOMEM,
 				"out of memory for a frame of %zu bytes", r->want);
@@ -352,7 +367,7 @@ int alb_frame_read_fd(int fd, size_t max, struct alb_buf *out,
 	}
 	if (rc == 0)
 		alb_frame_reader_take(&r, out);
-	free(r.buf);
+	alb_spare_free(r.buf, r.cap);
 	return rc;
 }
 

@@ -29,7 +29,7 @@ struct cfg_meta {
 	size_t refs;
 	bool has_entry;
 	struct alb_state_entry entry;
-	void *image_owner; /* the frame the image lies in (config_adopt()) */
+	struct alb_buf frame; /* the frame the image lies in (config_adopt()) */
 	uint64_t seg, off; /* where its record holds it (config_locate()) */
 	struct imgfile *file; /* the file it lies in (config_with_file()) */
 	struct imgmap *map;   /* the mapping it lies in (config_mapped()) */
@@ -57,7 +57,7 @@ void config_free(struct alb_unikernel_config *c)
 {
 	if (c != NULL && --head_of(c)->m.refs == 0) {
 		alb_state_entry_free(&head_of(c)->m.entry);
-		free(head_of(c)->m.image_owner);
+		alb_buf_free(&head_of(c)->m.frame);
 		imgfile_release(head_of(c)->m.file);
 		imgmap_release(head_of(c)->m.map);
 		config_free(head_of(c)->m.image_of);
@@ -229,7 +229,7 @@ struct alb_unikernel_config *config_adopt(const struct alb_unikernel_config *c,
 	if (d == NULL)
 		return NULL;
 	d->image = c->image;
-	head_of(d)->m.image_owner = frame->base_;
+	head_of(d)->m.frame = *frame;
 	memset(frame, 0, sizeof(*frame));
 	return d;
 }
@@ -259,7 +259,7 @@ bool config_located(struct alb_unikernel_config *c, uint64_t *seg,
 	const struct cfg_meta *m = &head_of(c)->m;
 	*seg = m->seg;
 	*off = m->off;
-	return m->image_owner != NULL && m->seg != 0;
+	return m->frame.base_ != NULL && m->seg != 0;
 }
 
 struct alb_unikernel_config *config_mapped(const struct alb_unikernel_config *c,

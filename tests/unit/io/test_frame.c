@@ -16,6 +16,14 @@
 #include <cmocka.h>
 
 #include "albatross/frame.h"
+#include "base/spare.h"
+
+/* Empties the process's spare buffer, which a large frame freed leaves. */
+static void drain_spare(void)
+{
+	size_t cap;
+	free(alb_spare_take(0, &cap));
+}
 
 static void put_len(uint8_t *p, uint32_t len)
 {
@@ -302,6 +310,7 @@ static void test_large_buffer(void **state)
 	const size_t piece = 12345;
 	uint8_t *src = malloc(5 * mib2 + 3);
 	assert_non_null(src);
+	drain_spare(); /* each frame's buffer grows as its bytes arrive */
 	for (size_t i = 0; i < 5 * mib2 + 3; i++)
 		src[i] = (uint8_t)(i * 131u + (i >> 16));
 	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
@@ -329,6 +338,56 @@ static void test_large_buffer(void **state)
 		alb_buf_free(&out);
 		alb_frame_reader_free(r);
 	}
+	free(src);
+}
+
+/* A large frame freed stays as the process's spare buffer, and the next
+ * frame of ALB_SPARE_ALIGN bytes or more that fits it arrives in it from
+ * its first byte (memory used before: its pages are there). A frame one
+ * byte larger than the spare, or one byte short of ALB_SPARE_ALIGN, grows
+ * as usual and leaves the spare alone. */
+static void test_spare_buffer(void **state)
+{
+	(void)state;
+	drain_spare();
+	const size_t len = ALB_SPARE_ALIGN + 5;
+	uint8_t *src = malloc(len + 1);
+	assert_non_null(src);
+	for (size_t i = 0; i <= len; i++)
+		src[i] = (uint8_t)(i * 7u + (i >> 12));
+	uint8_t b[4];
+	struct alb_buf out = {0};
+	struct alb_frame_reader *r = new_reader(ALB_FRAME_MAX_LIMIT);
+	put_len(b, (uint32_t)len);
+	assert_int_equal(alb_frame_reader_feed(r, b, 4, NULL, NULL), ALB_EAGAIN);
+	assert_int_equal(alb_frame_reader_feed(r, src, len, NULL, NULL), 0);
+	assert_int_equal(alb_frame_reader_take(r, &out), 0);
+	const uint8_t *first = out.data;
+	alb_buf_free(&out); /* now the spare */
+	/* fits: the spare, held whole from the first byte */
+	put_len(b, (uint32_t)len);
+	assert_int_equal(alb_frame_reader_feed(r, b, 4, NULL, NULL), ALB_EAGAIN);
+	assert_int_equal(alb_frame_reader_feed(r, src + 1, 1, NULL, NULL), ALB_EAGAIN);
+	assert_int_equal(alb_frame_reader_held(r), len);
+	assert_int_equal(alb_frame_reader_feed(r, src + 2, len - 1, NULL, NULL), 0);
+	assert_int_equal(alb_frame_reader_take(r, &out), 0);
+	assert_ptr_equal(out.data, first);
+	assert_memory_equal(out.data, src + 1, len);
+	alb_buf_free(&out);
+	/* one byte past it, and one byte short of the size that takes it */
+	const size_t other[] = {len + 1, ALB_SPARE_ALIGN - 1};
+	for (size_t k = 0; k < 2; k++) {
+		put_len(b, (uint32_t)other[k]);
+		assert_int_equal(alb_frame_reader_feed(r, b, 4, NULL, NULL), ALB_EAGAIN);
+		assert_int_equal(alb_frame_reader_feed(r, src, 1, NULL, NULL), ALB_EAGAIN);
+		assert_int_equal(alb_frame_reader_held(r), ALB_FRAME_BUF_MIN);
+		assert_int_equal(alb_frame_reader_feed(r, src, other[k] - 1, NULL, NULL), 0);
+		assert_int_equal(alb_frame_reader_take(r, &out), 0);
+		assert_true(out.data != first);
+		alb_buf_free(&out);
+	}
+	alb_frame_reader_free(r);
+	drain_spare();
 	free(src);
 }
 
@@ -559,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_many_frames_take),
 		cmocka_unit_test(test_end_of_stream),
 		cmocka_unit_test(test_max),
+		cmocka_unit_test(test_spare_buffer),
 		cmocka_unit_test(test_space_advance),
 		cmocka_unit_test(test_buffer_grows),
 		cmocka_unit_test(test_large_buffer),

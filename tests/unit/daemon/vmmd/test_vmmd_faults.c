@@ -585,7 +585,6 @@ static pid_t named_child(const char *console, int *release)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		prctl(PR_SET_NAME, ALB_SPAWN_COMM);
 		close(p[1]);
 		int fd = open(console, O_RDONLY);
 		int null = open("/dev/null", O_WRONLY);
@@ -594,6 +593,9 @@ static pid_t named_child(const char *console, int *release)
 		/* no output of ours kept open if the test fails */
 		for (int i = 1; i <= 2 && null >= 0; i++)
 			dup2(null, i);
+		/* named last: once listed, its fd 0 is the console (the
+		 * test looks as soon as it sees the name) */
+		prctl(PR_SET_NAME, ALB_SPAWN_COMM);
 		char c;
 		if (read(p[0], &c, 1) == 1)
 			execl("/bin/sleep", "sleep", "30", (char *)NULL);
