@@ -541,6 +541,24 @@ static bool all_listed(struct harness *h, size_t n, int ms)
 	return false;
 }
 
+/* Starts albd again and prints how long it took until the n unikernels
+ * were listed, and its memory then. */
+static void restart(struct harness *h, size_t n, const char *what)
+{
+	int64_t t0 = h_now_us();
+	const char *flag = getenv("ALB_BENCH_ALBD_FLAG");
+	if (h_start_albd(h, flag != NULL ? flag : "-q") != 0)
+		die("cannot start albd again");
+	if (!all_listed(h, n, RESTORE_MS_MAX))
+		die("the unikernels were not restored");
+	printf("  %s restored the %zu in %.1f ms: albd %.1f MiB of its own "
+	       "memory (RssAnon), %.1f MiB of files mapped (RssFile)\n", what,
+	       n, (double)(h_now_us() - t0) / 1000.0,
+	       (double)h_proc_value(h->pid, "status", "RssAnon:") / 1024.0,
+	       (double)h_proc_value(h->pid, "status", "RssFile:") / 1024.0);
+	fflush(stdout);
+}
+
 static void images(const char *label, size_t len, size_t n)
 {
 	struct harness h;
@@ -659,6 +677,10 @@ static void images(const char *label, size_t len, size_t n)
 	       (double)h_proc_value(h.pid, "status", "RssFile:") / 1024.0,
 	       (double)(len * n) / 1048576.0);
 	fflush(stdout);
+	/* a crash: the next start replays the journal's records since the
+	 * last compaction over the state file */
+	h_stop(&h, SIGKILL);
+	restart(&h, n, "after a crash (SIGKILL), a start");
 	int64_t t0 = h_now_us();
 	int st = h_stop(&h, SIGTERM);
 	observe(h.dbdir, &w);
@@ -668,18 +690,7 @@ static void images(const char *label, size_t len, size_t n)
 	       (double)w.state_bytes / 1048576.0);
 	fflush(stdout);
 	/* a start restores them from that state file */
-	t0 = h_now_us();
-	const char *flag = getenv("ALB_BENCH_ALBD_FLAG");
-	if (h_start_albd(&h, flag != NULL ? flag : "-q") != 0)
-		die("cannot start albd again");
-	if (!all_listed(&h, n, RESTORE_MS_MAX))
-		die("the unikernels were not restored");
-	printf("  a start restored the %zu in %.1f ms: albd %.1f MiB of its own "
-	       "memory (RssAnon), %.1f MiB of files mapped (RssFile)\n", n,
-	       (double)(h_now_us() - t0) / 1000.0,
-	       (double)h_proc_value(h.pid, "status", "RssAnon:") / 1024.0,
-	       (double)h_proc_value(h.pid, "status", "RssFile:") / 1024.0);
-	fflush(stdout);
+	restart(&h, n, "a start");
 	h_stop(&h, SIGTERM);
 	free(flo);
 	free(lat);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,57 +182,72 @@ int alb_journal_append(int fd, const struct iovec *iov, size_t n,
 	return 0;
 }
 
-/* Reads exactly len bytes at off, or fewer at the end of the file. */
-static int read_at(int fd, uint8_t *buf, size_t len, uint64_t off,
-		   size_t *got, struct alb_error *err)
+/* A segment as a replay reads it: through its descriptor (pread: a file
+ * that albd may shorten meanwhile, as a test's reader finds it) or as
+ * bytes the caller mapped (fd < 0). */
+struct seg_src {
+	int fd;
+	const uint8_t *bytes;
+	uint64_t size;
+};
+
+/* The n bytes at off (off + n <= size) in *out: in the mapping, or read
+ * into scratch (n bytes). ALB_EPARSE when the file is shorter now. */
+static int seg_view(const struct seg_src *s, uint64_t off, size_t n,
+		    uint8_t *scratch, const uint8_t **out, struct alb_error *err)
 {
-	*got = 0;
-	while (*got < len) {
-		ssize_t r = pread(fd, buf + *got, len - *got, (off_t)(off + *got));
+	*out = s->fd < 0 ? s->bytes + off : scratch;
+	size_t got = 0;
+	while (s->fd >= 0 && got < n) {
+		ssize_t r = pread(s->fd, scratch + got, n - got, (off_t)(off + got));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return alb_fail_sys(err, "read");
 		if (r == 0)
-			break;
-		*got += (size_t)r;
+			return alb_fail(err, ALB_EPARSE, "file shrank while being read");
+		got += (size_t)r;
 	}
 	return 0;
 }
 
-static bool all_zero(int fd, uint64_t off, uint64_t end)
+static bool all_zero(const struct seg_src *s, uint64_t off)
 {
 	uint8_t buf[4096];
-	while (off < end) {
-		size_t want = end - off < sizeof(buf) ? (size_t)(end - off)
+	while (off < s->size) {
+		size_t n = s->size - off < sizeof(buf) ? (size_t)(s->size - off)
 						       : sizeof(buf);
-		size_t got;
-		if (read_at(fd, buf, want, off, &got, NULL) != 0 || got != want)
+		const uint8_t *p;
+		if (seg_view(s, off, n, buf, &p, NULL) != 0)
 			return false;
-		for (size_t i = 0; i < got; i++)
-			if (buf[i] != 0)
+		for (size_t i = 0; i < n; i++)
+			if (p[i] != 0)
 				return false;
-		off += got;
+		off += n;
 	}
 	return true;
 }
 
-/* One record at off of a segment of fsize bytes: 0 with *len (0 at the
- * end), 1 when what is there is a torn tail (reason in err), or an error.
- * A record that fails its checks is torn when nothing but zeros follows
- * it: an interrupted append leaves no data after itself. */
-static int next_record(int fd, uint64_t off, uint64_t fsize, uint8_t **rec,
-		       size_t *len, struct alb_error *err)
+/* One record at off: 0 with *rec and *len (0 at the end; *owned to free()
+ * when it was read), 1 when what is there is a torn tail (reason in err),
+ * or an error. A record that fails its checks is torn when nothing but
+ * zeros follows it: an interrupted append leaves no data after itself. */
+static int next_record(const struct seg_src *s, uint64_t off,
+		       const uint8_t **rec, uint8_t **owned, size_t *len,
+		       struct alb_error *err)
 {
 	*rec = NULL;
+	*owned = NULL;
 	*len = 0;
-	if (off == fsize)
+	if (off == s->size)
 		return 0;
-	uint8_t hdr[ALB_JOURNAL_HEADER_MAX];
-	size_t got;
-	int rc = read_at(fd, hdr, sizeof(hdr), off, &got, err);
+	uint8_t scratch[ALB_JOURNAL_HEADER_MAX];
+	size_t got = s->size - off < sizeof(scratch) ? (size_t)(s->size - off)
+						       : sizeof(scratch);
+	const uint8_t *hdr;
+	int rc = seg_view(s, off, got, scratch, &hdr, err);
 	if (rc != 0)
-		return rc;
+		return rc == ALB_EPARSE ? 1 : rc; /* shortened: a tail cut */
 	size_t rl;
 	rc = alb_journal_record_len(hdr, got, &rl, err);
 	if (rc == ALB_EAGAIN) {
@@ -240,89 +256,80 @@ static int next_record(int fd, uint64_t off, uint64_t fsize, uint8_t **rec,
 	}
 	if (rc != 0) {
 		/* an append that extended the file without its data */
-		if (all_zero(fd, off, fsize)) {
+		if (all_zero(s, off)) {
 			alb_set_error(err, ALB_EPARSE, "zero bytes");
 			return 1;
 		}
 		return rc;
 	}
-	if (rl > fsize - off) {
+	if (rl > s->size - off) {
 		alb_set_error(err, ALB_EPARSE, "record of %zu bytes, %" PRIu64
-			      " in the file", rl, fsize - off);
+			      " in the file", rl, s->size - off);
 		return 1;
 	}
-	uint8_t *buf = malloc(rl);
-	if (buf == NULL)
+	if (s->fd >= 0 && (*owned = malloc(rl)) == NULL)
 		return alb_fail(err, ALB_ENOMEM, "out of memory for %zu bytes", rl);
-	rc = read_at(fd, buf, rl, off, &got, err);
-	if (rc == 0 && got != rl)
-		rc = alb_fail(err, ALB_EPARSE, "file shrank while being read");
+	const uint8_t *r;
+	rc = seg_view(s, off, rl, *owned, &r, err);
 	/* the last record, or one followed by nothing but zeros (an append
 	 * whose size reached the disk before all of its data): torn */
-	if (rc == 0 && (rc = alb_journal_check(buf, rl, err)) != 0 &&
-	    all_zero(fd, off + rl, fsize))
+	if (rc == 0 && (rc = alb_journal_check(r, rl, err)) != 0 &&
+	    all_zero(s, off + rl))
 		rc = 1;
 	if (rc != 0) {
-		free(buf);
+		free(*owned);
+		*owned = NULL;
 		return rc;
 	}
-	*rec = buf;
+	*rec = r;
 	*len = rl;
 	return 0;
 }
 
-int alb_journal_replay(const char *dbdir, uint64_t id, alb_journal_fn fn,
-		       void *ctx, struct alb_journal_replay_stats *st,
-		       struct alb_error *err)
+/* Replays the segment s, named what (dbdir/journal.N) in messages. */
+static int replay(const struct seg_src *s, const char *what, alb_journal_fn fn,
+		  void *ctx, struct alb_journal_replay_stats *st,
+		  struct alb_error *err)
 {
-	char name[SEG_NAME_BUF];
-	seg_name(id, name);
 	memset(st, 0, sizeof(*st));
-	int dirfd = alb_io_open_dir(dbdir, err);
-	if (dirfd < 0)
-		return dirfd;
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	close(dirfd);
-	if (fd < 0)
-		return alb_fail_sys(err, "open %s/%s", dbdir, name);
-	struct stat sb;
+	uint64_t off = 0;
 	int rc = 0;
-	if (fstat(fd, &sb) != 0)
-		rc = alb_fail_sys(err, "stat %s/%s", dbdir, name);
-	uint64_t fsize = rc == 0 ? (uint64_t)sb.st_size : 0, off = 0;
 	while (rc == 0) {
-		uint8_t *rec;
+		const uint8_t *rec;
+		uint8_t *owned;
 		size_t len;
 		struct alb_error e = {0};
-		int r = next_record(fd, off, fsize, &rec, &len, &e);
+		int r = next_record(s, off, &rec, &owned, &len, &e);
 		if (r == 1) {
-			alb_log_warn("journal: %s/%s: ignoring the torn last record "
+			alb_log_warn("journal: %s: ignoring the torn last record "
 				     "at offset %" PRIu64 " (%s): an append that "
 				     "did not complete, never acknowledged",
-				     dbdir, name, off, e.msg);
+				     what, off, e.msg);
 			st->torn = true;
 			st->torn_at = off;
 			break;
 		}
 		if (r != 0) {
 			rc = alb_fail(err, r,
-				      "%s/%s: corrupt record at offset %" PRIu64
+				      "%s: corrupt record at offset %" PRIu64
 				      " of %" PRIu64 " bytes (%s), with data after "
 				      "it where an interrupted append leaves none: "
 				      "the state and the journal are kept as they are",
-				      dbdir, name, off, fsize, e.msg);
+				      what, off, s->size, e.msg);
 			break;
 		}
 		if (len == 0)
 			break;
 		struct alb_journal_change *c = NULL;
-		r = alb_journal_decode(rec, len, &c, &e);
-		free(rec);
+		/* a mapped segment's images stay where they are */
+		r = alb_journal_decode(rec, len, s->fd < 0 ? ALB_DECODE_BORROW : 0,
+				       &c, &e);
+		free(owned);
 		if (r != 0) {
 			rc = alb_fail(err, r,
-				      "%s/%s: record at offset %" PRIu64 " does not "
+				      "%s: record at offset %" PRIu64 " does not "
 				      "decode (%s): the state and the journal are "
-				      "kept as they are", dbdir, name, off, e.msg);
+				      "kept as they are", what, off, e.msg);
 			break;
 		}
 		rc = fn(ctx, c, err);
@@ -331,8 +338,57 @@ int alb_journal_replay(const char *dbdir, uint64_t id, alb_journal_fn fn,
 		st->records++;
 		st->bytes += len;
 	}
-	close(fd);
 	return rc;
+}
+
+int alb_journal_open(const char *dbdir, uint64_t id, uint64_t *size,
+		     struct alb_error *err)
+{
+	char name[SEG_NAME_BUF];
+	seg_name(id, name);
+	int dirfd = alb_io_open_dir(dbdir, err);
+	if (dirfd < 0)
+		return dirfd;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	close(dirfd);
+	if (fd < 0)
+		return alb_fail_sys(err, "open %s/%s", dbdir, name);
+	struct stat sb;
+	if (fstat(fd, &sb) != 0) {
+		int rc = alb_fail_sys(err, "stat %s/%s", dbdir, name);
+		close(fd);
+		return rc;
+	}
+	*size = (uint64_t)sb.st_size;
+	return fd;
+}
+
+int alb_journal_replay(const char *dbdir, uint64_t id, alb_journal_fn fn,
+		       void *ctx, struct alb_journal_replay_stats *st,
+		       struct alb_error *err)
+{
+	memset(st, 0, sizeof(*st));
+	struct seg_src s = {.fd = -1};
+	s.fd = alb_journal_open(dbdir, id, &s.size, err);
+	if (s.fd < 0)
+		return s.fd;
+	char what[PATH_MAX + SEG_NAME_BUF];
+	snprintf(what, sizeof(what), "%s/" ALB_JOURNAL_PREFIX "%" PRIu64, dbdir, id);
+	int rc = replay(&s, what, fn, ctx, st, err);
+	close(s.fd);
+	return rc;
+}
+
+int alb_journal_replay_mapped(const char *dbdir, uint64_t id,
+			      const uint8_t *bytes, uint64_t size,
+			      alb_journal_fn fn, void *ctx,
+			      struct alb_journal_replay_stats *st,
+			      struct alb_error *err)
+{
+	struct seg_src s = {.fd = -1, .bytes = bytes, .size = size};
+	char what[PATH_MAX + SEG_NAME_BUF];
+	snprintf(what, sizeof(what), "%s/" ALB_JOURNAL_PREFIX "%" PRIu64, dbdir, id);
+	return replay(&s, what, fn, ctx, st, err);
 }
 
 int alb_journal_remove(const char *dbdir, uint64_t upto,

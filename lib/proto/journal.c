@@ -277,11 +277,11 @@ int alb_journal_check(const uint8_t *buf, size_t len, struct alb_error *err)
 	return 0;
 }
 
-int alb_journal_decode(const uint8_t *buf, size_t len,
+int alb_journal_decode(const uint8_t *buf, size_t len, unsigned flags,
 		       struct alb_journal_change **out, struct alb_error *err)
 {
 	int rc;
-	*out = alb_dec_whole(buf, len, 0, sizeof(**out),
+	*out = alb_dec_whole(buf, len, flags, sizeof(**out),
 			     offsetof(struct alb_journal_change, arena_),
 			     dec_record, &rc, err);
 	return rc;

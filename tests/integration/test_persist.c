@@ -992,6 +992,85 @@ static void test_state_mapped(void **state)
 	uk_free(&at);
 }
 
+/* test_replay_mapped's first image: larger than any allocation of the
+ * core's own, with or without a sanitizer. */
+#define REPLAY_FILLER (4u * ALB_IO_FREE_STEP)
+
+/* How many mappings of the core hold at least kib KiB of anonymous
+ * memory. */
+static int anon_mappings(long kib)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)H.pid);
+	FILE *f = fopen(path, "re");
+	assert_non_null(f);
+	int n = 0;
+	long k;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += sscanf(line, "Anonymous: %ld kB", &k) == 1 && k >= kib;
+	fclose(f);
+	return n;
+}
+
+/* A start after a crash replays the journal mapped: the images of
+ * VMMD_IMAGE_MAP_MIN bytes and more stay in their segment, which is
+ * pinned (the crash's own pin of it replaced), the smaller ones are
+ * copied, and the tenders adopted share those configurations; once the compaction that follows such a start has removed the
+ * segment, get and the next state file read every image intact (:at's
+ * record lies behind :filler's, past the first ALB_IO_FREE_STEP). */
+static void test_replay_mapped(void **state)
+{
+	(void)state;
+	struct ucmd filler, at, below;
+	uk_make(&filler, false, 3, REPLAY_FILLER);
+	uk_make(&at, false, 1, VMMD_IMAGE_MAP_MIN);
+	uk_make(&below, false, 2, VMMD_IMAGE_MAP_MIN - 1);
+	for (size_t i = VMMD_IMAGE_MAP_MIN / 2; i < VMMD_IMAGE_MAP_MIN; i++)
+		at.img[i] = (uint8_t)(i * 7 + 3);
+	/* the core is forked from this process: it has the filler's
+	 * allocation from it (one mapping of that size), and no other */
+	start();
+	int inherited = anon_mappings(REPLAY_FILLER / 1024);
+	assert_true(call_starts(":filler", &filler.cmd, "created unikernel"));
+	assert_true(call_starts(":below", &below.cmd, "created unikernel"));
+	assert_true(call_starts(":at", &at.cmd, "created unikernel"));
+	get_is(":at", &at);
+	h_stop(&H, SIGKILL);
+	assert_true(filled_segments() > 0); /* no compaction ran */
+
+	start();
+	expect_running(":at,:below,:filler");
+	/* the tenders were adopted: neither their configurations nor the
+	 * durable state hold a copy of the images (the filler's would be
+	 * one allocation of its size, so a mapping of its own) */
+	assert_int_equal(anon_mappings(REPLAY_FILLER / 1024), inherited);
+	/* one mapping of the segment, shared by the two large images */
+	assert_int_equal(journal_maps(false), 1);
+	assert_int_equal(held_links(), 1);
+	for (int i = 0; i < 250 && journal_maps(true) == 0; i++)
+		h_sleep_ms(20);
+	assert_int_equal(journal_maps(true), 1); /* removed, still whole */
+	get_is(":filler", &filler);
+	get_is(":at", &at);
+	get_is(":below", &below);
+	destroy(":filler", "destroyed unikernel");
+	destroy(":below", "destroyed unikernel");
+	compact_now();
+	expect_state_file(":at");
+	struct alb_state *st = NULL;
+	assert_int_equal(alb_state_read_file(H.dbdir, &st, NULL), 0);
+	const struct alb_bytes *img = &st->unikernels[0].config.image;
+	assert_int_equal(img->len, VMMD_IMAGE_MAP_MIN);
+	assert_memory_equal(img->ptr, at.img, img->len);
+	alb_state_free(st);
+	destroy(":at", "destroyed unikernel");
+	wait_no_held_links();
+	stop_clean();
+	uk_free(&filler);
+	uk_free(&at);
+	uk_free(&below);
+}
+
 static int tests(void)
 {
 	struct alb_net *net;
@@ -1014,6 +1093,7 @@ static int tests(void)
 		cmocka_unit_test_setup_teardown(test_albd_compact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_mapped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_mapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_mapped, setup, teardown),
 	};
 	return cmocka_run_group_tests(list, NULL, NULL);
 }

@@ -331,7 +331,11 @@ static bool adopt(struct alb_vmmd *v, const struct alb_unikernel_config *c,
 			uk_maybe_free(u);
 		return false;
 	}
-	struct alb_unikernel_config *copy = config_copy(c, NULL);
+	/* the durable state's own (c is its bitwise copy): the image
+	 * stays where it is, mapped or held once */
+	struct alb_unikernel_config *copy = persist_config(v, name);
+	if (copy != NULL)
+		config_retain(copy);
 	u->taps = calloc(r->n_taps ? r->n_taps : 1, sizeof(*u->taps));
 	u->macs = calloc(r->n_taps ? r->n_taps : 1, sizeof(*u->macs));
 	if (copy == NULL || u->taps == NULL || u->macs == NULL ||

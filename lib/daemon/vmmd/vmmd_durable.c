@@ -6,8 +6,10 @@
  * refused. Loaded at startup (state file, then every journal segment in
  * order), written by compaction in the state file's own format.
  * SPDX-License-Identifier: ISC */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/journal_file.h"
 #include "io/state_file.h"
@@ -103,7 +105,19 @@ static int set_copy(struct durable *d, const char *name,
 struct replaying {
 	struct durable *d;
 	uint64_t seg;
+	struct imgmap *map; /* the segment's mapping, or NULL (read) */
 };
+
+/* A configuration's copy whose image of at least VMMD_IMAGE_MAP_MIN
+ * bytes stays in map (config_mapped()), where the decoding borrowed it;
+ * a copy of all of it otherwise (map NULL, or a smaller image). */
+static struct alb_unikernel_config *copy_from(const struct alb_unikernel_config *c,
+					      struct imgmap *map)
+{
+	return map != NULL && c->image.len >= VMMD_IMAGE_MAP_MIN
+		       ? config_mapped(c, map, c->image.ptr)
+		       : config_copy(c, NULL);
+}
 
 /* A record naming an image file: the file is mapped and checked against
  * the record, the configuration takes it, and so does the record. */
@@ -134,7 +148,7 @@ static int apply(void *ctx, const struct alb_journal_change *c,
 	struct durable *d = r->d;
 	switch (c->kind) {
 	case ALB_JOURNAL_UNIKERNEL:
-		return set_copy(d, c->name, config_copy(&c->config, NULL), err);
+		return set_copy(d, c->name, copy_from(&c->config, r->map), err);
 	case ALB_JOURNAL_UNIKERNEL_FILE:
 		return set_config_file(r, c->name, c, err);
 	case ALB_JOURNAL_UNIKERNEL_GONE:
@@ -178,11 +192,7 @@ static int load_state(struct durable *d, const char *dbdir,
 	rc = alb_state_decode(bytes, len, ALB_DECODE_BORROW, &st, err);
 	for (size_t i = 0; rc == 0 && i < st->n_unikernels; i++) {
 		const struct alb_unikernel_config *c = &st->unikernels[i].config;
-		rc = set_copy(d, st->unikernels[i].name,
-			      map != NULL && c->image.len >= VMMD_IMAGE_MAP_MIN
-				      ? config_mapped(c, map, c->image.ptr)
-				      : config_copy(c, NULL),
-			      err);
+		rc = set_copy(d, st->unikernels[i].name, copy_from(c, map), err);
 	}
 	for (size_t i = 0; rc == 0 && i < st->n_policies; i++)
 		rc = durable_set_policy(d, st->policies[i].name,
@@ -190,6 +200,34 @@ static int load_state(struct durable *d, const char *dbdir,
 	alb_state_free(st);
 	imgmap_release(map);
 	alb_buf_free(&b);
+	return rc;
+}
+
+/* Replays segment id over d, mapped as the state file is (load_state()):
+ * the images of at least VMMD_IMAGE_MAP_MIN bytes stay in the segment's
+ * mapping; a segment that cannot be mapped is read, and they are copied. */
+static int replay_segment(struct durable *d, const char *dbdir, uint64_t id,
+			  struct alb_journal_replay_stats *rs,
+			  struct alb_error *err)
+{
+	memset(rs, 0, sizeof(*rs));
+	uint64_t size;
+	int fd = alb_journal_open(dbdir, id, &size, err);
+	if (fd < 0)
+		return fd;
+	struct replaying r = {.d = d, .seg = id};
+	struct alb_error e = {0};
+	if (size > 0)
+		r.map = imgmap_new(d->store, fd, 0, (size_t)size, &e);
+	close(fd);
+	if (r.map == NULL && size > 0)
+		alb_log_warn("vmmd: %s/" ALB_JOURNAL_PREFIX "%" PRIu64
+			     " not mapped: %s", dbdir, id, e.msg);
+	int rc = r.map != NULL
+			 ? alb_journal_replay_mapped(dbdir, id, imgmap_data(r.map),
+						     size, apply, &r, rs, err)
+			 : alb_journal_replay(dbdir, id, apply, &r, rs, err);
+	imgmap_release(r.map);
 	return rc;
 }
 
@@ -212,8 +250,7 @@ int durable_load(struct durable *d, const char *dbdir,
 	rc = alb_journal_list(dbdir, &ids, &n, err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct alb_journal_replay_stats rs;
-		struct replaying r = {.d = d, .seg = ids[i]};
-		rc = alb_journal_replay(dbdir, ids[i], apply, &r, &rs, err);
+		rc = replay_segment(d, dbdir, ids[i], &rs, err);
 		info->records += rs.records;
 		info->torn += rs.torn;
 	}

@@ -207,7 +207,7 @@ static struct alb_journal_change *decode_ok(const uint8_t *b, size_t len)
 {
 	struct alb_journal_change *c = NULL;
 	assert_int_equal(alb_journal_check(b, len, NULL), 0);
-	assert_int_equal(alb_journal_decode(b, len, &c, NULL), 0);
+	assert_int_equal(alb_journal_decode(b, len, 0, &c, NULL), 0);
 	return c;
 }
 
@@ -334,7 +334,7 @@ static void test_record_file(void **state)
 	b = file_record(&body, &len);
 	assert_int_equal(alb_journal_check(b, len, NULL), 0);
 	c = NULL;
-	assert_int_equal(alb_journal_decode(b, len, &c, NULL), ALB_EPARSE);
+	assert_int_equal(alb_journal_decode(b, len, 0, &c, NULL), ALB_EPARSE);
 	free(b);
 	alb_buf_free(&body);
 
@@ -405,7 +405,7 @@ static void test_record_limits(void **state)
 		odd[8 + i] = (uint8_t)(crc >> (24 - 8 * i));
 	assert_int_equal(alb_journal_check(odd, sizeof(odd), NULL), 0);
 	struct alb_journal_change *c = NULL;
-	assert_int_equal(alb_journal_decode(odd, sizeof(odd), &c, &err), ALB_EPARSE);
+	assert_int_equal(alb_journal_decode(odd, sizeof(odd), 0, &c, &err), ALB_EPARSE);
 	assert_null(c);
 }
 

@@ -71,6 +71,20 @@ int alb_journal_replay(const char *dbdir, uint64_t id, alb_journal_fn fn,
 		       void *ctx, struct alb_journal_replay_stats *st,
 		       struct alb_error *err);
 
+/** Opens segment id of dbdir read-only: its descriptor and *size, or an
+ * error. */
+int alb_journal_open(const char *dbdir, uint64_t id, uint64_t *size,
+		     struct alb_error *err);
+
+/** alb_journal_replay() of segment id of dbdir whose size bytes the
+ * caller has mapped at bytes: each change's image points into them
+ * (ALB_DECODE_BORROW). The file must not shrink meanwhile. */
+int alb_journal_replay_mapped(const char *dbdir, uint64_t id,
+			      const uint8_t *bytes, uint64_t size,
+			      alb_journal_fn fn, void *ctx,
+			      struct alb_journal_replay_stats *st,
+			      struct alb_error *err);
+
 /** Removes every segment numbered up to id (a compaction covers them),
  * lowest first, each freed a step at a time giving way to y (may be NULL;
  * io/background.h), then fsyncs dbdir. */

@@ -129,9 +129,10 @@ struct alb_journal_change {
 int alb_journal_check(const uint8_t *buf, size_t len, struct alb_error *err);
 
 /** Decodes the record buf[0..len), which alb_journal_check() accepted:
- * ALB_EPARSE when its change is not one of the grammar. Free *out with
+ * ALB_EPARSE when its change is not one of the grammar. flags: 0 or
+ * ALB_DECODE_BORROW (the image then points into buf). Free *out with
  * alb_journal_change_free(). */
-int alb_journal_decode(const uint8_t *buf, size_t len,
+int alb_journal_decode(const uint8_t *buf, size_t len, unsigned flags,
 		       struct alb_journal_change **out, struct alb_error *err);
 void alb_journal_change_free(struct alb_journal_change *c);
 
