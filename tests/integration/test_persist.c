@@ -842,6 +842,18 @@ static void compact_now(void)
 	assert_int_equal(filled_segments(), 0);
 }
 
+/* The state file holds :at alone, with at's image. */
+static void state_is_at(const struct ucmd *at)
+{
+	expect_state_file(":at");
+	struct alb_state *st = NULL;
+	assert_int_equal(alb_state_read_file(H.dbdir, &st, NULL), 0);
+	const struct alb_bytes *img = &st->unikernels[0].config.image;
+	assert_int_equal(img->len, VMMD_IMAGE_MAP_MIN);
+	assert_memory_equal(img->ptr, at->img, img->len);
+	alb_state_free(st);
+}
+
 /* A create's image of VMMD_IMAGE_MAP_MIN bytes is mapped from its record
  * once durable, one byte less stays in its frame. The segment is pinned
  * (a link in images/): the compaction that removes it leaves it whole (a
@@ -881,13 +893,7 @@ static void test_image_mapped(void **state)
 	destroy(":below", "destroyed unikernel");
 	destroy(":filler", "destroyed unikernel");
 	compact_now();
-	expect_state_file(":at");
-	struct alb_state *st = NULL;
-	assert_int_equal(alb_state_read_file(H.dbdir, &st, NULL), 0);
-	const struct alb_bytes *img = &st->unikernels[0].config.image;
-	assert_int_equal(img->len, VMMD_IMAGE_MAP_MIN);
-	assert_memory_equal(img->ptr, at.img, img->len);
-	alb_state_free(st);
+	state_is_at(&at);
 
 	/* gone with its unikernel: the mapping and the pin */
 	destroy(":at", "destroyed unikernel");
@@ -1056,13 +1062,7 @@ static void test_replay_mapped(void **state)
 	destroy(":filler", "destroyed unikernel");
 	destroy(":below", "destroyed unikernel");
 	compact_now();
-	expect_state_file(":at");
-	struct alb_state *st = NULL;
-	assert_int_equal(alb_state_read_file(H.dbdir, &st, NULL), 0);
-	const struct alb_bytes *img = &st->unikernels[0].config.image;
-	assert_int_equal(img->len, VMMD_IMAGE_MAP_MIN);
-	assert_memory_equal(img->ptr, at.img, img->len);
-	alb_state_free(st);
+	state_is_at(&at);
 	destroy(":at", "destroyed unikernel");
 	wait_no_held_links();
 	stop_clean();
