@@ -739,6 +739,8 @@ static void test_segment_ahead_fails(void **state)
 	uk_free(&b);
 }
 
+static int held_links(void);
+
 static void test_albd_compact(void **state)
 {
 	(void)state;
@@ -749,7 +751,8 @@ static void test_albd_compact(void **state)
 	assert_int_equal(h_start_albd(&H, "-q"), 0);
 	struct ucmd a, b;
 	uk_make(&a, false, 1, 0);
-	uk_make(&b, false, 2, 0);
+	/* large enough to be mapped where the compaction replays it */
+	uk_make(&b, false, 2, VMMD_IMAGE_MAP_MIN);
 	assert_true(call_starts(":a", &a.cmd, "created unikernel"));
 	assert_true(count_segments() == 1);
 	/* never beside a running albd (it holds the dbdir's lock) */
@@ -776,6 +779,14 @@ static void test_albd_compact(void **state)
 	assert_int_equal(run_albd("--compact-state", db), 0);
 	expect_state_file(":a,:b");
 	assert_int_equal(count_segments(), 0);
+	/* :b's image was read from its segment's mapping, pinned until the
+	 * end: intact, and no pin left */
+	struct alb_state *st = NULL;
+	assert_int_equal(alb_state_read_file(H.dbdir, &st, NULL), 0);
+	assert_memory_equal(st->unikernels[1].config.image.ptr, b.img,
+			    VMMD_IMAGE_MAP_MIN);
+	alb_state_free(st);
+	assert_int_equal(held_links(), 0);
 	uk_free(&a);
 	uk_free(&b);
 }
