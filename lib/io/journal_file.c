@@ -286,12 +286,14 @@ static int next_record(const struct seg_src *s, uint64_t off,
 	return 0;
 }
 
-/* Replays the segment s, named what (dbdir/journal.N) in messages. */
-static int replay(const struct seg_src *s, const char *what, alb_journal_fn fn,
-		  void *ctx, struct alb_journal_replay_stats *st,
-		  struct alb_error *err)
+/* Replays s, segment id of dbdir. */
+static int replay(const struct seg_src *s, const char *dbdir, uint64_t id,
+		  alb_journal_fn fn, void *ctx,
+		  struct alb_journal_replay_stats *st, struct alb_error *err)
 {
 	memset(st, 0, sizeof(*st));
+	char what[PATH_MAX + SEG_NAME_BUF]; /* for messages */
+	snprintf(what, sizeof(what), "%s/" ALB_JOURNAL_PREFIX "%" PRIu64, dbdir, id);
 	uint64_t off = 0;
 	int rc = 0;
 	while (rc == 0) {
@@ -368,13 +370,11 @@ int alb_journal_replay(const char *dbdir, uint64_t id, alb_journal_fn fn,
 		       struct alb_error *err)
 {
 	memset(st, 0, sizeof(*st));
-	struct seg_src s = {.fd = -1};
+	struct seg_src s = {0};
 	s.fd = alb_journal_open(dbdir, id, &s.size, err);
 	if (s.fd < 0)
 		return s.fd;
-	char what[PATH_MAX + SEG_NAME_BUF];
-	snprintf(what, sizeof(what), "%s/" ALB_JOURNAL_PREFIX "%" PRIu64, dbdir, id);
-	int rc = replay(&s, what, fn, ctx, st, err);
+	int rc = replay(&s, dbdir, id, fn, ctx, st, err);
 	close(s.fd);
 	return rc;
 }
@@ -386,9 +386,7 @@ int alb_journal_replay_mapped(const char *dbdir, uint64_t id,
 			      struct alb_error *err)
 {
 	struct seg_src s = {.fd = -1, .bytes = bytes, .size = size};
-	char what[PATH_MAX + SEG_NAME_BUF];
-	snprintf(what, sizeof(what), "%s/" ALB_JOURNAL_PREFIX "%" PRIu64, dbdir, id);
-	return replay(&s, what, fn, ctx, st, err);
+	return replay(&s, dbdir, id, fn, ctx, st, err);
 }
 
 int alb_journal_remove(const char *dbdir, uint64_t upto,

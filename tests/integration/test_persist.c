@@ -244,6 +244,9 @@ static int teardown(void **state)
 {
 	(void)state;
 	h_kill_all(&H);
+	char images[H_PATH + 16];
+	snprintf(images, sizeof(images), "%s/images", H.dbdir);
+	umount2(images, MNT_DETACH); /* test_unpinnable's */
 	umount2(H.dbdir, MNT_DETACH);
 	alb_state_file_set_hook(NULL, NULL);
 	h_teardown(&H);
@@ -853,6 +856,16 @@ static void compact_now(void)
 	assert_int_equal(filled_segments(), 0);
 }
 
+/* :at's create: an image of exactly VMMD_IMAGE_MAP_MIN bytes whose second
+ * half is a pattern that a wrong offset or a page of zeros would not
+ * match. */
+static void make_at(struct ucmd *at)
+{
+	uk_make(at, false, 1, VMMD_IMAGE_MAP_MIN);
+	for (size_t i = VMMD_IMAGE_MAP_MIN / 2; i < VMMD_IMAGE_MAP_MIN; i++)
+		at->img[i] = (uint8_t)(i * 7 + 3);
+}
+
 /* The state file holds :at alone, with at's image. */
 static void state_is_at(const struct ucmd *at)
 {
@@ -878,11 +891,8 @@ static void test_image_mapped(void **state)
 	start();
 	struct ucmd filler, at, below;
 	uk_make(&filler, false, 3, ALB_IO_FREE_STEP);
-	uk_make(&at, false, 1, VMMD_IMAGE_MAP_MIN);
+	make_at(&at);
 	uk_make(&below, false, 2, VMMD_IMAGE_MAP_MIN - 1);
-	/* padding that a wrong offset or a page of zeros would not match */
-	for (size_t i = VMMD_IMAGE_MAP_MIN / 2; i < VMMD_IMAGE_MAP_MIN; i++)
-		at.img[i] = (uint8_t)(i * 7 + 3);
 	/* mapped once the reply has gone: a command after it (here get)
 	 * is served once that is done */
 	assert_true(call_starts(":filler", &filler.cmd, "created unikernel"));
@@ -967,9 +977,7 @@ static void test_state_mapped(void **state)
 	start();
 	struct ucmd filler, at;
 	uk_make(&filler, false, 3, ALB_IO_FREE_STEP);
-	uk_make(&at, false, 1, VMMD_IMAGE_MAP_MIN);
-	for (size_t i = VMMD_IMAGE_MAP_MIN / 2; i < VMMD_IMAGE_MAP_MIN; i++)
-		at.img[i] = (uint8_t)(i * 7 + 3);
+	make_at(&at);
 	assert_true(call_starts(":a-filler", &filler.cmd, "created unikernel"));
 	assert_true(call_starts(":at", &at.cmd, "created unikernel"));
 	stop_clean();
@@ -1040,10 +1048,8 @@ static void test_replay_mapped(void **state)
 	(void)state;
 	struct ucmd filler, at, below;
 	uk_make(&filler, false, 3, REPLAY_FILLER);
-	uk_make(&at, false, 1, VMMD_IMAGE_MAP_MIN);
+	make_at(&at);
 	uk_make(&below, false, 2, VMMD_IMAGE_MAP_MIN - 1);
-	for (size_t i = VMMD_IMAGE_MAP_MIN / 2; i < VMMD_IMAGE_MAP_MIN; i++)
-		at.img[i] = (uint8_t)(i * 7 + 3);
 	/* the core is forked from this process: it has the filler's
 	 * allocation from it (one mapping of that size), and no other */
 	start();
@@ -1082,6 +1088,44 @@ static void test_replay_mapped(void **state)
 	uk_free(&below);
 }
 
+/* images/ on another filesystem than dbdir (here a tmpfs): no link can
+ * pin a file of dbdir, so nothing is mapped. A create's image stays in its
+ * frame, a start reads the state file and replays the journal as before,
+ * and every image is served intact from albd's own memory. */
+static void test_unpinnable(void **state)
+{
+	(void)state;
+	char images[H_PATH + 16];
+	snprintf(images, sizeof(images), "%s/" VMMD_IMAGES_DIR, H.dbdir);
+	assert_int_equal(mkdir(images, 0700), 0);
+	assert_int_equal(mount("tmpfs", images, "tmpfs", 0, "size=1m,mode=0700"), 0);
+	struct ucmd filler, at;
+	uk_make(&filler, false, 3, ALB_IO_FREE_STEP);
+	make_at(&at);
+	start();
+	assert_true(call_starts(":at", &at.cmd, "created unikernel"));
+	get_is(":at", &at);
+	assert_int_equal(journal_maps(false), 0);
+	assert_int_equal(held_links(), 0);
+	stop_clean();
+	/* the state file read; then a record replayed after a crash */
+	start();
+	expect_running(":at");
+	assert_int_equal(state_maps(), 0);
+	assert_true(call_starts(":filler", &filler.cmd, "created unikernel"));
+	h_stop(&H, SIGKILL);
+	start();
+	expect_running(":at,:filler");
+	assert_int_equal(state_maps() + journal_maps(false), 0);
+	assert_int_equal(held_links(), 0);
+	get_is(":at", &at);
+	get_is(":filler", &filler);
+	stop_clean();
+	assert_int_equal(umount2(images, 0), 0);
+	uk_free(&filler);
+	uk_free(&at);
+}
+
 static int tests(void)
 {
 	struct alb_net *net;
@@ -1105,6 +1149,7 @@ static int tests(void)
 		cmocka_unit_test_setup_teardown(test_image_mapped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_mapped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_mapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unpinnable, setup, teardown),
 	};
 	return cmocka_run_group_tests(list, NULL, NULL);
 }
